@@ -1,0 +1,358 @@
+#!/usr/bin/env node
+// Start-latency benchmark: berth against crun and runc, with process-spawn floors.
+//
+//   npm run bench                      # as root
+//   BENCH_ITERATIONS=20 npm run bench  # fewer runs
+//   BENCH_JSON=out.json npm run bench  # also write the results as JSON
+//
+// Every row times the same thing: a synchronous spawn of one command that
+// starts a container running /bin/true and waits for it to exit, measured with
+// process.hrtime around child_process.spawnSync. The table gives the median
+// (and min, p90) of N runs after a short warm-up, and each median's ratio to
+// crun's and runc's.
+//
+// Bounds: BENCH_ITERATIONS runs per row (default 50), each run killed after
+// RUN_TIMEOUT_MS, and each row stops early once it has used
+// BENCH_MAX_SECONDS (default 60) of wall time.
+//
+// Cleanup: only processes this script started are killed (spawnSync's timeout
+// kills its own child); every container id used is `<prefix>-<n>` and is
+// removed with `runc|crun delete -f` if its state is still there; the temp
+// dir is removed unless something is still mounted under it.
+
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const SELF = fileURLToPath(import.meta.url);
+const ITERATIONS = positiveInt(process.env.BENCH_ITERATIONS, 50);
+const MAX_MS_PER_ROW = positiveInt(process.env.BENCH_MAX_SECONDS, 60) * 1000;
+const WARMUP = 3;
+const RUN_TIMEOUT_MS = 10_000;
+
+const RUNTIME_STATE_DIRS = { runc: '/run/runc', crun: '/run/crun' };
+
+// ---------------------------------------------------------------------------
+// Timing core (shared by the main process and the crun worker)
+// ---------------------------------------------------------------------------
+
+/**
+ * Runs makeRun(i) -> {cmd, args, after?} WARMUP + iterations times, timing only
+ * the spawnSync of cmd. `after` (container deletion) is not timed. Throws on
+ * the first failed run, with its stderr.
+ */
+function timeRuns(label, iterations, makeRun) {
+  const samples = [];
+  const started = Date.now();
+  for (let i = 0; i < WARMUP + iterations; i++) {
+    if (i >= WARMUP && Date.now() - started > MAX_MS_PER_ROW) break;
+    const { cmd, args, after } = makeRun(i);
+    const t0 = process.hrtime.bigint();
+    const r = spawnSync(cmd, args, {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      timeout: RUN_TIMEOUT_MS,
+      killSignal: 'SIGKILL',
+    });
+    const t1 = process.hrtime.bigint();
+    after?.();
+    if (r.error || r.status !== 0) {
+      const why = r.error?.message ?? (r.signal ? `killed by ${r.signal}` : `exit ${r.status}`);
+      throw new Error(`${label}: \`${[cmd, ...args].join(' ')}\` failed (${why}): ${String(r.stderr ?? '').trim()}`);
+    }
+    if (i >= WARMUP) samples.push(Number(t1 - t0) / 1e6);
+  }
+  return samples;
+}
+
+function runtimeRun(runtime, globalArgs, bundle, idPrefix) {
+  return (i) => {
+    const id = `${idPrefix}-${i}`;
+    return {
+      cmd: runtime,
+      args: [...globalArgs, 'run', '--bundle', bundle, id],
+      after: () => deleteContainer(runtime, globalArgs, id),
+    };
+  };
+}
+
+/** `run` without --detach removes the container on exit; delete only if state is left. */
+function deleteContainer(runtime, globalArgs, id) {
+  if (!fs.existsSync(path.join(RUNTIME_STATE_DIRS[runtime], id))) return;
+  spawnSync(runtime, [...globalArgs, 'delete', '-f', id], { stdio: 'ignore', timeout: RUN_TIMEOUT_MS, killSignal: 'SIGKILL' });
+}
+
+// ---------------------------------------------------------------------------
+// Rows
+// ---------------------------------------------------------------------------
+
+function measureNodeStartup(iterations) {
+  return timeRuns('node -e 0', iterations, () => ({ cmd: process.execPath, args: ['-e', '0'] }));
+}
+
+function measureHostTrue(iterations) {
+  return timeRuns('/bin/true', iterations, () => ({ cmd: '/bin/true', args: [] }));
+}
+
+function measureRunc(iterations, bundle) {
+  return timeRuns('runc', iterations, runtimeRun('runc', [], bundle, `berth-bench-${process.pid}-runc`));
+}
+
+/*
+ * crun on this machine's cgroup layout.
+ *
+ * The CI/dev machines are cgroup "hybrid": v1 controllers under
+ * /sys/fs/cgroup/<ctrl> plus a cgroup2 mount at /sys/fs/cgroup/unified whose
+ * cgroup.controllers is "hugetlb" (hugetlb is bound to v2; /proc/cgroups shows
+ * it on hierarchy 0). crun 1.8 refuses that before it even looks at its cgroup
+ * manager: `crun run` fails with
+ *     cgroups in hybrid mode not supported, drop all controllers from cgroupv2
+ * and `--cgroup-manager=disabled` does not help (the check in
+ * libcrun_cgroup_enter precedes the manager switch). Mounting a v1 hugetlb
+ * hierarchy would steal hugetlb from the v2 root: a machine-wide change that
+ * other users of the machine (berth's own tests) would see, so we don't.
+ *
+ * crun decides the mode from statfs: /sys/fs/cgroup is tmpfs and
+ * /sys/fs/cgroup/unified is cgroup2 => hybrid; no unified mount => legacy v1.
+ * So crun is run in a private mount namespace where /sys/fs/cgroup/unified is
+ * lazily unmounted:
+ *     unshare --mount --propagation private -- \
+ *       sh -c 'umount -l /sys/fs/cgroup/unified && exec node bench/run.mjs --crun-worker ...'
+ * The host's mounts are untouched. crun then behaves as on a v1 host and
+ * creates and removes /sys/fs/cgroup/<ctrl>/<id> in every v1 controller, as
+ * runc does here (runc additionally joins the unified hierarchy). To time crun
+ * exactly like runc, the whole timing loop runs in that namespace (a worker
+ * process of this script), so unshare's own cost is not in the samples.
+ */
+function measureCrun(iterations, bundle) {
+  const idPrefix = `berth-bench-${process.pid}-crun`;
+  if (!cgroupHybridWithV2Controllers()) {
+    return timeRuns('crun', iterations, runtimeRun('crun', [], bundle, idPrefix));
+  }
+  const r = spawnSync(
+    'unshare',
+    ['--mount', '--propagation', 'private', '--', '/bin/sh', '-c', 'umount -l /sys/fs/cgroup/unified && exec "$@"', 'sh',
+      process.execPath, SELF, '--crun-worker', bundle, String(iterations), idPrefix],
+    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: MAX_MS_PER_ROW + 2 * RUN_TIMEOUT_MS, killSignal: 'SIGKILL' },
+  );
+  const out = r.stdout?.trim().split('\n').pop() ?? '';
+  let parsed;
+  try {
+    parsed = JSON.parse(out);
+  } catch {
+    throw new Error(`crun worker failed (${r.error?.message ?? `exit ${r.status}`}): ${r.stderr.trim()}`);
+  }
+  if (parsed.error) throw new Error(parsed.error);
+  return parsed.samples;
+}
+
+function crunWorker([bundle, iterations, idPrefix]) {
+  try {
+    const samples = timeRuns('crun', Number(iterations), runtimeRun('crun', [], bundle, idPrefix));
+    process.stdout.write(JSON.stringify({ samples }) + '\n');
+  } catch (err) {
+    process.stdout.write(JSON.stringify({ error: err.message }) + '\n');
+  }
+}
+
+function cgroupHybridWithV2Controllers() {
+  const TMPFS_MAGIC = 0x01021994;
+  const CGROUP2_SUPER_MAGIC = 0x63677270;
+  try {
+    if (fs.statfsSync('/sys/fs/cgroup').type !== TMPFS_MAGIC) return false;
+    if (fs.statfsSync('/sys/fs/cgroup/unified').type !== CGROUP2_SUPER_MAGIC) return false;
+    return fs.readFileSync('/sys/fs/cgroup/unified/cgroup.controllers', 'utf8').trim() !== '';
+  } catch {
+    return false;
+  }
+}
+
+// TODO(berth): plug in berth's measurements here. Both must time exactly one
+// container start of the busybox fixture running /bin/true, from the request
+// to the container's exit, like the runc/crun rows. The image has to be in
+// the store before timing starts (import test/.work/busybox.tar or the tar
+// built in setup() once, outside the loop).
+//
+// measureBerthApi: in-process, so no Node startup in the number:
+//     const { Berth } = await import(pathToFileURL(path.join(REPO_ROOT, 'dist/index.js')).href);
+//     const berth = new Berth({ root, runRoot });
+//     // load the fixture image once, then per iteration:
+//     const t0 = process.hrtime.bigint();
+//     await berth.run({ image, cmd: ['/bin/true'], stdio: 'ignore', rm: true });
+//     samples.push(Number(process.hrtime.bigint() - t0) / 1e6);
+//
+// measureBerthCli: `node dist/cli/main.js run --rm IMAGE /bin/true` through
+// timeRuns(), with BERTH_ROOT/BERTH_RUNROOT pointing at the temp roots; it
+// includes Node startup, so compare it with the `node -e 0` row too.
+async function measureBerthApi(iterations, ctx) {
+  throw new Error('not implemented');
+}
+
+async function measureBerthCli(iterations, ctx) {
+  throw new Error('not implemented');
+}
+
+// ---------------------------------------------------------------------------
+// Setup: fixture tar -> OCI bundle
+// ---------------------------------------------------------------------------
+
+function setup() {
+  const dir = fs.mkdtempSync('/tmp/berth-bench-');
+  const tar = path.join(dir, 'busybox.tar');
+  run('bash', [path.join(REPO_ROOT, 'test/fixtures/build-busybox.sh'), tar]);
+  const bundle = path.join(dir, 'bundle');
+  const rootfs = path.join(bundle, 'rootfs');
+  fs.mkdirSync(rootfs, { recursive: true });
+  run('tar', ['--extract', '--file', tar, '--directory', rootfs, '--numeric-owner', '--same-permissions']);
+
+  // `runc spec` gives the default config both runtimes accept; crun's own
+  // `crun spec` is the fallback when only crun is installed.
+  const specTool = have('runc') ? 'runc' : 'crun';
+  run(specTool, ['spec', '--bundle', bundle]);
+  const configPath = path.join(bundle, 'config.json');
+  const config = JSON.parse(fs.readFileSync(configPath, 'utf8'));
+  config.process.args = ['/bin/true'];
+  config.process.terminal = false;
+  config.root = { path: 'rootfs', readonly: false };
+  fs.writeFileSync(configPath, JSON.stringify(config, null, 2));
+
+  const root = path.join(dir, 'berth-root');
+  const runRoot = path.join(dir, 'berth-run');
+  fs.mkdirSync(root);
+  fs.mkdirSync(runRoot);
+  return { dir, tar, bundle, root, runRoot };
+}
+
+function teardown(ctx) {
+  for (const runtime of ['runc', 'crun']) {
+    const stateDir = RUNTIME_STATE_DIRS[runtime];
+    for (const id of safeReaddir(stateDir)) {
+      if (id.startsWith(`berth-bench-${process.pid}-${runtime}-`)) deleteContainer(runtime, [], id);
+    }
+  }
+  const prefix = ctx.dir + '/';
+  const mounted = fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n')
+    .map((l) => l.split(' ')[4]).filter((m) => m && (m === ctx.dir || m.startsWith(prefix)));
+  if (mounted.length > 0) {
+    console.error(`bench: not removing ${ctx.dir}, still mounted: ${mounted.join(' ')}`);
+    return;
+  }
+  fs.rmSync(ctx.dir, { recursive: true, force: true });
+}
+
+// ---------------------------------------------------------------------------
+// Report
+// ---------------------------------------------------------------------------
+
+function stats(samples) {
+  const s = [...samples].sort((a, b) => a - b);
+  const at = (q) => s[Math.min(s.length - 1, Math.floor(q * (s.length - 1) + 0.5))];
+  return { n: s.length, median: median(s), min: s[0], p90: at(0.9) };
+}
+
+function median(sorted) {
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+function printTable(rows) {
+  const crun = rows.find((r) => r.name === 'crun run')?.stats?.median;
+  const runc = rows.find((r) => r.name === 'runc run')?.stats?.median;
+  const ms = (v) => (v === undefined ? 'n/a' : v.toFixed(2));
+  const ratio = (v, base) => (v === undefined || base === undefined ? 'n/a' : `${(v / base).toFixed(2)}x`);
+  const header = ['what', 'n', 'median ms', 'min ms', 'p90 ms', 'vs crun', 'vs runc'];
+  const lines = rows.map((r) => [
+    r.name,
+    r.stats ? String(r.stats.n) : '-',
+    ms(r.stats?.median),
+    ms(r.stats?.min),
+    ms(r.stats?.p90),
+    ratio(r.stats?.median, crun),
+    ratio(r.stats?.median, runc),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
+  const fmt = (cells) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  console.log(fmt(header));
+  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  for (const l of lines) console.log(fmt(l));
+  for (const r of rows) if (r.error) console.log(`  ${r.name}: n/a: ${r.error}`);
+}
+
+// ---------------------------------------------------------------------------
+// Main
+// ---------------------------------------------------------------------------
+
+async function main() {
+  if (process.argv[2] === '--crun-worker') return crunWorker(process.argv.slice(3));
+
+  if (process.getuid?.() !== 0) {
+    console.error('bench: container rows need root; run as root (sudo npm run bench)');
+  }
+  const ctx = setup();
+  const rows = [];
+  const row = async (name, needs, fn) => {
+    const missing = needs.find((bin) => !have(bin));
+    if (missing) return rows.push({ name, error: `${missing} not installed (Debian package ${missing})` });
+    try {
+      rows.push({ name, stats: stats(await fn()) });
+    } catch (err) {
+      rows.push({ name, error: err.message });
+    }
+    process.stderr.write(`bench: ${name} done\n`);
+  };
+  try {
+    console.log(`bench: ${ITERATIONS} iterations per row (+${WARMUP} warm-up), at most ${MAX_MS_PER_ROW / 1000}s per row`);
+    await row('/bin/true (host spawn)', [], () => measureHostTrue(ITERATIONS));
+    await row('node -e 0', [], () => measureNodeStartup(ITERATIONS));
+    await row('crun run', ['crun'], () => measureCrun(ITERATIONS, ctx.bundle));
+    await row('runc run', ['runc'], () => measureRunc(ITERATIONS, ctx.bundle));
+    await row('berth API run', [], () => measureBerthApi(ITERATIONS, ctx));
+    await row('berth CLI run', [], () => measureBerthCli(ITERATIONS, ctx));
+  } finally {
+    teardown(ctx);
+  }
+  printTable(rows);
+  if (process.env.BENCH_JSON) {
+    fs.writeFileSync(process.env.BENCH_JSON, JSON.stringify({ iterations: ITERATIONS, rows }, null, 2) + '\n');
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Small utilities
+// ---------------------------------------------------------------------------
+
+function run(cmd, args) {
+  const r = spawnSync(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8', timeout: 60_000, killSignal: 'SIGKILL' });
+  if (r.error || r.status !== 0) {
+    throw new Error(`${cmd} ${args.join(' ')} failed: ${r.error?.message ?? r.stderr.trim()}`);
+  }
+}
+
+function have(bin) {
+  return (process.env.PATH ?? '').split(':').some((d) => d && isExecutable(path.join(d, bin)));
+}
+
+function isExecutable(p) {
+  try {
+    fs.accessSync(p, fs.constants.X_OK);
+    return fs.statSync(p).isFile();
+  } catch {
+    return false;
+  }
+}
+
+function safeReaddir(dir) {
+  try {
+    return fs.readdirSync(dir);
+  } catch {
+    return [];
+  }
+}
+
+function positiveInt(text, fallback) {
+  const n = Number(text);
+  return Number.isInteger(n) && n > 0 ? n : fallback;
+}
+
+await main();

@@ -1,0 +1,22 @@
+{
+  "targets": [
+    {
+      "target_name": "berth",
+      "sources": [
+        "native/core/spawn.cc",
+        "native/core/child.cc",
+        "native/core/resolve.cc",
+        "native/core/cgroup.cc",
+        "native/core/bench_mount.cc",
+        "native/addon/addon.cc",
+        "native/addon/convert.cc",
+        "native/addon/exit_watch.cc"
+      ],
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")", "native"],
+      "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "_GNU_SOURCE"],
+      "cflags!": ["-fno-exceptions"],
+      "cflags_cc!": ["-fno-exceptions", "-std=gnu++17"],
+      "cflags_cc": ["-std=c++17", "-O2", "-Wall", "-Wextra", "-Wno-unused-parameter", "-Wno-missing-field-initializers"]
+    }
+  ]
+}

@@ -1,0 +1,104 @@
+// Node-API surface of berth. Only conversion and error translation live here; the work is in core/.
+#include <napi.h>
+#include <signal.h>
+#include <sys/file.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <termios.h>
+#include <unistd.h>
+#include <fcntl.h>
+
+#include <cerrno>
+
+#include "addon/convert.h"
+#include "addon/exit_watch.h"
+#include "core/bench_mount.h"
+#include "core/spawn.h"
+
+namespace berth {
+namespace {
+
+Napi::Value Spawn(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  SpawnPlan plan = planFromJs(info[0].As<Napi::Object>());
+  try {
+    Spawned s = spawn(plan);
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("pid", Napi::Number::New(env, s.pid));
+    out.Set("pidfd", Napi::Number::New(env, s.pidfd));
+    out.Set("ptyMaster", Napi::Number::New(env, s.ptyMaster));
+    return out;
+  } catch (const SysError& e) {
+    throw sysErrorToJs(env, e);
+  } catch (const ChildError& e) {
+    throw childErrorToJs(env, e);
+  }
+}
+
+Napi::Value PidfdSignal(const Napi::CallbackInfo& info) {
+  int pidfd = info[0].As<Napi::Number>().Int32Value();
+  int sig = info[1].As<Napi::Number>().Int32Value();
+  if (syscall(SYS_pidfd_send_signal, pidfd, sig, nullptr, 0) < 0)
+    throw sysErrorToJs(info.Env(), SysError{errno, "pidfd_send_signal", ""});
+  return info.Env().Undefined();
+}
+
+Napi::Value Pipe(const Napi::CallbackInfo& info) {
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) < 0) throw sysErrorToJs(info.Env(), SysError{errno, "pipe2", ""});
+  Napi::Array out = Napi::Array::New(info.Env(), 2);
+  out.Set(0u, Napi::Number::New(info.Env(), fds[0]));
+  out.Set(1u, Napi::Number::New(info.Env(), fds[1]));
+  return out;
+}
+
+Napi::Value SetWinsize(const Napi::CallbackInfo& info) {
+  struct winsize ws = {};
+  ws.ws_row = static_cast<unsigned short>(info[1].As<Napi::Number>().Uint32Value());
+  ws.ws_col = static_cast<unsigned short>(info[2].As<Napi::Number>().Uint32Value());
+  if (ioctl(info[0].As<Napi::Number>().Int32Value(), TIOCSWINSZ, &ws) < 0)
+    throw sysErrorToJs(info.Env(), SysError{errno, "ioctl TIOCSWINSZ", ""});
+  return info.Env().Undefined();
+}
+
+Napi::Value Flock(const Napi::CallbackInfo& info) {
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  int op = info[1].As<Napi::Boolean>().Value() ? LOCK_EX : LOCK_SH;
+  if (!info[2].As<Napi::Boolean>().Value()) op |= LOCK_NB;
+  int r;
+  do r = flock(fd, op);
+  while (r < 0 && errno == EINTR);
+  if (r < 0) throw sysErrorToJs(info.Env(), SysError{errno, "flock", ""});
+  return info.Env().Undefined();
+}
+
+Napi::Value BenchMount(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  try {
+    std::vector<double> ns = benchMount(info[0].As<Napi::String>(), info[1].As<Napi::String>(), info[2].As<Napi::String>(),
+                                        info[3].As<Napi::String>(), info[4].As<Napi::Number>().Int32Value());
+    Napi::Array out = Napi::Array::New(env, ns.size());
+    for (size_t i = 0; i < ns.size(); i++) out.Set(static_cast<uint32_t>(i), Napi::Number::New(env, ns[i]));
+    return out;
+  } catch (const SysError& e) {
+    throw sysErrorToJs(env, e);
+  }
+}
+
+}  // namespace
+}  // namespace berth
+
+static Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  using namespace berth;
+  exports.Set("spawn", Napi::Function::New(env, Spawn));
+  exports.Set("watchExit", Napi::Function::New(env, WatchExit));
+  exports.Set("unwatchExit", Napi::Function::New(env, UnwatchExit));
+  exports.Set("pidfdSignal", Napi::Function::New(env, PidfdSignal));
+  exports.Set("pipe", Napi::Function::New(env, Pipe));
+  exports.Set("setWinsize", Napi::Function::New(env, SetWinsize));
+  exports.Set("flock", Napi::Function::New(env, Flock));
+  exports.Set("benchMount", Napi::Function::New(env, BenchMount));
+  return exports;
+}
+
+NODE_API_MODULE(berth, Init)

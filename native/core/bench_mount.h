@@ -1,0 +1,13 @@
+#pragma once
+#include <fcntl.h>
+
+#include <string>
+#include <vector>
+
+#include "core/errors.h"
+
+namespace berth {
+// Nanoseconds per mount(2) call, measured in a throwaway mount namespace.
+std::vector<double> benchMount(const std::string& fstype, const std::string& source, const std::string& target,
+                               const std::string& data, int iterations);
+}

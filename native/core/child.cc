@@ -1,0 +1,283 @@
+// The container's first process, between clone and execve. It shares the parent's memory
+// (CLONE_VM|CLONE_VFORK: the parent thread is suspended until execve or exit), so it allocates
+// nothing, calls nothing that takes a lock, and uses raw system calls for credentials (glibc's
+// setuid family would signal the parent's other threads). Every input was prepared before clone.
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <linux/sched.h>
+#include <net/if.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "core/spawn.h"
+
+#ifndef TIOCGPTPEER
+#define TIOCGPTPEER _IO('T', 0x41)
+#endif
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+
+namespace berth {
+namespace {
+
+[[noreturn]] void fail(ChildContext* ctx, const char* step, int err, int index = -1) {
+  ctx->failure.step = step;
+  ctx->failure.err = err;
+  ctx->failure.index = index;
+  _exit(127);
+}
+
+// "/proc/self/fd/<fd>" into buf, without snprintf.
+const char* fdPath(char* buf, int fd) {
+  static const char prefix[] = "/proc/self/fd/";
+  char digits[16];
+  int n = 0;
+  do {
+    digits[n++] = static_cast<char>('0' + fd % 10);
+    fd /= 10;
+  } while (fd > 0);
+  memcpy(buf, prefix, sizeof prefix - 1);
+  int i = sizeof prefix - 1;
+  while (n > 0) buf[i++] = digits[--n];
+  buf[i] = '\0';
+  return buf;
+}
+
+void resetSignals() {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = SIG_DFL;
+  for (int sig = 1; sig < NSIG; sig++) sigaction(sig, &sa, nullptr);
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, nullptr);
+}
+
+void loopbackUp(ChildContext* ctx) {
+  int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (s < 0) fail(ctx, "socket", errno);
+  struct ifreq ifr;
+  memset(&ifr, 0, sizeof ifr);
+  memcpy(ifr.ifr_name, "lo", 3);
+  if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0) fail(ctx, "loopback up", errno);
+  ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+  if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0) fail(ctx, "loopback up", errno);
+  close(s);
+}
+
+// Splits "a/b/c" into the parent "a/b" (written to dir) and the last name "c".
+const char* splitLast(const char* path, char* dir, size_t cap) {
+  size_t len = strlen(path);
+  while (len > 0 && path[len - 1] == '/') len--;
+  size_t slash = len;
+  while (slash > 0 && path[slash - 1] != '/') slash--;
+  size_t dlen = slash;
+  if (dlen >= cap) dlen = cap - 1;
+  memcpy(dir, path, dlen);
+  dir[dlen] = '\0';
+  return path + slash;
+}
+
+void runMountOp(ChildContext* ctx, int rootfd, const MountOp& op, int index) {
+  char fdbuf[32], srcbuf[32];
+  if (op.kind == MountOp::kMkdir) {
+    int fd = resolveInRoot(rootfd, op.target.c_str(), 1);
+    if (fd < 0) fail(ctx, "mkdir", -fd, index);
+    close(fd);
+    return;
+  }
+  if (op.kind == MountOp::kMknod || op.kind == MountOp::kSymlink) {
+    char dir[4096];
+    const char* name = splitLast(op.target.c_str(), dir, sizeof dir);
+    int dfd = resolveInRoot(rootfd, dir, 1);
+    if (dfd < 0) fail(ctx, op.kind == MountOp::kMknod ? "mknod" : "symlink", -dfd, index);
+    // Names are created through the resolved directory fd (O_PATH fds work as dirfd), never
+    // through a path string that could be swapped.
+    int r = op.kind == MountOp::kMknod ? mknodat(dfd, name, op.mode, static_cast<dev_t>(op.rdev))
+                                        : symlinkat(op.source.c_str(), dfd, name);
+    if (r < 0 && errno != EEXIST) fail(ctx, op.kind == MountOp::kMknod ? "mknod" : "symlink", errno, index);
+    close(dfd);
+    return;
+  }
+  int tfd = resolveInRoot(rootfd, op.target.c_str(), op.create);
+  if (tfd < 0) {
+    if (op.optional && tfd == -ENOENT) return;
+    fail(ctx, "mount", -tfd, index);
+  }
+  const char* source = op.source.empty() ? nullptr : op.source.c_str();
+  int sfd = -1;
+  if (op.sourceInRoot) {
+    sfd = resolveInRoot(rootfd, op.source.c_str(), 0);
+    if (sfd < 0) fail(ctx, "mount", -sfd, index);
+    source = fdPath(srcbuf, sfd);
+  }
+  const char* fstype = op.fstype.empty() ? nullptr : op.fstype.c_str();
+  const char* data = op.data.empty() ? nullptr : op.data.c_str();
+  if (mount(source, fdPath(fdbuf, tfd), fstype, op.flags, data) < 0) fail(ctx, "mount", errno, index);
+  // A read-only bind needs a second, remounting call: MS_RDONLY is ignored on the first.
+  if ((op.flags & MS_BIND) && (op.flags & MS_RDONLY) && !(op.flags & MS_REMOUNT)) {
+    // tfd still names the directory underneath the new mount: reopen to reach the mount itself.
+    int mfd = resolveInRoot(rootfd, op.target.c_str(), 0);
+    if (mfd < 0) fail(ctx, "remount read-only", -mfd, index);
+    unsigned long ro = MS_BIND | MS_REMOUNT | MS_RDONLY | (op.flags & (MS_NOSUID | MS_NODEV | MS_NOEXEC));
+    if (mount(nullptr, fdPath(fdbuf, mfd), nullptr, ro, nullptr) < 0) fail(ctx, "remount read-only", errno, index);
+    close(mfd);
+  }
+  if (sfd >= 0) close(sfd);
+  close(tfd);
+}
+
+void pivotRoot(ChildContext* ctx, int rootfd) {
+  int oldroot = static_cast<int>(open("/", O_DIRECTORY | O_PATH | O_CLOEXEC));
+  if (oldroot < 0) fail(ctx, "open /", errno);
+  if (fchdir(rootfd) < 0) fail(ctx, "chdir rootfs", errno);
+  // pivot_root(".", ".") stacks the old root on top of the new one; detaching it leaves only the
+  // container's rootfs, with no directory for the old root to linger in.
+  if (syscall(SYS_pivot_root, ".", ".") < 0) fail(ctx, "pivot_root", errno);
+  if (fchdir(oldroot) < 0) fail(ctx, "chdir old root", errno);
+  if (mount(nullptr, ".", nullptr, MS_SLAVE | MS_REC, nullptr) < 0) fail(ctx, "make old root slave", errno);
+  if (umount2(".", MNT_DETACH) < 0) fail(ctx, "detach old root", errno);
+  if (chdir("/") < 0) fail(ctx, "chdir /", errno);
+  close(oldroot);
+}
+
+void setupTty(ChildContext* ctx, const SpawnPlan& plan) {
+  int master = static_cast<int>(open("/dev/pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC));
+  if (master < 0) fail(ctx, "open /dev/pts/ptmx", errno);
+  int unlock = 0;
+  if (ioctl(master, TIOCSPTLCK, &unlock) < 0) fail(ctx, "unlockpt", errno);
+  struct winsize ws;
+  memset(&ws, 0, sizeof ws);
+  ws.ws_row = plan.ttyRows;
+  ws.ws_col = plan.ttyCols;
+  ioctl(master, TIOCSWINSZ, &ws);
+  int slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY);
+  if (slave < 0) fail(ctx, "open pty peer", errno);
+  if (setsid() < 0) fail(ctx, "setsid", errno);
+  if (ioctl(slave, TIOCSCTTY, 0) < 0) fail(ctx, "set controlling terminal", errno);
+  for (int i = 0; i < 3; i++)
+    if (dup2(slave, i) < 0) fail(ctx, "dup2", errno);
+  if (slave > 2) close(slave);
+
+  char byte = 0;
+  struct iovec iov = {&byte, 1};
+  union {
+    char buf[CMSG_SPACE(sizeof(int))];
+    struct cmsghdr align;
+  } u;
+  memset(&u, 0, sizeof u);
+  struct msghdr msg;
+  memset(&msg, 0, sizeof msg);
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = u.buf;
+  msg.msg_controllen = sizeof u.buf;
+  struct cmsghdr* c = CMSG_FIRSTHDR(&msg);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(sizeof(int));
+  memcpy(CMSG_DATA(c), &master, sizeof(int));
+  if (sendmsg(ctx->ttySocket, &msg, MSG_NOSIGNAL) < 0) fail(ctx, "send pty master", errno);
+  close(master);
+  close(ctx->ttySocket);
+}
+
+void setupStdio(ChildContext* ctx, const SpawnPlan& plan) {
+  if (setsid() < 0) fail(ctx, "setsid", errno);
+  // Move the sources out of the way first so that one target never clobbers another source.
+  int high[3];
+  for (int i = 0; i < 3; i++) {
+    high[i] = fcntl(plan.stdio[i], F_DUPFD_CLOEXEC, 10);
+    if (high[i] < 0) fail(ctx, "dup stdio", errno, i);
+  }
+  for (int i = 0; i < 3; i++) {
+    if (dup2(high[i], i) < 0) fail(ctx, "dup2 stdio", errno, i);
+    close(high[i]);
+  }
+}
+
+void dropPrivileges(ChildContext* ctx, const SpawnPlan& plan) {
+  if (plan.noNewPrivileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) fail(ctx, "no_new_privs", errno);
+  for (int cap : plan.capsDrop)
+    if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL) fail(ctx, "drop capability", errno, cap);
+  if (syscall(SYS_setgroups, plan.groups.size(), plan.groups.data()) < 0) fail(ctx, "setgroups", errno);
+  if (syscall(SYS_setresgid, plan.gid, plan.gid, plan.gid) < 0) fail(ctx, "setgid", errno);
+  if (syscall(SYS_setresuid, plan.uid, plan.uid, plan.uid) < 0) fail(ctx, "setuid", errno);
+  prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+  if (plan.uid == 0) {
+    struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
+    struct __user_cap_data_struct data[2];
+    memset(data, 0, sizeof data);
+    for (int i = 0; i < 2; i++) data[i].effective = data[i].permitted = plan.capsKeep[i];
+    if (syscall(SYS_capset, &hdr, data) < 0) fail(ctx, "capset", errno);
+  }
+}
+
+}  // namespace
+
+int childMain(void* arg) {
+  auto* ctx = static_cast<ChildContext*>(arg);
+  const SpawnPlan& plan = *ctx->plan;
+  resetSignals();
+  // Device nodes and volume directories get exactly the modes asked for; the container's own
+  // processes get the conventional 022 back below.
+  umask(0);
+  if (plan.parentDeathSignal && prctl(PR_SET_PDEATHSIG, plan.parentDeathSignal, 0, 0, 0) < 0)
+    fail(ctx, "parent death signal", errno);
+
+  for (int i = 0; i < ctx->procsCount; i++)
+    if (write(ctx->procsFds[i], "0", 1) < 0) fail(ctx, "join cgroup", errno, i);
+  if (plan.unshareCgroup && unshare(CLONE_NEWCGROUP) < 0) fail(ctx, "unshare cgroup namespace", errno);
+  if ((plan.cloneFlags & CLONE_NEWUTS) && sethostname(plan.hostname.data(), plan.hostname.size()) < 0)
+    fail(ctx, "sethostname", errno);
+  if (plan.loopbackUp) loopbackUp(ctx);
+
+  if (mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) < 0) fail(ctx, "make / private", errno);
+  if (mount(plan.rootfsSource.c_str(), plan.rootfs.c_str(), plan.rootfsFstype.c_str(), plan.rootfsFlags,
+            plan.rootfsData.empty() ? nullptr : plan.rootfsData.c_str()) < 0)
+    fail(ctx, "mount rootfs", errno);
+  int rootfd = static_cast<int>(open(plan.rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (rootfd < 0) fail(ctx, "open rootfs", errno);
+  int index = 0;
+  for (const MountOp& op : plan.mounts) runMountOp(ctx, rootfd, op, index++);
+  pivotRoot(ctx, rootfd);
+  close(rootfd);
+  if (chdir(plan.cwd.c_str()) < 0) fail(ctx, "chdir", errno);
+
+  if (plan.tty)
+    setupTty(ctx, plan);
+  else
+    setupStdio(ctx, plan);
+  // Nothing of the parent's survives execve except 0, 1 and 2.
+  if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) < 0) fail(ctx, "close_range", errno);
+  dropPrivileges(ctx, plan);
+  umask(022);
+
+  int err = ENOENT, at = 0;
+  for (size_t i = 0; i < plan.execCandidates.size(); i++) {
+    execve(plan.execCandidates[i].c_str(), ctx->argv, ctx->env);
+    // Like execvp: a later candidate may still work; remember the most telling failure.
+    if (errno != ENOENT && errno != ENOTDIR) {
+      if (err == ENOENT) {
+        err = errno;
+        at = static_cast<int>(i);
+      }
+    }
+  }
+  fail(ctx, "execve", err, at);
+}
+
+}  // namespace berth

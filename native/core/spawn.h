@@ -1,0 +1,92 @@
+#pragma once
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/errors.h"
+
+namespace berth {
+
+// One step of rootfs preparation, run by the child before pivot_root. All paths and options come
+// from TypeScript already normalized; targets are relative to the rootfs.
+struct MountOp {
+  enum Kind { kMount, kMkdir, kMknod, kSymlink } kind = kMount;
+  std::string target;
+  std::string source;
+  std::string fstype;
+  std::string data;
+  unsigned long flags = 0;
+  int create = 0;  // 0 none, 1 directory, 2 empty file
+  bool sourceInRoot = false;
+  bool optional = false;
+  unsigned mode = 0;
+  uint64_t rdev = 0;
+};
+
+struct SpawnPlan {
+  int cloneFlags = 0;           // CLONE_NEW* chosen by the caller (without CLONE_NEWCGROUP)
+  bool unshareCgroup = false;   // after the cgroup join
+  std::string rootfs;
+  std::string rootfsSource, rootfsFstype, rootfsData;
+  unsigned long rootfsFlags = 0;
+  std::vector<MountOp> mounts;
+  std::string hostname;
+  std::vector<std::string> cgroupDirs;
+  std::vector<std::pair<std::string, std::string>> cgroupWrites;
+  std::vector<std::string> cgroupProcs;
+  bool loopbackUp = false;
+  std::vector<std::string> execCandidates;
+  std::vector<std::string> argv;
+  std::vector<std::string> env;
+  std::string cwd;
+  uid_t uid = 0;
+  gid_t gid = 0;
+  std::vector<gid_t> groups;
+  std::vector<int> capsDrop;
+  uint32_t capsKeep[2] = {0, 0};
+  bool noNewPrivileges = false;
+  int stdio[3] = {0, 1, 2};
+  bool tty = false;
+  unsigned short ttyRows = 24, ttyCols = 80;
+  int parentDeathSignal = 0;
+};
+
+struct Spawned {
+  pid_t pid;
+  int pidfd;
+  int ptyMaster;  // -1 without a tty
+};
+
+// Thrown when the child failed before execve: the step, errno and the index of the op involved.
+struct ChildError {
+  ChildFailure failure;
+  std::string path;  // the op target / candidate / cgroup file the index names
+};
+
+// Creates the container process: namespaces, cgroup, rootfs, pivot_root, credentials, execve.
+// Returns once the child has exec'd; throws SysError (parent-side failure) or ChildError.
+Spawned spawn(const SpawnPlan& plan);
+
+// Child side (child.cc). Runs on its own stack in the parent's address space (CLONE_VM|CLONE_VFORK).
+struct ChildContext {
+  const SpawnPlan* plan;
+  char* const* argv;
+  char* const* env;
+  const int* procsFds;
+  int procsCount;
+  int ttySocket;  // child end of the socketpair the pty master is sent over, or -1
+  ChildFailure failure;
+};
+int childMain(void* arg);
+
+// resolve.cc: open `path` (relative to rootfd) without ever leaving rootfd; create missing
+// components when asked. Returns an O_PATH fd or -errno.
+int resolveInRoot(int rootfd, const char* path, int create);
+
+// cgroup.cc
+void cgroupPrepare(const SpawnPlan& plan);
+
+}  // namespace berth

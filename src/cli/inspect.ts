@@ -1,0 +1,20 @@
+import { Berth } from '../index';
+import { positionals, type Command } from './command';
+
+const inspect: Command = {
+  usage: 'inspect CONTAINER [CONTAINER...]',
+  summary: 'Show containers as JSON: config, state, pid, exit code, OOM kill, cgroup paths.',
+  help: '',
+  spec: {},
+  run(args, global) {
+    const berth = new Berth(global);
+    const out = positionals(inspect, args, 1, Infinity).map((ref) => {
+      const c = berth.inspect(ref);
+      return { ...c, cgroupPaths: berth.runtime.cgroups.dirs(c.config.id), path: berth.runtime.store.containerDir(c.config.id) };
+    });
+    process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+    return 0;
+  },
+};
+
+export default inspect;

@@ -1,0 +1,84 @@
+#!/usr/bin/env node
+/** berth's command line: docker's verbs and flags. Exit status: 125 for berth's own errors, 126 when
+ *  the command cannot be invoked, 127 when it is not found, else the container's. */
+import arg from 'arg';
+import { BerthError, causeChain } from '../errors';
+import type { BerthOptions } from '../index';
+import type { Command } from './command';
+
+const COMMANDS: Record<string, [summary: string, load: () => Command]> = {
+  run: ['Create and run a container from an image', () => require('./run').default],
+  ps: ['List containers', () => require('./ps').default],
+  rm: ['Remove one or more containers', () => require('./rm').default],
+  inspect: ['Show a container as JSON', () => require('./inspect').default],
+  import: ['Import a flat rootfs tarball as an image', () => require('./import').default],
+  images: ['List images', () => require('./images').default],
+  rmi: ['Remove one or more images', () => require('./rmi').default],
+};
+
+const GLOBAL_HELP = `Usage: berth [OPTIONS] COMMAND
+
+A container runtime: namespaces, overlayfs, cgroups.
+
+Options:
+      --root DIR              Images, layers and containers (default $BERTH_ROOT or /var/lib/berth)
+      --runroot DIR           Locks and runtime state (default $BERTH_RUNROOT or /run/berth)
+      --storage-driver NAME   overlay (default) or aufs
+      --cgroup-parent NAME    Parent cgroup of containers (default berth)
+  -v, --version               Print the version
+
+Commands:
+${Object.entries(COMMANDS).map(([n, [s]]) => `  ${n.padEnd(10)}${s}`).join('\n')}
+
+Run 'berth COMMAND --help' for more information on a command.
+`;
+
+async function main(argv: string[]): Promise<number> {
+  let global;
+  try {
+    global = arg(
+      { '--root': String, '--runroot': String, '--storage-driver': String, '--cgroup-parent': String, '--help': Boolean, '-h': '--help', '--version': Boolean, '-v': '--version' },
+      { argv, stopAtPositional: true },
+    );
+  } catch (e) {
+    throw new BerthError('INVALID_ARGUMENT', `${(e as Error).message}; see 'berth --help'`);
+  }
+  if (global['--version']) {
+    process.stdout.write(`berth version ${require('../../package.json').version}\n`);
+    return 0;
+  }
+  const [name, ...rest] = global._;
+  if (!name || global['--help'] || name === 'help') {
+    process.stdout.write(GLOBAL_HELP);
+    return name || global['--help'] || name === 'help' ? 0 : 1;
+  }
+  const entry = COMMANDS[name];
+  if (!entry) throw new BerthError('INVALID_ARGUMENT', `berth: '${name}' is not a berth command; see 'berth --help'`);
+  const cmd = entry[1]();
+  const { parse } = require('./command') as typeof import('./command');
+  const args = parse(cmd, rest);
+  if (args['--help']) {
+    process.stdout.write(`Usage: berth ${cmd.usage}\n\n${cmd.summary}\n\nOptions:\n${cmd.help}\n`);
+    return 0;
+  }
+  const options: BerthOptions = {
+    root: global['--root'],
+    runRoot: global['--runroot'],
+    storageDriver: global['--storage-driver'],
+    cgroupParent: global['--cgroup-parent'],
+  };
+  return (await cmd.run(args, options)) ?? 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e: unknown) => {
+    const lines = causeChain(e);
+    // One line per cause; a system error's message already names the call and the path.
+    process.stderr.write(lines.map((l, i) => (i === 0 ? `berth: ${l}` : `  caused by: ${l}`)).join('\n') + '\n');
+    if (process.env.BERTH_DEBUG && e instanceof Error) process.stderr.write(`${e.stack}\n`);
+    process.exitCode = e instanceof BerthError ? e.exitStatus : 125;
+  },
+);

@@ -1,0 +1,105 @@
+/**
+ * The only importer of the compiled addon. Everything here is a thin typed view of
+ * native/addon: TypeScript validates and normalizes, C++ only executes.
+ */
+import * as path from 'node:path';
+
+/** One step the container's child process performs, in order, before pivot_root. Targets are
+ *  paths inside the rootfs, resolved by C++ without ever leaving it (symlinks are followed as the
+ *  container would see them; one that climbs above the root is an error). */
+export interface NativeMountOp {
+  /** 'mount': mount(2) source on target; 'mkdir': create a directory; 'mknod': a device node;
+   *  'symlink': target becomes a link to `source`. */
+  kind: 'mount' | 'mkdir' | 'mknod' | 'symlink';
+  target: string;
+  /** mount: host path or fs name; symlink: the link text */
+  source: string;
+  fstype: string;
+  flags: number;
+  data: string;
+  /** For mount: create the target first, 0 = no, 1 = as a directory, 2 = as an empty file. */
+  create: 0 | 1 | 2;
+  /** Resolve `source` inside the rootfs too (bind a rootfs path onto itself). */
+  sourceInRoot: boolean;
+  /** A missing target (ENOENT) skips this op instead of failing. */
+  optional: boolean;
+  /** mknod/mkdir: mode bits including the file type; mknod: device number (makedev). */
+  mode: number;
+  rdev: number;
+}
+
+export interface NativeSpawnPlan {
+  /** Names from: pid, mnt, uts, ipc, net, cgroup. cgroup is unshared after the cgroup join. */
+  namespaces: string[];
+  /** Host path the rootfs is mounted on inside the new mount namespace. */
+  rootfs: string;
+  rootfsMount: { source: string; fstype: string; flags: number; data: string };
+  mounts: NativeMountOp[];
+  hostname: string;
+  /** Directories created (mkdir -p semantics, EEXIST ok) then files written, in order, before clone. */
+  cgroupDirs: string[];
+  cgroupWrites: Array<[string, string]>;
+  /** cgroup.procs (or tasks) files the child writes itself into, before it unshares its cgroup ns. */
+  cgroupProcs: string[];
+  loopbackUp: boolean;
+  /** Absolute paths tried in order for execve (PATH lookup is done by TypeScript). */
+  execCandidates: string[];
+  argv: string[];
+  env: string[];
+  cwd: string;
+  uid: number;
+  gid: number;
+  groups: number[];
+  /** Capability numbers to drop from the bounding set; `capsKeep` is the effective/permitted mask. */
+  capsDrop: number[];
+  capsKeep: [number, number];
+  noNewPrivileges: boolean;
+  /** Host fds that become the container's 0, 1, 2; ignored when tty is set. */
+  stdio: [number, number, number];
+  tty: boolean;
+  ttySize: [number, number];
+  /** Signal the container gets when the thread that spawned it dies (0 = none). */
+  parentDeathSignal: number;
+}
+
+export interface NativeSpawned {
+  pid: number;
+  pidfd: number;
+  /** Master side of the container's pty, when plan.tty. */
+  ptyMaster: number;
+}
+
+export interface NativeExit {
+  /** Exit code when the process exited, else -1. */
+  code: number;
+  /** Signal number when it was killed by a signal, else 0. */
+  signal: number;
+}
+
+export interface NativeAddon {
+  spawn(plan: NativeSpawnPlan): NativeSpawned;
+  /** Calls back once, from the event loop, when the process behind pidfd has exited (and reaps it). */
+  watchExit(pidfd: number, cb: (exit: NativeExit) => void): void;
+  /** Stop watching: the callback will not run and the loop is no longer kept alive by it. */
+  unwatchExit(pidfd: number): void;
+  pidfdSignal(pidfd: number, signal: number): void;
+  /** A pipe with both ends close-on-exec: [read, write]. */
+  pipe(): [number, number];
+  setWinsize(fd: number, rows: number, cols: number): void;
+  /** flock(2): op 'sh' | 'ex', wait or fail with EWOULDBLOCK. */
+  flock(fd: number, exclusive: boolean, wait: boolean): void;
+  /** Process start time (field 22 of /proc/PID/stat) or -1 when the pid does not exist. */
+  processStartTime(pid: number): number;
+  /** Time, in nanoseconds, to mount `fstype` with `data` on target in a throwaway mount namespace (bench). */
+  benchMount(fstype: string, source: string, target: string, data: string, iterations: number): number[];
+}
+
+let loaded: NativeAddon | undefined;
+
+export function native(): NativeAddon {
+  if (!loaded) {
+    const file = path.join(__dirname, '..', '..', 'build', 'Release', 'berth.node');
+    loaded = require(file) as NativeAddon;
+  }
+  return loaded;
+}

@@ -1,0 +1,26 @@
+import type { ResourceLimits } from '../limits';
+
+/** What the native addon performs for one container: mkdir, then writes in order, then the child
+ *  writes itself into each procs file. */
+export interface CgroupPlan {
+  dirs: string[];
+  writes: Array<[string, string]>;
+  procs: string[];
+}
+
+export interface CgroupStats {
+  memoryBytes?: number;
+  pids?: number;
+}
+
+/** One interface for cgroup v1 and v2 (and later systemd): policy in, file operations out. */
+export interface CgroupManager {
+  readonly version: 1 | 2;
+  /** The container's cgroup directories, one per hierarchy (v2: one). */
+  dirs(id: string): string[];
+  plan(id: string, limits: ResourceLimits): CgroupPlan;
+  /** True when the kernel's OOM killer killed a process of this container. Read before remove. */
+  oomKilled(id: string): boolean;
+  /** Remove the container's cgroup directories; missing ones are fine. */
+  remove(id: string): void;
+}

@@ -1,0 +1,161 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { BerthError, invalid } from '../errors';
+import {
+  parseCpuShares, parseCpus, parseCpuset, parseMemory, parseMemorySwap, parsePidsLimit, type ResourceLimits,
+} from './limits';
+import { DEFAULT_PATH } from './plan';
+import type { VolumeSpec } from './types';
+
+/** Options of one container, as the API and the CLI take them. */
+export interface ContainerOptions {
+  image: string;
+  /** Command and arguments; defaults to the image's Cmd. */
+  cmd?: string[];
+  name?: string;
+  /** KEY=VALUE entries, or KEY alone to copy the value from this process's environment. */
+  env?: string[] | Record<string, string>;
+  workdir?: string;
+  hostname?: string;
+  /** uid[:gid] or user[:group], resolved against the image's /etc/passwd and /etc/group. */
+  user?: string;
+  /** HOST:CONTAINER[:ro|rw], or objects. */
+  volumes?: Array<string | VolumeSpec>;
+  memory?: string | number;
+  memorySwap?: string | number;
+  cpus?: string | number;
+  cpuShares?: string | number;
+  cpusetCpus?: string;
+  pidsLimit?: string | number;
+  tty?: boolean;
+  interactive?: boolean;
+  /** Remove the container when it exits (docker's --rm). */
+  rm?: boolean;
+  storageDriver?: string;
+}
+
+const str = (v: string | number) => String(v);
+
+export function parseLimits(o: ContainerOptions): ResourceLimits {
+  const limits: ResourceLimits = {};
+  if (o.memory !== undefined) limits.memory = typeof o.memory === 'number' ? checkBytes(o.memory) : parseMemory(o.memory);
+  if (o.memorySwap !== undefined) limits.memorySwap = parseMemorySwap(str(o.memorySwap), limits.memory);
+  if (o.cpus !== undefined) limits.cpus = parseCpus(str(o.cpus));
+  if (o.cpuShares !== undefined) limits.cpuShares = parseCpuShares(str(o.cpuShares));
+  if (o.cpusetCpus !== undefined) limits.cpusetCpus = parseCpuset(o.cpusetCpus);
+  if (o.pidsLimit !== undefined) limits.pidsLimit = parsePidsLimit(str(o.pidsLimit));
+  return limits;
+}
+
+function checkBytes(n: number): number {
+  return parseMemory(String(n));
+}
+
+/** HOST:CONTAINER[:ro|rw]. Host paths must be absolute (named volumes come later). */
+export function parseVolume(spec: string | VolumeSpec): VolumeSpec {
+  let v: VolumeSpec;
+  if (typeof spec === 'string') {
+    const parts = spec.split(':');
+    if (parts.length < 2 || parts.length > 3 || !parts[0] || !parts[1]) {
+      throw invalid('--volume', 'HOST_PATH:CONTAINER_PATH[:ro]', spec);
+    }
+    const mode = parts[2] ?? 'rw';
+    if (mode !== 'ro' && mode !== 'rw') throw invalid('--volume', 'the mode ro or rw after the second colon', spec);
+    v = { hostPath: parts[0], containerPath: parts[1], readonly: mode === 'ro' };
+  } else {
+    v = { ...spec };
+  }
+  if (!path.isAbsolute(v.hostPath)) {
+    throw new BerthError('INVALID_ARGUMENT', `Expected an absolute host path for --volume but received "${v.hostPath}"; write it as $PWD/${v.hostPath}`);
+  }
+  if (!path.posix.isAbsolute(v.containerPath)) {
+    throw new BerthError('INVALID_ARGUMENT', `Expected an absolute container path for --volume but received "${v.containerPath}"`);
+  }
+  const target = path.posix.normalize(v.containerPath);
+  if (target === '/') throw new BerthError('INVALID_ARGUMENT', 'A volume cannot be mounted on the container\'s root "/"; choose a directory below it');
+  return { hostPath: path.resolve(v.hostPath), containerPath: target, readonly: v.readonly };
+}
+
+/** Image env, then the defaults, then the user's: later entries of a key win, as in docker. */
+export function buildEnv(imageEnv: string[], user: ContainerOptions['env'], hostname: string, tty: boolean, home: string): string[] {
+  const env = new Map<string, string>();
+  const put = (entry: string) => {
+    const eq = entry.indexOf('=');
+    env.set(eq < 0 ? entry : entry.slice(0, eq), entry);
+  };
+  put(`PATH=${DEFAULT_PATH}`);
+  imageEnv.forEach(put);
+  put(`HOSTNAME=${hostname}`);
+  if (!imageEnv.some((e) => e.startsWith('HOME='))) put(`HOME=${home}`);
+  if (tty) put('TERM=xterm');
+  const entries = Array.isArray(user) ? user : Object.entries(user ?? {}).map(([k, v]) => `${k}=${v}`);
+  for (const e of entries) {
+    const eq = e.indexOf('=');
+    const key = eq < 0 ? e : e.slice(0, eq);
+    if (!key || /\s/.test(key)) throw invalid('--env', 'KEY=VALUE', e);
+    if (eq >= 0) put(e);
+    else if (process.env[key] !== undefined) put(`${key}=${process.env[key]}`);
+  }
+  return [...env.values()];
+}
+
+export interface ResolvedUser {
+  uid: number;
+  gid: number;
+  groups: number[];
+  home: string;
+}
+
+/** Reads /etc/passwd or /etc/group from the topmost layer that has it. */
+function readLayerFile(layers: string[], file: string): string | undefined {
+  for (const layer of layers) {
+    const p = path.join(layer, file);
+    try {
+      if (fs.lstatSync(p).isFile()) return fs.readFileSync(p, 'utf8');
+    } catch {
+      /* not in this layer */
+    }
+  }
+  return undefined;
+}
+
+/** docker's --user: uid[:gid] or name[:group], names looked up in the image. */
+export function resolveUser(spec: string | undefined, layers: string[]): ResolvedUser {
+  const passwd = (readLayerFile(layers, 'etc/passwd') ?? '').split('\n').map((l) => l.split(':'));
+  const group = (readLayerFile(layers, 'etc/group') ?? '').split('\n').map((l) => l.split(':'));
+  const [u, g] = (spec ?? '0').split(':');
+  if (!u) throw invalid('--user', 'uid[:gid] or name[:group]', spec);
+  let uid: number;
+  let gid: number | undefined;
+  let home = '/';
+  let name: string | undefined;
+  const entry = /^\d+$/.test(u) ? passwd.find((p) => p[2] === u) : passwd.find((p) => p[0] === u);
+  if (/^\d+$/.test(u)) {
+    uid = Number(u);
+  } else if (entry) {
+    uid = Number(entry[2]);
+  } else {
+    throw new BerthError('INVALID_ARGUMENT', `Unable to find user ${u}: no matching entry in the image's /etc/passwd; give a numeric uid instead`);
+  }
+  if (entry) {
+    gid = Number(entry[3]);
+    home = entry[5] || '/';
+    name = entry[0];
+  }
+  if (g !== undefined) {
+    if (/^\d+$/.test(g)) gid = Number(g);
+    else {
+      const ge = group.find((x) => x[0] === g);
+      if (!ge) throw new BerthError('INVALID_ARGUMENT', `Unable to find group ${g}: no matching entry in the image's /etc/group; give a numeric gid instead`);
+      gid = Number(ge[2]);
+    }
+  }
+  gid ??= 0;
+  if (uid === 0 && !entry) home = '/root';
+  const groups = new Set<number>([gid]);
+  if (name && g === undefined) {
+    for (const ge of group) if (ge[3]?.split(',').includes(name)) groups.add(Number(ge[2]));
+  }
+  if (uid > 0xfffffffe || gid > 0xfffffffe) throw invalid('--user', 'uid[:gid] below 4294967295', spec);
+  return { uid, gid, groups: [...groups], home };
+}
