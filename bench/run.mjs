@@ -168,29 +168,54 @@ function cgroupHybridWithV2Controllers() {
   }
 }
 
-// TODO(berth): plug in berth's measurements here. Both must time exactly one
-// container start of the busybox fixture running /bin/true, from the request
-// to the container's exit, like the runc/crun rows. The image has to be in
-// the store before timing starts (import test/.work/busybox.tar or the tar
-// built in setup() once, outside the loop).
-//
-// measureBerthApi: in-process, so no Node startup in the number:
-//     const { Berth } = await import(pathToFileURL(path.join(REPO_ROOT, 'dist/index.js')).href);
-//     const berth = new Berth({ root, runRoot });
-//     // load the fixture image once, then per iteration:
-//     const t0 = process.hrtime.bigint();
-//     await berth.run({ image, cmd: ['/bin/true'], stdio: 'ignore', rm: true });
-//     samples.push(Number(process.hrtime.bigint() - t0) / 1e6);
-//
-// measureBerthCli: `node dist/cli/main.js run --rm IMAGE /bin/true` through
-// timeRuns(), with BERTH_ROOT/BERTH_RUNROOT pointing at the temp roots; it
-// includes Node startup, so compare it with the `node -e 0` row too.
-async function measureBerthApi(iterations, ctx) {
-  throw new Error('not implemented');
+// berth rows. The image is imported once, outside the timed loops.
+async function berthWithImage(ctx) {
+  const { Berth } = await import(pathToFileURL(path.join(REPO_ROOT, 'dist/index.js')).href);
+  const berth = new Berth({ root: ctx.root, runRoot: ctx.runRoot });
+  if (!ctx.imported) {
+    await berth.importImage(ctx.tar, 'bench-busybox');
+    ctx.imported = true;
+  }
+  return berth;
 }
 
+/** In-process: request to exit status, cleanup included, no Node startup in the number. */
+async function measureBerthApi(iterations, ctx) {
+  const berth = await berthWithImage(ctx);
+  const samples = [];
+  const started = Date.now();
+  for (let i = 0; i < WARMUP + iterations; i++) {
+    if (i >= WARMUP && Date.now() - started > MAX_MS_PER_ROW) break;
+    const t0 = process.hrtime.bigint();
+    const r = await berth.run({ image: 'bench-busybox', cmd: ['/bin/true'], rm: true, stdout: 'ignore', stderr: 'ignore' });
+    const t1 = process.hrtime.bigint();
+    if (r.exitCode !== 0) throw new Error(`berth API run exited ${r.exitCode}`);
+    if (i >= WARMUP) samples.push(Number(t1 - t0) / 1e6);
+  }
+  return samples;
+}
+
+/** `berth run --rm IMAGE /bin/true` as a user types it: Node startup included. */
 async function measureBerthCli(iterations, ctx) {
-  throw new Error('not implemented');
+  await berthWithImage(ctx);
+  const cli = path.join(REPO_ROOT, 'dist/cli/main.js');
+  return timeRuns('berth CLI run', iterations, () => ({
+    cmd: process.execPath,
+    args: [cli, '--root', ctx.root, '--runroot', ctx.runRoot, 'run', '--rm', 'bench-busybox', '/bin/true'],
+  }));
+}
+
+/** mount(2) of the overlay rootfs alone, in a throwaway mount namespace. */
+async function measureOverlayMount(iterations, ctx) {
+  const berth = await berthWithImage(ctx);
+  const image = berth.images.resolve('bench-busybox');
+  const [lower] = berth.images.layerDirs(image);
+  const d = path.join(ctx.dir, 'ovl');
+  for (const sub of ['upper', 'work', 'merged']) fs.mkdirSync(path.join(d, sub), { recursive: true });
+  const require = (await import('node:module')).createRequire(import.meta.url);
+  const addon = require(path.join(REPO_ROOT, 'build/Release/berth.node'));
+  const data = `lowerdir=${lower},upperdir=${d}/upper,workdir=${d}/work`;
+  return addon.benchMount('overlay', 'overlay', `${d}/merged`, data, WARMUP + iterations).slice(WARMUP).map((ns) => ns / 1e6);
 }
 
 // ---------------------------------------------------------------------------
@@ -256,6 +281,21 @@ function median(sorted) {
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
+/** The issue's targets: API at most half of crun, CLI at most 1.25x a bare `node -e 0`. */
+function printTargets(rows) {
+  const m = (name) => rows.find((r) => r.name === name)?.stats?.median;
+  const line = (label, v, base, target) => {
+    if (v === undefined || base === undefined) return console.log(`${label}: n/a`);
+    const ratio = v / base;
+    console.log(`${label}: ${ratio.toFixed(2)} (target <= ${target}) ${ratio <= target ? 'met' : 'MISSED'}`);
+  };
+  console.log('');
+  line('berth API / crun', m('berth API run'), m('crun run'), 0.5);
+  line('berth API / runc', m('berth API run'), m('runc run'), 0.5);
+  line('berth CLI / node -e 0', m('berth CLI run'), m('node -e 0'), 1.25);
+  line('berth CLI / crun', m('berth CLI run'), m('crun run'), Infinity);
+}
+
 function printTable(rows) {
   const crun = rows.find((r) => r.name === 'crun run')?.stats?.median;
   const runc = rows.find((r) => r.name === 'runc run')?.stats?.median;
@@ -309,10 +349,12 @@ async function main() {
     await row('runc run', ['runc'], () => measureRunc(ITERATIONS, ctx.bundle));
     await row('berth API run', [], () => measureBerthApi(ITERATIONS, ctx));
     await row('berth CLI run', [], () => measureBerthCli(ITERATIONS, ctx));
+    await row('overlay mount(2)', [], () => measureOverlayMount(ITERATIONS, ctx));
   } finally {
     teardown(ctx);
   }
   printTable(rows);
+  printTargets(rows);
   if (process.env.BENCH_JSON) {
     fs.writeFileSync(process.env.BENCH_JSON, JSON.stringify({ iterations: ITERATIONS, rows }, null, 2) + '\n');
   }

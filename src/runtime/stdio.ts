@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import * as net from 'node:net';
+import * as tty from 'node:tty';
 import type { Readable, Writable } from 'node:stream';
 import { native } from '../native';
 import type { StdioPlan } from './plan';
@@ -44,7 +45,8 @@ export class StdioSetup {
   attach(ptyMaster: number): StdioStreams {
     this.closeChildEnds();
     if (this.plan.tty) {
-      const pty = new net.Socket({ fd: ptyMaster, readable: true, writable: true });
+      // net.Socket refuses tty fds; a tty.ReadStream's TTY handle reads and writes the master.
+      const pty = new tty.ReadStream(ptyMaster);
       // When the last process holding the pty's other side exits, reads fail with EIO: that is EOF.
       pty.on('error', (e: NodeJS.ErrnoException) => {
         if (e.code !== 'EIO') throw e;

@@ -188,7 +188,7 @@ describe('cgroups', () => {
   });
 
   it('stops a fork loop at the pids limit', async () => {
-    const r = await sh('n=0; for i in $(seq 30); do sleep 10 & n=$((n+1)); done 2>/dev/null; echo started; kill $(jobs -p) 2>/dev/null; ps | wc -l', { pidsLimit: 8 });
+    const r = await sh('n=0; for i in $(seq 30); do sleep 10 & n=$((n+1)); done; echo started; kill $(jobs -p) 2>/dev/null; ps | wc -l', { pidsLimit: 8 });
     // sh itself, up to 7 sleeps, ps and wc: the rest could not fork
     const procs = Number(r.stdout.trim().split('\n').pop());
     expect(procs).toBeLessThanOrEqual(9);
