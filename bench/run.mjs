@@ -198,7 +198,7 @@ async function measureBerthApi(iterations, ctx) {
 /** `berth run --rm IMAGE /bin/true` as a user types it: Node startup included. */
 async function measureBerthCli(iterations, ctx) {
   await berthWithImage(ctx);
-  const cli = path.join(REPO_ROOT, 'dist/cli/main.js');
+  const cli = path.join(REPO_ROOT, 'dist/cli/berth.js');
   return timeRuns('berth CLI run', iterations, () => ({
     cmd: process.execPath,
     args: [cli, '--root', ctx.root, '--runroot', ctx.runRoot, 'run', '--rm', 'bench-busybox', '/bin/true'],

@@ -1,4 +1,4 @@
-import arg from 'arg';
+import arg = require('arg');
 import { BerthError } from '../errors';
 import type { BerthOptions } from '../index';
 

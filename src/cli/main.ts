@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /** berth's command line: docker's verbs and flags. Exit status: 125 for berth's own errors, 126 when
  *  the command cannot be invoked, 127 when it is not found, else the container's. */
-import arg from 'arg';
+import arg = require('arg');
 import { BerthError, causeChain } from '../errors';
 import type { BerthOptions } from '../index';
 import type { Command } from './command';

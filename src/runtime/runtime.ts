@@ -66,18 +66,22 @@ export class Runtime {
       throw new BerthError('INVALID_ARGUMENT', `Expected a hostname of letters, digits, dots and dashes (at most 63) for --hostname but received "${o.hostname}"`);
     }
     for (const v of volumes) fs.mkdirSync(v.hostPath, { recursive: true });
-    const created = this.store.create({
+    const id = ContainerStore.newId();
+    const hostname = o.hostname ?? id.slice(0, 12);
+    const tty = !!o.tty;
+    return this.store.create({
+      id,
       name: o.name,
       image: o.image,
       imageId: image.id,
       argv,
-      env: [],
+      env: buildEnv(ic.Env ?? [], o.env, hostname, tty, user.home),
       workdir: path.posix.normalize(workdir),
       uid: user.uid,
       gid: user.gid,
       groups: user.groups,
-      hostname: o.hostname ?? '',
-      tty: !!o.tty,
+      hostname,
+      tty,
       interactive: !!o.interactive,
       autoRemove: !!o.rm,
       volumes,
@@ -85,12 +89,6 @@ export class Runtime {
       storageDriver,
       layers,
     });
-    // The ID is known only now; the hostname and env that depend on it are fixed in a second write.
-    const config = created.config;
-    config.hostname ||= config.id.slice(0, 12);
-    config.env = buildEnv(ic.Env ?? [], o.env, config.hostname, config.tty, user.home);
-    fs.writeFileSync(path.join(this.store.containerDir(config.id), 'config.json'), JSON.stringify(config, null, 2));
-    return { config, state: created.state };
   }
 
   /** Starts a created or exited container. On failure everything this start made is undone. */

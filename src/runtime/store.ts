@@ -1,9 +1,7 @@
-import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BerthError } from '../errors';
-import { readJson, readJsonIfExists, writeJsonAtomic } from '../util/fs';
-import { withLockSync } from '../util/lock';
+import { readJsonIfExists, writeJsonAtomic } from '../util/fs';
 import { processStartTime } from './proc';
 import type { ContainerConfig, ContainerInfo, ContainerState } from './types';
 
@@ -13,46 +11,92 @@ const NOUNS = ['anchor', 'buoy', 'cove', 'dock', 'harbor', 'jetty', 'keel', 'mas
 
 /**
  * Containers on disk: <root>/containers/<id>/{config.json,state.json,upper,work,merged,...}.
- * Creation and removal take a lock in the run root so that names stay unique across concurrent
- * CLI invocations.
+ * Names are claimed as symlinks <root>/containers/.names/<name> -> <id>: symlink(2) fails when the
+ * name exists, so two concurrent CLI invocations can never both get one, with no global lock and no
+ * listing of every container on the start path.
  */
 export class ContainerStore {
   readonly dir: string;
-  private readonly lockFile: string;
+  private readonly namesDir: string;
+  private prepared = false;
 
-  constructor(root: string, runRoot: string) {
+  constructor(root: string, _runRoot: string) {
     this.dir = path.join(root, 'containers');
-    this.lockFile = path.join(runRoot, 'containers.lock');
+    this.namesDir = path.join(this.dir, '.names');
   }
 
   containerDir(id: string): string {
     return path.join(this.dir, id);
   }
 
-  /** Reserves an ID and a unique name and writes the config; the state starts as 'created'. */
-  create(config: Omit<ContainerConfig, 'id' | 'name' | 'created'> & { name?: string }): ContainerInfo {
+  /** 64 hex digits from the kernel's CSPRNG, read directly: node:crypto costs ~2 ms to load. */
+  static newId(): string {
+    const buf = Buffer.alloc(32);
+    const fd = fs.openSync('/dev/urandom', 'r');
+    try {
+      fs.readSync(fd, buf, 0, 32, null);
+    } finally {
+      fs.closeSync(fd);
+    }
+    return buf.toString('hex');
+  }
+
+  /** Claims the name and writes the container's directory; the state starts as 'created'. */
+  create(config: Omit<ContainerConfig, 'name' | 'created'> & { name?: string }): ContainerInfo {
     if (config.name !== undefined && !NAME_RE.test(config.name)) {
       throw new BerthError('INVALID_ARGUMENT', `Expected a container name of letters, digits, _ . - for --name but received "${config.name}"`);
     }
-    fs.mkdirSync(this.dir, { recursive: true, mode: 0o700 });
-    fs.mkdirSync(path.dirname(this.lockFile), { recursive: true, mode: 0o700 });
-    return withLockSync(this.lockFile, () => {
-      const taken = new Set(this.list().map((c) => c.config.name));
-      if (config.name !== undefined && taken.has(config.name)) {
-        throw new BerthError('CONTAINER_EXISTS', `The container name "${config.name}" is already in use; remove that container (berth rm ${config.name}) or choose another --name`);
-      }
-      const id = crypto.randomBytes(32).toString('hex');
-      const name = config.name ?? generateName(taken);
-      const full: ContainerConfig = { ...config, id, name, created: new Date().toISOString() };
-      const dir = this.containerDir(id);
+    if (!this.prepared) {
+      fs.mkdirSync(this.namesDir, { recursive: true, mode: 0o700 });
+      this.prepared = true;
+    }
+    const name = config.name ?? this.claimGenerated(config.id);
+    if (config.name !== undefined && !this.claim(config.name, config.id)) {
+      throw new BerthError('CONTAINER_EXISTS', `The container name "${config.name}" is already in use; remove that container (berth rm ${config.name}) or choose another --name`);
+    }
+    const full: ContainerConfig = { ...config, name, created: new Date().toISOString() };
+    try {
       // Built in a temp dir and renamed, so a half-created container is never listed.
-      const tmp = path.join(this.dir, `.tmp-${id}`);
+      const tmp = path.join(this.dir, `.tmp-${config.id}`);
       fs.mkdirSync(tmp, { mode: 0o700 });
       writeJsonAtomic(path.join(tmp, 'config.json'), full);
       writeJsonAtomic(path.join(tmp, 'state.json'), { status: 'created' } satisfies ContainerState);
-      fs.renameSync(tmp, dir);
-      return { config: full, state: { status: 'created' } };
-    });
+      fs.renameSync(tmp, this.containerDir(config.id));
+    } catch (e) {
+      this.release(name, config.id);
+      throw e;
+    }
+    return { config: full, state: { status: 'created' } };
+  }
+
+  /** True when the name is now ours. A link whose container is gone (a crash between claim and
+   *  create, or during rm) is stale and taken over. */
+  private claim(name: string, id: string): boolean {
+    const link = path.join(this.namesDir, name);
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        fs.symlinkSync(id, link);
+        return true;
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      }
+      const owner = readLink(link);
+      if (owner !== undefined && fs.existsSync(this.containerDir(owner))) return false;
+      fs.rmSync(link, { force: true });
+    }
+    return false;
+  }
+
+  private claimGenerated(id: string): string {
+    for (;;) {
+      const name = generateName();
+      if (this.claim(name, id)) return name;
+    }
+  }
+
+  private release(name: string, id: string): void {
+    const link = path.join(this.namesDir, name);
+    if (readLink(link) === id) fs.rmSync(link, { force: true });
   }
 
   /** Every container as recorded on disk (see reconcile for what is still true). */
@@ -80,14 +124,17 @@ export class ContainerStore {
     return { config, state };
   }
 
-  /** By full ID, unique ID prefix, or name. */
+  /** By name, full ID or unique ID prefix. */
   resolve(ref: string): ContainerInfo {
-    const all = this.list();
-    const byName = all.find((c) => c.config.name === ref);
-    if (byName) return byName;
-    const byId = /^[0-9a-f]+$/.test(ref) ? all.filter((c) => c.config.id.startsWith(ref)) : [];
-    if (byId.length === 1) return byId[0];
-    if (byId.length > 1) throw new BerthError('INVALID_ARGUMENT', `The ID prefix "${ref}" matches ${byId.length} containers; give more characters`);
+    const byName = NAME_RE.test(ref) ? readLink(path.join(this.namesDir, ref)) : undefined;
+    const named = byName !== undefined ? this.read(byName) : undefined;
+    if (named) return named;
+    if (/^[0-9a-f]{1,64}$/.test(ref)) {
+      const ids = safeReaddir(this.dir).filter((d) => d.startsWith(ref));
+      if (ids.length > 1) throw new BerthError('INVALID_ARGUMENT', `The ID prefix "${ref}" matches ${ids.length} containers; give more characters`);
+      const found = ids.length === 1 ? this.read(ids[0]) : undefined;
+      if (found) return found;
+    }
     throw new BerthError('CONTAINER_NOT_FOUND', `No such container: ${ref}`);
   }
 
@@ -95,34 +142,41 @@ export class ContainerStore {
     writeJsonAtomic(path.join(this.containerDir(id), 'state.json'), state);
   }
 
-  /** Deletes the container's directory (write layer included). */
+  /** Deletes the container's directory (write layer included) and frees its name. */
   remove(id: string): void {
-    withLockSync(this.lockFile, () => {
-      const dir = this.containerDir(id);
-      const doomed = path.join(this.dir, `.rm-${id}`);
-      // Rename first: a crash mid-delete leaves a hidden directory, never a half-removed container.
-      try {
-        fs.renameSync(dir, doomed);
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-      }
-      fs.rmSync(doomed, { recursive: true, force: true });
-    });
+    const config = readJsonIfExists<ContainerConfig>(path.join(this.containerDir(id), 'config.json'));
+    const doomed = path.join(this.dir, `.rm-${id}`);
+    // Rename first: a crash mid-delete leaves a hidden directory, never a half-removed container.
+    try {
+      fs.renameSync(this.containerDir(id), doomed);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    }
+    if (config) this.release(config.name, id);
+    fs.rmSync(doomed, { recursive: true, force: true });
   }
 
   /** Removes leftovers of creations and removals that crashed half-way. */
   sweep(): void {
-    let names: string[];
-    try {
-      names = fs.readdirSync(this.dir);
-    } catch {
-      return;
+    for (const n of safeReaddir(this.dir)) {
+      if (n.startsWith('.tmp-') || n.startsWith('.rm-')) fs.rmSync(path.join(this.dir, n), { recursive: true, force: true });
     }
-    for (const n of names) if (n.startsWith('.tmp-') || n.startsWith('.rm-')) fs.rmSync(path.join(this.dir, n), { recursive: true, force: true });
   }
+}
 
-  readConfig(id: string): ContainerConfig {
-    return readJson<ContainerConfig>(path.join(this.containerDir(id), 'config.json'));
+function readLink(p: string): string | undefined {
+  try {
+    return fs.readlinkSync(p);
+  } catch {
+    return undefined;
+  }
+}
+
+function safeReaddir(dir: string): string[] {
+  try {
+    return fs.readdirSync(dir);
+  } catch {
+    return [];
   }
 }
 
@@ -140,11 +194,7 @@ export function reconcile(state: ContainerState): ContainerState {
   };
 }
 
-function generateName(taken: Set<string>): string {
-  for (;;) {
-    const a = ADJECTIVES[crypto.randomInt(ADJECTIVES.length)];
-    const n = NOUNS[crypto.randomInt(NOUNS.length)];
-    const name = `${a}_${n}_${crypto.randomInt(1000)}`;
-    if (!taken.has(name)) return name;
-  }
+function generateName(): string {
+  const pick = (n: number) => Math.floor(Math.random() * n);
+  return `${ADJECTIVES[pick(ADJECTIVES.length)]}_${NOUNS[pick(NOUNS.length)]}_${pick(10000)}`;
 }

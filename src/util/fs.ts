@@ -1,21 +1,24 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-/** Write a file so that readers see the old or the new content, never a torn one: temp file, fsync, rename. */
-export function writeFileAtomic(file: string, data: string | Buffer, mode = 0o644): void {
+/** Write a file so that readers see the old or the new content, never a torn one: temp file, then
+ *  rename. `durable` adds an fsync first, for records that must survive a power loss (images); a
+ *  container's state is re-derived from the live process anyway, and an fsync costs a millisecond
+ *  on the start path. */
+export function writeFileAtomic(file: string, data: string | Buffer, mode = 0o644, durable = false): void {
   const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
   const fd = fs.openSync(tmp, 'w', mode);
   try {
     fs.writeFileSync(fd, data);
-    fs.fsyncSync(fd);
+    if (durable) fs.fsyncSync(fd);
   } finally {
     fs.closeSync(fd);
   }
   fs.renameSync(tmp, file);
 }
 
-export function writeJsonAtomic(file: string, value: unknown, mode = 0o644): void {
-  writeFileAtomic(file, JSON.stringify(value, null, 2) + '\n', mode);
+export function writeJsonAtomic(file: string, value: unknown, mode = 0o644, durable = false): void {
+  writeFileAtomic(file, JSON.stringify(value, null, 2) + '\n', mode, durable);
 }
 
 export function readJson<T>(file: string): T {

@@ -147,7 +147,7 @@ function mountPointOf(line: string): string {
 // Running the CLI
 // ---------------------------------------------------------------------------
 
-export const CLI_PATH = path.join(REPO_ROOT, 'dist', 'cli', 'main.js');
+export const CLI_PATH = path.join(REPO_ROOT, 'dist', 'cli', 'berth.js');
 
 export interface RunCliOptions {
   /** Roots from tempRoots(); sets BERTH_ROOT and BERTH_RUNROOT. */

@@ -1,0 +1,19 @@
+// Bundles the CLI into one file. Node 20 has no compile cache, and resolving and compiling ~40 small
+// CommonJS modules costs ~20 ms per invocation: more than the container itself. The library
+// (dist/index.js) stays unbundled for programmatic users.
+import { build } from 'esbuild';
+
+await build({
+  // From tsc's output, not the TypeScript source: tsc emits plain require() for `import * as fs`,
+  // where esbuild would copy every export of every builtin through __toESM (~2.5 ms per start).
+  entryPoints: ['dist/cli/main.js'],
+  outfile: 'dist/cli/berth.js',
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'cjs',
+  // node-tar is large and only `import` needs it: it stays a runtime require from node_modules.
+  external: ['tar'],
+  // The package.json version is read at runtime, not inlined.
+  logLevel: 'warning',
+});

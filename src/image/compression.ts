@@ -1,0 +1,80 @@
+import { Readable } from 'node:stream';
+// node:zlib loads on first use: `berth run` never decompresses.
+const zlib = (): typeof import('node:zlib') => require('node:zlib');
+import { BerthError } from '../errors';
+
+export type Compression = 'gzip' | 'zstd' | 'xz' | 'bzip2' | 'none';
+
+const MAGIC: Array<[Exclude<Compression, 'none'>, number[]]> = [
+  ['gzip', [0x1f, 0x8b]],
+  ['zstd', [0x28, 0xb5, 0x2f, 0xfd]],
+  ['xz', [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]],
+  ['bzip2', [0x42, 0x5a, 0x68]],
+];
+const HEAD_BYTES = 6;
+
+export function detectCompression(head: Buffer): Compression {
+  for (const [kind, magic] of MAGIC) {
+    if (head.length >= magic.length && magic.every((b, i) => head[i] === b)) return kind;
+  }
+  return 'none';
+}
+
+/**
+ * The tar bytes behind `input`, decompressing gzip transparently. Layer digests (diff IDs) are defined
+ * over the uncompressed stream, so callers hash what this yields, not what they read from disk.
+ */
+export function uncompressed(input: Readable, what = 'archive'): Readable {
+  return Readable.from(decompress(input, what), { objectMode: false });
+}
+
+async function* decompress(input: Readable, what: string): AsyncGenerator<Buffer> {
+  try {
+    yield* decompressOpened(input, what);
+  } finally {
+    // Also when the consumer gave up early: release the file descriptor now, not at garbage collection.
+    input.destroy();
+  }
+}
+
+async function* decompressOpened(input: Readable, what: string): AsyncGenerator<Buffer> {
+  const it = input[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  let head = Buffer.alloc(0);
+  let done = false;
+  while (head.length < HEAD_BYTES && !done) {
+    const r = await it.next();
+    if (r.done) done = true;
+    else head = Buffer.concat([head, r.value]);
+  }
+  const kind = detectCompression(head);
+  async function* whole(): AsyncGenerator<Buffer> {
+    if (head.length > 0) yield head;
+    while (!done) {
+      const r = await it.next();
+      if (r.done) return;
+      yield r.value;
+    }
+  }
+  if (kind === 'none') {
+    yield* whole();
+    return;
+  }
+  if (kind !== 'gzip') {
+    throw new BerthError('UNSUPPORTED', `The ${what} is ${kind}-compressed; berth reads plain or gzip-compressed tar, so decompress it first`);
+  }
+  const gunzip = zlib().createGunzip();
+  const source = Readable.from(whole());
+  source.on('error', (e) => gunzip.destroy(e));
+  source.pipe(gunzip);
+  try {
+    for await (const chunk of gunzip) yield chunk as Buffer;
+  } catch (e) {
+    // zlib's own failures carry Z_* codes; anything else (a read error) is not about the data.
+    if (String((e as NodeJS.ErrnoException).code ?? '').startsWith('Z_')) {
+      throw new BerthError('INVALID_ARGUMENT', `The ${what} is not valid gzip data`, { cause: e });
+    }
+    throw e;
+  } finally {
+    source.destroy();
+  }
+}

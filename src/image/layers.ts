@@ -1,0 +1,83 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+// Loaded on first use: `berth run` reads the store but never needs node:crypto, and loading it costs
+// milliseconds on every start.
+const crypto = (): typeof import('node:crypto') => require('node:crypto');
+import { writeJsonAtomic, readJsonIfExists } from '../util/fs';
+import { digestHex } from './digest';
+import { unpackLayer } from './unpack';
+
+/** root/layers/<chain-hex>/layer.json */
+export interface LayerRecord {
+  diffId: string;
+  chainId: string;
+  /** Chain ID of the layer below, null for a base layer. */
+  parent: string | null;
+  /** Bytes of regular file content in this layer alone. */
+  size: number;
+}
+
+/**
+ * Unpacked layers, one directory per chain ID: root/layers/<hex>/{diff/, layer.json}. The diff dir is an
+ * overlay lowerdir, so a layer is immutable once visible. It becomes visible by one rename of a complete
+ * directory (diff and layer.json together) and disappears by one rename out of the way before deletion:
+ * nobody ever sees half a layer.
+ */
+export class LayerStore {
+  readonly dir: string;
+  private readonly tmp: string;
+
+  constructor(root: string, tmp: string) {
+    this.dir = path.join(root, 'layers');
+    this.tmp = tmp;
+  }
+
+  path(chainId: string): string {
+    return path.join(this.dir, digestHex(chainId));
+  }
+
+  diffDir(chainId: string): string {
+    return path.join(this.path(chainId), 'diff');
+  }
+
+  get(chainId: string): LayerRecord | undefined {
+    return readJsonIfExists<LayerRecord>(path.join(this.path(chainId), 'layer.json'));
+  }
+
+  /** Unpack `tarFile` (the layer's uncompressed tar) as the layer `chainId` on top of `parent`. */
+  async create(tarFile: string, diffId: string, chainId: string, parent: string | null): Promise<LayerRecord> {
+    const staging = path.join(this.tmp, `layer-${crypto().randomBytes(8).toString('hex')}`);
+    fs.mkdirSync(staging, 0o700);
+    try {
+      const { size } = await unpackLayer(tarFile, path.join(staging, 'diff'));
+      const record: LayerRecord = { diffId, chainId, parent, size };
+      writeJsonAtomic(path.join(staging, 'layer.json'), record, 0o644, true);
+      this.ensureDir();
+      fs.renameSync(staging, this.path(chainId));
+      return record;
+    } catch (e) {
+      fs.rmSync(staging, { recursive: true, force: true });
+      throw e;
+    }
+  }
+
+  remove(chainId: string): void {
+    const doomed = path.join(this.tmp, `removed-${crypto().randomBytes(8).toString('hex')}`);
+    try {
+      fs.renameSync(this.path(chainId), doomed);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw e;
+    }
+    fs.rmSync(doomed, { recursive: true, force: true });
+  }
+
+  /**
+   * 0700: a layer holds the image's setuid binaries and world-writable dirs; an unprivileged host user must
+   * not be able to reach them through the store (the mistake behind CVE-2021-41091).
+   */
+  private ensureDir(): void {
+    fs.mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+    fs.chmodSync(this.dir, 0o700);
+  }
+}

@@ -1,0 +1,69 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { BerthError } from '../errors';
+
+export function refuseEntry(entry: string, why = 'it escapes the layer directory'): BerthError {
+  return new BerthError('UNSAFE_ARCHIVE', `Refusing layer entry "${entry}": ${why}`);
+}
+
+/**
+ * The components of an archive member name below the layer root. Unsafe names are refused rather than
+ * repaired: node-tar's own unpacker strips "/" and ".." with only a warning, which would silently put
+ * content somewhere the image author did not intend.
+ */
+export function memberComponents(name: string, entry = name): string[] {
+  if (name.startsWith('/')) throw refuseEntry(entry, 'it escapes the layer directory (absolute path)');
+  const parts = name.split('/').filter((p) => p !== '' && p !== '.');
+  if (parts.includes('..')) throw refuseEntry(entry);
+  return parts;
+}
+
+function lstatOrUndefined(p: string): fs.Stats | undefined {
+  try {
+    return fs.lstatSync(p);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw e;
+  }
+}
+
+/**
+ * Absolute path of the directory that will hold `parts`' last component. Every ancestor is checked with
+ * lstat and must be a real directory: an archive that plants `link -> /etc` (or `-> ../..`) and then writes
+ * `link/passwd` is refused here, because the kernel would follow the link on open. Missing ancestors are
+ * created (0755, as docker does) when `create`; otherwise a missing one is an error.
+ */
+export function parentDir(root: string, parts: string[], entry: string, create: boolean, what = 'it'): string {
+  let cur = root;
+  for (let i = 0; i < parts.length - 1; i++) {
+    cur = path.join(cur, parts[i]);
+    const shown = parts.slice(0, i + 1).join('/');
+    const st = lstatOrUndefined(cur);
+    if (!st) {
+      if (!create) throw refuseEntry(entry, `${what} goes through "${shown}", which does not exist in the layer`);
+      fs.mkdirSync(cur);
+      fs.chmodSync(cur, 0o755); // mkdir's mode is filtered by the umask
+      continue;
+    }
+    if (st.isSymbolicLink()) {
+      throw refuseEntry(entry, `${what} passes through the symbolic link "${shown}" and could escape the layer directory`);
+    }
+    if (!st.isDirectory()) throw refuseEntry(entry, `${what} goes through "${shown}", which is not a directory`);
+  }
+  return cur;
+}
+
+/** Remove whatever an entry is about to replace, without following a symlink that sits at its name. */
+export function clearFor(abs: string, keepDirectory: boolean): fs.Stats | undefined {
+  const st = lstatOrUndefined(abs);
+  if (!st) return undefined;
+  if (st.isDirectory()) {
+    if (keepDirectory) return st;
+    fs.rmSync(abs, { recursive: true, force: true });
+  } else {
+    fs.unlinkSync(abs);
+  }
+  return undefined;
+}
+
+export { lstatOrUndefined };

@@ -1,0 +1,254 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { BerthError } from '../errors';
+import { BlobStore } from './blobs';
+import { uncompressed } from './compression';
+import { chainIds, isDigest } from './digest';
+import { LayerStore } from './layers';
+import { imageManifest, importConfig, MEDIA_TYPE_CONFIG, MEDIA_TYPE_LAYER_TAR, type ImageManifest } from './oci';
+import { ImageRecords, type StoredImage } from './records';
+import { familiar, formatReference, parseTagReference } from './reference';
+import { display, findImage, imageNotFound, nameKey, shortId } from './lookup';
+import { Repositories, type NameMap } from './repositories';
+import { flockStoreLock, type StoreLock } from './store-lock';
+import type { ImageRecord } from './types';
+import { openArchive } from './unpack';
+
+export interface ImageStoreOptions {
+  /** Cross-process lock around mutations; default flock(2) on root/store.lock via the native addon. */
+  lock?: StoreLock;
+}
+
+export interface ImportOptions {
+  /** Recorded as the history comment, like `docker import --message`. */
+  message?: string;
+}
+
+export interface RemoveOptions {
+  /** Remove even when several names point at the image (by ID) or a container uses it. */
+  force?: boolean;
+  /** Whether a container uses the image; the runtime knows, the image store does not. */
+  inUse?: (imageId: string) => boolean;
+}
+
+export interface RemoveResult {
+  /** Fully qualified names removed. */
+  untagged: string[];
+  /** The image ID and the chain IDs of layers deleted with it. */
+  deleted: string[];
+}
+
+/**
+ * Images on disk under one root (e.g. /var/lib/berth):
+ *   blobs/sha256/<hex>        layer tars, config and manifest JSON, content-addressed
+ *   layers/<chain-hex>/       diff/ (the unpacked layer, an overlay lowerdir) and layer.json
+ *   images/<config-hex>.json  one record per image
+ *   repositories.json         name -> image ID
+ *   tmp/                      staging; anything left there is from a crash and is removed by the next mutation
+ *   store.lock                flock held around every mutation
+ * Every file or directory appears by rename of a complete one, so a crash leaves at worst unreferenced
+ * content, never a half-visible layer or image. Reads take no lock.
+ */
+export class ImageStore {
+  readonly root: string;
+  private readonly tmp: string;
+  private readonly lockFile: string;
+  private readonly lock: StoreLock;
+  private readonly blobs: BlobStore;
+  private readonly layers: LayerStore;
+  private readonly records: ImageRecords;
+  private readonly repositories: Repositories;
+
+  constructor(root: string, opts: ImageStoreOptions = {}) {
+    this.root = path.resolve(root);
+    this.tmp = path.join(this.root, 'tmp');
+    this.lockFile = path.join(this.root, 'store.lock');
+    this.lock = opts.lock ?? flockStoreLock;
+    this.blobs = new BlobStore(this.root, this.tmp);
+    this.layers = new LayerStore(this.root, this.tmp);
+    this.records = new ImageRecords(this.root);
+    this.repositories = new Repositories(path.join(this.root, 'repositories.json'));
+  }
+
+  /** `docker import`: a flat rootfs tar (plain or gzip) becomes a one-layer image named `ref`. */
+  async import(tarPath: string, ref: string, opts: ImportOptions = {}): Promise<ImageRecord> {
+    const name = formatReference(parseTagReference(ref));
+    const input = await openArchive(tarPath, 'image archive');
+    try {
+      return await this.mutate(async () => {
+        const staged = await this.blobs.stage(uncompressed(input, 'image archive'));
+        const diffId = staged.digest;
+        const [chainId] = chainIds([diffId]);
+        let layer = this.layers.get(chainId);
+        try {
+          layer ??= await this.layers.create(staged.file, diffId, chainId, null);
+          this.blobs.commit(staged);
+        } finally {
+          fs.rmSync(staged.file, { force: true });
+        }
+        const created = new Date().toISOString();
+        const config = importConfig(diffId, created, tarPath, opts.message);
+        const configBlob = this.blobs.put(JSON.stringify(config));
+        const manifest = imageManifest({ mediaType: MEDIA_TYPE_CONFIG, ...configBlob }, [
+          { mediaType: MEDIA_TYPE_LAYER_TAR, digest: diffId, size: staged.size },
+        ]);
+        const stored: StoredImage = {
+          id: configBlob.digest,
+          manifestDigest: this.blobs.put(JSON.stringify(manifest)).digest,
+          config,
+          chainIds: [chainId],
+          size: layer.size,
+          created,
+        };
+        this.records.save(stored);
+        const names = this.repositories.read();
+        names[name] = stored.id;
+        this.repositories.write(names);
+        return withNames(stored, names);
+      });
+    } finally {
+      input.destroy();
+    }
+  }
+
+  /** By name, by digest reference, by full ID or by a unique ID prefix (with or without "sha256:"). */
+  resolve(ref: string): ImageRecord {
+    const names = this.repositories.read();
+    const found = findImage(this.records, names, ref);
+    if (!found) throw imageNotFound(ref);
+    return withNames(found, names);
+  }
+
+  /** All images, newest first. */
+  list(): ImageRecord[] {
+    const names = this.repositories.read();
+    return this.records
+      .all()
+      .map((r) => withNames(r, names))
+      .sort((a, b) => b.created.localeCompare(a.created) || a.id.localeCompare(b.id));
+  }
+
+  /** Point `newRef` at the image `ref` names; a name already in use moves, as with docker tag. */
+  tag(ref: string, newRef: string): void {
+    const name = formatReference(parseTagReference(newRef));
+    this.mutateSync(() => {
+      const names = this.repositories.read();
+      const image = findImage(this.records, names, ref);
+      if (!image) throw imageNotFound(ref);
+      names[name] = image.id;
+      this.repositories.write(names);
+    });
+  }
+
+  /**
+   * docker rmi: removing one of several names only untags. Removing the last name, or the image by ID,
+   * deletes the record and every layer and blob no other image uses. An image a container uses is refused
+   * unless forced; forced, it loses its names but keeps its content, since its layers are mounted.
+   */
+  remove(ref: string, opts: RemoveOptions = {}): RemoveResult {
+    return this.mutateSync(() => {
+      const names = this.repositories.read();
+      const stored = findImage(this.records, names, ref);
+      if (!stored) throw imageNotFound(ref);
+      const image = withNames(stored, names);
+      const byName = nameKey(ref);
+      const untagged: string[] = [];
+      if (byName && names[byName] === image.id) {
+        if (image.names.length > 1) {
+          delete names[byName];
+          this.repositories.write(names);
+          return { untagged: [byName], deleted: [] };
+        }
+      } else if (image.names.length > 1 && !opts.force) {
+        throw new BerthError(
+          'IMAGE_IN_USE',
+          `Image ${shortId(image.id)} has several names (${image.names.map(familiar).join(', ')}); remove them one by one or use --force`,
+        );
+      }
+      const inUse = opts.inUse?.(image.id) ?? false;
+      if (inUse && !opts.force) {
+        throw new BerthError(
+          'IMAGE_IN_USE',
+          `Image ${display(ref)} (${shortId(image.id)}) is used by a container; remove the container first or use --force`,
+        );
+      }
+      for (const n of image.names) {
+        delete names[n];
+        untagged.push(n);
+      }
+      this.repositories.write(names);
+      return { untagged, deleted: inUse ? [] : this.deleteContent(stored) };
+    });
+  }
+
+  /** The image's unpacked layer directories, top layer first: the order overlayfs wants for lowerdir. */
+  layerDirs(image: ImageRecord): string[] {
+    return [...image.chainIds].reverse().map((chainId) => {
+      const dir = this.layers.diffDir(chainId);
+      if (!fs.existsSync(dir)) {
+        throw new BerthError('INTERNAL', `Image ${shortId(image.id)} is missing its layer ${chainId}; remove the image and import or pull it again`);
+      }
+      return dir;
+    });
+  }
+
+  /** Delete the record first (so the image is gone at once), then content no remaining image references. */
+  private deleteContent(image: StoredImage): string[] {
+    const blobs = this.blobsOf(image);
+    this.records.remove(image.id);
+    const others = this.records.all();
+    const usedLayers = new Set(others.flatMap((o) => o.chainIds));
+    const usedBlobs = new Set(others.flatMap((o) => this.blobsOf(o)));
+    const deleted = [image.id];
+    for (const chainId of [...image.chainIds].reverse()) {
+      if (usedLayers.has(chainId)) continue;
+      this.layers.remove(chainId);
+      deleted.push(chainId);
+    }
+    for (const digest of blobs) if (!usedBlobs.has(digest)) this.blobs.remove(digest);
+    return deleted;
+  }
+
+  /** Config, manifest and layer blobs (pulled layers are stored compressed, under their own digests). */
+  private blobsOf(image: StoredImage): string[] {
+    let layers: string[] = image.config.rootfs.diff_ids;
+    try {
+      const manifest = JSON.parse(this.blobs.read(image.manifestDigest).toString('utf8')) as ImageManifest;
+      layers = manifest.layers.map((l) => l.digest);
+    } catch {
+      // A missing manifest blob leaves the diff IDs: for imported images they are the layer blobs.
+    }
+    return [image.id, image.manifestDigest, ...layers].filter(isDigest);
+  }
+
+  private prepareRoot(): void {
+    fs.mkdirSync(this.root, { recursive: true });
+  }
+
+  /** Under the lock no other berth is mid-operation, so whatever tmp/ holds is debris from a crash. */
+  private cleanup(): void {
+    fs.rmSync(this.tmp, { recursive: true, force: true });
+    fs.mkdirSync(this.tmp, { mode: 0o700 });
+    this.records.removeLeftovers();
+  }
+
+  private mutate<T>(fn: () => Promise<T>): Promise<T> {
+    this.prepareRoot();
+    return this.lock.async(this.lockFile, async () => {
+      this.cleanup();
+      return fn();
+    });
+  }
+
+  private mutateSync<T>(fn: () => T): T {
+    this.prepareRoot();
+    return this.lock.sync(this.lockFile, () => {
+      this.cleanup();
+      return fn();
+    });
+  }
+}
+
+function withNames(image: StoredImage, names: NameMap): ImageRecord {
+  return { ...image, names: Repositories.namesOf(names, image.id) };
+}
