@@ -34,6 +34,9 @@ export interface BerthOptions {
   storageDriver?: string;
   /** Name of the parent cgroup containers are created under. Default: berth. */
   cgroupParent?: string;
+  /** Let a background `rm -rf` delete the write layer of an --rm container, so that this process
+   *  can exit at once (the CLI does). Default false: removal finishes before the exit is reported. */
+  detachedCleanup?: boolean;
 }
 
 export interface SpawnOptions extends ContainerOptions {

@@ -66,6 +66,8 @@ async function main(argv: string[]): Promise<number> {
     runRoot: global['--runroot'],
     storageDriver: global['--storage-driver'],
     cgroupParent: global['--cgroup-parent'],
+    // The CLI exits right after the container: deleting an --rm write layer is left to a background rm.
+    detachedCleanup: true,
   };
   return (await cmd.run(args, options)) ?? 0;
 }

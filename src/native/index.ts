@@ -88,8 +88,8 @@ export interface NativeAddon {
   setWinsize(fd: number, rows: number, cols: number): void;
   /** flock(2): op 'sh' | 'ex', wait or fail with EWOULDBLOCK. */
   flock(fd: number, exclusive: boolean, wait: boolean): void;
-  /** Process start time (field 22 of /proc/PID/stat) or -1 when the pid does not exist. */
-  processStartTime(pid: number): number;
+  /** Starts argv[0] (an absolute path) in its own session, stdio on /dev/null, without waiting. */
+  spawnDetached(argv: string[]): number;
   /** Time, in nanoseconds, to mount `fstype` with `data` on target in a throwaway mount namespace (bench). */
   benchMount(fstype: string, source: string, target: string, data: string, iterations: number): number[];
 }

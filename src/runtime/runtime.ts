@@ -37,7 +37,7 @@ export class Runtime {
     readonly root: string,
     readonly runRoot: string,
     private readonly images: ImageStore,
-    private readonly defaults: { storageDriver?: string; cgroupParent?: string } = {},
+    private readonly defaults: { storageDriver?: string; cgroupParent?: string; detachedCleanup?: boolean } = {},
   ) {
     this.store = new ContainerStore(root, runRoot);
   }
@@ -133,7 +133,7 @@ export class Runtime {
       oomKilled,
     };
     if (info.config.autoRemove) {
-      this.store.remove(id);
+      this.store.remove(id, { detached: this.defaults.detachedCleanup });
     } else {
       this.store.writeState(id, { ...running, status: 'exited', exitCode: status.exitCode, oomKilled, finishedAt: new Date().toISOString() });
     }
@@ -142,6 +142,7 @@ export class Runtime {
 
   /** All containers, repairing the ones whose process vanished while nobody watched. */
   list(): ContainerInfo[] {
+    this.store.sweep();
     return this.store.list().map((c) => this.repair(c));
   }
 

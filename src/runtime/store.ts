@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BerthError } from '../errors';
+import { native } from '../native';
 import { readJsonIfExists, writeJsonAtomic } from '../util/fs';
 import { processStartTime } from './proc';
 import type { ContainerConfig, ContainerInfo, ContainerState } from './types';
@@ -59,8 +60,8 @@ export class ContainerStore {
       // Built in a temp dir and renamed, so a half-created container is never listed.
       const tmp = path.join(this.dir, `.tmp-${config.id}`);
       fs.mkdirSync(tmp, { mode: 0o700 });
-      writeJsonAtomic(path.join(tmp, 'config.json'), full);
-      writeJsonAtomic(path.join(tmp, 'state.json'), { status: 'created' } satisfies ContainerState);
+      // No state.json yet means 'created': one file less to write on every start.
+      fs.writeFileSync(path.join(tmp, 'config.json'), JSON.stringify(full, null, 2));
       fs.renameSync(tmp, this.containerDir(config.id));
     } catch (e) {
       this.release(name, config.id);
@@ -142,8 +143,11 @@ export class ContainerStore {
     writeJsonAtomic(path.join(this.containerDir(id), 'state.json'), state);
   }
 
-  /** Deletes the container's directory (write layer included) and frees its name. */
-  remove(id: string): void {
+  /** Deletes the container's directory (write layer included) and frees its name. With `detached`,
+   *  the directory is only renamed out of sight here and an `rm -rf` that outlives this process
+   *  deletes it: a CLI that is about to exit need not wait for a write layer of thousands of files.
+   *  sweep() finishes the job if that process died. */
+  remove(id: string, opts: { detached?: boolean } = {}): void {
     const config = readJsonIfExists<ContainerConfig>(path.join(this.containerDir(id), 'config.json'));
     const doomed = path.join(this.dir, `.rm-${id}`);
     // Rename first: a crash mid-delete leaves a hidden directory, never a half-removed container.
@@ -153,13 +157,29 @@ export class ContainerStore {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
     }
     if (config) this.release(config.name, id);
+    if (opts.detached) {
+      try {
+        native().spawnDetached(['/bin/rm', '-rf', '--', doomed]);
+        return;
+      } catch {
+        // no /bin/rm: delete here
+      }
+    }
     fs.rmSync(doomed, { recursive: true, force: true });
   }
 
-  /** Removes leftovers of creations and removals that crashed half-way. */
-  sweep(): void {
+  /** Removes leftovers of creations and removals that crashed half-way. Only ones older than a
+   *  minute: a younger one may belong to a create or purge still under way. */
+  sweep(now = Date.now()): void {
     for (const n of safeReaddir(this.dir)) {
-      if (n.startsWith('.tmp-') || n.startsWith('.rm-')) fs.rmSync(path.join(this.dir, n), { recursive: true, force: true });
+      if (!n.startsWith('.tmp-') && !n.startsWith('.rm-')) continue;
+      const p = path.join(this.dir, n);
+      try {
+        if (now - fs.statSync(p).mtimeMs < 60_000) continue;
+      } catch {
+        continue;
+      }
+      fs.rmSync(p, { recursive: true, force: true });
     }
   }
 }
