@@ -10,7 +10,8 @@
         "native/core/bench_mount.cc",
         "native/addon/addon.cc",
         "native/addon/convert.cc",
-        "native/addon/exit_watch.cc"
+        "native/addon/exit_watch.cc",
+        "native/addon/remove_tree.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")", "native"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "_GNU_SOURCE"],

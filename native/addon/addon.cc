@@ -13,6 +13,7 @@
 
 #include "addon/convert.h"
 #include "addon/exit_watch.h"
+#include "addon/remove_tree.h"
 #include "core/bench_mount.h"
 #include "core/spawn.h"
 
@@ -132,6 +133,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("flock", Napi::Function::New(env, Flock));
   exports.Set("benchMount", Napi::Function::New(env, BenchMount));
   exports.Set("spawnDetached", Napi::Function::New(env, SpawnDetached));
+  exports.Set("removeTree", Napi::Function::New(env, RemoveTree));
   return exports;
 }
 

@@ -90,6 +90,8 @@ export interface NativeAddon {
   flock(fd: number, exclusive: boolean, wait: boolean): void;
   /** Starts argv[0] (an absolute path) in its own session, stdio on /dev/null, without waiting. */
   spawnDetached(argv: string[]): number;
+  /** Deletes a directory tree on a worker thread; never follows symlinks or crosses mounts. */
+  removeTree(path: string): Promise<void>;
   /** Time, in nanoseconds, to mount `fstype` with `data` on target in a throwaway mount namespace (bench). */
   benchMount(fstype: string, source: string, target: string, data: string, iterations: number): number[];
 }

@@ -143,14 +143,14 @@ export class ContainerStore {
     writeJsonAtomic(path.join(this.containerDir(id), 'state.json'), state);
   }
 
-  /** Deletes the container's directory (write layer included) and frees its name. With `detached`,
-   *  the directory is only renamed out of sight here and an `rm -rf` that outlives this process
-   *  deletes it: a CLI that is about to exit need not wait for a write layer of thousands of files.
-   *  sweep() finishes the job if that process died. */
-  remove(id: string, opts: { detached?: boolean } = {}): void {
+  /** Deletes the container's directory (write layer included) and frees its name. The container
+   *  disappears at once: its directory is renamed out of sight and the name released. Deleting the
+   *  files is the slow part (a write layer may hold thousands); `background` leaves it to a promise
+   *  a worker thread of this process, `detached` to an `rm -rf` that outlives it (the CLI, which exits
+   *  right away). sweep() finishes whatever a crash interrupted. */
+  remove(id: string, opts: { background?: boolean; detached?: boolean } = {}): void {
     const config = readJsonIfExists<ContainerConfig>(path.join(this.containerDir(id), 'config.json'));
     const doomed = path.join(this.dir, `.rm-${id}`);
-    // Rename first: a crash mid-delete leaves a hidden directory, never a half-removed container.
     try {
       fs.renameSync(this.containerDir(id), doomed);
     } catch (e) {
@@ -164,6 +164,10 @@ export class ContainerStore {
       } catch {
         // no /bin/rm: delete here
       }
+    }
+    if (opts.background) {
+      native().removeTree(doomed).catch(() => undefined);
+      return;
     }
     fs.rmSync(doomed, { recursive: true, force: true });
   }

@@ -5,10 +5,13 @@ import { readKeyValues, readTrimmed, removeCgroupDirs } from './common';
 import type { MountInfoEntry } from './mountinfo';
 import type { CgroupManager, CgroupPlan } from './types';
 
-/** The v1 controllers a container joins; others (net_cls, perf_event, ...) are left alone. */
-// freezer and blkio join when pause and IO limits arrive: each hierarchy costs a mkdir, a write and an
-// rmdir on every start.
+/** The v1 controllers berth uses; others (net_cls, perf_event, ...) are left alone. freezer and blkio
+ *  come with pause and IO limits. */
 const JOINED = ['cpu', 'cpuacct', 'cpuset', 'memory', 'pids', 'devices'];
+/** Joined by every container: memory and pids for limits, OOM detection and stats, cpuacct for CPU
+ *  stats, devices for security. cpu and cpuset only when a limit needs them: each hierarchy costs a
+ *  mkdir, writes, a join and an rmdir on every start. */
+const ALWAYS = ['cpuacct', 'memory', 'pids', 'devices'];
 
 /** Device access a container gets by default (docker's list): everything else is denied, so that
  *  CAP_MKNOD cannot be turned into access to the host's disks. */
@@ -42,16 +45,29 @@ export class CgroupV1 implements CgroupManager {
     return id === undefined ? path.join(mp, this.parent) : path.join(mp, this.parent, id);
   }
 
+  /** Every directory the container may have (removal tolerates the ones it did not get). */
   dirs(id: string): string[] {
     return this.hierarchies().map((mp) => path.join(mp, this.parent, id));
+  }
+
+  /** The hierarchies this container joins, given its limits. */
+  private joined(limits: ResourceLimits): string[] {
+    const wanted = new Set(ALWAYS);
+    if (limits.cpus !== undefined || limits.cpuShares !== undefined) wanted.add('cpu');
+    if (limits.cpusetCpus !== undefined) wanted.add('cpuset');
+    const mps = new Set<string>();
+    for (const [controller, mp] of this.controllers) if (wanted.has(controller)) mps.add(mp);
+    return [...mps];
   }
 
   plan(id: string, limits: ResourceLimits): CgroupPlan {
     const dirs: string[] = [];
     const writes: Array<[string, string]> = [];
-    for (const mp of this.hierarchies()) dirs.push(path.join(mp, this.parent), path.join(mp, this.parent, id));
+    const joined = this.joined(limits);
+    for (const mp of joined) dirs.push(path.join(mp, this.parent), path.join(mp, this.parent, id));
+    const has = (controller: string) => joined.includes(this.controllers.get(controller) ?? '');
 
-    const cpuset = this.dir('cpuset', id);
+    const cpuset = has('cpuset') ? this.dir('cpuset', id) : undefined;
     if (cpuset) {
       // A new v1 cpuset starts with no CPUs and no memory nodes, and a task cannot join it like that.
       const mp = this.controllers.get('cpuset')!;
@@ -69,7 +85,7 @@ export class CgroupV1 implements CgroupManager {
       // Without swap accounting there is no memsw file; docker then ignores the swap limit too.
       if (this.hasFile('memory', 'memory.memsw.limit_in_bytes')) writes.push([memsw, String(swap)]);
     }
-    const cpu = this.dir('cpu', id);
+    const cpu = has('cpu') ? this.dir('cpu', id) : undefined;
     if (cpu && limits.cpus !== undefined) {
       writes.push([path.join(cpu, 'cpu.cfs_period_us'), '100000']);
       writes.push([path.join(cpu, 'cpu.cfs_quota_us'), String(Math.round(limits.cpus * 100000))]);
@@ -85,7 +101,7 @@ export class CgroupV1 implements CgroupManager {
     // The child writes "0" (itself) into `tasks`: moving only the calling thread skips the global
     // threadgroup lock, whose RCU grace period otherwise costs ~10 ms per start. The child has a
     // single thread, so this moves the whole process.
-    const procs = this.dirs(id).map((d) => path.join(d, 'tasks'));
+    const procs = joined.map((mp) => path.join(mp, this.parent, id, 'tasks'));
     return { dirs, writes, procs };
   }
 
