@@ -9,7 +9,11 @@ const vm = require('vm');
 const Module = require('module');
 
 const file = path.join(__dirname, 'berth-cli.js');
-const cacheFile = `${file}.${process.version}.cache`;
+// One cache per command: V8 caches the functions a run compiled, and `run` needs others than `ps`.
+// Unknown words share one file, so arbitrary arguments cannot multiply cache files.
+const COMMANDS = new Set(['run', 'ps', 'rm', 'inspect', 'import', 'images', 'rmi', 'pull', 'tag', 'exec', 'logs', 'stop', 'start', 'kill']);
+const command = process.argv.slice(2).find((a) => COMMANDS.has(a)) ?? 'other';
+const cacheFile = `${file}.${process.version}.${command}.cache`;
 const source = fs.readFileSync(file, 'utf8').replace(/^#!.*/, '');
 let cachedData;
 try {

@@ -75,7 +75,8 @@ const run: Command = {
       stdin: tty ? 'pipe' : interactive ? 0 : 'ignore',
       stdout: tty ? 'pipe' : 1,
       stderr: tty ? 'pipe' : 2,
-      ttySize: [process.stdout.rows || 24, process.stdout.columns || 80],
+      // Touching process.stdout builds a stream (a millisecond): only a tty run needs its size.
+      ttySize: tty ? [process.stdout.rows || 24, process.stdout.columns || 80] : undefined,
     });
 
     const forward = (sig: NodeJS.Signals) => proc.kill(sig);
@@ -103,7 +104,7 @@ const run: Command = {
       process.stderr.write(`berth: container ${limit} was killed by the OOM killer: it needed more memory than its --memory limit\n`);
     }
     // stdin may still hold the loop open; everything we owed the caller has been written.
-    if (interactive) process.stdin.destroy();
+    if (interactive && tty) process.stdin.destroy();
     void fs;
     return status.exitCode;
   },

@@ -5,7 +5,6 @@ import * as path from 'node:path';
 const crypto = (): typeof import('node:crypto') => require('node:crypto');
 import { writeJsonAtomic, readJsonIfExists } from '../util/fs';
 import { digestHex } from './digest';
-import { unpackLayer } from './unpack';
 
 /** root/layers/<chain-hex>/layer.json */
 export interface LayerRecord {
@@ -49,6 +48,8 @@ export class LayerStore {
     const staging = path.join(this.tmp, `layer-${crypto().randomBytes(8).toString('hex')}`);
     fs.mkdirSync(staging, 0o700);
     try {
+      // Loaded here: reading the store (every `berth run`) must not pay for the unpacker.
+      const { unpackLayer } = require('./unpack') as typeof import('./unpack');
       const { size } = await unpackLayer(tarFile, path.join(staging, 'diff'));
       const record: LayerRecord = { diffId, chainId, parent, size };
       writeJsonAtomic(path.join(staging, 'layer.json'), record, 0o644, true);

@@ -2,7 +2,6 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BerthError } from '../errors';
 import { BlobStore } from './blobs';
-import { uncompressed } from './compression';
 import { chainIds, isDigest } from './digest';
 import { LayerStore } from './layers';
 import { imageManifest, importConfig, MEDIA_TYPE_CONFIG, MEDIA_TYPE_LAYER_TAR, type ImageManifest } from './oci';
@@ -12,7 +11,9 @@ import { display, findImage, imageNotFound, nameKey, shortId } from './lookup';
 import { Repositories, type NameMap } from './repositories';
 import { flockStoreLock, type StoreLock } from './store-lock';
 import type { ImageRecord } from './types';
-import { openArchive } from './unpack';
+// The archive side (node:stream, node-tar, zlib) loads only when an image is written: `berth run`
+// only reads the store, and loading it costs milliseconds per start.
+const archive = (): typeof import('./unpack') & typeof import('./compression') => ({ ...require('./unpack'), ...require('./compression') });
 
 export interface ImageStoreOptions {
   /** Cross-process lock around mutations; default flock(2) on root/store.lock via the native addon. */
@@ -73,6 +74,7 @@ export class ImageStore {
   /** `docker import`: a flat rootfs tar (plain or gzip) becomes a one-layer image named `ref`. */
   async import(tarPath: string, ref: string, opts: ImportOptions = {}): Promise<ImageRecord> {
     const name = formatReference(parseTagReference(ref));
+    const { openArchive, uncompressed } = archive();
     const input = await openArchive(tarPath, 'image archive');
     try {
       return await this.mutate(async () => {

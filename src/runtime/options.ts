@@ -111,7 +111,7 @@ function readLayerFile(layers: string[], file: string): string | undefined {
   for (const layer of layers) {
     const p = path.join(layer, file);
     try {
-      if (fs.lstatSync(p).isFile()) return fs.readFileSync(p, 'utf8');
+      if (fs.lstatSync(p, { throwIfNoEntry: false })?.isFile()) return fs.readFileSync(p, 'utf8');
     } catch {
       /* not in this layer */
     }

@@ -36,11 +36,9 @@ function maskedIsDir(): Map<string, boolean> {
   if (!maskKinds) {
     maskKinds = new Map();
     for (const p of MASKED_PATHS) {
-      try {
-        maskKinds.set(p, fs.statSync(p).isDirectory());
-      } catch {
-        /* absent on this kernel: nothing to mask */
-      }
+      // absent on this kernel: nothing to mask
+      const st = fs.statSync(p, { throwIfNoEntry: false });
+      if (st) maskKinds.set(p, st.isDirectory());
     }
   }
   return maskKinds;

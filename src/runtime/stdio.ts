@@ -1,7 +1,10 @@
 import * as fs from 'node:fs';
-import * as net from 'node:net';
-import * as tty from 'node:tty';
 import type { Readable, Writable } from 'node:stream';
+
+// node:net and node:tty load only when a stream is wanted: a CLI run that hands the container its
+// own fds needs neither, and loading them costs a millisecond.
+const net = (): typeof import('node:net') => require('node:net');
+const tty = (): typeof import('node:tty') => require('node:tty');
 import { native } from '../native';
 import type { StdioPlan } from './plan';
 
@@ -46,7 +49,7 @@ export class StdioSetup {
     this.closeChildEnds();
     if (this.plan.tty) {
       // net.Socket refuses tty fds; a tty.ReadStream's TTY handle reads and writes the master.
-      const pty = new tty.ReadStream(ptyMaster);
+      const pty = new (tty().ReadStream)(ptyMaster);
       // When the last process holding the pty's other side exits, reads fail with EIO: that is EOF.
       pty.on('error', (e: NodeJS.ErrnoException) => {
         if (e.code !== 'EIO') throw e;
@@ -56,7 +59,7 @@ export class StdioSetup {
     }
     const wrap = (i: number) => {
       const fd = this.parentEnds[i];
-      return fd === undefined ? null : new net.Socket({ fd, readable: i !== 0, writable: i === 0 });
+      return fd === undefined ? null : new (net().Socket)({ fd, readable: i !== 0, writable: i === 0 });
     };
     return { stdin: wrap(0), stdout: wrap(1), stderr: wrap(2) };
   }

@@ -83,7 +83,7 @@ export class ContainerStore {
       }
       const owner = readLink(link);
       if (owner !== undefined && fs.existsSync(this.containerDir(owner))) return false;
-      fs.rmSync(link, { force: true });
+      unlinkIfExists(link);
     }
     return false;
   }
@@ -97,7 +97,7 @@ export class ContainerStore {
 
   private release(name: string, id: string): void {
     const link = path.join(this.namesDir, name);
-    if (readLink(link) === id) fs.rmSync(link, { force: true });
+    if (readLink(link) === id) unlinkIfExists(link);
   }
 
   /** Every container as recorded on disk (see reconcile for what is still true). */
@@ -185,6 +185,14 @@ export class ContainerStore {
       }
       fs.rmSync(p, { recursive: true, force: true });
     }
+  }
+}
+
+function unlinkIfExists(p: string): void {
+  try {
+    fs.unlinkSync(p);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
   }
 }
 
