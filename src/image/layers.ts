@@ -49,7 +49,7 @@ export class LayerStore {
     fs.mkdirSync(staging, 0o700);
     try {
       // Loaded here: reading the store (every `berth run`) must not pay for the unpacker.
-      const { unpackLayer } = require('./unpack') as typeof import('./unpack');
+      const { unpackLayer } = await import('./unpack');
       const { size } = await unpackLayer(tarFile, path.join(staging, 'diff'));
       const record: LayerRecord = { diffId, chainId, parent, size };
       writeJsonAtomic(path.join(staging, 'layer.json'), record, 0o644, true);

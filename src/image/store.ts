@@ -13,7 +13,7 @@ import { flockStoreLock, type StoreLock } from './store-lock';
 import type { ImageRecord } from './types';
 // The archive side (node:stream, node-tar, zlib) loads only when an image is written: `berth run`
 // only reads the store, and loading it costs milliseconds per start.
-const archive = (): typeof import('./unpack') & typeof import('./compression') => ({ ...require('./unpack'), ...require('./compression') });
+const archive = async () => ({ ...(await import('./unpack')), ...(await import('./compression')) });
 
 export interface ImageStoreOptions {
   /** Cross-process lock around mutations; default flock(2) on root/store.lock via the native addon. */
@@ -74,7 +74,7 @@ export class ImageStore {
   /** `docker import`: a flat rootfs tar (plain or gzip) becomes a one-layer image named `ref`. */
   async import(tarPath: string, ref: string, opts: ImportOptions = {}): Promise<ImageRecord> {
     const name = formatReference(parseTagReference(ref));
-    const { openArchive, uncompressed } = archive();
+    const { openArchive, uncompressed } = await archive();
     const input = await openArchive(tarPath, 'image archive');
     try {
       return await this.mutate(async () => {
