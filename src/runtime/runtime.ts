@@ -133,7 +133,7 @@ export class Runtime {
       oomKilled,
     };
     if (info.config.autoRemove) {
-      this.store.remove(id, { detached: this.defaults.detachedCleanup, background: true });
+      this.store.remove(id, { detached: this.defaults.detachedCleanup, background: true, name: info.config.name });
     } else {
       this.store.writeState(id, { ...running, status: 'exited', exitCode: status.exitCode, oomKilled, finishedAt: new Date().toISOString() });
     }

@@ -148,15 +148,15 @@ export class ContainerStore {
    *  files is the slow part (a write layer may hold thousands); `background` leaves it to a promise
    *  a worker thread of this process, `detached` to an `rm -rf` that outlives it (the CLI, which exits
    *  right away). sweep() finishes whatever a crash interrupted. */
-  remove(id: string, opts: { background?: boolean; detached?: boolean } = {}): void {
-    const config = readJsonIfExists<ContainerConfig>(path.join(this.containerDir(id), 'config.json'));
+  remove(id: string, opts: { background?: boolean; detached?: boolean; name?: string } = {}): void {
+    const name = opts.name ?? readJsonIfExists<ContainerConfig>(path.join(this.containerDir(id), 'config.json'))?.name;
     const doomed = path.join(this.dir, `.rm-${id}`);
     try {
       fs.renameSync(this.containerDir(id), doomed);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
     }
-    if (config) this.release(config.name, id);
+    if (name !== undefined) this.release(name, id);
     if (opts.detached) {
       try {
         native().spawnDetached(['/bin/rm', '-rf', '--', doomed]);

@@ -4,6 +4,8 @@ import * as fs from 'node:fs';
  *  kernel can report EBUSY for a moment after its process was reaped: retry briefly. */
 export function removeCgroupDirs(dirs: string[]): void {
   for (const dir of dirs) {
+    // A hierarchy the container did not join has no directory; checking is cheaper than an ENOENT.
+    if (!fs.existsSync(dir)) continue;
     for (let attempt = 0; ; attempt++) {
       try {
         fs.rmdirSync(dir);
