@@ -8,6 +8,7 @@
         "native/core/resolve.cc",
         "native/core/cgroup.cc",
         "native/core/bench_mount.cc",
+        "native/core/plan_codec.cc",
         "native/addon/addon.cc",
         "native/addon/convert.cc",
         "native/addon/exit_watch.cc",

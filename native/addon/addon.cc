@@ -15,6 +15,7 @@
 #include "addon/exit_watch.h"
 #include "addon/remove_tree.h"
 #include "core/bench_mount.h"
+#include "core/plan_codec.h"
 #include "core/spawn.h"
 
 namespace berth {
@@ -22,7 +23,13 @@ namespace {
 
 Napi::Value Spawn(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  SpawnPlan plan = planFromJs(info[0].As<Napi::Object>());
+  Napi::Buffer<uint8_t> buf = info[0].As<Napi::Buffer<uint8_t>>();
+  SpawnPlan plan;
+  try {
+    plan = decodePlan(buf.Data(), buf.Length());
+  } catch (const PlanFormatError& e) {
+    throw Napi::TypeError::New(env, "spawn plan: malformed field " + e.field);
+  }
   try {
     Spawned s = spawn(plan);
     Napi::Object out = Napi::Object::New(env);

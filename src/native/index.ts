@@ -3,6 +3,7 @@
  * native/addon: TypeScript validates and normalizes, C++ only executes.
  */
 import * as path from 'node:path';
+import { encodePlan } from './plan-codec';
 
 /** One step the container's child process performs, in order, before pivot_root. Targets are
  *  paths inside the rootfs, resolved by C++ without ever leaving it (symlinks are followed as the
@@ -77,7 +78,8 @@ export interface NativeExit {
 }
 
 export interface NativeAddon {
-  spawn(plan: NativeSpawnPlan): NativeSpawned;
+  /** A plan encoded by encodePlan (use spawnContainer). */
+  spawn(plan: Buffer): NativeSpawned;
   /** Calls back once, from the event loop, when the process behind pidfd has exited (and reaps it). */
   watchExit(pidfd: number, cb: (exit: NativeExit) => void): void;
   /** Stop watching: the callback will not run and the loop is no longer kept alive by it. */
@@ -94,6 +96,11 @@ export interface NativeAddon {
   removeTree(path: string): Promise<void>;
   /** Time, in nanoseconds, to mount `fstype` with `data` on target in a throwaway mount namespace (bench). */
   benchMount(fstype: string, source: string, target: string, data: string, iterations: number): number[];
+}
+
+/** Creates the container process described by the plan; returns once it has exec'd. */
+export function spawnContainer(plan: NativeSpawnPlan): NativeSpawned {
+  return native().spawn(encodePlan(plan));
 }
 
 let loaded: NativeAddon | undefined;

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BerthError } from '../errors';
 import type { ImageStore } from '../image/store';
-import { native, type NativeExit, type NativeSpawnPlan } from '../native';
+import { native, spawnContainer, type NativeExit, type NativeSpawnPlan } from '../native';
 import { detectCgroups, type CgroupManager } from './cgroups';
 import { startError } from './errors';
 import { buildEnv, parseLimits, parseVolume, resolveUser, type ContainerOptions } from './options';
@@ -104,7 +104,7 @@ export class Runtime {
     let spawned;
     try {
       plan = spawnPlan(config, dir, cgroups.plan(config.id, config.limits), stdio);
-      spawned = native().spawn(plan);
+      spawned = spawnContainer(plan);
     } catch (e) {
       safely(() => cgroups.remove(config.id));
       throw plan ? startError(e, config, plan) : e;

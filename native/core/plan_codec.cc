@@ -1,0 +1,133 @@
+#include "core/plan_codec.h"
+
+#include <sched.h>
+
+#include <cstring>
+
+namespace berth {
+namespace {
+
+class Reader {
+ public:
+  Reader(const uint8_t* p, size_t n) : p_(p), n_(n) {}
+
+  double num(const char* field) {
+    need(8, field);
+    double v;
+    memcpy(&v, p_ + off_, 8);
+    off_ += 8;
+    return v;
+  }
+  uint32_t count(const char* field) {
+    need(4, field);
+    uint32_t v = static_cast<uint32_t>(p_[off_]) | static_cast<uint32_t>(p_[off_ + 1]) << 8 |
+                 static_cast<uint32_t>(p_[off_ + 2]) << 16 | static_cast<uint32_t>(p_[off_ + 3]) << 24;
+    off_ += 4;
+    return v;
+  }
+  std::string str(const char* field) {
+    uint32_t len = count(field);
+    need(len, field);
+    std::string s(reinterpret_cast<const char*>(p_ + off_), len);
+    off_ += len;
+    return s;
+  }
+  std::vector<std::string> strs(const char* field) {
+    std::vector<std::string> out(count(field));
+    for (auto& s : out) s = str(field);
+    return out;
+  }
+  bool flag(const char* field) { return num(field) != 0; }
+  void end() {
+    if (off_ != n_) throw PlanFormatError{"trailing bytes"};
+  }
+
+ private:
+  void need(size_t k, const char* field) {
+    if (n_ - off_ < k) throw PlanFormatError{field};
+  }
+  const uint8_t* p_;
+  size_t n_;
+  size_t off_ = 0;
+};
+
+int namespaceFlag(const std::string& ns) {
+  if (ns == "pid") return CLONE_NEWPID;
+  if (ns == "mnt") return CLONE_NEWNS;
+  if (ns == "uts") return CLONE_NEWUTS;
+  if (ns == "ipc") return CLONE_NEWIPC;
+  if (ns == "net") return CLONE_NEWNET;
+  if (ns == "cgroup") return 0;  // unshared by the child after it joined its cgroup
+  throw PlanFormatError{"namespaces: unknown namespace " + ns};
+}
+
+MountOp::Kind mountKind(const std::string& kind) {
+  if (kind == "mount") return MountOp::kMount;
+  if (kind == "mkdir") return MountOp::kMkdir;
+  if (kind == "mknod") return MountOp::kMknod;
+  if (kind == "symlink") return MountOp::kSymlink;
+  throw PlanFormatError{"mounts: unknown kind " + kind};
+}
+
+}  // namespace
+
+SpawnPlan decodePlan(const uint8_t* data, size_t len) {
+  if (len < 4 || memcmp(data, "BPL1", 4) != 0) throw PlanFormatError{"magic"};
+  Reader r(data + 4, len - 4);
+  SpawnPlan p;
+  for (const std::string& ns : r.strs("namespaces")) {
+    if (ns == "cgroup") p.unshareCgroup = true;
+    p.cloneFlags |= namespaceFlag(ns);
+  }
+  p.rootfs = r.str("rootfs");
+  p.rootfsSource = r.str("rootfsMount.source");
+  p.rootfsFstype = r.str("rootfsMount.fstype");
+  p.rootfsData = r.str("rootfsMount.data");
+  p.rootfsFlags = static_cast<unsigned long>(r.num("rootfsMount.flags"));
+  p.mounts.resize(r.count("mounts"));
+  for (MountOp& op : p.mounts) {
+    op.kind = mountKind(r.str("mounts.kind"));
+    op.target = r.str("mounts.target");
+    op.source = r.str("mounts.source");
+    op.fstype = r.str("mounts.fstype");
+    op.data = r.str("mounts.data");
+    op.flags = static_cast<unsigned long>(r.num("mounts.flags"));
+    op.create = static_cast<int>(r.num("mounts.create"));
+    op.sourceInRoot = r.flag("mounts.sourceInRoot");
+    op.optional = r.flag("mounts.optional");
+    op.mode = static_cast<unsigned>(r.num("mounts.mode"));
+    op.rdev = static_cast<uint64_t>(r.num("mounts.rdev"));
+  }
+  p.hostname = r.str("hostname");
+  p.cgroupDirs = r.strs("cgroupDirs");
+  p.cgroupWrites.resize(r.count("cgroupWrites"));
+  for (auto& w : p.cgroupWrites) {
+    w.first = r.str("cgroupWrites.file");
+    w.second = r.str("cgroupWrites.value");
+  }
+  p.cgroupProcs = r.strs("cgroupProcs");
+  p.loopbackUp = r.flag("loopbackUp");
+  p.execCandidates = r.strs("execCandidates");
+  p.argv = r.strs("argv");
+  p.env = r.strs("env");
+  p.cwd = r.str("cwd");
+  p.uid = static_cast<uid_t>(r.num("uid"));
+  p.gid = static_cast<gid_t>(r.num("gid"));
+  p.groups.resize(r.count("groups"));
+  for (gid_t& g : p.groups) g = static_cast<gid_t>(r.num("groups"));
+  p.capsDrop.resize(r.count("capsDrop"));
+  for (int& c : p.capsDrop) c = static_cast<int>(r.num("capsDrop"));
+  p.capsKeep[0] = static_cast<uint32_t>(r.num("capsKeep"));
+  p.capsKeep[1] = static_cast<uint32_t>(r.num("capsKeep"));
+  p.noNewPrivileges = r.flag("noNewPrivileges");
+  for (int& fd : p.stdio) fd = static_cast<int>(r.num("stdio"));
+  p.tty = r.flag("tty");
+  p.ttyRows = static_cast<unsigned short>(r.num("ttySize"));
+  p.ttyCols = static_cast<unsigned short>(r.num("ttySize"));
+  p.parentDeathSignal = static_cast<int>(r.num("parentDeathSignal"));
+  r.end();
+  if (p.argv.empty() || p.execCandidates.empty()) throw PlanFormatError{"argv: empty"};
+  return p;
+}
+
+}  // namespace berth

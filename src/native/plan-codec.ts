@@ -1,0 +1,90 @@
+import type { NativeMountOp, NativeSpawnPlan } from './index';
+
+/** Writes the flat plan format native/core/plan_codec.cc reads: the same field order, strings as u32
+ *  length + UTF-8, numbers as f64, lists as u32 count + items. One format for the addon and the shim
+ *  (which has no Node), so both start containers from the very same bytes. */
+class Encoder {
+  private chunks: Buffer[] = [];
+
+  num(n: number): void {
+    const b = Buffer.allocUnsafe(8);
+    b.writeDoubleLE(n);
+    this.chunks.push(b);
+  }
+  count(n: number): void {
+    const b = Buffer.allocUnsafe(4);
+    b.writeUInt32LE(n);
+    this.chunks.push(b);
+  }
+  str(s: string): void {
+    const b = Buffer.from(s, 'utf8');
+    this.count(b.length);
+    this.chunks.push(b);
+  }
+  strs(list: string[]): void {
+    this.count(list.length);
+    for (const s of list) this.str(s);
+  }
+  nums(list: number[]): void {
+    this.count(list.length);
+    for (const n of list) this.num(n);
+  }
+  flag(b: boolean): void {
+    this.num(b ? 1 : 0);
+  }
+  done(): Buffer {
+    return Buffer.concat([Buffer.from('BPL1'), ...this.chunks]);
+  }
+}
+
+function mountOp(e: Encoder, op: NativeMountOp): void {
+  e.str(op.kind);
+  e.str(op.target);
+  e.str(op.source);
+  e.str(op.fstype);
+  e.str(op.data);
+  e.num(op.flags);
+  e.num(op.create);
+  e.flag(op.sourceInRoot);
+  e.flag(op.optional);
+  e.num(op.mode);
+  e.num(op.rdev);
+}
+
+export function encodePlan(p: NativeSpawnPlan): Buffer {
+  const e = new Encoder();
+  e.strs(p.namespaces);
+  e.str(p.rootfs);
+  e.str(p.rootfsMount.source);
+  e.str(p.rootfsMount.fstype);
+  e.str(p.rootfsMount.data);
+  e.num(p.rootfsMount.flags);
+  e.count(p.mounts.length);
+  for (const op of p.mounts) mountOp(e, op);
+  e.str(p.hostname);
+  e.strs(p.cgroupDirs);
+  e.count(p.cgroupWrites.length);
+  for (const [file, value] of p.cgroupWrites) {
+    e.str(file);
+    e.str(value);
+  }
+  e.strs(p.cgroupProcs);
+  e.flag(p.loopbackUp);
+  e.strs(p.execCandidates);
+  e.strs(p.argv);
+  e.strs(p.env);
+  e.str(p.cwd);
+  e.num(p.uid);
+  e.num(p.gid);
+  e.nums(p.groups);
+  e.nums(p.capsDrop);
+  e.num(p.capsKeep[0]);
+  e.num(p.capsKeep[1]);
+  e.flag(p.noNewPrivileges);
+  for (const fd of p.stdio) e.num(fd);
+  e.flag(p.tty);
+  e.num(p.ttySize[0]);
+  e.num(p.ttySize[1]);
+  e.num(p.parentDeathSignal);
+  return e.done();
+}
