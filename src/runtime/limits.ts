@@ -43,7 +43,8 @@ export function parseMemorySwap(value: string, memory: number | undefined): numb
 
 export function parseCpus(value: string): number {
   const n = Number(value);
-  if (!/^\s*\d*\.?\d+\s*$/.test(value) || !(n > 0) || n > 1024) throw invalid('--cpus', 'a positive number of CPUs like 0.5 or 2', value);
+  // The kernel's smallest CFS quota is 1 ms of a 100 ms period: 0.01 CPUs, as docker enforces.
+  if (!/^\s*\d*\.?\d+\s*$/.test(value) || !(n >= 0.01) || n > 1024) throw invalid('--cpus', 'a number of CPUs from 0.01, like 0.5 or 2', value);
   return n;
 }
 
@@ -55,7 +56,7 @@ export function parseCpuShares(value: string): number {
 
 export function parsePidsLimit(value: string): number {
   const n = Number(value);
-  if (!/^-?\d+$/.test(value.trim()) || (n < 1 && n !== -1)) throw invalid('--pids-limit', 'a positive integer, or -1 for unlimited', value);
+  if (!/^-?\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || (n < 1 && n !== -1)) throw invalid('--pids-limit', 'a positive integer, or -1 for unlimited', value);
   return n;
 }
 

@@ -106,15 +106,18 @@ export interface ResolvedUser {
   home: string;
 }
 
-/** Reads /etc/passwd or /etc/group from the topmost layer that has it. */
+/**
+ * Reads /etc/passwd or /etc/group as the container will see it: the topmost layer with an entry at
+ * that path decides. A regular file is read; anything else there (an overlay whiteout, which is how
+ * a layer deletes the file, or a symlink, which is not followed out of the layer) means the image
+ * has no such file. Opaque directories are not consulted (reading their xattr needs the addon).
+ */
 function readLayerFile(layers: string[], file: string): string | undefined {
   for (const layer of layers) {
     const p = path.join(layer, file);
-    try {
-      if (fs.lstatSync(p, { throwIfNoEntry: false })?.isFile()) return fs.readFileSync(p, 'utf8');
-    } catch {
-      /* not in this layer */
-    }
+    const st = fs.lstatSync(p, { throwIfNoEntry: false });
+    if (!st) continue;
+    return st.isFile() ? fs.readFileSync(p, 'utf8') : undefined;
   }
   return undefined;
 }
@@ -123,8 +126,9 @@ function readLayerFile(layers: string[], file: string): string | undefined {
 export function resolveUser(spec: string | undefined, layers: string[]): ResolvedUser {
   const passwd = (readLayerFile(layers, 'etc/passwd') ?? '').split('\n').map((l) => l.split(':'));
   const group = (readLayerFile(layers, 'etc/group') ?? '').split('\n').map((l) => l.split(':'));
-  const [u, g] = (spec ?? '0').split(':');
-  if (!u) throw invalid('--user', 'uid[:gid] or name[:group]', spec);
+  const parts = (spec ?? '0').split(':');
+  const [u, g] = parts;
+  if (!u || parts.length > 2 || g === '') throw invalid('--user', 'uid[:gid] or name[:group]', spec);
   let uid: number;
   let gid: number | undefined;
   let home = '/';
@@ -156,6 +160,6 @@ export function resolveUser(spec: string | undefined, layers: string[]): Resolve
   if (name && g === undefined) {
     for (const ge of group) if (ge[3]?.split(',').includes(name)) groups.add(Number(ge[2]));
   }
-  if (uid > 0xfffffffe || gid > 0xfffffffe) throw invalid('--user', 'uid[:gid] below 4294967295', spec);
+  if (!(uid <= 0xfffffffe) || !(gid <= 0xfffffffe)) throw invalid('--user', 'uid[:gid] below 4294967295', spec);
   return { uid, gid, groups: [...groups], home };
 }

@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { BerthError } from '../errors';
 import { CAPS, DEFAULT_CAPS, MS, S_IFCHR, makedev } from '../native/constants';
 import type { NativeMountOp, NativeSpawnPlan } from '../native';
 import type { CgroupPlan } from './cgroups';
@@ -100,7 +101,12 @@ function capLastCap(): number {
 }
 
 export function capabilityPlan(keep: string[] = DEFAULT_CAPS): { drop: number[]; mask: [number, number] } {
-  const keepNums = new Set(keep.map((c) => CAPS[c]));
+  const keepNums = new Set(
+    keep.map((c) => {
+      if (CAPS[c] === undefined) throw new BerthError('INVALID_ARGUMENT', `Unknown capability "${c}"; expected a name like CAP_NET_ADMIN`);
+      return CAPS[c];
+    }),
+  );
   const drop: number[] = [];
   for (let c = 0; c <= capLastCap(); c++) if (!keepNums.has(c)) drop.push(c);
   const mask: [number, number] = [0, 0];

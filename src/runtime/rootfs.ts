@@ -58,8 +58,9 @@ export function rootfsMount(driver: StorageDriverName, layout: RootfsLayout, fil
   } else {
     throw new BerthError('INVALID_ARGUMENT', `Expected overlay or aufs for --storage-driver but received "${driver as string}"`);
   }
-  if (mount.data.length > MAX_MOUNT_DATA) {
-    throw new BerthError('UNSUPPORTED', `This image has ${layout.lowers.length} layers, too many for one ${driver} mount option string (${mount.data.length} bytes, the kernel takes ${MAX_MOUNT_DATA}); use a shorter --root path`);
+  const bytes = Buffer.byteLength(mount.data);
+  if (bytes > MAX_MOUNT_DATA) {
+    throw new BerthError('UNSUPPORTED', `This image has ${layout.lowers.length} layers, too many for one ${driver} mount option string (${bytes} bytes, the kernel takes ${MAX_MOUNT_DATA}); use a shorter --root path`);
   }
   return mount;
 }

@@ -51,27 +51,40 @@ export class ContainerStore {
       fs.mkdirSync(this.namesDir, { recursive: true, mode: 0o700 });
       this.prepared = true;
     }
-    const name = config.name ?? this.claimGenerated(config.id);
-    if (config.name !== undefined && !this.claim(config.name, config.id)) {
-      throw new BerthError('CONTAINER_EXISTS', `The container name "${config.name}" is already in use; remove that container (berth rm ${config.name}) or choose another --name`);
+    // The temp dir exists before the name is claimed and until it is renamed into place, so a name
+    // link is only ever stale when neither directory of its owner exists (see claim).
+    const tmp = this.tmpDir(config.id);
+    fs.mkdirSync(tmp, { mode: 0o700 });
+    let name: string;
+    try {
+      name = config.name ?? this.claimGenerated(config.id);
+      if (config.name !== undefined && !this.claim(config.name, config.id)) {
+        throw new BerthError('CONTAINER_EXISTS', `The container name "${config.name}" is already in use; remove that container (berth rm ${config.name}) or choose another --name`);
+      }
+    } catch (e) {
+      fs.rmSync(tmp, { recursive: true, force: true });
+      throw e;
     }
     const full: ContainerConfig = { ...config, name, created: new Date().toISOString() };
     try {
-      // Built in a temp dir and renamed, so a half-created container is never listed.
-      const tmp = path.join(this.dir, `.tmp-${config.id}`);
-      fs.mkdirSync(tmp, { mode: 0o700 });
-      // No state.json yet means 'created': one file less to write on every start.
+      // Built in the temp dir and renamed, so a half-created container is never listed. No
+      // state.json yet means 'created': one file less to write on every start.
       fs.writeFileSync(path.join(tmp, 'config.json'), JSON.stringify(full, null, 2));
       fs.renameSync(tmp, this.containerDir(config.id));
     } catch (e) {
       this.release(name, config.id);
+      fs.rmSync(tmp, { recursive: true, force: true });
       throw e;
     }
     return { config: full, state: { status: 'created' } };
   }
 
-  /** True when the name is now ours. A link whose container is gone (a crash between claim and
-   *  create, or during rm) is stale and taken over. */
+  private tmpDir(id: string): string {
+    return path.join(this.dir, `.tmp-${id}`);
+  }
+
+  /** True when the name is now ours. A link whose owner has neither a container directory nor a
+   *  creation under way (a crash mid-create, or mid-rm) is stale and taken over. */
   private claim(name: string, id: string): boolean {
     const link = path.join(this.namesDir, name);
     for (let attempt = 0; attempt < 2; attempt++) {
@@ -82,7 +95,7 @@ export class ContainerStore {
         if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
       }
       const owner = readLink(link);
-      if (owner !== undefined && fs.existsSync(this.containerDir(owner))) return false;
+      if (owner !== undefined && (fs.existsSync(this.containerDir(owner)) || fs.existsSync(this.tmpDir(owner)))) return false;
       unlinkIfExists(link);
     }
     return false;
