@@ -12,7 +12,7 @@ import { BerthError } from './errors';
 import { ImageStore } from './image/store';
 import type { ImageRecord } from './image/types';
 import { native } from './native';
-import type { ContainerOptions } from './runtime/options';
+import type { ContainerOptions, ExecOptions } from './runtime/options';
 import { Runtime, type ExitStatus } from './runtime/runtime';
 import { StdioSetup, type StdioOption } from './runtime/stdio';
 import type { ContainerInfo } from './runtime/types';
@@ -20,7 +20,7 @@ import type { ContainerInfo } from './runtime/types';
 export { BerthError } from './errors';
 export type { BerthErrorCode, SystemError } from './errors';
 export type { ImageRecord, ImageConfig } from './image/types';
-export type { ContainerOptions } from './runtime/options';
+export type { ContainerOptions, ExecOptions } from './runtime/options';
 export type { ExitStatus } from './runtime/runtime';
 export type { ContainerInfo, ContainerConfig, ContainerState, VolumeSpec } from './runtime/types';
 export type { StdioOption } from './runtime/stdio';
@@ -47,6 +47,13 @@ export interface SpawnOptions extends ContainerOptions {
   /** Default: 'pipe'. With tty, stdout carries both. */
   stderr?: StdioOption;
   /** Initial terminal size [rows, cols] with tty. */
+  ttySize?: [number, number];
+}
+
+export interface ExecSpawnOptions extends ExecOptions {
+  stdin?: StdioOption;
+  stdout?: StdioOption;
+  stderr?: StdioOption;
   ttySize?: [number, number];
 }
 
@@ -129,6 +136,8 @@ export class Berth {
     return this.images.import(tarPath, ref);
   }
 
+
+
   listImages(): ImageRecord[] {
     return this.images.list();
   }
@@ -174,6 +183,25 @@ export class Berth {
     proc.stdin?.end();
     const status = await proc.wait();
     return { id: proc.id, name: proc.name, ...status, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() };
+  }
+
+  /** `docker exec`: starts a command inside a running container (its namespaces, cgroup, user and
+   *  environment unless overridden). The returned process's wait() resolves with the command's exit. */
+  exec(ref: string, options: ExecSpawnOptions): ContainerProcess {
+    requireRoot();
+    const stdio = new StdioSetup(
+      [options.stdin ?? (options.interactive ? 'pipe' : 'ignore'), options.stdout ?? 'pipe', options.stderr ?? 'pipe'],
+      !!options.tty,
+      options.ttySize,
+    );
+    let started;
+    try {
+      started = this.runtime.exec(ref, options, stdio.plan);
+    } catch (e) {
+      stdio.abort();
+      throw e;
+    }
+    return new ContainerProcess(started.info, started.pid, started.pidfd, started.ptyMaster, stdio.attach(started.ptyMaster), started.exited);
   }
 
   /** Containers, newest first; running ones only unless all. */

@@ -226,6 +226,31 @@ void dropPrivileges(ChildContext* ctx, const SpawnPlan& plan) {
   }
 }
 
+[[noreturn]] void enterAndExec(ChildContext* ctx, const SpawnPlan& plan) {
+  if (chdir(plan.cwd.c_str()) < 0) fail(ctx, "chdir", errno);
+  if (plan.tty)
+    setupTty(ctx, plan);
+  else
+    setupStdio(ctx, plan);
+  // Nothing of the parent's survives execve except 0, 1 and 2.
+  if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) < 0) fail(ctx, "close_range", errno);
+  dropPrivileges(ctx, plan);
+  umask(022);
+
+  int err = ENOENT, at = 0;
+  for (size_t i = 0; i < plan.execCandidates.size(); i++) {
+    execve(plan.execCandidates[i].c_str(), ctx->argv, ctx->env);
+    // Like execvp: a later candidate may still work; remember the most telling failure.
+    if (errno != ENOENT && errno != ENOTDIR) {
+      if (err == ENOENT) {
+        err = errno;
+        at = static_cast<int>(i);
+      }
+    }
+  }
+  fail(ctx, "execve", err, at);
+}
+
 }  // namespace
 
 int childMain(void* arg) {
@@ -255,29 +280,32 @@ int childMain(void* arg) {
   for (const MountOp& op : plan.mounts) runMountOp(ctx, rootfd, op, index++);
   pivotRoot(ctx, rootfd);
   close(rootfd);
-  if (chdir(plan.cwd.c_str()) < 0) fail(ctx, "chdir", errno);
+  enterAndExec(ctx, plan);
+}
 
-  if (plan.tty)
-    setupTty(ctx, plan);
-  else
-    setupStdio(ctx, plan);
-  // Nothing of the parent's survives execve except 0, 1 and 2.
-  if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) < 0) fail(ctx, "close_range", errno);
-  dropPrivileges(ctx, plan);
-  umask(022);
+int execJoinMain(void* arg) {
+  auto* ctx = static_cast<ChildContext*>(arg);
+  const SpawnPlan& plan = *ctx->plan;
+  resetSignals();
+  // Into the container's cgroup first, through the host's cgroupfs, then into its namespaces; the
+  // pid namespace applies only to children, so the command runs in a second process.
+  for (int i = 0; i < ctx->procsCount; i++)
+    if (write(ctx->procsFds[i], "0", 1) < 0) fail(ctx, "join cgroup", errno, i);
+  int flags = plan.cloneFlags | (plan.unshareCgroup ? CLONE_NEWCGROUP : 0);
+  if (setns(ctx->joinPidfd, flags) < 0) fail(ctx, "setns", errno);
+  int pidfd = -1;
+  // CLONE_PARENT: the command becomes the caller's child (so the caller reaps it and gets its exit
+  // status) while this intermediate process simply ends.
+  pid_t pid = clone(execCommandMain, ctx->secondStack, CLONE_VM | CLONE_VFORK | CLONE_PARENT | CLONE_PIDFD, ctx, &pidfd);
+  if (pid < 0) fail(ctx, "clone", errno);
+  ctx->execPid = pid;
+  ctx->execPidfd = pidfd;
+  _exit(ctx->failure.step ? 127 : 0);
+}
 
-  int err = ENOENT, at = 0;
-  for (size_t i = 0; i < plan.execCandidates.size(); i++) {
-    execve(plan.execCandidates[i].c_str(), ctx->argv, ctx->env);
-    // Like execvp: a later candidate may still work; remember the most telling failure.
-    if (errno != ENOENT && errno != ENOTDIR) {
-      if (err == ENOENT) {
-        err = errno;
-        at = static_cast<int>(i);
-      }
-    }
-  }
-  fail(ctx, "execve", err, at);
+int execCommandMain(void* arg) {
+  auto* ctx = static_cast<ChildContext*>(arg);
+  enterAndExec(ctx, *ctx->plan);
 }
 
 }  // namespace berth

@@ -14,6 +14,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <string>
 
 #include "core/unique_fd.h"
 
@@ -95,10 +96,18 @@ Spawned spawn(const SpawnPlan& plan) {
   std::vector<char*> argv = cstrings(plan.argv);
   std::vector<char*> env = cstrings(plan.env);
   ChildContext ctx{&plan, argv.data(), env.data(), procsFds.data(), static_cast<int>(procsFds.size()),
-                   ttyChild.get(), {nullptr, 0, -1}};
+                   ttyChild.get(), {nullptr, 0, -1}, -1, nullptr, 0, -1};
 
-  void* stack = mmap(nullptr, kChildStack, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+  UniqueFd joinPidfd;
+  if (plan.joinPid) {
+    joinPidfd.reset(static_cast<int>(syscall(SYS_pidfd_open, plan.joinPid, 0)));
+    if (!joinPidfd.valid()) throwSys(errno, "pidfd_open", "container process " + std::to_string(plan.joinPid));
+    ctx.joinPidfd = joinPidfd.get();
+  }
+  const size_t stacks = plan.joinPid ? 2 : 1;
+  void* stack = mmap(nullptr, kChildStack * stacks, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
   if (stack == MAP_FAILED) throwSys(errno, "mmap", "child stack");
+  ctx.secondStack = static_cast<char*>(stack) + kChildStack * 2;
 
   // The child inherits this mask: no handler of Node's may run on the child's stack before it
   // resets every disposition.
@@ -106,17 +115,32 @@ Spawned spawn(const SpawnPlan& plan) {
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &old);
   int pidfd = -1;
-  int flags = plan.cloneFlags | CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD;
-  pid_t pid = clone(childMain, static_cast<char*>(stack) + kChildStack, flags, &ctx, &pidfd);
+  pid_t pid;
+  if (plan.joinPid) {
+    // exec: an intermediate process joins the namespaces and starts the command as our child. It
+    // shares our fd table (CLONE_FILES), so the command's pidfd lands in it.
+    pid = clone(execJoinMain, static_cast<char*>(stack) + kChildStack, CLONE_VM | CLONE_VFORK | CLONE_FILES | SIGCHLD, &ctx);
+  } else {
+    int flags = plan.cloneFlags | CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD;
+    pid = clone(childMain, static_cast<char*>(stack) + kChildStack, flags, &ctx, &pidfd);
+  }
   int cloneErr = errno;
   pthread_sigmask(SIG_SETMASK, &old, nullptr);
-  munmap(stack, kChildStack);
+  munmap(stack, kChildStack * stacks);
   if (pid < 0) throwSys(cloneErr, "clone", "");
 
+  if (plan.joinPid) {
+    int status;
+    waitpid(pid, &status, __WALL);  // the intermediate process, which has ended
+    pid = ctx.execPid;
+    pidfd = ctx.execPidfd;
+  }
   if (ctx.failure.step) {
-    siginfo_t info;
-    waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(pidfd), &info, WEXITED);
-    close(pidfd);
+    if (pidfd >= 0) {
+      siginfo_t info;
+      waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(pidfd), &info, WEXITED);
+      close(pidfd);
+    }
     throw ChildError{ctx.failure, failurePath(plan, ctx.failure)};
   }
   int master = -1;

@@ -52,6 +52,9 @@ struct SpawnPlan {
   bool tty = false;
   unsigned short ttyRows = 24, ttyCols = 80;
   int parentDeathSignal = 0;
+  // exec: join the namespaces and cgroup of this running process instead of creating any; no
+  // rootfs, mounts or pivot_root (the namespaces already have them).
+  pid_t joinPid = 0;
 };
 
 struct Spawned {
@@ -79,8 +82,15 @@ struct ChildContext {
   int procsCount;
   int ttySocket;  // child end of the socketpair the pty master is sent over, or -1
   ChildFailure failure;
+  // exec only
+  int joinPidfd;
+  void* secondStack;  // top of the stack the command's process runs on
+  pid_t execPid;
+  int execPidfd;
 };
 int childMain(void* arg);
+int execJoinMain(void* arg);
+int execCommandMain(void* arg);
 
 // resolve.cc: open `path` (relative to rootfd) without ever leaving rootfd; create missing
 // components when asked. Returns an O_PATH fd or -errno.

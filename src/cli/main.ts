@@ -8,6 +8,7 @@ import type { Command } from './command';
 
 const COMMANDS: Record<string, [summary: string, load: () => Command]> = {
   run: ['Create and run a container from an image', () => require('./run').default],
+  exec: ['Run a command in a running container', () => require('./exec').default],
   ps: ['List containers', () => require('./ps').default],
   rm: ['Remove one or more containers', () => require('./rm').default],
   inspect: ['Show a container as JSON', () => require('./inspect').default],

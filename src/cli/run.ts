@@ -1,9 +1,7 @@
-import * as fs from 'node:fs';
 import { BerthError } from '../errors';
 import { Berth } from '../index';
+import { attachForeground, foregroundStdio } from './attach';
 import type { Command } from './command';
-
-const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
 
 const run: Command = {
   usage: 'run [OPTIONS] IMAGE [COMMAND] [ARG...]',
@@ -71,41 +69,12 @@ const run: Command = {
       tty,
       interactive,
       rm: !!args['--rm'],
-      // Without a tty the container writes straight to our own fds: no copying through Node.
-      stdin: tty ? 'pipe' : interactive ? 0 : 'ignore',
-      stdout: tty ? 'pipe' : 1,
-      stderr: tty ? 'pipe' : 2,
-      // Touching process.stdout builds a stream (a millisecond): only a tty run needs its size.
-      ttySize: tty ? [process.stdout.rows || 24, process.stdout.columns || 80] : undefined,
+      ...foregroundStdio(tty, interactive),
     });
-
-    const forward = (sig: NodeJS.Signals) => proc.kill(sig);
-    // With a tty, ^C and friends travel as bytes through the pty; only signals sent to berth itself
-    // are forwarded.
-    const forwarded = tty ? FORWARDED.filter((s) => s !== 'SIGINT' && s !== 'SIGQUIT') : FORWARDED;
-    for (const s of forwarded) process.on(s, forward);
-    let restore = () => {};
-    if (tty) {
-      proc.stdout!.pipe(process.stdout, { end: false });
-      if (interactive) {
-        if (process.stdin.isTTY) {
-          process.stdin.setRawMode(true);
-          restore = () => process.stdin.setRawMode(false);
-        }
-        process.stdin.pipe(proc.stdin!);
-      }
-      process.stdout.on('resize', () => proc.resize(process.stdout.rows, process.stdout.columns));
-    }
-    const status = await proc.wait();
-    restore();
-    for (const s of forwarded) process.off(s, forward);
+    const status = await attachForeground(proc, tty, interactive);
     if (status.oomKilled) {
-      const limit = proc.name;
-      process.stderr.write(`berth: container ${limit} was killed by the OOM killer: it needed more memory than its --memory limit\n`);
+      process.stderr.write(`berth: container ${proc.name} was killed by the OOM killer: it needed more memory than its --memory limit\n`);
     }
-    // stdin may still hold the loop open; everything we owed the caller has been written.
-    if (interactive && tty) process.stdin.destroy();
-    void fs;
     return status.exitCode;
   },
 };

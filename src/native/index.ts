@@ -61,6 +61,9 @@ export interface NativeSpawnPlan {
   ttySize: [number, number];
   /** Signal the container gets when the thread that spawned it dies (0 = none). */
   parentDeathSignal: number;
+  /** exec: join this running process's namespaces (those listed) and cgroup instead of creating
+   *  them; rootfs and mounts are then ignored. */
+  joinPid?: number;
 }
 
 export interface NativeSpawned {

@@ -86,5 +86,6 @@ export function encodePlan(p: NativeSpawnPlan): Buffer {
   e.num(p.ttySize[0]);
   e.num(p.ttySize[1]);
   e.num(p.parentDeathSignal);
+  e.num(p.joinPid ?? 0);
   return e.done();
 }

@@ -3,18 +3,18 @@ import type { NativeSpawnPlan } from '../native';
 import type { ContainerConfig } from './types';
 
 /** Turns a native start failure into a message a user can act on, keeping the system error as cause. */
-export function startError(e: unknown, config: ContainerConfig, plan: NativeSpawnPlan): BerthError {
-  if (!isSystemError(e)) return new BerthError('START_FAILED', `Cannot start container ${config.name}`, { cause: e });
+export function startError(e: unknown, config: ContainerConfig, plan: NativeSpawnPlan, verb = 'start container'): BerthError {
+  if (!isSystemError(e)) return new BerthError('START_FAILED', `Cannot ${verb} ${config.name}`, { cause: e });
   const step = (e as { step?: string }).step;
   const index = (e as { index?: number }).index ?? -1;
   const cmd = config.argv[0];
   if (step === 'execve') {
     if (e.code === 'ENOENT' || e.code === 'ENOTDIR') {
       const where = cmd.includes('/') ? `${cmd}: no such file or directory` : `"${cmd}": executable file not found in $PATH`;
-      return new BerthError('START_FAILED', `Cannot start container ${config.name}: exec ${where}`, { cause: e, exitStatus: 127 });
+      return new BerthError('START_FAILED', `Cannot ${verb} ${config.name}: exec ${where}`, { cause: e, exitStatus: 127 });
     }
     if (e.code === 'EACCES' || e.code === 'ENOEXEC' || e.code === 'EISDIR') {
-      return new BerthError('START_FAILED', `Cannot start container ${config.name}: exec ${e.path ?? cmd}: permission denied or not an executable`, { cause: e, exitStatus: 126 });
+      return new BerthError('START_FAILED', `Cannot ${verb} ${config.name}: exec ${e.path ?? cmd}: permission denied or not an executable`, { cause: e, exitStatus: 126 });
     }
   }
   const op = step && index >= 0 ? plan.mounts[index] : undefined;
@@ -26,7 +26,7 @@ export function startError(e: unknown, config: ContainerConfig, plan: NativeSpaw
     return new BerthError('INVALID_ARGUMENT', `Volume target ${volume.containerPath} cannot be created in the image (${e.code}): a file is in the way`, { cause: e });
   }
   if (step === 'chdir') {
-    return new BerthError('START_FAILED', `Cannot start container ${config.name}: working directory ${config.workdir} is not a directory`, { cause: e });
+    return new BerthError('START_FAILED', `Cannot ${verb} ${config.name}: working directory ${config.workdir} is not a directory`, { cause: e });
   }
-  return new BerthError('START_FAILED', `Cannot start container ${config.name}: ${e.message}`, { cause: e });
+  return new BerthError('START_FAILED', `Cannot ${verb} ${config.name}: ${e.message}`, { cause: e });
 }

@@ -34,6 +34,16 @@ export interface ContainerOptions {
   storageDriver?: string;
 }
 
+/** Options of `exec`: what differs from the container's own process. */
+export interface ExecOptions {
+  cmd: string[];
+  env?: string[] | Record<string, string>;
+  workdir?: string;
+  user?: string;
+  tty?: boolean;
+  interactive?: boolean;
+}
+
 const str = (v: string | number) => String(v);
 
 export function parseLimits(o: ContainerOptions): ResourceLimits {
@@ -95,6 +105,21 @@ export function buildEnv(imageEnv: string[], user: ContainerOptions['env'], host
     if (!key || /\s/.test(key)) throw invalid('--env', 'KEY=VALUE', e);
     if (eq >= 0) put(e);
     else if (process.env[key] !== undefined) put(`${key}=${process.env[key]}`);
+  }
+  return [...env.values()];
+}
+
+/** The container's environment with exec's -e entries on top (KEY alone copies from here). */
+export function mergeEnv(base: string[], extra: NonNullable<ContainerOptions['env']>): string[] {
+  const env = new Map<string, string>();
+  for (const e of base) env.set(e.slice(0, e.indexOf('=') < 0 ? e.length : e.indexOf('=')), e);
+  const entries = Array.isArray(extra) ? extra : Object.entries(extra).map(([k, v]) => `${k}=${v}`);
+  for (const e of entries) {
+    const eq = e.indexOf('=');
+    const key = eq < 0 ? e : e.slice(0, eq);
+    if (!key || /\s/.test(key)) throw invalid('--env', 'KEY=VALUE', e);
+    if (eq >= 0) env.set(key, e);
+    else if (process.env[key] !== undefined) env.set(key, `${key}=${process.env[key]}`);
   }
   return [...env.values()];
 }

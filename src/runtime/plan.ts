@@ -159,3 +159,45 @@ export function spawnPlan(config: ContainerConfig, containerDir: string, cgroup:
     parentDeathSignal: 9,
   };
 }
+
+/** What `exec` runs inside a running container: its user, environment and directory unless
+ *  overridden. */
+export interface ExecSpec {
+  argv: string[];
+  env: string[];
+  cwd: string;
+  uid: number;
+  gid: number;
+  groups: number[];
+}
+
+/** Plan for a process that joins a running container (pid) instead of creating one. */
+export function execPlan(pid: number, spec: ExecSpec, joinFiles: string[], stdio: StdioPlan): NativeSpawnPlan {
+  const caps = capabilityPlan();
+  return {
+    namespaces: ['pid', 'mnt', 'uts', 'ipc', 'net', 'cgroup'],
+    rootfs: '',
+    rootfsMount: { source: '', fstype: '', flags: 0, data: '' },
+    mounts: [],
+    hostname: '',
+    cgroupDirs: [],
+    cgroupWrites: [],
+    cgroupProcs: joinFiles,
+    loopbackUp: false,
+    execCandidates: execCandidates(spec.argv[0], spec.env),
+    argv: spec.argv,
+    env: spec.env,
+    cwd: spec.cwd,
+    uid: spec.uid,
+    gid: spec.gid,
+    groups: spec.groups,
+    capsDrop: caps.drop,
+    capsKeep: caps.mask,
+    noNewPrivileges: false,
+    stdio: stdio.fds,
+    tty: stdio.tty,
+    ttySize: stdio.ttySize,
+    parentDeathSignal: 0,
+    joinPid: pid,
+  };
+}

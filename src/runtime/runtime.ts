@@ -5,8 +5,8 @@ import type { ImageStore } from '../image/store';
 import { native, spawnContainer, type NativeExit, type NativeSpawnPlan } from '../native';
 import { detectCgroups, type CgroupManager } from './cgroups';
 import { startError } from './errors';
-import { buildEnv, parseLimits, parseVolume, resolveUser, type ContainerOptions } from './options';
-import { spawnPlan, type StdioPlan } from './plan';
+import { buildEnv, mergeEnv, parseLimits, parseVolume, resolveUser, type ContainerOptions, type ExecOptions } from './options';
+import { execPlan, spawnPlan, type StdioPlan } from './plan';
 import { processStartTime } from './proc';
 import { parseStorageDriver } from './rootfs';
 import { ContainerStore, reconcile } from './store';
@@ -138,6 +138,36 @@ export class Runtime {
       this.store.writeState(id, { ...running, status: 'exited', exitCode: status.exitCode, oomKilled, finishedAt: new Date().toISOString() });
     }
     return status;
+  }
+
+  /** Starts a process inside a running container: its namespaces, cgroup, user and environment
+   *  unless overridden. Resolves `exited` when that process ends (the container keeps running). */
+  exec(ref: string, o: ExecOptions, stdio: StdioPlan): { info: ContainerInfo; pid: number; pidfd: number; ptyMaster: number; exited: Promise<ExitStatus> } {
+    const info = this.resolve(ref);
+    const { config, state } = info;
+    if (state.status !== 'running' || state.pid === undefined) {
+      throw new BerthError('INVALID_STATE', `Container ${config.name} is not running; start it first (berth start ${config.name})`);
+    }
+    if (o.cmd.length === 0) throw new BerthError('INVALID_ARGUMENT', '"berth exec" requires a command to run in the container');
+    const upper = path.join(this.store.containerDir(config.id), 'upper');
+    const user = o.user !== undefined ? resolveUser(o.user, [upper, ...config.layers]) : { uid: config.uid, gid: config.gid, groups: config.groups };
+    const env = o.env ? mergeEnv(config.env, o.env) : config.env;
+    const workdir = o.workdir ?? config.workdir;
+    if (!path.posix.isAbsolute(workdir)) throw new BerthError('INVALID_ARGUMENT', `Expected an absolute path for --workdir but received "${workdir}"`);
+    const plan = execPlan(state.pid, { argv: o.cmd, env, cwd: workdir, ...user }, this.cgroups.joinFiles(config.id), stdio);
+    let spawned;
+    try {
+      spawned = spawnContainer(plan);
+    } catch (e) {
+      throw startError(e, { ...config, argv: o.cmd, workdir }, plan, 'exec in');
+    }
+    const exited = new Promise<ExitStatus>((resolve) => {
+      native().watchExit(spawned.pidfd, (exit) => {
+        fs.closeSync(spawned.pidfd);
+        resolve({ exitCode: exit.signal ? 128 + exit.signal : exit.code, ...(exit.signal ? { signal: exit.signal } : {}), oomKilled: false });
+      });
+    });
+    return { info, pid: spawned.pid, pidfd: spawned.pidfd, ptyMaster: spawned.ptyMaster, exited };
   }
 
   /** All containers, repairing the ones whose process vanished while nobody watched. */

@@ -19,6 +19,8 @@ export interface CgroupManager {
   /** The container's cgroup directories, one per hierarchy (v2: one). */
   dirs(id: string): string[];
   plan(id: string, limits: ResourceLimits): CgroupPlan;
+  /** The files a process writes itself into to join the running container's cgroup (exec). */
+  joinFiles(id: string): string[];
   /** True when the kernel's OOM killer killed a process of this container. Read before remove. */
   oomKilled(id: string): boolean;
   /** Remove the container's cgroup directories; missing ones are fine. */

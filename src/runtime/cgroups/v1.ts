@@ -110,6 +110,10 @@ export class CgroupV1 implements CgroupManager {
     return mp !== undefined && fs.existsSync(path.join(mp, file));
   }
 
+  joinFiles(id: string): string[] {
+    return this.dirs(id).filter((d) => fs.existsSync(d)).map((d) => path.join(d, 'tasks'));
+  }
+
   oomKilled(id: string): boolean {
     const memory = this.dir('memory', id);
     if (!memory) return false;

@@ -40,6 +40,10 @@ export class CgroupV2 implements CgroupManager {
     return { dirs: [parent, dir], writes, procs: [path.join(dir, 'cgroup.procs')] };
   }
 
+  joinFiles(id: string): string[] {
+    return this.dirs(id).filter((d) => fs.existsSync(d)).map((d) => path.join(d, 'cgroup.procs'));
+  }
+
   oomKilled(id: string): boolean {
     return (readKeyValues(path.join(this.dirs(id)[0], 'memory.events')).get('oom_kill') ?? 0) > 0;
   }
