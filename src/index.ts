@@ -10,12 +10,16 @@ import * as fs from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
 import { BerthError } from './errors';
 import { ImageStore } from './image/store';
+import type { PullOptions, PullResult } from './image/pull';
 import type { ImageRecord } from './image/types';
 import { native } from './native';
 import type { ContainerOptions, ExecOptions } from './runtime/options';
 import { Runtime, type ExitStatus } from './runtime/runtime';
 import { StdioSetup, type StdioOption } from './runtime/stdio';
-import type { ContainerInfo } from './runtime/types';
+import type { CgroupStats } from './runtime/cgroups/types';
+import { containerFiles } from './runtime/lifecycle';
+import { readLogs, type LogEntry, type ReadLogOptions } from './runtime/logs';
+import type { ContainerInfo, ContainerState } from './runtime/types';
 
 export { BerthError } from './errors';
 export type { BerthErrorCode, SystemError } from './errors';
@@ -24,6 +28,8 @@ export type { ContainerOptions, ExecOptions } from './runtime/options';
 export type { ExitStatus } from './runtime/runtime';
 export type { ContainerInfo, ContainerConfig, ContainerState, VolumeSpec } from './runtime/types';
 export type { StdioOption } from './runtime/stdio';
+export type { LogEntry, ReadLogOptions } from './runtime/logs';
+export type { CgroupStats } from './runtime/cgroups/types';
 
 export interface BerthOptions {
   /** Images, layers and containers. Default: $BERTH_ROOT or /var/lib/berth. */
@@ -117,6 +123,29 @@ export class ContainerProcess extends EventEmitter {
   }
 }
 
+/** What `top` shows for each process of a container. */
+export interface ContainerProcessInfo {
+  pid: number;
+  ppid: number;
+  uid: number;
+  command: string;
+}
+
+export interface ContainerStats extends CgroupStats {
+  id: string;
+  name: string;
+}
+
+/** Container events, as `watch()` reports them: start (also on restarts), die (the process
+ *  ended), oom (it died of the OOM killer), exit (it stopped for good, restart policy included). */
+export interface ContainerEvent {
+  type: 'start' | 'die' | 'oom' | 'exit';
+  id: string;
+  name: string;
+  exitCode?: number;
+  time: string;
+}
+
 export class Berth {
   readonly root: string;
   readonly runRoot: string;
@@ -136,7 +165,20 @@ export class Berth {
     return this.images.import(tarPath, ref);
   }
 
+  /**
+   * `docker pull`: fetch an image from its registry (OCI distribution v2; anonymous bearer tokens, or
+   * `credentials`) into the store. Multi-platform images resolve to the host's platform unless `platform`.
+   */
+  pullImage(ref: string, opts: PullOptions = {}): Promise<PullResult> {
+    requireRoot();
+    return this.images.pull(ref, opts);
+  }
 
+  /** `docker tag`: give the image `ref` names another name. */
+  tagImage(ref: string, newRef: string): void {
+    requireRoot();
+    this.images.tag(ref, newRef);
+  }
 
   listImages(): ImageRecord[] {
     return this.images.list();
@@ -204,6 +246,122 @@ export class Berth {
     return new ContainerProcess(started.info, started.pid, started.pidfd, started.ptyMaster, stdio.attach(started.ptyMaster), started.exited);
   }
 
+  /** `docker run -d`: starts the container under a berth-shim that outlives this process, which
+   *  keeps its log, records its exit and applies its restart policy. Resolves once it runs. */
+  async runDetached(options: ContainerOptions): Promise<ContainerInfo> {
+    requireRoot();
+    const info = this.runtime.create(options);
+    try {
+      return await this.runtime.lifecycle.startDetached(info);
+    } catch (e) {
+      try {
+        this.runtime.store.remove(info.config.id, { name: info.config.name });
+      } catch {
+        /* already gone */
+      }
+      throw e;
+    }
+  }
+
+  /** `docker start`: runs a created or exited container again, detached, with the same write layer. */
+  start(ref: string): Promise<ContainerInfo> {
+    requireRoot();
+    return this.runtime.lifecycle.startDetached(this.runtime.resolve(ref));
+  }
+
+  /** `docker stop`: SIGTERM, then SIGKILL after `timeout` seconds (default 10). */
+  stop(ref: string, opts: { timeout?: number } = {}): Promise<ContainerInfo> {
+    requireRoot();
+    return this.runtime.lifecycle.stop(ref, opts.timeout ?? 10);
+  }
+
+  /** `docker kill`: a signal (default SIGKILL) to the container's init process. */
+  kill(ref: string, signal: string | number = 'SIGKILL'): ContainerInfo {
+    requireRoot();
+    return this.runtime.lifecycle.kill(ref, signal);
+  }
+
+  async restart(ref: string, opts: { timeout?: number } = {}): Promise<ContainerInfo> {
+    await this.stop(ref, opts);
+    return this.start(ref);
+  }
+
+  /** `docker wait`: the state once the container has stopped for good. */
+  wait(ref: string): Promise<ContainerState> {
+    return this.runtime.lifecycle.wait(ref);
+  }
+
+  /** `docker logs` of a detached container; with follow, until it stops for good. */
+  logs(ref: string, opts: Omit<ReadLogOptions, 'done'> = {}): AsyncGenerator<LogEntry> {
+    const info = this.runtime.resolve(ref);
+    const file = containerFiles(this.runtime.store.containerDir(info.config.id)).log;
+    const done = () => {
+      try {
+        return this.runtime.resolve(info.config.id).state.status !== 'running';
+      } catch {
+        return true;
+      }
+    };
+    return readLogs(file, { ...opts, done });
+  }
+
+  /** `docker top`: the container's processes, host PIDs. */
+  top(ref: string): ContainerProcessInfo[] {
+    const info = this.runtime.resolve(ref);
+    if (info.state.status !== 'running') throw new BerthError('INVALID_STATE', `Container ${info.config.name} is not running`);
+    return this.runtime.cgroups.pids(info.config.id).flatMap((pid) => {
+      const p = processInfo(pid);
+      return p ? [p] : [];
+    });
+  }
+
+  /** `docker stats --no-stream`: memory, CPU time and process count from the container's cgroup. */
+  stats(ref: string): ContainerStats {
+    const info = this.runtime.resolve(ref);
+    if (info.state.status !== 'running') throw new BerthError('INVALID_STATE', `Container ${info.config.name} is not running`);
+    return { id: info.config.id, name: info.config.name, ...this.runtime.cgroups.stats(info.config.id) };
+  }
+
+  /** `docker container prune`: removes every container that is not running. */
+  async prune(): Promise<string[]> {
+    const removed: string[] = [];
+    for (const c of this.ps({ all: true })) {
+      if (c.state.status === 'running') continue;
+      await this.remove(c.config.id);
+      removed.push(c.config.id);
+    }
+    return removed;
+  }
+
+  /**
+   * Container events for programs that watch containers, from any process (detached containers
+   * change state in their shims): start, die, oom, exit. Polls the state files; call the returned
+   * function to stop.
+   */
+  watch(onEvent: (e: ContainerEvent) => void, opts: { intervalMs?: number } = {}): () => void {
+    const seen = new Map<string, ContainerState>();
+    for (const c of this.ps({ all: true })) seen.set(c.config.id, c.state);
+    const tick = () => {
+      for (const c of this.ps({ all: true })) {
+        const before = seen.get(c.config.id);
+        const now = c.state;
+        seen.set(c.config.id, now);
+        const ev = (type: ContainerEvent['type'], exitCode?: number) =>
+          onEvent({ type, id: c.config.id, name: c.config.name, time: new Date().toISOString(), ...(exitCode === undefined ? {} : { exitCode }) });
+        const restarted = now.status === 'running' && (before?.status !== 'running' || before.pid !== now.pid);
+        if (restarted && before?.status === 'running') ev('die');
+        if (restarted) ev('start');
+        if (now.status === 'exited' && before?.status === 'running') {
+          ev('die', now.exitCode);
+          if (now.oomKilled) ev('oom', now.exitCode);
+          ev('exit', now.exitCode);
+        }
+      }
+    };
+    const timer = setInterval(tick, opts.intervalMs ?? 200);
+    return () => clearInterval(timer);
+  }
+
   /** Containers, newest first; running ones only unless all. */
   ps(opts: { all?: boolean } = {}): ContainerInfo[] {
     const all = this.runtime.list();
@@ -218,6 +376,19 @@ export class Berth {
   remove(ref: string, opts: { force?: boolean } = {}): Promise<ContainerInfo> {
     requireRoot();
     return this.runtime.remove(ref, opts);
+  }
+}
+
+function processInfo(pid: number): ContainerProcessInfo | undefined {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+    const uid = Number(/^Uid:\s+(\d+)/m.exec(status)?.[1] ?? -1);
+    const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean).join(' ');
+    return { pid, ppid: Number(rest[1]), uid, command: cmdline || stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')) };
+  } catch {
+    return undefined; // exited meanwhile
   }
 }
 

@@ -10,11 +10,22 @@ const COMMANDS: Record<string, [summary: string, load: () => Command]> = {
   run: ['Create and run a container from an image', () => require('./run').default],
   exec: ['Run a command in a running container', () => require('./exec').default],
   ps: ['List containers', () => require('./ps').default],
+  logs: ['Print the output of a detached container', () => require('./lifecycle-commands').logs],
+  start: ['Start stopped containers', () => require('./lifecycle-commands').start],
+  stop: ['Stop running containers', () => require('./lifecycle-commands').stop],
+  restart: ['Restart containers', () => require('./lifecycle-commands').restart],
+  kill: ['Send a signal to containers', () => require('./lifecycle-commands').kill],
+  wait: ['Wait for containers to stop, print exit codes', () => require('./lifecycle-commands').wait],
+  top: ['Show the processes of a container', () => require('./inspect-commands').top],
+  stats: ['Show resource usage of containers', () => require('./inspect-commands').stats],
+  container: ['Container housekeeping (prune)', () => require('./inspect-commands').container],
   rm: ['Remove one or more containers', () => require('./rm').default],
   inspect: ['Show a container as JSON', () => require('./inspect').default],
   import: ['Import a flat rootfs tarball as an image', () => require('./import').default],
   images: ['List images', () => require('./images').default],
   rmi: ['Remove one or more images', () => require('./rmi').default],
+  pull: ['Download an image from a registry', () => require('./pull').default],
+  tag: ['Give an image another name', () => require('./tag').default],
 };
 
 const GLOBAL_HELP = `Usage: berth [OPTIONS] COMMAND

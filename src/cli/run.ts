@@ -21,7 +21,11 @@ const run: Command = {
       --cpu-shares N           Relative CPU weight (default 1024)
       --cpuset-cpus LIST       CPUs to run on, like 0-1 or 0,2
       --pids-limit N           Maximum number of processes; -1 for unlimited
-      --storage-driver NAME    overlay or aufs`,
+      --storage-driver NAME    overlay or aufs
+  -d, --detach                 Run in the background under a shim; print the container ID
+      --init                   Run an init as PID 1 that reaps zombies and forwards signals
+      --restart POLICY         no, always, unless-stopped, on-failure[:N] (detached containers)
+      --log-opt KEY=VALUE      max-size=10m, max-file=3 (detached containers)`,
   stopAtPositional: true,
   spec: {
     '--interactive': Boolean, '-i': '--interactive',
@@ -40,6 +44,10 @@ const run: Command = {
     '--cpuset-cpus': String,
     '--pids-limit': String,
     '--storage-driver': String,
+    '--detach': Boolean, '-d': '--detach',
+    '--init': Boolean,
+    '--restart': String,
+    '--log-opt': [String],
   },
   async run(args, global) {
     const [image, ...cmd] = args._;
@@ -50,7 +58,7 @@ const run: Command = {
       throw new BerthError('INVALID_ARGUMENT', 'the input device is not a TTY; drop -t or run berth from a terminal');
     }
     const berth = new Berth(global);
-    const proc = berth.spawn({
+    const options = {
       image,
       cmd,
       name: args['--name'],
@@ -69,8 +77,20 @@ const run: Command = {
       tty,
       interactive,
       rm: !!args['--rm'],
-      ...foregroundStdio(tty, interactive),
-    });
+      init: !!args['--init'],
+      restart: args['--restart'],
+      logOpts: args['--log-opt'],
+    };
+    if (args['--detach']) {
+      if (interactive || tty) throw new BerthError('INVALID_ARGUMENT', 'Conflicting options: -d with -i or -t; attaching to detached containers is not supported yet (use berth exec -it)');
+      const info = await berth.runDetached(options);
+      process.stdout.write(`${info.config.id}\n`);
+      return 0;
+    }
+    if (options.restart !== undefined && options.restart !== 'no') {
+      throw new BerthError('INVALID_ARGUMENT', 'A restart policy needs a detached container: add -d');
+    }
+    const proc = berth.spawn({ ...options, ...foregroundStdio(tty, interactive) });
     const status = await attachForeground(proc, tty, interactive);
     if (status.oomKilled) {
       process.stderr.write(`berth: container ${proc.name} was killed by the OOM killer: it needed more memory than its --memory limit\n`);

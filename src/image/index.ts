@@ -6,3 +6,6 @@ export { unpackLayer, type UnpackResult } from './unpack';
 export { ociArchitecture } from './oci';
 export type { ImageConfig, ImageRecord } from './types';
 export type { LayerRecord } from './layers';
+export type { PullOptions, PullResult, PullEvent, LayerStatus } from './pull';
+export type { Credentials } from './registry/auth';
+export { RegistryError, type RegistryFailure } from './registry/errors';

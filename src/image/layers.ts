@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import type { Readable } from 'node:stream';
 // Loaded on first use: `berth run` reads the store but never needs node:crypto, and loading it costs
 // milliseconds on every start.
 const crypto = (): typeof import('node:crypto') => require('node:crypto');
@@ -14,6 +15,12 @@ export interface LayerRecord {
   parent: string | null;
   /** Bytes of regular file content in this layer alone. */
   size: number;
+}
+
+/** A layer unpacked into the store's tmp dir, not yet visible under layers/. */
+export interface StagedLayer {
+  dir: string;
+  record: LayerRecord;
 }
 
 /**
@@ -45,21 +52,45 @@ export class LayerStore {
 
   /** Unpack `tarFile` (the layer's uncompressed tar) as the layer `chainId` on top of `parent`. */
   async create(tarFile: string, diffId: string, chainId: string, parent: string | null): Promise<LayerRecord> {
-    const staging = path.join(this.tmp, `layer-${crypto().randomBytes(8).toString('hex')}`);
-    fs.mkdirSync(staging, 0o700);
+    return this.commit(await this.stage(tarFile, diffId, chainId, parent));
+  }
+
+  /**
+   * Unpack a layer into a staging directory under `tmpDir` (default the store's tmp), not yet visible: a
+   * pull unpacks every layer first and publishes them only once all are verified. The caller verifies the
+   * stream (its diff ID) by making `source` fail, which removes the staging directory.
+   */
+  async stage(source: string | Readable, diffId: string, chainId: string, parent: string | null, tmpDir = this.tmp): Promise<StagedLayer> {
+    const dir = path.join(tmpDir, `layer-${crypto().randomBytes(8).toString('hex')}`);
+    fs.mkdirSync(dir, 0o700);
     try {
       // Loaded here: reading the store (every `berth run`) must not pay for the unpacker.
       const { unpackLayer } = await import('./unpack');
-      const { size } = await unpackLayer(tarFile, path.join(staging, 'diff'));
+      const { size } = await unpackLayer(source, path.join(dir, 'diff'));
       const record: LayerRecord = { diffId, chainId, parent, size };
-      writeJsonAtomic(path.join(staging, 'layer.json'), record, 0o644, true);
-      this.ensureDir();
-      fs.renameSync(staging, this.path(chainId));
-      return record;
+      writeJsonAtomic(path.join(dir, 'layer.json'), record, 0o644, true);
+      return { dir, record };
     } catch (e) {
-      fs.rmSync(staging, { recursive: true, force: true });
+      fs.rmSync(dir, { recursive: true, force: true });
       throw e;
     }
+  }
+
+  /** Make a staged layer visible by one rename. A layer of that chain ID is the same content: keep the existing one. */
+  commit(staged: StagedLayer): LayerRecord {
+    this.ensureDir();
+    const existing = this.get(staged.record.chainId);
+    if (existing) {
+      fs.rmSync(staged.dir, { recursive: true, force: true });
+      return existing;
+    }
+    try {
+      fs.renameSync(staged.dir, this.path(staged.record.chainId));
+    } catch (e) {
+      fs.rmSync(staged.dir, { recursive: true, force: true });
+      throw e;
+    }
+    return staged.record;
   }
 
   remove(chainId: string): void {

@@ -22,7 +22,8 @@ export function findImage(records: ImageRecords, names: NameMap, ref: string): S
     }
     if (parsed?.digest) {
       const digest = parsed.digest;
-      return records.all().find((r) => r.manifestDigest === digest);
+      const repoDigest = `${parsed.registry}/${parsed.repository}@${digest}`;
+      return records.all().find((r) => r.repoDigests?.includes(repoDigest)) ?? records.all().find((r) => r.manifestDigest === digest);
     }
     const id = parsed ? names[formatReference(parsed)] : undefined;
     if (id) return records.get(id);
@@ -64,5 +65,5 @@ export function imageNotFound(ref: string): BerthError {
   const name = nameKey(ref);
   if (!name) return new BerthError('IMAGE_NOT_FOUND', `No such image: ${ref}`);
   const shown = familiar(name);
-  return new BerthError('IMAGE_NOT_FOUND', `No such image: ${shown}; import it with \`berth import FILE.tar ${shown}\``);
+  return new BerthError('IMAGE_NOT_FOUND', `No such image: ${shown}; pull it with \`berth pull ${shown}\` or import it with \`berth import FILE.tar ${shown}\``);
 }

@@ -10,6 +10,7 @@ import { familiar, formatReference, parseTagReference } from './reference';
 import { display, findImage, imageNotFound, nameKey, shortId } from './lookup';
 import { Repositories, type NameMap } from './repositories';
 import { flockStoreLock, type StoreLock } from './store-lock';
+import type { PullOptions, PullResult } from './pull';
 import type { ImageRecord } from './types';
 // The archive side (node:stream, node-tar, zlib) loads only when an image is written: `berth run`
 // only reads the store, and loading it costs milliseconds per start.
@@ -111,6 +112,28 @@ export class ImageStore {
     } finally {
       input.destroy();
     }
+  }
+
+  /**
+   * docker pull: fetch `ref` from its registry (OCI distribution v2) into the store and name it. Blobs are
+   * verified while they stream and nothing is published until all of them are; see pull.ts.
+   */
+  async pull(ref: string, opts: PullOptions = {}): Promise<PullResult> {
+    // Loaded here: the registry client and unpacker are needed only by a pull.
+    const { pull } = await import('./pull');
+    return pull(
+      {
+        blobs: this.blobs,
+        layers: this.layers,
+        records: this.records,
+        repositories: this.repositories,
+        tmp: this.tmp,
+        mutate: (fn) => this.mutate(fn),
+        withNames: (image) => withNames(image, this.repositories.read()),
+      },
+      ref,
+      opts,
+    );
   }
 
   /** By name, by digest reference, by full ID or by a unique ID prefix (with or without "sha256:"). */

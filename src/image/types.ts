@@ -24,6 +24,11 @@ export interface ImageRecord {
   names: string[];
   /** sha256 digest of the manifest blob. */
   manifestDigest: string;
+  /**
+   * Where the image was pulled from, as docker's RepoDigests: "127.0.0.1:5000/busybox@sha256:...", the
+   * digest being the index's for a multi-platform image. `repo@digest` references find the image by these.
+   */
+  repoDigests?: string[];
   config: ImageConfig;
   /** Chain IDs of the layers, bottom first (OCI image-spec chain ID). */
   chainIds: string[];

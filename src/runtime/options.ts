@@ -1,7 +1,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BerthError, invalid } from '../errors';
+import type { LogOptions, RestartPolicy } from './shim';
 import {
+  parseBytes,
   parseCpuShares, parseCpus, parseCpuset, parseMemory, parseMemorySwap, parsePidsLimit, type ResourceLimits,
 } from './limits';
 import { DEFAULT_PATH } from './plan';
@@ -32,6 +34,12 @@ export interface ContainerOptions {
   /** Remove the container when it exits (docker's --rm). */
   rm?: boolean;
   storageDriver?: string;
+  /** Run a minimal init as PID 1 that reaps zombies and forwards signals. */
+  init?: boolean;
+  /** Detached containers: no, always, unless-stopped, on-failure[:N]. */
+  restart?: string;
+  /** Detached containers: docker's --log-opt, e.g. ['max-size=10m', 'max-file=3']. */
+  logOpts?: string[];
 }
 
 /** Options of `exec`: what differs from the container's own process. */
@@ -59,6 +67,30 @@ export function parseLimits(o: ContainerOptions): ResourceLimits {
 
 function checkBytes(n: number): number {
   return parseMemory(String(n));
+}
+
+/** --restart no|always|unless-stopped|on-failure[:N] */
+export function parseRestart(value: string | undefined): RestartPolicy {
+  const m = /^(no|always|unless-stopped|on-failure)(?::(\d+))?$/.exec(value ?? 'no');
+  if (!m || (m[2] !== undefined && m[1] !== 'on-failure')) {
+    throw invalid('--restart', 'no, always, unless-stopped or on-failure[:MAX_RETRIES]', value);
+  }
+  return { name: m[1] as RestartPolicy['name'], maxRetries: m[2] === undefined ? 0 : Number(m[2]) };
+}
+
+/** --log-opt max-size=10m / max-file=3; docker's json-file defaults are unbounded, berth's are
+ *  10 MB x 3 so that a chatty service cannot fill the disk. */
+export function parseLogOpts(opts: string[] = []): LogOptions {
+  const out: LogOptions = { maxSize: 10 * 1024 * 1024, maxFiles: 3 };
+  for (const o of opts) {
+    const eq = o.indexOf('=');
+    const key = o.slice(0, eq);
+    const value = o.slice(eq + 1);
+    if (key === 'max-size') out.maxSize = value === '-1' ? 0 : parseBytes(value, '--log-opt max-size');
+    else if (key === 'max-file' && /^[1-9]\d*$/.test(value)) out.maxFiles = Number(value);
+    else throw invalid('--log-opt', 'max-size=SIZE or max-file=N', o);
+  }
+  return out;
 }
 
 /** HOST:CONTAINER[:ro|rw]. Host paths must be absolute (named volumes come later). */

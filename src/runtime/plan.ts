@@ -5,6 +5,7 @@ import { CAPS, DEFAULT_CAPS, MS, S_IFCHR, makedev } from '../native/constants';
 import type { NativeMountOp, NativeSpawnPlan } from '../native';
 import type { CgroupPlan } from './cgroups';
 import { rootfsMount, type RootfsLayout } from './rootfs';
+import { INIT_PATH } from './shim';
 import type { ContainerConfig } from './types';
 
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -59,6 +60,7 @@ export function containerMounts(config: ContainerConfig, containerDir: string): 
     ops.push(op({ kind: 'mknod', target: `dev/${name}`, mode: S_IFCHR | 0o666, rdev: makedev(major, minor) }));
   }
   for (const [name, target] of DEV_LINKS) ops.push(op({ kind: 'symlink', target: `dev/${name}`, source: target }));
+  if (config.init) ops.push(op({ kind: 'mount', target: 'dev/init', source: INIT_PATH, flags: MS.BIND | MS.RDONLY, create: 2 }));
   for (const file of ['hostname', 'hosts', 'resolv.conf']) {
     ops.push(op({ kind: 'mount', target: `etc/${file}`, source: path.join(containerDir, file), flags: MS.BIND, create: 2 }));
   }
@@ -143,8 +145,8 @@ export function spawnPlan(config: ContainerConfig, containerDir: string, cgroup:
     cgroupWrites: cgroup.writes,
     cgroupProcs: cgroup.procs,
     loopbackUp: true,
-    execCandidates: execCandidates(config.argv[0], config.env),
-    argv: config.argv,
+    execCandidates: config.init ? ['/dev/init'] : execCandidates(config.argv[0], config.env),
+    argv: config.init ? ['/dev/init', '--', ...config.argv] : config.argv,
     env: config.env,
     cwd: config.workdir,
     uid: config.uid,

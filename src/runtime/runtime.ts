@@ -5,10 +5,12 @@ import type { ImageStore } from '../image/store';
 import { native, spawnContainer, type NativeExit, type NativeSpawnPlan } from '../native';
 import { detectCgroups, type CgroupManager } from './cgroups';
 import { startError } from './errors';
-import { buildEnv, mergeEnv, parseLimits, parseVolume, resolveUser, type ContainerOptions, type ExecOptions } from './options';
+import { buildEnv, mergeEnv, parseLimits, parseLogOpts, parseRestart, parseVolume, resolveUser, type ContainerOptions, type ExecOptions } from './options';
 import { execPlan, spawnPlan, type StdioPlan } from './plan';
 import { processStartTime } from './proc';
 import { parseStorageDriver } from './rootfs';
+import { writeEtcFiles } from './etc-files';
+import { containerFiles, Lifecycle } from './lifecycle';
 import { ContainerStore, reconcile } from './store';
 import type { ContainerInfo, ContainerState } from './types';
 
@@ -31,6 +33,7 @@ export interface Started {
 /** Containers: create from an image, start, watch the exit, clean up, remove. */
 export class Runtime {
   readonly store: ContainerStore;
+  readonly lifecycle: Lifecycle;
   private cgroupManager?: CgroupManager;
 
   constructor(
@@ -40,6 +43,7 @@ export class Runtime {
     private readonly defaults: { storageDriver?: string; cgroupParent?: string; detachedCleanup?: boolean } = {},
   ) {
     this.store = new ContainerStore(root, runRoot);
+    this.lifecycle = new Lifecycle(this);
   }
 
   get cgroups(): CgroupManager {
@@ -50,6 +54,9 @@ export class Runtime {
   /** Validates everything and records the container; nothing is mounted or started yet. */
   create(o: ContainerOptions): ContainerInfo {
     const limits = parseLimits(o);
+    if (o.restart !== undefined && o.restart !== 'no' && o.rm) {
+      throw new BerthError('INVALID_ARGUMENT', 'Conflicting options: --restart and --rm; a container removed when it exits cannot be restarted');
+    }
     const volumes = (o.volumes ?? []).map(parseVolume);
     const storageDriver = parseStorageDriver(o.storageDriver ?? this.defaults.storageDriver ?? 'overlay');
     const image = this.images.resolve(o.image);
@@ -88,6 +95,9 @@ export class Runtime {
       limits,
       storageDriver,
       layers,
+      init: !!o.init,
+      restart: parseRestart(o.restart),
+      log: parseLogOpts(o.logOpts),
     });
   }
 
@@ -189,17 +199,20 @@ export class Runtime {
     return { config: c.config, state };
   }
 
-  /** docker rm: refuses a running container unless force, which kills it first. */
+  /** docker rm: refuses a running container unless force, which kills it first (and keeps a
+   *  restart policy from bringing it back). */
   async remove(ref: string, opts: { force?: boolean } = {}): Promise<ContainerInfo> {
     const c = this.resolve(ref);
     if (c.state.status === 'running') {
       if (!opts.force) {
         throw new BerthError('INVALID_STATE', `You cannot remove running container ${c.config.name}; stop it first or use rm -f`);
       }
+      fs.writeFileSync(containerFiles(this.store.containerDir(c.config.id)).stopMarker, '');
       await killAndWait(c.state.pid!, c.state.pidStartTime);
+      await this.lifecycle.settled(c.config.id);
     }
     safely(() => this.cgroups.remove(c.config.id));
-    this.store.remove(c.config.id);
+    this.store.remove(c.config.id, { name: c.config.name });
     return c;
   }
 }
@@ -212,22 +225,6 @@ async function killAndWait(pid: number, startTime: number | undefined): Promise<
     return;
   }
   for (let i = 0; i < 500 && processStartTime(pid) === startTime; i++) await new Promise((r) => setTimeout(r, 10));
-}
-
-function writeEtcFiles(dir: string, hostname: string): void {
-  fs.writeFileSync(path.join(dir, 'hostname'), `${hostname}\n`);
-  fs.writeFileSync(
-    path.join(dir, 'hosts'),
-    `127.0.0.1\tlocalhost ${hostname}\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n`,
-  );
-  let resolv = '';
-  try {
-    // Loopback resolvers of the host are unreachable from the container's own network namespace.
-    resolv = fs.readFileSync('/etc/resolv.conf', 'utf8').split('\n').filter((l) => !/^\s*nameserver\s+(127\.|::1)/.test(l)).join('\n');
-  } catch {
-    /* a host without resolv.conf gives an empty one */
-  }
-  fs.writeFileSync(path.join(dir, 'resolv.conf'), resolv);
 }
 
 function safely<T>(fn: () => T): T | undefined {

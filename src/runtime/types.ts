@@ -1,5 +1,6 @@
 import type { ResourceLimits } from './limits';
 import type { StorageDriverName } from './rootfs';
+import type { LogOptions, RestartPolicy } from './shim';
 
 export interface VolumeSpec {
   hostPath: string;
@@ -30,6 +31,12 @@ export interface ContainerConfig {
   storageDriver: StorageDriverName;
   /** Image layer directories, top first. */
   layers: string[];
+  /** Run berth-init as PID 1 (reaps zombies, forwards signals). */
+  init?: boolean;
+  /** Detached containers: what the shim does when the container exits. */
+  restart?: RestartPolicy;
+  /** Detached containers: how the shim bounds the log. */
+  log?: LogOptions;
 }
 
 export type ContainerStatus = 'created' | 'running' | 'exited';
@@ -46,6 +53,10 @@ export interface ContainerState {
   finishedAt?: string;
   /** Why the container stopped, when berth knows more than the exit code. */
   error?: string;
+  /** Restarts the shim made under the restart policy. */
+  restartCount?: number;
+  /** The shim watching a detached container. */
+  shimPid?: number;
 }
 
 export interface ContainerInfo {

@@ -239,7 +239,7 @@ describe('ImageStore.resolve, list, tag, layerDirs', () => {
       err = e;
     }
     expect((err as BerthError).code).toBe('IMAGE_NOT_FOUND');
-    expect((err as BerthError).message).toBe('No such image: busybox:1.36; import it with `berth import FILE.tar busybox:1.36`');
+    expect((err as BerthError).message).toBe('No such image: busybox:1.36; pull it with `berth pull busybox:1.36` or import it with `berth import FILE.tar busybox:1.36`');
     expect(() => store.resolve(`sha256:${'f'.repeat(64)}`)).toThrow(`No such image: sha256:${'f'.repeat(64)}`);
     expect(() => store.resolve('Not A Ref')).toThrow(/Expected an image reference/);
   });

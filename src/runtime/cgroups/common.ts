@@ -39,3 +39,21 @@ export function readKeyValues(file: string): Map<string, number> {
 export function readTrimmed(file: string): string {
   return fs.readFileSync(file, 'utf8').trim();
 }
+
+/** A number from a one-value cgroup file, or undefined when absent or "max". */
+export function readNumber(file: string): number | undefined {
+  try {
+    const v = fs.readFileSync(file, 'utf8').trim();
+    return v === 'max' ? undefined : Number(v);
+  } catch {
+    return undefined;
+  }
+}
+
+export function readPids(file: string): number[] {
+  try {
+    return fs.readFileSync(file, 'utf8').split('\n').filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}

@@ -10,6 +10,10 @@ export interface CgroupPlan {
 
 export interface CgroupStats {
   memoryBytes?: number;
+  /** undefined when unlimited */
+  memoryLimit?: number;
+  /** CPU time used, nanoseconds. */
+  cpuNanos?: number;
   pids?: number;
 }
 
@@ -23,6 +27,10 @@ export interface CgroupManager {
   joinFiles(id: string): string[];
   /** True when the kernel's OOM killer killed a process of this container. Read before remove. */
   oomKilled(id: string): boolean;
+  /** Current usage, read from the container's cgroup files. */
+  stats(id: string): CgroupStats;
+  /** PIDs (host view) of every process in the container. */
+  pids(id: string): number[];
   /** Remove the container's cgroup directories; missing ones are fine. */
   remove(id: string): void;
 }

@@ -1,9 +1,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ResourceLimits } from '../limits';
-import { readKeyValues, readTrimmed, removeCgroupDirs } from './common';
+import { readKeyValues, readNumber, readPids, readTrimmed, removeCgroupDirs } from './common';
 import type { MountInfoEntry } from './mountinfo';
-import type { CgroupManager, CgroupPlan } from './types';
+import type { CgroupManager, CgroupPlan, CgroupStats } from './types';
 
 /** The v1 controllers berth uses; others (net_cls, perf_event, ...) are left alone. freezer and blkio
  *  come with pause and IO limits. */
@@ -108,6 +108,22 @@ export class CgroupV1 implements CgroupManager {
   private hasFile(controller: string, file: string): boolean {
     const mp = this.controllers.get(controller);
     return mp !== undefined && fs.existsSync(path.join(mp, file));
+  }
+
+  stats(id: string): CgroupStats {
+    const f = (controller: string, file: string) => path.join(this.dir(controller, id) ?? '/nonexistent', file);
+    const limit = readNumber(f('memory', 'memory.limit_in_bytes'));
+    return {
+      memoryBytes: readNumber(f('memory', 'memory.usage_in_bytes')),
+      // v1 reports "no limit" as a huge page-rounded number
+      memoryLimit: limit !== undefined && limit < 2 ** 60 ? limit : undefined,
+      cpuNanos: readNumber(f('cpuacct', 'cpuacct.usage')),
+      pids: readNumber(f('pids', 'pids.current')),
+    };
+  }
+
+  pids(id: string): number[] {
+    return readPids(path.join(this.dir('pids', id) ?? this.dirs(id)[0], 'cgroup.procs'));
   }
 
   joinFiles(id: string): string[] {

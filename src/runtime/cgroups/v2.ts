@@ -1,8 +1,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ResourceLimits } from '../limits';
-import { readKeyValues, removeCgroupDirs } from './common';
-import type { CgroupManager, CgroupPlan } from './types';
+import { readKeyValues, readNumber, readPids, removeCgroupDirs } from './common';
+import type { CgroupManager, CgroupPlan, CgroupStats } from './types';
 
 const WANTED = ['cpuset', 'cpu', 'memory', 'pids'];
 
@@ -38,6 +38,21 @@ export class CgroupV2 implements CgroupManager {
     }
     writes.push(...v2LimitWrites(dir, limits));
     return { dirs: [parent, dir], writes, procs: [path.join(dir, 'cgroup.procs')] };
+  }
+
+  stats(id: string): CgroupStats {
+    const dir = this.dirs(id)[0];
+    const usec = readKeyValues(path.join(dir, 'cpu.stat')).get('usage_usec');
+    return {
+      memoryBytes: readNumber(path.join(dir, 'memory.current')),
+      memoryLimit: readNumber(path.join(dir, 'memory.max')),
+      cpuNanos: usec === undefined ? undefined : usec * 1000,
+      pids: readNumber(path.join(dir, 'pids.current')),
+    };
+  }
+
+  pids(id: string): number[] {
+    return readPids(path.join(this.dirs(id)[0], 'cgroup.procs'));
   }
 
   joinFiles(id: string): string[] {

@@ -1,0 +1,136 @@
+import { BerthError } from '../errors';
+import type { BlobStore } from './blobs';
+import { chainIds } from './digest';
+import type { LayerStore } from './layers';
+import type { Descriptor } from './oci';
+import { LayerFetcher } from './pull-layers';
+import { parseConfig, resolveImage } from './pull-resolve';
+import type { ImageRecords, StoredImage } from './records';
+import { formatReference, parseReference } from './reference';
+import type { Credentials } from './registry/auth';
+import { RegistryClient } from './registry/client';
+import { parsePlatform } from './registry/platform';
+import type { Repositories } from './repositories';
+import type { ImageRecord } from './types';
+import { verifiedStream } from './verify';
+
+export interface PullOptions {
+  /** "os/arch[/variant]" to pick from a multi-platform image; default the host's (linux/amd64 on x64). */
+  platform?: string;
+  /** For registries that need a login (basic auth, or exchanged for a bearer token). */
+  credentials?: Credentials;
+  /** Hosts that may be reached over plain http besides localhost and 127.0.0.0/8 (--insecure-registry). */
+  insecureRegistries?: string[];
+  /** Layers downloaded at once. Default 3, as docker. */
+  concurrency?: number;
+  signal?: AbortSignal;
+  onProgress?: (event: PullEvent) => void;
+}
+
+export type LayerStatus = 'exists' | 'downloading' | 'verified' | 'extracting' | 'done';
+
+export type PullEvent =
+  | { type: 'resolved'; name: string; digest: string; layers: number }
+  | { type: 'layer'; digest: string; status: LayerStatus; current?: number; total: number };
+
+export interface PullResult {
+  image: ImageRecord;
+  /** The fully qualified reference pulled: docker.io/library/busybox:latest. */
+  name: string;
+  /** The digest the registry knows the image by (the index's for a multi-platform image). */
+  digest: string;
+  /** True when the store already had the image and nothing was downloaded. */
+  upToDate: boolean;
+}
+
+/** The parts of the image store a pull writes, handed over by ImageStore.pull. */
+export interface PullTarget {
+  blobs: BlobStore;
+  layers: LayerStore;
+  records: ImageRecords;
+  repositories: Repositories;
+  tmp: string;
+  /** Runs fn under the store lock, after clearing tmp/ of crash debris. */
+  mutate<T>(fn: () => Promise<T>): Promise<T>;
+  withNames(image: StoredImage): ImageRecord;
+}
+
+const MAX_CONFIG_BYTES = 8 << 20;
+
+/**
+ * docker pull: resolve the reference (outside the store lock: only small JSON), then under the lock
+ * download the missing layer blobs in parallel, verifying each while it streams, unpack the missing layers
+ * in order, and publish blobs, layers, record and name only when every one of them checked out. Until then
+ * all of it lives in one directory under tmp/, removed on failure, and by the next mutation after a crash.
+ */
+export async function pull(target: PullTarget, ref: string, opts: PullOptions = {}): Promise<PullResult> {
+  const r = parseReference(ref);
+  const platform = opts.platform !== undefined ? parsePlatform(opts.platform) : undefined;
+  // Aborted by the caller's signal, or by the pull itself when one download fails and the others should stop.
+  const controller = new AbortController();
+  if (opts.signal?.aborted) controller.abort(opts.signal.reason);
+  opts.signal?.addEventListener('abort', () => controller.abort(opts.signal!.reason), { once: true });
+  const signal = controller.signal;
+  const client = new RegistryClient(r.registry, { credentials: opts.credentials, insecureRegistries: opts.insecureRegistries, signal });
+  // As docker: a reference with a digest pulls that content and names nothing (a tag beside it is ignored).
+  const name = r.digest ? formatReference({ registry: r.registry, repository: r.repository, digest: r.digest }) : formatReference(r);
+  const source = formatReference(r);
+
+  const resolved = await resolveImage(client, r, platform);
+  const repoDigest = `${r.registry}/${r.repository}@${resolved.digest}`;
+  opts.onProgress?.({ type: 'resolved', name, digest: resolved.digest, layers: resolved.layers.length });
+  const configBytes = target.blobs.has(resolved.config.digest)
+    ? target.blobs.read(resolved.config.digest)
+    : await readVerified(await client.blob(r.repository, resolved.config.digest), resolved.config, `config ${resolved.config.digest} of ${source}`);
+  const config = parseConfig(configBytes, resolved.layers.length, source);
+  const chain = chainIds(config.rootfs.diff_ids);
+
+  return target.mutate(async () => {
+    const existing = target.records.get(resolved.config.digest);
+    const complete = existing && existing.chainIds.every((c) => target.layers.get(c));
+    let stored: StoredImage;
+    if (existing && complete) {
+      for (const l of resolved.layers) opts.onProgress?.({ type: 'layer', digest: l.digest, status: 'exists', total: l.size });
+      stored = { ...existing, repoDigests: union(existing.repoDigests, repoDigest) };
+    } else {
+      const fetcher = new LayerFetcher(target, client, r.repository, source, resolved, config, chain, opts, controller);
+      stored = await fetcher.run(union(existing?.repoDigests, repoDigest), configBytes);
+    }
+    target.records.save(stored);
+    // A digest reference names one image, the one pulled last (as docker's reference store): an index digest
+    // pulled for another platform before now leads here.
+    for (const other of target.records.all()) {
+      if (other.id !== stored.id && other.repoDigests?.includes(repoDigest)) {
+        target.records.save({ ...other, repoDigests: other.repoDigests.filter((d) => d !== repoDigest) });
+      }
+    }
+    const names = target.repositories.read();
+    if (!r.digest) {
+      names[name] = stored.id;
+      target.repositories.write(names);
+    }
+    return { image: target.withNames(stored), name, digest: resolved.digest, upToDate: !!(existing && complete) };
+  });
+}
+
+/** A small JSON blob, read whole and verified. */
+async function readVerified(body: AsyncIterable<Buffer>, d: Descriptor, what: string): Promise<Buffer> {
+  if (d.size > MAX_CONFIG_BYTES) throw new BerthError('UNSUPPORTED', `The ${what} is ${d.size} bytes, more than the ${MAX_CONFIG_BYTES} berth accepts`);
+  const chunks: Buffer[] = [];
+  const checked = verifiedStream(limitSize(body, d, what), { digest: d.digest, what });
+  for await (const chunk of checked) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+async function* limitSize(body: AsyncIterable<Buffer>, d: Descriptor, what: string): AsyncGenerator<Buffer> {
+  let n = 0;
+  for await (const chunk of body) {
+    n += chunk.length;
+    if (n > d.size) throw new BerthError('DIGEST_MISMATCH', `The ${what} is longer than the ${d.size} bytes its descriptor gives: the registry sent corrupt or tampered data`);
+    yield chunk;
+  }
+}
+
+function union(list: string[] | undefined, item: string): string[] {
+  return [...new Set([...(list ?? []), item])].sort();
+}

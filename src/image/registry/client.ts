@@ -1,0 +1,238 @@
+import { Readable } from 'node:stream';
+import { BerthError } from '../../errors';
+import { isDigest, sha256Digest } from '../digest';
+import { basicAuthorization, parseChallenge, pullScope, tokenFrom, type Challenge, type Credentials } from './auth';
+import { apiHost, checkUrl, schemesFor } from './endpoint';
+import { RegistryError, registryMessage } from './errors';
+import { MANIFEST_ACCEPT } from './media-types';
+
+export interface RegistryClientOptions {
+  /** For basic auth, or exchanged at the token endpoint for a bearer token. */
+  credentials?: Credentials;
+  /** Hosts (host or host:port) that may be reached over plain http besides localhost and 127.0.0.0/8. */
+  insecureRegistries?: readonly string[];
+  /** Aborts every request and body of this client. */
+  signal?: AbortSignal;
+}
+
+export interface FetchedManifest {
+  mediaType: string;
+  digest: string;
+  bytes: Buffer;
+}
+
+/** Manifests are small; a registry sending more is broken or hostile (containerd uses the same limit). */
+const MAX_MANIFEST_BYTES = 4 << 20;
+const MAX_REDIRECTS = 10;
+const REDIRECT = new Set([301, 302, 303, 307, 308]);
+
+/** A header value and the one origin it may be sent to. */
+interface Authorization {
+  value: string;
+  origin: string;
+}
+
+/**
+ * One registry, spoken to over the OCI distribution API v2 with Node's fetch. The scheme is found once by
+ * pinging /v2/ (https first; plain http only where allowed). Authorization is added on demand: a 401 names
+ * its scheme, and the request is retried once with basic credentials or a bearer token from the realm.
+ */
+export class RegistryClient {
+  readonly registry: string;
+  private readonly opts: RegistryClientOptions;
+  private base?: Promise<string>;
+  /** "Basic ..." once the registry asked for basic auth; per-repository bearer tokens otherwise. */
+  private basic?: string;
+  private readonly tokens = new Map<string, string>();
+  /** Where credentials may be sent: the registry's own origin, never a redirect target elsewhere. */
+  private registryOrigin = '';
+
+  constructor(registry: string, opts: RegistryClientOptions = {}) {
+    this.registry = registry;
+    this.opts = opts;
+  }
+
+  /** A manifest or index by tag or digest, its bytes checked against the digest asked for or announced. */
+  async manifest(repository: string, reference: string): Promise<FetchedManifest> {
+    const source = `${this.registry}/${repository}${isDigest(reference) ? '@' : ':'}${reference}`;
+    const res = await this.get(repository, `manifests/${reference}`, { accept: MANIFEST_ACCEPT }, source);
+    const bytes = await readLimited(res, MAX_MANIFEST_BYTES, `The manifest of ${source}`);
+    const digest = sha256Digest(bytes);
+    const announced = res.headers.get('docker-content-digest');
+    const expected = isDigest(reference) ? reference : announced && isDigest(announced) ? announced : undefined;
+    if (expected && expected !== digest) {
+      throw new BerthError('DIGEST_MISMATCH', `The manifest of ${source} from ${this.registry} has digest ${digest}, not ${expected}: the registry sent corrupt or tampered data`);
+    }
+    let mediaType = res.headers.get('content-type')?.split(';')[0].trim() ?? '';
+    try {
+      const declared = (JSON.parse(bytes.toString('utf8')) as { mediaType?: unknown }).mediaType;
+      if (typeof declared === 'string' && declared) mediaType = declared;
+    } catch (e) {
+      throw new RegistryError('protocol', `The manifest of ${source} from ${this.registry} is not valid JSON`, { cause: e });
+    }
+    return { mediaType, digest, bytes };
+  }
+
+  /** A blob's bytes as they arrive. The caller verifies them against the digest. */
+  async blob(repository: string, digest: string): Promise<Readable> {
+    const res = await this.get(repository, `blobs/${digest}`, {}, `blob ${digest} of ${this.registry}/${repository}`);
+    if (!res.body) throw new RegistryError('protocol', `The registry ${this.registry} sent blob ${digest} without a body`);
+    return Readable.fromWeb(res.body as import('node:stream/web').ReadableStream<Uint8Array>);
+  }
+
+  private async get(repository: string, path: string, headers: Record<string, string>, what: string): Promise<Response> {
+    const base = await this.endpoint();
+    const url = new URL(`${base}/v2/${repository}/${path}`);
+    let res = await this.send(url, headers, this.authorization(repository));
+    if (res.status === 401) {
+      const challenge = parseChallenge(res.headers.get('www-authenticate'));
+      await res.body?.cancel();
+      await this.authorize(challenge, repository);
+      res = await this.send(url, headers, this.authorization(repository));
+    }
+    if (res.ok) return res;
+    const detail = await registryMessage(res);
+    const suffix = detail ? ` (${detail})` : '';
+    if (res.status === 401 || res.status === 403) {
+      // Docker Hub answers 401 for a repository that does not exist too, so both causes are named.
+      const fix = this.opts.credentials
+        ? 'check the credentials and the repository name'
+        : 'the repository does not exist or needs credentials (berth login is not available yet; pass credentials through the API)';
+      throw new RegistryError(res.status === 401 ? 'unauthorized' : 'denied', `The registry ${this.registry} refused access to ${what}${suffix}: ${fix}`, { status: res.status });
+    }
+    if (res.status === 404) throw new RegistryError('not-found', `The registry ${this.registry} has no ${what}${suffix}`, { status: 404 });
+    throw new RegistryError('protocol', `The registry ${this.registry} answered ${res.status} ${res.statusText} for ${what}${suffix}`, { status: res.status });
+  }
+
+  private authorization(repository: string): Authorization | undefined {
+    const value = this.tokens.get(repository) ?? this.basic;
+    return value ? { value, origin: this.registryOrigin } : undefined;
+  }
+
+  private async authorize(challenge: Challenge | undefined, repository: string): Promise<void> {
+    if (challenge?.scheme === 'basic') {
+      if (!this.opts.credentials) return; // the retry fails with 401 and the error says what is missing
+      this.basic = basicAuthorization(this.opts.credentials);
+      return;
+    }
+    if (challenge?.scheme !== 'bearer' || !challenge.params.realm) {
+      throw new RegistryError('protocol', `The registry ${this.registry} asked for authentication without a usable challenge`);
+    }
+    this.tokens.set(repository, `Bearer ${await this.fetchToken(challenge, repository)}`);
+  }
+
+  /** Anonymous unless credentials were given: Docker Hub and most registries hand out pull tokens for public images. */
+  private async fetchToken(challenge: Challenge, repository: string): Promise<string> {
+    const { realm, service } = challenge.params;
+    let url: URL;
+    try {
+      url = new URL(realm);
+    } catch (e) {
+      throw new RegistryError('protocol', `The registry ${this.registry} named an invalid token realm "${realm}"`, { cause: e });
+    }
+    checkUrl(url, this.opts.insecureRegistries ?? [], 'token endpoint');
+    if (service) url.searchParams.set('service', service);
+    url.searchParams.set('scope', challenge.params.scope ?? pullScope(repository));
+    const auth = this.opts.credentials ? { value: basicAuthorization(this.opts.credentials), origin: url.origin } : undefined;
+    const res = await this.send(url, { accept: 'application/json' }, auth);
+    if (!res.ok) {
+      const detail = await registryMessage(res);
+      throw new RegistryError(res.status === 401 || res.status === 403 ? 'unauthorized' : 'protocol',
+        `The token endpoint ${url.origin}${url.pathname} of ${this.registry} answered ${res.status}${detail ? ` (${detail})` : ''}${this.opts.credentials ? ': check the credentials' : ''}`,
+        { status: res.status });
+    }
+    let body: unknown;
+    try {
+      body = await res.json();
+    } catch (e) {
+      throw new RegistryError('protocol', `The token endpoint ${url.origin}${url.pathname} answered with invalid JSON`, { cause: e });
+    }
+    return tokenFrom(body, `${url.origin}${url.pathname}`);
+  }
+
+  /** The base URL, found by pinging /v2/: any answer from a registry (200, 401) settles the scheme. */
+  private endpoint(): Promise<string> {
+    this.base ??= this.ping();
+    return this.base;
+  }
+
+  private async ping(): Promise<string> {
+    const host = apiHost(this.registry);
+    const schemes = schemesFor(this.registry, this.opts.insecureRegistries);
+    let last: unknown;
+    for (const scheme of schemes) {
+      const base = `${scheme}://${host}`;
+      try {
+        const res = await this.send(new URL(`${base}/v2/`), {}, undefined);
+        await res.body?.cancel();
+        if (res.ok || res.status === 401) {
+          this.registryOrigin = base;
+          return base;
+        }
+        last = new RegistryError('protocol', `${base}/v2/ answered ${res.status} ${res.statusText}: is ${this.registry} a container registry?`, { status: res.status });
+      } catch (e) {
+        if (!(e instanceof RegistryError && e.failure === 'unreachable')) throw e;
+        last = e;
+      }
+    }
+    const why = causeText(last);
+    if (/CERT|certificate|self.signed/i.test(why)) {
+      throw new RegistryError('insecure', `The registry ${this.registry} has a TLS certificate this machine does not trust (${why}); add its CA with NODE_EXTRA_CA_CERTS=FILE`, { cause: last });
+    }
+    if (schemes.length === 1 && /SSL|TLS|EPROTO|wrong version/i.test(why)) {
+      throw new RegistryError('insecure', `The registry ${this.registry} does not speak https (${why}); if it serves plain http, allow it with --insecure-registry ${this.registry}`, { cause: last });
+    }
+    throw last;
+  }
+
+  /**
+   * One request, following redirects by hand: blob downloads are commonly redirected to a storage host, which
+   * must not receive the registry's credentials, and must obey the same https rule.
+   */
+  private async send(url: URL, headers: Record<string, string>, authorization: Authorization | undefined): Promise<Response> {
+    const insecure = this.opts.insecureRegistries ?? [];
+    let current = url;
+    for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
+      checkUrl(current, insecure, hop === 0 ? `registry ${this.registry}` : `redirect target of ${this.registry}`);
+      const h: Record<string, string> = { 'user-agent': 'berth', ...headers };
+      if (authorization && current.origin === authorization.origin) h.authorization = authorization.value;
+      let res: Response;
+      try {
+        res = await fetch(current, { headers: h, redirect: 'manual', signal: this.opts.signal });
+      } catch (e) {
+        if (this.opts.signal?.aborted) throw this.opts.signal.reason ?? e;
+        throw new RegistryError('unreachable', `Cannot reach the registry ${this.registry} at ${current.origin}: ${causeText(e)}`, { cause: e });
+      }
+      const location = res.headers.get('location');
+      if (!REDIRECT.has(res.status) || !location) return res;
+      await res.body?.cancel();
+      current = new URL(location, current);
+    }
+    throw new RegistryError('protocol', `The registry ${this.registry} redirected ${url.pathname} more than ${MAX_REDIRECTS} times`);
+  }
+}
+
+/** fetch wraps the useful part ("connect ECONNREFUSED 127.0.0.1:5000") in the cause of a TypeError. */
+export function causeText(e: unknown): string {
+  const cause = (e as { cause?: unknown } | undefined)?.cause;
+  const inner = cause instanceof Error ? cause : e instanceof Error ? e : undefined;
+  if (!inner) return String(e);
+  const code = (inner as NodeJS.ErrnoException).code;
+  return code && !inner.message.includes(code) ? `${code}: ${inner.message}` : inner.message;
+}
+
+async function readLimited(res: Response, limit: number, what: string): Promise<Buffer> {
+  const declared = Number(res.headers.get('content-length') ?? NaN);
+  if (declared > limit) throw new RegistryError('protocol', `${what} is ${declared} bytes, more than the ${limit} berth accepts`);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of res.body ?? []) {
+    size += chunk.length;
+    if (size > limit) {
+      await res.body?.cancel();
+      throw new RegistryError('protocol', `${what} is more than the ${limit} bytes berth accepts`);
+    }
+    chunks.push(Buffer.from(chunk));
+  }
+  return Buffer.concat(chunks);
+}

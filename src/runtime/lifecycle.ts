@@ -1,0 +1,162 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { BerthError } from '../errors';
+import { encodePlan } from '../native/plan-codec';
+import { startError } from './errors';
+import { spawnPlan } from './plan';
+import { processStartTime } from './proc';
+import type { Runtime } from './runtime';
+import { formatShimConfig, startShim } from './shim';
+import type { ContainerInfo, ContainerState } from './types';
+import { writeEtcFiles } from './etc-files';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Files of a detached container, beside its config. */
+export function containerFiles(dir: string) {
+  return {
+    plan: path.join(dir, 'spawn.plan'),
+    shimConfig: path.join(dir, 'shim.conf'),
+    log: path.join(dir, 'container.log'),
+    stopMarker: path.join(dir, 'stopped'),
+    state: path.join(dir, 'state.json'),
+  };
+}
+
+/** Signal numbers by name, from `SIGTERM`, `TERM` or `15`. */
+export function parseSignal(value: string | number): number {
+  if (typeof value === 'number') return value;
+  if (/^\d+$/.test(value)) return Number(value);
+  const name = value.toUpperCase().startsWith('SIG') ? value.toUpperCase() : `SIG${value.toUpperCase()}`;
+  const n = (os.constants.signals as Record<string, number>)[name];
+  if (n === undefined) throw new BerthError('INVALID_ARGUMENT', `Expected a signal like SIGTERM, TERM or 15 but received "${value}"`);
+  return n;
+}
+
+/**
+ * Detached containers: started under berth-shim, which outlives this process, then stopped,
+ * signalled and waited for from any later process. The truth about a container is its state.json
+ * (written by the shim) checked against the live process (pid + start time).
+ */
+export class Lifecycle {
+  constructor(private readonly rt: Runtime) {}
+
+  /** Starts a created or exited container under a shim; resolves once it runs. */
+  async startDetached(info: ContainerInfo): Promise<ContainerInfo> {
+    const { config } = info;
+    if (info.state.status === 'running') throw new BerthError('INVALID_STATE', `Container ${config.name} is already running`);
+    const dir = this.rt.store.containerDir(config.id);
+    const files = containerFiles(dir);
+    for (const d of ['upper', 'work', 'merged']) fs.mkdirSync(path.join(dir, d), { recursive: true, mode: 0o755 });
+    writeEtcFiles(dir, config.hostname);
+    const cgroups = this.rt.cgroups;
+    const plan = spawnPlan(config, dir, cgroups.plan(config.id, config.limits), { fds: [0, 1, 2], tty: config.tty, ttySize: [24, 80] });
+    fs.writeFileSync(files.plan, encodePlan(plan));
+    const [oomFile, oomKey] = cgroups.version === 1
+      ? [path.join(cgroups.dirs(config.id).find((d) => d.includes('/memory/')) ?? '', 'memory.oom_control'), 'oom_kill']
+      : [path.join(cgroups.dirs(config.id)[0], 'memory.events'), 'oom_kill'];
+    fs.writeFileSync(files.shimConfig, formatShimConfig({
+      plan: files.plan,
+      state: files.state,
+      log: files.log,
+      logMaxSize: config.log?.maxSize ?? 10 * 1024 * 1024,
+      logMaxFiles: config.log?.maxFiles ?? 3,
+      cgroupDirs: cgroups.dirs(config.id),
+      oomFile,
+      oomKey,
+      restart: config.restart ?? { name: 'no', maxRetries: 0 },
+      stopMarker: files.stopMarker,
+      ...(config.autoRemove ? { removeDir: dir, nameLink: path.join(this.rt.store.dir, '.names', config.name) } : {}),
+    }));
+    fs.rmSync(files.stopMarker, { force: true });
+    try {
+      await startShim(files.shimConfig);
+    } catch (e) {
+      if (e instanceof BerthError) throw e;
+      throw startError(e, config, plan);
+    }
+    return this.rt.resolve(config.id);
+  }
+
+  /** docker stop: SIGTERM, SIGKILL after `timeout` seconds; the restart policy no longer applies. */
+  async stop(ref: string, timeoutSeconds = 10): Promise<ContainerInfo> {
+    const info = this.rt.resolve(ref);
+    const dir = this.rt.store.containerDir(info.config.id);
+    fs.writeFileSync(containerFiles(dir).stopMarker, '');
+    if (info.state.status !== 'running') return info;
+    const { pid, pidStartTime } = info.state;
+    if (signalIfAlive(pid!, pidStartTime, 15)) {
+      if (!(await gone(pid!, pidStartTime, timeoutSeconds * 1000))) {
+        signalIfAlive(pid!, pidStartTime, 9);
+        await gone(pid!, pidStartTime, 10_000);
+      }
+    }
+    return this.settled(info.config.id);
+  }
+
+  /** docker kill: any signal to the container's init process. */
+  kill(ref: string, signal: string | number = 'SIGKILL'): ContainerInfo {
+    const info = this.rt.resolve(ref);
+    const sig = parseSignal(signal);
+    if (info.state.status !== 'running' || !signalIfAlive(info.state.pid!, info.state.pidStartTime, sig)) {
+      throw new BerthError('INVALID_STATE', `Container ${info.config.name} is not running`);
+    }
+    return info;
+  }
+
+  /** docker wait: resolves with the exit code once the container has stopped for good (a restart
+   *  policy may restart it in between: the state is followed until it stays exited). */
+  async wait(ref: string, pollMs = 50): Promise<ContainerState> {
+    const id = this.rt.resolve(ref).config.id;
+    for (;;) {
+      const c = this.rt.store.read(id);
+      if (!c) throw new BerthError('CONTAINER_NOT_FOUND', `No such container: ${ref}`);
+      const info = this.rt.resolve(id);
+      if (info.state.status === 'exited' || info.state.status === 'created') return info.state;
+      await sleep(pollMs);
+    }
+  }
+
+  /** After the process is gone: the shim records the exit; wait for that record (bounded), and
+   *  repair the state if no shim is left to write it. */
+  async settled(id: string, timeoutMs = 5000): Promise<ContainerInfo> {
+    const deadline = Date.now() + timeoutMs;
+    let last: ContainerInfo | undefined;
+    for (;;) {
+      let info: ContainerInfo;
+      try {
+        info = this.rt.resolve(id);
+      } catch (e) {
+        // an --rm container's shim removed it: it has settled for good
+        if (e instanceof BerthError && e.code === 'CONTAINER_NOT_FOUND') return last!;
+        throw e;
+      }
+      last = info;
+      const shim = info.state.shimPid;
+      if (info.state.status !== 'running' && (shim === undefined || processStartTime(shim) === undefined || Date.now() > deadline)) return info;
+      if (Date.now() > deadline) return info;
+      await sleep(20);
+    }
+  }
+}
+
+/** Sends sig to pid if it is still the process that started at startTime; false if gone. */
+export function signalIfAlive(pid: number, startTime: number | undefined, sig: number): boolean {
+  if (processStartTime(pid) !== startTime) return false;
+  try {
+    process.kill(pid, sig);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function gone(pid: number, startTime: number | undefined, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (processStartTime(pid) === startTime) {
+    if (Date.now() > deadline) return false;
+    await sleep(10);
+  }
+  return true;
+}

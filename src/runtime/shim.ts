@@ -1,0 +1,116 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { BerthError, type SystemError } from '../errors';
+
+/** Where node-gyp puts the shim and init executables (next to the addon). */
+export const SHIM_PATH = path.join(__dirname, '..', '..', 'build', 'Release', 'berth-shim');
+export const INIT_PATH = path.join(__dirname, '..', '..', 'build', 'Release', 'berth-init');
+
+export type RestartPolicyName = 'no' | 'always' | 'on-failure' | 'unless-stopped';
+
+export interface RestartPolicy {
+  name: RestartPolicyName;
+  /** on-failure only: retries before giving up (0 = unlimited). */
+  maxRetries: number;
+}
+
+export interface LogOptions {
+  /** Bytes per log file before it is rotated; 0 = unbounded. */
+  maxSize: number;
+  /** Files kept, the current one included. */
+  maxFiles: number;
+}
+
+/** The shim's configuration file: key=value lines (see native/shim). Values never hold a newline. */
+export interface ShimConfig {
+  plan: string;
+  state: string;
+  log: string;
+  logMaxSize: number;
+  logMaxFiles: number;
+  cgroupDirs: string[];
+  oomFile: string;
+  oomKey: string;
+  restart: RestartPolicy;
+  stopMarker: string;
+  removeDir?: string;
+  nameLink?: string;
+}
+
+export function formatShimConfig(c: ShimConfig): string {
+  const lines = [
+    `plan=${c.plan}`,
+    `state=${c.state}`,
+    `log=${c.log}`,
+    `log_max_size=${c.logMaxSize}`,
+    `log_max_files=${c.logMaxFiles}`,
+    ...c.cgroupDirs.map((d) => `cgroup_dir=${d}`),
+    `oom_file=${c.oomFile}`,
+    `oom_key=${c.oomKey}`,
+    `restart=${c.restart.name}`,
+    `restart_max=${c.restart.maxRetries}`,
+    `stop_marker=${c.stopMarker}`,
+    ...(c.removeDir ? [`remove_dir=${c.removeDir}`] : []),
+    ...(c.nameLink ? [`name_link=${c.nameLink}`] : []),
+  ];
+  for (const l of lines) if (l.includes('\n')) throw new BerthError('INVALID_ARGUMENT', `A path given to the shim contains a newline: ${JSON.stringify(l)}`);
+  return lines.join('\n') + '\n';
+}
+
+export interface ShimStarted {
+  pid: number;
+  startTime: number;
+}
+
+/** A child failure as the shim reports it, shaped like the addon's errors so that startError can
+ *  describe it the same way. */
+function shimFailure(line: string): SystemError {
+  const [step, errno, index, p] = line.slice(4).split('\t');
+  const err = Number(errno);
+  const names: Record<number, string> = { 1: 'EPERM', 2: 'ENOENT', 13: 'EACCES', 8: 'ENOEXEC', 18: 'EXDEV', 20: 'ENOTDIR', 21: 'EISDIR', 22: 'EINVAL' };
+  const e = new Error(`${step}${p ? ` ${p}` : ''}: errno ${err}`) as SystemError & { step: string; index: number };
+  e.code = names[err] ?? `E${err}`;
+  e.errno = err;
+  e.syscall = step;
+  e.step = step;
+  e.index = Number(index);
+  if (p) e.path = p;
+  return e;
+}
+
+/** Starts berth-shim for one container and waits for its one-line report on fd 3. */
+export function startShim(configFile: string, timeoutMs = 30_000): Promise<ShimStarted> {
+  if (!fs.existsSync(SHIM_PATH)) {
+    return Promise.reject(new BerthError('INTERNAL', `berth-shim is missing at ${SHIM_PATH}; rebuild the native parts with \`npm rebuild berth\``));
+  }
+  return new Promise((resolve, reject) => {
+    // node:child_process loads here only: a foreground `berth run` never starts a shim.
+    const { spawn } = require('node:child_process') as typeof import('node:child_process');
+    const child = spawn(SHIM_PATH, [configFile], { stdio: ['ignore', 'ignore', 'ignore', 'pipe'] });
+    const report = child.stdio[3]!;
+    let text = '';
+    const timer = setTimeout(() => finish(new BerthError('START_FAILED', `berth-shim did not report within ${timeoutMs} ms`)), timeoutMs);
+    const finish = (result: Error | ShimStarted) => {
+      clearTimeout(timer);
+      report.removeAllListeners();
+      report.destroy();
+      if (result instanceof Error) reject(result);
+      else resolve(result);
+    };
+    report.on('data', (b: Buffer) => {
+      text += b.toString();
+    });
+    report.on('error', (e) => finish(e));
+    report.on('close', () => {
+      const line = text.split('\n')[0];
+      if (line.startsWith('ok ')) {
+        const [, pid, start] = line.split(' ');
+        finish({ pid: Number(pid), startTime: Number(start) });
+      } else if (line.startsWith('err ')) {
+        finish(shimFailure(line));
+      } else {
+        finish(new BerthError('START_FAILED', `berth-shim ended without a report${line ? `: ${line}` : ''}`));
+      }
+    });
+  });
+}
