@@ -4,6 +4,7 @@
       "target_name": "berth",
       "sources": [
         "native/core/spawn.cc",
+        "native/core/spawn_paused.cc",
         "native/core/child.cc",
         "native/core/resolve.cc",
         "native/core/cgroup.cc",
@@ -19,6 +20,40 @@
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-fno-exceptions", "-std=gnu++17"],
       "cflags_cc": ["-std=c++17", "-O2", "-Wall", "-Wextra", "-Wno-unused-parameter", "-Wno-missing-field-initializers"]
+    },
+    {
+      "target_name": "berth-shim",
+      "type": "executable",
+      "sources": [
+        "native/core/spawn.cc",
+        "native/core/child.cc",
+        "native/core/resolve.cc",
+        "native/core/cgroup.cc",
+        "native/core/plan_codec.cc",
+        "native/shim/main.cc",
+        "native/shim/config.cc",
+        "native/shim/monitor.cc",
+        "native/shim/log.cc",
+        "native/shim/json.cc",
+        "native/shim/state.cc",
+        "native/shim/cleanup.cc"
+      ],
+      "include_dirs": ["native"],
+      "defines": ["_GNU_SOURCE"],
+      "cflags!": ["-fno-exceptions"],
+      "cflags_cc!": ["-fno-exceptions", "-std=gnu++17"],
+      "cflags_cc": ["-std=c++17", "-O2", "-Wall", "-Wextra", "-Wno-unused-parameter", "-Wno-missing-field-initializers",
+                    "-ffunction-sections", "-fdata-sections"],
+      "ldflags!": ["-rdynamic"],
+      "ldflags": ["-static", "-Wl,--gc-sections"]
+    },
+    {
+      "target_name": "berth-init",
+      "type": "executable",
+      "sources": ["native/init/init.c"],
+      "cflags_c": ["-std=c11", "-O2", "-Wall", "-Wextra"],
+      "ldflags!": ["-rdynamic"],
+      "ldflags": ["-static"]
     }
   ]
 }

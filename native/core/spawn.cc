@@ -16,6 +16,7 @@
 #include <cstring>
 #include <string>
 
+#include "core/spawn_internal.h"
 #include "core/unique_fd.h"
 
 #ifndef CLONE_PIDFD
@@ -26,9 +27,7 @@ namespace berth {
 
 void throwSys(int err, const char* syscall, const std::string& path) { throw SysError{err, syscall, path}; }
 
-namespace {
-
-constexpr size_t kChildStack = 512 * 1024;
+extern const size_t kChildStack = 512 * 1024;
 
 std::vector<char*> cstrings(const std::vector<std::string>& v) {
   std::vector<char*> out;
@@ -38,7 +37,7 @@ std::vector<char*> cstrings(const std::vector<std::string>& v) {
   return out;
 }
 
-int receiveFd(int sock) {
+int receiveFd(int sock, bool wait) {
   char byte;
   struct iovec iov = {&byte, 1};
   union {
@@ -51,7 +50,7 @@ int receiveFd(int sock) {
   msg.msg_iovlen = 1;
   msg.msg_control = u.buf;
   msg.msg_controllen = sizeof u.buf;
-  if (recvmsg(sock, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC) < 0) throwSys(errno, "recvmsg", "pty master");
+  if (recvmsg(sock, &msg, (wait ? 0 : MSG_DONTWAIT) | MSG_CMSG_CLOEXEC) < 0) throwSys(errno, "recvmsg", "pty master");
   struct cmsghdr* c = CMSG_FIRSTHDR(&msg);
   if (!c || c->cmsg_type != SCM_RIGHTS) throwSys(EPROTO, "recvmsg", "pty master");
   int fd;
@@ -70,8 +69,6 @@ std::string failurePath(const SpawnPlan& plan, const ChildFailure& f) {
     return i < plan.mounts.size() ? "/" + plan.mounts[i].target : "";
   return "";
 }
-
-}  // namespace
 
 Spawned spawn(const SpawnPlan& plan) {
   cgroupPrepare(plan);
@@ -96,7 +93,7 @@ Spawned spawn(const SpawnPlan& plan) {
   std::vector<char*> argv = cstrings(plan.argv);
   std::vector<char*> env = cstrings(plan.env);
   ChildContext ctx{&plan, argv.data(), env.data(), procsFds.data(), static_cast<int>(procsFds.size()),
-                   ttyChild.get(), {nullptr, 0, -1}, -1, nullptr, 0, -1};
+                   ttyChild.get(), {nullptr, 0, -1}, -1, -1, -1, -1, -1, nullptr, 0, -1};
 
   UniqueFd joinPidfd;
   if (plan.joinPid) {

@@ -1,0 +1,15 @@
+#pragma once
+// Shared by spawn.cc and spawn_paused.cc; not part of the addon's interface.
+#include <string>
+#include <vector>
+
+#include "core/spawn.h"
+
+namespace berth {
+extern const size_t kChildStack;
+std::vector<char*> cstrings(const std::vector<std::string>& v);
+// Receives one fd sent with SCM_RIGHTS (the pty master); `wait` blocks for it.
+int receiveFd(int sock, bool wait = false);
+// The op target, exec candidate or cgroup file a child failure's index names.
+std::string failurePath(const SpawnPlan& plan, const ChildFailure& f);
+}  // namespace berth
