@@ -1,6 +1,27 @@
+import { BerthError, invalid } from '../errors';
 import { Berth } from '../index';
 import type { ContainerInfo } from '../runtime/types';
 import { humanDuration, table, type Command } from './command';
+
+interface Filter {
+  key: 'status' | 'name' | 'id';
+  value: string;
+}
+
+function parseFilter(f: string): Filter {
+  const eq = f.indexOf('=');
+  const key = f.slice(0, eq);
+  const value = f.slice(eq + 1);
+  if (eq < 0 || !['status', 'name', 'id'].includes(key)) throw invalid('--filter', 'status=..., name=... or id=...', f);
+  if (key === 'status' && !['created', 'running', 'exited'].includes(value)) throw invalid('--filter status', 'created, running or exited', value);
+  return { key: key as Filter['key'], value };
+}
+
+function matches(c: ContainerInfo, f: Filter): boolean {
+  if (f.key === 'status') return c.state.status === f.value;
+  if (f.key === 'name') return c.config.name.includes(f.value);
+  return c.config.id.startsWith(f.value);
+}
 
 export function statusText(c: ContainerInfo, now = Date.now()): string {
   const s = c.state;
@@ -12,12 +33,24 @@ export function statusText(c: ContainerInfo, now = Date.now()): string {
 const ps: Command = {
   usage: 'ps [OPTIONS]',
   summary: 'List containers (running ones unless -a).',
-  help: `  -a, --all        Show all containers
-  -q, --quiet      Only display container IDs
-      --no-trunc   Do not truncate output`,
-  spec: { '--all': Boolean, '-a': '--all', '--quiet': Boolean, '-q': '--quiet', '--no-trunc': Boolean },
+  help: `  -a, --all              Show all containers
+  -q, --quiet            Only display container IDs
+      --no-trunc         Do not truncate output
+  -f, --filter KEY=VAL   status=created|running|exited, name=SUBSTRING, id=PREFIX (repeatable)
+      --format json      One JSON object per line`,
+  spec: { '--all': Boolean, '-a': '--all', '--quiet': Boolean, '-q': '--quiet', '--no-trunc': Boolean, '--filter': [String], '-f': '--filter', '--format': String },
   run(args, global) {
-    const list = new Berth(global).ps({ all: !!args['--all'] });
+    const filters = (args['--filter'] ?? []).map(parseFilter);
+    // docker: a status filter looks at all containers, not only running ones
+    const all = !!args['--all'] || filters.some((f: Filter) => f.key === 'status');
+    const list = new Berth(global).ps({ all }).filter((c) => filters.every((f: Filter) => matches(c, f)));
+    if (args['--format'] !== undefined && args['--format'] !== 'json') {
+      throw new BerthError('INVALID_ARGUMENT', `Expected json for --format but received "${args['--format']}"`);
+    }
+    if (args['--format'] === 'json') {
+      process.stdout.write(list.map((c) => `${JSON.stringify({ ID: c.config.id, Names: c.config.name, Image: c.config.image, Command: c.config.argv.join(' '), CreatedAt: c.config.created, State: c.state.status, Status: statusText(c), ExitCode: c.state.exitCode ?? null, Pid: c.state.status === 'running' ? c.state.pid : null })}\n`).join(''));
+      return 0;
+    }
     const full = !!args['--no-trunc'];
     const id = (c: ContainerInfo) => (full ? c.config.id : c.config.id.slice(0, 12));
     if (args['--quiet']) {

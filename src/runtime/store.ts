@@ -230,6 +230,8 @@ export function reconcile(state: ContainerState): ContainerState {
   if (state.status !== 'running' || state.pid === undefined) return state;
   const start = processStartTime(state.pid);
   if (start !== undefined && start === state.pidStartTime) return state;
+  // A live shim is about to record the exit (or a restart) itself: its word is better than ours.
+  if (state.shimPid !== undefined && isShim(state.shimPid)) return state;
   return {
     ...state,
     status: 'exited',
@@ -237,6 +239,15 @@ export function reconcile(state: ContainerState): ContainerState {
     finishedAt: state.finishedAt ?? new Date().toISOString(),
     error: state.error ?? 'the container process disappeared while berth was not watching it (berth was killed?)',
   };
+}
+
+/** True when pid is a running berth-shim (checked by its executable, so a reused PID is not). */
+function isShim(pid: number): boolean {
+  try {
+    return processStartTime(pid) !== undefined && fs.readlinkSync(`/proc/${pid}/exe`).endsWith('/berth-shim');
+  } catch {
+    return false;
+  }
 }
 
 function generateName(): string {

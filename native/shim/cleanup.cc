@@ -1,0 +1,67 @@
+#include "shim/cleanup.h"
+
+#include <ftw.h>
+#include <limits.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <ctime>
+
+namespace berth::shim {
+namespace {
+
+size_t depth(const std::string& p) { return static_cast<size_t>(std::count(p.begin(), p.end(), '/')); }
+
+int removeEntry(const char* path, const struct stat*, int type, struct FTW*) {
+  // Errors are skipped: delete as much as possible; what remains is swept by TypeScript later.
+  if (type == FTW_DP || type == FTW_DNR)
+    rmdir(path);
+  else
+    unlink(path);
+  return 0;
+}
+
+}  // namespace
+
+bool pathExists(const std::string& path) {
+  struct stat st;
+  return lstat(path.c_str(), &st) == 0;
+}
+
+void removeCgroupDirs(const std::vector<std::string>& dirs) {
+  std::vector<std::string> order(dirs);
+  std::stable_sort(order.begin(), order.end(),
+                   [](const std::string& a, const std::string& b) { return depth(a) > depth(b); });
+  for (const std::string& dir : order) {
+    for (int attempt = 0; attempt < 50; attempt++) {
+      if (rmdir(dir.c_str()) == 0 || errno != EBUSY) break;
+      struct timespec pause = {0, 10 * 1000 * 1000};
+      nanosleep(&pause, nullptr);
+    }
+  }
+}
+
+void removeContainerDir(const std::string& dir, const std::string& nameLink) {
+  size_t slash = dir.find_last_of('/');
+  std::string base = dir.substr(slash + 1);
+  std::string doomed = dir.substr(0, slash + 1) + ".rm-" + base;
+  std::string target = dir;
+  if (rename(dir.c_str(), doomed.c_str()) == 0)
+    target = doomed;
+  else if (errno == ENOENT)
+    target.clear();  // already removed (rm -f)
+  if (!nameLink.empty()) {
+    // The name may already belong to a newer container: release it only if it names this one.
+    char link[PATH_MAX];
+    ssize_t n = readlink(nameLink.c_str(), link, sizeof link - 1);
+    if (n >= 0) {
+      link[n] = '\0';
+      if (base == link || dir == link) unlink(nameLink.c_str());
+    }
+  }
+  if (!target.empty()) nftw(target.c_str(), removeEntry, 32, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+}
+
+}  // namespace berth::shim

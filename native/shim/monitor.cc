@@ -1,0 +1,295 @@
+#include "shim/monitor.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+
+#include "core/unique_fd.h"
+#include "shim/cleanup.h"
+#include "shim/json.h"
+
+namespace berth::shim {
+namespace {
+
+constexpr unsigned kFirstBackoffMs = 100;
+constexpr unsigned kMaxBackoffMs = 5000;
+// A run this long was a success of sorts: the next restart starts from the first delay again.
+constexpr long kStableRunSeconds = 10;
+
+struct timespec monotonicNow() {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return t;
+}
+
+long long millisSince(const struct timespec& t0) {
+  struct timespec t = monotonicNow();
+  return (t.tv_sec - t0.tv_sec) * 1000LL + (t.tv_nsec - t0.tv_nsec) / 1000000;
+}
+
+void setNonBlocking(int fd) {
+  int flags = fcntl(fd, F_GETFL);
+  if (flags >= 0) fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+}
+
+std::string sanitize(std::string s) {
+  for (char& c : s)
+    if (c == '\t' || c == '\n') c = ' ';
+  return s;
+}
+
+StartError fromSpawn(const SysError& e) { return StartError{e.syscall, e.err, -1, e.path}; }
+StartError fromSpawn(const ChildError& e) {
+  return StartError{e.failure.step ? e.failure.step : "spawn", e.failure.err, e.failure.index, e.path};
+}
+
+}  // namespace
+
+std::string errorLine(const StartError& e) {
+  return "err " + sanitize(e.step) + "\t" + std::to_string(e.err) + "\t" + std::to_string(e.index) + "\t" +
+         sanitize(e.path) + "\n";
+}
+
+void reportStatus(int fd, const std::string& line) {
+  if (fd < 0) return;
+  const char* p = line.data();
+  size_t n = line.size();
+  while (n > 0) {
+    ssize_t w = write(fd, p, n);
+    if (w < 0 && errno == EINTR) continue;
+    if (w < 0 && errno == EAGAIN) {  // a non-blocking pipe that is full: wait, but not forever
+      struct pollfd out = {fd, POLLOUT, 0};
+      if (poll(&out, 1, 5000) > 0) continue;
+    }
+    if (w <= 0) break;  // the launcher is gone (EPIPE; SIGPIPE is ignored): nobody to tell
+    p += w;
+    n -= static_cast<size_t>(w);
+  }
+  close(fd);
+}
+
+Monitor::Monitor(Config config, SpawnPlan plan)
+    : config_(std::move(config)),
+      plan_(std::move(plan)),
+      log_(config_.log, config_.logMaxSize, config_.logMaxFiles),
+      shimPid_(getpid()) {
+  // If the shim dies the container dies too, so that a recorded 'running' is never a lie that
+  // outlives its witness.
+  plan_.parentDeathSignal = SIGKILL;
+}
+
+int Monitor::run(int statusFd) {
+  sigset_t chld;
+  sigemptyset(&chld);
+  sigaddset(&chld, SIGCHLD);
+  sigprocmask(SIG_BLOCK, &chld, nullptr);
+  signalFd_ = signalfd(-1, &chld, SFD_NONBLOCK | SFD_CLOEXEC);
+  devNull_ = open("/dev/null", O_RDWR | O_CLOEXEC);
+  StartError failure{"", 0, -1, ""};
+  if (signalFd_ < 0) {
+    failure = StartError{"signalfd", errno, -1, ""};
+  } else if (devNull_ < 0) {
+    failure = StartError{"open", errno, -1, "/dev/null"};
+  } else if (int err = log_.open()) {
+    failure = StartError{"open", err, -1, config_.log};
+  } else {
+    oomSeen_ = oomCount();
+    try {
+      start();
+    } catch (const SysError& e) {
+      failure = fromSpawn(e);
+    } catch (const ChildError& e) {
+      failure = fromSpawn(e);
+    }
+  }
+  if (!failure.step.empty()) {
+    // Nothing of this start may outlive the report: the launcher checks the host right after.
+    removeCgroupDirs(config_.cgroupDirs);
+    reportStatus(statusFd, errorLine(failure));
+    return 1;
+  }
+  // The state is ours from the start (with shimPid), written before the launcher hears `ok`.
+  writeState(config_.state, run_, restarts_, shimPid_, nullptr);
+  reportStatus(statusFd, "ok " + std::to_string(run_.pid) + " " + std::to_string(run_.startTime) + "\n");
+
+  unsigned delay = kFirstBackoffMs;
+  for (;;) {
+    waitForExit();
+    out_.pump(log_, true);
+    err_.pump(log_, true);
+    ExitInfo exit;
+    exit.exitCode = WIFSIGNALED(waitStatus_) ? 128 + WTERMSIG(waitStatus_) : WEXITSTATUS(waitStatus_);
+    unsigned long long oom = oomCount();
+    exit.oomKilled = oom > oomSeen_;  // the counter survives restarts: only an increase is this run's
+    oomSeen_ = oom;
+    exit.finishedAt = isoMillis(realtimeNow());
+    if (!shouldRestart(exit.exitCode)) {
+      finish(exit);
+      return 0;
+    }
+    writeState(config_.state, run_, restarts_, shimPid_, &exit);
+    if (millisSince(startedMono_) >= kStableRunSeconds * 1000) delay = kFirstBackoffMs;
+    if (!backoff(delay)) {
+      finish(exit);
+      return 0;
+    }
+    delay = delay * 2 > kMaxBackoffMs ? kMaxBackoffMs : delay * 2;
+    StartError failed{"", 0, -1, ""};
+    try {
+      start();
+    } catch (const SysError& e) {
+      failed = fromSpawn(e);
+    } catch (const ChildError& e) {
+      failed = fromSpawn(e);
+    }
+    if (!failed.step.empty()) {
+      // Like a shell: 127 when the command is missing, 126 when it cannot run, else 125 (ours).
+      bool missing = failed.step == "execve" && (failed.err == ENOENT || failed.err == ENOTDIR);
+      exit.exitCode = missing ? 127 : failed.step == "execve" ? 126 : 125;
+      exit.oomKilled = false;
+      exit.error = "restart: " + failed.step + (failed.path.empty() ? "" : " " + failed.path) + ": " + strerror(failed.err);
+      exit.finishedAt = isoMillis(realtimeNow());
+      finish(exit);
+      return 0;
+    }
+    restarts_++;
+    writeState(config_.state, run_, restarts_, shimPid_, nullptr);
+  }
+}
+
+void Monitor::start() {
+  UniqueFd outRead, outWrite, errRead, errWrite;
+  if (!plan_.tty) {
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) < 0) throwSys(errno, "pipe2", "stdout");
+    outRead.reset(fds[0]);
+    outWrite.reset(fds[1]);
+    if (pipe2(fds, O_CLOEXEC) < 0) throwSys(errno, "pipe2", "stderr");
+    errRead.reset(fds[0]);
+    errWrite.reset(fds[1]);
+    plan_.stdio[0] = devNull_;
+    plan_.stdio[1] = outWrite.get();
+    plan_.stdio[2] = errWrite.get();
+  }
+  Spawned s = spawn(plan_);
+  close(s.pidfd);  // SIGCHLD tells of every exit, the container's and any reparented process's
+  startedMono_ = monotonicNow();
+  run_.pid = s.pid;
+  run_.startTime = processStartTime(s.pid);  // a zombie until we reap it: always readable
+  run_.startedAt = isoMillis(realtimeNow());
+  exited_ = false;
+  if (plan_.tty) {
+    out_.fd = s.ptyMaster;
+  } else {
+    out_.fd = outRead.release();
+    err_.fd = errRead.release();
+  }
+  if (out_.fd >= 0) setNonBlocking(out_.fd);
+  if (err_.fd >= 0) setNonBlocking(err_.fd);
+}
+
+void Monitor::waitForExit() {
+  while (!exited_) {
+    struct pollfd fds[3];
+    nfds_t n = 0;
+    fds[n++] = {signalFd_, POLLIN, 0};
+    int outAt = -1, errAt = -1;
+    if (out_.fd >= 0) {
+      outAt = static_cast<int>(n);
+      fds[n++] = {out_.fd, POLLIN, 0};
+    }
+    if (err_.fd >= 0) {
+      errAt = static_cast<int>(n);
+      fds[n++] = {err_.fd, POLLIN, 0};
+    }
+    if (poll(fds, n, -1) < 0) {
+      if (errno != EINTR) reapChildren();  // cannot happen with valid fds; never spin blindly
+      continue;
+    }
+    if (outAt >= 0 && fds[outAt].revents) out_.pump(log_, false);
+    if (errAt >= 0 && fds[errAt].revents) err_.pump(log_, false);
+    if (fds[0].revents) reapChildren();
+  }
+}
+
+void Monitor::reapChildren() {
+  struct signalfd_siginfo info[8];
+  while (read(signalFd_, info, sizeof info) > 0) {
+  }
+  for (;;) {
+    int status;
+    pid_t pid = waitpid(-1, &status, WNOHANG);
+    if (pid < 0 && errno == EINTR) continue;
+    if (pid <= 0) break;
+    if (pid == run_.pid && !exited_) {
+      exited_ = true;
+      waitStatus_ = status;
+    }
+  }
+}
+
+bool Monitor::stopRequested() const { return !config_.stopMarker.empty() && pathExists(config_.stopMarker); }
+
+bool Monitor::shouldRestart(int exitCode) const {
+  if (stopRequested()) return false;
+  switch (config_.restart) {
+    case RestartPolicy::kNo:
+      return false;
+    case RestartPolicy::kAlways:
+    case RestartPolicy::kUnlessStopped:
+      return true;
+    case RestartPolicy::kOnFailure:
+      return exitCode != 0 && (config_.restartMax == 0 || restarts_ < config_.restartMax);
+  }
+  return false;
+}
+
+bool Monitor::backoff(unsigned ms) {
+  struct timespec t0 = monotonicNow();
+  for (;;) {
+    long long left = static_cast<long long>(ms) - millisSince(t0);
+    if (left <= 0) break;
+    struct pollfd fd = {signalFd_, POLLIN, 0};
+    if (poll(&fd, 1, static_cast<int>(left)) > 0) reapChildren();
+  }
+  return !stopRequested();
+}
+
+unsigned long long Monitor::oomCount() const {
+  if (config_.oomFile.empty()) return 0;
+  int fd = open(config_.oomFile.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  char buf[4096];
+  ssize_t n;
+  do n = read(fd, buf, sizeof buf - 1);
+  while (n < 0 && errno == EINTR);
+  close(fd);
+  if (n <= 0) return 0;
+  buf[n] = '\0';
+  const std::string& key = config_.oomKey;
+  for (char* line = buf; line && *line;) {
+    char* next = strchr(line, '\n');
+    if (next) *next++ = '\0';
+    if (strncmp(line, key.c_str(), key.size()) == 0 && line[key.size()] == ' ')
+      return strtoull(line + key.size() + 1, nullptr, 10);
+    line = next;
+  }
+  return 0;
+}
+
+void Monitor::finish(const ExitInfo& exit) {
+  reapChildren();
+  removeCgroupDirs(config_.cgroupDirs);
+  // After the cgroups: whoever sees 'exited' may count on them being gone.
+  writeState(config_.state, run_, restarts_, shimPid_, &exit);
+  if (!config_.removeDir.empty()) removeContainerDir(config_.removeDir, config_.nameLink);
+}
+
+}  // namespace berth::shim

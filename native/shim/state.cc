@@ -1,0 +1,79 @@
+#include "shim/state.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+
+#include "shim/json.h"
+
+namespace berth::shim {
+
+void writeState(const std::string& path, const RunInfo& run, unsigned restartCount, pid_t shimPid,
+                const ExitInfo* exit) {
+  std::string s = exit ? "{\"status\":\"exited\"" : "{\"status\":\"running\"";
+  s += ",\"pid\":" + std::to_string(run.pid);
+  s += ",\"pidStartTime\":" + std::to_string(run.startTime);
+  s += ",\"startedAt\":";
+  appendJsonString(s, run.startedAt);
+  if (exit) {
+    s += ",\"finishedAt\":";
+    appendJsonString(s, exit->finishedAt);
+    s += ",\"exitCode\":" + std::to_string(exit->exitCode);
+    s += exit->oomKilled ? ",\"oomKilled\":true" : ",\"oomKilled\":false";
+    if (!exit->error.empty()) {
+      s += ",\"error\":";
+      appendJsonString(s, exit->error);
+    }
+  }
+  s += ",\"restartCount\":" + std::to_string(restartCount);
+  s += ",\"shimPid\":" + std::to_string(shimPid);
+  s += "}\n";
+
+  size_t slash = path.rfind('/');
+  std::string tmp = path.substr(0, slash + 1) + "." + path.substr(slash + 1) + "." + std::to_string(getpid()) + ".tmp";
+  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOCTTY, 0644);
+  if (fd < 0) return;
+  const char* p = s.data();
+  size_t n = s.size();
+  bool ok = true;
+  while (n > 0) {
+    ssize_t w = write(fd, p, n);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) {
+      ok = false;
+      break;
+    }
+    p += w;
+    n -= static_cast<size_t>(w);
+  }
+  if (close(fd) < 0) ok = false;
+  if (!ok || rename(tmp.c_str(), path.c_str()) < 0) unlink(tmp.c_str());
+}
+
+unsigned long long processStartTime(pid_t pid) {
+  std::string file = "/proc/" + std::to_string(pid) + "/stat";
+  int fd = open(file.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  char buf[1024];
+  ssize_t n;
+  do n = read(fd, buf, sizeof buf - 1);
+  while (n < 0 && errno == EINTR);
+  close(fd);
+  if (n <= 0) return 0;
+  buf[n] = '\0';
+  // The command name (field 2) may hold spaces and parentheses: count fields after the last ')'.
+  char* p = strrchr(buf, ')');
+  if (!p) return 0;
+  p++;
+  for (int field = 2; field < 22; field++) {
+    while (*p == ' ') p++;
+    if (field == 21) break;
+    while (*p && *p != ' ') p++;
+  }
+  return strtoull(p, nullptr, 10);
+}
+
+}  // namespace berth::shim
