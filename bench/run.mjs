@@ -24,6 +24,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { measureDetachedCycle, measureExec, measureRuncExec, measureShimRss } from './lifecycle.mjs';
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const SELF = fileURLToPath(import.meta.url);
@@ -294,6 +295,9 @@ function printTargets(rows) {
   line('berth API / runc', m('berth API run'), m('runc run'), 0.5);
   line('berth CLI / node -e 0', m('berth CLI run'), m('node -e 0'), 1.25);
   line('berth CLI / crun', m('berth CLI run'), m('crun run'), Infinity);
+  line('berth CLI exec / runc exec', m('berth CLI exec'), m('runc exec'), Infinity);
+  const rss = m('berth-shim RSS (kB)');
+  console.log(`berth-shim resident memory: ${rss === undefined ? 'n/a' : `${rss} kB`} (target < 2048 kB)`);
 }
 
 function printTable(rows) {
@@ -308,8 +312,8 @@ function printTable(rows) {
     ms(r.stats?.median),
     ms(r.stats?.min),
     ms(r.stats?.p90),
-    ratio(r.stats?.median, crun),
-    ratio(r.stats?.median, runc),
+    r.name.includes('(kB)') ? '' : ratio(r.stats?.median, crun),
+    r.name.includes('(kB)') ? '' : ratio(r.stats?.median, runc),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
   const fmt = (cells) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
@@ -350,6 +354,19 @@ async function main() {
     await row('berth API run', [], () => measureBerthApi(ITERATIONS, ctx));
     await row('berth CLI run', [], () => measureBerthCli(ITERATIONS, ctx));
     await row('overlay mount(2)', [], () => measureOverlayMount(ITERATIONS, ctx));
+    const berth = await berthWithImage(ctx);
+    const cliArgs = [path.join(REPO_ROOT, 'dist/cli/berth.js'), '--root', ctx.root, '--runroot', ctx.runRoot];
+    await row('berth run -d+stop+rm (API)', [], () => measureDetachedCycle(berth, Math.min(ITERATIONS, 20), WARMUP));
+    await row('berth CLI run -d', [], async () => {
+      const samples = timeRuns('berth CLI run -d', Math.min(ITERATIONS, 20), () => ({ cmd: process.execPath, args: [...cliArgs, 'run', '-d', 'bench-busybox', 'sleep', '60'] }));
+      for (const c of berth.ps({ all: true })) await berth.remove(c.config.id, { force: true });
+      return samples;
+    });
+    let exec;
+    await row('berth exec (API)', [], async () => (exec ??= await measureExec(berth, timeRuns, cliArgs, ITERATIONS, WARMUP)).api);
+    await row('berth CLI exec', [], async () => (exec ??= await measureExec(berth, timeRuns, cliArgs, ITERATIONS, WARMUP)).cli);
+    await row('runc exec', ['runc'], () => measureRuncExec(timeRuns, ctx.bundle, ITERATIONS));
+    await row('berth-shim RSS (kB)', [], () => measureShimRss(berth, 10));
   } finally {
     teardown(ctx);
   }

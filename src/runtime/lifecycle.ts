@@ -136,7 +136,7 @@ export class Lifecycle {
       const shim = info.state.shimPid;
       if (info.state.status !== 'running' && (shim === undefined || processStartTime(shim) === undefined || Date.now() > deadline)) return info;
       if (Date.now() > deadline) return info;
-      await sleep(20);
+      await sleep(5);
     }
   }
 }
@@ -156,7 +156,7 @@ async function gone(pid: number, startTime: number | undefined, timeoutMs: numbe
   const deadline = Date.now() + timeoutMs;
   while (processStartTime(pid) === startTime) {
     if (Date.now() > deadline) return false;
-    await sleep(10);
+    await sleep(5);
   }
   return true;
 }
