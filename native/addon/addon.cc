@@ -21,22 +21,30 @@
 namespace berth {
 namespace {
 
+SpawnPlan planFromBuffer(const Napi::CallbackInfo& info) {
+  Napi::Buffer<uint8_t> buf = info[0].As<Napi::Buffer<uint8_t>>();
+  try {
+    return decodePlan(buf.Data(), buf.Length());
+  } catch (const PlanFormatError& e) {
+    throw Napi::TypeError::New(info.Env(), "spawn plan: malformed field " + e.field);
+  }
+}
+
+Napi::Object startedToJs(Napi::Env env, pid_t pid, int pidfd, int ptyMaster) {
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("pid", Napi::Number::New(env, pid));
+  out.Set("pidfd", Napi::Number::New(env, pidfd));
+  out.Set("ptyMaster", Napi::Number::New(env, ptyMaster));
+  return out;
+}
+
+// spawn(plan): {pid, pidfd, ptyMaster} once the container's command has exec'd.
 Napi::Value Spawn(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  Napi::Buffer<uint8_t> buf = info[0].As<Napi::Buffer<uint8_t>>();
-  SpawnPlan plan;
-  try {
-    plan = decodePlan(buf.Data(), buf.Length());
-  } catch (const PlanFormatError& e) {
-    throw Napi::TypeError::New(env, "spawn plan: malformed field " + e.field);
-  }
+  SpawnPlan plan = planFromBuffer(info);
   try {
     Spawned s = spawn(plan);
-    Napi::Object out = Napi::Object::New(env);
-    out.Set("pid", Napi::Number::New(env, s.pid));
-    out.Set("pidfd", Napi::Number::New(env, s.pidfd));
-    out.Set("ptyMaster", Napi::Number::New(env, s.ptyMaster));
-    return out;
+    return startedToJs(env, s.pid, s.pidfd, s.ptyMaster);
   } catch (const SysError& e) {
     throw sysErrorToJs(env, e);
   } catch (const ChildError& e) {
@@ -47,19 +55,10 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
 // spawnPaused(plan): {pid, pidfd}; the child waits before execve until release(pid).
 Napi::Value SpawnPaused(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  Napi::Buffer<uint8_t> buf = info[0].As<Napi::Buffer<uint8_t>>();
-  SpawnPlan plan;
-  try {
-    plan = decodePlan(buf.Data(), buf.Length());
-  } catch (const PlanFormatError& e) {
-    throw Napi::TypeError::New(env, "spawn plan: malformed field " + e.field);
-  }
+  SpawnPlan plan = planFromBuffer(info);
   try {
     Paused p = spawnPaused(plan);
-    Napi::Object out = Napi::Object::New(env);
-    out.Set("pid", Napi::Number::New(env, p.pid));
-    out.Set("pidfd", Napi::Number::New(env, p.pidfd));
-    return out;
+    return startedToJs(env, p.pid, p.pidfd, -1);
   } catch (const SysError& e) {
     throw sysErrorToJs(env, e);
   }

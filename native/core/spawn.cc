@@ -70,17 +70,22 @@ std::string failurePath(const SpawnPlan& plan, const ChildFailure& f) {
   return "";
 }
 
-Spawned spawn(const SpawnPlan& plan) {
-  cgroupPrepare(plan);
-
-  std::vector<UniqueFd> procs;
-  std::vector<int> procsFds;
+std::vector<UniqueFd> openProcsFiles(const SpawnPlan& plan) {
+  std::vector<UniqueFd> out;
   for (const std::string& file : plan.cgroupProcs) {
     UniqueFd fd(open(file.c_str(), O_WRONLY | O_CLOEXEC));
     if (!fd.valid()) throwSys(errno, "open", file);
-    procsFds.push_back(fd.get());
-    procs.push_back(std::move(fd));
+    out.push_back(std::move(fd));
   }
+  return out;
+}
+
+Spawned spawn(const SpawnPlan& plan) {
+  cgroupPrepare(plan);
+
+  std::vector<UniqueFd> procs = openProcsFiles(plan);
+  std::vector<int> procsFds;
+  for (const UniqueFd& fd : procs) procsFds.push_back(fd.get());
 
   UniqueFd ttyParent, ttyChild;
   if (plan.tty) {

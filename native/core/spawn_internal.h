@@ -4,12 +4,15 @@
 #include <vector>
 
 #include "core/spawn.h"
+#include "core/unique_fd.h"
 
 namespace berth {
 extern const size_t kChildStack;
 std::vector<char*> cstrings(const std::vector<std::string>& v);
 // Receives one fd sent with SCM_RIGHTS (the pty master); `wait` blocks for it.
 int receiveFd(int sock, bool wait = false);
+// The cgroup.procs/tasks files the child writes itself into, opened before clone.
+std::vector<UniqueFd> openProcsFiles(const SpawnPlan& plan);
 // The op target, exec candidate or cgroup file a child failure's index names.
 std::string failurePath(const SpawnPlan& plan, const ChildFailure& f);
 }  // namespace berth

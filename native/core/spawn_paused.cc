@@ -48,14 +48,9 @@ void reap(int pidfd) {
 
 Paused spawnPaused(const SpawnPlan& plan) {
   cgroupPrepare(plan);
-  std::vector<UniqueFd> procs;
+  std::vector<UniqueFd> procs = openProcsFiles(plan);
   std::vector<int> procsFds;
-  for (const std::string& file : plan.cgroupProcs) {
-    UniqueFd fd(open(file.c_str(), O_WRONLY | O_CLOEXEC));
-    if (!fd.valid()) throwSys(errno, "open", file);
-    procsFds.push_back(fd.get());
-    procs.push_back(std::move(fd));
-  }
+  for (const UniqueFd& fd : procs) procsFds.push_back(fd.get());
   auto p = std::make_unique<Pending>();
   p->plan = plan;
   int rel[2], err[2];
