@@ -12,7 +12,6 @@
 #include <cerrno>
 
 #include "core/plan_codec.h"
-#include "shim/cleanup.h"
 #include "shim/config.h"
 #include "shim/monitor.h"
 
@@ -24,9 +23,8 @@ namespace {
 // launcher reaps it), its child carries on in a session of its own with stdio on /dev/null.
 void detach() {
   setsid();
-  if (chdir("/") < 0) {
-    // "/" always exists; nothing to do if it did not
-  }
+  // Pin no directory of the launcher's (a mount could not be unmounted under us).
+  if (chdir("/") < 0) _exit(1);
   umask(022);
   prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
   signal(SIGPIPE, SIG_IGN);

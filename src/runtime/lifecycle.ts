@@ -53,9 +53,9 @@ export class Lifecycle {
     const cgroups = this.rt.cgroups;
     const plan = spawnPlan(config, dir, cgroups.plan(config.id, config.limits), { fds: [0, 1, 2], tty: config.tty, ttySize: [24, 80] });
     fs.writeFileSync(files.plan, encodePlan(plan));
-    const [oomFile, oomKey] = cgroups.version === 1
-      ? [path.join(cgroups.dirs(config.id).find((d) => d.includes('/memory/')) ?? '', 'memory.oom_control'), 'oom_kill']
-      : [path.join(cgroups.dirs(config.id)[0], 'memory.events'), 'oom_kill'];
+    const memoryDir = cgroups.version === 1 ? cgroups.dirs(config.id).find((d) => d.includes('/memory/')) : cgroups.dirs(config.id)[0];
+    // Without a memory hierarchy there is nothing to read an OOM kill from.
+    const oom = memoryDir ? { oomFile: path.join(memoryDir, cgroups.version === 1 ? 'memory.oom_control' : 'memory.events'), oomKey: 'oom_kill' } : {};
     fs.writeFileSync(files.shimConfig, formatShimConfig({
       plan: files.plan,
       state: files.state,
@@ -63,8 +63,7 @@ export class Lifecycle {
       logMaxSize: config.log?.maxSize ?? 10 * 1024 * 1024,
       logMaxFiles: config.log?.maxFiles ?? 3,
       cgroupDirs: cgroups.dirs(config.id),
-      oomFile,
-      oomKey,
+      ...oom,
       restart: config.restart ?? { name: 'no', maxRetries: 0 },
       stopMarker: files.stopMarker,
       ...(config.autoRemove ? { removeDir: dir, nameLink: path.join(this.rt.store.dir, '.names', config.name) } : {}),

@@ -29,8 +29,8 @@ export interface ShimConfig {
   logMaxSize: number;
   logMaxFiles: number;
   cgroupDirs: string[];
-  oomFile: string;
-  oomKey: string;
+  oomFile?: string;
+  oomKey?: string;
   restart: RestartPolicy;
   stopMarker: string;
   removeDir?: string;
@@ -45,8 +45,7 @@ export function formatShimConfig(c: ShimConfig): string {
     `log_max_size=${c.logMaxSize}`,
     `log_max_files=${c.logMaxFiles}`,
     ...c.cgroupDirs.map((d) => `cgroup_dir=${d}`),
-    `oom_file=${c.oomFile}`,
-    `oom_key=${c.oomKey}`,
+    ...(c.oomFile ? [`oom_file=${c.oomFile}`, `oom_key=${c.oomKey ?? 'oom_kill'}`] : []),
     `restart=${c.restart.name}`,
     `restart_max=${c.restart.maxRetries}`,
     `stop_marker=${c.stopMarker}`,
