@@ -253,6 +253,11 @@ void dropPrivileges(ChildContext* ctx, const SpawnPlan& plan) {
   if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) < 0) fail(ctx, "close_range", errno);
   dropPrivileges(ctx, plan);
   umask(022);
+  if (plan.blockSignals) {
+    sigset_t all;
+    sigfillset(&all);
+    sigprocmask(SIG_SETMASK, &all, nullptr);
+  }
 
   int err = ENOENT, at = 0;
   for (size_t i = 0; i < plan.execCandidates.size(); i++) {

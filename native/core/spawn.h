@@ -52,6 +52,9 @@ struct SpawnPlan {
   bool tty = false;
   unsigned short ttyRows = 24, ttyCols = 80;
   int parentDeathSignal = 0;
+  // Exec the command with every signal blocked: only for berth-init, which takes them with
+  // sigwaitinfo and gives its own child an empty mask.
+  bool blockSignals = false;
   // exec: join the namespaces and cgroup of this running process instead of creating any; no
   // rootfs, mounts or pivot_root (the namespaces already have them).
   pid_t joinPid = 0;

@@ -36,7 +36,13 @@ static void exec_child(char **argv, const sigset_t *old) {
   memset(&dfl, 0, sizeof dfl);
   dfl.sa_handler = SIG_DFL;
   for (int sig = 1; sig < NSIG; sig++) sigaction(sig, &dfl, NULL);
-  sigprocmask(SIG_SETMASK, old, NULL);
+  /* The command starts with nothing blocked, whatever berth handed to init: berth blocks every
+   * signal before it execs init, so that none sent in the instant before init blocks its own is
+   * lost (the kernel drops a signal to a namespace's PID 1 that has no handler and no block). */
+  (void)old;
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, NULL);
   execvp(argv[0], argv);
   int err = errno;
   say("exec ", argv[0], err == ENOENT ? ": executable file not found in $PATH" : ": cannot execute");

@@ -64,6 +64,8 @@ export interface NativeSpawnPlan {
   /** exec: join this running process's namespaces (those listed) and cgroup instead of creating
    *  them; rootfs and mounts are then ignored. */
   joinPid?: number;
+  /** Exec with every signal blocked (berth-init only, which unblocks them for its child). */
+  blockSignals?: boolean;
 }
 
 export interface NativeSpawned {

@@ -87,5 +87,6 @@ export function encodePlan(p: NativeSpawnPlan): Buffer {
   e.num(p.ttySize[1]);
   e.num(p.parentDeathSignal);
   e.num(p.joinPid ?? 0);
+  e.flag(p.blockSignals ?? false);
   return e.done();
 }

@@ -159,6 +159,7 @@ export function spawnPlan(config: ContainerConfig, containerDir: string, cgroup:
     tty: stdio.tty,
     ttySize: stdio.ttySize,
     parentDeathSignal: 9,
+    blockSignals: !!config.init,
   };
 }
 
