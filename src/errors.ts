@@ -15,6 +15,10 @@ export type BerthErrorCode =
   | 'DIGEST_MISMATCH'
   | 'UNSAFE_ARCHIVE'
   | 'START_FAILED'
+  | 'NETWORK_NOT_FOUND'
+  | 'NETWORK_EXISTS'
+  | 'NETWORK_IN_USE'
+  | 'NETWORK_ERROR'
   | 'INTERNAL';
 
 export class BerthError extends Error {

@@ -20,6 +20,8 @@ import type { CgroupStats } from './runtime/cgroups/types';
 import { containerFiles } from './runtime/lifecycle';
 import { readLogs, type LogEntry, type ReadLogOptions } from './runtime/logs';
 import type { ContainerInfo, ContainerState } from './runtime/types';
+import type { CreateNetworkOptions, EndpointInfo, NetworkInfo, PortMapping } from './network/types';
+import * as imageApi from './image/berth-api';
 
 export { BerthError } from './errors';
 export type { BerthErrorCode, SystemError } from './errors';
@@ -30,6 +32,8 @@ export type { ContainerInfo, ContainerConfig, ContainerState, VolumeSpec } from 
 export type { StdioOption } from './runtime/stdio';
 export type { LogEntry, ReadLogOptions } from './runtime/logs';
 export type { CgroupStats } from './runtime/cgroups/types';
+export type { CreateNetworkOptions, EndpointInfo, NetworkInfo, PortMapping } from './network/types';
+export type { CommitOptions, Credentials, ImageInspect, LoadResult, PruneResult } from './image/berth-api';
 
 export interface BerthOptions {
   /** Images, layers and containers. Default: $BERTH_ROOT or /var/lib/berth. */
@@ -43,6 +47,8 @@ export interface BerthOptions {
   /** Let a background `rm -rf` delete the write layer of an --rm container, so that this process
    *  can exit at once (the CLI does). Default false: removal finishes before the exit is reported. */
   detachedCleanup?: boolean;
+  /** Directories searched for CNI plugins. Default: $BERTH_CNI_PATH, else /usr/lib/cni and /opt/cni/bin. */
+  cniPath?: string[];
 }
 
 export interface SpawnOptions extends ContainerOptions {
@@ -251,9 +257,13 @@ export class Berth {
   async runDetached(options: ContainerOptions): Promise<ContainerInfo> {
     requireRoot();
     const info = this.runtime.create(options);
+    let started: ContainerInfo | undefined;
     try {
-      return await this.runtime.lifecycle.startDetached(info);
+      started = await this.runtime.lifecycle.startDetached(info);
+      return this.runtime.attachDetached(started);
     } catch (e) {
+      // running already when its network failed: stop it before the record goes
+      if (started) await this.runtime.remove(info.config.id, { force: true }).catch(() => undefined);
       try {
         this.runtime.store.remove(info.config.id, { name: info.config.name });
       } catch {
@@ -264,9 +274,15 @@ export class Berth {
   }
 
   /** `docker start`: runs a created or exited container again, detached, with the same write layer. */
-  start(ref: string): Promise<ContainerInfo> {
+  async start(ref: string): Promise<ContainerInfo> {
     requireRoot();
-    return this.runtime.lifecycle.startDetached(this.runtime.resolve(ref));
+    const started = await this.runtime.lifecycle.startDetached(this.runtime.resolve(ref));
+    try {
+      return this.runtime.attachDetached(started);
+    } catch (e) {
+      await this.runtime.lifecycle.stop(started.config.id, 0).catch(() => undefined);
+      throw e;
+    }
   }
 
   /** `docker stop`: SIGTERM, then SIGKILL after `timeout` seconds (default 10). */
@@ -369,13 +385,88 @@ export class Berth {
   }
 
   inspect(ref: string): ContainerInfo {
-    return this.runtime.resolve(ref);
+    const info = this.runtime.resolve(ref);
+    const network = this.runtime.endpoint(info);
+    return network ? { ...info, network } : info;
   }
 
   /** `docker rm`: removes the container with its write layer and cgroup. */
   remove(ref: string, opts: { force?: boolean } = {}): Promise<ContainerInfo> {
     requireRoot();
     return this.runtime.remove(ref, opts);
+  }
+
+  /** `docker commit`: the container's changes (its write layer) as a new image on top of its image. */
+  commit(container: string, ref?: string, opts: imageApi.CommitOptions = {}): Promise<ImageRecord> {
+    requireRoot();
+    return imageApi.commit(this, container, ref, opts);
+  }
+
+  /** `docker export`: the container's merged filesystem as a flat tar, to a file path or an open fd. */
+  exportContainer(container: string, out: string | number): Promise<void> {
+    return imageApi.exportTo(this, container, out);
+  }
+
+  /** `docker save`: images as one OCI image layout tar (with docker's manifest.json), to a path or an fd. */
+  saveImages(refs: string[], out: string | number): Promise<void> {
+    return imageApi.save(this, refs, out);
+  }
+
+  /** `docker load`: the images of an OCI image layout tar or a docker-archive tar. */
+  loadImages(file: string): Promise<imageApi.LoadResult> {
+    requireRoot();
+    return imageApi.load(this, file);
+  }
+
+  /** `docker image inspect`: the record, config and layers of one image. */
+  inspectImage(ref: string): imageApi.ImageInspect {
+    return imageApi.inspect(this, ref);
+  }
+
+  /** `docker image prune`: unnamed images no container uses, and layers and blobs no image references. */
+  pruneImages(): imageApi.PruneResult {
+    requireRoot();
+    return imageApi.prune(this);
+  }
+
+  /** `docker login`: checks the credentials with the registry and stores them (root/auth.json, 0600) for pulls. */
+  login(registry: string, credentials: imageApi.Credentials, opts: { insecureRegistries?: string[] } = {}): Promise<string> {
+    requireRoot();
+    return imageApi.login(this, registry, credentials, opts);
+  }
+
+  /** `docker logout`: forgets the stored credentials of a registry; false when there were none. */
+  logout(registry: string): boolean {
+    requireRoot();
+    return imageApi.logout(this, registry);
+  }
+
+  /** `docker network create`: a bridge network (CNI bridge + host-local + portmap) stored as a
+   *  conflist under root/networks. Without a subnet, the first free /24 of berth's pool. */
+  createNetwork(opts: CreateNetworkOptions): NetworkInfo {
+    requireRoot();
+    return this.runtime.networks.store.create(opts);
+  }
+
+  /** `docker network ls`: the networks of this root (the default `berth` once first used). */
+  listNetworks(): NetworkInfo[] {
+    return this.runtime.networks.store.list();
+  }
+
+  /** `docker network inspect`: the network and the running containers on it. */
+  inspectNetwork(name: string): NetworkInfo & { containers: Array<{ id: string; name: string } & EndpointInfo> } {
+    return this.runtime.networks.networkInfo(name);
+  }
+
+  /** `docker network rm`: refused while a running container uses it; deletes its bridge. */
+  removeNetwork(name: string): NetworkInfo {
+    requireRoot();
+    return this.runtime.networks.removeNetwork(name);
+  }
+
+  /** `docker port`: the published ports of a running container. */
+  port(ref: string): PortMapping[] {
+    return this.runtime.endpoint(this.runtime.resolve(ref))?.ports ?? [];
   }
 }
 

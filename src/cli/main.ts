@@ -25,7 +25,16 @@ const COMMANDS: Record<string, [summary: string, load: () => Command]> = {
   images: ['List images', () => require('./images').default],
   rmi: ['Remove one or more images', () => require('./rmi').default],
   pull: ['Download an image from a registry', () => require('./pull').default],
+  commit: ["Create a new image from a container's changes", () => require('./commit').default],
+  export: ["Export a container's filesystem as a tar archive", () => require('./export').default],
+  save: ['Save images to an OCI image layout tar archive', () => require('./save-load').save],
+  load: ['Load images from an OCI layout or docker save tar archive', () => require('./save-load').load],
+  image: ['Manage images (inspect, prune, ls, rm, tag, pull, import, save, load)', () => require('./image-commands').image],
+  login: ['Log in to a registry', () => require('./login').login],
+  logout: ['Log out from a registry', () => require('./login').logout],
   tag: ['Give an image another name', () => require('./tag').default],
+  network: ['Manage networks (create, ls, inspect, rm)', () => require('./network').default],
+  port: ['List the published ports of a container', () => require('./port').default],
 };
 
 const GLOBAL_HELP = `Usage: berth [OPTIONS] COMMAND

@@ -25,7 +25,16 @@ const run: Command = {
   -d, --detach                 Run in the background under a shim; print the container ID
       --init                   Run an init as PID 1 that reaps zombies and forwards signals
       --restart POLICY         no, always, unless-stopped, on-failure[:N] (detached containers)
-      --log-opt KEY=VALUE      max-size=10m, max-file=3 (detached containers)`,
+      --log-opt KEY=VALUE      max-size=10m, max-file=3 (detached containers)
+      --network, --net NET     none (default: loopback only), host, bridge (the default network
+                               berth) or a network from 'berth network create'
+      --ip IP                  IPv4 address on a user-defined network
+      --mac-address MAC        MAC address of the container's interface
+      --dns IP                 Nameserver for /etc/resolv.conf (repeatable; default: the host's)
+      --add-host HOST:IP       Add an /etc/hosts entry (repeatable; IP may be host-gateway)
+  -p, --publish SPEC           Publish ports: [HOST_IP:][HOST_PORT:]CONTAINER_PORT[/tcp|udp],
+                               ranges like 8000-8002:80-82 (repeatable; implies --network bridge)
+  -P, --publish-all            Publish every port the image exposes on free host ports`,
   stopAtPositional: true,
   spec: {
     '--interactive': Boolean, '-i': '--interactive',
@@ -48,6 +57,13 @@ const run: Command = {
     '--init': Boolean,
     '--restart': String,
     '--log-opt': [String],
+    '--network': String, '--net': '--network',
+    '--ip': String,
+    '--mac-address': String,
+    '--dns': [String],
+    '--add-host': [String],
+    '--publish': [String], '-p': '--publish',
+    '--publish-all': Boolean, '-P': '--publish-all',
   },
   async run(args, global) {
     const [image, ...cmd] = args._;
@@ -80,6 +96,13 @@ const run: Command = {
       init: !!args['--init'],
       restart: args['--restart'],
       logOpts: args['--log-opt'],
+      network: args['--network'],
+      ip: args['--ip'],
+      mac: args['--mac-address'],
+      dns: args['--dns'],
+      addHosts: args['--add-host'],
+      publish: args['--publish'],
+      publishAll: !!args['--publish-all'],
     };
     if (args['--detach']) {
       if (interactive || tty) throw new BerthError('INVALID_ARGUMENT', 'Conflicting options: -d with -i or -t; attaching to detached containers is not supported yet (use berth exec -it)');

@@ -6,6 +6,7 @@ import type { Readable } from 'node:stream';
 const crypto = (): typeof import('node:crypto') => require('node:crypto');
 import { writeJsonAtomic, readJsonIfExists } from '../util/fs';
 import { digestHex } from './digest';
+import { ShortLinks } from './short-links';
 
 /** root/layers/<chain-hex>/layer.json */
 export interface LayerRecord {
@@ -31,11 +32,14 @@ export interface StagedLayer {
  */
 export class LayerStore {
   readonly dir: string;
+  /** Short symlinks to diff dirs (see short-links.ts). */
+  readonly links: ShortLinks;
   private readonly tmp: string;
 
   constructor(root: string, tmp: string) {
     this.dir = path.join(root, 'layers');
     this.tmp = tmp;
+    this.links = new ShortLinks(root, this.dir);
   }
 
   path(chainId: string): string {
@@ -85,11 +89,14 @@ export class LayerStore {
       return existing;
     }
     try {
+      // The short name is chosen before the rename, so a visible layer always has one; its symlink follows.
+      this.links.name(staged.dir);
       fs.renameSync(staged.dir, this.path(staged.record.chainId));
     } catch (e) {
       fs.rmSync(staged.dir, { recursive: true, force: true });
       throw e;
     }
+    this.links.ensure(this.path(staged.record.chainId));
     return staged.record;
   }
 
@@ -101,6 +108,7 @@ export class LayerStore {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
       throw e;
     }
+    this.links.drop(doomed);
     fs.rmSync(doomed, { recursive: true, force: true });
   }
 

@@ -6,12 +6,18 @@ import { chainIds, isDigest } from './digest';
 import { LayerStore } from './layers';
 import { imageManifest, importConfig, MEDIA_TYPE_CONFIG, MEDIA_TYPE_LAYER_TAR, type ImageManifest } from './oci';
 import { ImageRecords, type StoredImage } from './records';
-import { familiar, formatReference, parseTagReference } from './reference';
+import { familiar, formatReference, parseReference, parseTagReference } from './reference';
+import { AuthFile, registryKey } from './auth-file';
 import { display, findImage, imageNotFound, nameKey, shortId } from './lookup';
 import { Repositories, type NameMap } from './repositories';
 import { flockStoreLock, type StoreLock } from './store-lock';
 import type { PullOptions, PullResult } from './pull';
-import type { ImageRecord } from './types';
+import type { ImageInspect, ImageRecord, LoadResult, PruneResult } from './types';
+import type { Credentials } from './registry/auth';
+import type { CommitOptions, CommitSource } from './commit';
+import type { StoreParts } from './store-parts';
+import { inspectImage } from './inspect';
+import { pruneImages } from './prune';
 // The archive side (node:stream, node-tar, zlib) loads only when an image is written: `berth run`
 // only reads the store, and loading it costs milliseconds per start.
 const archive = async () => ({ ...(await import('./unpack')), ...(await import('./compression')) });
@@ -121,6 +127,9 @@ export class ImageStore {
   async pull(ref: string, opts: PullOptions = {}): Promise<PullResult> {
     // Loaded here: the registry client and unpacker are needed only by a pull.
     const { pull } = await import('./pull');
+    // Credentials stored by `berth login` for the reference's registry, unless the caller brought its own.
+    const credentials = opts.credentials ?? new AuthFile(this.root).get(parseReference(ref).registry);
+    opts = { ...opts, credentials };
     return pull(
       {
         blobs: this.blobs,
@@ -134,6 +143,51 @@ export class ImageStore {
       ref,
       opts,
     );
+  }
+
+  /** `docker commit`: a container's write layer as a new image on top of its own; see commit.ts. */
+  async commit(src: CommitSource, ref: string | undefined, opts: CommitOptions = {}): Promise<ImageRecord> {
+    const { commitImage } = await import('./commit');
+    return commitImage(this.parts(), src, ref, opts);
+  }
+
+  /** `docker save`: the images as one OCI image layout tar; see save.ts. */
+  async save(refs: string[], out: string | number): Promise<void> {
+    const { saveImages } = await import('./save');
+    return saveImages(this.parts(), refs, out);
+  }
+
+  /** `docker load`: an OCI image layout or docker-archive tar; see load.ts. */
+  async load(file: string): Promise<LoadResult> {
+    const { loadImages } = await import('./load');
+    return loadImages(this.parts(), file);
+  }
+
+  /** `docker image inspect`. */
+  inspect(ref: string): ImageInspect {
+    return inspectImage(this.parts(), this.resolve(ref));
+  }
+
+  /** `docker image prune`: unnamed images no container uses, then layers and blobs no image references. */
+  prune(inUse: (imageId: string) => boolean): PruneResult {
+    return pruneImages(this.parts(), inUse);
+  }
+
+  /** `docker login`: check the credentials against the registry, then store them in root/auth.json. */
+  async login(registry: string | undefined, credentials: Credentials, opts: { insecureRegistries?: string[] } = {}): Promise<string> {
+    const key = registryKey(registry);
+    if (!credentials.username) throw new BerthError('INVALID_ARGUMENT', `Logging in to ${key} needs a username; give one with -u USER`);
+    if (!credentials.password) throw new BerthError('INVALID_ARGUMENT', `Logging in to ${key} needs a password; give one with -p PASS or --password-stdin`);
+    const { RegistryClient } = await import('./registry/client');
+    await new RegistryClient(key, { credentials, insecureRegistries: opts.insecureRegistries }).checkCredentials();
+    this.mutateSync(() => new AuthFile(this.root).set(key, credentials));
+    return key;
+  }
+
+  /** `docker logout`: forget the registry's credentials; false when there were none. */
+  logout(registry: string | undefined): boolean {
+    const key = registryKey(registry);
+    return this.mutateSync(() => new AuthFile(this.root).remove(key));
   }
 
   /** By name, by digest reference, by full ID or by a unique ID prefix (with or without "sha256:"). */
@@ -217,6 +271,18 @@ export class ImageStore {
     });
   }
 
+  /**
+   * The image's layers as short paths root/l/<8 chars> (symlinks to the diff dirs), top layer first: what
+   * an overlay lowerdir list of many layers must use to fit mount(2)'s one page of options. Layers
+   * unpacked before short links existed get theirs now.
+   */
+  shortLayerDirs(image: ImageRecord): string[] {
+    const dirs = this.layerDirs(image).map((diff) => path.dirname(diff));
+    const found = dirs.map((d) => this.layers.links.existing(d));
+    if (found.every((l) => l !== undefined)) return found as string[];
+    return this.mutateSync(() => dirs.map((d) => this.layers.links.ensure(d)));
+  }
+
   /** Delete the record first (so the image is gone at once), then content no remaining image references. */
   private deleteContent(image: StoredImage): string[] {
     const blobs = this.blobsOf(image);
@@ -244,6 +310,21 @@ export class ImageStore {
       // A missing manifest blob leaves the diff IDs: for imported images they are the layer blobs.
     }
     return [image.id, image.manifestDigest, ...layers].filter(isDigest);
+  }
+
+  /** The store's internals, for the operations kept in their own files. */
+  private parts(): StoreParts {
+    return {
+      root: this.root,
+      blobs: this.blobs,
+      layers: this.layers,
+      records: this.records,
+      repositories: this.repositories,
+      tmp: this.tmp,
+      mutate: (fn) => this.mutate(fn),
+      mutateSync: (fn) => this.mutateSync(fn),
+      withNames: (image) => withNames(image, this.repositories.read()),
+    };
   }
 
   private prepareRoot(): void {

@@ -4,11 +4,11 @@ import type { ReadEntry } from 'tar';
 import { BerthError } from '../errors';
 
 /** node-tar's complaints about the data (bad checksum, truncation, not a tar) become one readable error; others pass. */
-function explain(cause: unknown): unknown {
+function explain(cause: unknown, what: string): unknown {
   const tarCode = (cause as { tarCode?: unknown } | null)?.tarCode;
   if (typeof tarCode !== 'string') return cause;
   const msg = cause instanceof Error ? cause.message : String(cause);
-  return new BerthError('INVALID_ARGUMENT', `The layer archive is not a valid tar file (${msg})`, { cause });
+  return new BerthError('INVALID_ARGUMENT', `The ${what} is not a valid tar file (${msg})`, { cause });
 }
 
 /**
@@ -17,7 +17,7 @@ function explain(cause: unknown): unknown {
  * the body) without entries overtaking each other. Any malformed header, truncation or entry type the
  * parser would skip silently (GNU sparse files, oversized metadata) fails the iteration instead.
  */
-export async function* tarEntries(input: Readable): AsyncGenerator<ReadEntry> {
+export async function* tarEntries(input: Readable, what = 'layer archive'): AsyncGenerator<ReadEntry> {
   // Loaded here, not at the top: node-tar takes ~35 ms to load, and `berth run` never needs it.
   const { Parser } = require('tar') as typeof import('tar');
   const parser = new Parser({ strict: true });
@@ -35,7 +35,7 @@ export async function* tarEntries(input: Readable): AsyncGenerator<ReadEntry> {
   };
   const fail = (e: unknown): void => {
     if (failure !== undefined || closed) return;
-    failure = explain(e) ?? new Error('tar stream failed');
+    failure = explain(e, what) ?? new Error('tar stream failed');
     stop.abort();
     input.destroy();
     current?.destroy(failure as Error); // a consumer waiting for body bytes that will never come gets the real cause

@@ -3,6 +3,7 @@ export interface ImageConfig {
   architecture: string;
   os: string;
   created?: string;
+  author?: string;
   config?: {
     Env?: string[];
     Entrypoint?: string[] | null;
@@ -13,7 +14,7 @@ export interface ImageConfig {
     Labels?: Record<string, string>;
   };
   rootfs: { type: 'layers'; diff_ids: string[] };
-  history?: Array<{ created?: string; created_by?: string; comment?: string; empty_layer?: boolean }>;
+  history?: Array<{ created?: string; created_by?: string; author?: string; comment?: string; empty_layer?: boolean }>;
 }
 
 /** One image in the store. */
@@ -35,4 +36,35 @@ export interface ImageRecord {
   /** Bytes of unpacked layer content. */
   size: number;
   created: string;
+}
+
+/** `berth image inspect`: an image record with its layers spelled out. */
+export interface ImageInspect {
+  id: string;
+  names: string[];
+  repoDigests: string[];
+  manifestDigest: string;
+  created: string;
+  /** Bytes of unpacked layer content. */
+  size: number;
+  config: ImageConfig;
+  /** Bottom first: the uncompressed diff ID, the chain ID naming the unpacked layer, and the stored blob. */
+  layers: Array<{ diffId: string; chainId: string; digest: string; mediaType: string; size: number }>;
+}
+
+/** What `berth load` added: one entry per image of the archive. */
+export interface LoadResult {
+  images: Array<{ id: string; names: string[] }>;
+}
+
+/** What `berth image prune` removed. */
+export interface PruneResult {
+  /** Image IDs. */
+  images: string[];
+  /** Chain IDs of unpacked layers. */
+  layers: string[];
+  /** Blob digests. */
+  blobs: string[];
+  /** Bytes freed on disk (blobs and unpacked layer content). */
+  reclaimed: number;
 }

@@ -1,19 +1,40 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { hostsContent, resolvConfContent } from '../network/hosts';
+import type { HostEntry } from '../network/types';
 
-/** /etc/hostname, /etc/hosts and /etc/resolv.conf for a container, bind-mounted over the image's. */
-export function writeEtcFiles(dir: string, hostname: string): void {
+/** What of a container's config shapes its /etc files besides the hostname. */
+export interface EtcOptions {
+  dns?: string[];
+  addHosts?: HostEntry[];
+  /** --network host: the host's /etc/hosts and resolv.conf (loopback resolvers included). */
+  hostNetwork?: boolean;
+}
+
+/** /etc/hostname, /etc/hosts and /etc/resolv.conf for a container, bind-mounted over the image's.
+ *  A container on a network gets its address in /etc/hosts once it has one (network/attachments). */
+export function writeEtcFiles(dir: string, hostname: string, o: EtcOptions = {}): void {
   fs.writeFileSync(path.join(dir, 'hostname'), `${hostname}\n`);
-  fs.writeFileSync(
-    path.join(dir, 'hosts'),
-    `127.0.0.1\tlocalhost ${hostname}\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n`,
-  );
-  let resolv = '';
-  try {
-    // Loopback resolvers of the host are unreachable from the container's own network namespace.
-    resolv = fs.readFileSync('/etc/resolv.conf', 'utf8').split('\n').filter((l) => !/^\s*nameserver\s+(127\.|::1)/.test(l)).join('\n');
-  } catch {
-    /* a host without resolv.conf gives an empty one */
+  fs.writeFileSync(path.join(dir, 'hosts'), etcHosts(hostname, o));
+  fs.writeFileSync(path.join(dir, 'resolv.conf'), etcResolvConf(o));
+}
+
+export function etcHosts(hostname: string, o: EtcOptions = {}): string {
+  if (o.hostNetwork) {
+    const host = readOr('/etc/hosts');
+    return `${host}${host === '' || host.endsWith('\n') ? '' : '\n'}${(o.addHosts ?? []).map((e) => `${e.ip}\t${e.host}\n`).join('')}`;
   }
-  fs.writeFileSync(path.join(dir, 'resolv.conf'), resolv);
+  return hostsContent({ hostname, extra: o.addHosts?.filter((e) => e.ip !== 'host-gateway') });
+}
+
+export function etcResolvConf(o: EtcOptions = {}): string {
+  return resolvConfContent(readOr('/etc/resolv.conf'), o.dns, o.hostNetwork);
+}
+
+function readOr(file: string): string {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch {
+    return ''; // a host without the file gives an empty one
+  }
 }

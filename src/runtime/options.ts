@@ -40,6 +40,23 @@ export interface ContainerOptions {
   restart?: string;
   /** Detached containers: docker's --log-opt, e.g. ['max-size=10m', 'max-file=3']. */
   logOpts?: string[];
+  /**
+   * none (loopback only), host (the host's network namespace), bridge (berth's default network
+   * `berth`) or the name of a network made with createNetwork. Default: none, unless publish,
+   * publishAll or mac ask for a network: then bridge.
+   */
+  network?: string;
+  /** A fixed IPv4 address on a user-defined network. */
+  ip?: string;
+  mac?: string;
+  /** Nameservers for /etc/resolv.conf instead of the host's. */
+  dns?: string[];
+  /** Extra /etc/hosts entries, 'HOST:IP' (IP may be host-gateway). */
+  addHosts?: string[];
+  /** '[HOST_IP:][HOST_PORT:]CONTAINER_PORT[/tcp|udp]', ports or ranges; docker's -p. */
+  publish?: string[];
+  /** docker's -P: every port the image exposes, on free host ports. */
+  publishAll?: boolean;
 }
 
 /** Options of `exec`: what differs from the container's own process. */

@@ -135,8 +135,10 @@ export function layoutOf(config: ContainerConfig, containerDir: string): RootfsL
 export function spawnPlan(config: ContainerConfig, containerDir: string, cgroup: CgroupPlan, stdio: StdioPlan): NativeSpawnPlan {
   const layout = layoutOf(config, containerDir);
   const caps = capabilityPlan();
+  // --network host: the host's network namespace, whose loopback is the host's business
+  const hostNet = config.network?.mode === 'host';
   return {
-    namespaces: ['pid', 'mnt', 'uts', 'ipc', 'net', 'cgroup'],
+    namespaces: hostNet ? ['pid', 'mnt', 'uts', 'ipc', 'cgroup'] : ['pid', 'mnt', 'uts', 'ipc', 'net', 'cgroup'],
     rootfs: layout.merged,
     rootfsMount: rootfsMount(config.storageDriver, layout),
     mounts: containerMounts(config, containerDir),
@@ -144,7 +146,7 @@ export function spawnPlan(config: ContainerConfig, containerDir: string, cgroup:
     cgroupDirs: cgroup.dirs,
     cgroupWrites: cgroup.writes,
     cgroupProcs: cgroup.procs,
-    loopbackUp: true,
+    loopbackUp: !hostNet,
     execCandidates: config.init ? ['/dev/init'] : execCandidates(config.argv[0], config.env),
     argv: config.init ? ['/dev/init', '--', ...config.argv] : config.argv,
     env: config.env,

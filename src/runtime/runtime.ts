@@ -2,17 +2,21 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BerthError } from '../errors';
 import type { ImageStore } from '../image/store';
-import { native, spawnContainer, type NativeExit, type NativeSpawnPlan } from '../native';
+import { native, spawnContainer, type NativeExit, type NativeSpawned, type NativeSpawnPlan } from '../native';
+import { encodePlan } from '../native/plan-codec';
+import { NetworkManager, rewriteInPlace } from '../network/attachments';
+import { parseNetworkOptions } from '../network/options';
+import type { EndpointInfo } from '../network/types';
 import { detectCgroups, type CgroupManager } from './cgroups';
 import { startError } from './errors';
 import { buildEnv, mergeEnv, parseLimits, parseLogOpts, parseRestart, parseVolume, resolveUser, type ContainerOptions, type ExecOptions } from './options';
 import { execPlan, spawnPlan, type StdioPlan } from './plan';
 import { processStartTime } from './proc';
 import { parseStorageDriver } from './rootfs';
-import { writeEtcFiles } from './etc-files';
+import { etcHosts, etcResolvConf, writeEtcFiles, type EtcOptions } from './etc-files';
 import { containerFiles, Lifecycle } from './lifecycle';
 import { ContainerStore, reconcile } from './store';
-import type { ContainerInfo, ContainerState } from './types';
+import type { ContainerConfig, ContainerInfo, ContainerState } from './types';
 
 export interface ExitStatus {
   /** The container's exit code; 128 + signal when a signal killed it, as shells report it. */
@@ -35,12 +39,13 @@ export class Runtime {
   readonly store: ContainerStore;
   readonly lifecycle: Lifecycle;
   private cgroupManager?: CgroupManager;
+  private networkManager?: NetworkManager;
 
   constructor(
     readonly root: string,
     readonly runRoot: string,
     private readonly images: ImageStore,
-    private readonly defaults: { storageDriver?: string; cgroupParent?: string; detachedCleanup?: boolean } = {},
+    private readonly defaults: { storageDriver?: string; cgroupParent?: string; detachedCleanup?: boolean; cniPath?: string[] } = {},
   ) {
     this.store = new ContainerStore(root, runRoot);
     this.lifecycle = new Lifecycle(this);
@@ -49,6 +54,12 @@ export class Runtime {
   get cgroups(): CgroupManager {
     this.cgroupManager ??= detectCgroups(undefined, this.defaults.cgroupParent ?? 'berth');
     return this.cgroupManager;
+  }
+
+  /** Networks and attachments (made on first use: a container without a network touches nothing of them). */
+  get networks(): NetworkManager {
+    this.networkManager ??= new NetworkManager(this.root, this.runRoot, this.defaults.cniPath);
+    return this.networkManager;
   }
 
   /** Validates everything and records the container; nothing is mounted or started yet. */
@@ -72,6 +83,9 @@ export class Runtime {
     if (o.hostname !== undefined && !/^[a-zA-Z0-9]([a-zA-Z0-9.-]{0,62})$/.test(o.hostname)) {
       throw new BerthError('INVALID_ARGUMENT', `Expected a hostname of letters, digits, dots and dashes (at most 63) for --hostname but received "${o.hostname}"`);
     }
+    const net = hasNetworkOptions(o)
+      ? parseNetworkOptions(o, ic.ExposedPorts, (n) => this.networks.store.exists(n))
+      : undefined;
     for (const v of volumes) fs.mkdirSync(v.hostPath, { recursive: true });
     const id = ContainerStore.newId();
     const hostname = o.hostname ?? id.slice(0, 12);
@@ -98,6 +112,7 @@ export class Runtime {
       init: !!o.init,
       restart: parseRestart(o.restart),
       log: parseLogOpts(o.logOpts),
+      ...net,
     });
   }
 
@@ -107,17 +122,17 @@ export class Runtime {
     if (info.state.status === 'running') throw new BerthError('INVALID_STATE', `Container ${config.name} is already running`);
     const dir = this.store.containerDir(config.id);
     for (const d of ['upper', 'work', 'merged']) fs.mkdirSync(path.join(dir, d), { recursive: true, mode: 0o755 });
-    writeEtcFiles(dir, config.hostname);
+    writeEtcFiles(dir, config.hostname, etcOptions(config));
 
     const cgroups = this.cgroups;
     let plan: NativeSpawnPlan | undefined;
-    let spawned;
+    let spawned: NativeSpawned & { netnsFd?: number };
     try {
       plan = spawnPlan(config, dir, cgroups.plan(config.id, config.limits), stdio);
-      spawned = spawnContainer(plan);
+      spawned = config.network?.mode === 'bridge' ? this.spawnOnNetwork(config, dir, plan) : spawnContainer(plan);
     } catch (e) {
       safely(() => cgroups.remove(config.id));
-      throw plan ? startError(e, config, plan) : e;
+      throw plan && !(e instanceof BerthError) ? startError(e, config, plan) : e;
     }
     const state: ContainerState = {
       status: 'running',
@@ -127,14 +142,90 @@ export class Runtime {
     };
     this.store.writeState(config.id, state);
     const exited = new Promise<ExitStatus>((resolve) => {
-      native().watchExit(spawned.pidfd, (exit) => resolve(this.finish(info, state, exit, spawned.pidfd)));
+      native().watchExit(spawned.pidfd, (exit) => resolve(this.finish(info, state, exit, spawned.pidfd, spawned.netnsFd)));
     });
     return { info: { config, state }, pid: spawned.pid, pidfd: spawned.pidfd, ptyMaster: spawned.ptyMaster, exited };
   }
 
-  private finish(info: ContainerInfo, running: ContainerState, exit: NativeExit, pidfd: number): ExitStatus {
+  /**
+   * A start on a CNI network: the child builds its namespaces and rootfs and waits before execve
+   * while CNI ADD sets up its network namespace and its /etc/hosts gets its address; then it is
+   * released. The namespace stays open (netnsFd) until finish, so that DEL finds the container's
+   * interface even after the process is gone. On any failure: DEL, kill, nothing left.
+   */
+  private spawnOnNetwork(config: ContainerConfig, dir: string, plan: NativeSpawnPlan): NativeSpawned & { netnsFd: number } {
+    const n = native();
+    const paused = n.spawnPaused(encodePlan(plan));
+    const startTime = processStartTime(paused.pid);
+    let netnsFd = -1;
+    let attached = false;
+    try {
+      netnsFd = fs.openSync(`/proc/${paused.pid}/ns/net`, 'r');
+      this.networks.attach({
+        containerId: config.id,
+        name: config.name,
+        hostname: config.hostname,
+        containerDir: dir,
+        network: config.network!,
+        addHosts: config.addHosts ?? [],
+        pid: paused.pid,
+        // the path ADD records as the sandbox, which CHECK must repeat: the process's own
+        netns: `/proc/${paused.pid}/ns/net`,
+      });
+      attached = true;
+      const ptyMaster = n.release(paused.pid);
+      return { pid: paused.pid, pidfd: paused.pidfd, ptyMaster, netnsFd };
+    } catch (e) {
+      if (attached) safely(() => this.networks.detach(config.id, heldNetns(netnsFd)));
+      if (netnsFd >= 0) fs.closeSync(netnsFd);
+      n.abortPaused(paused.pid); // nothing if release() already let it go (and reaped it)
+      safely(() => n.pidfdSignal(paused.pidfd, 9));
+      // its cgroup can only go once it has exited
+      for (let i = 0; i < 2000 && processStartTime(paused.pid) === startTime && startTime !== undefined; i++) sleepSync(1);
+      n.watchExit(paused.pidfd, () => fs.closeSync(paused.pidfd));
+      throw e;
+    }
+  }
+
+  /** Detached containers: the shim has started the process; its network (CNI ADD) and the /etc
+   *  files that depend on options follow now, while it already runs. */
+  attachDetached(info: ContainerInfo): ContainerInfo {
+    const { config, state } = info;
+    if (state.status !== 'running' || state.pid === undefined) return info;
+    const dir = this.store.containerDir(config.id);
+    const etc = etcOptions(config);
+    if (etc.dns || etc.addHosts || etc.hostNetwork) {
+      rewriteInPlace(path.join(dir, 'hosts'), etcHosts(config.hostname, etc));
+      rewriteInPlace(path.join(dir, 'resolv.conf'), etcResolvConf(etc));
+    }
+    if (config.network?.mode === 'bridge') {
+      this.networks.attach({
+        containerId: config.id,
+        name: config.name,
+        hostname: config.hostname,
+        containerDir: dir,
+        network: config.network,
+        addHosts: config.addHosts ?? [],
+        pid: state.pid,
+        netns: `/proc/${state.pid}/ns/net`,
+      });
+    }
+    return info;
+  }
+
+  /** The running container's address and published ports, when it is on a network. */
+  endpoint(info: ContainerInfo): EndpointInfo | undefined {
+    if (info.config.network?.mode !== 'bridge' || info.state.status !== 'running') return undefined;
+    return this.networks.endpoint(info.config.id);
+  }
+
+  private finish(info: ContainerInfo, running: ContainerState, exit: NativeExit, pidfd: number, netnsFd?: number): ExitStatus {
     fs.closeSync(pidfd);
     const id = info.config.id;
+    if (netnsFd !== undefined) {
+      safely(() => this.networks.detach(id, heldNetns(netnsFd)));
+      fs.closeSync(netnsFd);
+    }
     const oomKilled = safely(() => this.cgroups.oomKilled(id)) ?? false;
     safely(() => this.cgroups.remove(id));
     const status: ExitStatus = {
@@ -183,6 +274,8 @@ export class Runtime {
   /** All containers, repairing the ones whose process vanished while nobody watched. */
   list(): ContainerInfo[] {
     this.store.sweep();
+    // attachments of containers that vanished unwatched (an --rm one whose shim removed it)
+    if (this.networkManager || fs.existsSync(path.join(this.runRoot, 'cni', 'attachments'))) safely(() => this.networks.sweep());
     return this.store.list().map((c) => this.repair(c));
   }
 
@@ -193,10 +286,19 @@ export class Runtime {
   /** A container recorded as running whose process is gone: record the exit and drop its cgroup. */
   private repair(c: ContainerInfo): ContainerInfo {
     const state = reconcile(c.state);
+    // a detached container's shim records the exit; its network is released by whoever sees it next
+    if (c.config.network?.mode === 'bridge' && state.status !== 'running') this.releaseNetwork(c.config.id);
     if (state === c.state) return c;
     safely(() => this.cgroups.remove(c.config.id));
     this.store.writeState(c.config.id, state);
     return { config: c.config, state };
+  }
+
+  /** CNI DEL of a container whose process is gone, if it is still attached. */
+  private releaseNetwork(id: string): void {
+    if (!this.networkManager && !fs.existsSync(path.join(this.runRoot, 'cni', 'attachments', `${id}.json`))) return;
+    const rec = this.networks.read(id);
+    if (rec && processStartTime(rec.pid) !== rec.pidStartTime) safely(() => this.networks.detach(id));
   }
 
   /** docker rm: refuses a running container unless force, which kills it first (and keeps a
@@ -208,9 +310,17 @@ export class Runtime {
         throw new BerthError('INVALID_STATE', `You cannot remove running container ${c.config.name}; stop it first or use rm -f`);
       }
       fs.writeFileSync(containerFiles(this.store.containerDir(c.config.id)).stopMarker, '');
-      await killAndWait(c.state.pid!, c.state.pidStartTime);
-      await this.lifecycle.settled(c.config.id);
+      // held across the kill, so that DEL still finds the container's interface and masquerade rule
+      const netnsFd = c.config.network?.mode === 'bridge' ? openNetns(c.state.pid!, c.state.pidStartTime) : -1;
+      try {
+        await killAndWait(c.state.pid!, c.state.pidStartTime);
+        await this.lifecycle.settled(c.config.id);
+        if (netnsFd >= 0) safely(() => this.networks.detach(c.config.id, heldNetns(netnsFd)));
+      } finally {
+        if (netnsFd >= 0) fs.closeSync(netnsFd);
+      }
     }
+    if (c.config.network?.mode === 'bridge') this.releaseNetwork(c.config.id);
     safely(() => this.cgroups.remove(c.config.id));
     this.store.remove(c.config.id, { name: c.config.name });
     return c;
@@ -225,6 +335,35 @@ async function killAndWait(pid: number, startTime: number | undefined): Promise<
     return;
   }
   for (let i = 0; i < 500 && processStartTime(pid) === startTime; i++) await new Promise((r) => setTimeout(r, 10));
+}
+
+function hasNetworkOptions(o: ContainerOptions): boolean {
+  return o.network !== undefined || o.ip !== undefined || o.mac !== undefined || o.dns !== undefined || o.addHosts !== undefined
+    || (o.publish?.length ?? 0) > 0 || !!o.publishAll;
+}
+
+function etcOptions(c: ContainerConfig): EtcOptions {
+  return { dns: c.dns, addHosts: c.addHosts, hostNetwork: c.network?.mode === 'host' };
+}
+
+/** A network namespace this process holds open, as a path a CNI plugin (another process) can open. */
+function heldNetns(fd: number): string {
+  return `/proc/${process.pid}/fd/${fd}`;
+}
+
+/** Opens the network namespace of a live container process; -1 when it is gone. */
+function openNetns(pid: number, startTime: number | undefined): number {
+  if (processStartTime(pid) !== startTime) return -1;
+  try {
+    return fs.openSync(`/proc/${pid}/ns/net`, 'r');
+  } catch {
+    return -1;
+  }
+}
+
+const sleepCell = new Int32Array(new SharedArrayBuffer(4));
+function sleepSync(ms: number): void {
+  Atomics.wait(sleepCell, 0, 0, ms);
 }
 
 function safely<T>(fn: () => T): T | undefined {

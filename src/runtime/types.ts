@@ -1,3 +1,4 @@
+import type { ContainerNetwork, EndpointInfo, HostEntry } from '../network/types';
 import type { ResourceLimits } from './limits';
 import type { StorageDriverName } from './rootfs';
 import type { LogOptions, RestartPolicy } from './shim';
@@ -37,6 +38,12 @@ export interface ContainerConfig {
   restart?: RestartPolicy;
   /** Detached containers: how the shim bounds the log. */
   log?: LogOptions;
+  /** Networking; absent means none (loopback only). */
+  network?: ContainerNetwork;
+  /** --dns: nameservers of /etc/resolv.conf instead of the host's. */
+  dns?: string[];
+  /** --add-host entries of /etc/hosts. */
+  addHosts?: HostEntry[];
 }
 
 export type ContainerStatus = 'created' | 'running' | 'exited';
@@ -62,4 +69,6 @@ export interface ContainerState {
 export interface ContainerInfo {
   config: ContainerConfig;
   state: ContainerState;
+  /** inspect only: the running container's address and published ports on its network. */
+  network?: EndpointInfo;
 }

@@ -143,7 +143,7 @@ describe('RegistryClient', () => {
     expect(err).toBeInstanceOf(RegistryError);
     expect((err as RegistryError).failure).toBe('unauthorized');
     expect((err as Error).message).toBe(
-      `The registry ${reg.host} refused access to ${reg.host}/app:latest (UNAUTHORIZED: authentication required): the repository does not exist or needs credentials (berth login is not available yet; pass credentials through the API)`,
+      `The registry ${reg.host} refused access to ${reg.host}/app:latest (UNAUTHORIZED: authentication required): the repository does not exist or needs credentials (log in with \`berth login ${reg.host}\`)`,
     );
   });
 

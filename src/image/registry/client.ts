@@ -73,6 +73,33 @@ export class RegistryClient {
     return { mediaType, digest, bytes };
   }
 
+  /**
+   * `docker login`: whether the registry accepts the credentials. A registry that asks for none accepts any;
+   * one that asks for basic auth must answer /v2/ with them; one that hands out bearer tokens must hand one
+   * out for them.
+   */
+  async checkCredentials(): Promise<void> {
+    const creds = this.opts.credentials;
+    if (!creds) throw new RegistryError('unauthorized', `Logging in to ${this.registry} needs a username and password`);
+    const base = await this.endpoint();
+    const url = new URL(`${base}/v2/`);
+    const first = await this.send(url, {}, undefined);
+    await first.body?.cancel();
+    if (first.ok) return;
+    const challenge = first.status === 401 ? parseChallenge(first.headers.get('www-authenticate')) : undefined;
+    if (challenge?.scheme === 'basic') {
+      const res = await this.send(url, {}, { value: basicAuthorization(creds), origin: this.registryOrigin });
+      await res.body?.cancel();
+      if (res.ok) return;
+      throw new RegistryError('unauthorized', `The registry ${this.registry} refused the username "${creds.username}" with that password (${res.status}); check the credentials`, { status: res.status });
+    }
+    if (challenge?.scheme === 'bearer' && challenge.params.realm) {
+      await this.fetchToken(challenge, undefined);
+      return;
+    }
+    throw new RegistryError('protocol', `The registry ${this.registry} answered /v2/ with ${first.status} ${first.statusText} and no usable authentication challenge`, { status: first.status });
+  }
+
   /** A blob's bytes as they arrive. The caller verifies them against the digest. */
   async blob(repository: string, digest: string): Promise<Readable> {
     const res = await this.get(repository, `blobs/${digest}`, {}, `blob ${digest} of ${this.registry}/${repository}`);
@@ -97,7 +124,7 @@ export class RegistryClient {
       // Docker Hub answers 401 for a repository that does not exist too, so both causes are named.
       const fix = this.opts.credentials
         ? 'check the credentials and the repository name'
-        : 'the repository does not exist or needs credentials (berth login is not available yet; pass credentials through the API)';
+        : `the repository does not exist or needs credentials (log in with \`berth login ${this.registry}\`)`;
       throw new RegistryError(res.status === 401 ? 'unauthorized' : 'denied', `The registry ${this.registry} refused access to ${what}${suffix}: ${fix}`, { status: res.status });
     }
     if (res.status === 404) throw new RegistryError('not-found', `The registry ${this.registry} has no ${what}${suffix}`, { status: 404 });
@@ -122,7 +149,7 @@ export class RegistryClient {
   }
 
   /** Anonymous unless credentials were given: Docker Hub and most registries hand out pull tokens for public images. */
-  private async fetchToken(challenge: Challenge, repository: string): Promise<string> {
+  private async fetchToken(challenge: Challenge, repository: string | undefined): Promise<string> {
     const { realm, service } = challenge.params;
     let url: URL;
     try {
@@ -132,7 +159,10 @@ export class RegistryClient {
     }
     checkUrl(url, this.opts.insecureRegistries ?? [], 'token endpoint');
     if (service) url.searchParams.set('service', service);
-    url.searchParams.set('scope', challenge.params.scope ?? pullScope(repository));
+    // A login asks for no scope, as docker's: the token endpoint then only checks the credentials.
+    const scope = challenge.params.scope ?? (repository === undefined ? undefined : pullScope(repository));
+    if (scope) url.searchParams.set('scope', scope);
+    if (repository === undefined && this.opts.credentials) url.searchParams.set('account', this.opts.credentials.username);
     const auth = this.opts.credentials ? { value: basicAuthorization(this.opts.credentials), origin: url.origin } : undefined;
     const res = await this.send(url, { accept: 'application/json' }, auth);
     if (!res.ok) {

@@ -1,0 +1,27 @@
+import { BerthError } from '../errors';
+import { Berth } from '../index';
+import { formatPort } from '../network/ports';
+import { positionals, type Command } from './command';
+
+const port: Command = {
+  usage: 'port CONTAINER [PRIVATE_PORT[/PROTO]]',
+  summary: 'List the published ports of a running container, or the host address of one of them.',
+  help: '',
+  spec: {},
+  run(args, global) {
+    const [ref, filter] = positionals(port, args, 1, 2);
+    let ports = new Berth(global).port(ref);
+    if (filter !== undefined) {
+      const m = /^(\d{1,5})(?:\/(tcp|udp))?$/.exec(filter);
+      if (!m) throw new BerthError('INVALID_ARGUMENT', `Expected PRIVATE_PORT[/tcp|udp] but received "${filter}"`);
+      ports = ports.filter((p) => p.containerPort === Number(m[1]) && p.protocol === (m[2] ?? 'tcp'));
+      if (ports.length === 0) throw new BerthError('INVALID_ARGUMENT', `No public port '${filter}' published for ${ref}`);
+      process.stdout.write(ports.map((p) => `${p.hostIP || '0.0.0.0'}:${p.hostPort}\n`).join(''));
+      return 0;
+    }
+    process.stdout.write(ports.map((p) => `${formatPort(p)}\n`).join(''));
+    return 0;
+  },
+};
+
+export default port;

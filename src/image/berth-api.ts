@@ -1,0 +1,54 @@
+/**
+ * The image operations of class Berth (src/index.ts) beyond pull/import/tag/rmi: each Berth method is a
+ * one-line call into here, so the API can grow without touching the class. Nothing heavy is imported at
+ * load: src/index.ts loads this on every `berth run`, which must not pay for node-tar or the archive code.
+ */
+import type { Runtime } from '../runtime/runtime';
+import type { CommitOptions } from './commit';
+import type { Credentials } from './registry/auth';
+import type { ImageStore } from './store';
+import type { ImageInspect, ImageRecord, LoadResult, PruneResult } from './types';
+
+export type { CommitOptions } from './commit';
+export type { ImageInspect, LoadResult, PruneResult } from './types';
+export type { Credentials } from './registry/auth';
+
+export interface ImageContext {
+  images: ImageStore;
+  runtime: Runtime;
+}
+
+export async function commit(b: ImageContext, container: string, ref: string | undefined, opts: CommitOptions = {}): Promise<ImageRecord> {
+  const { commitContainer } = await import('./container-images');
+  return commitContainer(b.runtime, b.images, container, ref, opts);
+}
+
+export async function exportTo(b: ImageContext, container: string, out: string | number): Promise<void> {
+  const { exportContainer } = await import('./container-images');
+  return exportContainer(b.runtime, container, out);
+}
+
+export function save(b: ImageContext, refs: string[], out: string | number): Promise<void> {
+  return b.images.save(refs, out);
+}
+
+export function load(b: ImageContext, file: string): Promise<LoadResult> {
+  return b.images.load(file);
+}
+
+export function inspect(b: ImageContext, ref: string): ImageInspect {
+  return b.images.inspect(ref);
+}
+
+export function prune(b: ImageContext): PruneResult {
+  const used = new Set(b.runtime.list().map((c) => c.config.imageId));
+  return b.images.prune((id) => used.has(id));
+}
+
+export function login(b: ImageContext, registry: string | undefined, credentials: Credentials, opts: { insecureRegistries?: string[] } = {}): Promise<string> {
+  return b.images.login(registry, credentials, opts);
+}
+
+export function logout(b: ImageContext, registry: string | undefined): boolean {
+  return b.images.logout(registry);
+}

@@ -1,0 +1,22 @@
+import type { BlobStore } from './blobs';
+import type { LayerStore } from './layers';
+import type { ImageRecords, StoredImage } from './records';
+import type { Repositories } from './repositories';
+import type { ImageRecord } from './types';
+
+/**
+ * The pieces of an ImageStore that the operations kept in their own files (commit, save, load, prune)
+ * work on, handed over by ImageStore. Same shape as pull's PullTarget, plus the root and a sync lock.
+ */
+export interface StoreParts {
+  root: string;
+  blobs: BlobStore;
+  layers: LayerStore;
+  records: ImageRecords;
+  repositories: Repositories;
+  tmp: string;
+  /** Runs fn under the store lock, after clearing tmp/ of crash debris. */
+  mutate<T>(fn: () => Promise<T>): Promise<T>;
+  mutateSync<T>(fn: () => T): T;
+  withNames(image: StoredImage): ImageRecord;
+}

@@ -1,0 +1,74 @@
+/** The network options of `run`/`create`, validated into what config.json records. */
+import { BerthError, invalid } from '../errors';
+import { parseAddHost, parseDns } from './hosts';
+import { DEFAULT_NETWORK } from './networks';
+import { exposedPorts, parsePublish } from './ports';
+import { parseIPv4 } from './subnet';
+import type { ContainerNetwork, HostEntry, PortMapping } from './types';
+
+export interface NetworkOptionsInput {
+  network?: string;
+  ip?: string;
+  mac?: string;
+  dns?: string[];
+  addHosts?: string[];
+  publish?: string[];
+  publishAll?: boolean;
+}
+
+export interface ParsedNetworkOptions {
+  network: ContainerNetwork;
+  dns?: string[];
+  addHosts?: HostEntry[];
+}
+
+/**
+ * --network none|host|bridge|NAME with --ip, --mac-address, -p, -P, --dns, --add-host.
+ *
+ * Without --network a container has loopback only (berth's default, unlike docker's bridge: a start
+ * stays as fast as before and nothing on the host changes unless asked), unless -p, -P or
+ * --mac-address ask for a network, which then is the default one.
+ * `exists` says whether a user network of that name exists.
+ */
+export function parseNetworkOptions(o: NetworkOptionsInput, imageExposed: Record<string, object> | undefined, exists: (name: string) => boolean): ParsedNetworkOptions {
+  if (o.ip !== undefined && o.network === undefined) throw new BerthError('INVALID_ARGUMENT', '--ip needs a user-defined network: add --network NAME');
+  const wantsNetwork = (o.publish?.length ?? 0) > 0 || !!o.publishAll || o.mac !== undefined;
+  const given = o.network ?? (wantsNetwork ? 'bridge' : 'none');
+  if (given === '' || /\s/.test(given)) throw invalid('--network', 'none, host, bridge or a network name', given);
+  const mode: ContainerNetwork['mode'] = given === 'none' || given === 'host' ? given : 'bridge';
+  const name = mode !== 'bridge' ? undefined : given === 'bridge' ? DEFAULT_NETWORK : given;
+  if (name !== undefined && !exists(name)) throw new BerthError('NETWORK_NOT_FOUND', `Network ${given} not found; create it with berth network create ${given}`);
+
+  const ports: PortMapping[] = (o.publish ?? []).flatMap(parsePublish);
+  if (o.publishAll) {
+    for (const p of exposedPorts(imageExposed)) {
+      if (!ports.some((q) => q.containerPort === p.containerPort && q.protocol === p.protocol)) ports.push(p);
+    }
+  }
+  if (mode !== 'bridge') {
+    if (ports.length > 0) throw new BerthError('INVALID_ARGUMENT', `Conflicting options: -p/-P and --network ${mode}; ports are published from a bridge network`);
+    if (o.ip !== undefined || o.mac !== undefined) {
+      throw new BerthError('INVALID_ARGUMENT', `Conflicting options: --ip/--mac-address and --network ${mode}`);
+    }
+  }
+  if (o.ip !== undefined) {
+    if (parseIPv4(o.ip) === undefined) throw invalid('--ip', 'an IPv4 address', o.ip);
+    if (name === DEFAULT_NETWORK) throw new BerthError('INVALID_ARGUMENT', 'A fixed --ip is supported on user-defined networks only; create one with berth network create');
+  }
+  let mac: string | undefined;
+  if (o.mac !== undefined) {
+    if (!/^([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}$/.test(o.mac)) throw invalid('--mac-address', 'a MAC address like 02:42:ac:11:00:02', o.mac);
+    if (parseInt(o.mac.slice(0, 2), 16) & 1) throw invalid('--mac-address', 'a unicast MAC address (even first octet)', o.mac);
+    mac = o.mac.toLowerCase();
+  }
+  const addHosts = o.addHosts?.map(parseAddHost);
+  if (mode !== 'bridge' && addHosts?.some((e) => e.ip === 'host-gateway')) {
+    throw new BerthError('INVALID_ARGUMENT', `--add-host NAME:host-gateway needs a bridge network; the container's network is ${mode}`);
+  }
+  const network: ContainerNetwork = { mode, ...(name ? { name } : {}), ...(o.ip ? { ip: o.ip } : {}), ...(mac ? { mac } : {}), ...(ports.length ? { ports } : {}) };
+  return {
+    network,
+    ...(o.dns !== undefined ? { dns: parseDns(o.dns) } : {}),
+    ...(addHosts !== undefined ? { addHosts } : {}),
+  };
+}
