@@ -196,7 +196,31 @@ export class Berth {
     return this.images.remove(ref, { force: opts.force, inUse: (id: string) => used.has(id) });
   }
 
-  /** Creates and starts a container; returns at once with its streams. */
+  /** docker's --pull: `missing` pulls only when the store lacks the image, `always` checks the
+   *  registry every time, `never` only looks in the store. */
+  async ensureImage(ref: string, policy: ContainerOptions['pull'] = 'missing'): Promise<void> {
+    requireRoot();
+    if (policy !== 'missing' && policy !== 'always' && policy !== 'never') {
+      throw new BerthError('INVALID_ARGUMENT', `Expected missing, always or never for --pull but received "${String(policy)}"`);
+    }
+    if (policy === 'never') return;
+    if (policy === 'missing') {
+      try {
+        this.images.resolve(ref);
+        return;
+      } catch (e) {
+        if (!(e instanceof BerthError) || e.code !== 'IMAGE_NOT_FOUND') throw e;
+      }
+    }
+    try {
+      await this.pullImage(ref);
+    } catch (e) {
+      throw new BerthError('IMAGE_NOT_FOUND', `Unable to find image ${ref} locally, and pulling it failed; import it with \`berth import\` or check the reference`, { cause: e });
+    }
+  }
+
+  /** Creates and starts a container; returns at once with its streams. The image must be in the
+   *  store (run() and runDetached() pull it when missing). */
   spawn(options: SpawnOptions): ContainerProcess {
     requireRoot();
     const info = this.runtime.create(options);
@@ -223,6 +247,7 @@ export class Berth {
 
   /** Runs a container to its end. Resolves to its exit status and, by default, its output. */
   async run(options: SpawnOptions): Promise<RunResult> {
+    await this.ensureImage(options.image, options.pull);
     const proc = this.spawn(options);
     const out: Buffer[] = [];
     const err: Buffer[] = [];
@@ -256,6 +281,7 @@ export class Berth {
    *  keeps its log, records its exit and applies its restart policy. Resolves once it runs. */
   async runDetached(options: ContainerOptions): Promise<ContainerInfo> {
     requireRoot();
+    await this.ensureImage(options.image, options.pull);
     const info = this.runtime.create(options);
     let started: ContainerInfo | undefined;
     try {

@@ -57,6 +57,8 @@ const run: Command = {
     '--init': Boolean,
     '--restart': String,
     '--log-opt': [String],
+    '--entrypoint': String,
+    '--pull': String,
     '--network': String, '--net': '--network',
     '--ip': String,
     '--mac-address': String,
@@ -96,6 +98,8 @@ const run: Command = {
       init: !!args['--init'],
       restart: args['--restart'],
       logOpts: args['--log-opt'],
+      entrypoint: args['--entrypoint'],
+      pull: args['--pull'],
       network: args['--network'],
       ip: args['--ip'],
       mac: args['--mac-address'],
@@ -113,6 +117,7 @@ const run: Command = {
     if (options.restart !== undefined && options.restart !== 'no') {
       throw new BerthError('INVALID_ARGUMENT', 'A restart policy needs a detached container: add -d');
     }
+    await berth.ensureImage(image, options.pull);
     const proc = berth.spawn({ ...options, ...foregroundStdio(tty, interactive) });
     const status = await attachForeground(proc, tty, interactive);
     if (status.oomKilled) {

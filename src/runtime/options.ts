@@ -14,6 +14,11 @@ export interface ContainerOptions {
   image: string;
   /** Command and arguments; defaults to the image's Cmd. */
   cmd?: string[];
+  /** Replaces the image's Entrypoint (and drops its Cmd); "" for none. */
+  entrypoint?: string | string[];
+  /** When to pull the image from its registry: missing (default), always, never. Not for spawn(),
+   *  which is synchronous and needs the image present. */
+  pull?: 'missing' | 'always' | 'never';
   name?: string;
   /** KEY=VALUE entries, or KEY alone to copy the value from this process's environment. */
   env?: string[] | Record<string, string>;

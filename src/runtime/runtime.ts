@@ -71,9 +71,11 @@ export class Runtime {
     const volumes = (o.volumes ?? []).map(parseVolume);
     const storageDriver = parseStorageDriver(o.storageDriver ?? this.defaults.storageDriver ?? 'overlay');
     const image = this.images.resolve(o.image);
-    const layers = this.images.layerDirs(image);
+    let layers = this.images.layerDirs(image);
+    // mount(2) takes one page of options: deep images go through the store's short layer links.
+    if (layers.reduce((n, l) => n + l.length + 1, 0) > 3500) layers = this.images.shortLayerDirs(image);
     const ic = image.config.config ?? {};
-    const argv = [...(ic.Entrypoint ?? []), ...(o.cmd && o.cmd.length > 0 ? o.cmd : (ic.Cmd ?? []))];
+    const argv = commandLine(ic.Entrypoint ?? [], ic.Cmd ?? [], o.entrypoint, o.cmd);
     if (argv.length === 0) {
       throw new BerthError('INVALID_ARGUMENT', `No command given and image ${o.image} has no default command; add one after the image name`);
     }
@@ -364,6 +366,14 @@ function openNetns(pid: number, startTime: number | undefined): number {
 const sleepCell = new Int32Array(new SharedArrayBuffer(4));
 function sleepSync(ms: number): void {
   Atomics.wait(sleepCell, 0, 0, ms);
+}
+
+/** docker's rules: --entrypoint replaces the image's entrypoint and drops its Cmd; a command given
+ *  replaces Cmd; an empty --entrypoint ("") means none. */
+export function commandLine(imageEntrypoint: string[], imageCmd: string[], entrypoint: string | string[] | undefined, cmd: string[] | undefined): string[] {
+  const ep = entrypoint === undefined ? imageEntrypoint : (typeof entrypoint === 'string' ? [entrypoint] : entrypoint).filter((a) => a !== '');
+  const args = cmd && cmd.length > 0 ? cmd : entrypoint === undefined ? imageCmd : [];
+  return [...ep, ...args];
 }
 
 function safely<T>(fn: () => T): T | undefined {

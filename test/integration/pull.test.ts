@@ -345,6 +345,24 @@ describe('berth pull and berth tag (CLI)', () => {
   });
 });
 
+describe('run pulls what it lacks (--pull)', () => {
+  it('pulls a missing image on run, never with --pull never, again with --pull always', async () => {
+    const { roots: r, berth } = freshBerth();
+    const ref = `${registry.host}/busybox:latest`;
+    const never = await runCli(['run', '--rm', '--pull', 'never', ref, 'true'], { roots: r });
+    expect(never.code).toBe(125);
+    expect(never.stderr).toMatch(/No such image/);
+    const first = await runCli(['run', '--rm', ref, 'cat', '/etc/berth-fixture'], { roots: r });
+    expect([first.code, first.stdout]).toEqual([0, 'busybox fixture\n']);
+    expect(berth.images.resolve(ref).names).toEqual([ref]);
+    const api = await berth.run({ image: ref, pull: 'always', cmd: ['true'], rm: true });
+    expect(api.exitCode).toBe(0);
+    const missing = await runCli(['run', '--rm', `${registry.host}/nosuch:latest`, 'true'], { roots: r });
+    expect(missing.code).toBe(125);
+    expect(missing.stderr).toMatch(/Unable to find image .*nosuch:latest locally, and pulling it failed/);
+  });
+});
+
 /** Bytes of partial blob files a pull has staged under tmp/. */
 function stagedBytes(tmp: string): number {
   let total = 0;

@@ -129,6 +129,13 @@ describe('rootfs', () => {
     expect(fs.existsSync(path.join(ro, 'g'))).toBe(false);
   });
 
+  it('follows docker\'s entrypoint rules', async () => {
+    const r = await berth.run({ image: 'busybox', entrypoint: 'echo', cmd: ['from', 'cmd'], rm: true });
+    expect(r.stdout).toBe('from cmd\n');
+    const alone = await berth.run({ image: 'busybox', entrypoint: ['sh', '-c', 'echo entry'], rm: true });
+    expect(alone.stdout).toBe('entry\n');
+  });
+
   it('creates the working directory', async () => {
     expect((await sh('pwd', { workdir: '/srv/app' })).stdout).toBe('/srv/app\n');
   });
@@ -204,7 +211,8 @@ describe('CLI', () => {
     expect(notFound.stderr).toMatch(/"nosuchcmd": executable file not found in \$PATH/);
     const notExec = await cli(['run', '--rm', 'busybox', '/etc/passwd']);
     expect(notExec.code).toBe(126);
-    const noImage = await cli(['run', '--rm', 'nosuchimage', 'true']);
+    // --pull never: a missing image must not send the test to a registry outside this machine
+    const noImage = await cli(['run', '--rm', '--pull', 'never', 'nosuchimage', 'true']);
     expect(noImage.code).toBe(125);
     expect(noImage.stderr).toMatch(/No such image/);
   });

@@ -351,3 +351,20 @@ describe('layoutOf / spawnPlan', () => {
     expect(p.mounts.at(-1)).toMatchObject({ kind: 'mkdir', target: 'work/dir' });
   });
 });
+
+describe('commandLine (docker entrypoint rules)', async () => {
+  const { commandLine } = await import('../../src/runtime/runtime');
+  it('joins the image entrypoint and cmd by default', () => {
+    expect(commandLine(['/entry'], ['a', 'b'], undefined, undefined)).toEqual(['/entry', 'a', 'b']);
+  });
+  it('replaces cmd with the given command, keeping the entrypoint', () => {
+    expect(commandLine(['/entry'], ['a'], undefined, ['x'])).toEqual(['/entry', 'x']);
+  });
+  it('drops the image cmd when --entrypoint is given', () => {
+    expect(commandLine(['/entry'], ['a'], 'sh', undefined)).toEqual(['sh']);
+    expect(commandLine(['/entry'], ['a'], 'sh', ['-c', 'x'])).toEqual(['sh', '-c', 'x']);
+  });
+  it('treats an empty --entrypoint as none', () => {
+    expect(commandLine(['/entry'], ['a'], '', ['ls'])).toEqual(['ls']);
+  });
+});
