@@ -224,11 +224,7 @@ export class Berth {
   spawn(options: SpawnOptions): ContainerProcess {
     requireRoot();
     const info = this.runtime.create(options);
-    const stdio = new StdioSetup(
-      [options.stdin ?? (options.interactive ? 'pipe' : 'ignore'), options.stdout ?? 'pipe', options.stderr ?? 'pipe'],
-      !!options.tty,
-      options.ttySize,
-    );
+    const stdio = stdioSetup(options);
     let started;
     try {
       started = this.runtime.start(info, stdio.plan);
@@ -262,11 +258,7 @@ export class Berth {
    *  environment unless overridden). The returned process's wait() resolves with the command's exit. */
   exec(ref: string, options: ExecSpawnOptions): ContainerProcess {
     requireRoot();
-    const stdio = new StdioSetup(
-      [options.stdin ?? (options.interactive ? 'pipe' : 'ignore'), options.stdout ?? 'pipe', options.stderr ?? 'pipe'],
-      !!options.tty,
-      options.ttySize,
-    );
+    const stdio = stdioSetup(options);
     let started;
     try {
       started = this.runtime.exec(ref, options, stdio.plan);
@@ -494,6 +486,11 @@ export class Berth {
   port(ref: string): PortMapping[] {
     return this.runtime.endpoint(this.runtime.resolve(ref))?.ports ?? [];
   }
+}
+
+/** The host ends of a container process's stdio: pipes by default, stdin only when interactive. */
+function stdioSetup(o: { stdin?: StdioOption; stdout?: StdioOption; stderr?: StdioOption; interactive?: boolean; tty?: boolean; ttySize?: [number, number] }): StdioSetup {
+  return new StdioSetup([o.stdin ?? (o.interactive ? 'pipe' : 'ignore'), o.stdout ?? 'pipe', o.stderr ?? 'pipe'], !!o.tty, o.ttySize);
 }
 
 function processInfo(pid: number): ContainerProcessInfo | undefined {

@@ -291,6 +291,10 @@ export class Runtime {
     // a detached container's shim records the exit; its network is released by whoever sees it next
     if (c.config.network?.mode === 'bridge' && state.status !== 'running') this.releaseNetwork(c.config.id);
     if (state === c.state) return c;
+    // A shim writes the exit before it ends: if it has ended since we read, its record is on disk
+    // now and is the truth, not our guess.
+    const fresh = this.store.read(c.config.id);
+    if (fresh && JSON.stringify(fresh.state) !== JSON.stringify(c.state)) return this.repair(fresh);
     safely(() => this.cgroups.remove(c.config.id));
     this.store.writeState(c.config.id, state);
     return { config: c.config, state };

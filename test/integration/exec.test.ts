@@ -1,31 +1,26 @@
 import * as fs from 'node:fs';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Berth, type ContainerProcess } from '../../src/index';
-import { busyboxTar } from '../helpers/fixtures';
-import { hostChanges, hostSnapshot, runCli, tempRoots, type HostSnapshot, type TempRoots } from '../helpers/env';
+import { withBusybox } from '../helpers/berth';
+import { runCli, type TempRoots } from '../helpers/env';
 
 let roots: TempRoots;
 let berth: Berth;
-let before: HostSnapshot;
 let box: ContainerProcess;
-
-beforeAll(async () => {
-  roots = tempRoots();
-  berth = new Berth({ root: roots.root, runRoot: roots.runRoot });
-  await berth.importImage(busyboxTar(), 'busybox');
+const fixture = withBusybox({
+  beforeCheck: async () => {
+    box.kill('SIGKILL');
+    await box.wait();
+  },
 });
-afterAll(() => roots.cleanup());
+beforeAll(() => {
+  ({ berth, roots } = fixture);
+});
 beforeEach(() => {
-  before = hostSnapshot();
   box = berth.spawn({
     image: 'busybox', name: 'target', hostname: 'exechost', env: ['FROM_RUN=1'], rm: true,
     cmd: ['sh', '-c', 'echo container-data > /tmp/marker; exec sleep 60'],
   });
-});
-afterEach(async () => {
-  box.kill('SIGKILL');
-  await box.wait();
-  expect(hostChanges(before)).toEqual([]);
 });
 
 const exec = async (cmd: string[], opts: Record<string, unknown> = {}) => {

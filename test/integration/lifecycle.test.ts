@@ -1,29 +1,22 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { Berth, type ContainerEvent, type LogEntry } from '../../src/index';
 import { processStartTime } from '../../src/runtime/proc';
-import { busyboxTar } from '../helpers/fixtures';
-import { hostChanges, hostSnapshot, runCli, tempRoots, type HostSnapshot, type TempRoots } from '../helpers/env';
+import { withBusybox } from '../helpers/berth';
+import { runCli, type TempRoots } from '../helpers/env';
 
+// After each test: no container, shim, cgroup or mount outlives it.
+const fixture = withBusybox({
+  beforeCheck: async (b) => {
+    for (const c of b.ps({ all: true })) await b.remove(c.config.id, { force: true });
+    expect(b.ps({ all: true })).toEqual([]);
+  },
+});
 let roots: TempRoots;
 let berth: Berth;
-let before: HostSnapshot;
-
-beforeAll(async () => {
-  roots = tempRoots();
-  berth = new Berth({ root: roots.root, runRoot: roots.runRoot });
-  await berth.importImage(busyboxTar(), 'busybox');
-});
-afterAll(() => roots.cleanup());
-beforeEach(() => {
-  before = hostSnapshot();
-});
-afterEach(async () => {
-  for (const c of berth.ps({ all: true })) await berth.remove(c.config.id, { force: true });
-  // no container, shim, cgroup or mount outlives a test
-  expect(berth.ps({ all: true })).toEqual([]);
-  expect(hostChanges(before)).toEqual([]);
+beforeAll(() => {
+  ({ berth, roots } = fixture);
 });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -1,27 +1,19 @@
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { Berth } from '../../src/index';
 import { busyboxTar } from '../helpers/fixtures';
-import { hostChanges, hostSnapshot, runCli, tempRoots, type HostSnapshot, type TempRoots } from '../helpers/env';
+import { withBusybox } from '../helpers/berth';
+import { runCli, type TempRoots } from '../helpers/env';
 
+// Every run, whatever its outcome, leaves the host's mounts and cgroups as they were (checked
+// after each test by withBusybox).
+const fixture = withBusybox();
 let roots: TempRoots;
 let berth: Berth;
-let before: HostSnapshot;
-
-beforeAll(async () => {
-  roots = tempRoots();
-  berth = new Berth({ root: roots.root, runRoot: roots.runRoot });
-  await berth.importImage(busyboxTar(), 'busybox');
-});
-afterAll(() => roots.cleanup());
-beforeEach(() => {
-  before = hostSnapshot();
-});
-afterEach(() => {
-  // Every run, whatever its outcome, leaves the host's mounts and cgroups as they were.
-  expect(hostChanges(before)).toEqual([]);
+beforeAll(() => {
+  ({ berth, roots } = fixture);
 });
 
 const sh = (script: string, opts: Record<string, unknown> = {}) => berth.run({ image: 'busybox', cmd: ['sh', '-c', script], rm: true, ...opts });
