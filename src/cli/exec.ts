@@ -10,7 +10,8 @@ const exec: Command = {
   -t, --tty              Allocate a pseudo-TTY
   -e, --env KEY=VALUE    Set an environment variable (repeatable)
   -w, --workdir DIR      Working directory inside the container
-  -u, --user UID[:GID]   User (name or uid) and group to run as`,
+  -u, --user UID[:GID]   User (name or uid) and group to run as
+  -d, --detach           Start the command and return; it keeps running in the container`,
   stopAtPositional: true,
   spec: {
     '--interactive': Boolean, '-i': '--interactive',
@@ -18,6 +19,7 @@ const exec: Command = {
     '--env': [String], '-e': '--env',
     '--workdir': String, '-w': '--workdir',
     '--user': String, '-u': '--user',
+    '--detach': Boolean, '-d': '--detach',
   },
   async run(args, global) {
     const [container, ...cmd] = args._;
@@ -29,6 +31,8 @@ const exec: Command = {
     if (tty && interactive && !process.stdin.isTTY) {
       throw new BerthError('INVALID_ARGUMENT', 'the input device is not a TTY; drop -t or run berth from a terminal');
     }
+    const detach = !!args['--detach'];
+    if (detach && (tty || interactive)) throw new BerthError('INVALID_ARGUMENT', 'Conflicting options: -d with -i or -t');
     const proc = new Berth(global).exec(container, {
       cmd,
       env: args['--env'],
@@ -36,8 +40,12 @@ const exec: Command = {
       user: args['--user'],
       tty,
       interactive,
-      ...foregroundStdio(tty, interactive),
+      // Detached, the command outlives this process: when we exit, the container's init adopts it.
+      ...(detach ? { stdin: 'ignore' as const, stdout: 'ignore' as const, stderr: 'ignore' as const } : foregroundStdio(tty, interactive)),
     });
+    if (detach) {
+      process.exit(0);
+    }
     return (await attachForeground(proc, tty, interactive)).exitCode;
   },
 };

@@ -79,5 +79,10 @@ describe('exec', () => {
     expect(r.stdout).toMatch(/^\/dev\/pts\/\d+\r?\n$/);
     const missing = await runCli(['exec', 'target', 'nosuchcmd'], { roots });
     expect(missing.code).toBe(127);
+    // -d returns at once; the command goes on inside the container
+    const detached = await runCli(['exec', '-d', 'target', 'sh', '-c', 'sleep 0.3; echo later > /tmp/detached'], { roots });
+    expect([detached.code, detached.stdout]).toEqual([0, '']);
+    for (let i = 0; i < 100 && (await exec(['cat', '/tmp/detached'])).stdout !== 'later\n'; i++) await new Promise((r) => setTimeout(r, 20));
+    expect((await exec(['cat', '/tmp/detached'])).stdout).toBe('later\n');
   });
 });
