@@ -14,7 +14,7 @@ await build({
   target: 'node20',
   format: 'cjs',
   // node-tar is large and only `import` needs it: it stays a runtime require from node_modules.
-  external: ['tar', 'fzstd'],
+  external: ['tar', 'fzstd', 'cli-progress'],
   // Smaller source is less to read and hash before V8 can use its code cache (~1.5 ms per start).
   minify: true,
   // The package.json version is read at runtime, not inlined.

@@ -16,22 +16,59 @@ const pull: Command = {
     const say = (line: string): void => {
       if (!quiet) process.stdout.write(`${line}\n`);
     };
-    const result = await new Berth(global).pullImage(ref, {
-      platform: args['--platform'],
-      insecureRegistries: args['--insecure-registry'],
-      // One line per layer as it completes; progress bars on a terminal are not done yet.
-      onProgress: (e: PullEvent) => {
-        if (e.type === 'resolved') say(`Pulling ${familiar(e.name)}`);
-        else if (e.status === 'done') say(`${short(e.digest)} done`);
-        else if (e.status === 'exists') say(`${short(e.digest)} already exists`);
-      },
-    });
+    // A bar per layer on a terminal; one line per finished layer otherwise (logs, CI).
+    const bars = !quiet && process.stdout.isTTY ? new LayerBars() : undefined;
+    let result;
+    try {
+      result = await new Berth(global).pullImage(ref, {
+        platform: args['--platform'],
+        insecureRegistries: args['--insecure-registry'],
+        onProgress: (e: PullEvent) => {
+          if (e.type === 'resolved') say(`Pulling ${familiar(e.name)}`);
+          else if (bars) bars.update(e.digest, e.status, e.current, e.total);
+          else if (e.status === 'done') say(`${short(e.digest)} done`);
+          else if (e.status === 'exists') say(`${short(e.digest)} already exists`);
+        },
+      });
+    } finally {
+      bars?.stop();
+    }
     say(`Digest: ${result.digest}`);
     say(result.upToDate ? `Status: Image is up to date for ${familiar(result.name)}` : `Status: Downloaded newer image for ${familiar(result.name)}`);
     process.stdout.write(`${result.name}\n`);
     return 0;
   },
 };
+
+/** Progress bars of the layers being pulled (cli-progress, loaded only on a terminal). */
+class LayerBars {
+  private readonly multi: import('cli-progress').MultiBar;
+  private readonly bars = new Map<string, import('cli-progress').SingleBar>();
+
+  constructor() {
+    const progress = require('cli-progress') as typeof import('cli-progress');
+    this.multi = new progress.MultiBar(
+      { format: '{layer} [{bar}] {size} {status}', barsize: 30, hideCursor: true, clearOnComplete: false, autopadding: true },
+      progress.Presets.shades_classic,
+    );
+  }
+
+  update(digest: string, status: string, current: number | undefined, total: number): void {
+    let bar = this.bars.get(digest);
+    if (!bar) {
+      bar = this.multi.create(Math.max(total, 1), 0, { layer: short(digest), size: '', status });
+      this.bars.set(digest, bar);
+    }
+    const value = status === 'downloading' ? (current ?? 0) : status === 'exists' || status === 'done' || status === 'verified' || status === 'extracting' ? Math.max(total, 1) : 0;
+    bar.update(value, { status: status === 'exists' ? 'already exists' : status, size: `${mb(value)}/${mb(total)} MB` });
+  }
+
+  stop(): void {
+    this.multi.stop();
+  }
+}
+
+const mb = (n: number) => (n / 1e6).toFixed(1);
 
 function short(digest: string): string {
   return digest.slice(0, 'sha256:'.length + 12);

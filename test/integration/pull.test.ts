@@ -345,6 +345,26 @@ describe('berth pull and berth tag (CLI)', () => {
   });
 });
 
+describe('berth pull on a terminal', () => {
+  it('draws a progress bar per layer', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const { CLI_PATH } = await import('../helpers/env');
+    const { roots: r } = freshBerth();
+    const ref = `${registry.host}/layers:latest`;
+    // script(1) gives the CLI a pseudo-terminal, as a user's shell would
+    const out = spawnSync('script', ['-qfec', `${process.execPath} ${CLI_PATH} pull ${ref}`, '/dev/null'], {
+      env: { ...process.env, BERTH_ROOT: r.root, BERTH_RUNROOT: r.runRoot },
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(out.status).toBe(0);
+    const text = out.stdout.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '');
+    for (const layer of layersOf(layout, 'layers')) {
+      expect(text).toMatch(new RegExp(`${layer.digest.slice(0, 19)} \\[█+\\] [\\d.]+/[\\d.]+ MB done`));
+    }
+  });
+});
+
 describe('run pulls what it lacks (--pull)', () => {
   it('pulls a missing image on run, never with --pull never, again with --pull always', async () => {
     const { roots: r, berth } = freshBerth();
