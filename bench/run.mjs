@@ -11,6 +11,13 @@
 // (and min, p90) of N runs after a short warm-up, and each median's ratio to
 // crun's and runc's.
 //
+// The last rows come from images.mjs (pull from a local registry against
+// `skopeo copy`, unpack of a large layer against `tar -x`; at most 5 runs
+// each) and network.mjs (start-to-exit on a bridge network against
+// --network none and podman, in a network namespace of its own; at most 20).
+// Pairs of rows are timed in alternation, and each pair may use twice the
+// per-row time budget.
+//
 // Bounds: BENCH_ITERATIONS runs per row (default 50), each run killed after
 // RUN_TIMEOUT_MS, and each row stops early once it has used
 // BENCH_MAX_SECONDS (default 60) of wall time.
@@ -25,6 +32,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { measureDetachedCycle, measureExec, measureRuncExec, measureShimRss } from './lifecycle.mjs';
+import { IMAGE_ROWS, ImageBench, printImageTargets } from './images.mjs';
+import { NETWORK_ROWS, measureNetwork, printNetworkTargets } from './network.mjs';
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const SELF = fileURLToPath(import.meta.url);
@@ -283,7 +292,7 @@ function median(sorted) {
 }
 
 /** The issue's targets: API at most half of crun, CLI at most 1.25x a bare `node -e 0`. */
-function printTargets(rows) {
+function printTargets(rows, images) {
   const m = (name) => rows.find((r) => r.name === name)?.stats?.median;
   const line = (label, v, base, target) => {
     if (v === undefined || base === undefined) return console.log(`${label}: n/a`);
@@ -298,6 +307,8 @@ function printTargets(rows) {
   line('berth CLI exec / runc exec', m('berth CLI exec'), m('runc exec'), Infinity);
   const rss = m('berth-shim RSS (kB)');
   console.log(`berth-shim resident memory: ${rss === undefined ? 'n/a' : `${rss} kB`} (target < 2048 kB)`);
+  printImageTargets(line, m, images);
+  printNetworkTargets(line, m);
 }
 
 function printTable(rows) {
@@ -306,14 +317,15 @@ function printTable(rows) {
   const ms = (v) => (v === undefined ? 'n/a' : v.toFixed(2));
   const ratio = (v, base) => (v === undefined || base === undefined ? 'n/a' : `${(v / base).toFixed(2)}x`);
   const header = ['what', 'n', 'median ms', 'min ms', 'p90 ms', 'vs crun', 'vs runc'];
+  const noRuntimeRatio = (name) => name.includes('(kB)') || Object.values(IMAGE_ROWS).includes(name);
   const lines = rows.map((r) => [
     r.name,
     r.stats ? String(r.stats.n) : '-',
     ms(r.stats?.median),
     ms(r.stats?.min),
     ms(r.stats?.p90),
-    r.name.includes('(kB)') ? '' : ratio(r.stats?.median, crun),
-    r.name.includes('(kB)') ? '' : ratio(r.stats?.median, runc),
+    noRuntimeRatio(r.name) ? '' : ratio(r.stats?.median, crun),
+    noRuntimeRatio(r.name) ? '' : ratio(r.stats?.median, runc),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
   const fmt = (cells) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
@@ -334,6 +346,7 @@ async function main() {
     console.error('bench: container rows need root; run as root (sudo npm run bench)');
   }
   const ctx = setup();
+  const images = new ImageBench(ctx, { iterations: ITERATIONS, maxMsPerRow: MAX_MS_PER_ROW });
   const rows = [];
   const row = async (name, needs, fn) => {
     const missing = needs.find((bin) => !have(bin));
@@ -367,11 +380,29 @@ async function main() {
     await row('berth CLI exec', [], async () => (exec ??= await measureExec(berth, timeRuns, cliArgs, ITERATIONS, WARMUP)).cli);
     await row('runc exec', ['runc'], () => measureRuncExec(timeRuns, ctx.bundle, ITERATIONS));
     await row('berth-shim RSS (kB)', [], () => measureShimRss(berth, 10));
+    let pull;
+    let unpack;
+    let network;
+    const imageTools = ['docker-registry', 'skopeo', 'umoci'];
+    await row(IMAGE_ROWS.berthPull, imageTools, async () => (await (pull ??= images.measurePull())).berth);
+    await row(IMAGE_ROWS.berthDownloaded, imageTools, async () => (await (pull ??= images.measurePull())).downloaded);
+    await row(IMAGE_ROWS.skopeo, imageTools, async () => (await (pull ??= images.measurePull())).skopeo);
+    await row(IMAGE_ROWS.berthUnpack, ['tar'], async () => (await (unpack ??= images.measureUnpack())).berth);
+    await row(IMAGE_ROWS.tar, ['tar'], async () => (await (unpack ??= images.measureUnpack())).tar);
+    const netRun = () => (network ??= Promise.resolve().then(() => measureNetwork({ ctx, iterations: ITERATIONS, maxMsPerRow: MAX_MS_PER_ROW, warmup: WARMUP })));
+    await row(NETWORK_ROWS.bridge, ['unshare', 'iptables'], async () => (await netRun()).bridge);
+    await row(NETWORK_ROWS.none, ['unshare', 'iptables'], async () => (await netRun()).none);
+    await row(NETWORK_ROWS.podman, ['podman'], async () => {
+      const r = await netRun();
+      if (r.podmanError) throw new Error(r.podmanError);
+      return r.podman;
+    });
   } finally {
+    await images.cleanup().catch((err) => console.error(`bench: image cleanup: ${err.message}`));
     teardown(ctx);
   }
   printTable(rows);
-  printTargets(rows);
+  printTargets(rows, images);
   if (process.env.BENCH_JSON) {
     fs.writeFileSync(process.env.BENCH_JSON, JSON.stringify({ iterations: ITERATIONS, rows }, null, 2) + '\n');
   }

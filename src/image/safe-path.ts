@@ -18,13 +18,10 @@ export function memberComponents(name: string, entry = name): string[] {
   return parts;
 }
 
+// throwIfNoEntry rather than a caught ENOENT: every new file of a layer takes this path, and a
+// thrown error (with its stack trace) costs more than the lstat itself.
 function lstatOrUndefined(p: string): fs.Stats | undefined {
-  try {
-    return fs.lstatSync(p);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw e;
-  }
+  return fs.lstatSync(p, { throwIfNoEntry: false });
 }
 
 /**
