@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BerthError } from '../errors';
+import { writeArchiveTo } from './archive-out';
 import type { Runtime } from '../runtime/runtime';
 import type { ContainerInfo } from '../runtime/types';
 import type { CommitOptions, CommitSource } from './commit';
@@ -44,32 +45,9 @@ export async function exportContainer(runtime: Runtime, container: string, out: 
     }
   }
   const branches = containerBranches(upper, info.config.storageDriver, info.config.layers);
-  if (typeof out === 'number') {
-    const w = new TarWriter(out);
+  writeArchiveTo(out, 'export archive', (fd) => {
+    const w = new TarWriter(fd);
     writeFlatTar(branches, w);
     w.finish();
-    return;
-  }
-  const file = path.resolve(out);
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
-  let fd: number;
-  try {
-    fd = fs.openSync(tmp, 'w', 0o644);
-  } catch (e) {
-    throw new BerthError('INVALID_ARGUMENT', `Cannot write the export archive ${file}; check that its directory exists and is writable`, { cause: e });
-  }
-  try {
-    try {
-      const w = new TarWriter(fd);
-      writeFlatTar(branches, w);
-      w.finish();
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-    fs.renameSync(tmp, file);
-  } catch (e) {
-    fs.rmSync(tmp, { force: true });
-    throw e;
-  }
+  });
 }

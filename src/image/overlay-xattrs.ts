@@ -64,6 +64,6 @@ export function parseGetfattr(out: Buffer, onAttr: (file: string, name: string, 
 }
 
 function unescape(s: string): string {
-  const latin1 = s.replace(/\\([0-7]{3})|\\\\/g, (m, oct: string | undefined) => (oct ? String.fromCharCode(parseInt(oct, 8)) : '\\'));
+  const latin1 = s.replace(/\\([0-7]{3})|\\\\/g, (_m, oct: string | undefined) => (oct ? String.fromCharCode(parseInt(oct, 8)) : '\\'));
   return Buffer.from(latin1, 'latin1').toString('utf8');
 }

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { BerthError } from '../errors';
+import { writeArchiveTo } from './archive-out';
 import { digestHex, sha256Digest } from './digest';
 import { findImage, imageNotFound, nameKey, shortId } from './lookup';
 import { manifestLayers } from './manifest-layers';
@@ -39,30 +39,7 @@ export async function saveImages(parts: StoreParts, refs: string[], out: string 
     const all = Object.keys(names).filter((n) => names[n] === image.id).sort();
     return describe(parts, image, byName && names[byName] === image.id ? [byName] : all);
   });
-  if (typeof out === 'number') {
-    writeLayout(parts, saved, out);
-    return;
-  }
-  const file = path.resolve(out);
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
-  let fd: number;
-  try {
-    fd = fs.openSync(tmp, 'w', 0o644);
-  } catch (e) {
-    throw new BerthError('INVALID_ARGUMENT', `Cannot write the image archive ${file}; check that its directory exists and is writable`, { cause: e });
-  }
-  try {
-    try {
-      writeLayout(parts, saved, fd);
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-    fs.renameSync(tmp, file);
-  } catch (e) {
-    fs.rmSync(tmp, { force: true });
-    throw e;
-  }
+  writeArchiveTo(out, 'image archive', (fd) => writeLayout(parts, saved, fd));
 }
 
 /**
