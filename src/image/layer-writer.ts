@@ -38,6 +38,8 @@ export class LayerWriter {
   private readonly preserveOwner: boolean;
   /** Directory attributes are applied last: creating children would bump mtimes, and a 0555 dir would block them. */
   private readonly dirs = new Map<string, Attributes>();
+  /** Directories below root known to be real directories (see parentDir). */
+  private readonly verified = new Set<string>();
 
   constructor(root: string, opts: LayerWriterOptions = {}) {
     this.root = root;
@@ -54,7 +56,7 @@ export class LayerWriter {
       this.dirs.set('', attributes(entry, 0o755));
       return;
     }
-    const abs = path.join(parentDir(this.root, parts, entry.path, true), base);
+    const abs = path.join(parentDir(this.root, parts, entry.path, true, 'it', this.verified), base);
     switch (entry.type) {
       case 'File':
       case 'OldFile':
@@ -89,7 +91,7 @@ export class LayerWriter {
   }
 
   private async file(entry: ReadEntry, abs: string): Promise<void> {
-    clearFor(abs, false);
+    clearFor(abs, false, this.verified);
     const a = attributes(entry, 0o644);
     // 0600 until the body is complete; the real mode is set after chown, since chown clears setuid/setgid.
     // Synchronous calls: layers are thousands of small files, and a thread-pool round trip per call
@@ -112,13 +114,13 @@ export class LayerWriter {
 
   private directory(entry: ReadEntry, abs: string, parts: string[]): void {
     // An existing directory is merged into, as tar does; anything else at that name is replaced.
-    if (!clearFor(abs, true)) fs.mkdirSync(abs, 0o700);
+    if (!clearFor(abs, true, this.verified)) fs.mkdirSync(abs, 0o700);
     this.dirs.set(parts.join('/'), attributes(entry, 0o755));
   }
 
   private symlink(entry: ReadEntry, abs: string): void {
     // The link text is data: "link -> /etc" is fine to create. What is refused is writing through it later.
-    clearFor(abs, false);
+    clearFor(abs, false, this.verified);
     fs.symlinkSync(entry.linkpath ?? '', abs);
     const a = attributes(entry, 0o777);
     if (this.preserveOwner) fs.lchownSync(abs, a.uid, a.gid);
@@ -130,12 +132,12 @@ export class LayerWriter {
     const targetParts = memberComponents(linkpath, entry.path);
     if (targetParts.length === 0) throw refuseEntry(entry.path, 'its link target is the layer root');
     const what = `its link target "${linkpath}"`;
-    const target = path.join(parentDir(this.root, targetParts, entry.path, false, what), targetParts[targetParts.length - 1]);
+    const target = path.join(parentDir(this.root, targetParts, entry.path, false, what, this.verified), targetParts[targetParts.length - 1]);
     const st = lstatOrUndefined(target);
     if (!st) throw refuseEntry(entry.path, `${what} does not exist in the layer`);
     if (st.isDirectory()) throw refuseEntry(entry.path, `${what} is a directory`);
     if (targetParts.join('/') === parts.join('/')) return; // a link to itself: nothing to do
-    clearFor(abs, false);
+    clearFor(abs, false, this.verified);
     // link(2) does not follow a symlink target: linking to a symlink links the symlink itself.
     fs.linkSync(target, abs);
   }
@@ -146,7 +148,7 @@ export class LayerWriter {
       this.notes.push(`skipped device node "${entry.path}": creating devices needs root`);
       return;
     }
-    clearFor(abs, false);
+    clearFor(abs, false, this.verified);
     const a = attributes(entry, 0o644);
     makeNode(abs, kind, a.mode, entry.header.devmaj ?? 0, entry.header.devmin ?? 0);
     if (this.preserveOwner) fs.lchownSync(abs, a.uid, a.gid);
@@ -158,7 +160,7 @@ export class LayerWriter {
     const dirParts = parts.slice(0, -1);
     const base = parts[parts.length - 1];
     // The parent must exist as a real directory in this layer: it is where overlayfs looks for the marker.
-    const dir = parentDir(this.root, parts, entry.path, true);
+    const dir = parentDir(this.root, parts, entry.path, true, 'it', this.verified);
     if (base === OPAQUE_MARKER) {
       if (!this.privileged) {
         this.notes.push(`skipped opaque marker "${entry.path}": trusted.* xattrs need root`);
@@ -175,7 +177,7 @@ export class LayerWriter {
       this.notes.push(`skipped whiteout "${[...dirParts, hidden].join('/')}": creating whiteout devices needs root`);
       return;
     }
-    clearFor(abs, false);
+    clearFor(abs, false, this.verified);
     makeWhiteout(abs);
     const a = attributes(entry, 0);
     if (this.preserveOwner) fs.lchownSync(abs, a.uid, a.gid);

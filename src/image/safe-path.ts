@@ -30,33 +30,40 @@ function lstatOrUndefined(p: string): fs.Stats | undefined {
  * `link/passwd` is refused here, because the kernel would follow the link on open. Missing ancestors are
  * created (0755, as docker does) when `create`; otherwise a missing one is an error.
  */
-export function parentDir(root: string, parts: string[], entry: string, create: boolean, what = 'it'): string {
+export function parentDir(root: string, parts: string[], entry: string, create: boolean, what = 'it', known?: Set<string>): string {
   let cur = root;
   for (let i = 0; i < parts.length - 1; i++) {
     cur = path.join(cur, parts[i]);
+    // A directory this writer created or checked stays one until clearFor removes it (the writer
+    // is the only one writing the staging dir): no need to lstat it again for every entry below.
+    if (known?.has(cur)) continue;
     const shown = parts.slice(0, i + 1).join('/');
     const st = lstatOrUndefined(cur);
     if (!st) {
       if (!create) throw refuseEntry(entry, `${what} goes through "${shown}", which does not exist in the layer`);
       fs.mkdirSync(cur);
       fs.chmodSync(cur, 0o755); // mkdir's mode is filtered by the umask
+      known?.add(cur);
       continue;
     }
     if (st.isSymbolicLink()) {
       throw refuseEntry(entry, `${what} passes through the symbolic link "${shown}" and could escape the layer directory`);
     }
     if (!st.isDirectory()) throw refuseEntry(entry, `${what} goes through "${shown}", which is not a directory`);
+    known?.add(cur);
   }
   return cur;
 }
 
 /** Remove whatever an entry is about to replace, without following a symlink that sits at its name. */
-export function clearFor(abs: string, keepDirectory: boolean): fs.Stats | undefined {
+export function clearFor(abs: string, keepDirectory: boolean, known?: Set<string>): fs.Stats | undefined {
   const st = lstatOrUndefined(abs);
   if (!st) return undefined;
   if (st.isDirectory()) {
     if (keepDirectory) return st;
     fs.rmSync(abs, { recursive: true, force: true });
+    // whatever stood at or below it is gone: parentDir must look again
+    if (known) for (const d of known) if (d === abs || d.startsWith(`${abs}/`)) known.delete(d);
   } else {
     fs.unlinkSync(abs);
   }

@@ -373,6 +373,18 @@ describe('unpackLayer: refusing unsafe archives', () => {
       ],
       'a/up/sub/',
     );
+    // A directory written into (and so known to the writer) that a later entry replaces by a symlink
+    // must be checked again: the writer's cache of verified directories forgets what was removed.
+    await expectRefused(
+      [
+        { path: 'd/', type: 'Directory' },
+        { path: 'd/sub/', type: 'Directory' },
+        { path: 'd/sub/first', body: 'ok' },
+        { path: 'd', type: 'SymbolicLink', linkpath: outside },
+        { path: 'd/sub/second', body: 'evil' },
+      ],
+      'd/sub/second',
+    );
     // Even a link that stays inside is refused: layer tars never legitimately write through symlinks.
     await expectRefused(
       [
