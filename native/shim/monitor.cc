@@ -263,16 +263,8 @@ bool Monitor::backoff(unsigned ms) {
 }
 
 unsigned long long Monitor::oomCount() const {
-  if (config_.oomFile.empty()) return 0;
-  int fd = open(config_.oomFile.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return 0;
   char buf[4096];
-  ssize_t n;
-  do n = read(fd, buf, sizeof buf - 1);
-  while (n < 0 && errno == EINTR);
-  close(fd);
-  if (n <= 0) return 0;
-  buf[n] = '\0';
+  if (config_.oomFile.empty() || !readSmallFile(config_.oomFile.c_str(), buf, sizeof buf)) return 0;
   const std::string& key = config_.oomKey;
   for (char* line = buf; line && *line;) {
     char* next = strchr(line, '\n');

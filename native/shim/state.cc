@@ -53,17 +53,22 @@ void writeState(const std::string& path, const RunInfo& run, unsigned restartCou
   if (!ok || rename(tmp.c_str(), path.c_str()) < 0) unlink(tmp.c_str());
 }
 
-unsigned long long processStartTime(pid_t pid) {
-  std::string file = "/proc/" + std::to_string(pid) + "/stat";
-  int fd = open(file.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return 0;
-  char buf[1024];
+bool readSmallFile(const char* path, char* buf, size_t size) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
   ssize_t n;
-  do n = read(fd, buf, sizeof buf - 1);
+  do n = read(fd, buf, size - 1);
   while (n < 0 && errno == EINTR);
   close(fd);
-  if (n <= 0) return 0;
+  if (n <= 0) return false;
   buf[n] = '\0';
+  return true;
+}
+
+unsigned long long processStartTime(pid_t pid) {
+  std::string file = "/proc/" + std::to_string(pid) + "/stat";
+  char buf[1024];
+  if (!readSmallFile(file.c_str(), buf, sizeof buf)) return 0;
   // The command name (field 2) may hold spaces and parentheses: count fields after the last ')'.
   char* p = strrchr(buf, ')');
   if (!p) return 0;

@@ -27,4 +27,7 @@ void writeState(const std::string& path, const RunInfo& run, unsigned restartCou
 // Field 22 of /proc/PID/stat, or 0 when it cannot be read.
 unsigned long long processStartTime(pid_t pid);
 
+// Reads a small /proc or cgroup file into buf (NUL-terminated); false when it cannot be read.
+bool readSmallFile(const char* path, char* buf, size_t size);
+
 }  // namespace berth::shim

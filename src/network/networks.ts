@@ -12,6 +12,7 @@ import { buildConflist, networkInfo, type Conflist } from './config';
 import { findTool } from './cni';
 import { chooseSubnet, contains, formatCidr, formatIPv4, hostPrefixes, isHostAddress, overlaps, parseIPv4, parseSubnet, toolEnv, type Cidr } from './subnet';
 import type { CreateNetworkOptions, NetworkInfo } from './types';
+import { randomHexId } from '../util/random';
 
 const childProcess = (): typeof import('node:child_process') => require('node:child_process');
 
@@ -119,7 +120,7 @@ export class NetworkStore {
       if (!isHostAddress(subnet, g)) throw new BerthError('INVALID_ARGUMENT', `Gateway ${o.gateway} is not a host address of subnet ${formatCidr(subnet)}`);
       gateway = g;
     }
-    const id = randomId();
+    const id = randomHexId();
     const bridge = o.bridge ?? `br-${id.slice(0, 12)}`;
     if (!IFNAME_RE.test(bridge)) throw invalid('--bridge', 'an interface name of at most 15 letters, digits, _ . -', bridge);
     const user = others.find((n) => n.bridge === bridge);
@@ -224,13 +225,3 @@ function forwardDrops(): boolean {
   }
 }
 
-function randomId(): string {
-  const buf = Buffer.alloc(32);
-  const fd = fs.openSync('/dev/urandom', 'r');
-  try {
-    fs.readSync(fd, buf, 0, 32, null);
-  } finally {
-    fs.closeSync(fd);
-  }
-  return buf.toString('hex');
-}

@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { BerthError } from '../errors';
 import { native } from '../native';
 import { readJsonIfExists, writeJsonAtomic } from '../util/fs';
+import { randomHexId } from '../util/random';
 import { processStartTime } from './proc';
 import type { ContainerConfig, ContainerInfo, ContainerState } from './types';
 
@@ -30,16 +31,8 @@ export class ContainerStore {
     return path.join(this.dir, id);
   }
 
-  /** 64 hex digits from the kernel's CSPRNG, read directly: node:crypto costs ~2 ms to load. */
   static newId(): string {
-    const buf = Buffer.alloc(32);
-    const fd = fs.openSync('/dev/urandom', 'r');
-    try {
-      fs.readSync(fd, buf, 0, 32, null);
-    } finally {
-      fs.closeSync(fd);
-    }
-    return buf.toString('hex');
+    return randomHexId();
   }
 
   /** Claims the name and writes the container's directory; the state starts as 'created'. */

@@ -33,7 +33,9 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export async function startRegistry(dir: string): Promise<TestRegistry> {
+/** Starts a registry storing under dir; with `htpasswd` (a file of bcrypt entries) it requires
+ *  basic auth. */
+export async function startRegistry(dir: string, opts: { htpasswd?: string } = {}): Promise<TestRegistry> {
   const port = await freePort();
   const storage = path.join(dir, 'storage');
   fs.mkdirSync(storage, { recursive: true });
@@ -49,6 +51,7 @@ export async function startRegistry(dir: string): Promise<TestRegistry> {
       'storage:',
       '  filesystem:',
       `    rootdirectory: ${storage}`,
+      ...(opts.htpasswd ? ['auth:', '  htpasswd:', '    realm: berth-test', `    path: ${opts.htpasswd}`] : []),
       'http:',
       `  addr: 127.0.0.1:${port}`,
       '',
@@ -87,7 +90,8 @@ async function waitForV2(host: string, gone: () => boolean): Promise<void> {
     try {
       const res = await fetch(`http://${host}/v2/`);
       await res.body?.cancel();
-      if (res.status === 200) return;
+      // 401: up, and asking for credentials (an htpasswd registry)
+      if (res.status === 200 || res.status === 401) return;
     } catch {
       // not listening yet
     }

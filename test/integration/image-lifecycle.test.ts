@@ -8,7 +8,7 @@ import { Berth } from '../../src/index';
 import { busyboxTar } from '../helpers/fixtures';
 import { CLI_PATH, hostChanges, hostSnapshot, runCli, tempRoots, type CliResult, type HostSnapshot, type TempRoots } from '../helpers/env';
 import { REPO_ROOT } from '../helpers/paths';
-import { freePort, REGISTRY_BIN } from '../helpers/registry';
+import { REGISTRY_BIN, startRegistry } from '../helpers/registry';
 import { buildImage, buildRawImage, initLayout } from '../fixtures/registry/images';
 import { rootfsMount } from '../../src/runtime/rootfs';
 
@@ -413,48 +413,9 @@ describe('berth image inspect and berth image prune', () => {
 
 /** Debian's docker-registry on 127.0.0.1 with htpasswd (bcrypt) basic auth for one user. */
 async function startAuthRegistry(dir: string, user: string, password: string): Promise<{ host: string; stop(): Promise<void> }> {
-  const port = await freePort();
   const htpasswd = path.join(dir, 'htpasswd');
   fs.writeFileSync(htpasswd, run('htpasswd', ['-Bbn', user, password]));
-  const config = path.join(dir, 'config.yml');
-  fs.writeFileSync(config, [
-    'version: 0.1',
-    'log:',
-    '  level: error',
-    '  accesslog:',
-    '    disabled: true',
-    'storage:',
-    '  filesystem:',
-    `    rootdirectory: ${path.join(dir, 'storage')}`,
-    'auth:',
-    '  htpasswd:',
-    '    realm: berth-test',
-    `    path: ${htpasswd}`,
-    'http:',
-    `  addr: 127.0.0.1:${port}`,
-    '',
-  ].join('\n'));
-  const log = fs.openSync(path.join(dir, 'registry.log'), 'a');
-  const child = spawn(REGISTRY_BIN, ['serve', config], { stdio: ['ignore', log, log] });
-  fs.closeSync(log);
-  let exited = false;
-  const exit = new Promise<void>((resolve) => child.once('exit', () => ((exited = true), resolve())));
-  const host = `127.0.0.1:${port}`;
-  for (let i = 0; ; i++) {
-    if (exited || i === 100) throw new Error(`the registry did not start: ${fs.readFileSync(path.join(dir, 'registry.log'), 'utf8')}`);
-    const status = await fetch(`http://${host}/v2/`).then((r) => r.status, () => 0);
-    if (status === 401) break;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return {
-    host,
-    async stop() {
-      if (!exited) child.kill('SIGTERM');
-      await Promise.race([exit, new Promise((r) => setTimeout(r, 5000))]);
-      if (!exited) child.kill('SIGKILL');
-      await exit;
-    },
-  };
+  return startRegistry(path.join(dir, 'registry'), { htpasswd });
 }
 
 describe.skipIf(!fs.existsSync('/usr/bin/htpasswd') || !fs.existsSync(REGISTRY_BIN))('berth login and berth logout', () => {
