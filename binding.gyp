@@ -10,6 +10,7 @@
         "native/core/cgroup.cc",
         "native/core/bench_mount.cc",
         "native/core/plan_codec.cc",
+        "native/core/netns.cc",
         "native/addon/addon.cc",
         "native/addon/convert.cc",
         "native/addon/exit_watch.cc",

@@ -275,13 +275,9 @@ export class Berth {
     requireRoot();
     await this.ensureImage(options.image, options.pull);
     const info = this.runtime.create(options);
-    let started: ContainerInfo | undefined;
     try {
-      started = await this.runtime.lifecycle.startDetached(info);
-      return this.runtime.attachDetached(started);
+      return await this.runtime.lifecycle.startDetached(info);
     } catch (e) {
-      // running already when its network failed: stop it before the record goes
-      if (started) await this.runtime.remove(info.config.id, { force: true }).catch(() => undefined);
       try {
         this.runtime.store.remove(info.config.id, { name: info.config.name });
       } catch {
@@ -294,13 +290,7 @@ export class Berth {
   /** `docker start`: runs a created or exited container again, detached, with the same write layer. */
   async start(ref: string): Promise<ContainerInfo> {
     requireRoot();
-    const started = await this.runtime.lifecycle.startDetached(this.runtime.resolve(ref));
-    try {
-      return this.runtime.attachDetached(started);
-    } catch (e) {
-      await this.runtime.lifecycle.stop(started.config.id, 0).catch(() => undefined);
-      throw e;
-    }
+    return this.runtime.lifecycle.startDetached(this.runtime.resolve(ref));
   }
 
   /** `docker stop`: SIGTERM, then SIGKILL after `timeout` seconds (default 10). */
@@ -404,8 +394,8 @@ export class Berth {
 
   inspect(ref: string): ContainerInfo {
     const info = this.runtime.resolve(ref);
-    const network = this.runtime.endpoint(info);
-    return network ? { ...info, network } : info;
+    const networks = this.runtime.endpoints(info);
+    return networks.length > 0 ? { ...info, network: networks[0], networks } : info;
   }
 
   /** `docker rm`: removes the container with its write layer and cgroup. */
@@ -480,6 +470,19 @@ export class Berth {
   removeNetwork(name: string): NetworkInfo {
     requireRoot();
     return this.runtime.networks.removeNetwork(name);
+  }
+
+  /** `docker network connect`: joins a container to one more network (an interface eth1, eth2, ...
+   *  in it at once if it runs, and on every later start); `ip` on a user network. */
+  connectNetwork(network: string, container: string, opts: { ip?: string } = {}): ContainerInfo {
+    requireRoot();
+    return this.runtime.connect(network, container, opts);
+  }
+
+  /** `docker network disconnect`: leaves a network joined with connectNetwork. */
+  disconnectNetwork(network: string, container: string): ContainerInfo {
+    requireRoot();
+    return this.runtime.disconnect(network, container);
   }
 
   /** `docker port`: the published ports of a running container. */

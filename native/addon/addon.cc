@@ -15,6 +15,7 @@
 #include "addon/exit_watch.h"
 #include "addon/remove_tree.h"
 #include "core/bench_mount.h"
+#include "core/netns.h"
 #include "core/plan_codec.h"
 #include "core/spawn.h"
 
@@ -118,6 +119,25 @@ Napi::Value Flock(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// createNetns(path) / removeNetns(path): a network namespace pinned at path (see core/netns.h).
+Napi::Value CreateNetns(const Napi::CallbackInfo& info) {
+  try {
+    createNetns(info[0].As<Napi::String>().Utf8Value());
+  } catch (const SysError& e) {
+    throw sysErrorToJs(info.Env(), e);
+  }
+  return info.Env().Undefined();
+}
+
+Napi::Value RemoveNetns(const Napi::CallbackInfo& info) {
+  try {
+    removeNetns(info[0].As<Napi::String>().Utf8Value());
+  } catch (const SysError& e) {
+    throw sysErrorToJs(info.Env(), e);
+  }
+  return info.Env().Undefined();
+}
+
 // Starts a program in its own session with stdio on /dev/null and does not wait for it: the CLI
 // hands slow cleanup (deleting a write layer) to it and exits. posix_spawn is vfork-based in glibc,
 // so this costs microseconds, not a copy of Node's page tables.
@@ -181,6 +201,8 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("benchMount", Napi::Function::New(env, BenchMount));
   exports.Set("spawnDetached", Napi::Function::New(env, SpawnDetached));
   exports.Set("removeTree", Napi::Function::New(env, RemoveTree));
+  exports.Set("createNetns", Napi::Function::New(env, CreateNetns));
+  exports.Set("removeNetns", Napi::Function::New(env, RemoveNetns));
   return exports;
 }
 

@@ -292,6 +292,7 @@ int childMain(void* arg) {
   if (plan.unshareCgroup && unshare(CLONE_NEWCGROUP) < 0) fail(ctx, "unshare cgroup namespace", errno);
   if ((plan.cloneFlags & CLONE_NEWUTS) && sethostname(plan.hostname.data(), plan.hostname.size()) < 0)
     fail(ctx, "sethostname", errno);
+  if (ctx->netnsFd >= 0 && setns(ctx->netnsFd, CLONE_NEWNET) < 0) fail(ctx, "join network namespace", errno);
   if (plan.loopbackUp) loopbackUp(ctx);
 
   if (mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) < 0) fail(ctx, "make / private", errno);

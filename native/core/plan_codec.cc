@@ -127,6 +127,7 @@ SpawnPlan decodePlan(const uint8_t* data, size_t len) {
   p.parentDeathSignal = static_cast<int>(r.num("parentDeathSignal"));
   p.joinPid = static_cast<pid_t>(r.num("joinPid"));
   p.blockSignals = r.flag("blockSignals");
+  p.netnsPath = r.str("netnsPath");
   r.end();
   if (p.argv.empty() || p.execCandidates.empty()) throw PlanFormatError{"argv: empty"};
   return p;

@@ -80,6 +80,14 @@ std::vector<UniqueFd> openProcsFiles(const SpawnPlan& plan) {
   return out;
 }
 
+UniqueFd openNetns(const SpawnPlan& plan) {
+  UniqueFd fd;
+  if (plan.netnsPath.empty()) return fd;
+  fd.reset(open(plan.netnsPath.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) throwSys(errno, "open network namespace", plan.netnsPath);
+  return fd;
+}
+
 Spawned spawn(const SpawnPlan& plan) {
   cgroupPrepare(plan);
 
@@ -99,6 +107,8 @@ Spawned spawn(const SpawnPlan& plan) {
   std::vector<char*> env = cstrings(plan.env);
   ChildContext ctx{&plan, argv.data(), env.data(), procsFds.data(), static_cast<int>(procsFds.size()),
                    ttyChild.get(), {nullptr, 0, -1}, -1, -1, -1, -1, -1, nullptr, 0, -1};
+  UniqueFd netns = openNetns(plan);
+  ctx.netnsFd = netns.get();
 
   UniqueFd joinPidfd;
   if (plan.joinPid) {

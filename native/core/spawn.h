@@ -58,6 +58,9 @@ struct SpawnPlan {
   // exec: join the namespaces and cgroup of this running process instead of creating any; no
   // rootfs, mounts or pivot_root (the namespaces already have them).
   pid_t joinPid = 0;
+  // A network namespace pinned by a bind mount (createNetns) to join instead of creating one:
+  // it outlives the process, so restarts keep their network. cloneFlags then lack CLONE_NEWNET.
+  std::string netnsPath;
 };
 
 struct Spawned {
@@ -97,6 +100,7 @@ struct ChildContext {
   void* secondStack;  // top of the stack the command's process runs on
   pid_t execPid;
   int execPidfd;
+  int netnsFd = -1;  // plan.netnsPath, opened by the parent
 };
 int childMain(void* arg);
 int execJoinMain(void* arg);

@@ -13,6 +13,8 @@ std::vector<char*> cstrings(const std::vector<std::string>& v);
 int receiveFd(int sock, bool wait = false);
 // The cgroup.procs/tasks files the child writes itself into, opened before clone.
 std::vector<UniqueFd> openProcsFiles(const SpawnPlan& plan);
+// plan.netnsPath opened for the child's setns, or an invalid fd without one.
+UniqueFd openNetns(const SpawnPlan& plan);
 // The op target, exec candidate or cgroup file a child failure's index names.
 std::string failurePath(const SpawnPlan& plan, const ChildFailure& f);
 }  // namespace berth

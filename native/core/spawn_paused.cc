@@ -72,6 +72,8 @@ Paused spawnPaused(const SpawnPlan& plan) {
   ChildContext ctx{&p->plan, argv.data(), env.data(), procsFds.data(), static_cast<int>(procsFds.size()),
                    ttyChild.get(), {nullptr, 0, -1}, relRead.get(), errWrite.get(), p->release.get(), p->errors.get(),
                    -1, nullptr, 0, -1};
+  UniqueFd netns = openNetns(p->plan);
+  ctx.netnsFd = netns.get();
   void* stack = mmap(nullptr, kChildStack, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
   if (stack == MAP_FAILED) throwSys(errno, "mmap", "child stack");
   sigset_t all, old;

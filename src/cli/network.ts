@@ -72,7 +72,31 @@ const rm: Command = {
   },
 };
 
-const SUBCOMMANDS: Record<string, Command> = { create, ls, list: ls, inspect, rm, remove: rm };
+const connect: Command = {
+  usage: 'network connect [OPTIONS] NETWORK CONTAINER',
+  summary: 'Connect a container to one more network (at once if it runs, and on every start).',
+  help: '      --ip IP    IPv4 address on a user-defined network',
+  spec: { '--ip': String },
+  run(args, global) {
+    const [net, container] = positionals(connect, args, 2);
+    new Berth(global).connectNetwork(net, container, { ip: args['--ip'] });
+    return 0;
+  },
+};
+
+const disconnect: Command = {
+  usage: 'network disconnect NETWORK CONTAINER',
+  summary: 'Disconnect a container from a network it was connected to.',
+  help: '',
+  spec: {},
+  run(args, global) {
+    const [net, container] = positionals(disconnect, args, 2);
+    new Berth(global).disconnectNetwork(net, container);
+    return 0;
+  },
+};
+
+const SUBCOMMANDS: Record<string, Command> = { create, ls, list: ls, inspect, rm, remove: rm, connect, disconnect };
 
 const network: Command = {
   usage: 'network COMMAND',
@@ -81,14 +105,18 @@ const network: Command = {
   create [--subnet CIDR] [--gateway IP] [--internal] [--bridge NAME] NETWORK
   ls                 List networks
   inspect NETWORK    Show a network and its containers as JSON
-  rm NETWORK         Remove a network`,
+  rm NETWORK         Remove a network
+  connect [--ip IP] NETWORK CONTAINER
+                     Connect a container to a network
+  disconnect NETWORK CONTAINER
+                     Disconnect a container from a network`,
   spec: {},
   stopAtPositional: true,
   run(args: Args, global) {
     const [sub, ...rest] = args._;
     const cmd = sub === undefined ? undefined : SUBCOMMANDS[sub];
     if (!cmd) {
-      throw new BerthError('INVALID_ARGUMENT', `${sub === undefined ? '"berth network" requires a command' : `berth network: '${sub}' is not a network command`}; use create, ls, inspect or rm`);
+      throw new BerthError('INVALID_ARGUMENT', `${sub === undefined ? '"berth network" requires a command' : `berth network: '${sub}' is not a network command`}; use create, ls, inspect, rm, connect or disconnect`);
     }
     const subArgs = parse(cmd, rest);
     if (subArgs['--help']) {

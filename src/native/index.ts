@@ -66,6 +66,8 @@ export interface NativeSpawnPlan {
   joinPid?: number;
   /** Exec with every signal blocked (berth-init only, which unblocks them for its child). */
   blockSignals?: boolean;
+  /** Join this pinned network namespace (createNetns) instead of creating one ('net' then left out of namespaces). */
+  netnsPath?: string;
 }
 
 export interface NativeSpawned {
@@ -105,6 +107,10 @@ export interface NativeAddon {
   spawnDetached(argv: string[]): number;
   /** Deletes a directory tree on a worker thread; never follows symlinks or crosses mounts. */
   removeTree(path: string): Promise<void>;
+  /** A new network namespace (loopback up) pinned by a bind mount at path, which must not exist. */
+  createNetns(path: string): void;
+  /** Unpins and deletes a namespace createNetns made; nothing when path is missing. */
+  removeNetns(path: string): void;
   /** Time, in nanoseconds, to mount `fstype` with `data` on target in a throwaway mount namespace (bench). */
   benchMount(fstype: string, source: string, target: string, data: string, iterations: number): number[];
 }

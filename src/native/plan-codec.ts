@@ -88,5 +88,6 @@ export function encodePlan(p: NativeSpawnPlan): Buffer {
   e.num(p.parentDeathSignal);
   e.num(p.joinPid ?? 0);
   e.flag(p.blockSignals ?? false);
+  e.str(p.netnsPath ?? '');
   return e.done();
 }

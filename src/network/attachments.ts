@@ -1,19 +1,27 @@
 /**
- * Containers on networks: CNI ADD when one starts, DEL when it is gone, and the /etc/hosts of every
- * container of a network kept current.
+ * Containers on networks: a pinned network namespace per container (its sandbox), CNI ADD of each
+ * of its networks into it before the container starts, DEL when it is gone, and the /etc/hosts of
+ * every container of a network kept current.
  *
- * Each attachment is recorded in <runRoot>/cni/attachments/<container id>.json with everything DEL
- * needs (the conflist used, the ADD result, the port mappings) and the container process (pid and
- * start time). The record lives beside the host-local leases (<runRoot>/cni/networks) and, like
- * them and like the veths and iptables rules they describe, is gone after a reboot; it is neither
- * the shim's state.json nor inside the container directory, which an --rm container loses.
+ * The sandbox is a network namespace bind-mounted at <runRoot>/netns/<container id> (as `ip netns
+ * add` and podman do), made before the container's process exists: the process joins it
+ * (SpawnPlan.netnsPath), so its network is in place before its command runs, a detached
+ * container's restarts (by its shim) keep it, `network connect` can add interfaces to it, and DEL
+ * always finds the interfaces it deletes (the bridge plugin removes its masquerading rule only
+ * then: containernetworking/plugins#810).
  *
- * DEL runs on every exit path: Runtime.finish (normal exit, foreground), rm -f, and whenever a
- * record's process is found dead (repair, ps, network commands). The bridge plugin only removes
- * its masquerading rule when it can find the container's interface in the network namespace
- * (containernetworking/plugins#810), so DEL gets a namespace that still exists: one held open by
- * the caller, the live process's, or else a scratch namespace holding an `eth0` with the recorded
- * address, which the plugin deletes (and tears the rule down for) as it would the real one.
+ * Each sandbox is recorded in <runRoot>/cni/attachments/<container id>.json with everything DEL
+ * needs (per network: the conflist used, the ADD result, the port mappings) and its owner: the
+ * process whose life the sandbox follows (the berth process while it starts the container, then
+ * the container's process for a foreground run or its shim for a detached one). The record is
+ * written before the namespace is made and removed after it is gone, so a crash at any point
+ * leaves a record whose owner is dead: the next sweep (ps, run, network commands) runs DEL and
+ * unpins the namespace. Records live beside host-local's leases and, like them and the veths and
+ * iptables rules they describe, are gone after a reboot.
+ *
+ * Locks (flock, in <runRoot>/cni/locks): a container's (.ctr-ID) around changes to its record, then
+ * a network's (NAME) around ADD/DEL and the hosts files of that network, then .ports around choosing
+ * host ports. Always taken in that order.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -28,19 +36,11 @@ import { DEFAULT_NETWORK, NetworkStore, checkRequestedIp } from './networks';
 import { assignHostPorts, hostBoundPorts } from './ports';
 import type { ContainerNetwork, EndpointInfo, HostEntry, NetworkInfo, PortMapping } from './types';
 
-export const IFNAME = 'eth0';
 /** Not a network name (those start with a letter or digit). */
 const PORTS_LOCK = '.ports';
 
-export interface AttachmentRecord {
-  containerId: string;
-  name: string;
-  hostname: string;
-  /** The container's /etc/hosts on the host (bind-mounted; rewritten in place). */
-  hostsFile: string;
-  addHosts: HostEntry[];
-  pid: number;
-  pidStartTime?: number;
+/** One network of a container: what ADD did, and what DEL must repeat. */
+export interface NetworkAttachment {
   network: string;
   ifname: string;
   /** CNI_ARGS of the ADD, repeated for DEL. */
@@ -51,23 +51,37 @@ export interface AttachmentRecord {
   endpoint: EndpointInfo;
 }
 
+export interface AttachmentRecord {
+  containerId: string;
+  name: string;
+  hostname: string;
+  /** The container's /etc/hosts on the host (bind-mounted; rewritten in place). */
+  hostsFile: string;
+  addHosts: HostEntry[];
+  /** The process the sandbox lives as long as (see the file comment). */
+  pid: number;
+  pidStartTime?: number;
+  /** The pinned network namespace. */
+  netns: string;
+  /** The first is the container's primary network (eth0, its published ports). */
+  attachments: NetworkAttachment[];
+}
+
 export interface AttachSpec {
   containerId: string;
   name: string;
   hostname: string;
   containerDir: string;
-  network: ContainerNetwork;
+  /** The container's networks, the primary first. */
+  networks: ContainerNetwork[];
   addHosts: HostEntry[];
-  /** The container's process (paused before exec, or running). */
-  pid: number;
-  /** Path of its network namespace for ADD, e.g. /proc/PID/ns/net. */
-  netns: string;
 }
 
 export class NetworkManager {
   readonly store: NetworkStore;
   private readonly attachDir: string;
   private readonly lockDir: string;
+  private readonly netnsDir: string;
   /** host-local's lease directory. */
   readonly dataDir: string;
   private readonly cniPath: string[];
@@ -77,180 +91,182 @@ export class NetworkManager {
     this.attachDir = path.join(runRoot, 'cni', 'attachments');
     this.lockDir = path.join(runRoot, 'cni', 'locks');
     this.dataDir = path.join(runRoot, 'cni', 'networks');
+    this.netnsDir = path.join(runRoot, 'netns');
     this.cniPath = cniPath ?? (process.env.BERTH_CNI_PATH ? process.env.BERTH_CNI_PATH.split(':') : DEFAULT_CNI_PATH);
   }
 
-  /** CNI ADD of a container to its network, then the hosts files of the network. Leaves nothing
-   *  behind on failure. */
-  attach(spec: AttachSpec): EndpointInfo {
-    const net = this.store.get(spec.network.name ?? DEFAULT_NETWORK);
-    const stale = this.read(spec.containerId);
-    if (stale) this.detach(spec.containerId);
-    // dead containers' port mappings and addresses go before new ones are handed out
+  /**
+   * Makes the container's sandbox and runs CNI ADD of each of its networks in it; returns the
+   * namespace's path for the container to join. Owned by this process until setOwner. Leaves
+   * nothing behind on failure.
+   */
+  attach(spec: AttachSpec): string {
+    // what a dead start of this container left, and dead containers' addresses and ports, go first
+    this.release(spec.containerId);
     this.sweep();
-    if (spec.network.ip !== undefined) checkRequestedIp(net.info, spec.network.ip);
-    for (const p of net.list.plugins) findPlugin(p.type, this.cniPath);
-    if (needsIptables(net.list)) requireIptables();
-    const conflist = runtimeConflist(net.list, this.dataDir);
-    const args = ['IgnoreUnknown=1', ...(spec.network.ip ? [`IP=${spec.network.ip}`] : []), ...(spec.network.mac ? [`MAC=${spec.network.mac}`] : [])].join(';');
-    if ((spec.network.ports?.length ?? 0) > 0 && net.info.internal) {
-      throw new BerthError('INVALID_ARGUMENT', `Network ${net.info.name} is internal: ports cannot be published from it`);
-    }
-    return this.withLock(net.info.name, () => {
-      // host ports are host-wide: chosen and recorded (the pending record) under one lock of all networks
-      const portsLock = this.lock(PORTS_LOCK);
-      let ports: PortMapping[];
-      try {
-        ports = assignHostPorts(spec.network.ports ?? [], [...this.records().flatMap((r) => (r.containerId === spec.containerId ? [] : r.endpoint.ports)), ...hostBoundPorts()]);
-      } catch (e) {
-        fs.closeSync(portsLock);
-        throw e;
-      }
-      const call: CniCall = {
-        containerId: spec.containerId,
-        netns: spec.netns,
-        ifname: IFNAME,
-        args,
-        runtimeConfig: { portMappings: ports.map((p) => ({ hostPort: p.hostPort, containerPort: p.containerPort, protocol: p.protocol, hostIP: p.hostIP })) },
-        cniPath: this.cniPath,
-        label: spec.name,
-      };
-      // portmap without mappings does nothing on ADD or DEL: leaving it out saves two plugin runs
-      const chain = ports.length > 0 ? conflist : { ...conflist, plugins: conflist.plugins.filter((p) => p.type !== 'portmap') };
-      const pending: AttachmentRecord = {
+    const nets = spec.networks.map((n) => this.prepare(n));
+    const netns = path.join(this.netnsDir, spec.containerId);
+    return this.withLock(containerLock(spec.containerId), () => {
+      const rec: AttachmentRecord = {
         containerId: spec.containerId,
         name: spec.name,
         hostname: spec.hostname,
         hostsFile: path.join(spec.containerDir, 'hosts'),
         addHosts: spec.addHosts,
-        pid: spec.pid,
-        pidStartTime: processStartTime(spec.pid),
-        network: net.info.name,
-        ifname: IFNAME,
-        args,
-        conflist: chain,
-        result: { cniVersion: chain.cniVersion },
-        endpoint: { network: net.info.name, ip: '', prefixLength: 0, mac: '', ports },
+        pid: process.pid,
+        pidStartTime: processStartTime(process.pid),
+        netns,
+        attachments: [],
       };
-      // recorded before ADD: if this process dies half-way, whoever sweeps next runs DEL
+      // recorded before anything exists: if this process dies half-way, whoever sweeps next cleans up
+      fs.mkdirSync(this.attachDir, { recursive: true, mode: 0o700 });
+      fs.mkdirSync(this.netnsDir, { recursive: true, mode: 0o700 });
+      writeJsonAtomic(this.recordFile(spec.containerId), rec);
       try {
-        fs.mkdirSync(this.attachDir, { recursive: true, mode: 0o700 });
-        writeJsonAtomic(this.recordFile(spec.containerId), pending);
-      } finally {
-        fs.closeSync(portsLock);
-      }
-      let result: CniResult;
-      try {
-        result = addChain(chain, call);
+        native().createNetns(netns);
+        for (const [i, n] of nets.entries()) this.addNetwork(rec, n.info, n.list, spec.networks[i], `eth${i}`);
       } catch (e) {
-        fs.rmSync(this.recordFile(spec.containerId), { force: true });
-        throw e;
-      }
-      try {
-        const record: AttachmentRecord = { ...pending, result, endpoint: { network: net.info.name, ...containerAddress(result, IFNAME), ports } };
-        writeJsonAtomic(this.recordFile(spec.containerId), record);
-        this.refreshHosts(net.info);
-        return record.endpoint;
-      } catch (e) {
-        fs.rmSync(this.recordFile(spec.containerId), { force: true });
         try {
-          delChain(chain, call, result);
+          this.releaseLocked(rec);
         } catch {
           /* the first error is the one to report */
         }
         throw e;
       }
+      return netns;
     });
   }
 
-  /**
-   * CNI DEL of a container, if it is attached: idempotent, and safe to race with another DEL of
-   * it (the record is taken under the network's lock). `netns`: a path to the container's network
-   * namespace the caller keeps alive (an open fd); without one, the live process's or a scratch one.
-   */
-  detach(containerId: string, netns?: string): void {
-    const first = this.read(containerId);
-    if (!first) return;
-    this.withLock(first.network, () => {
+  /** Hands the sandbox to the process it lives as long as from now on (the container or its shim). */
+  setOwner(containerId: string, pid: number): void {
+    this.withLock(containerLock(containerId), () => {
       const rec = this.read(containerId);
-      if (!rec) return;
-      const call: CniCall = {
-        containerId,
-        netns: '',
-        ifname: rec.ifname,
-        args: rec.args,
-        runtimeConfig: { portMappings: rec.endpoint.ports.map((p) => ({ hostPort: p.hostPort, containerPort: p.containerPort, protocol: p.protocol, hostIP: p.hostIP })) },
-        cniPath: this.cniPath,
-        label: rec.name,
-      };
-      const live = alive(rec) ? `/proc/${rec.pid}/ns/net` : undefined;
-      const nsPath = netns ?? (live && fs.existsSync(live) ? live : undefined);
+      if (!rec) throw new BerthError('INTERNAL', `The network of container ${containerId.slice(0, 12)} vanished while it started`);
+      writeJsonAtomic(this.recordFile(containerId), { ...rec, pid, pidStartTime: processStartTime(pid) });
+    });
+  }
+
+  /** network connect: ADD of one more network into a running container's sandbox. */
+  connect(containerId: string, network: ContainerNetwork): EndpointInfo {
+    const n = this.prepare(network);
+    return this.withLock(containerLock(containerId), () => {
+      const rec = this.read(containerId);
+      if (!rec || !alive(rec)) throw new BerthError('INVALID_STATE', `Container ${containerId.slice(0, 12)} is not running on a network`);
+      if (rec.attachments.some((a) => a.network === n.info.name)) {
+        throw new BerthError('INVALID_STATE', `Container ${rec.name} is already connected to network ${n.info.name}`);
+      }
+      let ifname = '';
+      for (let i = 0; !ifname; i++) if (!rec.attachments.some((a) => a.ifname === `eth${i}`)) ifname = `eth${i}`;
+      return this.addNetwork(rec, n.info, n.list, network, ifname);
+    });
+  }
+
+  /** network disconnect: DEL of one network of a running container. */
+  disconnect(containerId: string, network: string): void {
+    this.withLock(containerLock(containerId), () => {
+      const rec = this.read(containerId);
+      const a = rec?.attachments.find((x) => x.network === network);
+      if (!rec || !a) throw new BerthError('INVALID_STATE', `Container ${rec?.name ?? containerId.slice(0, 12)} is not connected to network ${network}`);
       try {
-        if (nsPath) delChain(rec.conflist, { ...call, netns: nsPath }, rec.result);
-        // an ADD that never finished: no address to rebuild a namespace for, a plain DEL
-        else if (!rec.endpoint.ip) delChain(rec.conflist, call);
-        else withScratchNetns(rec, (scratch) => delChain(rec.conflist, { ...call, netns: scratch }, rec.result));
+        this.withLock(network, () => this.delNetwork(rec, a));
       } finally {
-        // A DEL that failed is not retried forever: what it could release, it did; the record goes.
-        fs.rmSync(this.recordFile(containerId), { force: true });
-        const info = this.store.read(rec.network)?.info;
-        if (info) this.refreshHosts(info);
+        writeJsonAtomic(this.recordFile(containerId), { ...rec, attachments: rec.attachments.filter((x) => x !== a) });
+        this.refreshHosts(network);
       }
     });
   }
 
-  /** CNI CHECK of a running container's attachment. portmap is left out for a container without an
+  /**
+   * CNI DEL of every network of a container and its sandbox gone, if it has one: idempotent, and
+   * safe to race with another release of it (the record is taken under the container's lock).
+   */
+  release(containerId: string): void {
+    if (!this.read(containerId)) return;
+    this.withLock(containerLock(containerId), () => {
+      const rec = this.read(containerId);
+      if (rec) this.releaseLocked(rec);
+    });
+    fs.rmSync(path.join(this.lockDir, `${containerLock(containerId)}.lock`), { force: true });
+  }
+
+  /** CNI CHECK of a running container's networks. portmap is left out for a container without an
    *  IPv6 address: its CHECK then looks for ip6tables rules it never made (containernetworking/plugins#819). */
   check(containerId: string): void {
     const rec = this.read(containerId);
-    if (!rec) throw new BerthError('INVALID_STATE', `Container ${containerId.slice(0, 12)} is not attached to a network`);
-    const ipv6 = (rec.result.ips ?? []).some((i) => i.address.includes(':'));
-    const list = ipv6 ? rec.conflist : { ...rec.conflist, plugins: rec.conflist.plugins.filter((p) => p.type !== 'portmap') };
-    checkChain(list, {
-      containerId, netns: `/proc/${rec.pid}/ns/net`, ifname: rec.ifname, args: rec.args, cniPath: this.cniPath, label: rec.name,
-      runtimeConfig: { portMappings: rec.endpoint.ports.map((p) => ({ hostPort: p.hostPort, containerPort: p.containerPort, protocol: p.protocol, hostIP: p.hostIP })) },
-    }, rec.result);
+    if (!rec || rec.attachments.length === 0) throw new BerthError('INVALID_STATE', `Container ${containerId.slice(0, 12)} is not attached to a network`);
+    for (const a of rec.attachments) {
+      const ipv6 = (a.result.ips ?? []).some((i) => i.address.includes(':'));
+      const list = ipv6 ? a.conflist : { ...a.conflist, plugins: a.conflist.plugins.filter((p) => p.type !== 'portmap') };
+      checkChain(list, { ...this.call(rec, a), netns: rec.netns }, a.result);
+    }
   }
 
-  /** DEL for every attachment whose process is gone (a container that exited while no berth process
-   *  watched it, or whose directory an --rm removed). */
+  /** Release of every sandbox whose owner is gone (a container that exited while no berth process
+   *  watched it, a shim that ended, a berth killed while it started one), and of namespaces no
+   *  record owns. */
   sweep(): void {
     for (const r of this.records()) {
       if (!alive(r)) {
         try {
-          this.detach(r.containerId);
+          this.release(r.containerId);
         } catch {
           /* reported by the next command that needs it */
         }
       }
     }
+    let pinned: string[];
+    try {
+      pinned = fs.readdirSync(this.netnsDir);
+    } catch {
+      return;
+    }
+    // a record is written before its namespace is made and removed after it is gone: one without
+    // a record is debris, unless a start made it between our two reads (so: checked under its lock)
+    for (const id of pinned.filter((f) => /^[0-9a-f]{64}$/.test(f))) {
+      if (this.read(id)) continue;
+      try {
+        this.withLock(containerLock(id), () => {
+          if (!this.read(id)) native().removeNetns(path.join(this.netnsDir, id));
+        });
+      } catch {
+        /* the next sweep */
+      }
+    }
   }
 
-  /** A live container's endpoint, if it is attached. */
+  /** A live container's primary endpoint, if it is attached. */
   endpoint(containerId: string): EndpointInfo | undefined {
-    const r = this.read(containerId);
-    return r && alive(r) && r.endpoint.ip ? r.endpoint : undefined;
+    return this.endpoints(containerId)[0];
   }
 
-  /** Live containers of a network (attached, or being attached). */
-  members(network: string): AttachmentRecord[] {
-    return this.records().filter((r) => r.network === network && alive(r));
+  /** A live container's endpoints, the primary first. */
+  endpoints(containerId: string): EndpointInfo[] {
+    const r = this.read(containerId);
+    return r && alive(r) ? r.attachments.filter((a) => a.endpoint.ip).map((a) => a.endpoint) : [];
+  }
+
+  /** Live containers of a network (attached, or being attached), with their endpoint on it. */
+  members(network: string): Array<{ record: AttachmentRecord; endpoint: EndpointInfo }> {
+    return this.records().flatMap((record) => {
+      const a = alive(record) ? record.attachments.find((x) => x.network === network) : undefined;
+      return a ? [{ record, endpoint: a.endpoint }] : [];
+    });
   }
 
   networkInfo(name: string): NetworkInfo & { containers: Array<{ id: string; name: string } & EndpointInfo> } {
     this.sweep();
     const info = this.store.read(name === 'bridge' ? DEFAULT_NETWORK : name)?.info;
     if (!info) throw new BerthError('NETWORK_NOT_FOUND', `Network ${name} not found`);
-    return { ...info, containers: this.members(info.name).map((r) => ({ id: r.containerId, name: r.name, ...r.endpoint })) };
+    return { ...info, containers: this.members(info.name).map((m) => ({ id: m.record.containerId, name: m.record.name, ...m.endpoint })) };
   }
 
   /** network rm: refused while a container uses the network; the bridge and the leases go too. */
   removeNetwork(name: string): NetworkInfo {
     this.sweep();
     const n = name === 'bridge' ? DEFAULT_NETWORK : name;
-    const users = this.members(n);
+    const users = this.members(n).map((m) => m.record.name);
     if (users.length > 0) {
-      throw new BerthError('NETWORK_IN_USE', `Network ${name} is in use by container${users.length > 1 ? 's' : ''} ${users.map((u) => u.name).join(', ')}; stop or remove ${users.length > 1 ? 'them' : 'it'} first`);
+      throw new BerthError('NETWORK_IN_USE', `Network ${name} is in use by container${users.length > 1 ? 's' : ''} ${users.join(', ')}; stop or remove ${users.length > 1 ? 'them' : 'it'} (or berth network disconnect) first`);
     }
     const info = this.withLock(n, () => this.store.remove(n));
     fs.rmSync(path.join(this.dataDir, info.name), { recursive: true, force: true });
@@ -260,7 +276,8 @@ export class NetworkManager {
 
   read(containerId: string): AttachmentRecord | undefined {
     try {
-      return readJsonIfExists<AttachmentRecord>(this.recordFile(containerId));
+      const r = readJsonIfExists<AttachmentRecord>(this.recordFile(containerId));
+      return r && Array.isArray(r.attachments) ? r : undefined;
     } catch {
       return undefined; // torn by a crash mid-write is impossible (rename), unreadable: treat as absent
     }
@@ -279,25 +296,126 @@ export class NetworkManager {
     });
   }
 
+  /** The network and its chain, checked before anything is made: plugins present, iptables, --ip. */
+  private prepare(n: ContainerNetwork): { info: NetworkInfo; list: Conflist } {
+    const net = this.store.get(n.name ?? DEFAULT_NETWORK);
+    if (n.ip !== undefined) checkRequestedIp(net.info, n.ip);
+    for (const p of net.list.plugins) findPlugin(p.type, this.cniPath);
+    if (needsIptables(net.list)) requireIptables();
+    if ((n.ports?.length ?? 0) > 0 && net.info.internal) {
+      throw new BerthError('INVALID_ARGUMENT', `Network ${net.info.name} is internal: ports cannot be published from it`);
+    }
+    return net;
+  }
+
+  /** ADD of one network into rec's sandbox, recorded in rec (on disk too); the caller holds the container lock. */
+  private addNetwork(rec: AttachmentRecord, info: NetworkInfo, list: Conflist, n: ContainerNetwork, ifname: string): EndpointInfo {
+    const conflist = runtimeConflist(list, this.dataDir);
+    const args = ['IgnoreUnknown=1', ...(n.ip ? [`IP=${n.ip}`] : []), ...(n.mac ? [`MAC=${n.mac}`] : [])].join(';');
+    return this.withLock(info.name, () => {
+      // host ports are host-wide: chosen and recorded (the pending record) under one lock of all networks
+      const portsLock = this.lock(PORTS_LOCK);
+      let a: NetworkAttachment;
+      try {
+        const taken = this.records().flatMap((r) => (r.containerId === rec.containerId ? [] : r.attachments.flatMap((x) => x.endpoint.ports)));
+        const ports = assignHostPorts(n.ports ?? [], [...taken, ...hostBoundPorts()]);
+        // portmap without mappings does nothing on ADD or DEL: leaving it out saves two plugin runs
+        const chain = ports.length > 0 ? conflist : { ...conflist, plugins: conflist.plugins.filter((p) => p.type !== 'portmap') };
+        a = { network: info.name, ifname, args, conflist: chain, result: { cniVersion: chain.cniVersion }, endpoint: { network: info.name, ip: '', prefixLength: 0, mac: '', ports } };
+        // recorded before ADD: if this process dies half-way, whoever sweeps next runs DEL
+        rec.attachments.push(a);
+        writeJsonAtomic(this.recordFile(rec.containerId), rec);
+      } finally {
+        fs.closeSync(portsLock);
+      }
+      try {
+        a.result = addChain(a.conflist, { ...this.call(rec, a), netns: rec.netns });
+        a.endpoint = { network: info.name, ...containerAddress(a.result, ifname), ports: a.endpoint.ports };
+        writeJsonAtomic(this.recordFile(rec.containerId), rec);
+        this.refreshHosts(info.name);
+        return a.endpoint;
+      } catch (e) {
+        try {
+          this.delNetwork(rec, a);
+        } catch {
+          /* the first error is the one to report */
+        }
+        rec.attachments = rec.attachments.filter((x) => x !== a);
+        writeJsonAtomic(this.recordFile(rec.containerId), rec);
+        throw e;
+      }
+    });
+  }
+
+  /** DEL of one network; the caller holds the container's and the network's locks. */
+  private delNetwork(rec: AttachmentRecord, a: NetworkAttachment): void {
+    const call = this.call(rec, a);
+    if (isPinned(rec.netns)) delChain(a.conflist, { ...call, netns: rec.netns }, a.result);
+    // an ADD that never finished: no address to rebuild a namespace for, a plain DEL
+    else if (!a.endpoint.ip) delChain(a.conflist, call);
+    // the namespace was lost (unmounted by someone else): a scratch one with the same interface
+    else withScratchNetns(a, (scratch) => delChain(a.conflist, { ...call, netns: scratch }, a.result));
+  }
+
+  /** DEL of every network, namespace unpinned, record removed; the caller holds the container lock. */
+  private releaseLocked(rec: AttachmentRecord): void {
+    let first: unknown;
+    for (const a of [...rec.attachments].reverse()) {
+      try {
+        this.withLock(a.network, () => this.delNetwork(rec, a));
+      } catch (e) {
+        first ??= e;
+      }
+    }
+    try {
+      native().removeNetns(rec.netns);
+    } catch (e) {
+      first ??= e;
+    }
+    // A DEL that failed is not retried forever: what it could release, it did; the record goes.
+    fs.rmSync(this.recordFile(rec.containerId), { force: true });
+    for (const a of rec.attachments) this.refreshHosts(a.network);
+    if (first) throw first;
+  }
+
+  private call(rec: AttachmentRecord, a: NetworkAttachment): CniCall {
+    return {
+      containerId: rec.containerId,
+      netns: '',
+      ifname: a.ifname,
+      args: a.args,
+      runtimeConfig: { portMappings: a.endpoint.ports.map((p) => ({ hostPort: p.hostPort, containerPort: p.containerPort, protocol: p.protocol, hostIP: p.hostIP })) },
+      cniPath: this.cniPath,
+      label: rec.name,
+    };
+  }
+
   private recordFile(containerId: string): string {
     if (!/^[0-9a-f]{64}$/.test(containerId)) throw new BerthError('INTERNAL', `Invalid container id ${containerId}`);
     return path.join(this.attachDir, `${containerId}.json`);
   }
 
   /** Rewrites /etc/hosts of every live container of the network, in place (the file is bind-mounted:
-   *  its inode must stay). Peers are listed by name on user networks; the default network, as
-   *  docker's, gives no name resolution between containers. */
-  private refreshHosts(info: NetworkInfo): void {
-    const members = this.members(info.name);
-    const byName = info.name !== DEFAULT_NETWORK;
-    for (const m of members.filter((r) => r.endpoint.ip)) {
-      const peers = byName ? members.filter((p) => p.containerId !== m.containerId && p.endpoint.ip).map((p) => ({ host: p.name, ip: p.endpoint.ip })) : [];
-      rewriteInPlace(m.hostsFile, hostsContent({ hostname: m.hostname, name: m.name, ip: m.endpoint.ip, extra: m.addHosts, gateway: m.endpoint.gateway, peers }));
+   *  its inode must stay). Peers are listed by name from every user network a container is on; the
+   *  default network, as docker's, gives no name resolution between containers. */
+  private refreshHosts(network: string): void {
+    const all = this.records().filter(alive);
+    for (const m of all.filter((r) => r.attachments.some((a) => a.network === network))) {
+      const primary = m.attachments.find((a) => a.endpoint.ip);
+      if (!primary) continue;
+      const peers: HostEntry[] = [];
+      for (const a of m.attachments.filter((x) => x.network !== DEFAULT_NETWORK && x.endpoint.ip)) {
+        for (const p of all) {
+          const theirs = p.containerId !== m.containerId ? p.attachments.find((x) => x.network === a.network && x.endpoint.ip) : undefined;
+          if (theirs && !peers.some((e) => e.host === p.name)) peers.push({ host: p.name, ip: theirs.endpoint.ip });
+        }
+      }
+      rewriteInPlace(m.hostsFile, hostsContent({ hostname: m.hostname, name: m.name, ip: primary.endpoint.ip, extra: m.addHosts, gateway: primary.endpoint.gateway, peers }));
     }
   }
 
-  private withLock<T>(network: string, fn: () => T): T {
-    const fd = this.lock(network);
+  private withLock<T>(name: string, fn: () => T): T {
+    const fd = this.lock(name);
     try {
       return fn();
     } finally {
@@ -319,10 +437,23 @@ export class NetworkManager {
   }
 }
 
-/** Whether the record's process is still the one that was attached (pid and start time). */
+function containerLock(containerId: string): string {
+  return `.ctr-${containerId}`;
+}
+
+/** Whether the record's owner is still the process that was recorded (pid and start time). */
 function alive(r: AttachmentRecord): boolean {
   const t = processStartTime(r.pid);
   return t !== undefined && t === r.pidStartTime;
+}
+
+/** Whether path is a mounted network namespace (an nsfs mount), not the empty file under it. */
+function isPinned(p: string): boolean {
+  try {
+    return fs.statSync(p).dev !== fs.statSync(path.dirname(p)).dev;
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -333,7 +464,7 @@ function alive(r: AttachmentRecord): boolean {
  * Without unshare or ip (util-linux, iproute2): a DEL without a namespace, which releases the
  * address and the port mappings but leaves the masquerading rule.
  */
-function withScratchNetns(rec: AttachmentRecord, fn: (netns: string) => void): void {
+function withScratchNetns(a: NetworkAttachment, fn: (netns: string) => void): void {
   const unshare = findTool('unshare');
   const ip = findTool('ip');
   if (!unshare || !ip) return fn('');
@@ -343,7 +474,7 @@ function withScratchNetns(rec: AttachmentRecord, fn: (netns: string) => void): v
   try {
     const script = '"$0" link add "$1" type veth peer name "$1-peer" && "$0" addr add "$2" dev "$1" && echo ready && exec sleep 300';
     holder = (require('node:child_process') as typeof import('node:child_process')).spawn(
-      unshare, ['--net', '--', '/bin/sh', '-c', script, ip, rec.ifname, `${rec.endpoint.ip}/${rec.endpoint.prefixLength}`],
+      unshare, ['--net', '--', '/bin/sh', '-c', script, ip, a.ifname, `${a.endpoint.ip}/${a.endpoint.prefixLength}`],
       { stdio: ['ignore', writeEnd, 'ignore'] },
     );
     fs.closeSync(writeEnd);

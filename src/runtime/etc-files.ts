@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { hostsContent, resolvConfContent } from '../network/hosts';
 import type { HostEntry } from '../network/types';
+import type { ContainerConfig } from './types';
 
 /** What of a container's config shapes its /etc files besides the hostname. */
 export interface EtcOptions {
@@ -37,4 +38,9 @@ function readOr(file: string): string {
   } catch {
     return ''; // a host without the file gives an empty one
   }
+}
+
+/** The options of a container that its /etc files depend on. */
+export function etcOptions(c: ContainerConfig): EtcOptions {
+  return { dns: c.dns, addHosts: c.addHosts, hostNetwork: c.network?.mode === 'host' };
 }

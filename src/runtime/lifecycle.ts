@@ -9,7 +9,7 @@ import { processStartTime } from './proc';
 import type { Runtime } from './runtime';
 import { formatShimConfig, startShim } from './shim';
 import type { ContainerInfo, ContainerState } from './types';
-import { writeEtcFiles } from './etc-files';
+import { etcOptions, writeEtcFiles } from './etc-files';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -49,9 +49,22 @@ export class Lifecycle {
     const dir = this.rt.store.containerDir(config.id);
     const files = containerFiles(dir);
     for (const d of ['upper', 'work', 'merged']) fs.mkdirSync(path.join(dir, d), { recursive: true, mode: 0o755 });
-    writeEtcFiles(dir, config.hostname);
+    writeEtcFiles(dir, config.hostname, etcOptions(config));
+    // the network first: the shim's container (and its every restart) joins it
+    const netns = this.rt.attachNetworks(config, dir);
+    try {
+      return await this.launch(info, dir, netns);
+    } catch (e) {
+      if (netns) safely(() => this.rt.networks.release(config.id));
+      throw e;
+    }
+  }
+
+  private async launch(info: ContainerInfo, dir: string, netns: string | undefined): Promise<ContainerInfo> {
+    const { config } = info;
+    const files = containerFiles(dir);
     const cgroups = this.rt.cgroups;
-    const plan = spawnPlan(config, dir, cgroups.plan(config.id, config.limits), { fds: [0, 1, 2], tty: config.tty, ttySize: [24, 80] });
+    const plan = spawnPlan(config, dir, cgroups.plan(config.id, config.limits), { fds: [0, 1, 2], tty: config.tty, ttySize: [24, 80] }, netns);
     fs.writeFileSync(files.plan, encodePlan(plan));
     const memoryDir = cgroups.version === 1 ? cgroups.dirs(config.id).find((d) => d.includes('/memory/')) : cgroups.dirs(config.id)[0];
     // Without a memory hierarchy there is nothing to read an OOM kill from.
@@ -75,7 +88,10 @@ export class Lifecycle {
       if (e instanceof BerthError) throw e;
       throw startError(e, config, plan);
     }
-    return this.rt.resolve(config.id);
+    const started = this.rt.resolve(config.id);
+    // the network lives as long as the shim from now on (across restarts of the container)
+    if (netns) safely(() => this.rt.networks.setOwner(config.id, started.state.shimPid ?? started.state.pid!));
+    return started;
   }
 
   /** docker stop: SIGTERM, SIGKILL after `timeout` seconds; the restart policy no longer applies. */
@@ -158,4 +174,12 @@ async function gone(pid: number, startTime: number | undefined, timeoutMs: numbe
     await sleep(5);
   }
   return true;
+}
+
+function safely<T>(fn: () => T): T | undefined {
+  try {
+    return fn();
+  } catch {
+    return undefined;
+  }
 }

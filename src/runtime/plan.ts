@@ -131,14 +131,17 @@ export function layoutOf(config: ContainerConfig, containerDir: string): RootfsL
   };
 }
 
-/** Everything the addon needs for one start, fully decided here. */
-export function spawnPlan(config: ContainerConfig, containerDir: string, cgroup: CgroupPlan, stdio: StdioPlan): NativeSpawnPlan {
+/** Everything the addon needs for one start, fully decided here. `netnsPath`: the pinned network
+ *  namespace (with its loopback up) of a container on CNI networks, joined instead of a new one. */
+export function spawnPlan(config: ContainerConfig, containerDir: string, cgroup: CgroupPlan, stdio: StdioPlan, netnsPath?: string): NativeSpawnPlan {
   const layout = layoutOf(config, containerDir);
   const caps = capabilityPlan();
   // --network host: the host's network namespace, whose loopback is the host's business
   const hostNet = config.network?.mode === 'host';
+  const ownNet = !hostNet && !netnsPath;
   return {
-    namespaces: hostNet ? ['pid', 'mnt', 'uts', 'ipc', 'cgroup'] : ['pid', 'mnt', 'uts', 'ipc', 'net', 'cgroup'],
+    namespaces: ownNet ? ['pid', 'mnt', 'uts', 'ipc', 'net', 'cgroup'] : ['pid', 'mnt', 'uts', 'ipc', 'cgroup'],
+    ...(netnsPath ? { netnsPath } : {}),
     rootfs: layout.merged,
     rootfsMount: rootfsMount(config.storageDriver, layout),
     mounts: containerMounts(config, containerDir),
@@ -146,7 +149,7 @@ export function spawnPlan(config: ContainerConfig, containerDir: string, cgroup:
     cgroupDirs: cgroup.dirs,
     cgroupWrites: cgroup.writes,
     cgroupProcs: cgroup.procs,
-    loopbackUp: !hostNet,
+    loopbackUp: ownNet,
     execCandidates: config.init ? ['/dev/init'] : execCandidates(config.argv[0], config.env),
     argv: config.init ? ['/dev/init', '--', ...config.argv] : config.argv,
     env: config.env,

@@ -1,10 +1,12 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { BerthError } from '../errors';
+import { BerthError, invalid } from '../errors';
 import type { ImageStore } from '../image/store';
 import { native, spawnContainer, type NativeExit, type NativeSpawned, type NativeSpawnPlan } from '../native';
 import { encodePlan } from '../native/plan-codec';
-import { NetworkManager, rewriteInPlace } from '../network/attachments';
+import { NetworkManager } from '../network/attachments';
+import { DEFAULT_NETWORK } from '../network/networks';
+import { parseIPv4 } from '../network/subnet';
 import { parseNetworkOptions } from '../network/options';
 import type { EndpointInfo } from '../network/types';
 import { detectCgroups, type CgroupManager } from './cgroups';
@@ -13,7 +15,7 @@ import { buildEnv, mergeEnv, parseLimits, parseLogOpts, parseRestart, parseVolum
 import { execPlan, spawnPlan, type StdioPlan } from './plan';
 import { processStartTime } from './proc';
 import { parseStorageDriver } from './rootfs';
-import { etcHosts, etcResolvConf, writeEtcFiles, type EtcOptions } from './etc-files';
+import { etcOptions, writeEtcFiles } from './etc-files';
 import { containerFiles, Lifecycle } from './lifecycle';
 import { ContainerStore, reconcile } from './store';
 import type { ContainerConfig, ContainerInfo, ContainerState } from './types';
@@ -128,14 +130,19 @@ export class Runtime {
 
     const cgroups = this.cgroups;
     let plan: NativeSpawnPlan | undefined;
-    let spawned: NativeSpawned & { netnsFd?: number };
+    let spawned: NativeSpawned;
+    let netns: string | undefined;
     try {
-      plan = spawnPlan(config, dir, cgroups.plan(config.id, config.limits), stdio);
-      spawned = config.network?.mode === 'bridge' ? this.spawnOnNetwork(config, dir, plan) : spawnContainer(plan);
+      netns = this.attachNetworks(config, dir);
+      plan = spawnPlan(config, dir, cgroups.plan(config.id, config.limits), stdio, netns);
+      spawned = spawnContainer(plan);
     } catch (e) {
+      if (netns) safely(() => this.networks.release(config.id));
       safely(() => cgroups.remove(config.id));
       throw plan && !(e instanceof BerthError) ? startError(e, config, plan) : e;
     }
+    // the network lives as long as the container's process from now on
+    if (netns) safely(() => this.networks.setOwner(config.id, spawned.pid));
     const state: ContainerState = {
       status: 'running',
       pid: spawned.pid,
@@ -144,90 +151,85 @@ export class Runtime {
     };
     this.store.writeState(config.id, state);
     const exited = new Promise<ExitStatus>((resolve) => {
-      native().watchExit(spawned.pidfd, (exit) => resolve(this.finish(info, state, exit, spawned.pidfd, spawned.netnsFd)));
+      native().watchExit(spawned.pidfd, (exit) => resolve(this.finish(info, state, exit, spawned.pidfd)));
     });
     return { info: { config, state }, pid: spawned.pid, pidfd: spawned.pidfd, ptyMaster: spawned.ptyMaster, exited };
   }
 
   /**
-   * A start on a CNI network: the child builds its namespaces and rootfs and waits before execve
-   * while CNI ADD sets up its network namespace and its /etc/hosts gets its address; then it is
-   * released. The namespace stays open (netnsFd) until finish, so that DEL finds the container's
-   * interface even after the process is gone. On any failure: DEL, kill, nothing left.
+   * A container on CNI networks: its network namespace is made and pinned, and CNI ADD of each of
+   * its networks runs in it (its /etc/hosts getting its address) before its process exists; the
+   * process joins the namespace. Returns the namespace's path, or undefined without networks.
+   * Owned by this process until the caller hands it on (NetworkManager.setOwner).
    */
-  private spawnOnNetwork(config: ContainerConfig, dir: string, plan: NativeSpawnPlan): NativeSpawned & { netnsFd: number } {
-    const n = native();
-    const paused = n.spawnPaused(encodePlan(plan));
-    const startTime = processStartTime(paused.pid);
-    let netnsFd = -1;
-    let attached = false;
-    try {
-      netnsFd = fs.openSync(`/proc/${paused.pid}/ns/net`, 'r');
-      this.networks.attach({
-        containerId: config.id,
-        name: config.name,
-        hostname: config.hostname,
-        containerDir: dir,
-        network: config.network!,
-        addHosts: config.addHosts ?? [],
-        pid: paused.pid,
-        // the path ADD records as the sandbox, which CHECK must repeat: the process's own
-        netns: `/proc/${paused.pid}/ns/net`,
-      });
-      attached = true;
-      const ptyMaster = n.release(paused.pid);
-      return { pid: paused.pid, pidfd: paused.pidfd, ptyMaster, netnsFd };
-    } catch (e) {
-      if (attached) safely(() => this.networks.detach(config.id, heldNetns(netnsFd)));
-      if (netnsFd >= 0) fs.closeSync(netnsFd);
-      n.abortPaused(paused.pid); // nothing if release() already let it go (and reaped it)
-      safely(() => n.pidfdSignal(paused.pidfd, 9));
-      // its cgroup can only go once it has exited
-      for (let i = 0; i < 2000 && processStartTime(paused.pid) === startTime && startTime !== undefined; i++) sleepSync(1);
-      n.watchExit(paused.pidfd, () => fs.closeSync(paused.pidfd));
-      throw e;
-    }
+  attachNetworks(config: ContainerConfig, dir: string): string | undefined {
+    if (config.network?.mode !== 'bridge') return undefined;
+    return this.networks.attach({
+      containerId: config.id,
+      name: config.name,
+      hostname: config.hostname,
+      containerDir: dir,
+      networks: [config.network, ...(config.connected ?? []).map((c) => ({ mode: 'bridge' as const, name: c.name, ip: c.ip }))],
+      addHosts: config.addHosts ?? [],
+    });
   }
 
-  /** Detached containers: the shim has started the process; its network (CNI ADD) and the /etc
-   *  files that depend on options follow now, while it already runs. */
-  attachDetached(info: ContainerInfo): ContainerInfo {
-    const { config, state } = info;
-    if (state.status !== 'running' || state.pid === undefined) return info;
-    const dir = this.store.containerDir(config.id);
-    const etc = etcOptions(config);
-    if (etc.dns || etc.addHosts || etc.hostNetwork) {
-      rewriteInPlace(path.join(dir, 'hosts'), etcHosts(config.hostname, etc));
-      rewriteInPlace(path.join(dir, 'resolv.conf'), etcResolvConf(etc));
+  /** network connect: one more user network for a container, at once if it runs, and on every start. */
+  connect(network: string, ref: string, opts: { ip?: string } = {}): ContainerInfo {
+    const info = this.resolve(ref);
+    const { config } = info;
+    const name = network === 'bridge' ? DEFAULT_NETWORK : network;
+    if (config.network?.mode !== 'bridge') {
+      throw new BerthError('INVALID_STATE', `Container ${config.name} runs with --network ${config.network?.mode ?? 'none'}: only a container created on a bridge network can be connected to others`);
     }
-    if (config.network?.mode === 'bridge') {
-      this.networks.attach({
-        containerId: config.id,
-        name: config.name,
-        hostname: config.hostname,
-        containerDir: dir,
-        network: config.network,
-        addHosts: config.addHosts ?? [],
-        pid: state.pid,
-        netns: `/proc/${state.pid}/ns/net`,
-      });
+    this.networks.store.get(name); // exists, or the error says how to create it
+    if ((config.network.name ?? DEFAULT_NETWORK) === name || config.connected?.some((c) => c.name === name)) {
+      throw new BerthError('INVALID_STATE', `Container ${config.name} is already connected to network ${network}`);
     }
-    return info;
+    if (opts.ip !== undefined) {
+      if (parseIPv4(opts.ip) === undefined) throw invalid('--ip', 'an IPv4 address', opts.ip);
+      if (name === DEFAULT_NETWORK) throw new BerthError('INVALID_ARGUMENT', 'A fixed --ip is supported on user-defined networks only; create one with berth network create');
+    }
+    const entry = { name, ...(opts.ip !== undefined ? { ip: opts.ip } : {}) };
+    if (info.state.status === 'running') this.networks.connect(config.id, { mode: 'bridge', ...entry });
+    const updated = { ...config, connected: [...(config.connected ?? []), entry] };
+    this.store.writeConfig(updated);
+    return { config: updated, state: info.state };
   }
 
-  /** The running container's address and published ports, when it is on a network. */
+  /** network disconnect: the reverse of connect (the network a container was created on stays). */
+  disconnect(network: string, ref: string): ContainerInfo {
+    const info = this.resolve(ref);
+    const { config } = info;
+    const name = network === 'bridge' ? DEFAULT_NETWORK : network;
+    if (config.network?.mode === 'bridge' && (config.network.name ?? DEFAULT_NETWORK) === name) {
+      throw new BerthError('UNSUPPORTED', `Container ${config.name} was created on network ${network}, which carries its eth0 and published ports: berth keeps it there; remove the container and run it again with another --network`);
+    }
+    if (!config.connected?.some((c) => c.name === name)) {
+      throw new BerthError('INVALID_STATE', `Container ${config.name} is not connected to network ${network}`);
+    }
+    if (info.state.status === 'running' && this.networks.endpoints(config.id).some((e) => e.network === name)) this.networks.disconnect(config.id, name);
+    const updated = { ...config, connected: config.connected.filter((c) => c.name !== name) };
+    this.store.writeConfig(updated);
+    return { config: updated, state: info.state };
+  }
+
+  /** The running container's address and published ports on its primary network. */
   endpoint(info: ContainerInfo): EndpointInfo | undefined {
     if (info.config.network?.mode !== 'bridge' || info.state.status !== 'running') return undefined;
     return this.networks.endpoint(info.config.id);
   }
 
-  private finish(info: ContainerInfo, running: ContainerState, exit: NativeExit, pidfd: number, netnsFd?: number): ExitStatus {
+  /** Every network the running container is on, the primary first. */
+  endpoints(info: ContainerInfo): EndpointInfo[] {
+    if (info.config.network?.mode !== 'bridge' || info.state.status !== 'running') return [];
+    return this.networks.endpoints(info.config.id);
+  }
+
+  private finish(info: ContainerInfo, running: ContainerState, exit: NativeExit, pidfd: number): ExitStatus {
     fs.closeSync(pidfd);
     const id = info.config.id;
-    if (netnsFd !== undefined) {
-      safely(() => this.networks.detach(id, heldNetns(netnsFd)));
-      fs.closeSync(netnsFd);
-    }
+    if (info.config.network?.mode === 'bridge') safely(() => this.networks.release(id));
     const oomKilled = safely(() => this.cgroups.oomKilled(id)) ?? false;
     safely(() => this.cgroups.remove(id));
     const status: ExitStatus = {
@@ -300,11 +302,11 @@ export class Runtime {
     return { config: c.config, state };
   }
 
-  /** CNI DEL of a container whose process is gone, if it is still attached. */
+  /** CNI DEL of a container whose process (or shim) is gone, if it is still attached. */
   private releaseNetwork(id: string): void {
     if (!this.networkManager && !fs.existsSync(path.join(this.runRoot, 'cni', 'attachments', `${id}.json`))) return;
     const rec = this.networks.read(id);
-    if (rec && processStartTime(rec.pid) !== rec.pidStartTime) safely(() => this.networks.detach(id));
+    if (rec && processStartTime(rec.pid) !== rec.pidStartTime) safely(() => this.networks.release(id));
   }
 
   /** docker rm: refuses a running container unless force, which kills it first (and keeps a
@@ -316,17 +318,11 @@ export class Runtime {
         throw new BerthError('INVALID_STATE', `You cannot remove running container ${c.config.name}; stop it first or use rm -f`);
       }
       fs.writeFileSync(containerFiles(this.store.containerDir(c.config.id)).stopMarker, '');
-      // held across the kill, so that DEL still finds the container's interface and masquerade rule
-      const netnsFd = c.config.network?.mode === 'bridge' ? openNetns(c.state.pid!, c.state.pidStartTime) : -1;
-      try {
-        await killAndWait(c.state.pid!, c.state.pidStartTime);
-        await this.lifecycle.settled(c.config.id);
-        if (netnsFd >= 0) safely(() => this.networks.detach(c.config.id, heldNetns(netnsFd)));
-      } finally {
-        if (netnsFd >= 0) fs.closeSync(netnsFd);
-      }
+      await killAndWait(c.state.pid!, c.state.pidStartTime);
+      await this.lifecycle.settled(c.config.id);
     }
-    if (c.config.network?.mode === 'bridge') this.releaseNetwork(c.config.id);
+    // the pinned namespace outlives the process: DEL still finds its interfaces
+    if (c.config.network?.mode === 'bridge') safely(() => this.networks.release(c.config.id));
     safely(() => this.cgroups.remove(c.config.id));
     this.store.remove(c.config.id, { name: c.config.name });
     return c;
@@ -348,29 +344,6 @@ function hasNetworkOptions(o: ContainerOptions): boolean {
     || (o.publish?.length ?? 0) > 0 || !!o.publishAll;
 }
 
-function etcOptions(c: ContainerConfig): EtcOptions {
-  return { dns: c.dns, addHosts: c.addHosts, hostNetwork: c.network?.mode === 'host' };
-}
-
-/** A network namespace this process holds open, as a path a CNI plugin (another process) can open. */
-function heldNetns(fd: number): string {
-  return `/proc/${process.pid}/fd/${fd}`;
-}
-
-/** Opens the network namespace of a live container process; -1 when it is gone. */
-function openNetns(pid: number, startTime: number | undefined): number {
-  if (processStartTime(pid) !== startTime) return -1;
-  try {
-    return fs.openSync(`/proc/${pid}/ns/net`, 'r');
-  } catch {
-    return -1;
-  }
-}
-
-const sleepCell = new Int32Array(new SharedArrayBuffer(4));
-function sleepSync(ms: number): void {
-  Atomics.wait(sleepCell, 0, 0, ms);
-}
 
 /** docker's rules: --entrypoint replaces the image's entrypoint and drops its Cmd; a command given
  *  replaces Cmd; an empty --entrypoint ("") means none. */

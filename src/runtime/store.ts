@@ -145,6 +145,11 @@ export class ContainerStore {
     throw new BerthError('CONTAINER_NOT_FOUND', `No such container: ${ref}`);
   }
 
+  /** config.json again: only `network connect/disconnect` change a container's config after create. */
+  writeConfig(config: ContainerConfig): void {
+    writeJsonAtomic(path.join(this.containerDir(config.id), 'config.json'), config);
+  }
+
   writeState(id: string, state: ContainerState): void {
     writeJsonAtomic(path.join(this.containerDir(id), 'state.json'), state);
   }

@@ -40,6 +40,8 @@ export interface ContainerConfig {
   log?: LogOptions;
   /** Networking; absent means none (loopback only). */
   network?: ContainerNetwork;
+  /** User networks joined by `network connect`, attached after the primary one on every start. */
+  connected?: Array<{ name: string; ip?: string }>;
   /** --dns: nameservers of /etc/resolv.conf instead of the host's. */
   dns?: string[];
   /** --add-host entries of /etc/hosts. */
@@ -71,4 +73,6 @@ export interface ContainerInfo {
   state: ContainerState;
   /** inspect only: the running container's address and published ports on its network. */
   network?: EndpointInfo;
+  /** inspect only: every network the running container is on, the primary first. */
+  networks?: EndpointInfo[];
 }

@@ -227,7 +227,7 @@ describe.skipIf(!haveCni)('bridge networks (CNI)', () => {
     await retry(async () => berth.ps().length, (n) => n === 1);
     cli.kill('SIGKILL');
     await new Promise((r) => cli.once('exit', r));
-    await retry(async () => berth.ps().length, (n) => n === 0); // ps repairs: DEL without the namespace
+    await retry(async () => berth.ps().length, (n) => n === 0); // ps repairs: DEL in the pinned namespace, which outlived the process
     expect(leases(roots.runRoot, NET)).toEqual([]);
     expect(netChanges(snap)).toEqual([]);
     await berth.remove('bt-orphan');
@@ -274,17 +274,106 @@ describe.skipIf(!haveCni)('bridge networks (CNI)', () => {
     expect(leases(roots.runRoot, NET)).toEqual([]);
   });
 
-  it('detached containers join their network after the shim starts them, and leave it when stopped', async () => {
+  it('detached containers have their network before their command runs, keep it across restarts and leave it when stopped', async () => {
     const snap = netSnapshot();
-    const info = await berth.runDetached({ image: 'busybox', name: 'bt-detached', network: NET, cmd: ['sleep', '60'] });
-    expect(info.state.status).toBe('running');
+    // the command prints its address first thing; the shim restarts it once (exit 3), in the same namespace
+    await berth.runDetached({
+      image: 'busybox', name: 'bt-detached', network: NET, restart: 'on-failure:1',
+      cmd: ['sh', '-c', 'ip -4 -o addr show eth0 | grep -o "inet [0-9.]*"; test -e /restarted && exec sleep 60; touch /restarted; exit 3'],
+    });
+    await retry(async () => berth.inspect('bt-detached').state, (s) => s.restartCount === 1 && s.status === 'running');
     const ip = berth.inspect('bt-detached').network!.ip;
-    expect(await execOut('bt-detached', ['ip', '-4', 'addr', 'show', 'eth0'])).toContain(`inet ${ip}/`);
+    const logged = await retry(async () => {
+      const out: string[] = [];
+      for await (const e of berth.logs('bt-detached')) out.push(e.log);
+      return out;
+    }, (l) => l.length === 2);
+    expect(logged).toEqual([`inet ${ip}\n`, `inet ${ip}\n`]);
+    expect(leases(roots.runRoot, NET).length).toBe(1);
     await berth.stop('bt-detached', { timeout: 0 });
-    berth.ps({ all: true }); // whoever looks next releases the network of the stopped container
     expect(leases(roots.runRoot, NET)).toEqual([]);
     expect(netChanges(snap)).toEqual([]);
-    await berth.remove('bt-detached');
+    expect(fs.readdirSync(path.join(roots.runRoot, 'netns'))).toEqual([]);
+    // started again: a new namespace, an address again
+    await berth.start('bt-detached');
+    expect(berth.inspect('bt-detached').network?.ip).toMatch(/^10\.231\./);
+    await berth.remove('bt-detached', { force: true });
+    expect(leases(roots.runRoot, NET)).toEqual([]);
+    expect(netChanges(snap)).toEqual([]);
+  });
+
+  it('a SIGKILLed shim: the next command releases its container\'s network, ports included', async () => {
+    const snap = netSnapshot();
+    const info = await berth.runDetached({ image: 'busybox', name: 'bt-shimkill', network: NET, publish: [`${freeHostPort(38400)}:80`], cmd: ['sleep', '60'] });
+    expect(netChanges(snap).length).toBeGreaterThan(0);
+    process.kill(info.state.shimPid!, 'SIGKILL');
+    await retry(async () => berth.ps().length, (n) => n === 0);
+    expect(leases(roots.runRoot, NET)).toEqual([]);
+    expect(netChanges(snap)).toEqual([]);
+    expect(fs.readdirSync(path.join(roots.runRoot, 'netns'))).toEqual([]);
+    await berth.remove('bt-shimkill');
+  });
+
+  it('network connect/disconnect: a running container gets an interface on another network, and loses it', async () => {
+    const snap = netSnapshot();
+    serve('bt-inner2', { network: INTERNAL }, 'hello from the inside');
+    await berth.runDetached({ image: 'busybox', name: 'bt-roamer', network: NET, dns: ['127.0.0.1'], cmd: ['sh', '-c', `${FILES_ONLY}; exec sleep 60`] });
+    expect(berth.connectNetwork(INTERNAL, 'bt-roamer').config.connected).toEqual([{ name: INTERNAL }]);
+    const nets = berth.inspect('bt-roamer').networks!;
+    expect(nets.map((n) => n.network)).toEqual([NET, INTERNAL]);
+    expect(await execOut('bt-roamer', ['ip', '-4', 'addr', 'show', 'eth1'])).toContain(`inet ${nets[1].ip}/24`);
+    // by name, over the new interface; the peer's /etc/hosts has it too
+    expect(await execOut('bt-roamer', ['sh', '-c', NC_GET('bt-inner2')])).toMatch(/hello from the inside/);
+    expect(await execOut('bt-inner2', ['cat', '/etc/hosts'])).toMatch(/\tbt-roamer\n/);
+    expect(() => berth.connectNetwork(INTERNAL, 'bt-roamer')).toThrow(/already connected to network bt-internal/);
+    expect(() => berth.disconnectNetwork(NET, 'bt-roamer')).toThrow(/created on network bt-net/);
+    expect(() => berth.disconnectNetwork('bt-nope', 'bt-roamer')).toThrow(/not connected to network bt-nope/);
+
+    const cli = (args: string[]) => runCli(args, { roots });
+    expect((await cli(['network', 'disconnect', INTERNAL, 'bt-roamer'])).code).toBe(0);
+    expect(await execOut('bt-roamer', ['ip', '-o', 'link'])).not.toMatch(/eth1/);
+    expect(await execOut('bt-inner2', ['cat', '/etc/hosts'])).not.toMatch(/bt-roamer/);
+    expect(leases(roots.runRoot, INTERNAL).length).toBe(1); // bt-inner2's only: the address is free again
+
+    // a connection is part of the container: made again on every start
+    expect((await cli(['network', 'connect', INTERNAL, 'bt-roamer'])).code).toBe(0);
+    await berth.stop('bt-roamer', { timeout: 0 });
+    expect(leases(roots.runRoot, INTERNAL).length).toBe(1);
+    await berth.start('bt-roamer');
+    expect(berth.inspect('bt-roamer').networks!.map((n) => n.network)).toEqual([NET, INTERNAL]);
+    const none = await berth.runDetached({ image: 'busybox', name: 'bt-loner', cmd: ['sleep', '60'] });
+    expect(() => berth.connectNetwork(INTERNAL, none.config.id)).toThrow(/--network none: only a container created on a bridge network/);
+    await berth.remove('bt-loner', { force: true });
+    await berth.remove('bt-roamer', { force: true });
+    expect(leases(roots.runRoot, NET)).toEqual([]);
+    expect(leases(roots.runRoot, INTERNAL).length).toBe(1);
+    for (const p of running.splice(0)) {
+      p.kill('SIGKILL');
+      await p.wait();
+    }
+    expect(netChanges(snap)).toEqual([]);
+  });
+
+  it('without iptables, a bridge network fails naming the Debian package, leaving nothing behind', async () => {
+    // iptables hidden in a mount namespace of the CLI's own: a non-executable file bound over each copy
+    const blank = path.join(roots.base, 'not-iptables');
+    fs.writeFileSync(blank, '', { mode: 0o644 });
+    const copies = [...new Set(['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin']
+      .map((d) => path.join(d, 'iptables')).filter((f) => fs.existsSync(f)).map((f) => fs.realpathSync(f)))];
+    const hide = copies.map((f) => `mount --bind "${blank}" "${f}"`).join(' && ');
+    const count = berth.ps({ all: true }).length;
+    const r = await runCli(['--help'], { roots }); // the CLI path and environment, reused below
+    expect(r.code).toBe(0);
+    const out = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      const child = spawn('unshare', ['-m', '--propagation', 'private', 'sh', '-c', `${hide} && exec "$0" "$@"`, process.execPath, CLI_PATH,
+        'run', '--rm', '--network', NET, 'busybox', 'true'], { env: { ...process.env, BERTH_ROOT: roots.root, BERTH_RUNROOT: roots.runRoot }, stdio: ['ignore', 'ignore', 'pipe'] });
+      let stderr = '';
+      child.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
+      child.on('close', (code) => resolve({ code, stderr }));
+    });
+    expect(out.stderr).toMatch(/iptables not found: .*install the Debian package iptables/);
+    expect(out.code).toBe(125);
+    expect(berth.ps({ all: true }).length).toBe(count);
+    expect(leases(roots.runRoot, NET)).toEqual([]);
   });
 });
-
