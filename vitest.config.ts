@@ -9,6 +9,7 @@ export default defineConfig({
     // (test/helpers/env.ts hostSnapshot) meaningful. Tests inside a file still
     // run sequentially unless a file opts into concurrency itself.
     fileParallelism: false,
+    setupFiles: ['test/setup.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     // .ci/run reads numPassedTests / numFailedTests from the JSON report.

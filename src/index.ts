@@ -49,6 +49,9 @@ export interface BerthOptions {
   detachedCleanup?: boolean;
   /** Directories searched for CNI plugins. Default: $BERTH_CNI_PATH, else /usr/lib/cni and /opt/cni/bin. */
   cniPath?: string[];
+  /** The network of containers started without one: $BERTH_DEFAULT_NETWORK, else 'bridge' (berth's
+   *  default network `berth`, as docker's). 'none' for loopback only, or a user network's name. */
+  defaultNetwork?: string;
 }
 
 export interface SpawnOptions extends ContainerOptions {
@@ -162,7 +165,7 @@ export class Berth {
     this.root = options.root ?? process.env.BERTH_ROOT ?? '/var/lib/berth';
     this.runRoot = options.runRoot ?? process.env.BERTH_RUNROOT ?? '/run/berth';
     this.images = new ImageStore(this.root);
-    this.runtime = new Runtime(this.root, this.runRoot, this.images, options);
+    this.runtime = new Runtime(this.root, this.runRoot, this.images, { ...options, defaultNetwork: options.defaultNetwork ?? (process.env.BERTH_DEFAULT_NETWORK || 'bridge') });
   }
 
   /** `docker import`: a flat rootfs tarball becomes a one-layer image. */

@@ -33,7 +33,7 @@ const COMMANDS: Record<string, [summary: string, load: () => Command]> = {
   login: ['Log in to a registry', () => require('./login').login],
   logout: ['Log out from a registry', () => require('./login').logout],
   tag: ['Give an image another name', () => require('./tag').default],
-  network: ['Manage networks (create, ls, inspect, rm)', () => require('./network').default],
+  network: ['Manage networks (create, ls, inspect, rm, connect, disconnect)', () => require('./network').default],
   port: ['List the published ports of a container', () => require('./port').default],
 };
 

@@ -26,14 +26,15 @@ const run: Command = {
       --init                   Run an init as PID 1 that reaps zombies and forwards signals
       --restart POLICY         no, always, unless-stopped, on-failure[:N] (detached containers)
       --log-opt KEY=VALUE      max-size=10m, max-file=3 (detached containers)
-      --network, --net NET     none (default: loopback only), host, bridge (the default network
-                               berth) or a network from 'berth network create'
+      --network, --net NET     bridge (the default network berth; default unless
+                               $BERTH_DEFAULT_NETWORK names another), none (loopback only),
+                               host, or a network from 'berth network create'
       --ip IP                  IPv4 address on a user-defined network
       --mac-address MAC        MAC address of the container's interface
       --dns IP                 Nameserver for /etc/resolv.conf (repeatable; default: the host's)
       --add-host HOST:IP       Add an /etc/hosts entry (repeatable; IP may be host-gateway)
   -p, --publish SPEC           Publish ports: [HOST_IP:][HOST_PORT:]CONTAINER_PORT[/tcp|udp],
-                               ranges like 8000-8002:80-82 (repeatable; implies --network bridge)
+                               ranges like 8000-8002:80-82 (repeatable; a bridge network)
   -P, --publish-all            Publish every port the image exposes on free host ports`,
   stopAtPositional: true,
   spec: {

@@ -25,15 +25,15 @@ export interface ParsedNetworkOptions {
 /**
  * --network none|host|bridge|NAME with --ip, --mac-address, -p, -P, --dns, --add-host.
  *
- * Without --network a container has loopback only (berth's default, unlike docker's bridge: a start
- * stays as fast as before and nothing on the host changes unless asked), unless -p, -P or
- * --mac-address ask for a network, which then is the default one.
+ * Without --network a container joins `defaultNetwork`: 'bridge' (berth's default network, as
+ * docker's) unless the caller configured another (BERTH_DEFAULT_NETWORK, BerthOptions); with a
+ * default of 'none', -p, -P or --mac-address still ask for the default bridge network.
  * `exists` says whether a user network of that name exists.
  */
-export function parseNetworkOptions(o: NetworkOptionsInput, imageExposed: Record<string, object> | undefined, exists: (name: string) => boolean): ParsedNetworkOptions {
+export function parseNetworkOptions(o: NetworkOptionsInput, imageExposed: Record<string, object> | undefined, exists: (name: string) => boolean, defaultNetwork = 'bridge'): ParsedNetworkOptions {
   if (o.ip !== undefined && o.network === undefined) throw new BerthError('INVALID_ARGUMENT', '--ip needs a user-defined network: add --network NAME');
   const wantsNetwork = (o.publish?.length ?? 0) > 0 || !!o.publishAll || o.mac !== undefined;
-  const given = o.network ?? (wantsNetwork ? 'bridge' : 'none');
+  const given = o.network ?? (wantsNetwork && defaultNetwork === 'none' ? 'bridge' : defaultNetwork);
   if (given === '' || /\s/.test(given)) throw invalid('--network', 'none, host, bridge or a network name', given);
   const mode: ContainerNetwork['mode'] = given === 'none' || given === 'host' ? given : 'bridge';
   const name = mode !== 'bridge' ? undefined : given === 'bridge' ? DEFAULT_NETWORK : given;

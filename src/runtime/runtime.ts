@@ -47,7 +47,7 @@ export class Runtime {
     readonly root: string,
     readonly runRoot: string,
     private readonly images: ImageStore,
-    private readonly defaults: { storageDriver?: string; cgroupParent?: string; detachedCleanup?: boolean; cniPath?: string[] } = {},
+    private readonly defaults: { storageDriver?: string; cgroupParent?: string; detachedCleanup?: boolean; cniPath?: string[]; defaultNetwork?: string } = {},
   ) {
     this.store = new ContainerStore(root, runRoot);
     this.lifecycle = new Lifecycle(this);
@@ -87,8 +87,10 @@ export class Runtime {
     if (o.hostname !== undefined && !/^[a-zA-Z0-9]([a-zA-Z0-9.-]{0,62})$/.test(o.hostname)) {
       throw new BerthError('INVALID_ARGUMENT', `Expected a hostname of letters, digits, dots and dashes (at most 63) for --hostname but received "${o.hostname}"`);
     }
-    const net = hasNetworkOptions(o)
-      ? parseNetworkOptions(o, ic.ExposedPorts, (n) => this.networks.store.exists(n))
+    const defaultNetwork = this.defaults.defaultNetwork ?? 'bridge';
+    // loopback only needs nothing of the network code (nor its files): the fast path
+    const net = hasNetworkOptions(o) || defaultNetwork !== 'none'
+      ? parseNetworkOptions(o, ic.ExposedPorts, (n) => this.networks.store.exists(n), defaultNetwork)
       : undefined;
     for (const v of volumes) fs.mkdirSync(v.hostPath, { recursive: true });
     const id = ContainerStore.newId();

@@ -92,7 +92,7 @@ describe.skipIf(!haveCni)('bridge networks (CNI)', () => {
     roots = tempRoots();
     berth = new Berth({ root: roots.root, runRoot: roots.runRoot });
     await berth.importImage(busyboxTar(), 'busybox');
-    subnets = testSubnets(3);
+    subnets = testSubnets(4);
     berth.createNetwork({ name: NET, subnet: subnets[0], bridge: bridge(0) });
     berth.createNetwork({ name: INTERNAL, subnet: subnets[1], bridge: bridge(1), internal: true });
   });
@@ -262,6 +262,23 @@ describe.skipIf(!haveCni)('bridge networks (CNI)', () => {
     expect(() => berth.createNetwork({ name: 'bridge' })).toThrow(/reserved/);
     berth.removeNetwork('berth');
     expect(berth.listNetworks().map((n) => n.name)).not.toContain('berth');
+  });
+
+  it('without --network a container joins the default network `berth` (berth0 here replaced by a test bridge)', async () => {
+    const saved = process.env.BERTH_DEFAULT_NETWORK;
+    delete process.env.BERTH_DEFAULT_NETWORK; // test/setup.ts sets none for every other test
+    try {
+      const plain = new Berth({ root: roots.root, runRoot: roots.runRoot });
+      plain.createNetwork({ name: 'berth', subnet: subnets[3], bridge: bridge(3) });
+      const r = await plain.run({ image: 'busybox', rm: true, cmd: ['sh', '-c', 'ip -4 -o addr show eth0 | grep -o "inet [0-9.]*"'] });
+      expect(r.stdout).toMatch(new RegExp(`^inet ${subnets[3].replace(/\.0\/24$/, '').replace(/\./g, '\\.')}\\.\\d+\n$`));
+      const none = await plain.run({ image: 'busybox', rm: true, network: 'none', cmd: ['ls', '/sys/class/net'] });
+      expect(none.stdout).toBe('lo\n');
+    } finally {
+      if (saved !== undefined) process.env.BERTH_DEFAULT_NETWORK = saved;
+      berth.removeNetwork('berth');
+    }
+    expect(fs.existsSync(`/sys/class/net/${bridge(3)}`)).toBe(false);
   });
 
   it('a missing plugin fails with the Debian package to install, leaving nothing behind', async () => {

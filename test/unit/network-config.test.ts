@@ -136,8 +136,12 @@ describe('network options', () => {
   const exists = (n: string) => n === 'web' || n === 'berth';
   const parse = (o: Parameters<typeof parseNetworkOptions>[0], exposed?: Record<string, object>) => parseNetworkOptions(o, exposed, exists);
 
-  it('none unless a network is given or ports ask for one (then the default network)', () => {
-    expect(parse({ dns: ['10.0.0.53'] })).toEqual({ network: { mode: 'none' }, dns: ['10.0.0.53'] });
+  it('the default network unless another is given; with a default of none, ports still ask for the bridge', () => {
+    expect(parse({ dns: ['10.0.0.53'] })).toEqual({ network: { mode: 'bridge', name: 'berth' }, dns: ['10.0.0.53'] });
+    expect(parseNetworkOptions({}, undefined, exists, 'web').network).toEqual({ mode: 'bridge', name: 'web' });
+    expect(parseNetworkOptions({ dns: ['10.0.0.53'] }, undefined, exists, 'none')).toEqual({ network: { mode: 'none' }, dns: ['10.0.0.53'] });
+    expect(parseNetworkOptions({ publish: ['8080:80'] }, undefined, exists, 'none').network).toEqual({ mode: 'bridge', name: 'berth', ports: [{ hostIP: '', hostPort: 8080, containerPort: 80, protocol: 'tcp' }] });
+    expect(() => parseNetworkOptions({}, undefined, exists, 'nope')).toThrow('Network nope not found');
     expect(parse({ publish: ['8080:80'] }).network).toEqual({ mode: 'bridge', name: 'berth', ports: [{ hostIP: '', hostPort: 8080, containerPort: 80, protocol: 'tcp' }] });
     expect(parse({ network: 'bridge' }).network).toEqual({ mode: 'bridge', name: 'berth' });
     expect(parse({ network: 'host' }).network).toEqual({ mode: 'host' });
