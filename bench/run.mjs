@@ -4,6 +4,7 @@
 //   npm run bench                      # as root
 //   BENCH_ITERATIONS=20 npm run bench  # fewer runs
 //   BENCH_JSON=out.json npm run bench  # also write the results as JSON
+//   BENCH_ONLY=images npm run bench    # only the image rows (pull, unpack)
 //
 // Every row times the same thing: a synchronous spawn of one command that
 // starts a container running /bin/true and waits for it to exit, measured with
@@ -40,6 +41,8 @@ const SELF = fileURLToPath(import.meta.url);
 const ITERATIONS = positiveInt(process.env.BENCH_ITERATIONS, 50);
 const MAX_MS_PER_ROW = positiveInt(process.env.BENCH_MAX_SECONDS, 60) * 1000;
 const WARMUP = 3;
+/** BENCH_ONLY=images: only the pull and unpack rows (a few minutes instead of the whole table). */
+const ONLY = process.env.BENCH_ONLY ?? '';
 const RUN_TIMEOUT_MS = 10_000;
 
 const RUNTIME_STATE_DIRS = { runc: '/run/runc', crun: '/run/crun' };
@@ -360,26 +363,29 @@ async function main() {
   };
   try {
     console.log(`bench: ${ITERATIONS} iterations per row (+${WARMUP} warm-up), at most ${MAX_MS_PER_ROW / 1000}s per row`);
-    await row('/bin/true (host spawn)', [], () => measureHostTrue(ITERATIONS));
-    await row('node -e 0', [], () => measureNodeStartup(ITERATIONS));
-    await row('crun run', ['crun'], () => measureCrun(ITERATIONS, ctx.bundle));
-    await row('runc run', ['runc'], () => measureRunc(ITERATIONS, ctx.bundle));
-    await row('berth API run', [], () => measureBerthApi(ITERATIONS, ctx));
-    await row('berth CLI run', [], () => measureBerthCli(ITERATIONS, ctx));
-    await row('overlay mount(2)', [], () => measureOverlayMount(ITERATIONS, ctx));
-    const berth = await berthWithImage(ctx);
-    const cliArgs = [path.join(REPO_ROOT, 'dist/cli/berth.js'), '--root', ctx.root, '--runroot', ctx.runRoot];
-    await row('berth run -d+stop+rm (API)', [], () => measureDetachedCycle(berth, Math.min(ITERATIONS, 20), WARMUP));
-    await row('berth CLI run -d', [], async () => {
-      const samples = timeRuns('berth CLI run -d', Math.min(ITERATIONS, 20), () => ({ cmd: process.execPath, args: [...cliArgs, 'run', '-d', 'bench-busybox', 'sleep', '60'] }));
-      for (const c of berth.ps({ all: true })) await berth.remove(c.config.id, { force: true });
-      return samples;
-    });
-    let exec;
-    await row('berth exec (API)', [], async () => (exec ??= await measureExec(berth, timeRuns, cliArgs, ITERATIONS, WARMUP)).api);
-    await row('berth CLI exec', [], async () => (exec ??= await measureExec(berth, timeRuns, cliArgs, ITERATIONS, WARMUP)).cli);
-    await row('runc exec', ['runc'], () => measureRuncExec(timeRuns, ctx.bundle, ITERATIONS));
-    await row('berth-shim RSS (kB)', [], () => measureShimRss(berth, 10));
+    if (ONLY !== '' && ONLY !== 'images') throw new Error(`BENCH_ONLY=${ONLY}: only "images" is known`);
+    if (ONLY !== 'images') {
+      await row('/bin/true (host spawn)', [], () => measureHostTrue(ITERATIONS));
+      await row('node -e 0', [], () => measureNodeStartup(ITERATIONS));
+      await row('crun run', ['crun'], () => measureCrun(ITERATIONS, ctx.bundle));
+      await row('runc run', ['runc'], () => measureRunc(ITERATIONS, ctx.bundle));
+      await row('berth API run', [], () => measureBerthApi(ITERATIONS, ctx));
+      await row('berth CLI run', [], () => measureBerthCli(ITERATIONS, ctx));
+      await row('overlay mount(2)', [], () => measureOverlayMount(ITERATIONS, ctx));
+      const berth = await berthWithImage(ctx);
+      const cliArgs = [path.join(REPO_ROOT, 'dist/cli/berth.js'), '--root', ctx.root, '--runroot', ctx.runRoot];
+      await row('berth run -d+stop+rm (API)', [], () => measureDetachedCycle(berth, Math.min(ITERATIONS, 20), WARMUP));
+      await row('berth CLI run -d', [], async () => {
+        const samples = timeRuns('berth CLI run -d', Math.min(ITERATIONS, 20), () => ({ cmd: process.execPath, args: [...cliArgs, 'run', '-d', 'bench-busybox', 'sleep', '60'] }));
+        for (const c of berth.ps({ all: true })) await berth.remove(c.config.id, { force: true });
+        return samples;
+      });
+      let exec;
+      await row('berth exec (API)', [], async () => (exec ??= await measureExec(berth, timeRuns, cliArgs, ITERATIONS, WARMUP)).api);
+      await row('berth CLI exec', [], async () => (exec ??= await measureExec(berth, timeRuns, cliArgs, ITERATIONS, WARMUP)).cli);
+      await row('runc exec', ['runc'], () => measureRuncExec(timeRuns, ctx.bundle, ITERATIONS));
+      await row('berth-shim RSS (kB)', [], () => measureShimRss(berth, 10));
+    }
     let pull;
     let unpack;
     let network;
@@ -389,14 +395,16 @@ async function main() {
     await row(IMAGE_ROWS.skopeo, imageTools, async () => (await (pull ??= images.measurePull())).skopeo);
     await row(IMAGE_ROWS.berthUnpack, ['tar'], async () => (await (unpack ??= images.measureUnpack())).berth);
     await row(IMAGE_ROWS.tar, ['tar'], async () => (await (unpack ??= images.measureUnpack())).tar);
-    const netRun = () => (network ??= Promise.resolve().then(() => measureNetwork({ ctx, iterations: ITERATIONS, maxMsPerRow: MAX_MS_PER_ROW, warmup: WARMUP })));
-    await row(NETWORK_ROWS.bridge, ['unshare', 'iptables'], async () => (await netRun()).bridge);
-    await row(NETWORK_ROWS.none, ['unshare', 'iptables'], async () => (await netRun()).none);
-    await row(NETWORK_ROWS.podman, ['podman'], async () => {
-      const r = await netRun();
-      if (r.podmanError) throw new Error(r.podmanError);
-      return r.podman;
-    });
+    if (ONLY !== 'images') {
+      const netRun = () => (network ??= Promise.resolve().then(() => measureNetwork({ ctx, iterations: ITERATIONS, maxMsPerRow: MAX_MS_PER_ROW, warmup: WARMUP })));
+      await row(NETWORK_ROWS.bridge, ['unshare', 'iptables'], async () => (await netRun()).bridge);
+      await row(NETWORK_ROWS.none, ['unshare', 'iptables'], async () => (await netRun()).none);
+      await row(NETWORK_ROWS.podman, ['podman'], async () => {
+        const r = await netRun();
+        if (r.podmanError) throw new Error(r.podmanError);
+        return r.podman;
+      });
+    }
   } finally {
     await images.cleanup().catch((err) => console.error(`bench: image cleanup: ${err.message}`));
     teardown(ctx);
