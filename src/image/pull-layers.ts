@@ -1,6 +1,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { Readable } from 'node:stream';
 import { BerthError } from '../errors';
+import { BlobDownload } from './blob-download';
 import type { StagedBlob } from './blobs';
 import { uncompressed } from './compression';
 import type { StagedLayer } from './layers';
@@ -14,13 +16,24 @@ import type { ImageConfig } from './types';
 import { openArchive } from './unpack';
 import { stageVerified, verifiedStream } from './verify';
 
-/** One pull's downloads and unpacks, all staged in one directory under tmp/. */
+/**
+ * One pull's downloads and unpacks, all staged in one directory under tmp/. A layer that is missing
+ * from the store is unpacked while it downloads (body -> digest check and blob file -> decompress ->
+ * diff ID check -> tar -> its own staging dir), all layers at once up to the concurrency limit: each is
+ * a separate overlay lowerdir, so only their publication has an order. Nothing is published before
+ * every blob and every diff ID checked out.
+ */
 export class LayerFetcher {
   private readonly work: string;
+  /** Blob downloads by digest, each resolving to the verified staged blob. */
   private readonly downloads = new Map<string, Promise<StagedBlob>>();
+  private readonly tasks: Promise<unknown>[] = [];
   private failure: unknown;
   private running = 0;
   private readonly waiting: Array<() => void> = [];
+  /** How each layer ended, by index: 'done' is reported bottom up, as docker's "Pull complete". */
+  private readonly finished: Array<'exists' | 'done'> = [];
+  private reported = 0;
 
   constructor(
     private readonly target: PullTarget,
@@ -38,40 +51,46 @@ export class LayerFetcher {
 
   async run(repoDigests: string[], configBytes: Buffer): Promise<StoredImage> {
     const { layers, blobs } = this.target;
-    const stagedLayers: StagedLayer[] = [];
+    const stagedLayers: Array<StagedLayer | undefined> = [];
     try {
-      const needLayer = this.chain.map((c) => !layers.get(c));
-      // Every layer blob the image lists is kept (as the import path keeps its tar), so `save` can
-      // later reproduce the manifest's digests; all downloads start now, bounded by the limiter.
-      this.resolved.layers.forEach((l) => {
-        if (blobs.has(l.digest) || this.downloads.has(l.digest)) return;
-        const download = this.download(l);
-        // Awaited in layer order below; a later layer failing first must not count as an unhandled rejection.
-        download.catch(() => {});
-        this.downloads.set(l.digest, download);
-      });
       let size = 0;
-      for (let i = 0; i < this.chain.length; i++) {
-        const layer = this.resolved.layers[i];
-        const download = this.downloads.get(layer.digest);
-        if (!needLayer[i]) {
-          if (download) await download;
-          size += layers.get(this.chain[i])!.size;
-          this.progress(layer, download ? 'done' : 'exists');
-          continue;
+      // Every layer blob the image lists is kept (as the import path keeps its tar), so `save` can
+      // later reproduce the manifest's digests.
+      this.resolved.layers.forEach((layer, i) => {
+        const existing = layers.get(this.chain[i]);
+        if (existing) {
+          size += existing.size;
+          if (blobs.has(layer.digest)) return this.finish(i, 'exists');
+          let download = this.downloads.get(layer.digest);
+          if (!download) this.downloads.set(layer.digest, (download = this.track(this.download(layer))));
+          this.track(download.then(() => this.finish(i, 'done')));
+          return;
         }
-        const file = download ? (await download).file : blobs.path(layer.digest);
-        this.progress(layer, 'extracting');
-        const staged = await this.unpack(file, i);
-        stagedLayers.push(staged);
-        size += staged.record.size;
-        this.progress(layer, 'done');
-      }
+        let staging: Promise<StagedLayer>;
+        const download = this.downloads.get(layer.digest);
+        if (blobs.has(layer.digest)) {
+          // Unpacked from the stored blob: an earlier pull downloaded it, or another image shares it.
+          staging = this.unpackFile(blobs.path(layer.digest), i);
+        } else if (download) {
+          // The same blob twice in one image (e.g. two empty layers): the first download serves both.
+          staging = download.then((staged) => this.unpackFile(staged.file, i));
+        } else {
+          const streamed = this.downloadAndUnpack(layer, i);
+          this.downloads.set(layer.digest, this.track(streamed.then((r) => r.blob)));
+          staging = streamed.then((r) => r.layer);
+        }
+        this.track(staging.then((staged) => {
+          stagedLayers[i] = staged;
+          size += staged.record.size;
+          this.finish(i, 'done');
+        }));
+      });
+      await Promise.all(this.tasks);
       const downloaded = await Promise.all(this.downloads.values());
-      // Publish: blobs and layers first, then the record that makes them an image. A crash in between
-      // leaves complete, unreferenced content that the next pull reuses.
+      // Publish: blobs and layers first (layers bottom up), then the record that makes them an image.
+      // A crash in between leaves complete, unreferenced content that the next pull reuses.
       for (const staged of downloaded) blobs.commit(staged);
-      for (const staged of stagedLayers) layers.commit(staged);
+      for (const staged of stagedLayers) if (staged) layers.commit(staged);
       blobs.put(configBytes);
       const manifestDigest = blobs.put(this.resolved.manifestBytes).digest;
       const created = typeof this.config.created === 'string' ? this.config.created : new Date().toISOString();
@@ -79,24 +98,71 @@ export class LayerFetcher {
     } catch (e) {
       this.failure ??= e;
       this.controller.abort();
-      await Promise.allSettled(this.downloads.values());
+      await Promise.allSettled(this.tasks);
       throw this.failure;
     } finally {
       fs.rmSync(this.work, { recursive: true, force: true });
     }
   }
 
+  /** A task of this pull: awaited together, and a failure of one must not count as unhandled before that. */
+  private track<T>(p: Promise<T>): Promise<T> {
+    p.catch(() => {});
+    this.tasks.push(p);
+    return p;
+  }
+
+  /** A blob only (its layer is in the store already), verified while it streams to its staging file. */
   private async download(layer: Descriptor): Promise<StagedBlob> {
+    return this.fetching(layer, async (body, file, expected) => {
+      const staged = await stageVerified(body, expected, file, (n) => this.progress(layer, 'downloading', n));
+      this.progress(layer, 'verified');
+      return staged;
+    });
+  }
+
+  /**
+   * The blob streamed to its staging file and, in the same pass, decompressed and unpacked. The unpack
+   * can only complete on a verified body (BlobDownload fails the stream's end otherwise), and when it
+   * fails before the end, the rest of the body decides: tampered data is a digest mismatch and a body
+   * that broke off is a failed download, whatever the unpacker made of either.
+   */
+  private async downloadAndUnpack(layer: Descriptor, i: number): Promise<{ blob: StagedBlob; layer: StagedLayer }> {
+    return this.fetching(layer, async (body, file, expected) => {
+      const download = await BlobDownload.start(body, expected, file, (n) => this.progress(layer, 'downloading', n));
+      try {
+        let staged: StagedLayer;
+        try {
+          staged = await this.unpack(Readable.from(download.chunks(), { objectMode: false }), i);
+        } catch (e) {
+          // A body that broke off or does not match its digest explains whatever the unpacker saw.
+          await download.rest();
+          throw e;
+        }
+        try {
+          const blob = await download.finish();
+          this.progress(layer, 'verified');
+          return { blob, layer: staged };
+        } catch (e) {
+          fs.rmSync(staged.dir, { recursive: true, force: true });
+          throw e;
+        }
+      } catch (e) {
+        await download.discard();
+        throw e;
+      }
+    });
+  }
+
+  /** A download slot, the blob's body and its staging file name; the first failure stops the whole pull. */
+  private async fetching<T>(layer: Descriptor, fn: (body: AsyncIterable<Buffer>, file: string, expected: { digest: string; size: number; what: string }) => Promise<T>): Promise<T> {
     await this.slot();
     try {
       if (this.failure !== undefined) throw this.failure;
       this.progress(layer, 'downloading', 0);
       const body = await this.client.blob(this.repository, layer.digest);
       const file = path.join(this.work, `blob-${layer.digest.slice(7, 23)}`);
-      const what = `layer ${layer.digest} of ${this.source}`;
-      const staged = await stageVerified(body, { digest: layer.digest, size: layer.size, what }, file, (n) => this.progress(layer, 'downloading', n));
-      this.progress(layer, 'verified');
-      return staged;
+      return await fn(body, file, { digest: layer.digest, size: layer.size, what: `layer ${layer.digest} of ${this.source}` });
     } catch (e) {
       // The first failure is the one to report; the aborts it causes in other downloads are not.
       if (this.failure === undefined && !this.controller.signal.aborted) {
@@ -111,13 +177,34 @@ export class LayerFetcher {
     }
   }
 
-  /** Unpack one layer from its blob, checking the uncompressed stream against the config's diff ID. */
-  private async unpack(file: string, i: number): Promise<StagedLayer> {
+  /** Unpack one layer from a verified blob file. */
+  private async unpackFile(file: string, i: number): Promise<StagedLayer> {
+    this.progress(this.resolved.layers[i], 'extracting');
+    try {
+      return await this.unpack(await openArchive(file), i);
+    } catch (e) {
+      this.failure ??= e;
+      this.controller.abort();
+      throw e;
+    }
+  }
+
+  /** Unpack one layer's (compressed) tar, checking the uncompressed stream against the config's diff ID. */
+  private async unpack(compressed: Readable, i: number): Promise<StagedLayer> {
     const diffId = this.config.rootfs.diff_ids[i];
     const layer = this.resolved.layers[i];
-    const tar = uncompressed(await openArchive(file), `layer ${layer.digest} of ${this.source}`);
+    const tar = uncompressed(compressed, `layer ${layer.digest} of ${this.source}`);
     const checked = verifiedStream(tar, { digest: diffId, what: `uncompressed layer ${layer.digest} of ${this.source} (diff ID)` });
     return this.target.layers.stage(checked, diffId, this.chain[i], i === 0 ? null : this.chain[i - 1], this.work);
+  }
+
+  /** Layer i is complete: report it, and every layer above it that was only waiting for the ones below. */
+  private finish(i: number, status: 'exists' | 'done'): void {
+    if (status === 'exists') this.progress(this.resolved.layers[i], status);
+    this.finished[i] = status;
+    for (; this.finished[this.reported] !== undefined; this.reported++) {
+      if (this.finished[this.reported] === 'done') this.progress(this.resolved.layers[this.reported], 'done');
+    }
   }
 
   private async slot(): Promise<void> {

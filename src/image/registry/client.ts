@@ -104,7 +104,11 @@ export class RegistryClient {
   async blob(repository: string, digest: string): Promise<Readable> {
     const res = await this.get(repository, `blobs/${digest}`, {}, `blob ${digest} of ${this.registry}/${repository}`);
     if (!res.body) throw new RegistryError('protocol', `The registry ${this.registry} sent blob ${digest} without a body`);
-    return Readable.fromWeb(res.body as import('node:stream/web').ReadableStream<Uint8Array>);
+    const body = Readable.fromWeb(res.body as import('node:stream/web').ReadableStream<Uint8Array>);
+    // The reader sees a failure through its iterator. Until it starts reading (the staging file is
+    // still being opened), an abort of the pull must not become an uncaught 'error' event.
+    body.on('error', () => {});
+    return body;
   }
 
   private async get(repository: string, path: string, headers: Record<string, string>, what: string): Promise<Response> {
