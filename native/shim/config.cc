@@ -91,6 +91,11 @@ Config readConfig(const std::string& path) {
       c.removeDir = value;
     else if (key == "name_link")
       c.nameLink = value;
+    else if (key == "exit_command") {
+      if (c.exitCommand.empty() && (value.empty() || value[0] != '/'))
+        bad(path, "expected an absolute path for exit_command but received \"" + value + "\"");
+      c.exitCommand.push_back(value);
+    }
     else
       bad(path, "unknown key \"" + key + "\"");
   }

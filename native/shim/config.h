@@ -23,6 +23,9 @@ struct Config {
   std::string stopMarker;   // exists when the user stopped the container: never restart
   std::string removeDir;    // --rm: the container's directory
   std::string nameLink;     // --rm: the name link to release
+  // Run (not waited for) after the final exit, with the shim's pid appended: `berth container
+  // cleanup`, which releases what only Node can (the CNI networks). As podman's exit command.
+  std::vector<std::string> exitCommand;
 };
 
 // A failure to report on the status pipe as `err STEP\tERRNO\tINDEX\tPATH`.

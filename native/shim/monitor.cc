@@ -282,6 +282,26 @@ void Monitor::finish(const ExitInfo& exit) {
   // After the cgroups: whoever sees 'exited' may count on them being gone.
   writeState(config_.state, run_, restarts_, shimPid_, &exit);
   if (!config_.removeDir.empty()) removeContainerDir(config_.removeDir, config_.nameLink);
+  runExitCommand();
+}
+
+void Monitor::runExitCommand() {
+  if (config_.exitCommand.empty()) return;
+  std::vector<std::string> args(config_.exitCommand);
+  args.push_back(std::to_string(getpid()));
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  // Not waited for: it waits for this shim to be gone, then does its work; stdio is /dev/null
+  // and the session is the shim's own (see detach in main.cc).
+  pid_t pid = fork();
+  if (pid == 0) {
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
 }
 
 }  // namespace berth::shim

@@ -31,6 +31,7 @@ class Monitor {
   bool backoff(unsigned ms);
   unsigned long long oomCount() const;
   void finish(const ExitInfo& exit);
+  void runExitCommand();
 
   Config config_;
   SpawnPlan plan_;

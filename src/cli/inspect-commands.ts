@@ -44,13 +44,18 @@ export const stats: Command = {
 };
 
 export const container: Command = {
-  usage: 'container prune',
-  summary: 'Container housekeeping: `prune` removes every container that is not running.',
+  usage: 'container prune | container cleanup ID [SHIM_PID]',
+  summary: 'Container housekeeping: `prune` removes every container that is not running; `cleanup`\nreleases the networks of a stopped one (run by its shim when it exits).',
   help: '',
   spec: { '--force': Boolean, '-f': '--force' },
   async run(args, global) {
-    const [sub] = positionals(container, args, 1);
-    if (sub !== 'prune') {
+    const [sub, ...rest] = positionals(container, args, 1, 3);
+    if (sub === 'cleanup' && rest.length >= 1) {
+      const shim = rest[1] !== undefined && /^\d+$/.test(rest[1]) ? Number(rest[1]) : undefined;
+      await new Berth(global).runtime.cleanup(rest[0], shim);
+      return 0;
+    }
+    if (sub !== 'prune' || rest.length > 0) {
       const { BerthError } = await import('../errors');
       throw new BerthError('INVALID_ARGUMENT', `berth container: unknown subcommand "${sub}"; see 'berth container --help'`);
     }

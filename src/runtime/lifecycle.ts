@@ -7,7 +7,7 @@ import { startError } from './errors';
 import { spawnPlan } from './plan';
 import { processStartTime } from './proc';
 import type { Runtime } from './runtime';
-import { formatShimConfig, startShim } from './shim';
+import { CLI_PATH, formatShimConfig, startShim } from './shim';
 import type { ContainerInfo, ContainerState } from './types';
 import { etcOptions, writeEtcFiles } from './etc-files';
 
@@ -80,6 +80,10 @@ export class Lifecycle {
       restart: config.restart ?? { name: 'no', maxRetries: 0 },
       stopMarker: files.stopMarker,
       ...(config.autoRemove ? { removeDir: dir, nameLink: path.join(this.rt.store.dir, '.names', config.name) } : {}),
+      // networks are released by Node code: the shim runs `berth container cleanup` at the final exit
+      ...(netns && fs.existsSync(CLI_PATH)
+        ? { exitCommand: [process.execPath, CLI_PATH, '--root', this.rt.root, '--runroot', this.rt.runRoot, 'container', 'cleanup', config.id] }
+        : {}),
     }));
     fs.rmSync(files.stopMarker, { force: true });
     try {

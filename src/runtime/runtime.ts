@@ -304,6 +304,16 @@ export class Runtime {
     return { config: c.config, state };
   }
 
+  /** `container cleanup`, the exit command of a detached container's shim: once that shim is gone
+   *  (bounded wait), releases the networks it owned, even if the container itself was removed (--rm). */
+  async cleanup(id: string, shimPid?: number): Promise<void> {
+    if (!/^[0-9a-f]{64}$/.test(id)) throw new BerthError('INVALID_ARGUMENT', `Expected a full container ID but received "${id}"`);
+    const startTime = shimPid !== undefined ? processStartTime(shimPid) : undefined;
+    for (let i = 0; i < 500 && startTime !== undefined && processStartTime(shimPid!) === startTime; i++) await new Promise((r) => setTimeout(r, 10));
+    this.releaseNetwork(id);
+    if (this.store.read(id)) this.resolve(id); // repairs the state if the shim could not write it
+  }
+
   /** CNI DEL of a container whose process (or shim) is gone, if it is still attached. */
   private releaseNetwork(id: string): void {
     if (!this.networkManager && !fs.existsSync(path.join(this.runRoot, 'cni', 'attachments', `${id}.json`))) return;

@@ -5,6 +5,8 @@ import { BerthError, type SystemError } from '../errors';
 /** Where node-gyp puts the shim and init executables (next to the addon). */
 export const SHIM_PATH = path.join(__dirname, '..', '..', 'build', 'Release', 'berth-shim');
 export const INIT_PATH = path.join(__dirname, '..', '..', 'build', 'Release', 'berth-init');
+/** The CLI the shim's exit command runs (from src/, dist/ and the dist/cli bundle alike). */
+export const CLI_PATH = path.join(__dirname, '..', '..', 'dist', 'cli', 'berth.js');
 
 export type RestartPolicyName = 'no' | 'always' | 'on-failure' | 'unless-stopped';
 
@@ -35,6 +37,8 @@ export interface ShimConfig {
   stopMarker: string;
   removeDir?: string;
   nameLink?: string;
+  /** Run by the shim after the final exit, its pid appended (berth container cleanup). */
+  exitCommand?: string[];
 }
 
 export function formatShimConfig(c: ShimConfig): string {
@@ -51,6 +55,7 @@ export function formatShimConfig(c: ShimConfig): string {
     `stop_marker=${c.stopMarker}`,
     ...(c.removeDir ? [`remove_dir=${c.removeDir}`] : []),
     ...(c.nameLink ? [`name_link=${c.nameLink}`] : []),
+    ...(c.exitCommand ?? []).map((a) => `exit_command=${a}`),
   ];
   for (const l of lines) if (l.includes('\n')) throw new BerthError('INVALID_ARGUMENT', `A path given to the shim contains a newline: ${JSON.stringify(l)}`);
   return lines.join('\n') + '\n';

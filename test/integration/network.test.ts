@@ -319,6 +319,20 @@ describe.skipIf(!haveCni)('bridge networks (CNI)', () => {
     expect(netChanges(snap)).toEqual([]);
   });
 
+  it('a detached container that exits by itself leaves its network at once (the shim\'s exit command), --rm too', async () => {
+    const snap = netSnapshot();
+    await berth.runDetached({ image: 'busybox', name: 'bt-brief', network: NET, publish: [`${freeHostPort(38500)}:80`], cmd: ['sleep', '0.2'] });
+    await berth.runDetached({ image: 'busybox', name: 'bt-brief-rm', network: NET, rm: true, cmd: ['sleep', '0.2'] });
+    expect(leases(roots.runRoot, NET).length).toBe(2);
+    // no berth call in between: only the shims' exit commands can have released them
+    const left = await retry(async () => ({ leases: leases(roots.runRoot, NET), net: netChanges(snap), netns: fs.readdirSync(path.join(roots.runRoot, 'netns')) }),
+      (s) => s.leases.length === 0 && s.net.length === 0 && s.netns.length === 0);
+    expect(left).toEqual({ leases: [], net: [], netns: [] });
+    expect(berth.inspect('bt-brief').state).toMatchObject({ status: 'exited', exitCode: 0 });
+    expect(() => berth.inspect('bt-brief-rm')).toThrow(/No such container/);
+    await berth.remove('bt-brief');
+  });
+
   it('a SIGKILLed shim: the next command releases its container\'s network, ports included', async () => {
     const snap = netSnapshot();
     const info = await berth.runDetached({ image: 'busybox', name: 'bt-shimkill', network: NET, publish: [`${freeHostPort(38400)}:80`], cmd: ['sleep', '60'] });
