@@ -4,7 +4,6 @@
       "target_name": "berth",
       "sources": [
         "native/core/spawn.cc",
-        "native/core/spawn_paused.cc",
         "native/core/child.cc",
         "native/core/resolve.cc",
         "native/core/cgroup.cc",

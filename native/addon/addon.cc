@@ -53,35 +53,6 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
   }
 }
 
-// spawnPaused(plan): {pid, pidfd}; the child waits before execve until release(pid).
-Napi::Value SpawnPaused(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  SpawnPlan plan = planFromBuffer(info);
-  try {
-    Paused p = spawnPaused(plan);
-    return startedToJs(env, p.pid, p.pidfd, -1);
-  } catch (const SysError& e) {
-    throw sysErrorToJs(env, e);
-  }
-}
-
-// release(pid): lets a paused child exec; returns the pty master or -1.
-Napi::Value Release(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  try {
-    return Napi::Number::New(env, release(info[0].As<Napi::Number>().Int32Value()));
-  } catch (const SysError& e) {
-    throw sysErrorToJs(env, e);
-  } catch (const ChildError& e) {
-    throw childErrorToJs(env, e);
-  }
-}
-
-Napi::Value AbortPaused(const Napi::CallbackInfo& info) {
-  abortPaused(info[0].As<Napi::Number>().Int32Value());
-  return info.Env().Undefined();
-}
-
 Napi::Value PidfdSignal(const Napi::CallbackInfo& info) {
   int pidfd = info[0].As<Napi::Number>().Int32Value();
   int sig = info[1].As<Napi::Number>().Int32Value();
@@ -189,9 +160,6 @@ Napi::Value BenchMount(const Napi::CallbackInfo& info) {
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   using namespace berth;
   exports.Set("spawn", Napi::Function::New(env, Spawn));
-  exports.Set("spawnPaused", Napi::Function::New(env, SpawnPaused));
-  exports.Set("release", Napi::Function::New(env, Release));
-  exports.Set("abortPaused", Napi::Function::New(env, AbortPaused));
   exports.Set("watchExit", Napi::Function::New(env, WatchExit));
   exports.Set("unwatchExit", Napi::Function::New(env, UnwatchExit));
   exports.Set("pidfdSignal", Napi::Function::New(env, PidfdSignal));

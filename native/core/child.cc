@@ -37,23 +37,7 @@ namespace {
   ctx->failure.step = step;
   ctx->failure.err = err;
   ctx->failure.index = index;
-  // A forked (paused) child has its own copy of ctx: the record travels through the pipe. `step` is
-  // a string literal, at the same address in the parent.
-  if (ctx->errorFd >= 0) {
-    ssize_t n = write(ctx->errorFd, &ctx->failure, sizeof ctx->failure);
-    (void)n;
-  }
   _exit(127);
-}
-
-void awaitRelease(ChildContext* ctx) {
-  if (ctx->releaseFd < 0) return;
-  char byte;
-  ssize_t n;
-  do n = read(ctx->releaseFd, &byte, 1);
-  while (n < 0 && errno == EINTR);
-  if (n != 1) _exit(126);  // the parent aborted or died: never run the command
-  close(ctx->releaseFd);
 }
 
 // "/proc/self/fd/<fd>" into buf, without snprintf.
@@ -243,7 +227,6 @@ void dropPrivileges(ChildContext* ctx, const SpawnPlan& plan) {
 }
 
 [[noreturn]] void enterAndExec(ChildContext* ctx, const SpawnPlan& plan) {
-  awaitRelease(ctx);
   if (chdir(plan.cwd.c_str()) < 0) fail(ctx, "chdir", errno);
   if (plan.tty)
     setupTty(ctx, plan);
@@ -279,8 +262,6 @@ int childMain(void* arg) {
   auto* ctx = static_cast<ChildContext*>(arg);
   const SpawnPlan& plan = *ctx->plan;
   resetSignals();
-  if (ctx->parentReleaseFd >= 0) close(ctx->parentReleaseFd);
-  if (ctx->parentErrorFd >= 0) close(ctx->parentErrorFd);
   // Device nodes and volume directories get exactly the modes asked for; the container's own
   // processes get the conventional 022 back below.
   umask(0);

@@ -106,7 +106,7 @@ Spawned spawn(const SpawnPlan& plan) {
   std::vector<char*> argv = cstrings(plan.argv);
   std::vector<char*> env = cstrings(plan.env);
   ChildContext ctx{&plan, argv.data(), env.data(), procsFds.data(), static_cast<int>(procsFds.size()),
-                   ttyChild.get(), {nullptr, 0, -1}, -1, -1, -1, -1, -1, nullptr, 0, -1};
+                   ttyChild.get(), {nullptr, 0, -1}, -1, nullptr, 0, -1};
   UniqueFd netns = openNetns(plan);
   ctx.netnsFd = netns.get();
 

@@ -88,13 +88,6 @@ struct ChildContext {
   int procsCount;
   int ttySocket;  // child end of the socketpair the pty master is sent over, or -1
   ChildFailure failure;
-  // paused starts (spawnPaused): the child reports failures on errorFd too (no shared memory) and
-  // waits for a byte on releaseFd before it execs; the other two are the parent's ends, closed
-  // in the child so that a parent that goes away is seen as EOF.
-  int releaseFd;
-  int errorFd;
-  int parentReleaseFd;
-  int parentErrorFd;
   // exec only
   int joinPidfd;
   void* secondStack;  // top of the stack the command's process runs on
@@ -105,19 +98,6 @@ struct ChildContext {
 int childMain(void* arg);
 int execJoinMain(void* arg);
 int execCommandMain(void* arg);
-
-// spawn_paused.cc: like spawn, but the child stops before execve until release() (or dies on
-// abort()), so the caller can set up the network namespace meanwhile. The child is a fork (not
-// vfork) of the caller here: the caller keeps running while it waits.
-struct Paused {
-  pid_t pid;
-  int pidfd;
-};
-Paused spawnPaused(const SpawnPlan& plan);
-// Lets the paused child exec; returns the pty master (-1 without tty); throws ChildError.
-int release(pid_t pid);
-// Kills and reaps the paused child.
-void abortPaused(pid_t pid);
 
 // resolve.cc: open `path` (relative to rootfd) without ever leaving rootfd; create missing
 // components when asked. Returns an O_PATH fd or -errno.

@@ -1,5 +1,5 @@
 #pragma once
-// Shared by spawn.cc and spawn_paused.cc; not part of the addon's interface.
+// Internals of spawn.cc (kept apart from its public header); not part of the addon's interface.
 #include <string>
 #include <vector>
 

@@ -87,12 +87,6 @@ export interface NativeExit {
 export interface NativeAddon {
   /** A plan encoded by encodePlan (use spawnContainer). */
   spawn(plan: Buffer): NativeSpawned;
-  /** Like spawn, but the child stops before execve until release(pid) (abortPaused kills it): the
-   *  caller sets up the container's network namespace (/proc/PID/ns/net) meanwhile. */
-  spawnPaused(plan: Buffer): { pid: number; pidfd: number };
-  /** Lets a paused child exec; returns the pty master (or -1); throws like spawn on failure. */
-  release(pid: number): number;
-  abortPaused(pid: number): void;
   /** Calls back once, from the event loop, when the process behind pidfd has exited (and reaps it). */
   watchExit(pidfd: number, cb: (exit: NativeExit) => void): void;
   /** Stop watching: the callback will not run and the loop is no longer kept alive by it. */
