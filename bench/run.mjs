@@ -36,6 +36,11 @@ import { measureDetachedCycle, measureExec, measureRuncExec, measureShimRss } fr
 import { IMAGE_ROWS, ImageBench, printImageTargets } from './images.mjs';
 import { NETWORK_ROWS, measureNetwork, printNetworkTargets } from './network.mjs';
 
+// crun and runc run their bundle without a network (a fresh namespace with lo): berth's rows do
+// the same, so berth's default network is set to none for every berth this script starts (the
+// API and the CLI read BERTH_DEFAULT_NETWORK). The bridge network has rows of its own (network.mjs).
+process.env.BERTH_DEFAULT_NETWORK = 'none';
+
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const SELF = fileURLToPath(import.meta.url);
 const ITERATIONS = positiveInt(process.env.BENCH_ITERATIONS, 50);
