@@ -137,12 +137,16 @@ export class NetworkManager {
     });
   }
 
-  /** Hands the sandbox to the process it lives as long as from now on (the container or its shim). */
+  /** Hands the sandbox to the process it lives as long as from now on (the container or its shim).
+   *  One that is gone already (a container that ended at once) is released here: whoever looked in
+   *  between (its shim's exit command) saw this process as the owner and left it alone. */
   setOwner(containerId: string, pid: number): void {
     this.withLock(containerLock(containerId), () => {
       const rec = this.read(containerId);
       if (!rec) throw new BerthError('INTERNAL', `The network of container ${containerId.slice(0, 12)} vanished while it started`);
-      writeJsonAtomic(this.recordFile(containerId), { ...rec, pid, pidStartTime: processStartTime(pid) });
+      const owned = { ...rec, pid, pidStartTime: processStartTime(pid) };
+      writeJsonAtomic(this.recordFile(containerId), owned);
+      if (!alive(owned)) this.releaseLocked(owned);
     });
   }
 
@@ -167,12 +171,14 @@ export class NetworkManager {
       const rec = this.read(containerId);
       const a = rec?.attachments.find((x) => x.network === network);
       if (!rec || !a) throw new BerthError('INVALID_STATE', `Container ${rec?.name ?? containerId.slice(0, 12)} is not connected to network ${network}`);
-      try {
-        this.withLock(network, () => this.delNetwork(rec, a));
-      } finally {
-        writeJsonAtomic(this.recordFile(containerId), { ...rec, attachments: rec.attachments.filter((x) => x !== a) });
-        this.refreshHosts(network);
-      }
+      this.withLock(network, () => {
+        try {
+          this.delNetwork(rec, a);
+        } finally {
+          writeJsonAtomic(this.recordFile(containerId), { ...rec, attachments: rec.attachments.filter((x) => x !== a) });
+          this.refreshHosts(network);
+        }
+      });
     });
   }
 
@@ -374,7 +380,13 @@ export class NetworkManager {
     }
     // A DEL that failed is not retried forever: what it could release, it did; the record goes.
     fs.rmSync(this.recordFile(rec.containerId), { force: true });
-    for (const a of rec.attachments) this.refreshHosts(a.network);
+    for (const a of rec.attachments) {
+      try {
+        this.withLock(a.network, () => this.refreshHosts(a.network));
+      } catch (e) {
+        first ??= e;
+      }
+    }
     if (first) throw first;
   }
 
