@@ -505,7 +505,12 @@ function processInfo(pid: number): ContainerProcessInfo | undefined {
     const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
     const uid = Number(/^Uid:\s+(\d+)/m.exec(status)?.[1] ?? -1);
-    const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean).join(' ');
+    // A process in the middle of execve has no argv yet (for a few microseconds): asked again, it does.
+    let cmdline = '';
+    for (let i = 0; i < 3 && !cmdline && rest[0] !== 'Z'; i++) {
+      if (i > 0) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1);
+      cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean).join(' ');
+    }
     return { pid, ppid: Number(rest[1]), uid, command: cmdline || stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')) };
   } catch {
     return undefined; // exited meanwhile

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <linux/sched.h>
+#include <linux/seccomp.h>
 #include <net/if.h>
 #include <sched.h>
 #include <signal.h>
@@ -213,6 +214,8 @@ void dropPrivileges(ChildContext* ctx, const SpawnPlan& plan) {
   if (plan.noNewPrivileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) fail(ctx, "no_new_privs", errno);
   for (int cap : plan.capsDrop)
     if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL) fail(ctx, "drop capability", errno, cap);
+  // While CAP_SYS_ADMIN is still effective (no no_new_privs needed); the calls below are allowed.
+  if (ctx->seccomp && syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, ctx->seccomp) < 0) fail(ctx, "seccomp", errno);
   if (syscall(SYS_setgroups, plan.groups.size(), plan.groups.data()) < 0) fail(ctx, "setgroups", errno);
   if (syscall(SYS_setresgid, plan.gid, plan.gid, plan.gid) < 0) fail(ctx, "setgid", errno);
   if (syscall(SYS_setresuid, plan.uid, plan.uid, plan.uid) < 0) fail(ctx, "setuid", errno);

@@ -128,6 +128,7 @@ SpawnPlan decodePlan(const uint8_t* data, size_t len) {
   p.joinPid = static_cast<pid_t>(r.num("joinPid"));
   p.blockSignals = r.flag("blockSignals");
   p.netnsPath = r.str("netnsPath");
+  p.seccomp = r.flag("seccomp");
   r.end();
   if (p.argv.empty() || p.execCandidates.empty()) throw PlanFormatError{"argv: empty"};
   return p;

@@ -16,6 +16,7 @@
 #include <cstring>
 #include <string>
 
+#include "core/seccomp.h"
 #include "core/spawn_internal.h"
 #include "core/unique_fd.h"
 
@@ -109,6 +110,14 @@ Spawned spawn(const SpawnPlan& plan) {
                    ttyChild.get(), {nullptr, 0, -1}, -1, nullptr, 0, -1};
   UniqueFd netns = openNetns(plan);
   ctx.netnsFd = netns.get();
+  std::vector<sock_filter> filter;
+  struct sock_fprog prog = {0, nullptr};
+  if (plan.seccomp) {
+    filter = defaultSeccompFilter();
+    prog.len = static_cast<unsigned short>(filter.size());
+    prog.filter = filter.data();
+    ctx.seccomp = &prog;
+  }
 
   UniqueFd joinPidfd;
   if (plan.joinPid) {

@@ -1,4 +1,5 @@
 #pragma once
+#include <linux/filter.h>
 #include <sys/types.h>
 
 #include <cstdint>
@@ -61,6 +62,8 @@ struct SpawnPlan {
   // A network namespace pinned by a bind mount (createNetns) to join instead of creating one:
   // it outlives the process, so restarts keep their network. cloneFlags then lack CLONE_NEWNET.
   std::string netnsPath;
+  // Install berth's default seccomp filter (core/seccomp.h) before dropping privileges.
+  bool seccomp = false;
 };
 
 struct Spawned {
@@ -94,6 +97,7 @@ struct ChildContext {
   pid_t execPid;
   int execPidfd;
   int netnsFd = -1;  // plan.netnsPath, opened by the parent
+  const struct sock_fprog* seccomp = nullptr;  // built by the parent when plan.seccomp
 };
 int childMain(void* arg);
 int execJoinMain(void* arg);

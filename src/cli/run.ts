@@ -24,6 +24,7 @@ const run: Command = {
       --storage-driver NAME    overlay or aufs
   -d, --detach                 Run in the background under a shim; print the container ID
       --init                   Run an init as PID 1 that reaps zombies and forwards signals
+      --security-opt OPT       seccomp=unconfined (no seccomp filter), no-new-privileges
       --restart POLICY         no, always, unless-stopped, on-failure[:N] (detached containers)
       --log-opt KEY=VALUE      max-size=10m, max-file=3 (detached containers)
       --network, --net NET     bridge (the default network berth; default unless
@@ -56,6 +57,7 @@ const run: Command = {
     '--storage-driver': String,
     '--detach': Boolean, '-d': '--detach',
     '--init': Boolean,
+    '--security-opt': [String],
     '--restart': String,
     '--log-opt': [String],
     '--entrypoint': String,
@@ -97,6 +99,7 @@ const run: Command = {
       interactive,
       rm: !!args['--rm'],
       init: !!args['--init'],
+      securityOpt: args['--security-opt'],
       restart: args['--restart'],
       logOpts: args['--log-opt'],
       entrypoint: args['--entrypoint'],

@@ -68,6 +68,8 @@ export interface NativeSpawnPlan {
   blockSignals?: boolean;
   /** Join this pinned network namespace (createNetns) instead of creating one ('net' then left out of namespaces). */
   netnsPath?: string;
+  /** berth's default seccomp filter (native/core/seccomp.h); docker's --security-opt seccomp=unconfined turns it off. */
+  seccomp?: boolean;
 }
 
 export interface NativeSpawned {

@@ -89,5 +89,6 @@ export function encodePlan(p: NativeSpawnPlan): Buffer {
   e.num(p.joinPid ?? 0);
   e.flag(p.blockSignals ?? false);
   e.str(p.netnsPath ?? '');
+  e.flag(p.seccomp ?? false);
   return e.done();
 }

@@ -45,10 +45,13 @@ export interface ContainerOptions {
   restart?: string;
   /** Detached containers: docker's --log-opt, e.g. ['max-size=10m', 'max-file=3']. */
   logOpts?: string[];
+  /** docker's --security-opt: 'seccomp=unconfined' (no seccomp filter; default: berth's),
+   *  'no-new-privileges' (setuid binaries and file capabilities grant nothing). */
+  securityOpt?: string[];
   /**
    * none (loopback only), host (the host's network namespace), bridge (berth's default network
-   * `berth`) or the name of a network made with createNetwork. Default: none, unless publish,
-   * publishAll or mac ask for a network: then bridge.
+   * `berth`) or the name of a network made with createNetwork. Default: bridge, unless the Berth
+   * was made with another defaultNetwork (or $BERTH_DEFAULT_NETWORK).
    */
   network?: string;
   /** A fixed IPv4 address on a user-defined network. */
@@ -241,4 +244,24 @@ export function resolveUser(spec: string | undefined, layers: string[]): Resolve
   }
   if (!(uid <= 0xfffffffe) || !(gid <= 0xfffffffe)) throw invalid('--user', 'uid[:gid] below 4294967295', spec);
   return { uid, gid, groups: [...groups], home };
+}
+
+export interface SecurityOptions {
+  /** berth's default seccomp filter; false: unconfined. */
+  seccomp: boolean;
+  noNewPrivileges: boolean;
+}
+
+/** docker's --security-opt values berth knows; anything else is an error naming what is known. */
+export function parseSecurityOpts(opts: string[] | undefined): SecurityOptions {
+  const out: SecurityOptions = { seccomp: true, noNewPrivileges: false };
+  for (const o of opts ?? []) {
+    const [key, value] = o.includes('=') ? [o.slice(0, o.indexOf('=')), o.slice(o.indexOf('=') + 1)] : o.includes(':') ? [o.slice(0, o.indexOf(':')), o.slice(o.indexOf(':') + 1)] : [o, undefined];
+    if (key === 'seccomp' && (value === 'unconfined' || value === 'default' || value === 'builtin')) out.seccomp = value !== 'unconfined';
+    else if (key === 'no-new-privileges' && (value === undefined || value === 'true' || value === 'false')) out.noNewPrivileges = value !== 'false';
+    else {
+      throw new BerthError('INVALID_ARGUMENT', `Expected seccomp=unconfined, seccomp=default or no-new-privileges[=true|false] for --security-opt but received "${o}" (seccomp profiles from files are not supported)`);
+    }
+  }
+  return out;
 }

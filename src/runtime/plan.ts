@@ -159,12 +159,13 @@ export function spawnPlan(config: ContainerConfig, containerDir: string, cgroup:
     groups: config.groups,
     capsDrop: caps.drop,
     capsKeep: caps.mask,
-    noNewPrivileges: false,
+    noNewPrivileges: !!config.noNewPrivileges,
     stdio: stdio.fds,
     tty: stdio.tty,
     ttySize: stdio.ttySize,
     parentDeathSignal: 9,
     blockSignals: !!config.init,
+    seccomp: config.seccomp !== false,
   };
 }
 
@@ -177,6 +178,9 @@ export interface ExecSpec {
   uid: number;
   gid: number;
   groups: number[];
+  /** The container's: exec'd processes are confined as its own are. */
+  seccomp: boolean;
+  noNewPrivileges: boolean;
 }
 
 /** Plan for a process that joins a running container (pid) instead of creating one. */
@@ -201,11 +205,12 @@ export function execPlan(pid: number, spec: ExecSpec, joinFiles: string[], stdio
     groups: spec.groups,
     capsDrop: caps.drop,
     capsKeep: caps.mask,
-    noNewPrivileges: false,
+    noNewPrivileges: spec.noNewPrivileges,
     stdio: stdio.fds,
     tty: stdio.tty,
     ttySize: stdio.ttySize,
     parentDeathSignal: 0,
     joinPid: pid,
+    seccomp: spec.seccomp,
   };
 }

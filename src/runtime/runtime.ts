@@ -11,7 +11,7 @@ import { parseNetworkOptions } from '../network/options';
 import type { EndpointInfo } from '../network/types';
 import { detectCgroups, type CgroupManager } from './cgroups';
 import { startError } from './errors';
-import { buildEnv, mergeEnv, parseLimits, parseLogOpts, parseRestart, parseVolume, resolveUser, type ContainerOptions, type ExecOptions } from './options';
+import { buildEnv, mergeEnv, parseLimits, parseLogOpts, parseRestart, parseSecurityOpts, parseVolume, resolveUser, type ContainerOptions, type ExecOptions, type SecurityOptions } from './options';
 import { execPlan, spawnPlan, type StdioPlan } from './plan';
 import { processStartTime } from './proc';
 import { parseStorageDriver } from './rootfs';
@@ -116,6 +116,7 @@ export class Runtime {
       storageDriver,
       layers,
       init: !!o.init,
+      ...securityConfig(parseSecurityOpts(o.securityOpt)),
       restart: parseRestart(o.restart),
       log: parseLogOpts(o.logOpts),
       ...net,
@@ -261,7 +262,7 @@ export class Runtime {
     const env = o.env ? mergeEnv(config.env, o.env) : config.env;
     const workdir = o.workdir ?? config.workdir;
     if (!path.posix.isAbsolute(workdir)) throw new BerthError('INVALID_ARGUMENT', `Expected an absolute path for --workdir but received "${workdir}"`);
-    const plan = execPlan(state.pid, { argv: o.cmd, env, cwd: workdir, ...user }, this.cgroups.joinFiles(config.id), stdio);
+    const plan = execPlan(state.pid, { argv: o.cmd, env, cwd: workdir, ...user, seccomp: config.seccomp !== false, noNewPrivileges: !!config.noNewPrivileges }, this.cgroups.joinFiles(config.id), stdio);
     let spawned;
     try {
       spawned = spawnContainer(plan);
@@ -349,6 +350,11 @@ async function killAndWait(pid: number, startTime: number | undefined): Promise<
     return;
   }
   for (let i = 0; i < 500 && processStartTime(pid) === startTime; i++) await new Promise((r) => setTimeout(r, 10));
+}
+
+/** Only what differs from the defaults goes into config.json. */
+function securityConfig(s: SecurityOptions): Pick<ContainerConfig, 'seccomp' | 'noNewPrivileges'> {
+  return { ...(s.seccomp ? {} : { seccomp: false }), ...(s.noNewPrivileges ? { noNewPrivileges: true } : {}) };
 }
 
 function hasNetworkOptions(o: ContainerOptions): boolean {

@@ -32,6 +32,10 @@ export interface ContainerConfig {
   storageDriver: StorageDriverName;
   /** Image layer directories, top first. */
   layers: string[];
+  /** --security-opt seccomp=unconfined: no seccomp filter (absent: berth's default filter). */
+  seccomp?: boolean;
+  /** --security-opt no-new-privileges. */
+  noNewPrivileges?: boolean;
   /** Run berth-init as PID 1 (reaps zombies, forwards signals). */
   init?: boolean;
   /** Detached containers: what the shim does when the container exits. */

@@ -84,6 +84,26 @@ describe('isolation', () => {
     expect(r.stdout).toBe('0\nsysrq-ro\nsys-ro\n');
   });
 
+  it('confines the container with a seccomp filter: no new user namespace (a way back to capabilities), no setns', async () => {
+    const probe = 'grep Seccomp: /proc/self/status; unshare -U true 2>/dev/null && echo userns || echo no-userns; nsenter -t 1 -u true 2>/dev/null && echo setns || echo no-setns; (true &); wait; echo fork';
+    expect((await sh(probe)).stdout).toBe('Seccomp:\t2\nno-userns\nno-setns\nfork\n');
+    // docker's spelling turns it off, and the same command then gets its user namespace
+    expect((await sh(probe, { securityOpt: ['seccomp=unconfined'] })).stdout).toBe('Seccomp:\t0\nuserns\nno-setns\nfork\n');
+    // exec'd processes are confined as the container is
+    const p = berth.spawn({ image: 'busybox', cmd: ['sleep', '30'], rm: true });
+    try {
+      const e = berth.exec(p.id, { cmd: ['sh', '-c', 'grep Seccomp: /proc/self/status; unshare -U true 2>/dev/null || echo no-userns'] });
+      let out = '';
+      e.stdout!.on('data', (b: Buffer) => (out += b.toString()));
+      expect((await e.wait()).exitCode).toBe(0);
+      expect(out).toBe('Seccomp:\t2\nno-userns\n');
+    } finally {
+      p.kill('SIGKILL');
+      await p.wait();
+    }
+    expect((await sh('grep NoNewPrivs: /proc/self/status', { securityOpt: ['no-new-privileges'] })).stdout).toBe('NoNewPrivs:\t1\n');
+  });
+
   it('cannot create device nodes for host disks: the devices cgroup denies them', async () => {
     const r = await sh('mknod /tmp/sda b 8 0 && (head -c 1 /tmp/sda >/dev/null 2>&1 && echo read || echo denied)');
     expect(r.stdout).toBe('denied\n');
@@ -218,6 +238,7 @@ describe('CLI', () => {
       [['--pids-limit', '0'], /--pids-limit/],
       [['--storage-driver', 'aufs'], /aufs/],
       [['--bogus'], /unknown flag/],
+      [['--security-opt', 'seccomp=/etc/profile.json'], /Expected seccomp=unconfined, seccomp=default or no-new-privileges.*received "seccomp=\/etc\/profile.json"/],
     ];
     for (const [flags, message] of cases) {
       const r = await cli(['run', '--rm', ...flags, 'busybox', 'true']);
