@@ -12,6 +12,12 @@ const MAGIC: Array<[Exclude<Compression, 'none'>, number[]]> = [
   ['bzip2', [0x42, 0x5a, 0x68]],
 ];
 const HEAD_BYTES = 6;
+/**
+ * How far each stage of an unpack may run ahead of the next: decompression runs on the thread pool, and
+ * with a stream's default 16 kB it would mostly wait for the tar writer, and the writer for it.
+ */
+export const AHEAD_BYTES = 4 << 20;
+const GUNZIP_CHUNK = 256 << 10;
 
 export function detectCompression(head: Buffer): Compression {
   for (const [kind, magic] of MAGIC) {
@@ -25,7 +31,7 @@ export function detectCompression(head: Buffer): Compression {
  * over the uncompressed stream, so callers hash what this yields, not what they read from disk.
  */
 export function uncompressed(input: Readable, what = 'archive'): Readable {
-  return Readable.from(decompress(input, what), { objectMode: false });
+  return Readable.from(decompress(input, what), { objectMode: false, highWaterMark: AHEAD_BYTES });
 }
 
 async function* decompress(input: Readable, what: string): AsyncGenerator<Buffer> {
@@ -66,7 +72,9 @@ async function* decompressOpened(input: Readable, what: string): AsyncGenerator<
   if (kind !== 'gzip') {
     throw new BerthError('UNSUPPORTED', `The ${what} is ${kind}-compressed; berth reads plain, gzip- or zstd-compressed tar, so decompress it first`);
   }
-  const gunzip = zlib().createGunzip();
+  // Large output chunks: each is a round trip to the thread pool and a pass down the unpack pipeline,
+  // and at the default 16 kB those made a pull's main thread mostly wait.
+  const gunzip = zlib().createGunzip({ chunkSize: GUNZIP_CHUNK });
   const source = Readable.from(whole());
   source.on('error', (e) => gunzip.destroy(e));
   source.pipe(gunzip);

@@ -2,12 +2,12 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ReadEntry } from 'tar';
 import { BerthError } from '../errors';
-import { clearFor, lstatOrUndefined, memberComponents, parentDir, refuseEntry } from './safe-path';
+import { FileSink } from './file-writers';
+import { clearFor, lstatOrUndefined, memberComponents, parentDir, refuseEntry, type KnownTree } from './safe-path';
 import { makeNode, makeWhiteout, markOpaque, type NodeKind } from './special-files';
 
 const WHITEOUT_PREFIX = '.wh.';
 const OPAQUE_MARKER = '.wh..wh..opq';
-const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = fs.constants;
 
 interface Attributes {
   mode: number;
@@ -25,8 +25,13 @@ export interface LayerWriterOptions {
 /**
  * Writes tar entries into one layer directory, as overlayfs expects a lower/upper dir to look: OCI
  * whiteouts become 0/0 character devices and opaque xattrs. It never follows a symlink that the archive
- * itself could have planted: ancestors are checked with lstat, existing names are unlinked before being
- * replaced, and files are opened O_EXCL|O_NOFOLLOW.
+ * itself could have planted: ancestors must be directories it made or checked with lstat, existing names
+ * are unlinked before being replaced, and files are created O_EXCL|O_NOFOLLOW.
+ *
+ * `root` must be a new, empty directory that nothing else writes to until finish(): the writer then
+ * knows every name in it (KnownTree) and skips the lstat of names that cannot exist. Regular files are
+ * written by worker threads (file-writers.ts); whatever could change how a queued file's path resolves
+ * (replacing an existing name) or needs a queued file complete (a hardlink to it) drains them first.
  */
 export class LayerWriter {
   /** Bytes of regular file content written. */
@@ -38,13 +43,24 @@ export class LayerWriter {
   private readonly preserveOwner: boolean;
   /** Directory attributes are applied last: creating children would bump mtimes, and a 0555 dir would block them. */
   private readonly dirs = new Map<string, Attributes>();
-  /** Directories below root known to be real directories (see parentDir). */
-  private readonly verified = new Set<string>();
+  /** Everything this writer created below root (see KnownTree). */
+  private readonly tree: KnownTree = { dirs: new Set(), others: new Set() };
+  private readonly sink: FileSink;
+  /** Who owns a file as created: chown is needed only for other owners. */
+  private readonly creator: { uid: number; gid: number } | undefined;
+  /** Permission bits a new file keeps despite the umask. */
+  private readonly umask: number;
 
   constructor(root: string, opts: LayerWriterOptions = {}) {
     this.root = root;
     this.privileged = process.getuid?.() === 0;
     this.preserveOwner = (opts.preserveOwner ?? this.privileged) && this.privileged;
+    // New files get the creator's uid and gid, unless a setgid directory hands down its group: the
+    // writer's own directories get no setgid bit before finish(), so only root's can.
+    const st = fs.statSync(root);
+    this.creator = st.mode & 0o2000 ? undefined : { uid: process.geteuid!(), gid: process.getegid!() };
+    this.umask = process.umask();
+    this.sink = new FileSink(root);
   }
 
   async write(entry: ReadEntry): Promise<void> {
@@ -56,7 +72,7 @@ export class LayerWriter {
       this.dirs.set('', attributes(entry, 0o755));
       return;
     }
-    const abs = path.join(parentDir(this.root, parts, entry.path, true, 'it', this.verified), base);
+    const abs = path.join(parentDir(this.root, parts, entry.path, true, 'it', this.tree), base);
     switch (entry.type) {
       case 'File':
       case 'OldFile':
@@ -78,8 +94,10 @@ export class LayerWriter {
     }
   }
 
-  /** Apply the deferred directory attributes, deepest first so a restrictive parent never blocks a child. */
-  finish(): void {
+  /** Wait for the files, then apply the deferred directory attributes, deepest first so a restrictive parent never blocks a child. */
+  async finish(): Promise<void> {
+    await this.sink.drain();
+    this.sink.release();
     if (!this.dirs.has('')) this.dirs.set('', { mode: 0o755, uid: 0, gid: 0, atime: new Date(), mtime: new Date() });
     const byDepth = [...this.dirs.entries()].sort((a, b) => depth(b[0]) - depth(a[0]));
     for (const [rel, a] of byDepth) {
@@ -90,77 +108,95 @@ export class LayerWriter {
     }
   }
 
-  private async file(entry: ReadEntry, abs: string): Promise<void> {
-    clearFor(abs, false, this.verified);
-    const a = attributes(entry, 0o644);
-    // 0600 until the body is complete; the real mode is set after chown, since chown clears setuid/setgid.
-    // Synchronous calls: layers are thousands of small files, and a thread-pool round trip per call
-    // made unpacking three times slower than GNU tar.
-    const fd = fs.openSync(abs, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
-    try {
-      for await (const chunk of entry) {
-        const buf = chunk as Buffer;
-        let off = 0;
-        while (off < buf.length) off += fs.writeSync(fd, buf, off, buf.length - off);
-        this.size += buf.length;
-      }
-      if (this.preserveOwner) fs.fchownSync(fd, a.uid, a.gid);
-      fs.fchmodSync(fd, a.mode);
-      fs.futimesSync(fd, a.atime, a.mtime);
-    } finally {
-      fs.closeSync(fd);
-    }
+  /** Give up: wait until the workers are done with this layer, so that its directory can be removed. */
+  abandon(): Promise<void> {
+    return this.sink.abandon();
   }
 
-  private directory(entry: ReadEntry, abs: string, parts: string[]): void {
+  private async file(entry: ReadEntry, abs: string): Promise<void> {
+    await this.replacing(abs, false);
+    const a = attributes(entry, 0o644);
+    const chown = this.preserveOwner && (a.uid !== this.creator?.uid || a.gid !== this.creator?.gid);
+    // Special bits and bits the umask would drop are set after the body (and after chown, which clears
+    // setuid/setgid); a plain mode is given at creation, which saves a chmod per file.
+    const plain = !chown && (a.mode & ~0o777) === 0 && (a.mode & this.umask) === 0;
+    const id = this.sink.open(abs, plain ? a.mode : 0o600);
+    this.tree.others.add(abs);
+    for await (const chunk of entry) {
+      await this.sink.data(id, chunk as Buffer);
+      this.size += (chunk as Buffer).length;
+    }
+    this.sink.close(id, { uid: chown ? a.uid : -1, gid: chown ? a.gid : -1, mode: plain ? -1 : a.mode, atime: a.atime, mtime: a.mtime });
+  }
+
+  /**
+   * Clear the way for a new entry at `abs`. A name the tree does not know cannot exist; one it knows
+   * may be a file still queued in a worker, so the workers finish before it is looked at or removed.
+   */
+  private async replacing(abs: string, keepDirectory: boolean): Promise<fs.Stats | undefined> {
+    if (!this.tree.dirs.has(abs) && !this.tree.others.has(abs)) return undefined;
+    await this.sink.drain();
+    return clearFor(abs, keepDirectory, this.tree);
+  }
+
+  private async directory(entry: ReadEntry, abs: string, parts: string[]): Promise<void> {
     // An existing directory is merged into, as tar does; anything else at that name is replaced.
-    if (!clearFor(abs, true, this.verified)) fs.mkdirSync(abs, 0o700);
+    if (!this.tree.dirs.has(abs)) {
+      await this.replacing(abs, false);
+      fs.mkdirSync(abs, 0o700);
+      this.tree.dirs.add(abs);
+    }
     this.dirs.set(parts.join('/'), attributes(entry, 0o755));
   }
 
-  private symlink(entry: ReadEntry, abs: string): void {
+  private async symlink(entry: ReadEntry, abs: string): Promise<void> {
     // The link text is data: "link -> /etc" is fine to create. What is refused is writing through it later.
-    clearFor(abs, false, this.verified);
+    // A new name needs no drain: no queued file's path goes through it, since its directories all exist.
+    await this.replacing(abs, false);
     fs.symlinkSync(entry.linkpath ?? '', abs);
+    this.tree.others.add(abs);
     const a = attributes(entry, 0o777);
-    if (this.preserveOwner) fs.lchownSync(abs, a.uid, a.gid);
+    if (this.preserveOwner && (a.uid !== this.creator?.uid || a.gid !== this.creator?.gid)) fs.lchownSync(abs, a.uid, a.gid);
     fs.lutimesSync(abs, a.atime, a.mtime);
   }
 
-  private hardlink(entry: ReadEntry, abs: string, parts: string[]): void {
+  private async hardlink(entry: ReadEntry, abs: string, parts: string[]): Promise<void> {
     const linkpath = entry.linkpath ?? '';
     const targetParts = memberComponents(linkpath, entry.path);
     if (targetParts.length === 0) throw refuseEntry(entry.path, 'its link target is the layer root');
     const what = `its link target "${linkpath}"`;
-    const target = path.join(parentDir(this.root, targetParts, entry.path, false, what, this.verified), targetParts[targetParts.length - 1]);
+    const target = path.join(parentDir(this.root, targetParts, entry.path, false, what, this.tree), targetParts[targetParts.length - 1]);
+    if (this.sink.pending(target)) await this.sink.drain();
     const st = lstatOrUndefined(target);
     if (!st) throw refuseEntry(entry.path, `${what} does not exist in the layer`);
     if (st.isDirectory()) throw refuseEntry(entry.path, `${what} is a directory`);
     if (targetParts.join('/') === parts.join('/')) return; // a link to itself: nothing to do
-    clearFor(abs, false, this.verified);
+    await this.replacing(abs, false);
     // link(2) does not follow a symlink target: linking to a symlink links the symlink itself.
     fs.linkSync(target, abs);
+    this.tree.others.add(abs);
   }
 
-  private node(entry: ReadEntry, abs: string): void {
+  private async node(entry: ReadEntry, abs: string): Promise<void> {
     const kind: NodeKind = entry.type === 'FIFO' ? 'fifo' : entry.type === 'CharacterDevice' ? 'char' : 'block';
     if (kind !== 'fifo' && !this.privileged) {
       this.notes.push(`skipped device node "${entry.path}": creating devices needs root`);
       return;
     }
-    clearFor(abs, false, this.verified);
+    await this.replacing(abs, false);
     const a = attributes(entry, 0o644);
+    this.tree.others.add(abs);
     makeNode(abs, kind, a.mode, entry.header.devmaj ?? 0, entry.header.devmin ?? 0);
     if (this.preserveOwner) fs.lchownSync(abs, a.uid, a.gid);
     fs.chmodSync(abs, a.mode);
     fs.utimesSync(abs, a.atime, a.mtime);
   }
 
-  private whiteout(entry: ReadEntry, parts: string[]): void {
+  private async whiteout(entry: ReadEntry, parts: string[]): Promise<void> {
     const dirParts = parts.slice(0, -1);
     const base = parts[parts.length - 1];
     // The parent must exist as a real directory in this layer: it is where overlayfs looks for the marker.
-    const dir = parentDir(this.root, parts, entry.path, true, 'it', this.verified);
+    const dir = parentDir(this.root, parts, entry.path, true, 'it', this.tree);
     if (base === OPAQUE_MARKER) {
       if (!this.privileged) {
         this.notes.push(`skipped opaque marker "${entry.path}": trusted.* xattrs need root`);
@@ -177,7 +213,8 @@ export class LayerWriter {
       this.notes.push(`skipped whiteout "${[...dirParts, hidden].join('/')}": creating whiteout devices needs root`);
       return;
     }
-    clearFor(abs, false, this.verified);
+    await this.replacing(abs, false);
+    this.tree.others.add(abs);
     makeWhiteout(abs);
     const a = attributes(entry, 0);
     if (this.preserveOwner) fs.lchownSync(abs, a.uid, a.gid);

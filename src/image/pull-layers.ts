@@ -4,7 +4,7 @@ import { Readable } from 'node:stream';
 import { BerthError } from '../errors';
 import { BlobDownload } from './blob-download';
 import type { StagedBlob } from './blobs';
-import { uncompressed } from './compression';
+import { AHEAD_BYTES, uncompressed } from './compression';
 import type { StagedLayer } from './layers';
 import type { Descriptor } from './oci';
 import type { LayerStatus, PullOptions, PullTarget } from './pull';
@@ -133,7 +133,7 @@ export class LayerFetcher {
       try {
         let staged: StagedLayer;
         try {
-          staged = await this.unpack(Readable.from(download.chunks(), { objectMode: false }), i);
+          staged = await this.unpack(Readable.from(download.chunks(), { objectMode: false, highWaterMark: AHEAD_BYTES }), i);
         } catch (e) {
           // A body that broke off or does not match its digest explains whatever the unpacker saw.
           await download.rest();

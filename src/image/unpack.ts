@@ -48,8 +48,9 @@ export async function unpackLayer(source: string | Readable, targetDir: string, 
     input.destroy();
     throw e;
   }
+  let writer: LayerWriter | undefined;
   try {
-    const writer = new LayerWriter(staging, opts);
+    writer = new LayerWriter(staging, opts);
     for await (const entry of tarEntries(uncompressed(input, 'layer archive'))) {
       try {
         await writer.write(entry);
@@ -58,10 +59,11 @@ export async function unpackLayer(source: string | Readable, targetDir: string, 
         throw new BerthError('INTERNAL', `Cannot unpack layer entry "${entry.path}"`, { cause: e });
       }
     }
-    writer.finish();
+    await writer.finish();
     fs.renameSync(staging, target);
     return { size: writer.size, notes: writer.notes };
   } catch (e) {
+    await writer?.abandon();
     fs.rmSync(staging, { recursive: true, force: true });
     throw e;
   }

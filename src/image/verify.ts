@@ -4,6 +4,7 @@ import { Readable } from 'node:stream';
 const crypto = (): typeof import('node:crypto') => require('node:crypto');
 import { BerthError } from '../errors';
 import type { StagedBlob } from './blobs';
+import { AHEAD_BYTES } from './compression';
 
 export interface Expected {
   digest: string;
@@ -67,5 +68,5 @@ export function verifiedStream(input: AsyncIterable<Buffer>, expected: Expected)
     const digest = `sha256:${hash.digest('hex')}`;
     if (digest !== expected.digest) throw digestMismatch({ ...expected, size: undefined }, digest, size);
   }
-  return Readable.from(check(), { objectMode: false });
+  return Readable.from(check(), { objectMode: false, highWaterMark: AHEAD_BYTES });
 }

@@ -197,6 +197,31 @@ describe('unpackLayer: content and attributes', () => {
     expect(fs.lstatSync(path.join(target, 'f')).isDirectory()).toBe(true);
   });
 
+  it('orders entries that depend on files still queued for the writer threads', async () => {
+    const big = randomBytes(9 << 20); // more than a writer's ring: the queue fills and waits
+    const many = Array.from({ length: 300 }, (_, i) => ({ path: `d/f${i}`, body: `file ${i}` }));
+    await unpackBuffer(
+      rawTar([
+        { path: 'd/', type: 'Directory' },
+        ...many,
+        { path: 'big', body: big },
+        { path: 'big-link', type: 'Link', linkpath: 'big' },
+        { path: 'd/f7', body: 'second' },
+        { path: 'd/f7', body: 'third' },
+        { path: 'e/', type: 'Directory' },
+        { path: 'e/queued', body: 'gone with e' },
+        { path: 'e', type: 'SymbolicLink', linkpath: outside },
+      ]),
+    );
+    expect(fs.readdirSync(path.join(target, 'd'))).toHaveLength(300);
+    expect(fs.readFileSync(path.join(target, 'd/f299'), 'utf8')).toBe('file 299');
+    expect(fs.readFileSync(path.join(target, 'd/f7'), 'utf8')).toBe('third');
+    expect(fs.readFileSync(path.join(target, 'big-link')).equals(big)).toBe(true);
+    expect(fs.statSync(path.join(target, 'big-link')).ino).toBe(fs.statSync(path.join(target, 'big')).ino);
+    expect(fs.lstatSync(path.join(target, 'e')).isSymbolicLink()).toBe(true);
+    expect(fs.readdirSync(outside)).toEqual([]);
+  });
+
   it('creates fifos, and device nodes when root', async () => {
     const result = await unpackBuffer(
       rawTar([
