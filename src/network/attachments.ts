@@ -185,14 +185,20 @@ export class NetworkManager {
   /**
    * CNI DEL of every network of a container and its sandbox gone, if it has one: idempotent, and
    * safe to race with another release of it (the record is taken under the container's lock).
+   * `ifOwnerGone`: only if the record's owner is dead when the lock is held (a sweep must never
+   * take down a sandbox a new start of the container made since it looked).
    */
-  release(containerId: string): void {
+  release(containerId: string, opts: { ifOwnerGone?: boolean } = {}): void {
     if (!this.read(containerId)) return;
+    let released = false;
     this.withLock(containerLock(containerId), () => {
       const rec = this.read(containerId);
-      if (rec) this.releaseLocked(rec);
+      if (!rec || (opts.ifOwnerGone && alive(rec))) return;
+      released = true;
+      this.releaseLocked(rec);
     });
-    fs.rmSync(path.join(this.lockDir, `${containerLock(containerId)}.lock`), { force: true });
+    // the lock file goes with the record (lock() copes with a file unlinked under a waiter)
+    if (released) fs.rmSync(path.join(this.lockDir, `${containerLock(containerId)}.lock`), { force: true });
   }
 
   /** CNI CHECK of a running container's networks. portmap is left out for a container without an
@@ -214,7 +220,7 @@ export class NetworkManager {
     for (const r of this.records()) {
       if (!alive(r)) {
         try {
-          this.release(r.containerId);
+          this.release(r.containerId, { ifOwnerGone: true });
         } catch {
           /* reported by the next command that needs it */
         }
@@ -435,17 +441,24 @@ export class NetworkManager {
     }
   }
 
-  /** <runRoot>/cni/locks/NAME.lock, held (flock) until the returned fd is closed. */
+  /** <runRoot>/cni/locks/NAME.lock, held (flock) until the returned fd is closed. A container's lock
+   *  file is unlinked when its sandbox goes: a lock taken on a file no longer at the path is taken
+   *  again on the current one. */
   private lock(name: string): number {
     fs.mkdirSync(this.lockDir, { recursive: true, mode: 0o700 });
-    const fd = fs.openSync(path.join(this.lockDir, `${name}.lock`), 'a', 0o600);
-    try {
-      native().flock(fd, true, true);
-    } catch (e) {
+    const file = path.join(this.lockDir, `${name}.lock`);
+    for (;;) {
+      const fd = fs.openSync(file, 'a', 0o600);
+      try {
+        native().flock(fd, true, true);
+        const now = fs.statSync(file, { throwIfNoEntry: false });
+        if (now && now.ino === fs.fstatSync(fd).ino) return fd;
+      } catch (e) {
+        fs.closeSync(fd);
+        throw e;
+      }
       fs.closeSync(fd);
-      throw e;
     }
-    return fd;
   }
 }
 

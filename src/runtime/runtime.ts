@@ -319,7 +319,7 @@ export class Runtime {
   private releaseNetwork(id: string): void {
     if (!this.networkManager && !fs.existsSync(path.join(this.runRoot, 'cni', 'attachments', `${id}.json`))) return;
     const rec = this.networks.read(id);
-    if (rec && processStartTime(rec.pid) !== rec.pidStartTime) safely(() => this.networks.release(id));
+    if (rec && processStartTime(rec.pid) !== rec.pidStartTime) safely(() => this.networks.release(id, { ifOwnerGone: true }));
   }
 
   /** docker rm: refuses a running container unless force, which kills it first (and keeps a
@@ -335,7 +335,7 @@ export class Runtime {
       await this.lifecycle.settled(c.config.id);
     }
     // the pinned namespace outlives the process: DEL still finds its interfaces
-    if (c.config.network?.mode === 'bridge') safely(() => this.networks.release(c.config.id));
+    if (c.config.network?.mode === 'bridge') safely(() => this.networks.release(c.config.id, { ifOwnerGone: true }));
     safely(() => this.cgroups.remove(c.config.id));
     this.store.remove(c.config.id, { name: c.config.name });
     return c;
