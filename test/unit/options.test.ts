@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { BerthError } from '../../src/errors';
-import { buildEnv, parseLimits, parseVolume, resolveUser } from '../../src/runtime/options';
+import { buildEnv, parseLimits, parseSecurityOpts, parseVolume, resolveUser } from '../../src/runtime/options';
 import { DEFAULT_PATH } from '../../src/runtime/plan';
 
 const M = 1024 ** 2;
@@ -30,6 +30,21 @@ function envMap(env: string[]): Map<string, string> {
   }
   return m;
 }
+
+describe('parseSecurityOpts', () => {
+  it('defaults to the seccomp filter and no no_new_privs; takes docker\'s spellings', () => {
+    expect(parseSecurityOpts(undefined)).toEqual({ seccomp: true, noNewPrivileges: false });
+    expect(parseSecurityOpts(['seccomp=unconfined'])).toEqual({ seccomp: false, noNewPrivileges: false });
+    expect(parseSecurityOpts(['seccomp:unconfined', 'no-new-privileges'])).toEqual({ seccomp: false, noNewPrivileges: true });
+    expect(parseSecurityOpts(['seccomp=unconfined', 'seccomp=default', 'no-new-privileges=true', 'no-new-privileges:false'])).toEqual({ seccomp: true, noNewPrivileges: false });
+  });
+
+  it('refuses what it does not know, naming what it knows', () => {
+    for (const bad of ['seccomp=/tmp/profile.json', 'apparmor=unconfined', 'label=disable', 'no-new-privileges=yes', '']) {
+      expect(caught(() => parseSecurityOpts([bad])).message).toMatch(/Expected seccomp=unconfined, seccomp=default or no-new-privileges/);
+    }
+  });
+});
 
 describe('parseVolume', () => {
   it('parses HOST:CONTAINER as read-write', () => {
