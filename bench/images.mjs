@@ -162,7 +162,11 @@ export class ImageBench {
    * berth.pullImage into a fresh root each time against `skopeo copy docker://... dir:...` into a
    * fresh directory. berth's number is request to stored image: download, digest checks, gunzip,
    * unpack of every layer, diff-ID checks; skopeo's is download and digest checks of the blobs as
-   * they are (dir: keeps them compressed), plus the start of the skopeo process.
+   * they are (dir: keeps them compressed), plus the start of the skopeo process (~20 ms of it:
+   * `skopeo --version`), which berth's API call does not pay. gunzip alone of the large blob (random
+   * bytes, so deflate cannot shrink it) is ~0.25-0.35 s of CPU here, as much as skopeo's whole copy.
+   * Layers unpack while they download, so "all blobs verified" is the moment the last layer's body
+   * ended, close to the whole pull.
    */
   async measurePull() {
     const ref = await this.image();
