@@ -4,6 +4,7 @@
 #include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
+#include <sys/xattr.h>
 #include <termios.h>
 #include <unistd.h>
 #include <fcntl.h>
@@ -109,6 +110,20 @@ Napi::Value RemoveNetns(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// getXattr(path, name): the value (as a string) of an extended attribute of path itself (never
+// followed if a symlink), or undefined when it has none.
+Napi::Value GetXattr(const Napi::CallbackInfo& info) {
+  std::string p = info[0].As<Napi::String>().Utf8Value();
+  std::string name = info[1].As<Napi::String>().Utf8Value();
+  char buf[256];
+  ssize_t n = lgetxattr(p.c_str(), name.c_str(), buf, sizeof buf);
+  if (n < 0) {
+    if (errno == ENODATA || errno == ENOTSUP) return info.Env().Undefined();
+    throw sysErrorToJs(info.Env(), SysError{errno, "lgetxattr", p});
+  }
+  return Napi::String::New(info.Env(), buf, static_cast<size_t>(n));
+}
+
 // Starts a program in its own session with stdio on /dev/null and does not wait for it: the CLI
 // hands slow cleanup (deleting a write layer) to it and exits. posix_spawn is vfork-based in glibc,
 // so this costs microseconds, not a copy of Node's page tables.
@@ -170,6 +185,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("spawnDetached", Napi::Function::New(env, SpawnDetached));
   exports.Set("removeTree", Napi::Function::New(env, RemoveTree));
   exports.Set("createNetns", Napi::Function::New(env, CreateNetns));
+  exports.Set("getXattr", Napi::Function::New(env, GetXattr));
   exports.Set("removeNetns", Napi::Function::New(env, RemoveNetns));
   return exports;
 }

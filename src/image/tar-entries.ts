@@ -33,8 +33,13 @@ export async function* tarEntries(input: Readable, what = 'layer archive'): Asyn
     wake = undefined;
     w?.();
   };
+  let entries = 0;
+  let nonZero = false; // any byte of the input not zero: an archive of end-of-archive blocks only is empty, not bad
   const fail = (e: unknown): void => {
     if (failure !== undefined || closed) return;
+    // node-tar calls an archive without a single entry unrecognized; an empty layer (what docker
+    // commits for an unchanged container, and some images carry) is exactly that
+    if ((e as { tarCode?: unknown } | null)?.tarCode === 'TAR_BAD_ARCHIVE' && entries === 0 && !nonZero) return;
     failure = explain(e, what) ?? new Error('tar stream failed');
     stop.abort();
     input.destroy();
@@ -46,6 +51,7 @@ export async function* tarEntries(input: Readable, what = 'layer archive'): Asyn
     // The error reaches a consumer reading the body through its iterator; without a listener of our own,
     // destroying an entry nobody is reading at that moment would be an uncaught 'error' event.
     e.on('error', () => {});
+    entries++;
     queue.push(e);
     notify();
   });
@@ -61,6 +67,7 @@ export async function* tarEntries(input: Readable, what = 'layer archive'): Asyn
   const feeding = (async () => {
     for await (const chunk of input) {
       if (failure !== undefined) return;
+      if (!nonZero && entries === 0) nonZero = (chunk as Buffer).some((b) => b !== 0);
       if (!parser.write(chunk as Buffer)) await once(parser, 'drain', { signal: stop.signal });
     }
     parser.end();

@@ -103,6 +103,8 @@ export interface NativeAddon {
   spawnDetached(argv: string[]): number;
   /** Deletes a directory tree on a worker thread; never follows symlinks or crosses mounts. */
   removeTree(path: string): Promise<void>;
+  /** An extended attribute of path itself (lgetxattr; at most 256 bytes), undefined when absent. */
+  getXattr(path: string, name: string): string | undefined;
   /** A new network namespace (loopback up) pinned by a bind mount at path, which must not exist. */
   createNetns(path: string): void;
   /** Unpins and deletes a namespace createNetns made; nothing when path is missing. */

@@ -5,6 +5,7 @@ import { CAPS, DEFAULT_CAPS, MS, S_IFCHR, makedev } from '../native/constants';
 import type { NativeMountOp, NativeSpawnPlan } from '../native';
 import type { CgroupPlan } from './cgroups';
 import { rootfsMount, type RootfsLayout } from './rootfs';
+import { ensureInitLayer } from './init-layer';
 import { INIT_PATH } from './shim';
 import type { ContainerConfig } from './types';
 
@@ -123,8 +124,11 @@ export interface StdioPlan {
 }
 
 export function layoutOf(config: ContainerConfig, containerDir: string): RootfsLayout {
+  const init = ensureInitLayer(config.layers);
+  // a deep image near mount(2)'s one page of options goes without (its targets land in upper)
+  const withInit = init !== undefined && config.layers.reduce((n, l) => n + l.length + 1, init.length) < 3700;
   return {
-    lowers: config.layers,
+    lowers: withInit ? [init, ...config.layers] : config.layers,
     upper: path.join(containerDir, 'upper'),
     work: path.join(containerDir, 'work'),
     merged: path.join(containerDir, 'merged'),

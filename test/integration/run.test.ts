@@ -129,6 +129,17 @@ describe('rootfs', () => {
     expect(fs.existsSync(dir)).toBe(false);
   });
 
+  it('keeps mount targets out of the write layer: they live in the image\'s init layer', async () => {
+    const r = await berth.run({ image: 'busybox', cmd: ['sh', '-c', 'grep -c quiet /etc/hosts; cat /etc/hostname'], hostname: 'quiet' });
+    expect(r.stdout).toBe('1\nquiet\n');
+    const dir = berth.runtime.store.containerDir(r.id);
+    // nothing was written: the upper dir is empty (no /etc copied up for /etc/hosts and friends)
+    expect(fs.readdirSync(path.join(dir, 'upper'))).toEqual([]);
+    const [top] = berth.images.layerDirs(berth.images.resolve('busybox'));
+    expect(fs.readdirSync(path.join(path.dirname(top), 'init', 'etc')).sort()).toEqual(['hostname', 'hosts', 'resolv.conf']);
+    await berth.remove(r.id);
+  });
+
   it('bind-mounts volumes: data reaches the host, :ro refuses writes, missing host dirs are created', async () => {
     const host = path.join(roots.base, 'vol', 'data');
     const ro = path.join(roots.base, 'ro');
