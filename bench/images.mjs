@@ -31,6 +31,7 @@ export const IMAGE_ROWS = {
   berthPull: 'berth pull, 4 layers (API)',
   berthDownloaded: '  of which: all blobs verified',
   skopeo: 'skopeo copy to dir:',
+  skopeoUmoci: 'skopeo copy to oci: + umoci unpack',
   berthUnpack: 'berth unpack, large layer',
   tar: 'GNU tar -x, large layer',
 };
@@ -200,8 +201,16 @@ export class ImageBench {
       return Number(t1 - t0) / 1e6;
     };
     const skopeo = () => timedSpawn('skopeo', ['--insecure-policy', 'copy', '--src-tls-verify=false', `docker://${ref}`, `dir:${path.join(work, `skopeo-${n++}`)}`]);
-    const r = await interleaved(this.iterations, WARMUP, 2 * this.maxMsPerRow, berthPull, skopeo);
-    return { berth: r.a, skopeo: r.b, downloaded };
+    // The same work as berth's pull (download, verify, decompress, unpack every layer) by the
+    // tools of the field: skopeo into an OCI layout, then umoci unpack of it into a bundle.
+    const skopeoUmoci = () => {
+      const d = path.join(work, `umoci-${n++}`);
+      fs.mkdirSync(d, { recursive: true });
+      const t0 = timedSpawn('skopeo', ['--insecure-policy', 'copy', '--src-tls-verify=false', `docker://${ref}`, `oci:${path.join(d, 'layout')}:bench`]);
+      return t0 + timedSpawn('umoci', ['unpack', '--image', `${path.join(d, 'layout')}:bench`, path.join(d, 'bundle')]);
+    };
+    const r = await interleavedAll(this.iterations, WARMUP, 3 * this.maxMsPerRow, { berth: berthPull, skopeo, skopeoUmoci });
+    return { berth: r.berth, skopeo: r.skopeo, skopeoUmoci: r.skopeoUmoci, downloaded };
   }
 
   /**
@@ -254,6 +263,7 @@ export class ImageBench {
 /** Target lines for printTargets. */
 export function printImageTargets(line, m, bench) {
   line('berth pull / skopeo copy', m(IMAGE_ROWS.berthPull), m(IMAGE_ROWS.skopeo), 1.0);
+  line('berth pull / skopeo copy + umoci unpack (same work)', m(IMAGE_ROWS.berthPull), m(IMAGE_ROWS.skopeoUmoci), 1.0);
   line('berth unpack / tar -x', m(IMAGE_ROWS.berthUnpack), m(IMAGE_ROWS.tar), 1.0);
   const what = bench?.describe();
   if (what) console.log(`  (${what})`);
@@ -269,12 +279,18 @@ export function printImageTargets(line, m, bench) {
  * (at least one timed pair). Each of a, b returns its own sample in ms (it times only the work).
  */
 export async function interleaved(iterations, warmup, budgetMs, a, b) {
-  const out = { a: [], b: [] };
+  return interleavedAll(iterations, warmup, budgetMs, { a, b });
+}
+
+/** interleaved for any number of named functions: each round runs all of them, the order rotated. */
+export async function interleavedAll(iterations, warmup, budgetMs, fns) {
+  const entries = Object.entries(fns);
+  const out = Object.fromEntries(entries.map(([k]) => [k, []]));
   const started = Date.now();
   for (let i = 0; i < warmup + iterations; i++) {
     const timed = i >= warmup;
-    if (timed && out.a.length > 0 && Date.now() - started > budgetMs) break;
-    const order = i % 2 === 0 ? [['a', a], ['b', b]] : [['b', b], ['a', a]];
+    if (timed && out[entries[0][0]].length > 0 && Date.now() - started > budgetMs) break;
+    const order = [...entries.slice(i % entries.length), ...entries.slice(0, i % entries.length)];
     for (const [k, fn] of order) {
       const ms = await fn(timed);
       if (timed) out[k].push(ms);

@@ -398,6 +398,7 @@ async function main() {
     await row(IMAGE_ROWS.berthPull, imageTools, async () => (await (pull ??= images.measurePull())).berth);
     await row(IMAGE_ROWS.berthDownloaded, imageTools, async () => (await (pull ??= images.measurePull())).downloaded);
     await row(IMAGE_ROWS.skopeo, imageTools, async () => (await (pull ??= images.measurePull())).skopeo);
+    await row(IMAGE_ROWS.skopeoUmoci, imageTools, async () => (await (pull ??= images.measurePull())).skopeoUmoci);
     await row(IMAGE_ROWS.berthUnpack, ['tar'], async () => (await (unpack ??= images.measureUnpack())).berth);
     await row(IMAGE_ROWS.tar, ['tar'], async () => (await (unpack ??= images.measureUnpack())).tar);
     if (ONLY !== 'images') {

@@ -95,7 +95,9 @@ async function main(argv: string[]): Promise<number> {
 
 main(process.argv.slice(2)).then(
   (code) => {
-    process.exitCode = code;
+    // Everything is written (stdout and stderr are synchronous on Linux, pipes included) and
+    // nothing is left to wait for: exiting now saves the loop's winding down (~1-2 ms).
+    process.exit(code);
   },
   (e: unknown) => {
     const lines = causeChain(e);

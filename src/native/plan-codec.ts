@@ -4,22 +4,37 @@ import type { NativeMountOp, NativeSpawnPlan } from './index';
  *  length + UTF-8, numbers as f64, lists as u32 count + items. One format for the addon and the shim
  *  (which has no Node), so both start containers from the very same bytes. */
 class Encoder {
-  private chunks: Buffer[] = [];
+  // One buffer written in place (grown by doubling): a plan is a few hundred fields, and a Buffer
+  // per field cost a millisecond on a cold start.
+  private buf = Buffer.allocUnsafe(16384);
+  private at = 4;
 
+  constructor() {
+    this.buf.write('BPL1', 0, 'latin1');
+  }
+
+  private room(n: number): void {
+    if (this.at + n <= this.buf.length) return;
+    let size = this.buf.length * 2;
+    while (size < this.at + n) size *= 2;
+    const bigger = Buffer.allocUnsafe(size);
+    this.buf.copy(bigger, 0, 0, this.at);
+    this.buf = bigger;
+  }
   num(n: number): void {
-    const b = Buffer.allocUnsafe(8);
-    b.writeDoubleLE(n);
-    this.chunks.push(b);
+    this.room(8);
+    this.at = this.buf.writeDoubleLE(n, this.at);
   }
   count(n: number): void {
-    const b = Buffer.allocUnsafe(4);
-    b.writeUInt32LE(n);
-    this.chunks.push(b);
+    this.room(4);
+    this.at = this.buf.writeUInt32LE(n, this.at);
   }
   str(s: string): void {
-    const b = Buffer.from(s, 'utf8');
-    this.count(b.length);
-    this.chunks.push(b);
+    // at most 3 bytes of UTF-8 per UTF-16 unit
+    this.room(4 + s.length * 3);
+    const n = this.buf.write(s, this.at + 4, 'utf8');
+    this.buf.writeUInt32LE(n, this.at);
+    this.at += 4 + n;
   }
   strs(list: string[]): void {
     this.count(list.length);
@@ -33,7 +48,7 @@ class Encoder {
     this.num(b ? 1 : 0);
   }
   done(): Buffer {
-    return Buffer.concat([Buffer.from('BPL1'), ...this.chunks]);
+    return this.buf.subarray(0, this.at);
   }
 }
 
