@@ -64,3 +64,62 @@ export async function measureShimRss(berth, count) {
     for (const c of infos) await berth.remove(c.config.id, { force: true });
   }
 }
+
+/**
+ * conmon's resident memory, the role berth-shim plays, where podman and conmon are installed
+ * (Debian packages podman, conmon): `count` detached `podman run -d --network none` of the same
+ * rootfs (imported), cgroupfs manager, every bit of podman's state under `dir`, removed after.
+ */
+export function measureConmonRss(tar, dir, count) {
+  const p = path.join(dir, 'podman-rss');
+  const cgroupParent = `berth-bench-${process.pid}-conmon`;
+  const global = ['--root', path.join(p, 'root'), '--runroot', path.join(p, 'run'), '--tmpdir', path.join(p, 'tmp'),
+    '--cgroup-manager', 'cgroupfs', '--events-backend', 'none'];
+  for (const d of ['root', 'run', 'tmp']) fs.mkdirSync(path.join(p, d), { recursive: true });
+  const podman = (args, timeout = 60_000) => {
+    const r = spawnSync('podman', [...global, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout, killSignal: 'SIGKILL' });
+    if (r.status !== 0) throw new Error(`podman ${args[0]} failed: ${(r.stderr || r.error?.message || '').trim().slice(-300)}`);
+    return r.stdout.trim();
+  };
+  const conmons = [];
+  const rss = [];
+  try {
+    podman(['import', tar, 'localhost/bench-busybox']);
+    for (let i = 0; i < count; i++) {
+      // runc: crun refuses this hybrid cgroup host; a file limit under this host's (podman's default is above it)
+      const id = podman(['run', '-d', '--runtime', 'runc', '--ulimit', 'nofile=1024:1024', '--ulimit', 'nproc=1024:1024', '--network', 'none', '--cgroup-parent', `/${cgroupParent}`,
+        'localhost/bench-busybox', 'sleep', '60']);
+      const pid = Number(podman(['inspect', '--format', '{{.State.ConmonPid}}', id]));
+      conmons.push(pid);
+      rss.push(Number(/^VmRSS:\s+(\d+)/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))[1]));
+    }
+    return rss;
+  } finally {
+    spawnSync('podman', [...global, 'rm', '-a', '-f', '-t', '0'], { stdio: 'ignore', timeout: 60_000, killSignal: 'SIGKILL' });
+    // conmon ends a moment after its container (its own cleanup): its cgroup is free only then
+    const deadline = Date.now() + 10_000;
+    while (conmons.some((pid) => fs.existsSync(`/proc/${pid}`)) && Date.now() < deadline) spawnSync('sleep', ['0.05']);
+    // containers/storage bind-mounts its overlay dir onto itself: ours, under our temp dir
+    const own = path.join(p, 'root', 'overlay');
+    if (fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').some((l) => l.split(' ')[4] === own)) spawnSync('umount', [own], { stdio: 'ignore' });
+    // the cgroup parent podman made for them (ours by its name), deepest first
+    for (const h of fs.readdirSync('/sys/fs/cgroup')) {
+      const top = path.join('/sys/fs/cgroup', h, cgroupParent);
+      const rm = (d) => {
+        let entries = [];
+        try {
+          entries = fs.readdirSync(d, { withFileTypes: true });
+        } catch {
+          return;
+        }
+        for (const e of entries) if (e.isDirectory()) rm(path.join(d, e.name));
+        try {
+          fs.rmdirSync(d);
+        } catch {
+          /* busy or gone */
+        }
+      };
+      rm(top);
+    }
+  }
+}

@@ -32,7 +32,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { measureDetachedCycle, measureExec, measureRuncExec, measureShimRss } from './lifecycle.mjs';
+import { measureConmonRss, measureDetachedCycle, measureExec, measureRuncExec, measureShimRss } from './lifecycle.mjs';
 import { IMAGE_ROWS, ImageBench, printImageTargets } from './images.mjs';
 import { NETWORK_ROWS, measureNetwork, printNetworkTargets } from './network.mjs';
 
@@ -315,6 +315,7 @@ function printTargets(rows, images) {
   line('berth CLI exec / runc exec', m('berth CLI exec'), m('runc exec'), Infinity);
   const rss = m('berth-shim RSS (kB)');
   console.log(`berth-shim resident memory: ${rss === undefined ? 'n/a' : `${rss} kB`} (target < 2048 kB)`);
+  line('berth-shim / conmon resident memory', rss, m('conmon RSS (kB)'), Infinity);
   printImageTargets(line, m, images);
   printNetworkTargets(line, m);
 }
@@ -390,6 +391,7 @@ async function main() {
       await row('berth CLI exec', [], async () => (exec ??= await measureExec(berth, timeRuns, cliArgs, ITERATIONS, WARMUP)).cli);
       await row('runc exec', ['runc'], () => measureRuncExec(timeRuns, ctx.bundle, ITERATIONS));
       await row('berth-shim RSS (kB)', [], () => measureShimRss(berth, 10));
+      await row('conmon RSS (kB)', ['podman', 'conmon'], () => measureConmonRss(ctx.tar, ctx.dir, 5));
     }
     let pull;
     let unpack;
