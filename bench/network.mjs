@@ -161,7 +161,10 @@ function podmanRuns(a) {
     const started = Date.now();
     for (let i = 0; i < a.warmup + a.iterations; i++) {
       if (i >= a.warmup && Date.now() - started > a.maxMsPerRow) break;
-      const ms = timedSpawn('podman', [...global, 'run', '--rm', '--network', 'bridge', '--cgroup-parent', `/${a.podmanCgroupParent}`,
+      // runc: crun refuses this hybrid cgroup host; file and process limits under this host's
+      // (podman's defaults are above them here)
+      const ms = timedSpawn('podman', [...global, 'run', '--rm', '--runtime', 'runc', '--ulimit', 'nofile=1024:1024', '--ulimit', 'nproc=1024:1024',
+        '--network', 'bridge', '--cgroup-parent', `/${a.podmanCgroupParent}`,
         'localhost/bench-busybox', '/bin/true'], RUN_TIMEOUT_MS);
       if (i >= a.warmup) samples.push(ms);
     }
