@@ -34,7 +34,7 @@ import { needsIptables, runtimeConflist, type Conflist } from './config';
 import { hostsContent } from './hosts';
 import { DEFAULT_NETWORK, NetworkStore, checkRequestedIp } from './networks';
 import { assignHostPorts, hostBoundPorts } from './ports';
-import type { ContainerNetwork, EndpointInfo, HostEntry, NetworkInfo, PortMapping } from './types';
+import type { ContainerNetwork, EndpointInfo, HostEntry, NetworkInfo } from './types';
 
 /** Not a network name (those start with a letter or digit). */
 const PORTS_LOCK = '.ports';

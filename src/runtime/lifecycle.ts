@@ -47,7 +47,6 @@ export class Lifecycle {
     const { config } = info;
     if (info.state.status === 'running') throw new BerthError('INVALID_STATE', `Container ${config.name} is already running`);
     const dir = this.rt.store.containerDir(config.id);
-    const files = containerFiles(dir);
     for (const d of ['upper', 'work', 'merged']) fs.mkdirSync(path.join(dir, d), { recursive: true, mode: 0o755 });
     writeEtcFiles(dir, config.hostname, etcOptions(config));
     // the network first: the shim's container (and its every restart) joins it

@@ -3,7 +3,6 @@ import * as path from 'node:path';
 import { BerthError, invalid } from '../errors';
 import type { ImageStore } from '../image/store';
 import { native, spawnContainer, type NativeExit, type NativeSpawned, type NativeSpawnPlan } from '../native';
-import { encodePlan } from '../native/plan-codec';
 import { NetworkManager } from '../network/attachments';
 import { DEFAULT_NETWORK } from '../network/networks';
 import { parseIPv4 } from '../network/subnet';
