@@ -92,18 +92,10 @@ Napi::Value Flock(const Napi::CallbackInfo& info) {
 }
 
 // createNetns(path) / removeNetns(path): a network namespace pinned at path (see core/netns.h).
-Napi::Value CreateNetns(const Napi::CallbackInfo& info) {
+template <void (*Fn)(const std::string&)>
+Napi::Value OnPath(const Napi::CallbackInfo& info) {
   try {
-    createNetns(info[0].As<Napi::String>().Utf8Value());
-  } catch (const SysError& e) {
-    throw sysErrorToJs(info.Env(), e);
-  }
-  return info.Env().Undefined();
-}
-
-Napi::Value RemoveNetns(const Napi::CallbackInfo& info) {
-  try {
-    removeNetns(info[0].As<Napi::String>().Utf8Value());
+    Fn(info[0].As<Napi::String>().Utf8Value());
   } catch (const SysError& e) {
     throw sysErrorToJs(info.Env(), e);
   }
@@ -184,9 +176,9 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("benchMount", Napi::Function::New(env, BenchMount));
   exports.Set("spawnDetached", Napi::Function::New(env, SpawnDetached));
   exports.Set("removeTree", Napi::Function::New(env, RemoveTree));
-  exports.Set("createNetns", Napi::Function::New(env, CreateNetns));
+  exports.Set("createNetns", Napi::Function::New(env, OnPath<createNetns>));
   exports.Set("getXattr", Napi::Function::New(env, GetXattr));
-  exports.Set("removeNetns", Napi::Function::New(env, RemoveNetns));
+  exports.Set("removeNetns", Napi::Function::New(env, OnPath<removeNetns>));
   return exports;
 }
 
