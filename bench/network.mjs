@@ -145,7 +145,8 @@ async function worker(a) {
 
 /**
  * `podman run --rm --network bridge` of the same rootfs (imported), cgroupfs manager, all of
- * podman's state under the worker's temp dir. Untested here: podman is not installed on the CI
+ * podman's state under the worker's temp dir but what its CNI backend keeps where no flag moves it
+ * (IPAM state under /var/lib/cni/networks/podman, /etc/cni/net.d/cni.lock). Untested here: podman is not installed on the CI
  * machines.
  */
 function podmanRuns(a) {
