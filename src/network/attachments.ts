@@ -86,7 +86,12 @@ export class NetworkManager {
   readonly dataDir: string;
   private readonly cniPath: string[];
 
-  constructor(root: string, runRoot: string, cniPath?: string[]) {
+  /**
+   * `adopt`: for a container whose recorded owner is gone, a live process that runs it now, if any
+   * (its shim): a berth killed between starting a detached container and handing its sandbox to the
+   * shim leaves the sandbox to the shim instead of to the next sweep.
+   */
+  constructor(root: string, runRoot: string, cniPath?: string[], private readonly adopt: (containerId: string) => number | undefined = () => undefined) {
     this.store = new NetworkStore(root);
     this.attachDir = path.join(runRoot, 'cni', 'attachments');
     this.lockDir = path.join(runRoot, 'cni', 'locks');
@@ -194,6 +199,11 @@ export class NetworkManager {
     this.withLock(containerLock(containerId), () => {
       const rec = this.read(containerId);
       if (!rec || (opts.ifOwnerGone && alive(rec))) return;
+      const heir = opts.ifOwnerGone ? this.adopt(containerId) : undefined;
+      if (heir !== undefined) {
+        writeJsonAtomic(this.recordFile(containerId), { ...rec, pid: heir, pidStartTime: processStartTime(heir) });
+        return;
+      }
       released = true;
       this.releaseLocked(rec);
     });

@@ -16,7 +16,7 @@ import { processStartTime } from './proc';
 import { parseStorageDriver } from './rootfs';
 import { etcOptions, writeEtcFiles } from './etc-files';
 import { containerFiles, Lifecycle } from './lifecycle';
-import { ContainerStore, reconcile } from './store';
+import { ContainerStore, isShim, reconcile } from './store';
 import type { ContainerConfig, ContainerInfo, ContainerState } from './types';
 
 export interface ExitStatus {
@@ -59,7 +59,7 @@ export class Runtime {
 
   /** Networks and attachments (made on first use: a container without a network touches nothing of them). */
   get networks(): NetworkManager {
-    this.networkManager ??= new NetworkManager(this.root, this.runRoot, this.defaults.cniPath);
+    this.networkManager ??= new NetworkManager(this.root, this.runRoot, this.defaults.cniPath, (id) => this.liveShim(id));
     return this.networkManager;
   }
 
@@ -312,6 +312,13 @@ export class Runtime {
     for (let i = 0; i < 500 && startTime !== undefined && processStartTime(shimPid!) === startTime; i++) await new Promise((r) => setTimeout(r, 10));
     this.releaseNetwork(id);
     if (this.store.read(id)) this.resolve(id); // repairs the state if the shim could not write it
+  }
+
+  /** The live shim of a detached container recorded as running, if it has one. */
+  private liveShim(id: string): number | undefined {
+    const state = this.store.read(id)?.state;
+    if (state?.status !== 'running' || state.shimPid === undefined || state.pid === undefined) return undefined;
+    return isShim(state.shimPid) && processStartTime(state.pid) === state.pidStartTime ? state.shimPid : undefined;
   }
 
   /** CNI DEL of a container whose process (or shim) is gone, if it is still attached. */

@@ -240,7 +240,7 @@ export function reconcile(state: ContainerState): ContainerState {
 }
 
 /** True when pid is a running berth-shim (checked by its executable, so a reused PID is not). */
-function isShim(pid: number): boolean {
+export function isShim(pid: number): boolean {
   try {
     return processStartTime(pid) !== undefined && fs.readlinkSync(`/proc/${pid}/exe`).endsWith('/berth-shim');
   } catch {

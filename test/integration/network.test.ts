@@ -345,6 +345,22 @@ describe.skipIf(!haveCni)('bridge networks (CNI)', () => {
     await berth.remove('bt-shimkill');
   });
 
+  it('a berth killed before it handed a detached container\'s network to the shim: the next sweep gives it to the shim', async () => {
+    const info = await berth.runDetached({ image: 'busybox', name: 'bt-orphaned', network: NET, cmd: ['sleep', '60'] });
+    // as a crash between the shim's start and setOwner leaves it: owned by a process that is gone
+    const file = path.join(roots.runRoot, 'cni', 'attachments', `${info.config.id}.json`);
+    const dead = spawn('true');
+    await new Promise((r) => dead.once('exit', r));
+    fs.writeFileSync(file, JSON.stringify({ ...JSON.parse(fs.readFileSync(file, 'utf8')), pid: dead.pid, pidStartTime: 1 }));
+    expect(berth.ps().map((c) => c.config.name)).toContain('bt-orphaned'); // sweeps
+    const rec = JSON.parse(fs.readFileSync(file, 'utf8'));
+    expect(rec.pid).toBe(info.state.shimPid);
+    expect(leases(roots.runRoot, NET).length).toBe(1);
+    expect(await execOut('bt-orphaned', ['ip', '-4', 'addr', 'show', 'eth0'])).toContain(`inet ${berth.inspect('bt-orphaned').network!.ip}/`);
+    await berth.remove('bt-orphaned', { force: true });
+    expect(leases(roots.runRoot, NET)).toEqual([]);
+  });
+
   it('network connect/disconnect: a running container gets an interface on another network, and loses it', async () => {
     const snap = netSnapshot();
     serve('bt-inner2', { network: INTERNAL }, 'hello from the inside');
