@@ -107,11 +107,15 @@ export class NetworkManager {
    */
   attach(spec: AttachSpec): string {
     // what a dead start of this container left, and dead containers' addresses and ports, go first
-    this.release(spec.containerId);
+    this.release(spec.containerId, { ifOwnerGone: true });
     this.sweep();
     const nets = spec.networks.map((n) => this.prepare(n));
     const netns = path.join(this.netnsDir, spec.containerId);
     return this.withLock(containerLock(spec.containerId), () => {
+      // a live owner: another process runs (or is starting) this very container
+      if (this.read(spec.containerId)) {
+        throw new BerthError('INVALID_STATE', `Container ${spec.name} is already running or being started by another berth process`);
+      }
       const rec: AttachmentRecord = {
         containerId: spec.containerId,
         name: spec.name,
