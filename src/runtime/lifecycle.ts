@@ -10,6 +10,7 @@ import type { Runtime } from './runtime';
 import { CLI_PATH, formatShimConfig, startShim } from './shim';
 import type { ContainerInfo, ContainerState } from './types';
 import { etcOptions, writeEtcFiles } from './etc-files';
+import { safely } from '../util/safely';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -177,12 +178,4 @@ async function gone(pid: number, startTime: number | undefined, timeoutMs: numbe
     await sleep(5);
   }
   return true;
-}
-
-function safely<T>(fn: () => T): T | undefined {
-  try {
-    return fn();
-  } catch {
-    return undefined;
-  }
 }

@@ -16,6 +16,7 @@ import { processStartTime } from './proc';
 import { parseStorageDriver } from './rootfs';
 import { etcOptions, writeEtcFiles } from './etc-files';
 import { containerFiles, Lifecycle } from './lifecycle';
+import { safely } from '../util/safely';
 import { ContainerStore, isShim, reconcile } from './store';
 import type { ContainerConfig, ContainerInfo, ContainerState } from './types';
 
@@ -375,12 +376,4 @@ export function commandLine(imageEntrypoint: string[], imageCmd: string[], entry
   const ep = entrypoint === undefined ? imageEntrypoint : (typeof entrypoint === 'string' ? [entrypoint] : entrypoint).filter((a) => a !== '');
   const args = cmd && cmd.length > 0 ? cmd : entrypoint === undefined ? imageCmd : [];
   return [...ep, ...args];
-}
-
-function safely<T>(fn: () => T): T | undefined {
-  try {
-    return fn();
-  } catch {
-    return undefined;
-  }
 }
