@@ -246,8 +246,9 @@ describe('ImageStore.resolve, list, tag, layerDirs', () => {
 
   it('refuses an ambiguous ID prefix', async () => {
     const a = await store.import(rootfsTar, 'a', { message: 'a' });
-    // Give a second record an ID sharing a's first 10 hex digits.
-    const twin = `sha256:${hex(a.id).slice(0, 10)}${'0'.repeat(54)}`;
+    // Give a second record an ID sharing a's first 10 hex digits, and differing in the 11th.
+    const eleventh = hex(a.id)[10] === '0' ? '1' : '0';
+    const twin = `sha256:${hex(a.id).slice(0, 10)}${eleventh}${'0'.repeat(53)}`;
     const stored = JSON.parse(fs.readFileSync(path.join(root, 'images', `${hex(a.id)}.json`), 'utf8'));
     fs.writeFileSync(path.join(root, 'images', `${hex(twin)}.json`), JSON.stringify({ ...stored, id: twin }));
     expect(() => store.resolve(hex(a.id).slice(0, 10))).toThrow(/matches 2 images/);
