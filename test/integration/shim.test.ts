@@ -209,7 +209,8 @@ describe('berth-shim', () => {
   });
 
   it('--rm deletes the container directory and releases the name after the exit', async () => {
-    const c = container(['sh', '-c', 'echo bye'], { name: 'shim-rm' });
+    // long enough for start() to read the state (and the shim's pid) before the shim removes it all
+    const c = container(['sh', '-c', 'sleep 0.3; echo bye'], { name: 'shim-rm' });
     expect(fs.readlinkSync(c.nameLink)).toBe(c.id);
     const s = await start(c, { autoRemove: true });
     await shimExit(c, s.shimPid);
