@@ -86,14 +86,23 @@ export class Lifecycle {
         : {}),
     }));
     fs.rmSync(files.stopMarker, { force: true });
+    let shim;
     try {
-      await startShim(files.shimConfig);
+      shim = await startShim(files.shimConfig);
     } catch (e) {
       if (e instanceof BerthError) throw e;
       throw startError(e, config, plan);
     }
-    const started = this.rt.resolve(config.id);
-    // the network lives as long as the shim from now on (across restarts of the container)
+    let started: ContainerInfo;
+    try {
+      started = this.rt.resolve(config.id);
+    } catch (e) {
+      // an --rm container that was quicker than us: it ran, exited and its shim removed it
+      if (!(e instanceof BerthError && e.code === 'CONTAINER_NOT_FOUND' && config.autoRemove)) throw e;
+      started = { config, state: { status: 'exited', pid: shim.pid, pidStartTime: shim.startTime } };
+    }
+    // the network lives as long as the shim from now on (across restarts of the container); one
+    // that is gone already is released by setOwner
     if (netns) safely(() => this.rt.networks.setOwner(config.id, started.state.shimPid ?? started.state.pid!));
     return started;
   }

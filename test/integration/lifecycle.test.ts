@@ -141,6 +141,10 @@ describe('detached containers', () => {
     const info = await berth.runDetached({ image: 'busybox', rm: true, cmd: ['true'] });
     await until('removal', () => !fs.existsSync(berth.runtime.store.containerDir(info.config.id)));
     expect(berth.ps({ all: true })).toEqual([]);
+    // one that is gone before runDetached looks at it again is no error (it ran, as docker's run -d --rm)
+    const quick = await Promise.all(Array.from({ length: 8 }, () => berth.runDetached({ image: 'busybox', rm: true, cmd: ['true'] })));
+    expect(quick.every((q) => /^[0-9a-f]{64}$/.test(q.config.id))).toBe(true);
+    await until('removal of all', () => berth.ps({ all: true }).length === 0);
   });
 
   it('top and stats read the container cgroup', async () => {
