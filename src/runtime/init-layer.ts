@@ -56,6 +56,11 @@ function layerHome(layer: string): string | undefined {
 }
 
 function build(dir: string, layers: string[]): void {
+  // what a start killed while building left (its pid is in the name)
+  for (const name of fs.readdirSync(path.dirname(dir))) {
+    const m = /^init\.tmp-(\d+)-[0-9a-f]+$/.exec(name);
+    if (m && !fs.existsSync(`/proc/${m[1]}`)) fs.rmSync(path.join(path.dirname(dir), name), { recursive: true, force: true });
+  }
   const tmp = `${dir}.tmp-${process.pid}-${randomHexId().slice(0, 8)}`;
   fs.mkdirSync(tmp, { mode: 0o755 });
   try {

@@ -78,6 +78,14 @@ describe('ensureInitLayer', () => {
     expect(files).toEqual(['f 644 ./etc/hosts', 'f 644 ./etc/resolv.conf']);
   });
 
+  it('removes what a start killed while building left', () => {
+    const top = layer('crashed', (d) => fs.mkdirSync(path.join(d, 'etc')));
+    const debris = path.join(root, 'layers', 'crashed', 'init.tmp-999999999-abcd1234');
+    fs.mkdirSync(path.join(debris, 'etc'), { recursive: true });
+    const init = ensureInitLayer([top])!;
+    expect(fs.readdirSync(path.dirname(init)).sort()).toEqual(['diff', 'init']);
+  });
+
   it('is nothing for layers outside a layer store', () => {
     const plain = path.join(root, 'rootfs');
     fs.mkdirSync(plain);
