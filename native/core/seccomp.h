@@ -13,7 +13,7 @@ namespace berth {
 // with EPERM, clone3 with ENOSYS (so that libc falls back to clone, whose namespace flags can be
 // checked), clone with any CLONE_NEW* flag with EPERM, a foreign architecture or the x32 ABI
 // with EPERM. Everything else is allowed: capabilities do the rest.
-// Built in the parent: the child between clone and execve allocates nothing.
+// Built in the parent (once per process): the child between clone and execve allocates nothing.
 std::vector<sock_filter> defaultSeccompFilter();
 
 }  // namespace berth

@@ -110,10 +110,10 @@ Spawned spawn(const SpawnPlan& plan) {
                    ttyChild.get(), {nullptr, 0, -1}, -1, nullptr, 0, -1};
   UniqueFd netns = openNetns(plan);
   ctx.netnsFd = netns.get();
-  std::vector<sock_filter> filter;
   struct sock_fprog prog = {0, nullptr};
   if (plan.seccomp) {
-    filter = defaultSeccompFilter();
+    // built once per process; the kernel copies it at install
+    static std::vector<sock_filter> filter = defaultSeccompFilter();
     prog.len = static_cast<unsigned short>(filter.size());
     prog.filter = filter.data();
     ctx.seccomp = &prog;

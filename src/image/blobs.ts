@@ -5,6 +5,7 @@ import * as path from 'node:path';
 const crypto = (): typeof import('node:crypto') => require('node:crypto');
 import type { Readable } from 'node:stream';
 import { digestHex, sha256Digest } from './digest';
+import { writeHashed } from './verify';
 
 /** A blob written to the store's tmp dir and hashed on the way, not yet visible under blobs/. */
 export interface StagedBlob {
@@ -39,27 +40,8 @@ export class BlobStore {
   }
 
   /** Copy a stream into the tmp dir, hashing it. Commit or discard the result. */
-  async stage(input: Readable): Promise<StagedBlob> {
-    const file = path.join(this.tmp, `blob-${crypto().randomBytes(8).toString('hex')}`);
-    const hash = crypto().createHash('sha256');
-    let size = 0;
-    const fh = await fs.promises.open(file, 'wx', 0o644);
-    try {
-      for await (const chunk of input) {
-        const buf = chunk as Buffer;
-        hash.update(buf);
-        size += buf.length;
-        let off = 0;
-        while (off < buf.length) off += (await fh.write(buf, off, buf.length - off)).bytesWritten;
-      }
-      await fh.sync();
-    } catch (e) {
-      await fh.close();
-      fs.rmSync(file, { force: true });
-      throw e;
-    }
-    await fh.close();
-    return { digest: `sha256:${hash.digest('hex')}`, size, file };
+  stage(input: Readable): Promise<StagedBlob> {
+    return writeHashed(input, path.join(this.tmp, `blob-${crypto().randomBytes(8).toString('hex')}`));
   }
 
   /** Make a staged blob visible. Content addressing makes an existing blob of that digest identical: keep it. */

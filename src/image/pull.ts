@@ -1,16 +1,14 @@
 import { BerthError } from '../errors';
-import type { BlobStore } from './blobs';
 import { chainIds } from './digest';
-import type { LayerStore } from './layers';
 import type { Descriptor } from './oci';
 import { LayerFetcher } from './pull-layers';
 import { parseConfig, resolveImage } from './pull-resolve';
-import type { ImageRecords, StoredImage } from './records';
+import type { StoredImage } from './records';
 import { formatReference, parseReference } from './reference';
 import type { Credentials } from './registry/auth';
 import { RegistryClient } from './registry/client';
 import { parsePlatform } from './registry/platform';
-import type { Repositories } from './repositories';
+import type { StoreParts } from './store-parts';
 import type { ImageRecord } from './types';
 import { verifiedStream } from './verify';
 
@@ -44,16 +42,7 @@ export interface PullResult {
 }
 
 /** The parts of the image store a pull writes, handed over by ImageStore.pull. */
-export interface PullTarget {
-  blobs: BlobStore;
-  layers: LayerStore;
-  records: ImageRecords;
-  repositories: Repositories;
-  tmp: string;
-  /** Runs fn under the store lock, after clearing tmp/ of crash debris. */
-  mutate<T>(fn: () => Promise<T>): Promise<T>;
-  withNames(image: StoredImage): ImageRecord;
-}
+export type PullTarget = Pick<StoreParts, 'blobs' | 'layers' | 'records' | 'repositories' | 'tmp' | 'mutate' | 'withNames'>;
 
 const MAX_CONFIG_BYTES = 8 << 20;
 

@@ -6,7 +6,7 @@ import type { ImageRecord } from './types';
 
 /**
  * The pieces of an ImageStore that the operations kept in their own files (commit, save, load, prune)
- * work on, handed over by ImageStore. Same shape as pull's PullTarget, plus the root and a sync lock.
+ * work on, handed over by ImageStore (pull takes a part of them: PullTarget).
  */
 export interface StoreParts {
   root: string;

@@ -130,19 +130,7 @@ export class ImageStore {
     // Credentials stored by `berth login` for the reference's registry, unless the caller brought its own.
     const credentials = opts.credentials ?? new AuthFile(this.root).get(parseReference(ref).registry);
     opts = { ...opts, credentials };
-    return pull(
-      {
-        blobs: this.blobs,
-        layers: this.layers,
-        records: this.records,
-        repositories: this.repositories,
-        tmp: this.tmp,
-        mutate: (fn) => this.mutate(fn),
-        withNames: (image) => withNames(image, this.repositories.read()),
-      },
-      ref,
-      opts,
-    );
+    return pull(this.parts(), ref, opts);
   }
 
   /** `docker commit`: a container's write layer as a new image on top of its own; see commit.ts. */

@@ -23,10 +23,15 @@ export function digestMismatch(expected: Expected, actual: string, size: number)
 }
 
 /**
- * Write `input` to `file` (created, must not exist), hashing on the way. The file is removed unless its
- * content is exactly the expected digest and size, so a wrong blob never outlives the call.
+ * Write `input` to `file` (created, must not exist), hashing on the way, then fsync. `onChunk` sees the
+ * running size before each chunk is written and `accept` the result before it is synced; whatever
+ * throws, the file is removed, so a refused blob never outlives the call.
  */
-export async function stageVerified(input: AsyncIterable<Buffer>, expected: Expected, file: string, onBytes?: (n: number) => void): Promise<StagedBlob> {
+export async function writeHashed(
+  input: AsyncIterable<Buffer>,
+  file: string,
+  opts: { onChunk?: (size: number) => void; accept?: (digest: string, size: number) => void } = {},
+): Promise<StagedBlob> {
   const hash = crypto().createHash('sha256');
   let size = 0;
   const fh = await fs.promises.open(file, 'wx', 0o644);
@@ -34,14 +39,13 @@ export async function stageVerified(input: AsyncIterable<Buffer>, expected: Expe
     for await (const chunk of input) {
       const buf = chunk as Buffer;
       size += buf.length;
-      if (expected.size !== undefined && size > expected.size) throw digestMismatch(expected, 'unknown', size);
+      opts.onChunk?.(size);
       hash.update(buf);
       let off = 0;
       while (off < buf.length) off += (await fh.write(buf, off, buf.length - off)).bytesWritten;
-      onBytes?.(size);
     }
     const digest = `sha256:${hash.digest('hex')}`;
-    if (digest !== expected.digest || (expected.size !== undefined && size !== expected.size)) throw digestMismatch(expected, digest, size);
+    opts.accept?.(digest, size);
     await fh.sync();
     await fh.close();
     return { digest, size, file };
@@ -50,6 +54,20 @@ export async function stageVerified(input: AsyncIterable<Buffer>, expected: Expe
     fs.rmSync(file, { force: true });
     throw e;
   }
+}
+
+/** writeHashed that keeps the file only if its content is exactly the expected digest and size. */
+export function stageVerified(input: AsyncIterable<Buffer>, expected: Expected, file: string, onBytes?: (n: number) => void): Promise<StagedBlob> {
+  return writeHashed(input, file, {
+    onChunk: (size) => {
+      // more than the descriptor promised is refused as soon as it arrives
+      if (expected.size !== undefined && size > expected.size) throw digestMismatch(expected, 'unknown', size);
+      onBytes?.(size);
+    },
+    accept: (digest, size) => {
+      if (digest !== expected.digest || (expected.size !== undefined && size !== expected.size)) throw digestMismatch(expected, digest, size);
+    },
+  });
 }
 
 /**

@@ -6,13 +6,24 @@ import { exposedPorts, parsePublish } from './ports';
 import { parseIPv4 } from './subnet';
 import type { ContainerNetwork, HostEntry, PortMapping } from './types';
 
+/** The network options of a container (ContainerOptions has them too). */
 export interface NetworkOptionsInput {
+  /**
+   * none (loopback only), host (the host's network namespace), bridge (berth's default network
+   * `berth`) or the name of a network made with createNetwork. Default: bridge, unless the Berth
+   * was made with another defaultNetwork (or $BERTH_DEFAULT_NETWORK).
+   */
   network?: string;
+  /** A fixed IPv4 address on a user-defined network. */
   ip?: string;
   mac?: string;
+  /** Nameservers for /etc/resolv.conf instead of the host's. */
   dns?: string[];
+  /** Extra /etc/hosts entries, 'HOST:IP' (IP may be host-gateway). */
   addHosts?: string[];
+  /** '[HOST_IP:][HOST_PORT:]CONTAINER_PORT[/tcp|udp]', ports or ranges; docker's -p. */
   publish?: string[];
+  /** docker's -P: every port the image exposes, on free host ports. */
   publishAll?: boolean;
 }
 

@@ -28,7 +28,7 @@ export function etcHosts(hostname: string, o: EtcOptions = {}): string {
   return hostsContent({ hostname, extra: o.addHosts?.filter((e) => e.ip !== 'host-gateway') });
 }
 
-export function etcResolvConf(o: EtcOptions = {}): string {
+function etcResolvConf(o: EtcOptions = {}): string {
   return resolvConfContent(readOr('/etc/resolv.conf'), o.dns, o.hostNetwork);
 }
 

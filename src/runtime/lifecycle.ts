@@ -9,7 +9,6 @@ import { processStartTime } from './proc';
 import type { Runtime } from './runtime';
 import { CLI_PATH, formatShimConfig, startShim } from './shim';
 import type { ContainerInfo, ContainerState } from './types';
-import { etcOptions, writeEtcFiles } from './etc-files';
 import { safely } from '../util/safely';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -46,10 +45,7 @@ export class Lifecycle {
   /** Starts a created or exited container under a shim; resolves once it runs. */
   async startDetached(info: ContainerInfo): Promise<ContainerInfo> {
     const { config } = info;
-    if (info.state.status === 'running') throw new BerthError('INVALID_STATE', `Container ${config.name} is already running`);
-    const dir = this.rt.store.containerDir(config.id);
-    for (const d of ['upper', 'work', 'merged']) fs.mkdirSync(path.join(dir, d), { recursive: true, mode: 0o755 });
-    writeEtcFiles(dir, config.hostname, etcOptions(config));
+    const dir = this.rt.prepareStart(info);
     // the network first: the shim's container (and its every restart) joins it
     const netns = this.rt.attachNetworks(config, dir);
     try {

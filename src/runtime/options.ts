@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BerthError, invalid } from '../errors';
+import type { NetworkOptionsInput } from '../network/options';
 import type { LogOptions, RestartPolicy } from './shim';
 import {
   parseBytes,
@@ -10,7 +11,8 @@ import { DEFAULT_PATH } from './plan';
 import type { VolumeSpec } from './types';
 
 /** Options of one container, as the API and the CLI take them. */
-export interface ContainerOptions {
+/** What `run`, `runDetached` and `spawn` take; the network options are NetworkOptionsInput's. */
+export interface ContainerOptions extends NetworkOptionsInput {
   image: string;
   /** Command and arguments; defaults to the image's Cmd. */
   cmd?: string[];
@@ -48,23 +50,6 @@ export interface ContainerOptions {
   /** docker's --security-opt: 'seccomp=unconfined' (no seccomp filter; default: berth's),
    *  'no-new-privileges' (setuid binaries and file capabilities grant nothing). */
   securityOpt?: string[];
-  /**
-   * none (loopback only), host (the host's network namespace), bridge (berth's default network
-   * `berth`) or the name of a network made with createNetwork. Default: bridge, unless the Berth
-   * was made with another defaultNetwork (or $BERTH_DEFAULT_NETWORK).
-   */
-  network?: string;
-  /** A fixed IPv4 address on a user-defined network. */
-  ip?: string;
-  mac?: string;
-  /** Nameservers for /etc/resolv.conf instead of the host's. */
-  dns?: string[];
-  /** Extra /etc/hosts entries, 'HOST:IP' (IP may be host-gateway). */
-  addHosts?: string[];
-  /** '[HOST_IP:][HOST_PORT:]CONTAINER_PORT[/tcp|udp]', ports or ranges; docker's -p. */
-  publish?: string[];
-  /** docker's -P: every port the image exposes, on free host ports. */
-  publishAll?: boolean;
 }
 
 /** Options of `exec`: what differs from the container's own process. */

@@ -174,18 +174,9 @@ export function spawnPlan(config: ContainerConfig, containerDir: string, cgroup:
 }
 
 /** What `exec` runs inside a running container: its user, environment and directory unless
- *  overridden. */
-export interface ExecSpec {
-  argv: string[];
-  env: string[];
-  cwd: string;
-  uid: number;
-  gid: number;
-  groups: number[];
-  /** The container's: exec'd processes are confined as its own are. */
-  seccomp: boolean;
-  noNewPrivileges: boolean;
-}
+ *  overridden; seccomp and no_new_privs the container's, so that exec'd processes are confined as
+ *  its own are. */
+export type ExecSpec = Pick<NativeSpawnPlan, 'argv' | 'env' | 'cwd' | 'uid' | 'gid' | 'groups' | 'noNewPrivileges'> & { seccomp: boolean };
 
 /** Plan for a process that joins a running container (pid) instead of creating one. */
 export function execPlan(pid: number, spec: ExecSpec, joinFiles: string[], stdio: StdioPlan): NativeSpawnPlan {

@@ -123,13 +123,21 @@ export class Runtime {
     });
   }
 
-  /** Starts a created or exited container. On failure everything this start made is undone. */
-  start(info: ContainerInfo, stdio: StdioPlan): Started {
+  /** What every start of a container (foreground or under a shim) does first: refuses a running
+   *  one, makes its rootfs directories and writes its /etc files. Returns the container's dir. */
+  prepareStart(info: ContainerInfo): string {
     const { config } = info;
     if (info.state.status === 'running') throw new BerthError('INVALID_STATE', `Container ${config.name} is already running`);
     const dir = this.store.containerDir(config.id);
     for (const d of ['upper', 'work', 'merged']) fs.mkdirSync(path.join(dir, d), { recursive: true, mode: 0o755 });
     writeEtcFiles(dir, config.hostname, etcOptions(config));
+    return dir;
+  }
+
+  /** Starts a created or exited container. On failure everything this start made is undone. */
+  start(info: ContainerInfo, stdio: StdioPlan): Started {
+    const { config } = info;
+    const dir = this.prepareStart(info);
 
     const cgroups = this.cgroups;
     let plan: NativeSpawnPlan | undefined;

@@ -2,10 +2,10 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { BerthError } from '../../src/errors';
 import { ContainerStore, reconcile } from '../../src/runtime/store';
 import { processStartTime } from '../../src/runtime/proc';
 import type { ContainerConfig, ContainerState } from '../../src/runtime/types';
+import { caught } from '../helpers/caught';
 
 type NewConfig = Omit<ContainerConfig, 'name' | 'created'> & { name?: string };
 
@@ -32,16 +32,6 @@ function sample(id: string, name?: string): NewConfig {
     storageDriver: 'overlay',
     layers: ['/layers/a'],
   };
-}
-
-function caught(fn: () => unknown): BerthError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(BerthError);
-    return e as BerthError;
-  }
-  throw new Error('expected a BerthError, nothing was thrown');
 }
 
 async function until(cond: () => boolean, timeoutMs = 5000): Promise<void> {

@@ -7,21 +7,11 @@ import {
   MIN_MEMORY, formatCpuList, onlineCpus, parseBytes, parseCpuList, parseCpuShares, parseCpus, parseCpuset,
   parseMemory, parseMemorySwap, parsePidsLimit,
 } from '../../src/runtime/limits';
+import { caught } from '../helpers/caught';
 
 const K = 1024;
 const M = 1024 ** 2;
 const G = 1024 ** 3;
-
-/** Runs fn, expects a BerthError and returns it so code and message can be checked exactly. */
-function caught(fn: () => unknown): BerthError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(BerthError);
-    return e as BerthError;
-  }
-  throw new Error('expected a BerthError, nothing was thrown');
-}
 
 describe('parseBytes', () => {
   it.each([

@@ -6,18 +6,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { BerthError } from '../../src/errors';
 import { buildEnv, parseLimits, parseSecurityOpts, parseVolume, resolveUser } from '../../src/runtime/options';
 import { DEFAULT_PATH } from '../../src/runtime/plan';
+import { caught } from '../helpers/caught';
 
 const M = 1024 ** 2;
-
-function caught(fn: () => unknown): BerthError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(BerthError);
-    return e as BerthError;
-  }
-  throw new Error('expected a BerthError, nothing was thrown');
-}
 
 /** KEY=VALUE entries as a map; fails on a duplicate key (buildEnv must never emit one). */
 function envMap(env: string[]): Map<string, string> {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { BerthError } from '../../src/errors';
 import { kernelFilesystems, parseStorageDriver, rootfsMount, type RootfsLayout } from '../../src/runtime/rootfs';
+import { caught } from '../helpers/caught';
 
 const BOTH = new Set(['overlay', 'aufs', 'ext4', 'tmpfs']);
 
@@ -10,16 +10,6 @@ const layout = (lowers: string[], dir = '/var/lib/berth/containers/abc'): Rootfs
   work: `${dir}/work`,
   merged: `${dir}/merged`,
 });
-
-function caught(fn: () => unknown): BerthError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(BerthError);
-    return e as BerthError;
-  }
-  throw new Error('expected a BerthError, nothing was thrown');
-}
 
 describe('rootfsMount: overlay', () => {
   it('lists lowers top first joined by ":", then upperdir and workdir', () => {
