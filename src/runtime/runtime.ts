@@ -194,12 +194,12 @@ export class Runtime {
       throw new BerthError('INVALID_STATE', `Container ${config.name} runs with --network ${config.network?.mode ?? 'none'}: only a container created on a bridge network can be connected to others`);
     }
     this.networks.store.get(name); // exists, or the error says how to create it
-    if ((config.network.name ?? DEFAULT_NETWORK) === name || config.connected?.some((c) => c.name === name)) {
-      throw new BerthError('INVALID_STATE', `Container ${config.name} is already connected to network ${network}`);
-    }
     if (opts.ip !== undefined) {
       if (parseIPv4(opts.ip) === undefined) throw invalid('--ip', 'an IPv4 address', opts.ip);
       if (name === DEFAULT_NETWORK) throw new BerthError('INVALID_ARGUMENT', 'A fixed --ip is supported on user-defined networks only; create one with berth network create');
+    }
+    if ((config.network.name ?? DEFAULT_NETWORK) === name || config.connected?.some((c) => c.name === name)) {
+      throw new BerthError('INVALID_STATE', `Container ${config.name} is already connected to network ${network}`);
     }
     const entry = { name, ...(opts.ip !== undefined ? { ip: opts.ip } : {}) };
     if (info.state.status === 'running') this.networks.connect(config.id, { mode: 'bridge', ...entry });

@@ -357,6 +357,13 @@ describe.skipIf(!haveCni)('bridge networks (CNI)', () => {
     expect(rec.pid).toBe(info.state.shimPid);
     expect(leases(roots.runRoot, NET).length).toBe(1);
     expect(await execOut('bt-orphaned', ['ip', '-4', 'addr', 'show', 'eth0'])).toContain(`inet ${berth.inspect('bt-orphaned').network!.ip}/`);
+    // a second start of the same container, while the first lives, takes nothing of its network
+    const c = berth.inspect('bt-orphaned').config;
+    expect(() => berth.runtime.attachNetworks(c, berth.runtime.store.containerDir(c.id))).toThrow(/already running or being started/);
+    expect(leases(roots.runRoot, NET).length).toBe(1);
+    // the shim's exit command, given something that is not a container ID: one line, exit 125
+    const bad = await runCli(['container', 'cleanup', 'nope'], { roots });
+    expect([bad.code, bad.stderr]).toEqual([125, 'berth: Expected a full container ID but received "nope"\n']);
     await berth.remove('bt-orphaned', { force: true });
     expect(leases(roots.runRoot, NET)).toEqual([]);
   });
@@ -375,6 +382,10 @@ describe.skipIf(!haveCni)('bridge networks (CNI)', () => {
     expect(() => berth.connectNetwork(INTERNAL, 'bt-roamer')).toThrow(/already connected to network bt-internal/);
     expect(() => berth.disconnectNetwork(NET, 'bt-roamer')).toThrow(/created on network bt-net/);
     expect(() => berth.disconnectNetwork('bt-nope', 'bt-roamer')).toThrow(/not connected to network bt-nope/);
+    // bad input: one clear error each, and the container's networks as they were
+    expect(() => berth.connectNetwork('bt-nope', 'bt-roamer')).toThrow('Network bt-nope not found; create it with berth network create bt-nope');
+    expect(() => berth.connectNetwork(INTERNAL, 'bt-roamer', { ip: '10.231.999.1' })).toThrow(/Expected an IPv4 address for --ip/);
+    expect(berth.inspect('bt-roamer').networks!.map((n) => n.network)).toEqual([NET, INTERNAL]);
 
     const cli = (args: string[]) => runCli(args, { roots });
     expect((await cli(['network', 'disconnect', INTERNAL, 'bt-roamer'])).code).toBe(0);
