@@ -17,7 +17,9 @@
 #include "addon/remove_tree.h"
 #include "core/bench_mount.h"
 #include "core/netns.h"
+#include "core/enter.h"
 #include "core/plan_codec.h"
+#include "core/sealed_exe.h"
 #include "core/spawn.h"
 
 namespace berth {
@@ -45,7 +47,8 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   SpawnPlan plan = planFromBuffer(info);
   try {
-    Spawned s = spawn(plan);
+    Napi::Buffer<uint8_t> encoded = info[0].As<Napi::Buffer<uint8_t>>();
+    Spawned s = plan.joinPid ? spawnInside(plan, encoded.Data(), encoded.Length()) : spawn(plan);
     return startedToJs(env, s.pid, s.pidfd, s.ptyMaster);
   } catch (const SysError& e) {
     throw sysErrorToJs(env, e);
@@ -148,6 +151,14 @@ Napi::Value SpawnDetached(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), pid);
 }
 
+Napi::Value SealedExecutable(const Napi::CallbackInfo& info) {
+  try {
+    return Napi::Number::New(info.Env(), sealedExecutable(info[0].As<Napi::String>().Utf8Value()));
+  } catch (const SysError& e) {
+    throw sysErrorToJs(info.Env(), e);
+  }
+}
+
 Napi::Value BenchMount(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   try {
@@ -176,6 +187,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("benchMount", Napi::Function::New(env, BenchMount));
   exports.Set("spawnDetached", Napi::Function::New(env, SpawnDetached));
   exports.Set("removeTree", Napi::Function::New(env, RemoveTree));
+  exports.Set("sealedExecutable", Napi::Function::New(env, SealedExecutable));
   exports.Set("createNetns", Napi::Function::New(env, OnPath<createNetns>));
   exports.Set("getXattr", Napi::Function::New(env, GetXattr));
   exports.Set("removeNetns", Napi::Function::New(env, OnPath<removeNetns>));

@@ -23,8 +23,8 @@ Napi::Error makeError(Napi::Env env, int err, const std::string& syscall, const 
 Napi::Error sysErrorToJs(Napi::Env env, const SysError& e) { return makeError(env, e.err, e.syscall, e.path); }
 
 Napi::Error childErrorToJs(Napi::Env env, const ChildError& e) {
-  Napi::Error err = makeError(env, e.failure.err, e.failure.step, e.path);
-  err.Set("step", Napi::String::New(env, e.failure.step));
+  Napi::Error err = makeError(env, e.failure.err, stepName(e.failure.step), e.path);
+  err.Set("step", Napi::String::New(env, stepName(e.failure.step)));
   err.Set("index", Napi::Number::New(env, e.failure.index));
   return err;
 }

@@ -14,10 +14,13 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <termios.h>
 #include <unistd.h>
+
+#include <linux/magic.h>
 
 #include <cerrno>
 #include <cstring>
@@ -34,7 +37,7 @@
 namespace berth {
 namespace {
 
-[[noreturn]] void fail(ChildContext* ctx, const char* step, int err, int index = -1) {
+[[noreturn]] void fail(ChildContext* ctx, Step step, int err, int index = -1) {
   ctx->failure.step = step;
   ctx->failure.err = err;
   ctx->failure.index = index;
@@ -69,13 +72,13 @@ void resetSignals() {
 
 void loopbackUp(ChildContext* ctx) {
   int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (s < 0) fail(ctx, "socket", errno);
+  if (s < 0) fail(ctx, Step::kSocket, errno);
   struct ifreq ifr;
   memset(&ifr, 0, sizeof ifr);
   memcpy(ifr.ifr_name, "lo", 3);
-  if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0) fail(ctx, "loopback up", errno);
+  if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0) fail(ctx, Step::kLoopbackUp, errno);
   ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
-  if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0) fail(ctx, "loopback up", errno);
+  if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0) fail(ctx, Step::kLoopbackUp, errno);
   close(s);
 }
 
@@ -96,7 +99,7 @@ void runMountOp(ChildContext* ctx, int rootfd, const MountOp& op, int index) {
   char fdbuf[32], srcbuf[32];
   if (op.kind == MountOp::kMkdir) {
     int fd = resolveInRoot(rootfd, op.target.c_str(), 1);
-    if (fd < 0) fail(ctx, "mkdir", -fd, index);
+    if (fd < 0) fail(ctx, Step::kMkdir, -fd, index);
     close(fd);
     return;
   }
@@ -104,37 +107,44 @@ void runMountOp(ChildContext* ctx, int rootfd, const MountOp& op, int index) {
     char dir[4096];
     const char* name = splitLast(op.target.c_str(), dir, sizeof dir);
     int dfd = resolveInRoot(rootfd, dir, 1);
-    if (dfd < 0) fail(ctx, op.kind == MountOp::kMknod ? "mknod" : "symlink", -dfd, index);
+    if (dfd < 0) fail(ctx, op.kind == MountOp::kMknod ? Step::kMknod : Step::kSymlink, -dfd, index);
     // Names are created through the resolved directory fd (O_PATH fds work as dirfd), never
     // through a path string that could be swapped.
     int r = op.kind == MountOp::kMknod ? mknodat(dfd, name, op.mode, static_cast<dev_t>(op.rdev))
                                         : symlinkat(op.source.c_str(), dfd, name);
-    if (r < 0 && errno != EEXIST) fail(ctx, op.kind == MountOp::kMknod ? "mknod" : "symlink", errno, index);
+    if (r < 0 && errno != EEXIST) fail(ctx, op.kind == MountOp::kMknod ? Step::kMknod : Step::kSymlink, errno, index);
     close(dfd);
     return;
   }
   int tfd = resolveInRoot(rootfd, op.target.c_str(), op.create);
   if (tfd < 0) {
     if (op.optional && tfd == -ENOENT) return;
-    fail(ctx, "mount", -tfd, index);
+    fail(ctx, Step::kMount, -tfd, index);
+  }
+  // A volume over /proc/sys/kernel (an image's symlink /data -> /proc/sys/kernel) would hand the
+  // container the host's kernel knobs: only the masks and read-only paths may land in procfs/sysfs.
+  if (!op.intoKernelFs) {
+    struct statfs fs;
+    if (fstatfs(tfd, &fs) < 0) fail(ctx, Step::kMount, errno, index);
+    if (fs.f_type == PROC_SUPER_MAGIC || fs.f_type == SYSFS_MAGIC) fail(ctx, Step::kMountTargetInKernelFs, EPERM, index);
   }
   const char* source = op.source.empty() ? nullptr : op.source.c_str();
   int sfd = -1;
   if (op.sourceInRoot) {
     sfd = resolveInRoot(rootfd, op.source.c_str(), 0);
-    if (sfd < 0) fail(ctx, "mount", -sfd, index);
+    if (sfd < 0) fail(ctx, Step::kMount, -sfd, index);
     source = fdPath(srcbuf, sfd);
   }
   const char* fstype = op.fstype.empty() ? nullptr : op.fstype.c_str();
   const char* data = op.data.empty() ? nullptr : op.data.c_str();
-  if (mount(source, fdPath(fdbuf, tfd), fstype, op.flags, data) < 0) fail(ctx, "mount", errno, index);
+  if (mount(source, fdPath(fdbuf, tfd), fstype, op.flags, data) < 0) fail(ctx, Step::kMount, errno, index);
   // A read-only bind needs a second, remounting call: MS_RDONLY is ignored on the first.
   if ((op.flags & MS_BIND) && (op.flags & MS_RDONLY) && !(op.flags & MS_REMOUNT)) {
     // tfd still names the directory underneath the new mount: reopen to reach the mount itself.
     int mfd = resolveInRoot(rootfd, op.target.c_str(), 0);
-    if (mfd < 0) fail(ctx, "remount read-only", -mfd, index);
+    if (mfd < 0) fail(ctx, Step::kRemountReadOnly, -mfd, index);
     unsigned long ro = MS_BIND | MS_REMOUNT | MS_RDONLY | (op.flags & (MS_NOSUID | MS_NODEV | MS_NOEXEC));
-    if (mount(nullptr, fdPath(fdbuf, mfd), nullptr, ro, nullptr) < 0) fail(ctx, "remount read-only", errno, index);
+    if (mount(nullptr, fdPath(fdbuf, mfd), nullptr, ro, nullptr) < 0) fail(ctx, Step::kRemountReadOnly, errno, index);
     close(mfd);
   }
   if (sfd >= 0) close(sfd);
@@ -143,34 +153,34 @@ void runMountOp(ChildContext* ctx, int rootfd, const MountOp& op, int index) {
 
 void pivotRoot(ChildContext* ctx, int rootfd) {
   int oldroot = static_cast<int>(open("/", O_DIRECTORY | O_PATH | O_CLOEXEC));
-  if (oldroot < 0) fail(ctx, "open /", errno);
-  if (fchdir(rootfd) < 0) fail(ctx, "chdir rootfs", errno);
+  if (oldroot < 0) fail(ctx, Step::kOpenOldRoot, errno);
+  if (fchdir(rootfd) < 0) fail(ctx, Step::kChdirRootfs, errno);
   // pivot_root(".", ".") stacks the old root on top of the new one; detaching it leaves only the
   // container's rootfs, with no directory for the old root to linger in.
-  if (syscall(SYS_pivot_root, ".", ".") < 0) fail(ctx, "pivot_root", errno);
-  if (fchdir(oldroot) < 0) fail(ctx, "chdir old root", errno);
-  if (mount(nullptr, ".", nullptr, MS_SLAVE | MS_REC, nullptr) < 0) fail(ctx, "make old root slave", errno);
-  if (umount2(".", MNT_DETACH) < 0) fail(ctx, "detach old root", errno);
-  if (chdir("/") < 0) fail(ctx, "chdir /", errno);
+  if (syscall(SYS_pivot_root, ".", ".") < 0) fail(ctx, Step::kPivotRoot, errno);
+  if (fchdir(oldroot) < 0) fail(ctx, Step::kChdirOldRoot, errno);
+  if (mount(nullptr, ".", nullptr, MS_SLAVE | MS_REC, nullptr) < 0) fail(ctx, Step::kMakeOldRootSlave, errno);
+  if (umount2(".", MNT_DETACH) < 0) fail(ctx, Step::kDetachOldRoot, errno);
+  if (chdir("/") < 0) fail(ctx, Step::kChdirSlash, errno);
   close(oldroot);
 }
 
 void setupTty(ChildContext* ctx, const SpawnPlan& plan) {
   int master = static_cast<int>(open("/dev/pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC));
-  if (master < 0) fail(ctx, "open /dev/pts/ptmx", errno);
+  if (master < 0) fail(ctx, Step::kOpenPtmx, errno);
   int unlock = 0;
-  if (ioctl(master, TIOCSPTLCK, &unlock) < 0) fail(ctx, "unlockpt", errno);
+  if (ioctl(master, TIOCSPTLCK, &unlock) < 0) fail(ctx, Step::kUnlockpt, errno);
   struct winsize ws;
   memset(&ws, 0, sizeof ws);
   ws.ws_row = plan.ttyRows;
   ws.ws_col = plan.ttyCols;
   ioctl(master, TIOCSWINSZ, &ws);
   int slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY);
-  if (slave < 0) fail(ctx, "open pty peer", errno);
-  if (setsid() < 0) fail(ctx, "setsid", errno);
-  if (ioctl(slave, TIOCSCTTY, 0) < 0) fail(ctx, "set controlling terminal", errno);
+  if (slave < 0) fail(ctx, Step::kOpenPtyPeer, errno);
+  if (setsid() < 0) fail(ctx, Step::kSetsid, errno);
+  if (ioctl(slave, TIOCSCTTY, 0) < 0) fail(ctx, Step::kSetControllingTty, errno);
   for (int i = 0; i < 3; i++)
-    if (dup2(slave, i) < 0) fail(ctx, "dup2", errno);
+    if (dup2(slave, i) < 0) fail(ctx, Step::kDup2, errno);
   if (slave > 2) close(slave);
 
   char byte = 0;
@@ -191,52 +201,62 @@ void setupTty(ChildContext* ctx, const SpawnPlan& plan) {
   c->cmsg_type = SCM_RIGHTS;
   c->cmsg_len = CMSG_LEN(sizeof(int));
   memcpy(CMSG_DATA(c), &master, sizeof(int));
-  if (sendmsg(ctx->ttySocket, &msg, MSG_NOSIGNAL) < 0) fail(ctx, "send pty master", errno);
+  if (sendmsg(ctx->ttySocket, &msg, MSG_NOSIGNAL) < 0) fail(ctx, Step::kSendPtyMaster, errno);
   close(master);
   close(ctx->ttySocket);
 }
 
 void setupStdio(ChildContext* ctx, const SpawnPlan& plan) {
-  if (setsid() < 0) fail(ctx, "setsid", errno);
+  if (setsid() < 0) fail(ctx, Step::kSetsid, errno);
   // Move the sources out of the way first so that one target never clobbers another source.
   int high[3];
   for (int i = 0; i < 3; i++) {
     high[i] = fcntl(plan.stdio[i], F_DUPFD_CLOEXEC, 10);
-    if (high[i] < 0) fail(ctx, "dup stdio", errno, i);
+    if (high[i] < 0) fail(ctx, Step::kDupStdio, errno, i);
   }
   for (int i = 0; i < 3; i++) {
-    if (dup2(high[i], i) < 0) fail(ctx, "dup2 stdio", errno, i);
+    if (dup2(high[i], i) < 0) fail(ctx, Step::kDup2Stdio, errno, i);
     close(high[i]);
   }
 }
 
 void dropPrivileges(ChildContext* ctx, const SpawnPlan& plan) {
-  if (plan.noNewPrivileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) fail(ctx, "no_new_privs", errno);
+  if (plan.noNewPrivileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) fail(ctx, Step::kNoNewPrivs, errno);
   for (int cap : plan.capsDrop)
-    if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL) fail(ctx, "drop capability", errno, cap);
+    if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL) fail(ctx, Step::kDropCapability, errno, cap);
   // While CAP_SYS_ADMIN is still effective (no no_new_privs needed); the calls below are allowed.
-  if (ctx->seccomp && syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, ctx->seccomp) < 0) fail(ctx, "seccomp", errno);
-  if (syscall(SYS_setgroups, plan.groups.size(), plan.groups.data()) < 0) fail(ctx, "setgroups", errno);
-  if (syscall(SYS_setresgid, plan.gid, plan.gid, plan.gid) < 0) fail(ctx, "setgid", errno);
-  if (syscall(SYS_setresuid, plan.uid, plan.uid, plan.uid) < 0) fail(ctx, "setuid", errno);
+  if (ctx->seccomp && syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, ctx->seccomp) < 0) fail(ctx, Step::kSeccomp, errno);
+  if (syscall(SYS_setgroups, plan.groups.size(), plan.groups.data()) < 0) fail(ctx, Step::kSetgroups, errno);
+  if (syscall(SYS_setresgid, plan.gid, plan.gid, plan.gid) < 0) fail(ctx, Step::kSetgid, errno);
+  if (syscall(SYS_setresuid, plan.uid, plan.uid, plan.uid) < 0) fail(ctx, Step::kSetuid, errno);
   prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
   if (plan.uid == 0) {
     struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
     struct __user_cap_data_struct data[2];
     memset(data, 0, sizeof data);
     for (int i = 0; i < 2; i++) data[i].effective = data[i].permitted = plan.capsKeep[i];
-    if (syscall(SYS_capset, &hdr, data) < 0) fail(ctx, "capset", errno);
+    if (syscall(SYS_capset, &hdr, data) < 0) fail(ctx, Step::kCapset, errno);
   }
 }
 
-[[noreturn]] void enterAndExec(ChildContext* ctx, const SpawnPlan& plan) {
-  if (chdir(plan.cwd.c_str()) < 0) fail(ctx, "chdir", errno);
-  if (plan.tty)
+// berth-nsenter has already put the command's stdio (or its pty's peer) on 0, 1 and 2.
+void adoptStdio(ChildContext* ctx, const SpawnPlan& plan) {
+  if (setsid() < 0) fail(ctx, Step::kSetsid, errno);
+  if (plan.tty && ioctl(0, TIOCSCTTY, 0) < 0) fail(ctx, Step::kSetControllingTty, errno);
+}
+
+}  // namespace
+
+[[noreturn]] void execCommand(ChildContext* ctx, const SpawnPlan& plan) {
+  if (chdir(plan.cwd.c_str()) < 0) fail(ctx, Step::kChdir, errno);
+  if (ctx->stdioReady)
+    adoptStdio(ctx, plan);
+  else if (plan.tty)
     setupTty(ctx, plan);
   else
     setupStdio(ctx, plan);
   // Nothing of the parent's survives execve except 0, 1 and 2.
-  if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) < 0) fail(ctx, "close_range", errno);
+  if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) < 0) fail(ctx, Step::kCloseRange, errno);
   dropPrivileges(ctx, plan);
   umask(022);
   if (plan.blockSignals) {
@@ -245,6 +265,12 @@ void dropPrivileges(ChildContext* ctx, const SpawnPlan& plan) {
     sigprocmask(SIG_SETMASK, &all, nullptr);
   }
 
+  if (ctx->initFd >= 0) {
+    // berth-init from a sealed in-memory copy: the container's PID 1 has no host file as its
+    // /proc/1/exe that root inside could open for writing (CVE-2019-5736).
+    syscall(SYS_execveat, ctx->initFd, "", ctx->argv, ctx->env, AT_EMPTY_PATH);
+    fail(ctx, Step::kExecve, errno, 0);
+  }
   int err = ENOENT, at = 0;
   for (size_t i = 0; i < plan.execCandidates.size(); i++) {
     execve(plan.execCandidates[i].c_str(), ctx->argv, ctx->env);
@@ -256,10 +282,8 @@ void dropPrivileges(ChildContext* ctx, const SpawnPlan& plan) {
       }
     }
   }
-  fail(ctx, "execve", err, at);
+  fail(ctx, Step::kExecve, err, at);
 }
-
-}  // namespace
 
 int childMain(void* arg) {
   auto* ctx = static_cast<ChildContext*>(arg);
@@ -269,52 +293,27 @@ int childMain(void* arg) {
   // processes get the conventional 022 back below.
   umask(0);
   if (plan.parentDeathSignal && prctl(PR_SET_PDEATHSIG, plan.parentDeathSignal, 0, 0, 0) < 0)
-    fail(ctx, "parent death signal", errno);
+    fail(ctx, Step::kParentDeathSignal, errno);
 
   for (int i = 0; i < ctx->procsCount; i++)
-    if (write(ctx->procsFds[i], "0", 1) < 0) fail(ctx, "join cgroup", errno, i);
-  if (plan.unshareCgroup && unshare(CLONE_NEWCGROUP) < 0) fail(ctx, "unshare cgroup namespace", errno);
+    if (write(ctx->procsFds[i], "0", 1) < 0) fail(ctx, Step::kJoinCgroup, errno, i);
+  if (plan.unshareCgroup && unshare(CLONE_NEWCGROUP) < 0) fail(ctx, Step::kUnshareCgroup, errno);
   if ((plan.cloneFlags & CLONE_NEWUTS) && sethostname(plan.hostname.data(), plan.hostname.size()) < 0)
-    fail(ctx, "sethostname", errno);
-  if (ctx->netnsFd >= 0 && setns(ctx->netnsFd, CLONE_NEWNET) < 0) fail(ctx, "join network namespace", errno);
+    fail(ctx, Step::kSethostname, errno);
+  if (ctx->netnsFd >= 0 && setns(ctx->netnsFd, CLONE_NEWNET) < 0) fail(ctx, Step::kJoinNetns, errno);
   if (plan.loopbackUp) loopbackUp(ctx);
 
-  if (mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) < 0) fail(ctx, "make / private", errno);
+  if (mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) < 0) fail(ctx, Step::kMakeRootPrivate, errno);
   if (mount(plan.rootfsSource.c_str(), plan.rootfs.c_str(), plan.rootfsFstype.c_str(), plan.rootfsFlags,
             plan.rootfsData.empty() ? nullptr : plan.rootfsData.c_str()) < 0)
-    fail(ctx, "mount rootfs", errno);
+    fail(ctx, Step::kMountRootfs, errno);
   int rootfd = static_cast<int>(open(plan.rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-  if (rootfd < 0) fail(ctx, "open rootfs", errno);
+  if (rootfd < 0) fail(ctx, Step::kOpenRootfs, errno);
   int index = 0;
   for (const MountOp& op : plan.mounts) runMountOp(ctx, rootfd, op, index++);
   pivotRoot(ctx, rootfd);
   close(rootfd);
-  enterAndExec(ctx, plan);
-}
-
-int execJoinMain(void* arg) {
-  auto* ctx = static_cast<ChildContext*>(arg);
-  const SpawnPlan& plan = *ctx->plan;
-  resetSignals();
-  // Into the container's cgroup first, through the host's cgroupfs, then into its namespaces; the
-  // pid namespace applies only to children, so the command runs in a second process.
-  for (int i = 0; i < ctx->procsCount; i++)
-    if (write(ctx->procsFds[i], "0", 1) < 0) fail(ctx, "join cgroup", errno, i);
-  int flags = plan.cloneFlags | (plan.unshareCgroup ? CLONE_NEWCGROUP : 0);
-  if (setns(ctx->joinPidfd, flags) < 0) fail(ctx, "setns", errno);
-  int pidfd = -1;
-  // CLONE_PARENT: the command becomes the caller's child (so the caller reaps it and gets its exit
-  // status) while this intermediate process simply ends.
-  pid_t pid = clone(execCommandMain, ctx->secondStack, CLONE_VM | CLONE_VFORK | CLONE_PARENT | CLONE_PIDFD, ctx, &pidfd);
-  if (pid < 0) fail(ctx, "clone", errno);
-  ctx->execPid = pid;
-  ctx->execPidfd = pidfd;
-  _exit(ctx->failure.step ? 127 : 0);
-}
-
-int execCommandMain(void* arg) {
-  auto* ctx = static_cast<ChildContext*>(arg);
-  enterAndExec(ctx, *ctx->plan);
+  execCommand(ctx, plan);
 }
 
 }  // namespace berth

@@ -97,6 +97,7 @@ SpawnPlan decodePlan(const uint8_t* data, size_t len) {
     op.optional = r.flag("mounts.optional");
     op.mode = static_cast<unsigned>(r.num("mounts.mode"));
     op.rdev = static_cast<uint64_t>(r.num("mounts.rdev"));
+    op.intoKernelFs = r.flag("mounts.intoKernelFs");
   }
   p.hostname = r.str("hostname");
   p.cgroupDirs = r.strs("cgroupDirs");
@@ -129,8 +130,10 @@ SpawnPlan decodePlan(const uint8_t* data, size_t len) {
   p.blockSignals = r.flag("blockSignals");
   p.netnsPath = r.str("netnsPath");
   p.seccomp = r.flag("seccomp");
+  p.helperPath = r.str("helperPath");
+  p.initPath = r.str("initPath");
   r.end();
-  if (p.argv.empty() || p.execCandidates.empty()) throw PlanFormatError{"argv: empty"};
+  if (p.argv.empty() || (p.execCandidates.empty() && p.initPath.empty())) throw PlanFormatError{"argv: empty"};
   return p;
 }
 

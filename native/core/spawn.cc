@@ -16,6 +16,7 @@
 #include <cstring>
 #include <string>
 
+#include "core/sealed_exe.h"
 #include "core/seccomp.h"
 #include "core/spawn_internal.h"
 #include "core/unique_fd.h"
@@ -60,15 +61,25 @@ int receiveFd(int sock, bool wait) {
 }
 
 std::string failurePath(const SpawnPlan& plan, const ChildFailure& f) {
-  std::string step = f.step;
-  if (f.index < 0) return step == "mount rootfs" ? plan.rootfs : step == "chdir" ? plan.cwd : "";
+  if (f.index < 0) return f.step == Step::kMountRootfs ? plan.rootfs : f.step == Step::kChdir ? plan.cwd : "";
   size_t i = static_cast<size_t>(f.index);
-  if (step == "execve") return i < plan.execCandidates.size() ? plan.execCandidates[i] : "";
-  if (step == "join cgroup") return i < plan.cgroupProcs.size() ? plan.cgroupProcs[i] : "";
-  if (step == "mount" || step == "mkdir" || step == "mknod" || step == "symlink" || step == "remount read-only" ||
-      step == "open")
-    return i < plan.mounts.size() ? "/" + plan.mounts[i].target : "";
-  return "";
+  switch (f.step) {
+    case Step::kExecve:
+      if (!plan.initPath.empty()) return plan.initPath;
+      return i < plan.execCandidates.size() ? plan.execCandidates[i] : "";
+    case Step::kJoinCgroup:
+    case Step::kOpenCgroup:
+      return i < plan.cgroupProcs.size() ? plan.cgroupProcs[i] : "";
+    case Step::kMount:
+    case Step::kMkdir:
+    case Step::kMknod:
+    case Step::kSymlink:
+    case Step::kRemountReadOnly:
+    case Step::kMountTargetInKernelFs:
+      return i < plan.mounts.size() ? "/" + plan.mounts[i].target : "";
+    default:
+      return "";
+  }
 }
 
 std::vector<UniqueFd> openProcsFiles(const SpawnPlan& plan) {
@@ -90,6 +101,9 @@ UniqueFd openNetns(const SpawnPlan& plan) {
 }
 
 Spawned spawn(const SpawnPlan& plan) {
+  // Joining a running container is berth-nsenter's job (core/enter.h): a clone of this process
+  // would be visible inside the container while it still shares our memory.
+  if (plan.joinPid) throwSys(EINVAL, "spawn", "a plan that joins a running container needs spawnInside");
   cgroupPrepare(plan);
 
   std::vector<UniqueFd> procs = openProcsFiles(plan);
@@ -107,9 +121,10 @@ Spawned spawn(const SpawnPlan& plan) {
   std::vector<char*> argv = cstrings(plan.argv);
   std::vector<char*> env = cstrings(plan.env);
   ChildContext ctx{&plan, argv.data(), env.data(), procsFds.data(), static_cast<int>(procsFds.size()),
-                   ttyChild.get(), {nullptr, 0, -1}, -1, nullptr, 0, -1};
+                   ttyChild.get(), {Step::kNone, 0, -1}};
   UniqueFd netns = openNetns(plan);
   ctx.netnsFd = netns.get();
+  if (!plan.initPath.empty()) ctx.initFd = sealedExecutable(plan.initPath);
   struct sock_fprog prog = {0, nullptr};
   if (plan.seccomp) {
     // built once per process; the kernel copies it at install
@@ -119,16 +134,8 @@ Spawned spawn(const SpawnPlan& plan) {
     ctx.seccomp = &prog;
   }
 
-  UniqueFd joinPidfd;
-  if (plan.joinPid) {
-    joinPidfd.reset(static_cast<int>(syscall(SYS_pidfd_open, plan.joinPid, 0)));
-    if (!joinPidfd.valid()) throwSys(errno, "pidfd_open", "container process " + std::to_string(plan.joinPid));
-    ctx.joinPidfd = joinPidfd.get();
-  }
-  const size_t stacks = plan.joinPid ? 2 : 1;
-  void* stack = mmap(nullptr, kChildStack * stacks, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+  void* stack = mmap(nullptr, kChildStack, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
   if (stack == MAP_FAILED) throwSys(errno, "mmap", "child stack");
-  ctx.secondStack = static_cast<char*>(stack) + kChildStack * 2;
 
   // The child inherits this mask: no handler of Node's may run on the child's stack before it
   // resets every disposition.
@@ -136,27 +143,16 @@ Spawned spawn(const SpawnPlan& plan) {
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &old);
   int pidfd = -1;
-  pid_t pid;
-  if (plan.joinPid) {
-    // exec: an intermediate process joins the namespaces and starts the command as our child. It
-    // shares our fd table (CLONE_FILES), so the command's pidfd lands in it.
-    pid = clone(execJoinMain, static_cast<char*>(stack) + kChildStack, CLONE_VM | CLONE_VFORK | CLONE_FILES | SIGCHLD, &ctx);
-  } else {
-    int flags = plan.cloneFlags | CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD;
-    pid = clone(childMain, static_cast<char*>(stack) + kChildStack, flags, &ctx, &pidfd);
-  }
+  // The child is the first process of a new PID namespace: nothing in the container exists to
+  // see it while it shares our memory.
+  int flags = plan.cloneFlags | CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD;
+  pid_t pid = clone(childMain, static_cast<char*>(stack) + kChildStack, flags, &ctx, &pidfd);
   int cloneErr = errno;
   pthread_sigmask(SIG_SETMASK, &old, nullptr);
-  munmap(stack, kChildStack * stacks);
+  munmap(stack, kChildStack);
   if (pid < 0) throwSys(cloneErr, "clone", "");
 
-  if (plan.joinPid) {
-    int status;
-    waitpid(pid, &status, __WALL);  // the intermediate process, which has ended
-    pid = ctx.execPid;
-    pidfd = ctx.execPidfd;
-  }
-  if (ctx.failure.step) {
+  if (ctx.failure.step != Step::kNone) {
     if (pidfd >= 0) {
       siginfo_t info;
       waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(pidfd), &info, WEXITED);

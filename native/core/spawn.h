@@ -23,6 +23,8 @@ struct MountOp {
   int create = 0;  // 0 none, 1 directory, 2 empty file
   bool sourceInRoot = false;
   bool optional = false;
+  // A mask or read-only path: the one kind of op whose target may be in procfs or sysfs.
+  bool intoKernelFs = false;
   unsigned mode = 0;
   uint64_t rdev = 0;
 };
@@ -57,8 +59,13 @@ struct SpawnPlan {
   // sigwaitinfo and gives its own child an empty mask.
   bool blockSignals = false;
   // exec: join the namespaces and cgroup of this running process instead of creating any; no
-  // rootfs, mounts or pivot_root (the namespaces already have them).
+  // rootfs, mounts or pivot_root (the namespaces already have them). Done by berth-nsenter
+  // (core/enter.h) at helperPath, never by a process that shares the caller's memory.
   pid_t joinPid = 0;
+  std::string helperPath;
+  // --init: this static executable (berth-init) runs as the command, from a sealed memfd copy;
+  // argv is then its arguments and execCandidates are not used.
+  std::string initPath;
   // A network namespace pinned by a bind mount (createNetns) to join instead of creating one:
   // it outlives the process, so restarts keep their network. cloneFlags then lack CLONE_NEWNET.
   std::string netnsPath;
@@ -91,17 +98,15 @@ struct ChildContext {
   int procsCount;
   int ttySocket;  // child end of the socketpair the pty master is sent over, or -1
   ChildFailure failure;
-  // exec only
-  int joinPidfd;
-  void* secondStack;  // top of the stack the command's process runs on
-  pid_t execPid;
-  int execPidfd;
   int netnsFd = -1;  // plan.netnsPath, opened by the parent
+  int initFd = -1;   // the sealed copy of plan.initPath
+  // berth-nsenter already put the command's stdio (or the pty's peer) on 0, 1 and 2
+  bool stdioReady = false;
   const struct sock_fprog* seccomp = nullptr;  // built by the parent when plan.seccomp
 };
 int childMain(void* arg);
-int execJoinMain(void* arg);
-int execCommandMain(void* arg);
+// The end of every start: working directory, stdio, credentials, execve. Never returns.
+[[noreturn]] void execCommand(ChildContext* ctx, const SpawnPlan& plan);
 
 // resolve.cc: open `path` (relative to rootfd) without ever leaving rootfd; create missing
 // components when asked. Returns an O_PATH fd or -errno.

@@ -47,7 +47,7 @@ std::string sanitize(std::string s) {
 
 StartError fromSpawn(const SysError& e) { return StartError{e.syscall, e.err, -1, e.path}; }
 StartError fromSpawn(const ChildError& e) {
-  return StartError{e.failure.step ? e.failure.step : "spawn", e.failure.err, e.failure.index, e.path};
+  return StartError{e.failure.step != Step::kNone ? stepName(e.failure.step) : "spawn", e.failure.err, e.failure.index, e.path};
 }
 
 }  // namespace

@@ -27,6 +27,9 @@ export interface NativeMountOp {
   /** mknod/mkdir: mode bits including the file type; mknod: device number (makedev). */
   mode: number;
   rdev: number;
+  /** A mask or read-only path of /proc or /sys: every other op refuses a target that resolves into
+   *  procfs or sysfs (an image symlink /data -> /proc/sys/kernel must not put a volume there). */
+  intoKernelFs?: boolean;
 }
 
 export interface NativeSpawnPlan {
@@ -62,8 +65,12 @@ export interface NativeSpawnPlan {
   /** Signal the container gets when the thread that spawned it dies (0 = none). */
   parentDeathSignal: number;
   /** exec: join this running process's namespaces (those listed) and cgroup instead of creating
-   *  them; rootfs and mounts are then ignored. */
+   *  them; rootfs and mounts are then ignored. Done by berth-nsenter at helperPath (native/core/enter.h). */
   joinPid?: number;
+  helperPath?: string;
+  /** --init: run this static executable (berth-init) as the command, from a sealed in-memory copy,
+   *  with argv as its arguments; execCandidates are then unused and may be empty. */
+  initPath?: string;
   /** Exec with every signal blocked (berth-init only, which unblocks them for its child). */
   blockSignals?: boolean;
   /** Join this pinned network namespace (createNetns) instead of creating one ('net' then left out of namespaces). */
@@ -101,6 +108,10 @@ export interface NativeAddon {
   flock(fd: number, exclusive: boolean, wait: boolean): void;
   /** Starts argv[0] (an absolute path) in its own session, stdio on /dev/null, without waiting. */
   spawnDetached(argv: string[]): number;
+  /** A close-on-exec memfd holding a write-sealed copy of the executable at path (one per process
+   *  and file): run it as `/proc/self/fd/N` so /proc/PID/exe is never a host binary a container
+   *  could write (CVE-2019-5736). */
+  sealedExecutable(path: string): number;
   /** Deletes a directory tree on a worker thread; never follows symlinks or crosses mounts. */
   removeTree(path: string): Promise<void>;
   /** An extended attribute of path itself (lgetxattr; at most 256 bytes), undefined when absent. */

@@ -64,6 +64,7 @@ function mountOp(e: Encoder, op: NativeMountOp): void {
   e.flag(op.optional);
   e.num(op.mode);
   e.num(op.rdev);
+  e.flag(op.intoKernelFs ?? false);
 }
 
 export function encodePlan(p: NativeSpawnPlan): Buffer {
@@ -105,5 +106,7 @@ export function encodePlan(p: NativeSpawnPlan): Buffer {
   e.flag(p.blockSignals ?? false);
   e.str(p.netnsPath ?? '');
   e.flag(p.seccomp ?? false);
+  e.str(p.helperPath ?? '');
+  e.str(p.initPath ?? '');
   return e.done();
 }

@@ -19,6 +19,10 @@ export function startError(e: unknown, config: ContainerConfig, plan: NativeSpaw
   }
   const op = step && index >= 0 ? plan.mounts[index] : undefined;
   const volume = op ? config.volumes.find((v) => v.containerPath.replace(/^\/+/, '') === op.target) : undefined;
+  if (step === 'mount target in /proc or /sys') {
+    const target = volume?.containerPath ?? (op ? `/${op.target}` : 'a mount target');
+    return new BerthError('INVALID_ARGUMENT', `Mount target ${target} resolves into /proc or /sys of the container (through a symlink in the image); mount it on another path`, { cause: e });
+  }
   if (volume && e.code === 'EXDEV') {
     return new BerthError('INVALID_ARGUMENT', `Volume target ${volume.containerPath} leads out of the container's rootfs through a symlink; mount the volume on a path without such a link`, { cause: e });
   }

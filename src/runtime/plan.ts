@@ -6,7 +6,7 @@ import type { NativeMountOp, NativeSpawnPlan } from '../native';
 import type { CgroupPlan } from './cgroups';
 import { rootfsMount, type RootfsLayout } from './rootfs';
 import { ensureInitLayer } from './init-layer';
-import { INIT_PATH } from './shim';
+import { INIT_PATH, NSENTER_PATH } from './shim';
 import type { ContainerConfig } from './types';
 
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -61,7 +61,6 @@ export function containerMounts(config: ContainerConfig, containerDir: string): 
     ops.push(op({ kind: 'mknod', target: `dev/${name}`, mode: S_IFCHR | 0o666, rdev: makedev(major, minor) }));
   }
   for (const [name, target] of DEV_LINKS) ops.push(op({ kind: 'symlink', target: `dev/${name}`, source: target }));
-  if (config.init) ops.push(op({ kind: 'mount', target: 'dev/init', source: INIT_PATH, flags: MS.BIND | MS.RDONLY, create: 2 }));
   for (const file of ['hostname', 'hosts', 'resolv.conf']) {
     ops.push(op({ kind: 'mount', target: `etc/${file}`, source: path.join(containerDir, file), flags: MS.BIND, create: 2 }));
   }
@@ -72,12 +71,12 @@ export function containerMounts(config: ContainerConfig, containerDir: string): 
   for (const [p, isDir] of maskedIsDir()) {
     ops.push(
       isDir
-        ? op({ kind: 'mount', target: rel(p), source: 'tmpfs', fstype: 'tmpfs', flags: MS.RDONLY | MS.NOSUID | MS.NODEV | MS.NOEXEC, data: 'size=0', optional: true })
-        : op({ kind: 'mount', target: rel(p), source: '/dev/null', flags: MS.BIND, optional: true }),
+        ? op({ kind: 'mount', target: rel(p), source: 'tmpfs', fstype: 'tmpfs', flags: MS.RDONLY | MS.NOSUID | MS.NODEV | MS.NOEXEC, data: 'size=0', optional: true, intoKernelFs: true })
+        : op({ kind: 'mount', target: rel(p), source: '/dev/null', flags: MS.BIND, optional: true, intoKernelFs: true }),
     );
   }
   for (const p of READONLY_PATHS) {
-    ops.push(op({ kind: 'mount', target: rel(p), source: rel(p), sourceInRoot: true, flags: MS.BIND | MS.REC | MS.RDONLY | MS.NOSUID | MS.NODEV | MS.NOEXEC, optional: true }));
+    ops.push(op({ kind: 'mount', target: rel(p), source: rel(p), sourceInRoot: true, flags: MS.BIND | MS.REC | MS.RDONLY | MS.NOSUID | MS.NODEV | MS.NOEXEC, optional: true, intoKernelFs: true }));
   }
   ops.push(op({ kind: 'mkdir', target: rel(config.workdir) }));
   return ops;
@@ -154,8 +153,10 @@ export function spawnPlan(config: ContainerConfig, containerDir: string, cgroup:
     cgroupWrites: cgroup.writes,
     cgroupProcs: cgroup.procs,
     loopbackUp: ownNet,
-    execCandidates: config.init ? ['/dev/init'] : execCandidates(config.argv[0], config.env),
-    argv: config.init ? ['/dev/init', '--', ...config.argv] : config.argv,
+    // berth-init runs from a sealed copy (initPath) and finds the command on the container's PATH
+    execCandidates: config.init ? [] : execCandidates(config.argv[0], config.env),
+    argv: config.init ? ['berth-init', '--', ...config.argv] : config.argv,
+    ...(config.init ? { initPath: INIT_PATH } : {}),
     env: config.env,
     cwd: config.workdir,
     uid: config.uid,
@@ -206,6 +207,7 @@ export function execPlan(pid: number, spec: ExecSpec, joinFiles: string[], stdio
     ttySize: stdio.ttySize,
     parentDeathSignal: 0,
     joinPid: pid,
+    helperPath: NSENTER_PATH,
     seccomp: spec.seccomp,
   };
 }

@@ -1,10 +1,13 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BerthError, type SystemError } from '../errors';
+import { native } from '../native';
 
 /** Where node-gyp puts the shim and init executables (next to the addon). */
 export const SHIM_PATH = path.join(__dirname, '..', '..', 'build', 'Release', 'berth-shim');
 export const INIT_PATH = path.join(__dirname, '..', '..', 'build', 'Release', 'berth-init');
+/** The helper that joins a running container for exec (native/core/enter.h). */
+export const NSENTER_PATH = path.join(__dirname, '..', '..', 'build', 'Release', 'berth-nsenter');
 /** The CLI the shim's exit command runs (from src/, dist/ and the dist/cli bundle alike). */
 export const CLI_PATH = path.join(__dirname, '..', '..', 'dist', 'cli', 'berth.js');
 
@@ -90,7 +93,10 @@ export function startShim(configFile: string, timeoutMs = 30_000): Promise<ShimS
   return new Promise((resolve, reject) => {
     // node:child_process loads here only: a foreground `berth run` never starts a shim.
     const { spawn } = require('node:child_process') as typeof import('node:child_process');
-    const child = spawn(SHIM_PATH, [configFile], { stdio: ['ignore', 'ignore', 'ignore', 'pipe'] });
+    // From a sealed in-memory copy: the shim is the parent of everything the container runs, and
+    // its /proc/PID/exe must never be the host's file (native/core/sealed_exe.h).
+    const sealed = `/proc/${process.pid}/fd/${native().sealedExecutable(SHIM_PATH)}`;
+    const child = spawn(sealed, [configFile], { argv0: 'berth-shim', stdio: ['ignore', 'ignore', 'ignore', 'pipe'] });
     const report = child.stdio[3]!;
     let text = '';
     const timer = setTimeout(() => finish(new BerthError('START_FAILED', `berth-shim did not report within ${timeoutMs} ms`)), timeoutMs);

@@ -242,7 +242,9 @@ export function reconcile(state: ContainerState): ContainerState {
 /** True when pid is a running berth-shim (checked by its executable, so a reused PID is not). */
 export function isShim(pid: number): boolean {
   try {
-    return processStartTime(pid) !== undefined && fs.readlinkSync(`/proc/${pid}/exe`).endsWith('/berth-shim');
+    // the shim runs from a sealed memfd ("/memfd:berth-shim (deleted)"); older ones from the file
+    const exe = fs.readlinkSync(`/proc/${pid}/exe`);
+    return processStartTime(pid) !== undefined && (exe.endsWith('/berth-shim') || exe === '/memfd:berth-shim (deleted)');
   } catch {
     return false;
   }

@@ -1,0 +1,174 @@
+// berth-nsenter: joins a running container and starts one command in it (core/enter.h says why it
+// is a process of its own). Started only by core/enter.cc, from a sealed memfd, with
+//   0, 1, 2  the command's stdio (ignored with a tty)
+//   3        memfd: the EnterReport page, then the encoded plan at kEnterPlanOffset
+//   4        a socket for the pty master
+// and an empty environment. Everything it knows of the caller is the plan.
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "core/enter.h"
+#include "core/plan_codec.h"
+#include "core/seccomp.h"
+#include "core/spawn_internal.h"
+
+#ifndef TIOCGPTPEER
+#define TIOCGPTPEER _IO('T', 0x41)
+#endif
+#ifndef CLONE_NEWCGROUP
+#define CLONE_NEWCGROUP 0x02000000
+#endif
+
+namespace {
+
+using berth::Step;
+
+berth::EnterReport* report = nullptr;
+
+[[noreturn]] void finish(Step step, int err, int index = -1, pid_t pid = 0) {
+  if (report) {
+    report->pid = pid;
+    report->err = err;
+    report->index = index;
+    report->step = static_cast<uint32_t>(step);
+    report->magic = berth::kEnterReportMagic;
+  }
+  _exit(step == Step::kNone ? 0 : 1);
+}
+
+std::vector<uint8_t> readPlan() {
+  struct stat st;
+  if (fstat(berth::kEnterDataFd, &st) < 0 || st.st_size < static_cast<off_t>(berth::kEnterPlanOffset)) _exit(2);
+  std::vector<uint8_t> bytes(static_cast<size_t>(st.st_size) - berth::kEnterPlanOffset);
+  size_t done = 0;
+  while (done < bytes.size()) {
+    ssize_t n = pread(berth::kEnterDataFd, bytes.data() + done, bytes.size() - done,
+                      static_cast<off_t>(berth::kEnterPlanOffset + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) _exit(2);
+    done += static_cast<size_t>(n);
+  }
+  return bytes;
+}
+
+void joinCgroup(const berth::SpawnPlan& plan) {
+  int index = 0;
+  for (const std::string& file : plan.cgroupProcs) {
+    int fd = open(file.c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd < 0) finish(Step::kOpenCgroup, errno, index);
+    if (write(fd, "0", 1) < 0) finish(Step::kJoinCgroup, errno, index);
+    close(fd);
+    index++;
+  }
+}
+
+void joinNamespaces(const berth::SpawnPlan& plan) {
+  int pidfd = static_cast<int>(syscall(SYS_pidfd_open, plan.joinPid, 0));
+  if (pidfd < 0) finish(Step::kPidfdOpen, errno);
+  // The pid namespace applies to our children only: this process itself never enters it.
+  int flags = plan.cloneFlags | (plan.unshareCgroup ? CLONE_NEWCGROUP : 0);
+  if (setns(pidfd, flags) < 0) finish(Step::kSetns, errno);
+  close(pidfd);
+}
+
+// The pty is the container's (its /dev/pts): opened here, inside its mount namespace, the master
+// sent to the caller, the peer left on 0, 1 and 2 for the command.
+void openTty(const berth::SpawnPlan& plan) {
+  int master = open("/dev/pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (master < 0) finish(Step::kOpenPtmx, errno);
+  int unlock = 0;
+  if (ioctl(master, TIOCSPTLCK, &unlock) < 0) finish(Step::kUnlockpt, errno);
+  struct winsize ws;
+  memset(&ws, 0, sizeof ws);
+  ws.ws_row = plan.ttyRows;
+  ws.ws_col = plan.ttyCols;
+  ioctl(master, TIOCSWINSZ, &ws);
+  int peer = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (peer < 0) finish(Step::kOpenPtyPeer, errno);
+  char byte = 0;
+  struct iovec iov = {&byte, 1};
+  union {
+    char buf[CMSG_SPACE(sizeof(int))];
+    struct cmsghdr align;
+  } u;
+  memset(&u, 0, sizeof u);
+  struct msghdr msg;
+  memset(&msg, 0, sizeof msg);
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = u.buf;
+  msg.msg_controllen = sizeof u.buf;
+  struct cmsghdr* c = CMSG_FIRSTHDR(&msg);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(sizeof(int));
+  memcpy(CMSG_DATA(c), &master, sizeof(int));
+  if (sendmsg(berth::kEnterTtyFd, &msg, MSG_NOSIGNAL) < 0) finish(Step::kSendPtyMaster, errno);
+  close(master);
+  for (int i = 0; i < 3; i++)
+    if (dup2(peer, i) < 0) finish(Step::kDup2, errno);
+  close(peer);
+}
+
+int commandMain(void* arg) { berth::execCommand(static_cast<berth::ChildContext*>(arg), *static_cast<berth::ChildContext*>(arg)->plan); }
+
+}  // namespace
+
+int main() {
+  // Before anything of the container can see us: no /proc/PID/{mem,environ,fd,exe} for root in it
+  // (without CAP_SYS_PTRACE), and the command's process inherits it until its execve.
+  if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) _exit(2);
+  void* page = mmap(nullptr, berth::kEnterPlanOffset, PROT_READ | PROT_WRITE, MAP_SHARED, berth::kEnterDataFd, 0);
+  if (page == MAP_FAILED) _exit(2);
+  report = static_cast<berth::EnterReport*>(page);
+  berth::SpawnPlan plan;
+  try {
+    std::vector<uint8_t> bytes = readPlan();
+    plan = berth::decodePlan(bytes.data(), bytes.size());
+  } catch (const berth::PlanFormatError&) {
+    finish(Step::kDecodePlan, EINVAL);
+  }
+  close(berth::kEnterDataFd);
+  if (plan.joinPid <= 0) finish(Step::kDecodePlan, EINVAL);
+
+  joinCgroup(plan);
+  joinNamespaces(plan);
+  if (plan.tty) openTty(plan);
+  close(berth::kEnterTtyFd);
+  // The command is born with 0, 1 and 2 and nothing else of ours.
+  if (syscall(SYS_close_range, 3U, ~0U, 0U) < 0) finish(Step::kCloseRange, errno);
+
+  std::vector<sock_filter> filter;
+  struct sock_fprog prog = {0, nullptr};
+  std::vector<char*> argv = berth::cstrings(plan.argv);
+  std::vector<char*> env = berth::cstrings(plan.env);
+  berth::ChildContext ctx{&plan, argv.data(), env.data(), nullptr, 0, -1, {Step::kNone, 0, -1}};
+  ctx.stdioReady = true;
+  if (plan.seccomp) {
+    filter = berth::defaultSeccompFilter();
+    prog.len = static_cast<unsigned short>(filter.size());
+    prog.filter = filter.data();
+    ctx.seccomp = &prog;
+  }
+  void* stack = mmap(nullptr, berth::kChildStack, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+  if (stack == MAP_FAILED) finish(Step::kClone, errno);
+  // CLONE_PARENT: the command is the caller's child (the caller reaps it and gets its status);
+  // CLONE_VFORK: we report once it has exec'd or failed.
+  pid_t pid = clone(commandMain, static_cast<char*>(stack) + berth::kChildStack, CLONE_VM | CLONE_VFORK | CLONE_PARENT, &ctx);
+  if (pid < 0) finish(Step::kClone, errno);
+  finish(ctx.failure.step, ctx.failure.err, ctx.failure.index, pid);
+}

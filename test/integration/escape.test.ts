@@ -1,0 +1,152 @@
+// The CVE-2019-5736 class: root in a container racing `berth exec` for the moment the process that
+// joined it is not yet the command. test/fixtures/escape/attacker.c is the attack; here it runs
+// against a private copy of node driving the CLI (never the real node binary), and nothing of the
+// caller may reach it: no host executable to write, no memory, environment or descriptor.
+import { execFileSync, spawn } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLI_PATH, hostChanges, hostSnapshot, tempRoots, type TempRoots } from '../helpers/env';
+import { busyboxTar } from '../helpers/fixtures';
+import { REPO_ROOT, WORK_DIR } from '../helpers/paths';
+
+const ATTACKER_SOURCE = path.join(REPO_ROOT, 'test', 'fixtures', 'escape', 'attacker.c');
+const EXECS = 30;
+
+let roots: TempRoots;
+let base: string;
+let nodeCopy: string;
+let attacker: string;
+
+const sha256 = (file: string) => createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+
+function buildAttacker(): string {
+  const out = path.join(WORK_DIR, 'escape-attacker');
+  const fresh = fs.existsSync(out) && fs.statSync(out).mtimeMs >= fs.statSync(ATTACKER_SOURCE).mtimeMs;
+  if (!fresh) {
+    fs.mkdirSync(WORK_DIR, { recursive: true });
+    execFileSync('gcc', ['-static', '-O2', '-o', `${out}.tmp`, ATTACKER_SOURCE]);
+    fs.renameSync(`${out}.tmp`, out);
+  }
+  return out;
+}
+
+interface Cli {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** The CLI under the private node, holding a secret file on fd 3 and a secret in its environment. */
+function cli(args: string[], secret: { marker: string; file: string }): Promise<Cli> {
+  const fd = fs.openSync(secret.file, 'r');
+  return new Promise((resolve, reject) => {
+    const child = spawn(nodeCopy, [CLI_PATH, '--root', roots.root, '--runroot', roots.runRoot, ...args], {
+      env: { PATH: process.env.PATH, BERTH_ESCAPE_MARKER: secret.marker },
+      stdio: ['ignore', 'pipe', 'pipe', fd],
+    });
+    fs.closeSync(fd);
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.on('data', (b: Buffer) => (stdout += b));
+    child.stderr!.on('data', (b: Buffer) => (stderr += b));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
+}
+
+async function waitFor(file: string, ms: number): Promise<void> {
+  for (const end = Date.now() + ms; Date.now() < end; ) {
+    if (fs.existsSync(file)) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`${file} did not appear within ${ms} ms`);
+}
+
+interface Attack {
+  report: string[];
+  hostFilesBefore: Record<string, string>;
+}
+
+/** Runs the attacker as a detached container started with `runFlags`, `EXECS` execs into it (some
+ *  with a tty), then lets it try its writes once the last caller is gone. */
+async function attack(name: string, runFlags: string[]): Promise<Attack> {
+  const dir = fs.mkdtempSync(path.join(base, `${name}-`));
+  const shared = path.join(dir, 'x');
+  fs.mkdirSync(shared);
+  fs.copyFileSync(attacker, path.join(shared, 'attacker'));
+  fs.chmodSync(path.join(shared, 'attacker'), 0o755);
+  const marker = `caller-secret-${randomBytes(12).toString('hex')}`;
+  const secret = { marker, file: path.join(dir, marker) };
+  fs.writeFileSync(secret.file, marker);
+  // spelled backwards: the attacker turns it round itself, so the container's files never hold it
+  fs.writeFileSync(path.join(shared, 'marker'), [...marker].reverse().join(''));
+  const hostFiles = [nodeCopy, ...['berth-nsenter', 'berth-init', 'berth-shim'].map((f) => path.join(REPO_ROOT, 'build', 'Release', f))];
+  const hostFilesBefore = Object.fromEntries(hostFiles.map((f) => [f, sha256(f)]));
+
+  const run = await cli(['run', '-d', '--name', name, ...runFlags, '-v', `${shared}:/x`, 'busybox', '/x/attacker', '/x'], secret);
+  expect(run.stderr).toBe('');
+  expect(run.code).toBe(0);
+  try {
+    await waitFor(path.join(shared, 'ready'), 10_000);
+    for (let i = 0; i < EXECS; i++) {
+      const tty = i % 5 === 4 ? ['-t'] : [];
+      const r = await cli(['exec', ...tty, name, 'true'], secret);
+      expect(r.code, r.stderr).toBe(0);
+    }
+    fs.writeFileSync(path.join(shared, 'stop'), '');
+    await waitFor(path.join(shared, 'report'), 15_000);
+  } finally {
+    await cli(['rm', '-f', name], secret);
+  }
+  return { report: fs.readFileSync(path.join(shared, 'report'), 'utf8').trim().split('\n'), hostFilesBefore };
+}
+
+/** What must hold whatever the container's capabilities. */
+function expectNothingOfTheHost(a: Attack): void {
+  for (const [file, hash] of Object.entries(a.hostFilesBefore)) expect(sha256(file), file).toBe(hash);
+  const lines = a.report;
+  expect(lines.at(-1)).toMatch(/^probes \d+ foreign \d+$/);
+  expect(lines.filter((l) => l.startsWith('write-ok'))).toEqual([]);
+  expect(lines.filter((l) => /^(environ|mem)-marker /.test(l))).toEqual([]);
+  expect(lines.filter((l) => l.includes('caller-secret'))).toEqual([]);
+  // Every executable it got hold of is a sealed in-memory copy, never a file of the host.
+  const exes = lines.filter((l) => l.startsWith('exe '));
+  for (const l of exes) expect(l).toMatch(/^exe \d+ \/memfd:berth-(nsenter|init) \(deleted\)$/);
+  // A process caught before its execve holds the command's 0, 1 and 2 and nothing else.
+  const early = new Set(exes.map((l) => l.split(' ')[1]));
+  const fds = lines.filter((l) => l.startsWith('fd ') && early.has(l.split(' ')[1]));
+  for (const l of fds) expect(Number(l.split(' ')[2]), l).toBeLessThanOrEqual(2);
+}
+
+beforeAll(() => {
+  roots = tempRoots();
+  base = path.join(roots.base, 'escape');
+  fs.mkdirSync(base);
+  nodeCopy = path.join(base, 'node');
+  fs.copyFileSync(process.execPath, nodeCopy);
+  fs.chmodSync(nodeCopy, 0o755);
+  attacker = buildAttacker();
+  execFileSync(nodeCopy, [CLI_PATH, '--root', roots.root, '--runroot', roots.runRoot, 'import', busyboxTar(), 'busybox']);
+});
+afterAll(() => roots?.cleanup());
+
+describe('container root racing exec (CVE-2019-5736)', () => {
+  it('cannot reach the caller with the default capabilities', async () => {
+    const before = hostSnapshot();
+    const a = await attack('plain', []);
+    expectNothingOfTheHost(a);
+    // non-dumpable until execve: not even the sealed copy is reachable without CAP_SYS_PTRACE
+    expect(a.report.filter((l) => l.startsWith('exe '))).toEqual([]);
+    expect(Number(a.report.at(-1)!.split(' ')[1])).toBeGreaterThan(EXECS);
+    expect(hostChanges(before)).toEqual([]);
+  });
+
+  it('cannot write berth-init through /proc/1/exe (--init)', async () => {
+    const a = await attack('init', ['--init']);
+    expectNothingOfTheHost(a);
+    expect(a.report).toContain('exe 1 /memfd:berth-init (deleted)');
+    expect(a.report.some((l) => /^(open-for-)?write-denied \/memfd:berth-init /.test(l))).toBe(true);
+  });
+});
