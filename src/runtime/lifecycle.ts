@@ -60,7 +60,7 @@ export class Lifecycle {
     const { config } = info;
     const files = containerFiles(dir);
     const cgroups = this.rt.cgroups;
-    const plan = spawnPlan(config, dir, cgroups.plan(config.id, config.limits), { fds: [0, 1, 2], tty: config.tty, ttySize: [24, 80] }, netns);
+    const plan = spawnPlan(config, dir, cgroups.plan(config.id, config.limits, { allDevices: !!config.privileged }), { fds: [0, 1, 2], tty: config.tty, ttySize: [24, 80] }, netns);
     fs.writeFileSync(files.plan, encodePlan(plan));
     const memoryDir = cgroups.version === 1 ? cgroups.dirs(config.id).find((d) => d.includes('/memory/')) : cgroups.dirs(config.id)[0];
     // Without a memory hierarchy there is nothing to read an OOM kill from.

@@ -6,6 +6,7 @@ import type { NativeMountOp, NativeSpawnPlan } from '../native';
 import type { CgroupPlan } from './cgroups';
 import { rootfsMount, type RootfsLayout } from './rootfs';
 import { ensureInitLayer } from './init-layer';
+import { hostDevices } from './host-devices';
 import { INIT_PATH, NSENTER_PATH } from './shim';
 import type { ContainerConfig } from './types';
 
@@ -55,11 +56,12 @@ export function containerMounts(config: ContainerConfig, containerDir: string): 
     op({ kind: 'mount', target: 'dev/pts', source: 'devpts', fstype: 'devpts', flags: MS.NOSUID | MS.NOEXEC, data: 'newinstance,ptmxmode=0666,mode=0620,gid=5', create: 1 }),
     op({ kind: 'mount', target: 'dev/shm', source: 'shm', fstype: 'tmpfs', flags: MS.NOSUID | MS.NOEXEC | MS.NODEV, data: 'mode=1777,size=65536k', create: 1 }),
     op({ kind: 'mount', target: 'dev/mqueue', source: 'mqueue', fstype: 'mqueue', flags: MS.NOSUID | MS.NOEXEC | MS.NODEV, create: 1 }),
-    op({ kind: 'mount', target: 'sys', source: 'sysfs', fstype: 'sysfs', flags: MS.NOSUID | MS.NOEXEC | MS.NODEV | MS.RDONLY, create: 1 }),
+    op({ kind: 'mount', target: 'sys', source: 'sysfs', fstype: 'sysfs', flags: MS.NOSUID | MS.NOEXEC | MS.NODEV | (config.privileged ? 0 : MS.RDONLY), create: 1 }),
   ];
   for (const [name, major, minor] of DEVICES) {
     ops.push(op({ kind: 'mknod', target: `dev/${name}`, mode: S_IFCHR | 0o666, rdev: makedev(major, minor) }));
   }
+  if (config.privileged) ops.push(...hostDevices().map((d) => op({ kind: 'mknod', target: d.target, mode: d.mode, rdev: d.rdev })));
   for (const [name, target] of DEV_LINKS) ops.push(op({ kind: 'symlink', target: `dev/${name}`, source: target }));
   for (const file of ['hostname', 'hosts', 'resolv.conf']) {
     ops.push(op({ kind: 'mount', target: `etc/${file}`, source: path.join(containerDir, file), flags: MS.BIND, create: 2 }));
@@ -68,14 +70,16 @@ export function containerMounts(config: ContainerConfig, containerDir: string): 
     const flags = MS.BIND | MS.REC | (v.readonly ? MS.RDONLY : 0);
     ops.push(op({ kind: 'mount', target: rel(v.containerPath), source: v.hostPath, flags, create: 1 }));
   }
-  for (const [p, isDir] of maskedIsDir()) {
+  // --privileged: the kernel's files as the host has them, as docker does
+  const masked = config.privileged ? [] : [...maskedIsDir()];
+  for (const [p, isDir] of masked) {
     ops.push(
       isDir
         ? op({ kind: 'mount', target: rel(p), source: 'tmpfs', fstype: 'tmpfs', flags: MS.RDONLY | MS.NOSUID | MS.NODEV | MS.NOEXEC, data: 'size=0', optional: true, intoKernelFs: true })
         : op({ kind: 'mount', target: rel(p), source: '/dev/null', flags: MS.BIND, optional: true, intoKernelFs: true }),
     );
   }
-  for (const p of READONLY_PATHS) {
+  for (const p of config.privileged ? [] : READONLY_PATHS) {
     ops.push(op({ kind: 'mount', target: rel(p), source: rel(p), sourceInRoot: true, flags: MS.BIND | MS.REC | MS.RDONLY | MS.NOSUID | MS.NODEV | MS.NOEXEC, optional: true, intoKernelFs: true }));
   }
   ops.push(op({ kind: 'mkdir', target: rel(config.workdir) }));
@@ -102,7 +106,7 @@ function capLastCap(): number {
   return lastCap;
 }
 
-export function capabilityPlan(keep: string[] = DEFAULT_CAPS): { drop: number[]; mask: [number, number] } {
+export function capabilityPlan(keep: readonly string[] = DEFAULT_CAPS): { drop: number[]; mask: [number, number] } {
   const keepNums = new Set(
     keep.map((c) => {
       if (CAPS[c] === undefined) throw new BerthError('INVALID_ARGUMENT', `Unknown capability "${c}"; expected a name like CAP_NET_ADMIN`);
@@ -138,7 +142,7 @@ export function layoutOf(config: ContainerConfig, containerDir: string): RootfsL
  *  namespace (with its loopback up) of a container on CNI networks, joined instead of a new one. */
 export function spawnPlan(config: ContainerConfig, containerDir: string, cgroup: CgroupPlan, stdio: StdioPlan, netnsPath?: string): NativeSpawnPlan {
   const layout = layoutOf(config, containerDir);
-  const caps = capabilityPlan();
+  const caps = capabilityPlan(config.capabilities);
   // --network host: the host's network namespace, whose loopback is the host's business
   const hostNet = config.network?.mode === 'host';
   const ownNet = !hostNet && !netnsPath;
@@ -170,18 +174,18 @@ export function spawnPlan(config: ContainerConfig, containerDir: string, cgroup:
     ttySize: stdio.ttySize,
     parentDeathSignal: 9,
     blockSignals: !!config.init,
-    seccomp: config.seccomp !== false,
+    seccomp: config.seccomp !== false && !config.privileged,
   };
 }
 
 /** What `exec` runs inside a running container: its user, environment and directory unless
  *  overridden; seccomp and no_new_privs the container's, so that exec'd processes are confined as
  *  its own are. */
-export type ExecSpec = Pick<NativeSpawnPlan, 'argv' | 'env' | 'cwd' | 'uid' | 'gid' | 'groups' | 'noNewPrivileges'> & { seccomp: boolean };
+export type ExecSpec = Pick<NativeSpawnPlan, 'argv' | 'env' | 'cwd' | 'uid' | 'gid' | 'groups' | 'noNewPrivileges'> & { seccomp: boolean; capabilities?: string[] };
 
 /** Plan for a process that joins a running container (pid) instead of creating one. */
 export function execPlan(pid: number, spec: ExecSpec, joinFiles: string[], stdio: StdioPlan): NativeSpawnPlan {
-  const caps = capabilityPlan();
+  const caps = capabilityPlan(spec.capabilities);
   return {
     namespaces: ['pid', 'mnt', 'uts', 'ipc', 'net', 'cgroup'],
     rootfs: '',

@@ -1,4 +1,5 @@
 import * as fs from 'node:fs';
+import { containerCapabilities } from './capabilities';
 import * as path from 'node:path';
 import { BerthError, invalid } from '../errors';
 import type { ImageStore } from '../image/store';
@@ -116,6 +117,8 @@ export class Runtime {
       storageDriver,
       layers,
       init: !!o.init,
+      capabilities: containerCapabilities(o),
+      ...(o.privileged ? { privileged: true } : {}),
       ...securityConfig(parseSecurityOpts(o.securityOpt)),
       restart: parseRestart(o.restart),
       log: parseLogOpts(o.logOpts),
@@ -145,7 +148,7 @@ export class Runtime {
     let netns: string | undefined;
     try {
       netns = this.attachNetworks(config, dir);
-      plan = spawnPlan(config, dir, cgroups.plan(config.id, config.limits), stdio, netns);
+      plan = spawnPlan(config, dir, cgroups.plan(config.id, config.limits, { allDevices: !!config.privileged }), stdio, netns);
       spawned = spawnContainer(plan);
     } catch (e) {
       if (netns) safely(() => this.networks.release(config.id));
@@ -270,7 +273,7 @@ export class Runtime {
     const env = o.env ? mergeEnv(config.env, o.env) : config.env;
     const workdir = o.workdir ?? config.workdir;
     if (!path.posix.isAbsolute(workdir)) throw new BerthError('INVALID_ARGUMENT', `Expected an absolute path for --workdir but received "${workdir}"`);
-    const plan = execPlan(state.pid, { argv: o.cmd, env, cwd: workdir, ...user, seccomp: config.seccomp !== false, noNewPrivileges: !!config.noNewPrivileges }, this.cgroups.joinFiles(config.id), stdio);
+    const plan = execPlan(state.pid, { argv: o.cmd, env, cwd: workdir, ...user, seccomp: config.seccomp !== false && !config.privileged, noNewPrivileges: !!config.noNewPrivileges, capabilities: config.capabilities }, this.cgroups.joinFiles(config.id), stdio);
     let spawned;
     try {
       spawned = spawnContainer(plan);

@@ -36,6 +36,10 @@ export interface ContainerConfig {
   seccomp?: boolean;
   /** --security-opt no-new-privileges. */
   noNewPrivileges?: boolean;
+  /** The capabilities its processes keep (CAP_ names; containerCapabilities); absent: docker's defaults. */
+  capabilities?: string[];
+  /** --privileged: every capability and device, no seccomp, no masked or read-only paths, /sys writable. */
+  privileged?: boolean;
   /** Run berth-init as PID 1 (reaps zombies, forwards signals). */
   init?: boolean;
   /** Detached containers: what the shim does when the container exits. */

@@ -22,7 +22,8 @@ export interface CgroupManager {
   readonly version: 1 | 2;
   /** The container's cgroup directories, one per hierarchy (v2: one). */
   dirs(id: string): string[];
-  plan(id: string, limits: ResourceLimits): CgroupPlan;
+  /** `opts.allDevices`: --privileged, every device allowed (v1's devices controller). */
+  plan(id: string, limits: ResourceLimits, opts?: { allDevices?: boolean }): CgroupPlan;
   /** The files a process writes itself into to join the running container's cgroup (exec). */
   joinFiles(id: string): string[];
   /** True when the kernel's OOM killer killed a process of this container. Read before remove. */

@@ -60,7 +60,7 @@ export class CgroupV1 implements CgroupManager {
     return [...mps];
   }
 
-  plan(id: string, limits: ResourceLimits): CgroupPlan {
+  plan(id: string, limits: ResourceLimits, opts: { allDevices?: boolean } = {}): CgroupPlan {
     const dirs: string[] = [];
     const writes: Array<[string, string]> = [];
     const joined = this.joined(limits);
@@ -94,7 +94,9 @@ export class CgroupV1 implements CgroupManager {
     const pids = this.dir('pids', id);
     if (pids && limits.pidsLimit !== undefined) writes.push([path.join(pids, 'pids.max'), limits.pidsLimit < 0 ? 'max' : String(limits.pidsLimit)]);
     const devices = this.dir('devices', id);
-    if (devices) {
+    if (devices && opts.allDevices) {
+      writes.push([path.join(devices, 'devices.allow'), 'a']);
+    } else if (devices) {
       writes.push([path.join(devices, 'devices.deny'), 'a']);
       for (const rule of DEFAULT_DEVICE_RULES) writes.push([path.join(devices, 'devices.allow'), rule]);
     }
