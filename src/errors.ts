@@ -3,6 +3,8 @@
  * the message is one readable line that names the problem and, where there is one, the fix.
  * A lower-level failure is kept as `cause`.
  */
+import { quote } from './util/quote';
+
 export type BerthErrorCode =
   | 'INVALID_ARGUMENT'
   | 'NOT_ROOT'
@@ -45,10 +47,10 @@ export function isSystemError(e: unknown): e is SystemError {
   return e instanceof Error && typeof (e as SystemError).syscall === 'string' && typeof (e as SystemError).code === 'string';
 }
 
-/** Expected <what> for <option> but received "<value>": the message shape used for every validation error. */
+/** Expected <what> for <option> but received "<value>": the message shape used for every validation
+ *  error. The value is JSON-quoted (see util/quote), so a newline in it cannot split the line. */
 export function invalid(option: string, expected: string, received: unknown): BerthError {
-  const shown = typeof received === 'string' ? `"${received}"` : JSON.stringify(received);
-  return new BerthError('INVALID_ARGUMENT', `Expected ${expected} for ${option} but received ${shown}`);
+  return new BerthError('INVALID_ARGUMENT', `Expected ${expected} for ${option} but received ${quote(received)}`);
 }
 
 /** Every message in a cause chain, outermost first: what the CLI prints, one line per cause. */

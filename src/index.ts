@@ -13,7 +13,11 @@ import { ImageStore } from './image/store';
 import type { PullOptions, PullResult } from './image/pull';
 import type { ImageRecord } from './image/types';
 import { native } from './native';
-import type { ContainerOptions, ExecOptions } from './runtime/options';
+import { checkContainerOptions, checkExecOptions, type ContainerOptions, type ExecOptions } from './runtime/options';
+import { quote } from './util/quote';
+import { parseSignal } from './util/signals';
+import { BERTH_OPTIONS, checkArgs, CREDENTIALS, FORCE, LOG_OPTIONS, NETWORK_OPTIONS, PULL_OPTIONS, TIMEOUT } from './util/api-options';
+import { bool, checkOptions, checkRootDirectory, str, strings } from './util/validate';
 import { Runtime, type ExitStatus } from './runtime/runtime';
 import { StdioSetup, type StdioOption } from './runtime/stdio';
 import type { CgroupStats } from './runtime/cgroups/types';
@@ -117,8 +121,7 @@ export class ContainerProcess extends EventEmitter {
 
   /** Sends a signal to the container's init process (through its pidfd: never a reused PID). */
   kill(signal: NodeJS.Signals | number = 'SIGTERM'): void {
-    const n = typeof signal === 'number' ? signal : require('node:os').constants.signals[signal];
-    if (typeof n !== 'number') throw new BerthError('INVALID_ARGUMENT', `Expected a signal name like SIGTERM but received "${String(signal)}"`);
+    const n = parseSignal(signal, 'kill()');
     try {
       native().pidfdSignal(this.pidfd, n);
     } catch (e) {
@@ -162,8 +165,12 @@ export class Berth {
   readonly runtime: Runtime;
 
   constructor(options: BerthOptions = {}) {
+    checkOptions(options, BERTH_OPTIONS, 'the options of new Berth()');
     this.root = options.root ?? process.env.BERTH_ROOT ?? '/var/lib/berth';
     this.runRoot = options.runRoot ?? process.env.BERTH_RUNROOT ?? '/run/berth';
+    // once, here: every command of the CLI and every API call goes through a Berth
+    checkRootDirectory(this.root, 'state root', '--root');
+    checkRootDirectory(this.runRoot, 'run root', '--runroot');
     this.images = new ImageStore(this.root);
     this.runtime = new Runtime(this.root, this.runRoot, this.images, { ...options, defaultNetwork: options.defaultNetwork ?? (process.env.BERTH_DEFAULT_NETWORK || 'bridge') });
   }
@@ -171,6 +178,7 @@ export class Berth {
   /** `docker import`: a flat rootfs tarball becomes a one-layer image. */
   importImage(tarPath: string, ref: string): Promise<ImageRecord> {
     requireRoot();
+    checkArgs({ tarPath, ref });
     return this.images.import(tarPath, ref);
   }
 
@@ -180,12 +188,15 @@ export class Berth {
    */
   pullImage(ref: string, opts: PullOptions = {}): Promise<PullResult> {
     requireRoot();
+    checkArgs({ ref });
+    checkOptions(opts, PULL_OPTIONS, 'the options of pullImage()');
     return this.images.pull(ref, opts);
   }
 
   /** `docker tag`: give the image `ref` names another name. */
   tagImage(ref: string, newRef: string): void {
     requireRoot();
+    checkArgs({ ref, newRef });
     this.images.tag(ref, newRef);
   }
 
@@ -195,6 +206,8 @@ export class Berth {
 
   /** `docker rmi`; refuses an image a container uses unless force. */
   removeImage(ref: string, opts: { force?: boolean } = {}) {
+    checkArgs({ ref });
+    checkOptions(opts, FORCE, 'the options of removeImage()');
     const used = new Set(this.runtime.list().map((c) => c.config.imageId));
     return this.images.remove(ref, { force: opts.force, inUse: (id: string) => used.has(id) });
   }
@@ -203,8 +216,9 @@ export class Berth {
    *  registry every time, `never` only looks in the store. */
   async ensureImage(ref: string, policy: ContainerOptions['pull'] = 'missing'): Promise<void> {
     requireRoot();
+    checkArgs({ ref });
     if (policy !== 'missing' && policy !== 'always' && policy !== 'never') {
-      throw new BerthError('INVALID_ARGUMENT', `Expected missing, always or never for --pull but received "${String(policy)}"`);
+      throw new BerthError('INVALID_ARGUMENT', `Expected missing, always or never for --pull but received ${quote(policy)}`);
     }
     if (policy === 'never') return;
     if (policy === 'missing') {
@@ -226,6 +240,7 @@ export class Berth {
    *  store (run() and runDetached() pull it when missing). */
   spawn(options: SpawnOptions): ContainerProcess {
     requireRoot();
+    checkContainerOptions(options, 'spawn()', true);
     const info = this.runtime.create(options);
     const stdio = stdioSetup(options);
     let started;
@@ -246,6 +261,7 @@ export class Berth {
 
   /** Runs a container to its end. Resolves to its exit status and, by default, its output. */
   async run(options: SpawnOptions): Promise<RunResult> {
+    checkContainerOptions(options, 'run()', true);
     await this.ensureImage(options.image, options.pull);
     const proc = this.spawn(options);
     const out: Buffer[] = [];
@@ -261,6 +277,8 @@ export class Berth {
    *  environment unless overridden). The returned process's wait() resolves with the command's exit. */
   exec(ref: string, options: ExecSpawnOptions): ContainerProcess {
     requireRoot();
+    checkArgs({ ref });
+    checkExecOptions(options);
     const stdio = stdioSetup(options);
     let started;
     try {
@@ -276,6 +294,7 @@ export class Berth {
    *  keeps its log, records its exit and applies its restart policy. Resolves once it runs. */
   async runDetached(options: ContainerOptions): Promise<ContainerInfo> {
     requireRoot();
+    checkContainerOptions(options, 'runDetached()', false);
     await this.ensureImage(options.image, options.pull);
     const info = this.runtime.create(options);
     try {
@@ -293,33 +312,42 @@ export class Berth {
   /** `docker start`: runs a created or exited container again, detached, with the same write layer. */
   async start(ref: string): Promise<ContainerInfo> {
     requireRoot();
+    checkArgs({ ref });
     return this.runtime.lifecycle.startDetached(this.runtime.resolve(ref));
   }
 
   /** `docker stop`: SIGTERM, then SIGKILL after `timeout` seconds (default 10). */
   stop(ref: string, opts: { timeout?: number } = {}): Promise<ContainerInfo> {
     requireRoot();
+    checkArgs({ ref });
+    checkOptions(opts, TIMEOUT, 'the options of stop()');
     return this.runtime.lifecycle.stop(ref, opts.timeout ?? 10);
   }
 
   /** `docker kill`: a signal (default SIGKILL) to the container's init process. */
   kill(ref: string, signal: string | number = 'SIGKILL'): ContainerInfo {
     requireRoot();
-    return this.runtime.lifecycle.kill(ref, signal);
+    checkArgs({ ref });
+    // checked before the container is looked up: a bad signal is the caller's error, whatever the state
+    return this.runtime.lifecycle.kill(ref, parseSignal(signal));
   }
 
   async restart(ref: string, opts: { timeout?: number } = {}): Promise<ContainerInfo> {
+    checkOptions(opts, TIMEOUT, 'the options of restart()');
     await this.stop(ref, opts);
     return this.start(ref);
   }
 
   /** `docker wait`: the state once the container has stopped for good. */
   wait(ref: string): Promise<ContainerState> {
+    checkArgs({ ref });
     return this.runtime.lifecycle.wait(ref);
   }
 
   /** `docker logs` of a detached container; with follow, until it stops for good. */
   logs(ref: string, opts: Omit<ReadLogOptions, 'done'> = {}): AsyncGenerator<LogEntry> {
+    checkArgs({ ref });
+    checkOptions(opts, LOG_OPTIONS, 'the options of logs()');
     const info = this.runtime.resolve(ref);
     const file = containerFiles(this.runtime.store.containerDir(info.config.id)).log;
     const done = () => {
@@ -334,6 +362,7 @@ export class Berth {
 
   /** `docker top`: the container's processes, host PIDs. */
   top(ref: string): ContainerProcessInfo[] {
+    checkArgs({ ref });
     const info = this.runtime.resolve(ref);
     if (info.state.status !== 'running') throw new BerthError('INVALID_STATE', `Container ${info.config.name} is not running`);
     return this.runtime.cgroups.pids(info.config.id).flatMap((pid) => {
@@ -344,6 +373,7 @@ export class Berth {
 
   /** `docker stats --no-stream`: memory, CPU time and process count from the container's cgroup. */
   stats(ref: string): ContainerStats {
+    checkArgs({ ref });
     const info = this.runtime.resolve(ref);
     if (info.state.status !== 'running') throw new BerthError('INVALID_STATE', `Container ${info.config.name} is not running`);
     return { id: info.config.id, name: info.config.name, ...this.runtime.cgroups.stats(info.config.id) };
@@ -391,11 +421,13 @@ export class Berth {
 
   /** Containers, newest first; running ones only unless all. */
   ps(opts: { all?: boolean } = {}): ContainerInfo[] {
+    checkOptions(opts, { all: bool }, 'the options of ps()');
     const all = this.runtime.list();
     return opts.all ? all : all.filter((c) => c.state.status === 'running');
   }
 
   inspect(ref: string): ContainerInfo {
+    checkArgs({ ref });
     const info = this.runtime.resolve(ref);
     const networks = this.runtime.endpoints(info);
     return networks.length > 0 ? { ...info, network: networks[0], networks } : info;
@@ -404,33 +436,42 @@ export class Berth {
   /** `docker rm`: removes the container with its write layer and cgroup. */
   remove(ref: string, opts: { force?: boolean } = {}): Promise<ContainerInfo> {
     requireRoot();
+    checkArgs({ ref });
+    checkOptions(opts, FORCE, 'the options of remove()');
     return this.runtime.remove(ref, opts);
   }
 
   /** `docker commit`: the container's changes (its write layer) as a new image on top of its image. */
   commit(container: string, ref?: string, opts: imageApi.CommitOptions = {}): Promise<ImageRecord> {
     requireRoot();
+    checkArgs(ref === undefined ? { container } : { container, ref });
+    checkOptions(opts, { changes: strings(), message: str(), author: str() }, 'the options of commit()');
     return imageApi.commit(this, container, ref, opts);
   }
 
   /** `docker export`: the container's merged filesystem as a flat tar, to a file path or an open fd. */
   exportContainer(container: string, out: string | number): Promise<void> {
+    checkArgs(typeof out === 'number' ? { container } : { container, out });
     return imageApi.exportTo(this, container, out);
   }
 
   /** `docker save`: images as one OCI image layout tar (with docker's manifest.json), to a path or an fd. */
   saveImages(refs: string[], out: string | number): Promise<void> {
+    strings({ nonEmpty: true })(refs, 'refs');
+    if (typeof out !== 'number') checkArgs({ out });
     return imageApi.save(this, refs, out);
   }
 
   /** `docker load`: the images of an OCI image layout tar or a docker-archive tar. */
   loadImages(file: string): Promise<imageApi.LoadResult> {
     requireRoot();
+    checkArgs({ file });
     return imageApi.load(this, file);
   }
 
   /** `docker image inspect`: the record, config and layers of one image. */
   inspectImage(ref: string): imageApi.ImageInspect {
+    checkArgs({ ref });
     return imageApi.inspect(this, ref);
   }
 
@@ -443,12 +484,16 @@ export class Berth {
   /** `docker login`: checks the credentials with the registry and stores them (root/auth.json, 0600) for pulls. */
   login(registry: string, credentials: imageApi.Credentials, opts: { insecureRegistries?: string[] } = {}): Promise<string> {
     requireRoot();
+    checkArgs({ registry });
+    checkOptions(credentials, CREDENTIALS, 'credentials', { required: ['username', 'password'], prefix: 'credentials' });
+    checkOptions(opts, { insecureRegistries: strings() }, 'the options of login()');
     return imageApi.login(this, registry, credentials, opts);
   }
 
   /** `docker logout`: forgets the stored credentials of a registry; false when there were none. */
   logout(registry: string): boolean {
     requireRoot();
+    checkArgs({ registry });
     return imageApi.logout(this, registry);
   }
 
@@ -456,6 +501,7 @@ export class Berth {
    *  conflist under root/networks. Without a subnet, the first free /24 of berth's pool. */
   createNetwork(opts: CreateNetworkOptions): NetworkInfo {
     requireRoot();
+    checkOptions(opts, NETWORK_OPTIONS, 'the options of createNetwork()', { required: ['name'] });
     return this.runtime.networks.store.create(opts);
   }
 
@@ -466,12 +512,14 @@ export class Berth {
 
   /** `docker network inspect`: the network and the running containers on it. */
   inspectNetwork(name: string): NetworkInfo & { containers: Array<{ id: string; name: string } & EndpointInfo> } {
+    checkArgs({ name });
     return this.runtime.networks.networkInfo(name);
   }
 
   /** `docker network rm`: refused while a running container uses it; deletes its bridge. */
   removeNetwork(name: string): NetworkInfo {
     requireRoot();
+    checkArgs({ name });
     return this.runtime.networks.removeNetwork(name);
   }
 
@@ -479,17 +527,21 @@ export class Berth {
    *  in it at once if it runs, and on every later start); `ip` on a user network. */
   connectNetwork(network: string, container: string, opts: { ip?: string } = {}): ContainerInfo {
     requireRoot();
+    checkArgs({ network, container });
+    checkOptions(opts, { ip: str() }, 'the options of connectNetwork()');
     return this.runtime.connect(network, container, opts);
   }
 
   /** `docker network disconnect`: leaves a network joined with connectNetwork. */
   disconnectNetwork(network: string, container: string): ContainerInfo {
     requireRoot();
+    checkArgs({ network, container });
     return this.runtime.disconnect(network, container);
   }
 
   /** `docker port`: the published ports of a running container. */
   port(ref: string): PortMapping[] {
+    checkArgs({ ref });
     return this.runtime.endpoint(this.runtime.resolve(ref))?.ports ?? [];
   }
 }

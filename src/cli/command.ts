@@ -1,5 +1,6 @@
 import arg = require('arg');
-import { BerthError } from '../errors';
+import { BerthError, causeChain } from '../errors';
+import { oneLine } from '../util/quote';
 import type { BerthOptions } from '../index';
 
 /** Parsed options: '--flag' keys as arg gives them, positionals in _. */
@@ -26,6 +27,12 @@ export function parse(cmd: Command, argv: string[]): Args {
     const msg = (e as Error).message.replace(/^unknown or unexpected option/, 'unknown flag');
     throw new BerthError('INVALID_ARGUMENT', `${msg}; see 'berth ${cmd.usage.split(' ')[0]} --help'`);
   }
+}
+
+/** The one stderr line of a failure of one of several operands (rm a b c): its causes joined,
+ *  control characters escaped so that no value in a message can break it across lines. */
+export function errorLine(e: unknown): string {
+  return `berth: ${oneLine(causeChain(e).join(': '))}\n`;
 }
 
 /** Exactly n positionals, or a usage error. */

@@ -1,4 +1,5 @@
 import { Berth } from '../index';
+import { quote } from '../util/quote';
 import { humanSize, positionals, table, type Command } from './command';
 
 export const top: Command = {
@@ -57,7 +58,7 @@ export const container: Command = {
     }
     if (sub !== 'prune' || rest.length > 0) {
       const { BerthError } = await import('../errors');
-      throw new BerthError('INVALID_ARGUMENT', `berth container: unknown subcommand "${sub}"; see 'berth container --help'`);
+      throw new BerthError('INVALID_ARGUMENT', `berth container: unknown subcommand ${quote(sub)}; see 'berth container --help'`);
     }
     for (const id of await new Berth(global).prune()) process.stdout.write(`${id}\n`);
     return 0;

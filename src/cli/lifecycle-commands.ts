@@ -1,9 +1,11 @@
-import { causeChain } from '../errors';
+import { invalid } from '../errors';
 import { Berth, type BerthOptions } from '../index';
-import { positionals, type Args, type Command } from './command';
+import { parseSignal, parseStopTimeout } from '../util/signals';
+import { errorLine, positionals, type Args, type Command } from './command';
 
 /** Runs fn for each container named on the command line; docker prints each name that worked and
- *  one error line for each that did not, then exits 1 if any failed. */
+ *  one error line for each that did not, then exits 1 if any failed. Flags are checked before:
+ *  a bad flag is a usage error (125) about the command, not a failure of each container. */
 export async function forEach(cmd: Command, args: Args, global: BerthOptions, fn: (berth: Berth, ref: string) => Promise<unknown> | unknown): Promise<number> {
   const berth = new Berth(global);
   let failed = 0;
@@ -13,13 +15,15 @@ export async function forEach(cmd: Command, args: Args, global: BerthOptions, fn
       process.stdout.write(`${ref}\n`);
     } catch (e) {
       failed++;
-      process.stderr.write(`berth: ${causeChain(e).join(': ')}\n`);
+      process.stderr.write(errorLine(e));
     }
   }
   return failed ? 1 : 0;
 }
 
-const timeoutSpec = { '--time': Number, '-t': '--time', '--timeout': '--time' };
+// a String, parsed by parseStopTimeout: arg's Number would let "abc" through as NaN
+const timeoutSpec = { '--time': String, '-t': '--time', '--timeout': '--time' };
+const timeout = (args: Args) => (args['--time'] === undefined ? undefined : parseStopTimeout(args['--time']));
 
 export const start: Command = {
   usage: 'start [OPTIONS] CONTAINER [CONTAINER...]',
@@ -41,7 +45,10 @@ export const stop: Command = {
   summary: 'Stop containers: SIGTERM, then SIGKILL after the timeout.',
   help: '  -t, --time SECONDS   Seconds to wait before killing (default 10)',
   spec: timeoutSpec,
-  run: (args, global) => forEach(stop, args, global, (b, ref) => b.stop(ref, { timeout: args['--time'] })),
+  run(args, global) {
+    const t = timeout(args);
+    return forEach(stop, args, global, (b, ref) => b.stop(ref, { timeout: t }));
+  },
 };
 
 export const restart: Command = {
@@ -49,7 +56,10 @@ export const restart: Command = {
   summary: 'Stop and start containers again.',
   help: '  -t, --time SECONDS   Seconds to wait before killing (default 10)',
   spec: timeoutSpec,
-  run: (args, global) => forEach(restart, args, global, (b, ref) => b.restart(ref, { timeout: args['--time'] })),
+  run(args, global) {
+    const t = timeout(args);
+    return forEach(restart, args, global, (b, ref) => b.restart(ref, { timeout: t }));
+  },
 };
 
 export const kill: Command = {
@@ -57,7 +67,10 @@ export const kill: Command = {
   summary: "Send a signal to containers' init processes.",
   help: '  -s, --signal SIGNAL   Signal to send (default SIGKILL)',
   spec: { '--signal': String, '-s': '--signal' },
-  run: (args, global) => forEach(kill, args, global, (b, ref) => b.kill(ref, args['--signal'] ?? 'SIGKILL')),
+  run(args, global) {
+    const signal = parseSignal(args['--signal'] ?? 'SIGKILL');
+    return forEach(kill, args, global, (b, ref) => b.kill(ref, signal));
+  },
 };
 
 export const wait: Command = {
@@ -82,11 +95,9 @@ export const logs: Command = {
   spec: { '--follow': Boolean, '-f': '--follow', '--tail': String, '--timestamps': Boolean, '-t': '--timestamps', '--since': String },
   async run(args, global) {
     const [ref] = positionals(logs, args, 1);
-    const tail = args['--tail'] === undefined || args['--tail'] === 'all' ? undefined : Number(args['--tail']);
-    if (tail !== undefined && !(Number.isInteger(tail) && tail >= 0)) {
-      const { invalid } = await import('../errors');
-      throw invalid('--tail', 'a number of lines or "all"', args['--tail']);
-    }
+    // "" and "1e3" are numbers to Number(); a count of lines is digits
+    const tail = args['--tail'] === undefined || args['--tail'] === 'all' ? undefined : /^\d+$/.test(args['--tail']) ? Number(args['--tail']) : NaN;
+    if (tail !== undefined && !Number.isSafeInteger(tail)) throw invalid('--tail', 'a number of lines or "all"', args['--tail']);
     const since = args['--since'] === undefined ? undefined : parseSince(args['--since']);
     for await (const e of new Berth(global).logs(ref, { follow: !!args['--follow'], tail, since })) {
       (e.stream === 'stderr' ? process.stderr : process.stdout).write(args['--timestamps'] ? `${e.time} ${e.log}` : e.log);
@@ -97,10 +108,9 @@ export const logs: Command = {
 
 function parseSince(value: string): Date {
   const rel = /^(\d+)(s|m|h)$/.exec(value);
-  if (rel) return new Date(Date.now() - Number(rel[1]) * { s: 1000, m: 60_000, h: 3_600_000 }[rel[2] as 's' | 'm' | 'h']);
-  const d = new Date(value);
+  // a relative time too far back is an Invalid Date as well (toISOString would throw a RangeError)
+  const d = rel ? new Date(Date.now() - Number(rel[1]) * { s: 1000, m: 60_000, h: 3_600_000 }[rel[2] as 's' | 'm' | 'h']) : new Date(value);
   if (Number.isNaN(d.getTime())) {
-    const { invalid } = require('../errors') as typeof import('../errors');
     throw invalid('--since', 'a time like 2026-01-02T15:04:05Z or a duration like 10m', value);
   }
   return d;

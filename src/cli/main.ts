@@ -3,6 +3,7 @@
  *  the command cannot be invoked, 127 when it is not found, else the container's. */
 import arg = require('arg');
 import { BerthError, causeChain } from '../errors';
+import { oneLine, quote } from '../util/quote';
 import type { BerthOptions } from '../index';
 import type { Command } from './command';
 
@@ -74,7 +75,7 @@ async function main(argv: string[]): Promise<number> {
     return name || global['--help'] || name === 'help' ? 0 : 1;
   }
   const entry = COMMANDS[name];
-  if (!entry) throw new BerthError('INVALID_ARGUMENT', `berth: '${name}' is not a berth command; see 'berth --help'`);
+  if (!entry) throw new BerthError('INVALID_ARGUMENT', `${quote(name)} is not a berth command; see 'berth --help'`);
   const cmd = entry[1]();
   const { parse } = require('./command') as typeof import('./command');
   const args = parse(cmd, rest);
@@ -101,8 +102,9 @@ main(process.argv.slice(2)).then(
   },
   (e: unknown) => {
     const lines = causeChain(e);
-    // One line per cause; a system error's message already names the call and the path.
-    process.stderr.write(lines.map((l, i) => (i === 0 ? `berth: ${l}` : `  caused by: ${l}`)).join('\n') + '\n');
+    // One line per cause; a system error's message already names the call and the path. Control
+    // characters of a value no message quoted are escaped: a cause is never split, nor forged.
+    process.stderr.write(lines.map((l, i) => (i === 0 ? `berth: ${oneLine(l)}` : `  caused by: ${oneLine(l)}`)).join('\n') + '\n');
     if (process.env.BERTH_DEBUG && e instanceof Error) process.stderr.write(`${e.stack}\n`);
     process.exitCode = e instanceof BerthError ? e.exitStatus : 125;
   },

@@ -1,6 +1,7 @@
-import { BerthError, causeChain } from '../errors';
+import { BerthError } from '../errors';
 import { Berth } from '../index';
-import { parse, positionals, table, type Args, type Command } from './command';
+import { quote } from '../util/quote';
+import { errorLine, parse, positionals, table, type Args, type Command } from './command';
 
 /** `berth network SUBCOMMAND`: each subcommand parses its own flags. */
 const create: Command = {
@@ -65,7 +66,7 @@ const rm: Command = {
         process.stdout.write(`${n}\n`);
       } catch (e) {
         failed++;
-        process.stderr.write(`berth: ${causeChain(e).join(': ')}\n`);
+        process.stderr.write(errorLine(e));
       }
     }
     return failed ? 1 : 0;
@@ -116,7 +117,7 @@ const network: Command = {
     const [sub, ...rest] = args._;
     const cmd = sub === undefined ? undefined : SUBCOMMANDS[sub];
     if (!cmd) {
-      throw new BerthError('INVALID_ARGUMENT', `${sub === undefined ? '"berth network" requires a command' : `berth network: '${sub}' is not a network command`}; use create, ls, inspect, rm, connect or disconnect`);
+      throw new BerthError('INVALID_ARGUMENT', `${sub === undefined ? '"berth network" requires a command' : `berth network: ${quote(sub)} is not a network command`}; use create, ls, inspect, rm, connect or disconnect`);
     }
     const subArgs = parse(cmd, rest);
     if (subArgs['--help']) {

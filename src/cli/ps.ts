@@ -1,6 +1,7 @@
 import { BerthError, invalid } from '../errors';
 import { Berth } from '../index';
 import type { ContainerInfo } from '../runtime/types';
+import { quote } from '../util/quote';
 import { humanDuration, table, type Command } from './command';
 
 interface Filter {
@@ -45,7 +46,7 @@ const ps: Command = {
     const all = !!args['--all'] || filters.some((f: Filter) => f.key === 'status');
     const list = new Berth(global).ps({ all }).filter((c) => filters.every((f: Filter) => matches(c, f)));
     if (args['--format'] !== undefined && args['--format'] !== 'json') {
-      throw new BerthError('INVALID_ARGUMENT', `Expected json for --format but received "${args['--format']}"`);
+      throw new BerthError('INVALID_ARGUMENT', `Expected json for --format but received ${quote(args['--format'])}`);
     }
     if (args['--format'] === 'json') {
       process.stdout.write(list.map((c) => `${JSON.stringify({ ID: c.config.id, Names: c.config.name, Image: c.config.image, Command: c.config.argv.join(' '), CreatedAt: c.config.created, State: c.state.status, Status: statusText(c), ExitCode: c.state.exitCode ?? null, Pid: c.state.status === 'running' ? c.state.pid : null })}\n`).join(''));

@@ -1,6 +1,5 @@
-import { causeChain } from '../errors';
 import { Berth } from '../index';
-import { positionals, type Command } from './command';
+import { errorLine, positionals, type Command } from './command';
 
 const rm: Command = {
   usage: 'rm [OPTIONS] CONTAINER [CONTAINER...]',
@@ -16,7 +15,7 @@ const rm: Command = {
         process.stdout.write(`${ref}\n`);
       } catch (e) {
         failed++;
-        process.stderr.write(`berth: ${causeChain(e).join(': ')}\n`);
+        process.stderr.write(errorLine(e));
       }
     }
     return failed ? 1 : 0;

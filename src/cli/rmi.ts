@@ -1,6 +1,5 @@
-import { causeChain } from '../errors';
 import { Berth } from '../index';
-import { positionals, type Command } from './command';
+import { errorLine, positionals, type Command } from './command';
 
 const rmi: Command = {
   usage: 'rmi [OPTIONS] IMAGE [IMAGE...]',
@@ -17,7 +16,7 @@ const rmi: Command = {
         for (const d of r.deleted) process.stdout.write(`Deleted: ${d}\n`);
       } catch (e) {
         failed++;
-        process.stderr.write(`berth: ${causeChain(e).join(': ')}\n`);
+        process.stderr.write(errorLine(e));
       }
     }
     return failed ? 1 : 0;

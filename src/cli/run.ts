@@ -1,5 +1,6 @@
 import { BerthError } from '../errors';
 import { Berth } from '../index';
+import { checkContainerOptions } from '../runtime/options';
 import { attachForeground, foregroundStdio } from './attach';
 import type { Command } from './command';
 
@@ -112,6 +113,8 @@ const run: Command = {
       publish: args['--publish'],
       publishAll: !!args['--publish-all'],
     };
+    // before the image is looked for: a bad flag must not cost a pull
+    checkContainerOptions(options, 'berth run', false);
     if (args['--detach']) {
       if (interactive || tty) throw new BerthError('INVALID_ARGUMENT', 'Conflicting options: -d with -i or -t; attaching to detached containers is not supported yet (use berth exec -it)');
       const info = await berth.runDetached(options);

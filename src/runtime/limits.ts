@@ -1,5 +1,7 @@
 import * as fs from 'node:fs';
-import { invalid } from '../errors';
+import * as os from 'node:os';
+import { BerthError, invalid } from '../errors';
+import { quote } from '../util/quote';
 
 /** Resource limits of one container, already parsed into numbers. Undefined means "no limit". */
 export interface ResourceLimits {
@@ -41,10 +43,15 @@ export function parseMemorySwap(value: string, memory: number | undefined): numb
   return bytes;
 }
 
-export function parseCpus(value: string): number {
+/** --cpus, at most the CPUs this process may run on (docker's bound: more could never be used,
+ *  and is a typo far more often than a plan). */
+export function parseCpus(value: string, hostCpus: number = os.availableParallelism()): number {
   const n = Number(value);
   // The kernel's smallest CFS quota is 1 ms of a 100 ms period: 0.01 CPUs, as docker enforces.
-  if (!/^\s*\d*\.?\d+\s*$/.test(value) || !(n >= 0.01) || n > 1024) throw invalid('--cpus', 'a number of CPUs from 0.01, like 0.5 or 2', value);
+  if (!/^\s*\d*\.?\d+\s*$/.test(value) || !(n >= 0.01)) throw invalid('--cpus', 'a number of CPUs from 0.01, like 0.5 or 2', value);
+  if (n > hostCpus) {
+    throw new BerthError('INVALID_ARGUMENT', `Expected a number of CPUs from 0.01 to ${hostCpus.toFixed(2)} for --cpus but received ${quote(value)}: there ${hostCpus === 1 ? 'is only 1 CPU' : `are only ${hostCpus} CPUs`} available`);
+  }
   return n;
 }
 

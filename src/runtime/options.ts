@@ -1,6 +1,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BerthError, invalid } from '../errors';
+import { quote } from '../util/quote';
+import {
+  arrayOf, bool, checkOptions, either, isPlainObject, num, object, oneOf, str, stringRecord, strings, strOrNum, typeError, type Check, type Schema,
+} from '../util/validate';
 import type { NetworkOptionsInput } from '../network/options';
 import type { LogOptions, RestartPolicy } from './shim';
 import {
@@ -62,16 +66,16 @@ export interface ExecOptions {
   interactive?: boolean;
 }
 
-const str = (v: string | number) => String(v);
+const asString = (v: string | number) => String(v);
 
 export function parseLimits(o: ContainerOptions): ResourceLimits {
   const limits: ResourceLimits = {};
   if (o.memory !== undefined) limits.memory = typeof o.memory === 'number' ? checkBytes(o.memory) : parseMemory(o.memory);
-  if (o.memorySwap !== undefined) limits.memorySwap = parseMemorySwap(str(o.memorySwap), limits.memory);
-  if (o.cpus !== undefined) limits.cpus = parseCpus(str(o.cpus));
-  if (o.cpuShares !== undefined) limits.cpuShares = parseCpuShares(str(o.cpuShares));
+  if (o.memorySwap !== undefined) limits.memorySwap = parseMemorySwap(asString(o.memorySwap), limits.memory);
+  if (o.cpus !== undefined) limits.cpus = parseCpus(asString(o.cpus));
+  if (o.cpuShares !== undefined) limits.cpuShares = parseCpuShares(asString(o.cpuShares));
   if (o.cpusetCpus !== undefined) limits.cpusetCpus = parseCpuset(o.cpusetCpus);
-  if (o.pidsLimit !== undefined) limits.pidsLimit = parsePidsLimit(str(o.pidsLimit));
+  if (o.pidsLimit !== undefined) limits.pidsLimit = parsePidsLimit(asString(o.pidsLimit));
   return limits;
 }
 
@@ -118,14 +122,30 @@ export function parseVolume(spec: string | VolumeSpec): VolumeSpec {
     v = { ...spec };
   }
   if (!path.isAbsolute(v.hostPath)) {
-    throw new BerthError('INVALID_ARGUMENT', `Expected an absolute host path for --volume but received "${v.hostPath}"; write it as $PWD/${v.hostPath}`);
+    throw new BerthError('INVALID_ARGUMENT', `Expected an absolute host path for --volume but received ${quote(v.hostPath)}; write it as $PWD/${quote(v.hostPath).slice(1, -1)}`);
   }
   if (!path.posix.isAbsolute(v.containerPath)) {
-    throw new BerthError('INVALID_ARGUMENT', `Expected an absolute container path for --volume but received "${v.containerPath}"`);
+    throw new BerthError('INVALID_ARGUMENT', `Expected an absolute container path for --volume but received ${quote(v.containerPath)}`);
   }
   const target = path.posix.normalize(v.containerPath);
   if (target === '/') throw new BerthError('INVALID_ARGUMENT', 'A volume cannot be mounted on the container\'s root "/"; choose a directory below it');
   return { hostPath: path.resolve(v.hostPath), containerPath: target, readonly: v.readonly };
+}
+
+/** The KEY=VALUE (or KEY) entries of -e or an env object, keys checked: docker refuses an empty
+ *  key or whitespace in one, and an object key with "=" would silently become another key. */
+export function envEntries(env: NonNullable<ContainerOptions['env']>): string[] {
+  if (!Array.isArray(env)) {
+    const bad = Object.keys(env).find((k) => k.includes('='));
+    if (bad !== undefined) throw invalid('env', 'keys without "="', bad);
+  }
+  const entries = Array.isArray(env) ? env : Object.entries(env).map(([k, v]) => `${k}=${v}`);
+  for (const e of entries) {
+    const eq = e.indexOf('=');
+    const key = eq < 0 ? e : e.slice(0, eq);
+    if (!key || /\s/.test(key)) throw invalid('--env', 'KEY=VALUE', e);
+  }
+  return entries;
 }
 
 /** Image env, then the defaults, then the user's: later entries of a key win, as in docker. */
@@ -140,11 +160,9 @@ export function buildEnv(imageEnv: string[], user: ContainerOptions['env'], host
   put(`HOSTNAME=${hostname}`);
   if (!imageEnv.some((e) => e.startsWith('HOME='))) put(`HOME=${home}`);
   if (tty) put('TERM=xterm');
-  const entries = Array.isArray(user) ? user : Object.entries(user ?? {}).map(([k, v]) => `${k}=${v}`);
-  for (const e of entries) {
+  for (const e of envEntries(user ?? [])) {
     const eq = e.indexOf('=');
     const key = eq < 0 ? e : e.slice(0, eq);
-    if (!key || /\s/.test(key)) throw invalid('--env', 'KEY=VALUE', e);
     if (eq >= 0) put(e);
     else if (process.env[key] !== undefined) put(`${key}=${process.env[key]}`);
   }
@@ -155,11 +173,9 @@ export function buildEnv(imageEnv: string[], user: ContainerOptions['env'], host
 export function mergeEnv(base: string[], extra: NonNullable<ContainerOptions['env']>): string[] {
   const env = new Map<string, string>();
   for (const e of base) env.set(e.slice(0, e.indexOf('=') < 0 ? e.length : e.indexOf('=')), e);
-  const entries = Array.isArray(extra) ? extra : Object.entries(extra).map(([k, v]) => `${k}=${v}`);
-  for (const e of entries) {
+  for (const e of envEntries(extra)) {
     const eq = e.indexOf('=');
     const key = eq < 0 ? e : e.slice(0, eq);
-    if (!key || /\s/.test(key)) throw invalid('--env', 'KEY=VALUE', e);
     if (eq >= 0) env.set(key, e);
     else if (process.env[key] !== undefined) env.set(key, `${key}=${process.env[key]}`);
   }
@@ -189,13 +205,21 @@ function readLayerFile(layers: string[], file: string): string | undefined {
   return undefined;
 }
 
+/** uid[:gid] or name[:group] split in two, its shape checked; names are looked up in the image later. */
+export function splitUser(spec: string): [user: string, group: string | undefined] {
+  const parts = spec.split(':');
+  const [u, g] = parts;
+  if (!u || parts.length > 2 || g === '') throw invalid('--user', 'uid[:gid] or name[:group]', spec);
+  // 4294967295 is (uid_t)-1, "no change" to setresuid: never a user
+  if ([u, g].some((x) => x !== undefined && /^\d+$/.test(x) && !(Number(x) <= 0xfffffffe))) throw invalid('--user', 'uid[:gid] below 4294967295', spec);
+  return [u, g];
+}
+
 /** docker's --user: uid[:gid] or name[:group], names looked up in the image. */
 export function resolveUser(spec: string | undefined, layers: string[]): ResolvedUser {
   const passwd = (readLayerFile(layers, 'etc/passwd') ?? '').split('\n').map((l) => l.split(':'));
   const group = (readLayerFile(layers, 'etc/group') ?? '').split('\n').map((l) => l.split(':'));
-  const parts = (spec ?? '0').split(':');
-  const [u, g] = parts;
-  if (!u || parts.length > 2 || g === '') throw invalid('--user', 'uid[:gid] or name[:group]', spec);
+  const [u, g] = splitUser(spec ?? '0');
   let uid: number;
   let gid: number | undefined;
   let home = '/';
@@ -206,7 +230,7 @@ export function resolveUser(spec: string | undefined, layers: string[]): Resolve
   } else if (entry) {
     uid = Number(entry[2]);
   } else {
-    throw new BerthError('INVALID_ARGUMENT', `Unable to find user ${u}: no matching entry in the image's /etc/passwd; give a numeric uid instead`);
+    throw new BerthError('INVALID_ARGUMENT', `Unable to find user ${quote(u)}: no matching entry in the image's /etc/passwd; give a numeric uid instead`);
   }
   if (entry) {
     gid = Number(entry[3]);
@@ -217,7 +241,7 @@ export function resolveUser(spec: string | undefined, layers: string[]): Resolve
     if (/^\d+$/.test(g)) gid = Number(g);
     else {
       const ge = group.find((x) => x[0] === g);
-      if (!ge) throw new BerthError('INVALID_ARGUMENT', `Unable to find group ${g}: no matching entry in the image's /etc/group; give a numeric gid instead`);
+      if (!ge) throw new BerthError('INVALID_ARGUMENT', `Unable to find group ${quote(g)}: no matching entry in the image's /etc/group; give a numeric gid instead`);
       gid = Number(ge[2]);
     }
   }
@@ -245,8 +269,123 @@ export function parseSecurityOpts(opts: string[] | undefined): SecurityOptions {
     if (key === 'seccomp' && (value === 'unconfined' || value === 'default' || value === 'builtin')) out.seccomp = value !== 'unconfined';
     else if (key === 'no-new-privileges' && (value === undefined || value === 'true' || value === 'false')) out.noNewPrivileges = value !== 'false';
     else {
-      throw new BerthError('INVALID_ARGUMENT', `Expected seccomp=unconfined, seccomp=default or no-new-privileges[=true|false] for --security-opt but received "${o}" (seccomp profiles from files are not supported)`);
+      throw new BerthError('INVALID_ARGUMENT', `Expected seccomp=unconfined, seccomp=default or no-new-privileges[=true|false] for --security-opt but received ${quote(o)} (seccomp profiles from files are not supported)`);
     }
   }
   return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The API boundary. Types first (a JavaScript caller is not held to ContainerOptions), then every
+// check that needs no image, so that a bad option is refused before anything is pulled or made:
+// runtime.create makes volume directories before it parses env, restart and log options.
+// Type mismatches name the API field ("Expected cmd to be ..."); a string of the wrong shape gets
+// the flag's message, the same from the CLI and the API.
+// ---------------------------------------------------------------------------------------------
+
+/** The container store's name rule (store.ts), checked here so that the value is quoted. */
+const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
+/** runtime.create's hostname rule. */
+const HOSTNAME_RE = /^[a-zA-Z0-9]([a-zA-Z0-9.-]{0,62})$/;
+
+/** A string (type error otherwise) that must also pass `ok` (the flag's message otherwise). */
+function shaped(ok: (s: string) => boolean, option: string, expected: string): Check {
+  return (v, field) => {
+    str()(v, field);
+    if (!ok(v as string)) throw invalid(option, expected, v);
+  };
+}
+
+const userCheck: Check = (v, field) => {
+  if (typeof v === 'string') {
+    str()(v, field);
+    splitUser(v);
+    return;
+  }
+  const o = isPlainObject(v) ? v : undefined;
+  const fix = typeof v === 'number' ? `pass ${quote(String(v))}`
+    : typeof o?.uid === 'number' ? `pass ${quote(o.gid === undefined ? `${o.uid}` : `${o.uid}:${String(o.gid)}`)}` : undefined;
+  throw typeError(field, 'a string uid[:gid] or name[:group]', v, fix);
+};
+
+const VOLUME_SCHEMA: Schema = { hostPath: str({ nonEmpty: true }), containerPath: str({ nonEmpty: true }), readonly: bool };
+
+/** 'pipe', 'inherit', 'ignore' or an open file descriptor of this process. */
+const stdioCheck: Check = either("'pipe', 'inherit', 'ignore' or a file descriptor",
+  [(v) => typeof v === 'string', oneOf('pipe', 'inherit', 'ignore')],
+  [(v) => typeof v === 'number', num({ integer: true, min: 0, max: 2 ** 31 - 1 })]);
+
+/** [rows, cols]: a struct winsize holds unsigned shorts. */
+const ttySizeCheck: Check = (v, field) => {
+  if (!Array.isArray(v) || v.length !== 2) throw typeError(field, 'a pair [rows, cols]', v);
+  v.forEach((n, i) => num({ integer: true, min: 1, max: 65535 })(n, `${field}[${i}]`));
+};
+
+export const STDIO_SCHEMA: Schema = { stdin: stdioCheck, stdout: stdioCheck, stderr: stdioCheck, ttySize: ttySizeCheck };
+
+const envCheck: Check = either('an array of KEY=VALUE strings or an object of strings',
+  [Array.isArray, strings()], [isPlainObject, stringRecord()]);
+
+const PROCESS_SCHEMA: Schema = {
+  env: envCheck,
+  workdir: shaped((s) => path.posix.isAbsolute(s), '--workdir', 'an absolute path'),
+  user: userCheck,
+  tty: bool,
+  interactive: bool,
+};
+
+const CONTAINER_SCHEMA: Schema = {
+  ...PROCESS_SCHEMA,
+  image: str({ nonEmpty: true, expected: 'an image reference like busybox or busybox:latest' }),
+  cmd: strings(),
+  entrypoint: either('a string or an array of strings', [(v) => typeof v === 'string', str()], [Array.isArray, strings()]),
+  pull: shaped((s) => ['missing', 'always', 'never'].includes(s), '--pull', 'missing, always or never'),
+  name: shaped((s) => NAME_RE.test(s), '--name', 'a container name of letters, digits, _ . -'),
+  hostname: shaped((s) => HOSTNAME_RE.test(s), '--hostname', 'a hostname of letters, digits, dots and dashes (at most 63)'),
+  volumes: arrayOf(either('a HOST:CONTAINER[:ro] string or an object {hostPath, containerPath, readonly}',
+    [(v) => typeof v === 'string', str()], [isPlainObject, object(VOLUME_SCHEMA, ['hostPath', 'containerPath'])]), 'an array of volumes'),
+  memory: strOrNum,
+  memorySwap: strOrNum,
+  cpus: strOrNum,
+  cpuShares: strOrNum,
+  cpusetCpus: str(),
+  pidsLimit: strOrNum,
+  rm: bool,
+  storageDriver: str(),
+  init: bool,
+  restart: str(),
+  logOpts: strings(),
+  securityOpt: strings(),
+  network: str(),
+  ip: str(),
+  mac: str(),
+  dns: strings(),
+  addHosts: strings(),
+  publish: strings(),
+  publishAll: bool,
+};
+
+const SPAWN_SCHEMA: Schema = { ...CONTAINER_SCHEMA, ...STDIO_SCHEMA };
+const EXEC_SCHEMA: Schema = { ...PROCESS_SCHEMA, ...STDIO_SCHEMA, cmd: strings({ nonEmpty: true }) };
+
+/**
+ * The options of run()/spawn() (`stdio`: with stdin, stdout, stderr, ttySize) or runDetached():
+ * throws a one-line INVALID_ARGUMENT for the first thing wrong. `what` names the call ("run()").
+ */
+export function checkContainerOptions(o: unknown, what: string, stdio: boolean): asserts o is ContainerOptions {
+  checkOptions(o, stdio ? SPAWN_SCHEMA : CONTAINER_SCHEMA, `the options of ${what}`, { required: ['image'] });
+  const c = o as ContainerOptions;
+  parseLimits(c);
+  c.volumes?.forEach((v) => parseVolume(v));
+  if (c.env !== undefined) envEntries(c.env);
+  parseRestart(c.restart);
+  parseLogOpts(c.logOpts);
+  parseSecurityOpts(c.securityOpt);
+}
+
+/** The options of exec(), as checkContainerOptions. */
+export function checkExecOptions(o: unknown, what = 'exec()'): asserts o is ExecOptions {
+  checkOptions(o, EXEC_SCHEMA, `the options of ${what}`, { required: ['cmd'] });
+  const e = o as ExecOptions;
+  if (e.env !== undefined) envEntries(e.env);
 }

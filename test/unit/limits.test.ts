@@ -138,14 +138,25 @@ describe('parseCpus', () => {
     [' 3 ', 3],
     ['1024', 1024],
     ['0.01', 0.01],
-  ])('%j is %d CPUs', (input, n) => {
-    expect(parseCpus(input)).toBe(n);
+  ])('%j is %d CPUs (on a 1024-CPU host)', (input, n) => {
+    expect(parseCpus(input, 1024)).toBe(n);
   });
 
-  it.each(['0', '0.0', '-1', '-0.5', 'abc', '', '1025', '1e1', '0x2', '1/2', 'NaN', 'Infinity', '1.2.3'])('refuses %j', (input) => {
-    const e = caught(() => parseCpus(input));
+  it.each(['0', '0.0', '-1', '-0.5', 'abc', '', '1e1', '0x2', '1/2', 'NaN', 'Infinity', '1.2.3', '1\n2'])('refuses %j', (input) => {
+    const e = caught(() => parseCpus(input, 1024));
     expect(e.code).toBe('INVALID_ARGUMENT');
-    expect(e.message).toBe(`Expected a number of CPUs from 0.01, like 0.5 or 2 for --cpus but received "${input}"`);
+    expect(e.message).toBe(`Expected a number of CPUs from 0.01, like 0.5 or 2 for --cpus but received ${JSON.stringify(input)}`);
+  });
+
+  it('refuses more CPUs than the host has, as docker does', () => {
+    expect(parseCpus('2', 2)).toBe(2);
+    expect(caught(() => parseCpus('1000', 2)).message).toBe('Expected a number of CPUs from 0.01 to 2.00 for --cpus but received "1000": there are only 2 CPUs available');
+    expect(caught(() => parseCpus('2.01', 2)).message).toMatch(/from 0\.01 to 2\.00 .*received "2\.01"/);
+    expect(caught(() => parseCpus('1.5', 1)).message).toBe('Expected a number of CPUs from 0.01 to 1.00 for --cpus but received "1.5": there is only 1 CPU available');
+    // the default is this machine's count
+    const host = os.availableParallelism();
+    expect(parseCpus(String(host))).toBe(host);
+    expect(caught(() => parseCpus(String(host + 1))).code).toBe('INVALID_ARGUMENT');
   });
 });
 

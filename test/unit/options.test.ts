@@ -188,7 +188,8 @@ describe('buildEnv', () => {
   it.each(['=value', '', 'A B=c', 'A\tB', ' A=1', 'A =1'])('refuses the invalid entry %j', (entry) => {
     const e = caught(() => buildEnv([], [entry], 'h', false, '/'));
     expect(e.code).toBe('INVALID_ARGUMENT');
-    expect(e.message).toBe(`Expected KEY=VALUE for --env but received "${entry}"`);
+    // JSON-quoted: the tab shows as \t, the message stays one line
+    expect(e.message).toBe(`Expected KEY=VALUE for --env but received ${JSON.stringify(entry)}`);
   });
 });
 
@@ -292,14 +293,14 @@ describe('resolveUser', () => {
   it('refuses an unknown user name, suggesting a numeric uid', () => {
     const e = caught(() => resolveUser('mallory', [lower]));
     expect(e.code).toBe('INVALID_ARGUMENT');
-    expect(e.message).toBe('Unable to find user mallory: no matching entry in the image\'s /etc/passwd; give a numeric uid instead');
-    expect(() => resolveUser('alice', [empty])).toThrow('Unable to find user alice');
+    expect(e.message).toBe('Unable to find user "mallory": no matching entry in the image\'s /etc/passwd; give a numeric uid instead');
+    expect(() => resolveUser('alice', [empty])).toThrow('Unable to find user "alice"');
   });
 
   it('refuses an unknown group name, suggesting a numeric gid', () => {
     const e = caught(() => resolveUser('alice:nogroup', [lower]));
     expect(e.code).toBe('INVALID_ARGUMENT');
-    expect(e.message).toBe('Unable to find group nogroup: no matching entry in the image\'s /etc/group; give a numeric gid instead');
+    expect(e.message).toBe('Unable to find group "nogroup": no matching entry in the image\'s /etc/group; give a numeric gid instead');
   });
 
   it('refuses an empty user part', () => {
@@ -328,7 +329,7 @@ describe('resolveUser', () => {
   it('treats a directory where the file should be as hiding the lower layers\' file, as overlay does', () => {
     const weird = path.join(tmp, 'weird');
     fs.mkdirSync(path.join(weird, 'etc', 'passwd'), { recursive: true });
-    expect(() => resolveUser('alice', [weird, lower])).toThrow(/Unable to find user alice/);
+    expect(() => resolveUser('alice', [weird, lower])).toThrow(/Unable to find user "alice"/);
   });
 
   // Regression test (a bug found in src/runtime/options.ts resolveUser): an empty group after the colon matches the empty
@@ -356,7 +357,7 @@ describe('resolveUser', () => {
     const wh = path.join(tmp, 'whiteout');
     fs.mkdirSync(path.join(wh, 'etc'), { recursive: true });
     if (!fs.existsSync(path.join(wh, 'etc', 'passwd'))) execFileSync('mknod', [path.join(wh, 'etc', 'passwd'), 'c', '0', '0']);
-    expect(() => resolveUser('alice', [wh, lower])).toThrow('Unable to find user alice');
+    expect(() => resolveUser('alice', [wh, lower])).toThrow('Unable to find user "alice"');
   });
 });
 
