@@ -26,6 +26,9 @@ const run: Command = {
   -d, --detach                 Run in the background under a shim; print the container ID
       --init                   Run an init as PID 1 that reaps zombies and forwards signals
       --security-opt OPT       seccomp=unconfined (no seccomp filter), no-new-privileges
+      --cap-add CAP            Add a capability (NET_ADMIN, CAP_SYS_PTRACE, ALL)
+      --cap-drop CAP           Drop a capability (or ALL)
+      --privileged             Every capability and device, no seccomp, no masked paths
       --restart POLICY         no, always, unless-stopped, on-failure[:N] (detached containers)
       --log-opt KEY=VALUE      max-size=10m, max-file=3 (detached containers)
       --network, --net NET     bridge (the default network berth; default unless
@@ -59,6 +62,9 @@ const run: Command = {
     '--detach': Boolean, '-d': '--detach',
     '--init': Boolean,
     '--security-opt': [String],
+    '--cap-add': [String],
+    '--cap-drop': [String],
+    '--privileged': Boolean,
     '--restart': String,
     '--log-opt': [String],
     '--entrypoint': String,
@@ -101,6 +107,9 @@ const run: Command = {
       rm: !!args['--rm'],
       init: !!args['--init'],
       securityOpt: args['--security-opt'],
+      capAdd: args['--cap-add'],
+      capDrop: args['--cap-drop'],
+      privileged: !!args['--privileged'],
       restart: args['--restart'],
       logOpts: args['--log-opt'],
       entrypoint: args['--entrypoint'],

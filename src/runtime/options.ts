@@ -54,6 +54,11 @@ export interface ContainerOptions extends NetworkOptionsInput {
   /** docker's --security-opt: 'seccomp=unconfined' (no seccomp filter; default: berth's),
    *  'no-new-privileges' (setuid binaries and file capabilities grant nothing). */
   securityOpt?: string[];
+  /** docker's --cap-add / --cap-drop: names with or without CAP_, or ALL. */
+  capAdd?: string[];
+  capDrop?: string[];
+  /** docker's --privileged: every capability and device, no seccomp, no masked paths, writable /sys. */
+  privileged?: boolean;
 }
 
 /** Options of `exec`: what differs from the container's own process. */
@@ -356,6 +361,9 @@ const CONTAINER_SCHEMA: Schema = {
   restart: str(),
   logOpts: strings(),
   securityOpt: strings(),
+  capAdd: strings(),
+  capDrop: strings(),
+  privileged: bool,
   network: str(),
   ip: str(),
   mac: str(),
