@@ -3,6 +3,8 @@
 #include <string>
 #include <vector>
 
+#include "core/errors.h"
+
 namespace berth::shim {
 
 enum class RestartPolicy { kNo, kAlways, kOnFailure, kUnlessStopped };
@@ -34,6 +36,7 @@ struct StartError {
   int err;
   int index;
   std::string path;
+  berth::Step childStep = berth::Step::kNone;  // when the container's process failed before execve
 };
 
 // Whole file into memory; throws StartError{"read <what>", errno, -1, path}.

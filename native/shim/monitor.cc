@@ -47,7 +47,8 @@ std::string sanitize(std::string s) {
 
 StartError fromSpawn(const SysError& e) { return StartError{e.syscall, e.err, -1, e.path}; }
 StartError fromSpawn(const ChildError& e) {
-  return StartError{e.failure.step != Step::kNone ? stepName(e.failure.step) : "spawn", e.failure.err, e.failure.index, e.path};
+  return StartError{e.failure.step != Step::kNone ? stepName(e.failure.step) : "spawn", e.failure.err, e.failure.index, e.path,
+                    e.failure.step};
 }
 
 }  // namespace
@@ -150,9 +151,7 @@ int Monitor::run(int statusFd) {
       failed = fromSpawn(e);
     }
     if (!failed.step.empty()) {
-      // Like a shell: 127 when the command is missing, 126 when it cannot run, else 125 (ours).
-      bool missing = failed.step == "execve" && (failed.err == ENOENT || failed.err == ENOTDIR);
-      exit.exitCode = missing ? 127 : failed.step == "execve" ? 126 : 125;
+      exit.exitCode = startFailureStatus(failed.childStep, failed.err);
       exit.oomKilled = false;
       exit.error = "restart: " + failed.step + (failed.path.empty() ? "" : " " + failed.path) + ": " + strerror(failed.err);
       exit.finishedAt = isoMillis(realtimeNow());

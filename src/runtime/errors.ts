@@ -1,20 +1,22 @@
 import { BerthError, isSystemError } from '../errors';
 import type { NativeSpawnPlan } from '../native';
 import type { ContainerConfig } from './types';
+import { isChildStep, startFailureStatus } from './child-steps';
 
 /** Turns a native start failure into a message a user can act on, keeping the system error as cause. */
 export function startError(e: unknown, config: ContainerConfig, plan: NativeSpawnPlan, verb = 'start container'): BerthError {
   if (!isSystemError(e)) return new BerthError('START_FAILED', `Cannot ${verb} ${config.name}`, { cause: e });
-  const step = (e as { step?: string }).step;
+  const raw = (e as { step?: string }).step;
+  const step = isChildStep(raw) ? raw : undefined;
   const index = (e as { index?: number }).index ?? -1;
   const cmd = config.argv[0];
   if (step === 'execve') {
     if (e.code === 'ENOENT' || e.code === 'ENOTDIR') {
       const where = cmd.includes('/') ? `${cmd}: no such file or directory` : `"${cmd}": executable file not found in $PATH`;
-      return new BerthError('START_FAILED', `Cannot ${verb} ${config.name}: exec ${where}`, { cause: e, exitStatus: 127 });
+      return new BerthError('START_FAILED', `Cannot ${verb} ${config.name}: exec ${where}`, { cause: e, exitStatus: startFailureStatus(step, e.code) });
     }
     if (e.code === 'EACCES' || e.code === 'ENOEXEC' || e.code === 'EISDIR') {
-      return new BerthError('START_FAILED', `Cannot ${verb} ${config.name}: exec ${e.path ?? cmd}: permission denied or not an executable`, { cause: e, exitStatus: 126 });
+      return new BerthError('START_FAILED', `Cannot ${verb} ${config.name}: exec ${e.path ?? cmd}: permission denied or not an executable`, { cause: e, exitStatus: startFailureStatus(step, e.code) });
     }
   }
   const op = step && index >= 0 ? plan.mounts[index] : undefined;

@@ -43,7 +43,7 @@ function cli(args: string[], secret: { marker: string; file: string }): Promise<
   const fd = fs.openSync(secret.file, 'r');
   return new Promise((resolve, reject) => {
     const child = spawn(nodeCopy, [CLI_PATH, '--root', roots.root, '--runroot', roots.runRoot, ...args], {
-      env: { PATH: process.env.PATH, BERTH_ESCAPE_MARKER: secret.marker },
+      env: { PATH: process.env.PATH, BERTH_DEFAULT_NETWORK: 'none', BERTH_ESCAPE_MARKER: secret.marker },
       stdio: ['ignore', 'pipe', 'pipe', fd],
     });
     fs.closeSync(fd);
