@@ -10,6 +10,7 @@ export default defineConfig({
     // run sequentially unless a file opts into concurrency itself.
     fileParallelism: false,
     setupFiles: ['test/setup.ts'],
+    globalSetup: ['test/global-setup.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     // .ci/run reads numPassedTests / numFailedTests from the JSON report.

@@ -9,6 +9,12 @@ const vm = require('vm');
 const Module = require('module');
 
 const file = path.join(__dirname, 'berth-cli.js');
+if (process.env.BERTH_DEBUG) {
+  // Debugging: stack traces through the source maps to src/*.ts, at the cost of the code cache.
+  process.setSourceMapsEnabled(true);
+  require(file);
+  return;
+}
 // One cache per command: V8 caches the functions a run compiled, and `run` needs others than `ps`.
 // Unknown words share one file, so arbitrary arguments cannot multiply cache files.
 const COMMANDS = new Set(['run', 'ps', 'rm', 'inspect', 'import', 'images', 'rmi', 'pull', 'tag', 'exec', 'logs', 'stop', 'start', 'kill']);
