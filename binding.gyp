@@ -1,6 +1,25 @@
 {
   "targets": [
     {
+      "target_name": "berth-native-tests",
+      "type": "executable",
+      "sources": [
+        "native/tests/main.cc",
+        "native/tests/resolve_test.cc",
+        "native/tests/plan_codec_test.cc",
+        "native/tests/shim_test.cc",
+        "native/core/resolve.cc",
+        "native/core/plan_codec.cc",
+        "native/shim/config.cc",
+        "native/shim/json.cc"
+      ],
+      "include_dirs": ["native"],
+      "defines": ["_GNU_SOURCE"],
+      "cflags!": ["-fno-exceptions"],
+      "cflags_cc!": ["-fno-exceptions", "-std=gnu++17"],
+      "cflags_cc": ["-std=c++17", "-O1", "-g", "-Wall", "-Wextra"]
+    },
+    {
       "target_name": "berth",
       "sources": [
         "native/core/spawn.cc",

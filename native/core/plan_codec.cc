@@ -32,8 +32,16 @@ class Reader {
     off_ += len;
     return s;
   }
+  // A list's count, refused when the bytes left cannot hold that many items of at least `minItem`
+  // bytes: a corrupt count must fail here, not allocate gigabytes (or throw std::bad_alloc, which
+  // no caller catches).
+  uint32_t items(const char* field, size_t minItem) {
+    uint32_t n = count(field);
+    if (n > (n_ - off_) / minItem) throw PlanFormatError{field};
+    return n;
+  }
   std::vector<std::string> strs(const char* field) {
-    std::vector<std::string> out(count(field));
+    std::vector<std::string> out(items(field, 4));
     for (auto& s : out) s = str(field);
     return out;
   }
@@ -50,6 +58,9 @@ class Reader {
   size_t n_;
   size_t off_ = 0;
 };
+
+// The smallest encoded mount op: five empty strings and seven numbers.
+constexpr size_t kMountOpMinBytes = 5 * 4 + 7 * 8;
 
 int namespaceFlag(const std::string& ns) {
   if (ns == "pid") return CLONE_NEWPID;
@@ -84,7 +95,7 @@ SpawnPlan decodePlan(const uint8_t* data, size_t len) {
   p.rootfsFstype = r.str("rootfsMount.fstype");
   p.rootfsData = r.str("rootfsMount.data");
   p.rootfsFlags = static_cast<unsigned long>(r.num("rootfsMount.flags"));
-  p.mounts.resize(r.count("mounts"));
+  p.mounts.resize(r.items("mounts", kMountOpMinBytes));
   for (MountOp& op : p.mounts) {
     op.kind = mountKind(r.str("mounts.kind"));
     op.target = r.str("mounts.target");
@@ -101,7 +112,7 @@ SpawnPlan decodePlan(const uint8_t* data, size_t len) {
   }
   p.hostname = r.str("hostname");
   p.cgroupDirs = r.strs("cgroupDirs");
-  p.cgroupWrites.resize(r.count("cgroupWrites"));
+  p.cgroupWrites.resize(r.items("cgroupWrites", 8));
   for (auto& w : p.cgroupWrites) {
     w.first = r.str("cgroupWrites.file");
     w.second = r.str("cgroupWrites.value");
@@ -114,9 +125,9 @@ SpawnPlan decodePlan(const uint8_t* data, size_t len) {
   p.cwd = r.str("cwd");
   p.uid = static_cast<uid_t>(r.num("uid"));
   p.gid = static_cast<gid_t>(r.num("gid"));
-  p.groups.resize(r.count("groups"));
+  p.groups.resize(r.items("groups", 8));
   for (gid_t& g : p.groups) g = static_cast<gid_t>(r.num("groups"));
-  p.capsDrop.resize(r.count("capsDrop"));
+  p.capsDrop.resize(r.items("capsDrop", 8));
   for (int& c : p.capsDrop) c = static_cast<int>(r.num("capsDrop"));
   p.capsKeep[0] = static_cast<uint32_t>(r.num("capsKeep"));
   p.capsKeep[1] = static_cast<uint32_t>(r.num("capsKeep"));

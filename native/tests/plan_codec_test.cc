@@ -1,0 +1,208 @@
+// decodePlan (native/core/plan_codec.cc) against test/fixtures/native/plan-golden.bin, the bytes
+// encodePlan (src/native/plan-codec.ts) writes for plan-golden.json; test/unit/native.test.ts pins
+// the TypeScript side to the same file. Every field of the JSON is checked here by value, so a
+// field added, dropped or reordered on either side fails one of the two.
+#include <sched.h>
+
+#include <cmath>
+#include <cstring>
+#include <string>
+
+#include "core/plan_codec.h"
+#include "tests/check.h"
+
+namespace berth::test {
+namespace {
+
+std::string golden() { return readFile(fixturePath("plan-golden.bin")); }
+
+// Decodes from a heap copy of exactly `len` bytes, so that a read past the end is a read past the
+// allocation (caught when built with AddressSanitizer).
+SpawnPlan decode(const std::string& bytes, size_t len) {
+  std::vector<uint8_t> copy(bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(len));
+  return decodePlan(copy.data(), copy.size());
+}
+SpawnPlan decode(const std::string& bytes) { return decode(bytes, bytes.size()); }
+
+// Where `marker` starts in the golden bytes; every marker used is unique there.
+size_t at(const std::string& g, const std::string& marker) {
+  size_t off = g.find(marker);
+  if (off == std::string::npos || g.find(marker, off + 1) != std::string::npos)
+    fail(__FILE__, __LINE__, "marker " + quote(marker) + " not found exactly once");
+  return off;
+}
+std::string u32(uint32_t v) {
+  return std::string{static_cast<char>(v), static_cast<char>(v >> 8), static_cast<char>(v >> 16), static_cast<char>(v >> 24)};
+}
+std::string f64(double v) {
+  std::string s(8, '\0');
+  memcpy(s.data(), &v, 8);
+  return s;
+}
+std::string lp(const std::string& s) { return u32(static_cast<uint32_t>(s.size())) + s; }
+// Bytes of the string list that starts at off (count + strings).
+size_t listBytes(const std::string& g, size_t off) {
+  auto rd = [&g](size_t o) {
+    uint32_t v;
+    memcpy(&v, g.data() + o, 4);
+    return v;
+  };
+  size_t end = off + 4;
+  for (uint32_t i = 0, n = rd(off); i < n; i++) end += 4 + rd(end);
+  return end - off;
+}
+std::string fieldOf(const std::string& bytes) {
+  try {
+    decode(bytes);
+  } catch (const PlanFormatError& e) {
+    return e.field;
+  }
+  return "(decoded)";
+}
+
+}  // namespace
+
+TEST_CASE(plan_golden_decodes_every_field) {
+  SpawnPlan p = decode(golden());
+  CHECK_EQ(p.cloneFlags, CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET);
+  CHECK(p.unshareCgroup);
+  CHECK_EQ(p.rootfs, "/var/lib/berth/containers/0123abcd/rootfs");
+  CHECK_EQ(p.rootfsSource, "overlay");
+  CHECK_EQ(p.rootfsFstype, "overlay");
+  CHECK_EQ(p.rootfsData, "lowerdir=/var/lib/berth/layers/top:/var/lib/berth/layers/base,upperdir=/c/upper,workdir=/c/work");
+  CHECK_EQ(p.rootfsFlags, 2ul);
+
+  CHECK_EQ(p.mounts.size(), 8u);
+  struct Want {
+    MountOp::Kind kind;
+    const char *target, *source, *fstype, *data;
+    unsigned long flags;
+    int create;
+    bool sourceInRoot, optional, intoKernelFs;
+    unsigned mode;
+    uint64_t rdev;
+  };
+  const Want want[] = {
+      {MountOp::kMount, "proc", "proc", "proc", "", 14, 1, false, false, false, 0, 0},
+      {MountOp::kMount, "etc/hostname", "/var/lib/berth/containers/0123abcd/hostname", "", "", 20480, 2, false, false, false, 0, 0},
+      {MountOp::kMount, "proc/sys", "proc/sys", "", "", 20515, 0, true, true, true, 0, 0},
+      {MountOp::kMount, "dev", "tmpfs", "tmpfs", "mode=755,size=65536k", 2, 1, false, false, false, 0, 0},
+      {MountOp::kMkdir, "dev/pts", "", "", "", 0, 0, false, false, false, 040755, 0},
+      {MountOp::kMknod, "dev/null", "", "", "", 0, 0, false, false, false, 020666, 259},
+      {MountOp::kMknod, "dev/big", "", "", "", 0, 0, false, true, false, 020666, 4294967295u},
+      {MountOp::kSymlink, "dev/fd", "/proc/self/fd", "", "", 0, 0, false, false, false, 0, 0},
+  };
+  for (size_t i = 0; i < p.mounts.size() && i < 8; i++) {
+    const MountOp& op = p.mounts[i];
+    const Want& w = want[i];
+    CHECK_EQ(op.kind, w.kind);
+    CHECK_EQ(op.target, w.target);
+    CHECK_EQ(op.source, w.source);
+    CHECK_EQ(op.fstype, w.fstype);
+    CHECK_EQ(op.data, w.data);
+    CHECK_EQ(op.flags, w.flags);
+    CHECK_EQ(op.create, w.create);
+    CHECK_EQ(op.sourceInRoot, w.sourceInRoot);
+    CHECK_EQ(op.optional, w.optional);
+    CHECK_EQ(op.intoKernelFs, w.intoKernelFs);
+    CHECK_EQ(op.mode, w.mode);
+    CHECK_EQ(op.rdev, w.rdev);
+  }
+
+  CHECK_EQ(p.hostname, "h1-\xc3\xa9");
+  CHECK(p.cgroupDirs == (std::vector<std::string>{"/sys/fs/cgroup/berth", "/sys/fs/cgroup/berth/0123abcd"}));
+  CHECK_EQ(p.cgroupWrites.size(), 2u);
+  CHECK_EQ(p.cgroupWrites[0].first, "/sys/fs/cgroup/berth/0123abcd/memory.max");
+  CHECK_EQ(p.cgroupWrites[0].second, "67108864");
+  CHECK_EQ(p.cgroupWrites[1].first, "/sys/fs/cgroup/berth/0123abcd/pids.max");
+  CHECK_EQ(p.cgroupWrites[1].second, "max");
+  CHECK(p.cgroupProcs == (std::vector<std::string>{"/sys/fs/cgroup/berth/0123abcd/cgroup.procs"}));
+  CHECK(p.loopbackUp);
+  CHECK(p.execCandidates == (std::vector<std::string>{"/usr/local/bin/sh", "/bin/sh"}));
+  CHECK(p.argv == (std::vector<std::string>{"sh", "-c", "echo \"$GREETING\"\n", ""}));
+  // UTF-8 passes through as bytes: 2-, 3- and 4-byte sequences.
+  CHECK(p.env == (std::vector<std::string>{"PATH=/bin:/usr/bin",
+                                           "GREETING=h\xc3\xa9llo \xe6\x97\xa5\xe6\x9c\xac \xf0\x9f\x90\xb3", "EMPTY="}));
+  CHECK_EQ(p.cwd, "/work/dir");
+  CHECK_EQ(p.uid, 1000u);
+  CHECK_EQ(p.gid, 1001u);
+  CHECK(p.groups == (std::vector<gid_t>{1000, 10, 65534}));
+  CHECK(p.capsDrop == (std::vector<int>{21, 0, 40}));
+  CHECK_EQ(p.capsKeep[0], 0xffffffffu);
+  CHECK_EQ(p.capsKeep[1], 511u);
+  CHECK(p.noNewPrivileges);
+  CHECK_EQ(p.stdio[0], 3);
+  CHECK_EQ(p.stdio[1], 4);
+  CHECK_EQ(p.stdio[2], 5);
+  CHECK(p.tty);
+  CHECK_EQ(p.ttyRows, 50);
+  CHECK_EQ(p.ttyCols, 132);
+  CHECK_EQ(p.parentDeathSignal, 9);
+  CHECK_EQ(p.joinPid, 4242);
+  CHECK(p.blockSignals);
+  CHECK_EQ(p.netnsPath, "/run/berth/netns/0123abcd");
+  CHECK(p.seccomp);
+  CHECK_EQ(p.helperPath, "/usr/lib/berth/berth-nsenter");
+  CHECK_EQ(p.initPath, "/usr/lib/berth/berth-init");
+}
+
+TEST_CASE(plan_truncated_at_every_offset_fails) {
+  std::string g = golden();
+  for (size_t n = 0; n < g.size(); n++) {
+    CHECK_THROWS(PlanFormatError, decode(g, n), {
+      // The error names what was being read: a caller reports a broken plan by field.
+      if (n < 4) CHECK_EQ(e.field, "magic");
+      if (n >= 4 && n < 8) CHECK_EQ(e.field, "namespaces");
+      if (n + 1 == g.size()) CHECK_EQ(e.field, "initPath");
+    });
+  }
+}
+
+TEST_CASE(plan_trailing_bytes_fail) {
+  std::string g = golden();
+  CHECK_EQ(fieldOf(g + '\0'), "trailing bytes");
+  CHECK_EQ(fieldOf(g + f64(0)), "trailing bytes");
+}
+
+TEST_CASE(plan_bad_magic_fails) {
+  std::string g = golden();
+  CHECK_EQ(fieldOf(""), "magic");
+  CHECK_EQ(fieldOf("BPL2" + g.substr(4)), "magic");
+}
+
+TEST_CASE(plan_unknown_names_fail) {
+  std::string g = golden();
+  std::string ns = g;
+  ns.replace(at(g, lp("ipc")) + 4, 3, "ipx");
+  CHECK_EQ(fieldOf(ns), "namespaces: unknown namespace ipx");
+  std::string kind = g;
+  kind.replace(at(g, lp("symlink")) + 4, 7, "symlinx");
+  CHECK_EQ(fieldOf(kind), "mounts: unknown kind symlinx");
+}
+
+TEST_CASE(plan_needs_argv_and_a_program) {
+  std::string g = golden();
+  size_t argv = at(g, u32(4) + lp("sh") + lp("-c"));
+  CHECK_EQ(fieldOf(g.substr(0, argv) + u32(0) + g.substr(argv + listBytes(g, argv))), "argv: empty");
+  // No exec candidates is fine with --init (initPath set), not without it.
+  size_t cands = at(g, u32(2) + lp("/usr/local/bin/sh"));
+  std::string noCands = g.substr(0, cands) + u32(0) + g.substr(cands + listBytes(g, cands));
+  CHECK(decode(noCands).execCandidates.empty());
+  std::string init = lp("/usr/lib/berth/berth-init");
+  CHECK_EQ(noCands.compare(noCands.size() - init.size(), init.size(), init), 0);  // initPath is last
+  CHECK_EQ(fieldOf(noCands.substr(0, noCands.size() - init.size()) + u32(0)), "argv: empty");
+}
+
+// A count is read before the items it announces: one larger than the bytes left must fail as a
+// format error, not allocate gigabytes or throw std::bad_alloc past the callers' catch.
+TEST_CASE(plan_huge_counts_fail_cleanly) {
+  std::string g = golden();
+  CHECK_EQ(fieldOf("BPL1" + u32(0xffffffff)), "namespaces");
+  CHECK_EQ(fieldOf("BPL1" + u32(0x10000000) + g.substr(8)), "namespaces");
+  size_t mounts = at(g, u32(8) + lp("mount") + lp("proc"));
+  CHECK_EQ(fieldOf(g.substr(0, mounts) + u32(0xffffffff) + g.substr(mounts + 4)), "mounts");
+  size_t groups = at(g, u32(3) + f64(1000) + f64(10));
+  CHECK_EQ(fieldOf(g.substr(0, groups) + u32(0xfffffff0) + g.substr(groups + 4)), "groups");
+}
+
+}  // namespace berth::test
