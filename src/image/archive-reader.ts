@@ -5,6 +5,7 @@ import * as posix from 'node:path/posix';
 const crypto = (): typeof import('node:crypto') => require('node:crypto');
 import { BerthError } from '../errors';
 import { uncompressed } from './compression';
+import { formatSize, MAX_LAYER_SIZE_ENV } from './limits';
 import { memberComponents } from './safe-path';
 import { tarEntries } from './tar-entries';
 import { openArchive } from './unpack';
@@ -30,11 +31,12 @@ export class ArchiveFiles {
 
   private constructor(private readonly source: string) {}
 
-  static async read(source: string, work: string): Promise<ArchiveFiles> {
+  /** `maxMember`: bytes one member may have (a layer blob cannot be larger than its uncompressed layer). */
+  static async read(source: string, work: string, maxMember = Infinity): Promise<ArchiveFiles> {
     const archive = new ArchiveFiles(source);
     let n = 0;
     const input = await openArchive(source, 'image archive');
-    for await (const entry of tarEntries(uncompressed(input, 'image archive'), `image archive ${source}`)) {
+    for await (const entry of tarEntries(uncompressed(input, `image archive ${source}`), `image archive ${source}`)) {
       const name = memberComponents(entry.path, entry.path).join('/');
       if (entry.type === 'SymbolicLink' || entry.type === 'Link') {
         const target = entry.linkpath ?? '';
@@ -44,6 +46,9 @@ export class ArchiveFiles {
       }
       if (entry.type !== 'File' && entry.type !== 'OldFile' && entry.type !== 'ContiguousFile') continue;
       const file = path.join(work, `member-${n++}`);
+      if ((entry.size ?? 0) > maxMember) {
+        throw new BerthError('INVALID_ARGUMENT', `The member ${name} of the image archive ${source} is ${formatSize(entry.size ?? 0)}, past the ${formatSize(maxMember)} limit of uncompressed layer size; raise it with ${MAX_LAYER_SIZE_ENV} (like 100g)`);
+      }
       archive.files.set(name, await copyHashed(entry, file));
     }
     return archive;

@@ -1,13 +1,11 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-// Loaded on first use: `berth run` reads the store but never needs node:crypto, and loading it costs
-// milliseconds on every start.
-const crypto = (): typeof import('node:crypto') => require('node:crypto');
 import type { Readable } from 'node:stream';
 import { digestHex, sha256Digest } from './digest';
+import { ensureTmp, stagingName } from './staging';
 import { writeHashed } from './verify';
 
-/** A blob written to the store's tmp dir and hashed on the way, not yet visible under blobs/. */
+/** A blob written to a staging file and hashed on the way, not yet visible under blobs/. */
 export interface StagedBlob {
   digest: string;
   size: number;
@@ -39,9 +37,10 @@ export class BlobStore {
     return fs.readFileSync(this.path(digest));
   }
 
-  /** Copy a stream into the tmp dir, hashing it. Commit or discard the result. */
-  stage(input: Readable): Promise<StagedBlob> {
-    return writeHashed(input, path.join(this.tmp, `blob-${crypto().randomBytes(8).toString('hex')}`));
+  /** Copy a stream into `dir` (default the store's tmp dir), hashing it. Commit or discard the result. */
+  stage(input: Readable, dir = this.tmp): Promise<StagedBlob> {
+    if (dir === this.tmp) ensureTmp(dir);
+    return writeHashed(input, path.join(dir, stagingName('blob')));
   }
 
   /** Make a staged blob visible. Content addressing makes an existing blob of that digest identical: keep it. */
@@ -58,7 +57,8 @@ export class BlobStore {
     const buf = Buffer.isBuffer(data) ? data : Buffer.from(data);
     const digest = sha256Digest(buf);
     if (!this.has(digest)) {
-      const file = path.join(this.tmp, `blob-${crypto().randomBytes(8).toString('hex')}`);
+      ensureTmp(this.tmp);
+      const file = path.join(this.tmp, stagingName('blob'));
       const fd = fs.openSync(file, 'wx', 0o644);
       try {
         fs.writeSync(fd, buf);

@@ -9,6 +9,7 @@ import { manifestLayers } from './manifest-layers';
 import { imageManifest, MEDIA_TYPE_CONFIG, MEDIA_TYPE_LAYER_TAR } from './oci';
 import type { StoredImage } from './records';
 import { formatReference, parseTagReference } from './reference';
+import { stagingName } from './staging';
 import type { StoreParts } from './store-parts';
 import { TarWriter } from './tar-writer';
 import type { ImageConfig, ImageRecord } from './types';
@@ -48,7 +49,7 @@ export async function commitImage(parts: StoreParts, src: CommitSource, ref: str
     }
     // Checked before any writing: a typo in --change must not cost a layer's worth of I/O.
     const runConfig = applyChanges(parent.config.config, opts.changes ?? []);
-    const tarFile = path.join(parts.tmp, `commit-${process.pid}-${Date.now()}.tar`);
+    const tarFile = path.join(parts.tmp, stagingName('commit', '.tar'));
     try {
       const fd = fs.openSync(tarFile, 'wx', 0o600);
       let layerTar: { digest: string; size: number };

@@ -2,6 +2,8 @@ import { Readable } from 'node:stream';
 // node:zlib loads on first use: `berth run` never decompresses.
 const zlib = (): typeof import('node:zlib') => require('node:zlib');
 import { BerthError } from '../errors';
+import { formatSize, MAX_LAYER_SIZE_ENV } from './limits';
+import { unzstd } from './zstd';
 
 export type Compression = 'gzip' | 'zstd' | 'xz' | 'bzip2' | 'none';
 
@@ -26,17 +28,37 @@ export function detectCompression(head: Buffer): Compression {
   return 'none';
 }
 
-/**
- * The tar bytes behind `input`, decompressing gzip or zstd transparently. Layer digests (diff IDs) are defined
- * over the uncompressed stream, so callers hash what this yields, not what they read from disk.
- */
-export function uncompressed(input: Readable, what = 'archive'): Readable {
-  return Readable.from(decompress(input, what), { objectMode: false, highWaterMark: AHEAD_BYTES });
+export interface UncompressedOptions {
+  /** Bytes the uncompressed stream may have: one more fails it (see limits.ts). Default: no limit. */
+  maxBytes?: number;
 }
 
-async function* decompress(input: Readable, what: string): AsyncGenerator<Buffer> {
+/**
+ * The tar bytes behind `input`, decompressing gzip or zstd transparently. Layer digests (diff IDs) are defined
+ * over the uncompressed stream, so callers hash what this yields, not what they read from disk. Memory stays
+ * bounded whatever the data: both decoders yield as they go and wait for the consumer.
+ */
+export function uncompressed(input: Readable, what = 'archive', opts: UncompressedOptions = {}): Readable {
+  return Readable.from(decompress(input, what, opts.maxBytes), { objectMode: false, highWaterMark: AHEAD_BYTES });
+}
+
+async function* decompress(input: Readable, what: string, maxBytes: number | undefined): AsyncGenerator<Buffer> {
   try {
-    yield* decompressOpened(input, what);
+    if (maxBytes === undefined) {
+      yield* decompressOpened(input, what);
+      return;
+    }
+    let total = 0;
+    for await (const chunk of decompressOpened(input, what)) {
+      total += chunk.length;
+      if (total > maxBytes) {
+        throw new BerthError(
+          'INVALID_ARGUMENT',
+          `The ${what} inflates past the ${formatSize(maxBytes)} limit of uncompressed layer size; raise it with ${MAX_LAYER_SIZE_ENV} (like 100g)`,
+        );
+      }
+      yield chunk;
+    }
   } finally {
     // Also when the consumer gave up early: release the file descriptor now, not at garbage collection.
     input.destroy();
@@ -89,30 +111,4 @@ async function* decompressOpened(input: Readable, what: string): AsyncGenerator<
   } finally {
     source.destroy();
   }
-}
-
-/**
- * zstd through fzstd (pure JavaScript): Node 20's zlib has no zstd. fzstd skips the optional frame checksum;
- * callers verify the decompressed bytes against the layer's diff ID instead, which is stronger.
- */
-async function* unzstd(input: AsyncIterable<Buffer>, what: string): AsyncGenerator<Buffer> {
-  const { Decompress } = require('fzstd') as typeof import('fzstd');
-  const out: Buffer[] = [];
-  // Each chunk fzstd hands over is a fresh array (it copies into its own window), so no copy is needed here.
-  const stream = new Decompress((chunk) => {
-    if (chunk.length > 0) out.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length));
-  });
-  const push = (chunk: Uint8Array, final: boolean): void => {
-    try {
-      stream.push(chunk, final);
-    } catch (e) {
-      throw new BerthError('INVALID_ARGUMENT', `The ${what} is not valid zstd data (${(e as Error).message})`, { cause: e });
-    }
-  };
-  for await (const chunk of input) {
-    push(chunk, false);
-    yield* out.splice(0);
-  }
-  push(new Uint8Array(0), true);
-  yield* out.splice(0);
 }

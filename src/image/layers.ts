@@ -1,12 +1,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Readable } from 'node:stream';
-// Loaded on first use: `berth run` reads the store but never needs node:crypto, and loading it costs
-// milliseconds on every start.
-const crypto = (): typeof import('node:crypto') => require('node:crypto');
 import { writeJsonAtomic, readJsonIfExists } from '../util/fs';
 import { digestHex } from './digest';
 import { ShortLinks } from './short-links';
+import { ensureTmp, stagingName } from './staging';
 
 /** root/layers/<chain-hex>/layer.json */
 export interface LayerRecord {
@@ -65,7 +63,8 @@ export class LayerStore {
    * stream (its diff ID) by making `source` fail, which removes the staging directory.
    */
   async stage(source: string | Readable, diffId: string, chainId: string, parent: string | null, tmpDir = this.tmp): Promise<StagedLayer> {
-    const dir = path.join(tmpDir, `layer-${crypto().randomBytes(8).toString('hex')}`);
+    if (tmpDir === this.tmp) ensureTmp(tmpDir);
+    const dir = path.join(tmpDir, stagingName('layer'));
     fs.mkdirSync(dir, 0o700);
     try {
       // Loaded here: reading the store (every `berth run`) must not pay for the unpacker.
@@ -101,7 +100,8 @@ export class LayerStore {
   }
 
   remove(chainId: string): void {
-    const doomed = path.join(this.tmp, `removed-${crypto().randomBytes(8).toString('hex')}`);
+    ensureTmp(this.tmp);
+    const doomed = path.join(this.tmp, stagingName('removed'));
     try {
       fs.renameSync(this.path(chainId), doomed);
     } catch (e) {

@@ -13,6 +13,7 @@ import { formatReference, parseReference } from './reference';
 import { manifestKind } from './registry/media-types';
 import { hostPlatform, selectPlatform, type PlatformDescriptor } from './registry/platform';
 import { CONTAINERD_NAME, REF_NAME } from './save';
+import { makeStagingDir } from './staging';
 import type { StoreParts } from './store-parts';
 import type { ImageConfig, LoadResult } from './types';
 import { openArchive } from './unpack';
@@ -38,25 +39,34 @@ interface DockerManifestEntry {
 /**
  * `docker load`: the images of an OCI image layout tar (index.json; nested indexes resolved to this host's
  * platform) or a docker-archive tar (manifest.json with Config, RepoTags and Layers, as `docker save` and
- * `skopeo copy ... docker-archive:` write it). Every blob is checked against its digest, every layer against
- * its diff ID while it unpacks; nothing becomes visible before all images of the archive checked out.
+ * `skopeo copy ... docker-archive:` write it). Every blob is checked against its digest before it is
+ * unpacked, every layer against its diff ID while it unpacks, all into this load's own directory under
+ * tmp/ without the store lock; the lock is taken only to publish, once all images of the archive checked out.
  */
 export async function loadImages(parts: StoreParts, source: string): Promise<LoadResult> {
-  return parts.mutate(async () => {
-    const work = fs.mkdtempSync(path.join(parts.tmp, 'load-'));
-    try {
-      const archive = await ArchiveFiles.read(source, work);
-      const found = archive.has('index.json') ? fromOciLayout(archive, source) : archive.has('manifest.json') ? fromDockerArchive(archive, source) : undefined;
-      if (!found) {
-        throw new BerthError('INVALID_ARGUMENT', `${source} is neither an OCI image layout (no index.json) nor a docker save archive (no manifest.json); to import a flat rootfs tar use berth import`);
-      }
-      if (found.length === 0) throw new BerthError('INVALID_ARGUMENT', `The image archive ${source} contains no image`);
-      return { images: await publish(parts, found, work, source) };
-    } finally {
-      fs.rmSync(work, { recursive: true, force: true });
+  const maxBytes = parts.maxLayerSize();
+  const work = makeStagingDir(parts.tmp, 'load');
+  try {
+    const archive = await ArchiveFiles.read(source, work, maxBytes);
+    const found = archive.has('index.json') ? fromOciLayout(archive, source) : archive.has('manifest.json') ? fromDockerArchive(archive, source) : undefined;
+    if (!found) {
+      throw new BerthError('INVALID_ARGUMENT', `${source} is neither an OCI image layout (no index.json) nor a docker save archive (no manifest.json); to import a flat rootfs tar use berth import`);
     }
-  });
+    if (found.length === 0) throw new BerthError('INVALID_ARGUMENT', `The image archive ${source} contains no image`);
+    const staged = new Map<string, StagedLayer>();
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const images = await stageImages(parts, found, staged, work, source, maxBytes);
+      const published = parts.mutateSync(() => publish(parts, images, staged));
+      if (published) return { images: published };
+    }
+    throw new BerthError('INTERNAL', `Layers of images in ${source} were removed from the store ${MAX_ATTEMPTS} times while they were being loaded (concurrent rmi or prune); load it again`);
+  } finally {
+    fs.rmSync(work, { recursive: true, force: true });
+  }
 }
+
+/** A publish that finds a layer gone (a concurrent rmi) unpacks it again; this often at most. */
+const MAX_ATTEMPTS = 3;
 
 function fromOciLayout(archive: ArchiveFiles, source: string): FoundImage[] {
   const index = archive.json<{ manifests?: LayoutDescriptor[] }>('index.json', 'OCI index');
@@ -120,56 +130,67 @@ function fromDockerArchive(archive: ArchiveFiles, source: string): FoundImage[] 
   });
 }
 
-/** Stage every missing layer of every image, then publish blobs, layers, records and names in that order. */
-async function publish(parts: StoreParts, found: FoundImage[], work: string, source: string): Promise<LoadResult['images']> {
-  const staged: StagedLayer[] = [];
-  const pending = new Set<string>();
-  const images: Array<{ stored: StoredImage; names: string[]; blobs: Array<ArchiveFile & { digest: string }> }> = [];
+interface StagedImage {
+  stored: Omit<StoredImage, 'size'>;
+  configBytes: Buffer;
+  manifestBytes: Buffer;
+  names: string[];
+  blobs: ArchiveFile[];
+}
+
+/** Unpack every layer of every image that neither the store nor `staged` has, into `staged` (by chain ID). */
+async function stageImages(parts: StoreParts, found: FoundImage[], staged: Map<string, StagedLayer>, work: string, source: string, maxBytes: number): Promise<StagedImage[]> {
+  const images: StagedImage[] = [];
   for (const f of found) {
     const config: ImageConfig = parseConfig(f.configBytes, f.layers.length, source);
     const chain = chainIds(config.rootfs.diff_ids);
-    let size = 0;
     for (let i = 0; i < chain.length; i++) {
-      const existing = parts.layers.get(chain[i]);
-      if (existing) {
-        size += existing.size;
-        continue;
-      }
-      if (pending.has(chain[i])) {
-        size += staged.find((s) => s.record.chainId === chain[i])!.record.size;
-        continue;
-      }
+      if (staged.has(chain[i]) || parts.layers.get(chain[i])) continue;
       const diffId = config.rootfs.diff_ids[i];
       const what = `layer ${i + 1} of ${f.names[0] ?? 'an image'} in ${source}`;
-      const tar = verifiedStream(uncompressed(await openArchive(f.layers[i].blob.file), what), { digest: diffId, what: `uncompressed ${what} (diff ID)` });
-      const layer = await parts.layers.stage(tar, diffId, chain[i], i === 0 ? null : chain[i - 1], work);
-      staged.push(layer);
-      pending.add(chain[i]);
-      size += layer.record.size;
+      const tar = verifiedStream(uncompressed(await openArchive(f.layers[i].blob.file), what, { maxBytes }), { digest: diffId, what: `uncompressed ${what} (diff ID)` });
+      staged.set(chain[i], await parts.layers.stage(tar, diffId, chain[i], i === 0 ? null : chain[i - 1], work));
     }
-    const configBlob = { digest: sha256Digest(f.configBytes), size: f.configBytes.length };
-    const manifestBytes = f.manifestBytes ?? Buffer.from(JSON.stringify(imageManifest({ mediaType: MEDIA_TYPE_CONFIG, ...configBlob }, f.layers.map((l) => l.descriptor))));
+    const configDigest = sha256Digest(f.configBytes);
+    const manifestBytes = f.manifestBytes ?? Buffer.from(JSON.stringify(imageManifest({ mediaType: MEDIA_TYPE_CONFIG, digest: configDigest, size: f.configBytes.length }, f.layers.map((l) => l.descriptor))));
     const created = typeof config.created === 'string' ? config.created : new Date().toISOString();
     images.push({
-      stored: { id: configBlob.digest, manifestDigest: sha256Digest(manifestBytes), config, chainIds: chain, size, created },
+      stored: { id: configDigest, manifestDigest: sha256Digest(manifestBytes), config, chainIds: chain, created },
+      configBytes: f.configBytes,
+      manifestBytes,
       names: f.names,
       blobs: f.layers.map((l) => l.blob),
     });
-    // Small blobs go in now: content-addressed, harmless if the load fails later.
-    parts.blobs.put(f.configBytes);
-    parts.blobs.put(manifestBytes);
+  }
+  return images;
+}
+
+/**
+ * Under the store lock: blobs, layers, records and names in that order; undefined when a layer that was
+ * in the store during staging is gone now (then it is staged again).
+ */
+function publish(parts: StoreParts, images: StagedImage[], staged: Map<string, StagedLayer>): LoadResult['images'] | undefined {
+  for (const img of images) {
+    if (!img.stored.chainIds.every((c) => staged.has(c) || parts.layers.get(c))) return undefined;
   }
   for (const img of images) {
+    parts.blobs.put(img.configBytes);
+    parts.blobs.put(img.manifestBytes);
     for (const b of img.blobs) {
       if (parts.blobs.has(b.digest) || !fs.existsSync(b.file)) continue;
       parts.blobs.commit({ digest: b.digest, size: b.size, file: b.file });
     }
   }
-  for (const s of staged) parts.layers.commit(s);
+  for (const [chainId, layer] of staged) {
+    parts.layers.commit(layer);
+    staged.delete(chainId);
+  }
   const names = parts.repositories.read();
   for (const img of images) {
+    const size = img.stored.chainIds.reduce((n, c) => n + (parts.layers.get(c)?.size ?? 0), 0);
     const existing = parts.records.get(img.stored.id);
-    parts.records.save(existing ? { ...img.stored, repoDigests: existing.repoDigests, created: existing.created } : img.stored);
+    const stored: StoredImage = { ...img.stored, size };
+    parts.records.save(existing ? { ...stored, repoDigests: existing.repoDigests, created: existing.created } : stored);
     for (const n of img.names) names[n] = img.stored.id;
   }
   parts.repositories.write(names);

@@ -9,22 +9,23 @@ import type { StagedLayer } from './layers';
 import type { Descriptor } from './oci';
 import type { LayerStatus, PullOptions, PullTarget } from './pull';
 import type { ResolvedImage } from './pull-resolve';
-import type { StoredImage } from './records';
 import { causeText, type RegistryClient } from './registry/client';
 import { RegistryError } from './registry/errors';
 import type { ImageConfig } from './types';
+import { makeStagingDir } from './staging';
 import { openArchive } from './unpack';
 import { stageVerified, verifiedStream } from './verify';
 
 /**
- * One pull's downloads and unpacks, all staged in one directory under tmp/. A layer that is missing
- * from the store is unpacked while it downloads (body -> digest check and blob file -> decompress ->
- * diff ID check -> tar -> its own staging dir), all layers at once up to the concurrency limit: each is
- * a separate overlay lowerdir, so only their publication has an order. Nothing is published before
- * every blob and every diff ID checked out.
+ * One pull's downloads and unpacks, all staged in one directory of its own under tmp/, without the store
+ * lock. A layer that is missing from the store is unpacked while it downloads (body -> digest check and
+ * blob file -> decompress -> diff ID check -> tar -> its own staging dir), all layers at once up to the
+ * concurrency limit: each is a separate overlay lowerdir, so only their publication has an order. A
+ * staged layer counts only once its compressed blob matched its digest (BlobDownload fails the body's
+ * end otherwise); publish() runs under the lock after every blob and every diff ID checked out.
  */
 export class LayerFetcher {
-  private readonly work: string;
+  private work = '';
   /** Blob downloads by digest, each resolving to the verified staged blob. */
   private readonly downloads = new Map<string, Promise<StagedBlob>>();
   private readonly tasks: Promise<unknown>[] = [];
@@ -34,6 +35,8 @@ export class LayerFetcher {
   /** How each layer ended, by index: 'done' is reported bottom up, as docker's "Pull complete". */
   private readonly finished: Array<'exists' | 'done'> = [];
   private reported = 0;
+  private readonly stagedLayers: Array<StagedLayer | undefined> = [];
+  private downloaded: StagedBlob[] = [];
 
   constructor(
     private readonly target: PullTarget,
@@ -43,23 +46,20 @@ export class LayerFetcher {
     private readonly resolved: ResolvedImage,
     private readonly config: ImageConfig,
     private readonly chain: string[],
+    private readonly maxLayerSize: number,
     private readonly opts: PullOptions,
     private readonly controller: AbortController,
-  ) {
-    this.work = fs.mkdtempSync(path.join(target.tmp, 'pull-'));
-  }
+  ) {}
 
-  async run(repoDigests: string[], configBytes: Buffer): Promise<StoredImage> {
+  /** Download and unpack what the store lacks (as it is now) into this pull's directory. */
+  async stage(): Promise<void> {
     const { layers, blobs } = this.target;
-    const stagedLayers: Array<StagedLayer | undefined> = [];
+    this.work = makeStagingDir(this.target.tmp, 'pull');
     try {
-      let size = 0;
       // Every layer blob the image lists is kept (as the import path keeps its tar), so `save` can
       // later reproduce the manifest's digests.
       this.resolved.layers.forEach((layer, i) => {
-        const existing = layers.get(this.chain[i]);
-        if (existing) {
-          size += existing.size;
+        if (layers.get(this.chain[i])) {
           if (blobs.has(layer.digest)) return this.finish(i, 'exists');
           let download = this.downloads.get(layer.digest);
           if (!download) this.downloads.set(layer.digest, (download = this.track(this.download(layer))));
@@ -70,7 +70,7 @@ export class LayerFetcher {
         const download = this.downloads.get(layer.digest);
         if (blobs.has(layer.digest)) {
           // Unpacked from the stored blob: an earlier pull downloaded it, or another image shares it.
-          staging = this.unpackFile(blobs.path(layer.digest), i);
+          staging = this.unpackStored(layer, i);
         } else if (download) {
           // The same blob twice in one image (e.g. two empty layers): the first download serves both.
           staging = download.then((staged) => this.unpackFile(staged.file, i));
@@ -80,29 +80,45 @@ export class LayerFetcher {
           staging = streamed.then((r) => r.layer);
         }
         this.track(staging.then((staged) => {
-          stagedLayers[i] = staged;
-          size += staged.record.size;
+          this.stagedLayers[i] = staged;
           this.finish(i, 'done');
         }));
       });
       await Promise.all(this.tasks);
-      const downloaded = await Promise.all(this.downloads.values());
-      // Publish: blobs and layers first (layers bottom up), then the record that makes them an image.
-      // A crash in between leaves complete, unreferenced content that the next pull reuses.
-      for (const staged of downloaded) blobs.commit(staged);
-      for (const staged of stagedLayers) if (staged) layers.commit(staged);
-      blobs.put(configBytes);
-      const manifestDigest = blobs.put(this.resolved.manifestBytes).digest;
-      const created = typeof this.config.created === 'string' ? this.config.created : new Date().toISOString();
-      return { id: this.resolved.config.digest, manifestDigest, config: this.config, chainIds: this.chain, size, created, repoDigests };
+      this.downloaded = await Promise.all(this.downloads.values());
     } catch (e) {
       this.failure ??= e;
       this.controller.abort();
       await Promise.allSettled(this.tasks);
       throw this.failure;
-    } finally {
-      fs.rmSync(this.work, { recursive: true, force: true });
     }
+  }
+
+  /**
+   * Under the store lock: publish the staged blobs and layers (layers bottom up) and return the image's
+   * size, or undefined when something the pull counted on having is gone (removed since stage()), so the
+   * pull must stage again. A layer or blob another pull published meanwhile is kept, the copy dropped.
+   */
+  publish(): number | undefined {
+    const { layers, blobs } = this.target;
+    const staged = new Set(this.downloaded.map((b) => b.digest));
+    for (let i = 0; i < this.chain.length; i++) {
+      if (!this.stagedLayers[i] && !layers.get(this.chain[i])) return undefined;
+      const digest = this.resolved.layers[i].digest;
+      if (!staged.has(digest) && !blobs.has(digest)) return undefined;
+    }
+    for (const blob of this.downloaded) blobs.commit(blob);
+    let size = 0;
+    for (let i = 0; i < this.chain.length; i++) {
+      const layer = this.stagedLayers[i];
+      size += (layer ? layers.commit(layer) : layers.get(this.chain[i])!).size;
+    }
+    return size;
+  }
+
+  /** Remove the pull's directory, with whatever it still holds. */
+  discard(): void {
+    if (this.work) fs.rmSync(this.work, { recursive: true, force: true });
   }
 
   /** A task of this pull: awaited together, and a failure of one must not count as unhandled before that. */
@@ -177,6 +193,16 @@ export class LayerFetcher {
     }
   }
 
+  /** Unpack one layer from the store's blob, or download it again if an rmi removed the blob just now. */
+  private unpackStored(layer: Descriptor, i: number): Promise<StagedLayer> {
+    const file = this.target.blobs.path(layer.digest);
+    if (fs.existsSync(file)) return this.unpackFile(file, i);
+    return this.downloadAndUnpack(layer, i).then((r) => {
+      this.downloads.set(layer.digest, Promise.resolve(r.blob));
+      return r.layer;
+    });
+  }
+
   /** Unpack one layer from a verified blob file. */
   private async unpackFile(file: string, i: number): Promise<StagedLayer> {
     this.progress(this.resolved.layers[i], 'extracting');
@@ -193,7 +219,7 @@ export class LayerFetcher {
   private async unpack(compressed: Readable, i: number): Promise<StagedLayer> {
     const diffId = this.config.rootfs.diff_ids[i];
     const layer = this.resolved.layers[i];
-    const tar = uncompressed(compressed, `layer ${layer.digest} of ${this.source}`);
+    const tar = uncompressed(compressed, `layer ${layer.digest} of ${this.source}`, { maxBytes: this.maxLayerSize });
     const checked = verifiedStream(tar, { digest: diffId, what: `uncompressed layer ${layer.digest} of ${this.source} (diff ID)` });
     return this.target.layers.stage(checked, diffId, this.chain[i], i === 0 ? null : this.chain[i - 1], this.work);
   }

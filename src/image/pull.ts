@@ -5,6 +5,7 @@ import { LayerFetcher } from './pull-layers';
 import { parseConfig, resolveImage } from './pull-resolve';
 import type { StoredImage } from './records';
 import { formatReference, parseReference } from './reference';
+import type { RegistryTimeouts } from './limits';
 import type { Credentials } from './registry/auth';
 import { RegistryClient } from './registry/client';
 import { parsePlatform } from './registry/platform';
@@ -19,6 +20,8 @@ export interface PullOptions {
   credentials?: Credentials;
   /** Hosts that may be reached over plain http besides localhost and 127.0.0.0/8 (--insecure-registry). */
   insecureRegistries?: string[];
+  /** Seconds a registry may take to answer, and to send the next bytes; default $BERTH_REGISTRY_CONNECT_TIMEOUT and $BERTH_REGISTRY_TIMEOUT, else 30 and 60. */
+  registryTimeouts?: RegistryTimeouts;
   /** Layers downloaded at once. Default 3, as docker. */
   concurrency?: number;
   signal?: AbortSignal;
@@ -42,25 +45,30 @@ export interface PullResult {
 }
 
 /** The parts of the image store a pull writes, handed over by ImageStore.pull. */
-export type PullTarget = Pick<StoreParts, 'blobs' | 'layers' | 'records' | 'repositories' | 'tmp' | 'mutate' | 'withNames'>;
+export type PullTarget = Pick<StoreParts, 'blobs' | 'layers' | 'records' | 'repositories' | 'tmp' | 'maxLayerSize' | 'mutateSync' | 'withNames'>;
 
 const MAX_CONFIG_BYTES = 8 << 20;
+/** A publish that finds a layer or blob gone (a concurrent rmi or prune) fetches it again; this often at most. */
+const MAX_ATTEMPTS = 3;
 
 /**
- * docker pull: resolve the reference (outside the store lock: only small JSON), then under the lock
- * download the missing layer blobs in parallel, verifying each while it streams, unpack the missing layers
- * in order, and publish blobs, layers, record and name only when every one of them checked out. Until then
- * all of it lives in one directory under tmp/, removed on failure, and by the next mutation after a crash.
+ * docker pull: resolve the reference, download the missing layer blobs in parallel, verifying each while
+ * it streams, and unpack the missing layers, all into this pull's own directory under tmp/ and without
+ * the store lock: a registry that stalls must not block every other command. The lock is taken only to
+ * publish blobs, layers, record and name, once every one of them checked out; a layer another pull
+ * published meanwhile is kept and the copy discarded. The directory is removed on failure, and by the
+ * next command after a crash (staging.ts).
  */
 export async function pull(target: PullTarget, ref: string, opts: PullOptions = {}): Promise<PullResult> {
   const r = parseReference(ref);
   const platform = opts.platform !== undefined ? parsePlatform(opts.platform) : undefined;
+  const maxLayerSize = target.maxLayerSize();
   // Aborted by the caller's signal, or by the pull itself when one download fails and the others should stop.
   const controller = new AbortController();
   if (opts.signal?.aborted) controller.abort(opts.signal.reason);
   opts.signal?.addEventListener('abort', () => controller.abort(opts.signal!.reason), { once: true });
   const signal = controller.signal;
-  const client = new RegistryClient(r.registry, { credentials: opts.credentials, insecureRegistries: opts.insecureRegistries, signal });
+  const client = new RegistryClient(r.registry, { credentials: opts.credentials, insecureRegistries: opts.insecureRegistries, signal, timeouts: opts.registryTimeouts });
   // As docker: a reference with a digest pulls that content and names nothing (a tag beside it is ignored).
   const name = r.digest ? formatReference({ registry: r.registry, repository: r.repository, digest: r.digest }) : formatReference(r);
   const source = formatReference(r);
@@ -68,38 +76,72 @@ export async function pull(target: PullTarget, ref: string, opts: PullOptions = 
   const resolved = await resolveImage(client, r, platform);
   const repoDigest = `${r.registry}/${r.repository}@${resolved.digest}`;
   opts.onProgress?.({ type: 'resolved', name, digest: resolved.digest, layers: resolved.layers.length });
-  const configBytes = target.blobs.has(resolved.config.digest)
-    ? target.blobs.read(resolved.config.digest)
-    : await readVerified(await client.blob(r.repository, resolved.config.digest), resolved.config, `config ${resolved.config.digest} of ${source}`);
+  const configBytes = storedBlob(target, resolved.config.digest)
+    ?? (await readVerified(await client.blob(r.repository, resolved.config.digest), resolved.config, `config ${resolved.config.digest} of ${source}`));
   const config = parseConfig(configBytes, resolved.layers.length, source);
   const chain = chainIds(config.rootfs.diff_ids);
+  const id = resolved.config.digest;
 
-  return target.mutate(async () => {
-    const existing = target.records.get(resolved.config.digest);
-    const complete = existing && existing.chainIds.every((c) => target.layers.get(c));
-    let stored: StoredImage;
-    if (existing && complete) {
+  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+    const existing = target.records.get(id);
+    let fetcher: LayerFetcher | undefined;
+    if (existing && complete(target, existing)) {
       for (const l of resolved.layers) opts.onProgress?.({ type: 'layer', digest: l.digest, status: 'exists', total: l.size });
-      stored = { ...existing, repoDigests: union(existing.repoDigests, repoDigest) };
     } else {
-      const fetcher = new LayerFetcher(target, client, r.repository, source, resolved, config, chain, opts, controller);
-      stored = await fetcher.run(union(existing?.repoDigests, repoDigest), configBytes);
+      fetcher = new LayerFetcher(target, client, r.repository, source, resolved, config, chain, maxLayerSize, opts, controller);
     }
-    target.records.save(stored);
-    // A digest reference names one image, the one pulled last (as docker's reference store): an index digest
-    // pulled for another platform before now leads here.
-    for (const other of target.records.all()) {
-      if (other.id !== stored.id && other.repoDigests?.includes(repoDigest)) {
-        target.records.save({ ...other, repoDigests: other.repoDigests.filter((d) => d !== repoDigest) });
-      }
+    try {
+      await fetcher?.stage();
+      const result = target.mutateSync(() => {
+        // Read again under the lock: another command may have changed the record or removed layers since.
+        const current = target.records.get(id);
+        let stored: StoredImage;
+        if (fetcher) {
+          const size = fetcher.publish();
+          if (size === undefined) return undefined;
+          target.blobs.put(configBytes);
+          const manifestDigest = target.blobs.put(resolved.manifestBytes).digest;
+          const created = typeof config.created === 'string' ? config.created : new Date().toISOString();
+          stored = { id, manifestDigest, config, chainIds: chain, size, created, repoDigests: union(current?.repoDigests, repoDigest) };
+        } else {
+          if (!current || !complete(target, current)) return undefined;
+          stored = { ...current, repoDigests: union(current.repoDigests, repoDigest) };
+        }
+        target.records.save(stored);
+        // A digest reference names one image, the one pulled last (as docker's reference store): an index digest
+        // pulled for another platform before now leads here.
+        for (const other of target.records.all()) {
+          if (other.id !== stored.id && other.repoDigests?.includes(repoDigest)) {
+            target.records.save({ ...other, repoDigests: other.repoDigests.filter((d) => d !== repoDigest) });
+          }
+        }
+        const names = target.repositories.read();
+        if (!r.digest) {
+          names[name] = stored.id;
+          target.repositories.write(names);
+        }
+        return { image: target.withNames(stored), name, digest: resolved.digest, upToDate: !fetcher };
+      });
+      if (result) return result;
+    } finally {
+      fetcher?.discard();
     }
-    const names = target.repositories.read();
-    if (!r.digest) {
-      names[name] = stored.id;
-      target.repositories.write(names);
-    }
-    return { image: target.withNames(stored), name, digest: resolved.digest, upToDate: !!(existing && complete) };
-  });
+  }
+  throw new BerthError('INTERNAL', `Layers of ${source} were removed from the store ${MAX_ATTEMPTS} times while it was being pulled (concurrent rmi or prune); pull it again`);
+}
+
+function complete(target: PullTarget, image: StoredImage): boolean {
+  return image.chainIds.every((c) => target.layers.get(c));
+}
+
+/** A stored blob's bytes, or undefined when the store lacks it (or an rmi just removed it). */
+function storedBlob(target: PullTarget, digest: string): Buffer | undefined {
+  try {
+    return target.blobs.has(digest) ? target.blobs.read(digest) : undefined;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw e;
+  }
 }
 
 /** A small JSON blob, read whole and verified. */

@@ -15,7 +15,9 @@ export interface StoreParts {
   records: ImageRecords;
   repositories: Repositories;
   tmp: string;
-  /** Runs fn under the store lock, after clearing tmp/ of crash debris. */
+  /** The cap on one layer's uncompressed bytes (ImageStoreOptions.maxLayerSize). */
+  maxLayerSize(): number;
+  /** Runs fn under the store lock, after clearing tmp/ of what dead processes left. */
   mutate<T>(fn: () => Promise<T>): Promise<T>;
   mutateSync<T>(fn: () => T): T;
   withNames(image: StoredImage): ImageRecord;

@@ -11,6 +11,8 @@ import { AuthFile, registryKey } from './auth-file';
 import { display, findImage, imageNotFound, nameKey, shortId } from './lookup';
 import { Repositories, type NameMap } from './repositories';
 import { flockStoreLock, type StoreLock } from './store-lock';
+import { maxLayerSize, type RegistryTimeouts } from './limits';
+import { ensureTmp, makeStagingDir, sweepStaging } from './staging';
 import type { PullOptions, PullResult } from './pull';
 import type { ImageInspect, ImageRecord, LoadResult, PruneResult } from './types';
 import type { Credentials } from './registry/auth';
@@ -25,7 +27,17 @@ const archive = async () => ({ ...(await import('./unpack')), ...(await import('
 export interface ImageStoreOptions {
   /** Cross-process lock around mutations; default flock(2) on root/store.lock via the native addon. */
   lock?: StoreLock;
+  /**
+   * Bytes one layer may have uncompressed (pull, import, load); more fails it. Default $BERTH_MAX_LAYER_SIZE
+   * ("100g", "512m", bytes), else 64 GiB (see limits.ts).
+   */
+  maxLayerSize?: number;
+  /** Registry timeouts in seconds, for pulls that do not give their own (see PullOptions). */
+  registryTimeouts?: RegistryTimeouts;
 }
+
+/** A publish finds a layer gone that was present when the work began (a concurrent rmi) and redoes it; this often at most. */
+const MAX_PUBLISH_ATTEMPTS = 3;
 
 export interface ImportOptions {
   /** Recorded as the history comment, like `docker import --message`. */
@@ -52,10 +64,13 @@ export interface RemoveResult {
  *   layers/<chain-hex>/       diff/ (the unpacked layer, an overlay lowerdir) and layer.json
  *   images/<config-hex>.json  one record per image
  *   repositories.json         name -> image ID
- *   tmp/                      staging; anything left there is from a crash and is removed by the next mutation
- *   store.lock                flock held around every mutation
+ *   tmp/                      staging, each entry named after its owner process (staging.ts): what a dead
+ *                             process left is removed by the next command of any kind
+ *   store.lock                flock held while a mutation publishes
  * Every file or directory appears by rename of a complete one, so a crash leaves at worst unreferenced
- * content, never a half-visible layer or image. Reads take no lock.
+ * content, never a half-visible layer or image. Reads take no lock. Writers download and unpack in
+ * staging directories of their own without the lock and take it only to publish: a stalled download
+ * never blocks another command.
  */
 export class ImageStore {
   readonly root: string;
@@ -66,8 +81,10 @@ export class ImageStore {
   private readonly layers: LayerStore;
   private readonly records: ImageRecords;
   private readonly repositories: Repositories;
+  private readonly opts: ImageStoreOptions;
 
   constructor(root: string, opts: ImageStoreOptions = {}) {
+    this.opts = opts;
     this.root = path.resolve(root);
     this.tmp = path.join(this.root, 'tmp');
     this.lockFile = path.join(this.root, 'store.lock');
@@ -76,47 +93,57 @@ export class ImageStore {
     this.layers = new LayerStore(this.root, this.tmp);
     this.records = new ImageRecords(this.root);
     this.repositories = new Repositories(path.join(this.root, 'repositories.json'));
+    sweepStaging(this.tmp);
   }
 
-  /** `docker import`: a flat rootfs tar (plain or gzip) becomes a one-layer image named `ref`. */
+  /**
+   * `docker import`: a flat rootfs tar (plain, gzip or zstd) becomes a one-layer image named `ref`. The tar
+   * is staged and unpacked in a directory of this import's own, without the lock; the lock is taken only
+   * to publish.
+   */
   async import(tarPath: string, ref: string, opts: ImportOptions = {}): Promise<ImageRecord> {
     const name = formatReference(parseTagReference(ref));
+    const maxBytes = this.maxLayerSize();
     const { openArchive, uncompressed } = await archive();
     const input = await openArchive(tarPath, 'image archive');
+    const work = makeStagingDir(this.tmp, 'import');
     try {
-      return await this.mutate(async () => {
-        const staged = await this.blobs.stage(uncompressed(input, 'image archive'));
-        const diffId = staged.digest;
-        const [chainId] = chainIds([diffId]);
-        let layer = this.layers.get(chainId);
-        try {
-          layer ??= await this.layers.create(staged.file, diffId, chainId, null);
+      const staged = await this.blobs.stage(uncompressed(input, `image archive ${tarPath}`, { maxBytes }), work);
+      const diffId = staged.digest;
+      const [chainId] = chainIds([diffId]);
+      const created = new Date().toISOString();
+      const config = importConfig(diffId, created, tarPath, opts.message);
+      for (let attempt = 0; attempt < MAX_PUBLISH_ATTEMPTS; attempt++) {
+        const layer = this.layers.get(chainId) ? undefined : await this.layers.stage(staged.file, diffId, chainId, null, work);
+        const image = this.mutateSync(() => {
+          // Present when looked at, the layer may have been removed since (rmi): then unpack it again.
+          const record = layer ? this.layers.commit(layer) : this.layers.get(chainId);
+          if (!record) return undefined;
           this.blobs.commit(staged);
-        } finally {
-          fs.rmSync(staged.file, { force: true });
-        }
-        const created = new Date().toISOString();
-        const config = importConfig(diffId, created, tarPath, opts.message);
-        const configBlob = this.blobs.put(JSON.stringify(config));
-        const manifest = imageManifest({ mediaType: MEDIA_TYPE_CONFIG, ...configBlob }, [
-          { mediaType: MEDIA_TYPE_LAYER_TAR, digest: diffId, size: staged.size },
-        ]);
-        const stored: StoredImage = {
-          id: configBlob.digest,
-          manifestDigest: this.blobs.put(JSON.stringify(manifest)).digest,
-          config,
-          chainIds: [chainId],
-          size: layer.size,
-          created,
-        };
-        this.records.save(stored);
-        const names = this.repositories.read();
-        names[name] = stored.id;
-        this.repositories.write(names);
-        return withNames(stored, names);
-      });
+          const configBlob = this.blobs.put(JSON.stringify(config));
+          const manifest = imageManifest({ mediaType: MEDIA_TYPE_CONFIG, ...configBlob }, [
+            { mediaType: MEDIA_TYPE_LAYER_TAR, digest: diffId, size: staged.size },
+          ]);
+          const stored: StoredImage = {
+            id: configBlob.digest,
+            manifestDigest: this.blobs.put(JSON.stringify(manifest)).digest,
+            config,
+            chainIds: [chainId],
+            size: record.size,
+            created,
+          };
+          this.records.save(stored);
+          const names = this.repositories.read();
+          names[name] = stored.id;
+          this.repositories.write(names);
+          return withNames(stored, names);
+        });
+        if (image) return image;
+      }
+      throw storeChanged(tarPath);
     } finally {
       input.destroy();
+      fs.rmSync(work, { recursive: true, force: true });
     }
   }
 
@@ -129,7 +156,7 @@ export class ImageStore {
     const { pull } = await import('./pull');
     // Credentials stored by `berth login` for the reference's registry, unless the caller brought its own.
     const credentials = opts.credentials ?? new AuthFile(this.root).get(parseReference(ref).registry);
-    opts = { ...opts, credentials };
+    opts = { ...opts, credentials, registryTimeouts: opts.registryTimeouts ?? this.opts.registryTimeouts };
     return pull(this.parts(), ref, opts);
   }
 
@@ -309,6 +336,7 @@ export class ImageStore {
       records: this.records,
       repositories: this.repositories,
       tmp: this.tmp,
+      maxLayerSize: () => this.maxLayerSize(),
       mutate: (fn) => this.mutate(fn),
       mutateSync: (fn) => this.mutateSync(fn),
       withNames: (image) => withNames(image, this.repositories.read()),
@@ -319,11 +347,19 @@ export class ImageStore {
     fs.mkdirSync(this.root, { recursive: true });
   }
 
-  /** Under the lock no other berth is mid-operation, so whatever tmp/ holds is debris from a crash. */
+  /**
+   * Others may be staging in tmp/ right now (they work without the lock): only what no live process owns
+   * goes. Under the lock nobody writes records, so their temp files are debris.
+   */
   private cleanup(): void {
-    fs.rmSync(this.tmp, { recursive: true, force: true });
-    fs.mkdirSync(this.tmp, { mode: 0o700 });
+    ensureTmp(this.tmp);
+    sweepStaging(this.tmp, { unowned: true });
     this.records.removeLeftovers();
+  }
+
+  /** Resolved when an image is written, not when the store is opened: a bad variable must not break `ps`. */
+  private maxLayerSize(): number {
+    return maxLayerSize(this.opts.maxLayerSize);
   }
 
   private mutate<T>(fn: () => Promise<T>): Promise<T> {
@@ -341,6 +377,10 @@ export class ImageStore {
       return fn();
     });
   }
+}
+
+function storeChanged(what: string): BerthError {
+  return new BerthError('INTERNAL', `Layers of ${what} were removed from the store ${MAX_PUBLISH_ATTEMPTS} times while it was being added (concurrent rmi or prune); try again`);
 }
 
 function withNames(image: StoredImage, names: NameMap): ImageRecord {

@@ -5,6 +5,7 @@ import { basicAuthorization, parseChallenge, pullScope, tokenFrom, type Challeng
 import { apiHost, checkUrl, schemesFor } from './endpoint';
 import { RegistryError, registryMessage } from './errors';
 import { MANIFEST_ACCEPT } from './media-types';
+import { CONNECT_TIMEOUT_ENV, IDLE_TIMEOUT_ENV, registryTimeouts, type RegistryTimeouts } from '../limits';
 
 export interface RegistryClientOptions {
   /** For basic auth, or exchanged at the token endpoint for a bearer token. */
@@ -13,6 +14,8 @@ export interface RegistryClientOptions {
   insecureRegistries?: readonly string[];
   /** Aborts every request and body of this client. */
   signal?: AbortSignal;
+  /** Seconds; default $BERTH_REGISTRY_CONNECT_TIMEOUT / $BERTH_REGISTRY_TIMEOUT, else 30 and 60. */
+  timeouts?: RegistryTimeouts;
 }
 
 export interface FetchedManifest {
@@ -25,6 +28,8 @@ export interface FetchedManifest {
 const MAX_MANIFEST_BYTES = 4 << 20;
 const MAX_REDIRECTS = 10;
 const REDIRECT = new Set([301, 302, 303, 307, 308]);
+/** Statuses whose Response cannot carry a body. */
+const NULL_BODY = new Set([101, 204, 205, 304]);
 
 /** A header value and the one origin it may be sent to. */
 interface Authorization {
@@ -40,6 +45,7 @@ interface Authorization {
 export class RegistryClient {
   readonly registry: string;
   private readonly opts: RegistryClientOptions;
+  private readonly timeouts: Required<RegistryTimeouts>;
   private base?: Promise<string>;
   /** "Basic ..." once the registry asked for basic auth; per-repository bearer tokens otherwise. */
   private basic?: string;
@@ -50,6 +56,7 @@ export class RegistryClient {
   constructor(registry: string, opts: RegistryClientOptions = {}) {
     this.registry = registry;
     this.opts = opts;
+    this.timeouts = registryTimeouts(opts.timeouts);
   }
 
   /** A manifest or index by tag or digest, its bytes checked against the digest asked for or announced. */
@@ -114,12 +121,12 @@ export class RegistryClient {
   private async get(repository: string, path: string, headers: Record<string, string>, what: string): Promise<Response> {
     const base = await this.endpoint();
     const url = new URL(`${base}/v2/${repository}/${path}`);
-    let res = await this.send(url, headers, this.authorization(repository));
+    let res = await this.send(url, headers, this.authorization(repository), what);
     if (res.status === 401) {
       const challenge = parseChallenge(res.headers.get('www-authenticate'));
       await res.body?.cancel();
       await this.authorize(challenge, repository);
-      res = await this.send(url, headers, this.authorization(repository));
+      res = await this.send(url, headers, this.authorization(repository), what);
     }
     if (res.ok) return res;
     const detail = await registryMessage(res);
@@ -168,7 +175,7 @@ export class RegistryClient {
     if (scope) url.searchParams.set('scope', scope);
     if (repository === undefined && this.opts.credentials) url.searchParams.set('account', this.opts.credentials.username);
     const auth = this.opts.credentials ? { value: basicAuthorization(this.opts.credentials), origin: url.origin } : undefined;
-    const res = await this.send(url, { accept: 'application/json' }, auth);
+    const res = await this.send(url, { accept: 'application/json' }, auth, `a token from ${url.origin}${url.pathname}`);
     if (!res.ok) {
       const detail = await registryMessage(res);
       throw new RegistryError(res.status === 401 || res.status === 403 ? 'unauthorized' : 'protocol',
@@ -221,29 +228,82 @@ export class RegistryClient {
 
   /**
    * One request, following redirects by hand: blob downloads are commonly redirected to a storage host, which
-   * must not receive the registry's credentials, and must obey the same https rule.
+   * must not receive the registry's credentials, and must obey the same https rule. Each hop must answer
+   * within the connect timeout, and its body then never go quiet for the idle timeout: a registry that
+   * stalls fails the request instead of hanging it.
    */
-  private async send(url: URL, headers: Record<string, string>, authorization: Authorization | undefined): Promise<Response> {
+  private async send(url: URL, headers: Record<string, string>, authorization: Authorization | undefined, what = url.pathname): Promise<Response> {
     const insecure = this.opts.insecureRegistries ?? [];
     let current = url;
     for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
       checkUrl(current, insecure, hop === 0 ? `registry ${this.registry}` : `redirect target of ${this.registry}`);
       const h: Record<string, string> = { 'user-agent': 'berth', ...headers };
       if (authorization && current.origin === authorization.origin) h.authorization = authorization.value;
+      const request = new AbortController();
+      const signal = this.opts.signal ? AbortSignal.any([this.opts.signal, request.signal]) : request.signal;
+      const host = current.host;
+      const seconds = this.timeouts.connect;
+      const noAnswer = new RegistryError('timeout', `Registry ${host} did not answer within ${seconds} s while berth asked for ${what}; check the registry or raise ${CONNECT_TIMEOUT_ENV}`);
+      const timer = setTimeout(() => request.abort(noAnswer), seconds * 1000);
       let res: Response;
       try {
-        res = await fetch(current, { headers: h, redirect: 'manual', signal: this.opts.signal });
+        res = await fetch(current, { headers: h, redirect: 'manual', signal });
       } catch (e) {
+        if (request.signal.aborted) throw noAnswer;
         if (this.opts.signal?.aborted) throw this.opts.signal.reason ?? e;
         throw new RegistryError('unreachable', `Cannot reach the registry ${this.registry} at ${current.origin}: ${causeText(e)}`, { cause: e });
+      } finally {
+        clearTimeout(timer);
       }
       const location = res.headers.get('location');
-      if (!REDIRECT.has(res.status) || !location) return res;
+      if (!REDIRECT.has(res.status) || !location) {
+        if (!res.body || NULL_BODY.has(res.status)) return res;
+        const idle = this.timeouts.idle;
+        const body = idleTimed(res.body, idle * 1000, () => {
+          const e = new RegistryError('timeout', `Registry ${host} sent nothing for ${idle} s while downloading ${what}; check the registry or raise ${IDLE_TIMEOUT_ENV}`);
+          request.abort(e);
+          return e;
+        });
+        return new Response(body, { status: res.status, statusText: res.statusText, headers: res.headers });
+      }
       await res.body?.cancel();
       current = new URL(location, current);
     }
     throw new RegistryError('protocol', `The registry ${this.registry} redirected ${url.pathname} more than ${MAX_REDIRECTS} times`);
   }
+}
+
+/**
+ * `body`, failing with onIdle()'s error when a read waits `ms` for bytes. The clock runs only while the
+ * consumer waits (highWaterMark 0: nothing is read ahead), so a slow consumer never counts as a stalled
+ * registry.
+ */
+function idleTimed(body: ReadableStream<Uint8Array>, ms: number, onIdle: () => Error): ReadableStream<Uint8Array> {
+  const reader = body.getReader();
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        let timer: NodeJS.Timeout | undefined;
+        const silence = new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(onIdle()), ms);
+        });
+        try {
+          const r = await Promise.race([reader.read(), silence]);
+          if (r.done) controller.close();
+          else controller.enqueue(r.value);
+        } catch (e) {
+          controller.error(e);
+          reader.cancel(e).catch(() => {});
+        } finally {
+          clearTimeout(timer);
+        }
+      },
+      cancel(reason) {
+        return reader.cancel(reason);
+      },
+    },
+    { highWaterMark: 0 },
+  );
 }
 
 /** fetch wraps the useful part ("connect ECONNREFUSED 127.0.0.1:5000") in the cause of a TypeError. */
