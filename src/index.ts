@@ -26,6 +26,7 @@ import { readLogs, type LogEntry, type ReadLogOptions } from './runtime/logs';
 import type { ContainerInfo, ContainerState } from './runtime/types';
 import type { CreateNetworkOptions, EndpointInfo, NetworkInfo, PortMapping } from './network/types';
 import * as imageApi from './image/berth-api';
+import { isRunning, hasExited } from './runtime/container-predicates';
 
 export { BerthError } from './errors';
 export type { BerthErrorCode, SystemError } from './errors';
@@ -352,7 +353,7 @@ export class Berth {
     const file = containerFiles(this.runtime.store.containerDir(info.config.id)).log;
     const done = () => {
       try {
-        return this.runtime.resolve(info.config.id).state.status !== 'running';
+        return !isRunning(this.runtime.resolve(info.config.id).state);
       } catch {
         return true;
       }
@@ -364,7 +365,7 @@ export class Berth {
   top(ref: string): ContainerProcessInfo[] {
     checkArgs({ ref });
     const info = this.runtime.resolve(ref);
-    if (info.state.status !== 'running') throw new BerthError('INVALID_STATE', `Container ${info.config.name} is not running`);
+    if (!isRunning(info.state)) throw new BerthError('INVALID_STATE', `Container ${info.config.name} is not running`);
     return this.runtime.cgroups.pids(info.config.id).flatMap((pid) => {
       const p = processInfo(pid);
       return p ? [p] : [];
@@ -375,7 +376,7 @@ export class Berth {
   stats(ref: string): ContainerStats {
     checkArgs({ ref });
     const info = this.runtime.resolve(ref);
-    if (info.state.status !== 'running') throw new BerthError('INVALID_STATE', `Container ${info.config.name} is not running`);
+    if (!isRunning(info.state)) throw new BerthError('INVALID_STATE', `Container ${info.config.name} is not running`);
     return { id: info.config.id, name: info.config.name, ...this.runtime.cgroups.stats(info.config.id) };
   }
 
@@ -383,7 +384,7 @@ export class Berth {
   async prune(): Promise<string[]> {
     const removed: string[] = [];
     for (const c of this.ps({ all: true })) {
-      if (c.state.status === 'running') continue;
+      if (isRunning(c.state)) continue;
       await this.remove(c.config.id);
       removed.push(c.config.id);
     }
@@ -405,10 +406,10 @@ export class Berth {
         seen.set(c.config.id, now);
         const ev = (type: ContainerEvent['type'], exitCode?: number) =>
           onEvent({ type, id: c.config.id, name: c.config.name, time: new Date().toISOString(), ...(exitCode === undefined ? {} : { exitCode }) });
-        const restarted = now.status === 'running' && (before?.status !== 'running' || before.pid !== now.pid);
-        if (restarted && before?.status === 'running') ev('die');
+        const restarted = isRunning(now) && (!isRunning(before) || before.pid !== now.pid);
+        if (restarted && isRunning(before)) ev('die');
         if (restarted) ev('start');
-        if (now.status === 'exited' && before?.status === 'running') {
+        if (hasExited(now) && isRunning(before)) {
           ev('die', now.exitCode);
           if (now.oomKilled) ev('oom', now.exitCode);
           ev('exit', now.exitCode);
@@ -423,7 +424,7 @@ export class Berth {
   ps(opts: { all?: boolean } = {}): ContainerInfo[] {
     checkOptions(opts, { all: bool }, 'the options of ps()');
     const all = this.runtime.list();
-    return opts.all ? all : all.filter((c) => c.state.status === 'running');
+    return opts.all ? all : all.filter((c) => isRunning(c.state));
   }
 
   inspect(ref: string): ContainerInfo {

@@ -3,6 +3,7 @@ import { Berth } from '../index';
 import type { ContainerInfo } from '../runtime/types';
 import { quote } from '../util/quote';
 import { humanDuration, table, type Command } from './command';
+import { isRunning, hasExited } from '../runtime/container-predicates';
 
 interface Filter {
   key: 'status' | 'name' | 'id';
@@ -26,8 +27,8 @@ function matches(c: ContainerInfo, f: Filter): boolean {
 
 export function statusText(c: ContainerInfo, now = Date.now()): string {
   const s = c.state;
-  if (s.status === 'running') return `Up ${humanDuration(now - Date.parse(s.startedAt!))}`;
-  if (s.status === 'exited') return `Exited (${s.exitCode ?? 255}) ${humanDuration(now - Date.parse(s.finishedAt ?? c.config.created))} ago`;
+  if (isRunning(s)) return `Up ${humanDuration(now - Date.parse(s.startedAt!))}`;
+  if (hasExited(s)) return `Exited (${s.exitCode ?? 255}) ${humanDuration(now - Date.parse(s.finishedAt ?? c.config.created))} ago`;
   return 'Created';
 }
 
@@ -49,7 +50,7 @@ const ps: Command = {
       throw new BerthError('INVALID_ARGUMENT', `Expected json for --format but received ${quote(args['--format'])}`);
     }
     if (args['--format'] === 'json') {
-      process.stdout.write(list.map((c) => `${JSON.stringify({ ID: c.config.id, Names: c.config.name, Image: c.config.image, Command: c.config.argv.join(' '), CreatedAt: c.config.created, State: c.state.status, Status: statusText(c), ExitCode: c.state.exitCode ?? null, Pid: c.state.status === 'running' ? c.state.pid : null })}\n`).join(''));
+      process.stdout.write(list.map((c) => `${JSON.stringify({ ID: c.config.id, Names: c.config.name, Image: c.config.image, Command: c.config.argv.join(' '), CreatedAt: c.config.created, State: c.state.status, Status: statusText(c), ExitCode: c.state.exitCode ?? null, Pid: isRunning(c.state) ? c.state.pid : null })}\n`).join(''));
       return 0;
     }
     const full = !!args['--no-trunc'];

@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { hostsContent, resolvConfContent } from '../network/hosts';
 import type { HostEntry } from '../network/types';
 import type { ContainerConfig } from './types';
+import { onHostNetwork } from './container-predicates';
 
 /** What of a container's config shapes its /etc files besides the hostname. */
 export interface EtcOptions {
@@ -42,5 +43,5 @@ function readOr(file: string): string {
 
 /** The options of a container that its /etc files depend on. */
 export function etcOptions(c: ContainerConfig): EtcOptions {
-  return { dns: c.dns, addHosts: c.addHosts, hostNetwork: c.network?.mode === 'host' };
+  return { dns: c.dns, addHosts: c.addHosts, hostNetwork: onHostNetwork(c) };
 }

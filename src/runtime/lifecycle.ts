@@ -10,6 +10,7 @@ import type { Runtime } from './runtime';
 import { CLI_PATH, formatShimConfig, startShim } from './shim';
 import type { ContainerInfo, ContainerState } from './types';
 import { safely } from '../util/safely';
+import { isRunning, isStopped } from './container-predicates';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -108,7 +109,7 @@ export class Lifecycle {
     const info = this.rt.resolve(ref);
     const dir = this.rt.store.containerDir(info.config.id);
     fs.writeFileSync(containerFiles(dir).stopMarker, '');
-    if (info.state.status !== 'running') return info;
+    if (!isRunning(info.state)) return info;
     const { pid, pidStartTime } = info.state;
     if (signalIfAlive(pid!, pidStartTime, 15)) {
       if (!(await gone(pid!, pidStartTime, timeoutSeconds * 1000))) {
@@ -123,7 +124,7 @@ export class Lifecycle {
   kill(ref: string, signal: string | number = 'SIGKILL'): ContainerInfo {
     const info = this.rt.resolve(ref);
     const sig = parseSignal(signal);
-    if (info.state.status !== 'running' || !signalIfAlive(info.state.pid!, info.state.pidStartTime, sig)) {
+    if (!isRunning(info.state) || !signalIfAlive(info.state.pid!, info.state.pidStartTime, sig)) {
       throw new BerthError('INVALID_STATE', `Container ${info.config.name} is not running`);
     }
     return info;
@@ -137,7 +138,7 @@ export class Lifecycle {
       const c = this.rt.store.read(id);
       if (!c) throw new BerthError('CONTAINER_NOT_FOUND', `No such container: ${ref}`);
       const info = this.rt.resolve(id);
-      if (info.state.status === 'exited' || info.state.status === 'created') return info.state;
+      if (isStopped(info.state)) return info.state;
       await sleep(pollMs);
     }
   }
@@ -158,7 +159,7 @@ export class Lifecycle {
       }
       last = info;
       const shim = info.state.shimPid;
-      if (info.state.status !== 'running' && (shim === undefined || processStartTime(shim) === undefined || Date.now() > deadline)) return info;
+      if (!isRunning(info.state) && (shim === undefined || processStartTime(shim) === undefined || Date.now() > deadline)) return info;
       if (Date.now() > deadline) return info;
       await sleep(5);
     }

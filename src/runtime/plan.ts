@@ -9,6 +9,7 @@ import { ensureInitLayer } from './init-layer';
 import { hostDevices } from './host-devices';
 import { INIT_PATH, NSENTER_PATH } from './shim';
 import type { ContainerConfig } from './types';
+import { onHostNetwork } from './container-predicates';
 
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
@@ -144,7 +145,7 @@ export function spawnPlan(config: ContainerConfig, containerDir: string, cgroup:
   const layout = layoutOf(config, containerDir);
   const caps = capabilityPlan(config.capabilities);
   // --network host: the host's network namespace, whose loopback is the host's business
-  const hostNet = config.network?.mode === 'host';
+  const hostNet = onHostNetwork(config);
   const ownNet = !hostNet && !netnsPath;
   return {
     namespaces: ownNet ? ['pid', 'mnt', 'uts', 'ipc', 'net', 'cgroup'] : ['pid', 'mnt', 'uts', 'ipc', 'cgroup'],

@@ -20,6 +20,7 @@ import { containerFiles, Lifecycle } from './lifecycle';
 import { safely } from '../util/safely';
 import { ContainerStore, isShim, reconcile } from './store';
 import type { ContainerConfig, ContainerInfo, ContainerState } from './types';
+import { isRunning, onCniNetwork } from './container-predicates';
 
 export interface ExitStatus {
   /** The container's exit code; 128 + signal when a signal killed it, as shells report it. */
@@ -130,7 +131,7 @@ export class Runtime {
    *  one, makes its rootfs directories and writes its /etc files. Returns the container's dir. */
   prepareStart(info: ContainerInfo): string {
     const { config } = info;
-    if (info.state.status === 'running') throw new BerthError('INVALID_STATE', `Container ${config.name} is already running`);
+    if (isRunning(info.state)) throw new BerthError('INVALID_STATE', `Container ${config.name} is already running`);
     const dir = this.store.containerDir(config.id);
     for (const d of ['upper', 'work', 'merged']) fs.mkdirSync(path.join(dir, d), { recursive: true, mode: 0o755 });
     writeEtcFiles(dir, config.hostname, etcOptions(config));
@@ -177,7 +178,7 @@ export class Runtime {
    * Owned by this process until the caller hands it on (NetworkManager.setOwner).
    */
   attachNetworks(config: ContainerConfig, dir: string): string | undefined {
-    if (config.network?.mode !== 'bridge') return undefined;
+    if (!onCniNetwork(config)) return undefined;
     return this.networks.attach({
       containerId: config.id,
       name: config.name,
@@ -193,7 +194,7 @@ export class Runtime {
     const info = this.resolve(ref);
     const { config } = info;
     const name = network === 'bridge' ? DEFAULT_NETWORK : network;
-    if (config.network?.mode !== 'bridge') {
+    if (!onCniNetwork(config)) {
       throw new BerthError('INVALID_STATE', `Container ${config.name} runs with --network ${config.network?.mode ?? 'none'}: only a container created on a bridge network can be connected to others`);
     }
     this.networks.store.get(name); // exists, or the error says how to create it
@@ -205,7 +206,7 @@ export class Runtime {
       throw new BerthError('INVALID_STATE', `Container ${config.name} is already connected to network ${network}`);
     }
     const entry = { name, ...(opts.ip !== undefined ? { ip: opts.ip } : {}) };
-    if (info.state.status === 'running') this.networks.connect(config.id, { mode: 'bridge', ...entry });
+    if (isRunning(info.state)) this.networks.connect(config.id, { mode: 'bridge', ...entry });
     const updated = { ...config, connected: [...(config.connected ?? []), entry] };
     this.store.writeConfig(updated);
     return { config: updated, state: info.state };
@@ -216,13 +217,13 @@ export class Runtime {
     const info = this.resolve(ref);
     const { config } = info;
     const name = network === 'bridge' ? DEFAULT_NETWORK : network;
-    if (config.network?.mode === 'bridge' && (config.network.name ?? DEFAULT_NETWORK) === name) {
+    if (onCniNetwork(config) && (config.network.name ?? DEFAULT_NETWORK) === name) {
       throw new BerthError('UNSUPPORTED', `Container ${config.name} was created on network ${network}, which carries its eth0 and published ports: berth keeps it there; remove the container and run it again with another --network`);
     }
     if (!config.connected?.some((c) => c.name === name)) {
       throw new BerthError('INVALID_STATE', `Container ${config.name} is not connected to network ${network}`);
     }
-    if (info.state.status === 'running' && this.networks.endpoints(config.id).some((e) => e.network === name)) this.networks.disconnect(config.id, name);
+    if (isRunning(info.state) && this.networks.endpoints(config.id).some((e) => e.network === name)) this.networks.disconnect(config.id, name);
     const updated = { ...config, connected: config.connected.filter((c) => c.name !== name) };
     this.store.writeConfig(updated);
     return { config: updated, state: info.state };
@@ -230,20 +231,20 @@ export class Runtime {
 
   /** The running container's address and published ports on its primary network. */
   endpoint(info: ContainerInfo): EndpointInfo | undefined {
-    if (info.config.network?.mode !== 'bridge' || info.state.status !== 'running') return undefined;
+    if (!onCniNetwork(info.config) || !isRunning(info.state)) return undefined;
     return this.networks.endpoint(info.config.id);
   }
 
   /** Every network the running container is on, the primary first. */
   endpoints(info: ContainerInfo): EndpointInfo[] {
-    if (info.config.network?.mode !== 'bridge' || info.state.status !== 'running') return [];
+    if (!onCniNetwork(info.config) || !isRunning(info.state)) return [];
     return this.networks.endpoints(info.config.id);
   }
 
   private finish(info: ContainerInfo, running: ContainerState, exit: NativeExit, pidfd: number): ExitStatus {
     fs.closeSync(pidfd);
     const id = info.config.id;
-    if (info.config.network?.mode === 'bridge') safely(() => this.networks.release(id));
+    if (onCniNetwork(info.config)) safely(() => this.networks.release(id));
     const oomKilled = safely(() => this.cgroups.oomKilled(id)) ?? false;
     safely(() => this.cgroups.remove(id));
     const status: ExitStatus = {
@@ -264,7 +265,7 @@ export class Runtime {
   exec(ref: string, o: ExecOptions, stdio: StdioPlan): { info: ContainerInfo; pid: number; pidfd: number; ptyMaster: number; exited: Promise<ExitStatus> } {
     const info = this.resolve(ref);
     const { config, state } = info;
-    if (state.status !== 'running' || state.pid === undefined) {
+    if (!isRunning(state) || state.pid === undefined) {
       throw new BerthError('INVALID_STATE', `Container ${config.name} is not running; start it first (berth start ${config.name})`);
     }
     if (o.cmd.length === 0) throw new BerthError('INVALID_ARGUMENT', '"berth exec" requires a command to run in the container');
@@ -305,7 +306,7 @@ export class Runtime {
   private repair(c: ContainerInfo): ContainerInfo {
     const state = reconcile(c.state);
     // a detached container's shim records the exit; its network is released by whoever sees it next
-    if (c.config.network?.mode === 'bridge' && state.status !== 'running') this.releaseNetwork(c.config.id);
+    if (onCniNetwork(c.config) && !isRunning(state)) this.releaseNetwork(c.config.id);
     if (state === c.state) return c;
     // A shim writes the exit before it ends: if it has ended since we read, its record is on disk
     // now and is the truth, not our guess.
@@ -329,7 +330,7 @@ export class Runtime {
   /** The live shim of a detached container recorded as running, if it has one. */
   private liveShim(id: string): number | undefined {
     const state = this.store.read(id)?.state;
-    if (state?.status !== 'running' || state.shimPid === undefined || state.pid === undefined) return undefined;
+    if (!isRunning(state) || state.shimPid === undefined || state.pid === undefined) return undefined;
     return isShim(state.shimPid) && processStartTime(state.pid) === state.pidStartTime ? state.shimPid : undefined;
   }
 
@@ -344,7 +345,7 @@ export class Runtime {
    *  restart policy from bringing it back). */
   async remove(ref: string, opts: { force?: boolean } = {}): Promise<ContainerInfo> {
     const c = this.resolve(ref);
-    if (c.state.status === 'running') {
+    if (isRunning(c.state)) {
       if (!opts.force) {
         throw new BerthError('INVALID_STATE', `You cannot remove running container ${c.config.name}; stop it first or use rm -f`);
       }
@@ -353,7 +354,7 @@ export class Runtime {
       await this.lifecycle.settled(c.config.id);
     }
     // the pinned namespace outlives the process: DEL still finds its interfaces
-    if (c.config.network?.mode === 'bridge') safely(() => this.networks.release(c.config.id, { ifOwnerGone: true }));
+    if (onCniNetwork(c.config)) safely(() => this.networks.release(c.config.id, { ifOwnerGone: true }));
     safely(() => this.cgroups.remove(c.config.id));
     this.store.remove(c.config.id, { name: c.config.name });
     return c;

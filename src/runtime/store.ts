@@ -6,6 +6,7 @@ import { readJsonIfExists, writeJsonAtomic } from '../util/fs';
 import { randomHexId } from '../util/random';
 import { processStartTime } from './proc';
 import type { ContainerConfig, ContainerInfo, ContainerState } from './types';
+import { isRunning } from './container-predicates';
 
 const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 const ADJECTIVES = ['brave', 'calm', 'eager', 'fond', 'keen', 'lucid', 'merry', 'nimble', 'quiet', 'sharp', 'steady', 'vivid'];
@@ -225,7 +226,7 @@ function safeReaddir(dir: string): string[] {
 
 /** A state that says running but whose process is gone (berth was killed) is the truth no longer. */
 export function reconcile(state: ContainerState): ContainerState {
-  if (state.status !== 'running' || state.pid === undefined) return state;
+  if (!isRunning(state) || state.pid === undefined) return state;
   const start = processStartTime(state.pid);
   if (start !== undefined && start === state.pidStartTime) return state;
   // A live shim is about to record the exit (or a restart) itself: its word is better than ours.
