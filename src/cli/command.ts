@@ -1,5 +1,5 @@
 import arg = require('arg');
-import { BerthError, causeChain } from '../errors';
+import { BerthError, causeChain, invalid } from '../errors';
 import { oneLine } from '../util/quote';
 import type { BerthOptions } from '../index';
 
@@ -21,12 +21,56 @@ export interface Command {
 }
 
 export function parse(cmd: Command, argv: string[]): Args {
+  const spec = { ...cmd.spec, '--help': Boolean };
   try {
-    return arg({ ...cmd.spec, '--help': Boolean }, { argv, stopAtPositional: cmd.stopAtPositional ?? false }) as Args;
+    return arg(spec, { argv: normalizeArgv(spec, argv, cmd.stopAtPositional ?? false), stopAtPositional: cmd.stopAtPositional ?? false }) as Args;
   } catch (e) {
+    if (e instanceof BerthError) throw e;
     const msg = (e as Error).message.replace(/^unknown or unexpected option/, 'unknown flag');
     throw new BerthError('INVALID_ARGUMENT', `${msg}; see 'berth ${cmd.usage.split(' ')[0]} --help'`);
   }
+}
+
+const TRUE = ['1', 't', 'T', 'true', 'TRUE', 'True'];
+const FALSE = ['0', 'f', 'F', 'false', 'FALSE', 'False'];
+
+/**
+ * Two quirks of arg's `--flag=value`, fixed before it parses: it splits with /=(.*)/, whose `.`
+ * stops at a line break (`--memory=1\nm` became "1", silently), and a Boolean flag ignores its
+ * value (`--rm=false` meant --rm). Values with a line break are passed as `--flag VALUE`; a
+ * Boolean's value is read as docker's (Go's) booleans, anything else refused. Only flags are
+ * touched: what follows the positional of a stopAtPositional command (run's COMMAND) is not.
+ */
+export function normalizeArgv(spec: arg.Spec, argv: string[], stopAtPositional: boolean): string[] {
+  const typeOf = (flag: string) => {
+    let t = spec[flag];
+    for (let i = 0; typeof t === 'string' && i < 8; i++) t = spec[t];
+    return t;
+  };
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--' || !a.startsWith('-') || a.length < 2) {
+      if (a === '--' || stopAtPositional) return out.concat(argv.slice(i));
+      out.push(a);
+      continue;
+    }
+    const eq = a.indexOf('=');
+    const flag = a.startsWith('--') && eq > 0 ? a.slice(0, eq) : a;
+    const type = typeOf(flag);
+    if (flag !== a && type === Boolean) {
+      const value = a.slice(eq + 1);
+      if (TRUE.includes(value)) out.push(flag);
+      else if (!FALSE.includes(value)) throw invalid(flag, 'true or false', value);
+    } else if (flag !== a && /[\n\r\u2028\u2029]/.test(a)) {
+      out.push(flag, a.slice(eq + 1));
+    } else {
+      out.push(a);
+      // a String flag's value is the next element, whatever it looks like
+      if (flag === a && type !== undefined && type !== Boolean && i + 1 < argv.length) out.push(argv[++i]);
+    }
+  }
+  return out;
 }
 
 /** The one stderr line of a failure of one of several operands (rm a b c): its causes joined,

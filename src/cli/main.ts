@@ -57,12 +57,12 @@ Run 'berth COMMAND --help' for more information on a command.
 
 async function main(argv: string[]): Promise<number> {
   let global;
+  const { normalizeArgv, parse } = require('./command') as typeof import('./command');
+  const spec = { '--root': String, '--runroot': String, '--storage-driver': String, '--cgroup-parent': String, '--help': Boolean, '-h': '--help', '--version': Boolean, '-v': '--version' };
   try {
-    global = arg(
-      { '--root': String, '--runroot': String, '--storage-driver': String, '--cgroup-parent': String, '--help': Boolean, '-h': '--help', '--version': Boolean, '-v': '--version' },
-      { argv, stopAtPositional: true },
-    );
+    global = arg(spec, { argv: normalizeArgv(spec, argv, true), stopAtPositional: true });
   } catch (e) {
+    if (e instanceof BerthError) throw e;
     throw new BerthError('INVALID_ARGUMENT', `${(e as Error).message}; see 'berth --help'`);
   }
   if (global['--version']) {
@@ -77,7 +77,6 @@ async function main(argv: string[]): Promise<number> {
   const entry = COMMANDS[name];
   if (!entry) throw new BerthError('INVALID_ARGUMENT', `${quote(name)} is not a berth command; see 'berth --help'`);
   const cmd = entry[1]();
-  const { parse } = require('./command') as typeof import('./command');
   const args = parse(cmd, rest);
   if (args['--help']) {
     process.stdout.write(`Usage: berth ${cmd.usage}\n\n${cmd.summary}\n\nOptions:\n${cmd.help}\n`);

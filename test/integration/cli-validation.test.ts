@@ -48,6 +48,9 @@ describe('berth run refuses bad flags before anything is made', () => {
       [['-v', `${volume}:/data`, '-d', '--log-opt', 'max-size=lots'], 'Expected a memory size like 64m, 512k or 1g for --log-opt max-size but received "lots"'],
       [['-v', `${volume}:/data`, '--security-opt', 'seccomp=\u001b[2J'], 'Expected seccomp=unconfined, seccomp=default or no-new-privileges[=true|false] for --security-opt but received "seccomp=\\u001b[2J" (seccomp profiles from files are not supported)'],
       [['-w', 'relative'], 'Expected an absolute path for --workdir but received "relative"'],
+      // arg alone took --rm=anything for --rm, and cut --flag=value at a line break
+      [['--rm=maybe'], 'Expected true or false for --rm but received "maybe"'],
+      [['--memory=1\ng'], 'Expected a memory size like 64m, 512k or 1g for --memory but received "1\\ng"'],
     ];
     for (const [flags, message] of cases) {
       expectRefused(await cli(['run', '--rm', ...flags, 'busybox', 'true']), message, JSON.stringify(flags));

@@ -3,6 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { BerthError } from '../../src/errors';
+import { normalizeArgv } from '../../src/cli/command';
 import { Berth } from '../../src/index';
 import { checkContainerOptions } from '../../src/runtime/options';
 import { describe as describeValue, oneLine, quote } from '../../src/util/quote';
@@ -231,5 +232,28 @@ describe('the roots and the other calls', () => {
     await refused(() => berth.pullImage('busybox', { credentials: { username: 'u' } as never }), 'Expected credentials.password to be a string but received undefined');
     await refused(() => berth.createNetwork({ name: 'n', internal: 'yes' } as never), 'Expected internal to be true or false but received a string "yes"');
     await refused(() => berth.connectNetwork('n', 'c', { ip: 5 } as never), 'Expected ip to be a string but received a number 5; pass "5"');
+  });
+});
+
+describe('CLI flags given as --flag=value', () => {
+  const spec = { '--memory': String, '-m': '--memory', '--env': [String], '--rm': Boolean, '--detach': Boolean, '-d': '--detach' };
+
+  it('keeps a value with a line break whole (arg alone cut it at the break)', () => {
+    expect(normalizeArgv(spec, ['--memory=1\nm', 'busybox'], true)).toEqual(['--memory', '1\nm', 'busybox']);
+    expect(normalizeArgv(spec, ['--env=A=b\r\nc'], false)).toEqual(['--env', 'A=b\r\nc']);
+    expect(normalizeArgv(spec, ['--memory=64m'], false)).toEqual(['--memory=64m']);
+  });
+
+  it('reads a Boolean flag\'s value as docker does, and refuses other values', () => {
+    expect(normalizeArgv(spec, ['--rm=false', '--detach=true', 'busybox'], true)).toEqual(['--detach', 'busybox']);
+    expect(normalizeArgv(spec, ['--rm=0', '--rm=T'], false)).toEqual(['--rm']);
+    const e = caught(() => normalizeArgv(spec, ['--rm=no'], false));
+    expect([e.code, e.message]).toEqual(['INVALID_ARGUMENT', 'Expected true or false for --rm but received "no"']);
+  });
+
+  it('leaves values of String flags and the container command alone', () => {
+    // "-m --rm=x": --rm=x is -m's value; after the image, everything is the command's
+    expect(normalizeArgv(spec, ['-m', '--rm=x', 'busybox', 'sh', '--rm=no', '--memory=a\nb'], true)).toEqual(['-m', '--rm=x', 'busybox', 'sh', '--rm=no', '--memory=a\nb']);
+    expect(normalizeArgv(spec, ['--', '--rm=no'], false)).toEqual(['--', '--rm=no']);
   });
 });

@@ -38,12 +38,12 @@ describe('parseBytes', () => {
     expect(parseBytes(input, '--memory')).toBe(bytes);
   });
 
-  it.each(['6x4', '', '   ', '-1', '-64m', 'm', '64mm', '64kb2', '1,5g', '0x10', '1e3', '64p', '.5m', '5.m'])(
+  it.each(['6x4', '', '   ', '-1', '-64m', 'm', '64mm', '64kb2', '1,5g', '0x10', '1e3', '64p', '.5m', '5.m', '64\nm', '64m\n', '\u00a064m'])(
     'refuses %j naming the option and the value',
     (input) => {
       const e = caught(() => parseBytes(input, '--shm-size'));
       expect(e.code).toBe('INVALID_ARGUMENT');
-      expect(e.message).toBe(`Expected a memory size like 64m, 512k or 1g for --shm-size but received "${input}"`);
+      expect(e.message).toBe(`Expected a memory size like 64m, 512k or 1g for --shm-size but received ${JSON.stringify(input)}`);
     },
   );
 
@@ -171,10 +171,10 @@ describe('parseCpuShares', () => {
     expect(parseCpuShares(input)).toBe(n);
   });
 
-  it.each(['0', '1', '262145', '-5', '1.5', 'abc', '', '1e3'])('refuses %j', (input) => {
+  it.each(['0', '1', '262145', '-5', '1.5', 'abc', '', '1e3', '512\n'])('refuses %j', (input) => {
     const e = caught(() => parseCpuShares(input));
     expect(e.code).toBe('INVALID_ARGUMENT');
-    expect(e.message).toBe(`Expected an integer from 2 to 262144 for --cpu-shares but received "${input}"`);
+    expect(e.message).toBe(`Expected an integer from 2 to 262144 for --cpu-shares but received ${JSON.stringify(input)}`);
   });
 });
 
@@ -188,10 +188,10 @@ describe('parsePidsLimit', () => {
     expect(parsePidsLimit(input)).toBe(n);
   });
 
-  it.each(['0', '-2', '1.5', 'max', '', 'ten'])('refuses %j', (input) => {
+  it.each(['0', '-2', '1.5', 'max', '', 'ten', '\n42'])('refuses %j', (input) => {
     const e = caught(() => parsePidsLimit(input));
     expect(e.code).toBe('INVALID_ARGUMENT');
-    expect(e.message).toBe(`Expected a positive integer, or -1 for unlimited for --pids-limit but received "${input}"`);
+    expect(e.message).toBe(`Expected a positive integer, or -1 for unlimited for --pids-limit but received ${JSON.stringify(input)}`);
   });
 });
 
@@ -235,7 +235,7 @@ describe('parseCpuList / formatCpuList', () => {
   it.each(['', ' ', '2-1', 'a', '0-', '-1', '1,,2', '0-2,', '0;1', '1-2-3', '8192', '0-8192', '1.5'])('refuses %j', (input) => {
     const e = caught(() => parseCpuList(input));
     expect(e.code).toBe('INVALID_ARGUMENT');
-    expect(e.message).toBe(`Expected a CPU list like 0-1,3 for --cpuset-cpus but received "${input}"`);
+    expect(e.message).toBe(`Expected a CPU list like 0-1,3 for --cpuset-cpus but received ${JSON.stringify(input)}`);
   });
 
   it('names the option (or file) it was given', () => {
@@ -262,6 +262,8 @@ describe('parseCpuset', () => {
 
   it('refuses malformed lists before checking online CPUs', () => {
     expect(caught(() => parseCpuset('x', online)).message).toBe('Expected a CPU list like 0-1,3 for --cpuset-cpus but received "x"');
+    // a line break is no blank in a flag (the sysfs files parseCpuList also reads end in one)
+    expect(caught(() => parseCpuset('0\n', online)).message).toBe('Expected a CPU list like 0-1,3 for --cpuset-cpus but received "0\\n"');
   });
 
   it('defaults to the online CPUs from sysfs (cpu 0 is always online)', () => {
