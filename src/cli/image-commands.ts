@@ -1,5 +1,6 @@
 import { BerthError } from '../errors';
 import { Berth } from '../index';
+import { quote } from '../util/quote';
 import { humanSize, parse, positionals, type Command } from './command';
 
 export const imageInspect: Command = {
@@ -55,7 +56,7 @@ export const image: Command = {
     const [sub, ...rest] = args._;
     const load = sub === undefined ? undefined : SUBCOMMANDS[sub];
     if (!load) {
-      throw new BerthError('INVALID_ARGUMENT', `${sub === undefined ? '"berth image" requires a subcommand' : `berth image: unknown subcommand "${sub}"`}; one of ${Object.keys(SUBCOMMANDS).join(', ')}`);
+      throw new BerthError('INVALID_ARGUMENT', `${sub === undefined ? '"berth image" requires a subcommand' : `berth image: unknown subcommand ${quote(sub)}`}; one of ${Object.keys(SUBCOMMANDS).join(', ')}`);
     }
     const cmd = load();
     const subArgs = parse(cmd, rest);
