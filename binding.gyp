@@ -42,7 +42,7 @@
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "_GNU_SOURCE"],
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-fno-exceptions", "-std=gnu++17"],
-      "cflags_cc": ["-std=c++17", "-O2", "-Wall", "-Wextra", "-Wno-unused-parameter", "-Wno-missing-field-initializers"]
+      "cflags_cc": ["-std=c++17", "-O2", "-Wall", "-Wextra", "-Werror", "-Wno-unused-parameter", "-Wno-missing-field-initializers"]
     },
     {
       "target_name": "berth-shim",
@@ -68,7 +68,7 @@
       "defines": ["_GNU_SOURCE"],
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-fno-exceptions", "-std=gnu++17"],
-      "cflags_cc": ["-std=c++17", "-O2", "-Wall", "-Wextra", "-Wno-unused-parameter", "-Wno-missing-field-initializers",
+      "cflags_cc": ["-std=c++17", "-O2", "-Wall", "-Wextra", "-Werror", "-Wno-unused-parameter", "-Wno-missing-field-initializers",
                     "-ffunction-sections", "-fdata-sections"],
       "ldflags!": ["-rdynamic"],
       "ldflags": ["-static", "-Wl,--gc-sections"]
@@ -91,7 +91,7 @@
       "defines": ["_GNU_SOURCE"],
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-fno-exceptions", "-std=gnu++17"],
-      "cflags_cc": ["-std=c++17", "-O2", "-Wall", "-Wextra", "-Wno-unused-parameter", "-Wno-missing-field-initializers",
+      "cflags_cc": ["-std=c++17", "-O2", "-Wall", "-Wextra", "-Werror", "-Wno-unused-parameter", "-Wno-missing-field-initializers",
                     "-ffunction-sections", "-fdata-sections"],
       "ldflags!": ["-rdynamic"],
       "ldflags": ["-static", "-Wl,--gc-sections"]
@@ -100,7 +100,7 @@
       "target_name": "berth-init",
       "type": "executable",
       "sources": ["native/init/init.c"],
-      "cflags_c": ["-std=c11", "-O2", "-Wall", "-Wextra"],
+      "cflags_c": ["-std=c11", "-O2", "-Wall", "-Wextra", "-Werror"],
       "ldflags!": ["-rdynamic"],
       "ldflags": ["-static"]
     }

@@ -101,6 +101,14 @@ export function printNetworkTargets(line, m) {
 // Worker (in its own network and mount namespace)
 // ---------------------------------------------------------------------------
 
+function removeNetworkAfter(berth, network, failed) {
+  try {
+    berth.removeNetwork(network);
+  } catch (e) {
+    if (!failed) throw e;
+  }
+}
+
 async function worker(a) {
   const { Berth } = require(path.join(REPO_ROOT, 'dist/index.js'));
   const berth = new Berth({ root: path.join(a.dir, 'root'), runRoot: path.join(a.dir, 'run'), cgroupParent: a.cgroupParent });
@@ -127,11 +135,8 @@ async function worker(a) {
     failed = true;
     throw e;
   } finally {
-    try {
-      berth.removeNetwork(a.network);
-    } catch (e) {
-      if (!failed) throw e; // else the first error is the one to report; the namespace goes anyway
-    }
+    // after a failure the first error is the one to report; the network goes anyway
+    removeNetworkAfter(berth, a.network, failed);
   }
   if (a.podman) {
     try {

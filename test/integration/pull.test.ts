@@ -358,6 +358,8 @@ describe('berth pull on a terminal', () => {
       timeout: 60_000,
     });
     expect(out.status).toBe(0);
+    // the progress bars' ANSI escapes
+    // eslint-disable-next-line no-control-regex
     const text = out.stdout.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '');
     for (const layer of layersOf(layout, 'layers')) {
       expect(text).toMatch(new RegExp(`${layer.digest.slice(0, 19)} \\[█+\\] [\\d.]+/[\\d.]+ MB done`));

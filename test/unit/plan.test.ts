@@ -175,7 +175,7 @@ describe('containerMounts', () => {
   });
 
   it('gives each kernel filesystem docker\'s flags and options', () => {
-    const [proc, dev, pts, shm, mq, sys] = ops;
+    const [proc, dev, pts, shm, mq] = ops;
     expect(proc.flags).toBe(MS.NOSUID | MS.NOEXEC | MS.NODEV);
     expect(proc.source).toBe('proc');
     expect(dev.flags).toBe(MS.NOSUID | MS.STRICTATIME);
