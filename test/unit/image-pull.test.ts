@@ -1,111 +1,12 @@
 import * as fs from 'node:fs';
-import http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import * as zlib from 'node:zlib';
-import { createHash } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Header } from 'tar';
 import { ImageStore } from '../../src/image/store';
 import type { StoreLock } from '../../src/image/store-lock';
-
-const sha256 = (b: Buffer | string): string => `sha256:${createHash('sha256').update(b).digest('hex')}`;
+import { FakeRegistry, sha256, tarOf } from '../fixtures/registry/fake-registry';
 
 const noLock: StoreLock = { sync: (_f, fn) => fn(), async: (_f, fn) => fn() };
-
-function tarOf(files: Record<string, string>): Buffer {
-  const blocks: Buffer[] = [];
-  for (const [name, content] of Object.entries(files)) {
-    const body = Buffer.from(content);
-    const block = Buffer.alloc(512);
-    new Header({ path: name, type: 'File', mode: 0o644, size: body.length, mtime: new Date(0) }).encode(block, 0);
-    blocks.push(block, body, Buffer.alloc((512 - (body.length % 512)) % 512));
-  }
-  blocks.push(Buffer.alloc(1024));
-  return Buffer.concat(blocks);
-}
-
-interface Layer {
-  tar: Buffer;
-  compression?: 'gzip' | 'none';
-  mediaType?: string;
-  /** Claimed diff ID, to test a config that lies about the layer. */
-  diffId?: string;
-}
-
-/** An in-memory registry: blobs and manifests by digest and tag, with hooks to slow or count blob requests. */
-class FakeRegistry {
-  blobs = new Map<string, Buffer>();
-  manifests = new Map<string, { type: string; body: Buffer }>();
-  blobRequests: string[] = [];
-  inFlight = 0;
-  maxInFlight = 0;
-  blobDelayMs = 0;
-  /** A blob whose download breaks off halfway. */
-  drop?: string;
-  private server = http.createServer((req, res) => void this.handle(req, res));
-  host = '';
-
-  async start(): Promise<this> {
-    await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', () => r()));
-    this.host = `127.0.0.1:${(this.server.address() as { port: number }).port}`;
-    return this;
-  }
-
-  async stop(): Promise<void> {
-    this.server.closeAllConnections();
-    await new Promise((r) => this.server.close(r));
-  }
-
-  image(repo: string, tag: string, layers: Layer[]): { config: string; layers: string[] } {
-    const descs = layers.map((l) => {
-      const body = l.compression === 'none' ? l.tar : zlib.gzipSync(l.tar);
-      this.blobs.set(sha256(body), body);
-      const mediaType = l.mediaType ?? (l.compression === 'none' ? 'application/vnd.oci.image.layer.v1.tar' : 'application/vnd.oci.image.layer.v1.tar+gzip');
-      return { mediaType, digest: sha256(body), size: body.length };
-    });
-    const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: layers.map((l) => l.diffId ?? sha256(l.tar)) } }));
-    this.blobs.set(sha256(config), config);
-    const manifest = Buffer.from(
-      JSON.stringify({
-        schemaVersion: 2,
-        mediaType: 'application/vnd.oci.image.manifest.v1+json',
-        config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256(config), size: config.length },
-        layers: descs,
-      }),
-    );
-    const entry = { type: 'application/vnd.oci.image.manifest.v1+json', body: manifest };
-    this.manifests.set(`${repo}:${tag}`, entry);
-    this.manifests.set(`${repo}:${sha256(manifest)}`, entry);
-    return { config: sha256(config), layers: descs.map((d) => d.digest) };
-  }
-
-  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    const m = /^\/v2\/(.+)\/(manifests|blobs)\/([^/]+)$/.exec(req.url ?? '');
-    if (req.url === '/v2/') return void res.end('{}');
-    if (m?.[2] === 'manifests') {
-      const found = this.manifests.get(`${m[1]}:${m[3]}`);
-      if (!found) return void res.writeHead(404).end('{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown"}]}');
-      return void res.writeHead(200, { 'content-type': found.type }).end(found.body);
-    }
-    if (m?.[2] === 'blobs' && this.blobs.has(m[3])) {
-      this.blobRequests.push(m[3]);
-      this.inFlight++;
-      this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
-      if (this.blobDelayMs) await new Promise((r) => setTimeout(r, this.blobDelayMs));
-      this.inFlight--;
-      const body = this.blobs.get(m[3])!;
-      if (this.drop === m[3]) {
-        // Headers promise the whole blob, half of it arrives, then the connection dies.
-        res.writeHead(200, { 'content-length': body.length });
-        res.write(body.subarray(0, body.length >> 1));
-        return void setTimeout(() => res.socket?.destroy(), 20);
-      }
-      return void res.writeHead(200).end(body);
-    }
-    res.writeHead(404).end();
-  }
-}
 
 let tmp: string;
 let root: string;
