@@ -2,7 +2,10 @@
 
 #include <sched.h>
 
+#include <cmath>
 #include <cstring>
+#include <limits>
+#include <type_traits>
 
 namespace berth {
 namespace {
@@ -44,6 +47,16 @@ class Reader {
     std::vector<std::string> out(items(field, 4));
     for (auto& s : out) s = str(field);
     return out;
+  }
+  // A number as the integer type of its field. NaN, infinities and values T cannot hold are format
+  // errors: converting them is undefined behaviour (and gave garbage uids). Fractions truncate.
+  template <typename T>
+  T integer(const char* field) {
+    double v = num(field);
+    constexpr int bits = std::numeric_limits<T>::digits;  // value bits: 31 for int, 32 for uid_t
+    double lo = std::is_signed_v<T> ? -std::ldexp(1.0, bits) - 1 : -1.0;
+    if (!(v > lo && v < std::ldexp(1.0, bits))) throw PlanFormatError{field};
+    return static_cast<T>(v);
   }
   bool flag(const char* field) { return num(field) != 0; }
   void end() {
@@ -94,7 +107,7 @@ SpawnPlan decodePlan(const uint8_t* data, size_t len) {
   p.rootfsSource = r.str("rootfsMount.source");
   p.rootfsFstype = r.str("rootfsMount.fstype");
   p.rootfsData = r.str("rootfsMount.data");
-  p.rootfsFlags = static_cast<unsigned long>(r.num("rootfsMount.flags"));
+  p.rootfsFlags = r.integer<unsigned long>("rootfsMount.flags");
   p.mounts.resize(r.items("mounts", kMountOpMinBytes));
   for (MountOp& op : p.mounts) {
     op.kind = mountKind(r.str("mounts.kind"));
@@ -102,12 +115,12 @@ SpawnPlan decodePlan(const uint8_t* data, size_t len) {
     op.source = r.str("mounts.source");
     op.fstype = r.str("mounts.fstype");
     op.data = r.str("mounts.data");
-    op.flags = static_cast<unsigned long>(r.num("mounts.flags"));
-    op.create = static_cast<int>(r.num("mounts.create"));
+    op.flags = r.integer<unsigned long>("mounts.flags");
+    op.create = r.integer<int>("mounts.create");
     op.sourceInRoot = r.flag("mounts.sourceInRoot");
     op.optional = r.flag("mounts.optional");
-    op.mode = static_cast<unsigned>(r.num("mounts.mode"));
-    op.rdev = static_cast<uint64_t>(r.num("mounts.rdev"));
+    op.mode = r.integer<unsigned>("mounts.mode");
+    op.rdev = r.integer<uint64_t>("mounts.rdev");
     op.intoKernelFs = r.flag("mounts.intoKernelFs");
   }
   p.hostname = r.str("hostname");
@@ -123,21 +136,21 @@ SpawnPlan decodePlan(const uint8_t* data, size_t len) {
   p.argv = r.strs("argv");
   p.env = r.strs("env");
   p.cwd = r.str("cwd");
-  p.uid = static_cast<uid_t>(r.num("uid"));
-  p.gid = static_cast<gid_t>(r.num("gid"));
+  p.uid = r.integer<uid_t>("uid");
+  p.gid = r.integer<gid_t>("gid");
   p.groups.resize(r.items("groups", 8));
-  for (gid_t& g : p.groups) g = static_cast<gid_t>(r.num("groups"));
+  for (gid_t& g : p.groups) g = r.integer<gid_t>("groups");
   p.capsDrop.resize(r.items("capsDrop", 8));
-  for (int& c : p.capsDrop) c = static_cast<int>(r.num("capsDrop"));
-  p.capsKeep[0] = static_cast<uint32_t>(r.num("capsKeep"));
-  p.capsKeep[1] = static_cast<uint32_t>(r.num("capsKeep"));
+  for (int& c : p.capsDrop) c = r.integer<int>("capsDrop");
+  p.capsKeep[0] = r.integer<uint32_t>("capsKeep");
+  p.capsKeep[1] = r.integer<uint32_t>("capsKeep");
   p.noNewPrivileges = r.flag("noNewPrivileges");
-  for (int& fd : p.stdio) fd = static_cast<int>(r.num("stdio"));
+  for (int& fd : p.stdio) fd = r.integer<int>("stdio");
   p.tty = r.flag("tty");
-  p.ttyRows = static_cast<unsigned short>(r.num("ttySize"));
-  p.ttyCols = static_cast<unsigned short>(r.num("ttySize"));
-  p.parentDeathSignal = static_cast<int>(r.num("parentDeathSignal"));
-  p.joinPid = static_cast<pid_t>(r.num("joinPid"));
+  p.ttyRows = r.integer<unsigned short>("ttySize");
+  p.ttyCols = r.integer<unsigned short>("ttySize");
+  p.parentDeathSignal = r.integer<int>("parentDeathSignal");
+  p.joinPid = r.integer<pid_t>("joinPid");
   p.blockSignals = r.flag("blockSignals");
   p.netnsPath = r.str("netnsPath");
   p.seccomp = r.flag("seccomp");

@@ -205,4 +205,27 @@ TEST_CASE(plan_huge_counts_fail_cleanly) {
   CHECK_EQ(fieldOf(g.substr(0, groups) + u32(0xfffffff0) + g.substr(groups + 4)), "groups");
 }
 
+// Numbers travel as f64; one the field's integer type cannot hold (NaN, negative for an unsigned
+// field, too large) is a format error, where converting it would be undefined behaviour.
+TEST_CASE(plan_numbers_out_of_range_fail) {
+  std::string g = golden();
+  auto with = [&g](const std::string& marker, size_t skip, double v) {
+    size_t off = at(g, marker) + skip;
+    return g.substr(0, off) + f64(v) + g.substr(off + 8);
+  };
+  const std::string uid = lp("/work/dir") + f64(1000);  // cwd, then uid
+  const size_t uidAt = 4 + 9;
+  CHECK_EQ(decode(with(uid, uidAt, 4294967295.0)).uid, 4294967295u);  // the largest uid_t still decodes
+  CHECK_EQ(decode(with(uid, uidAt, 7.9)).uid, 7u);                      // fractions truncate
+  for (double bad : {std::nan(""), -1.0, 4294967296.0, HUGE_VAL, -HUGE_VAL, 1e300})
+    CHECK_EQ(fieldOf(with(uid, uidAt, bad)), "uid");
+  CHECK_EQ(fieldOf(with(f64(50) + f64(132), 8, 65536)), "ttySize");
+  CHECK_EQ(decode(with(f64(50) + f64(132), 8, 65535)).ttyCols, 65535);
+  CHECK_EQ(fieldOf(with(f64(020666) + f64(4294967295.0), 8, 18446744073709551616.0)), "mounts.rdev");
+  CHECK_EQ(fieldOf(with(f64(4294967295.0) + f64(511), 0, -1)), "capsKeep");
+  const std::string stdio = f64(3) + f64(4) + f64(5);
+  CHECK_EQ(decode(with(stdio, 0, -2147483648.0)).stdio[0], -2147483647 - 1);  // signed fields take negatives
+  CHECK_EQ(fieldOf(with(stdio, 0, 2147483648.0)), "stdio");
+}
+
 }  // namespace berth::test
