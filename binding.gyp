@@ -17,7 +17,7 @@
       "defines": ["_GNU_SOURCE"],
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-fno-exceptions", "-std=gnu++17"],
-      "cflags_cc": ["-std=c++17", "-O1", "-g", "-Wall", "-Wextra"]
+      "cflags_cc": ["-std=c++17", "-O1", "-g", "-Wall", "-Wextra", "-Werror"]
     },
     {
       "target_name": "berth",

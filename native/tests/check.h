@@ -54,30 +54,30 @@ std::string readFile(const std::string& path);
   static const ::berth::test::Register name##_registered(#name, name); \
   static void name()
 
-#define CHECK(cond)                                                    \
-  do {                                                                 \
+#define CHECK(cond)                                                           \
+  do {                                                                        \
     if (!(cond)) ::berth::test::fail(__FILE__, __LINE__, "CHECK(" #cond ")"); \
   } while (0)
 
-#define CHECK_EQ(actual, expected)                                                            \
-  do {                                                                                        \
-    const auto& check_a_ = (actual);                                                          \
-    const auto& check_e_ = (expected);                                                        \
-    if (!(check_a_ == check_e_))                                                              \
-      ::berth::test::fail(__FILE__, __LINE__,                                                 \
-                          "CHECK_EQ(" #actual ", " #expected "): got " + ::berth::test::show(check_a_) + \
-                              ", want " + ::berth::test::show(check_e_));                     \
+#define CHECK_EQ(actual, expected)                                                                                   \
+  do {                                                                                                               \
+    const auto& check_a_ = (actual);                                                                                 \
+    const auto& check_e_ = (expected);                                                                               \
+    if (!(check_a_ == check_e_))                                                                                     \
+      ::berth::test::fail(__FILE__, __LINE__,                                                                        \
+                          "CHECK_EQ(" #actual ", " #expected "): got " + ::berth::test::show(check_a_) + ", want " + \
+                              ::berth::test::show(check_e_));                                                        \
   } while (0)
 
 // expr must throw exactly ExcType; `inspect` then runs with the exception bound to `e`.
-#define CHECK_THROWS(ExcType, expr, inspect)                                                  \
-  do {                                                                                        \
-    bool check_threw_ = false;                                                                \
-    try {                                                                                     \
-      (void)(expr);                                                                           \
-    } catch (const ExcType& e) {                                                              \
-      check_threw_ = true;                                                                    \
-      inspect;                                                                                \
-    }                                                                                         \
+#define CHECK_THROWS(ExcType, expr, inspect)                                                      \
+  do {                                                                                            \
+    bool check_threw_ = false;                                                                    \
+    try {                                                                                         \
+      (void)(expr);                                                                               \
+    } catch (const ExcType& e) {                                                                  \
+      check_threw_ = true;                                                                        \
+      inspect;                                                                                    \
+    }                                                                                             \
     if (!check_threw_) ::berth::test::fail(__FILE__, __LINE__, #expr " did not throw " #ExcType); \
   } while (0)

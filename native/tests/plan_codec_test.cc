@@ -2,13 +2,14 @@
 // encodePlan (src/native/plan-codec.ts) writes for plan-golden.json; test/unit/native.test.ts pins
 // the TypeScript side to the same file. Every field of the JSON is checked here by value, so a
 // field added, dropped or reordered on either side fails one of the two.
+#include "core/plan_codec.h"
+
 #include <sched.h>
 
 #include <cmath>
 #include <cstring>
 #include <string>
 
-#include "core/plan_codec.h"
 #include "tests/check.h"
 
 namespace berth::test {
@@ -32,7 +33,8 @@ size_t at(const std::string& g, const std::string& marker) {
   return off;
 }
 std::string u32(uint32_t v) {
-  return std::string{static_cast<char>(v), static_cast<char>(v >> 8), static_cast<char>(v >> 16), static_cast<char>(v >> 24)};
+  return std::string{static_cast<char>(v), static_cast<char>(v >> 8), static_cast<char>(v >> 16),
+                     static_cast<char>(v >> 24)};
 }
 std::string f64(double v) {
   std::string s(8, '\0');
@@ -69,7 +71,8 @@ TEST_CASE(plan_golden_decodes_every_field) {
   CHECK_EQ(p.rootfs, "/var/lib/berth/containers/0123abcd/rootfs");
   CHECK_EQ(p.rootfsSource, "overlay");
   CHECK_EQ(p.rootfsFstype, "overlay");
-  CHECK_EQ(p.rootfsData, "lowerdir=/var/lib/berth/layers/top:/var/lib/berth/layers/base,upperdir=/c/upper,workdir=/c/work");
+  CHECK_EQ(p.rootfsData,
+           "lowerdir=/var/lib/berth/layers/top:/var/lib/berth/layers/base,upperdir=/c/upper,workdir=/c/work");
   CHECK_EQ(p.rootfsFlags, 2ul);
 
   CHECK_EQ(p.mounts.size(), 8u);
@@ -84,7 +87,8 @@ TEST_CASE(plan_golden_decodes_every_field) {
   };
   const Want want[] = {
       {MountOp::kMount, "proc", "proc", "proc", "", 14, 1, false, false, false, 0, 0},
-      {MountOp::kMount, "etc/hostname", "/var/lib/berth/containers/0123abcd/hostname", "", "", 20480, 2, false, false, false, 0, 0},
+      {MountOp::kMount, "etc/hostname", "/var/lib/berth/containers/0123abcd/hostname", "", "", 20480, 2, false, false,
+       false, 0, 0},
       {MountOp::kMount, "proc/sys", "proc/sys", "", "", 20515, 0, true, true, true, 0, 0},
       {MountOp::kMount, "dev", "tmpfs", "tmpfs", "mode=755,size=65536k", 2, 1, false, false, false, 0, 0},
       {MountOp::kMkdir, "dev/pts", "", "", "", 0, 0, false, false, false, 040755, 0},
@@ -121,8 +125,9 @@ TEST_CASE(plan_golden_decodes_every_field) {
   CHECK(p.execCandidates == (std::vector<std::string>{"/usr/local/bin/sh", "/bin/sh"}));
   CHECK(p.argv == (std::vector<std::string>{"sh", "-c", "echo \"$GREETING\"\n", ""}));
   // UTF-8 passes through as bytes: 2-, 3- and 4-byte sequences.
-  CHECK(p.env == (std::vector<std::string>{"PATH=/bin:/usr/bin",
-                                           "GREETING=h\xc3\xa9llo \xe6\x97\xa5\xe6\x9c\xac \xf0\x9f\x90\xb3", "EMPTY="}));
+  CHECK(p.env ==
+        (std::vector<std::string>{"PATH=/bin:/usr/bin",
+                                  "GREETING=h\xc3\xa9llo \xe6\x97\xa5\xe6\x9c\xac \xf0\x9f\x90\xb3", "EMPTY="}));
   CHECK_EQ(p.cwd, "/work/dir");
   CHECK_EQ(p.uid, 1000u);
   CHECK_EQ(p.gid, 1001u);
@@ -216,7 +221,7 @@ TEST_CASE(plan_numbers_out_of_range_fail) {
   const std::string uid = lp("/work/dir") + f64(1000);  // cwd, then uid
   const size_t uidAt = 4 + 9;
   CHECK_EQ(decode(with(uid, uidAt, 4294967295.0)).uid, 4294967295u);  // the largest uid_t still decodes
-  CHECK_EQ(decode(with(uid, uidAt, 7.9)).uid, 7u);                      // fractions truncate
+  CHECK_EQ(decode(with(uid, uidAt, 7.9)).uid, 7u);                    // fractions truncate
   for (double bad : {std::nan(""), -1.0, 4294967296.0, HUGE_VAL, -HUGE_VAL, 1e300})
     CHECK_EQ(fieldOf(with(uid, uidAt, bad)), "uid");
   CHECK_EQ(fieldOf(with(f64(50) + f64(132), 8, 65536)), "ttySize");

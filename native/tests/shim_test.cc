@@ -33,8 +33,9 @@ std::string why(const std::string& text) {
     parse(text);
   } catch (const StartError& e) {
     if (e.err != EINVAL || e.index != -1 || e.path.rfind("/proc/self/fd/", 0) != 0)
-      fail(__FILE__, __LINE__, "StartError{" + quote(e.step) + ", " + std::to_string(e.err) + ", " +
-                                   std::to_string(e.index) + ", " + quote(e.path) + "}");
+      fail(__FILE__, __LINE__,
+           "StartError{" + quote(e.step) + ", " + std::to_string(e.err) + ", " + std::to_string(e.index) + ", " +
+               quote(e.path) + "}");
     return e.step;
   }
   return "(parsed)";
@@ -104,7 +105,8 @@ TEST_CASE(config_defaults) {
   CHECK_EQ(parse(kRequired + "restart=always").restart, RestartPolicy::kAlways);
   CHECK_EQ(parse(kRequired + "restart=unless-stopped").restart, RestartPolicy::kUnlessStopped);
   CHECK_EQ(parse(kRequired + "restart=no\nrestart=always").restart, RestartPolicy::kAlways);  // last wins
-  CHECK_EQ(parse(kRequired + "log_max_size=9999999999999999999").logMaxSize, 9999999999999999999u);  // 19 digits at most
+  CHECK_EQ(parse(kRequired + "log_max_size=9999999999999999999").logMaxSize,
+           9999999999999999999u);  // 19 digits at most
 }
 
 TEST_CASE(config_invalid_lines) {
@@ -120,8 +122,9 @@ TEST_CASE(config_invalid_lines) {
   CHECK_EQ(why(kRequired + "restart=sometimes"),
            "parse config: expected no, always, on-failure or unless-stopped for restart but received \"sometimes\"");
   for (const char* bad : {"-1", "12a", "", " 1", "0x10", "18446744073709551616", "99999999999999999999"})
-    CHECK_EQ(why(kRequired + "log_max_size=" + bad),
-             "parse config: expected a non-negative integer for log_max_size but received \"" + std::string(bad) + "\"");
+    CHECK_EQ(
+        why(kRequired + "log_max_size=" + bad),
+        "parse config: expected a non-negative integer for log_max_size but received \"" + std::string(bad) + "\"");
   CHECK_EQ(why(kRequired + "restart_max=x"),
            "parse config: expected a non-negative integer for restart_max but received \"x\"");
 }
@@ -150,11 +153,10 @@ TEST_CASE(json_escapes) {
 
 TEST_CASE(json_control_characters) {
   // Every C0 control other than \n \r \t as \u00XX (lowercase hex), NUL included; DEL is legal JSON.
-  const std::string want[] = {"\\u0000", "\\u0001", "\\u0002", "\\u0003", "\\u0004", "\\u0005", "\\u0006",
-                              "\\u0007", "\\u0008", "\\t",     "\\n",     "\\u000b", "\\u000c", "\\r",
-                              "\\u000e", "\\u000f", "\\u0010", "\\u0011", "\\u0012", "\\u0013", "\\u0014",
-                              "\\u0015", "\\u0016", "\\u0017", "\\u0018", "\\u0019", "\\u001a", "\\u001b",
-                              "\\u001c", "\\u001d", "\\u001e", "\\u001f"};
+  const std::string want[] = {"\\u0000", "\\u0001", "\\u0002", "\\u0003", "\\u0004", "\\u0005", "\\u0006", "\\u0007",
+                              "\\u0008", "\\t",     "\\n",     "\\u000b", "\\u000c", "\\r",     "\\u000e", "\\u000f",
+                              "\\u0010", "\\u0011", "\\u0012", "\\u0013", "\\u0014", "\\u0015", "\\u0016", "\\u0017",
+                              "\\u0018", "\\u0019", "\\u001a", "\\u001b", "\\u001c", "\\u001d", "\\u001e", "\\u001f"};
   for (int c = 0; c < 0x20; c++) CHECK_EQ(json(std::string(1, static_cast<char>(c))), "\"" + want[c] + "\"");
   CHECK_EQ(json(std::string("a\0b", 3)), "\"a\\u0000b\"");
   CHECK_EQ(json("\x7f"), "\"\x7f\"");
@@ -169,14 +171,16 @@ TEST_CASE(json_valid_utf8_passes_through) {
 TEST_CASE(json_invalid_utf8_becomes_replacement) {
   const std::string R = "\xef\xbf\xbd";  // U+FFFD: one per byte that starts no valid sequence
   CHECK_EQ(json("\x80"), "\"" + R + "\"");
-  CHECK_EQ(json("a\xff" "b"), "\"a" + R + "b\"");
-  CHECK_EQ(json("\xc0\xaf"), "\"" + R + R + "\"");                   // overlong '/'
-  CHECK_EQ(json("\xe0\x80\x80"), "\"" + R + R + R + "\"");           // overlong NUL
-  CHECK_EQ(json("\xed\xa0\x80"), "\"" + R + R + R + "\"");           // UTF-16 surrogate
-  CHECK_EQ(json("\xf4\x90\x80\x80"), "\"" + R + R + R + R + "\"");   // above U+10FFFF
+  CHECK_EQ(json("a\xff"
+                "b"),
+           "\"a" + R + "b\"");
+  CHECK_EQ(json("\xc0\xaf"), "\"" + R + R + "\"");                  // overlong '/'
+  CHECK_EQ(json("\xe0\x80\x80"), "\"" + R + R + R + "\"");          // overlong NUL
+  CHECK_EQ(json("\xed\xa0\x80"), "\"" + R + R + R + "\"");          // UTF-16 surrogate
+  CHECK_EQ(json("\xf4\x90\x80\x80"), "\"" + R + R + R + R + "\"");  // above U+10FFFF
   CHECK_EQ(json("\xf5\x80"), "\"" + R + R + "\"");
-  CHECK_EQ(json("x\xe6\x97"), "\"x" + R + R + "\"");                 // cut short at the end
-  CHECK_EQ(json("\xe6\x97x\n"), "\"" + R + R + "x\\n\"");            // cut short by ASCII
+  CHECK_EQ(json("x\xe6\x97"), "\"x" + R + R + "\"");       // cut short at the end
+  CHECK_EQ(json("\xe6\x97x\n"), "\"" + R + R + "x\\n\"");  // cut short by ASCII
   CHECK_EQ(json("\xf0\x9f\x90\xb3\x80"), "\"\xf0\x9f\x90\xb3" + R + "\"");
 }
 

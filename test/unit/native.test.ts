@@ -12,21 +12,54 @@ const ROOT = path.join(__dirname, '..', '..');
 const EXE = path.join(ROOT, 'build', 'Release', 'berth-native-tests');
 const FIXTURES = path.join(ROOT, 'test', 'fixtures', 'native');
 
-const goldenPlan = (): NativeSpawnPlan =>
-  JSON.parse(fs.readFileSync(path.join(FIXTURES, 'plan-golden.json'), 'utf8')) as NativeSpawnPlan;
+const goldenPlan = (): NativeSpawnPlan => JSON.parse(fs.readFileSync(path.join(FIXTURES, 'plan-golden.json'), 'utf8')) as NativeSpawnPlan;
 
 // Every field of the two interfaces: `satisfies` makes tsc fail when a field is added to either
 // and not here, and the test below fails when the golden JSON lacks one of them.
 const PLAN_FIELDS = {
-  namespaces: true, rootfs: true, rootfsMount: true, mounts: true, hostname: true, cgroupDirs: true,
-  cgroupWrites: true, cgroupProcs: true, loopbackUp: true, execCandidates: true, argv: true, env: true,
-  cwd: true, uid: true, gid: true, groups: true, capsDrop: true, capsKeep: true, noNewPrivileges: true,
-  stdio: true, tty: true, ttySize: true, parentDeathSignal: true, joinPid: true, helperPath: true,
-  initPath: true, blockSignals: true, netnsPath: true, seccomp: true,
+  namespaces: true,
+  rootfs: true,
+  rootfsMount: true,
+  mounts: true,
+  hostname: true,
+  cgroupDirs: true,
+  cgroupWrites: true,
+  cgroupProcs: true,
+  loopbackUp: true,
+  execCandidates: true,
+  argv: true,
+  env: true,
+  cwd: true,
+  uid: true,
+  gid: true,
+  groups: true,
+  capsDrop: true,
+  capsKeep: true,
+  noNewPrivileges: true,
+  stdio: true,
+  tty: true,
+  ttySize: true,
+  parentDeathSignal: true,
+  joinPid: true,
+  helperPath: true,
+  initPath: true,
+  blockSignals: true,
+  netnsPath: true,
+  seccomp: true,
 } satisfies Record<keyof NativeSpawnPlan, true>;
 const MOUNT_FIELDS = {
-  kind: true, target: true, source: true, fstype: true, flags: true, data: true, create: true,
-  sourceInRoot: true, optional: true, mode: true, rdev: true, intoKernelFs: true,
+  kind: true,
+  target: true,
+  source: true,
+  fstype: true,
+  flags: true,
+  data: true,
+  create: true,
+  sourceInRoot: true,
+  optional: true,
+  mode: true,
+  rdev: true,
+  intoKernelFs: true,
 } satisfies Record<keyof NativeMountOp, true>;
 
 describe('plan codec golden bytes (TypeScript side)', () => {
@@ -46,8 +79,14 @@ describe('plan codec golden bytes (TypeScript side)', () => {
     const kinds = new Set(plan.mounts.map((m) => m.kind));
     expect([...kinds].sort()).toEqual(['mkdir', 'mknod', 'mount', 'symlink']);
     for (const m of plan.mounts) {
-      const keys = Object.keys(m).filter((k) => k !== 'intoKernelFs').sort();
-      expect(keys).toEqual(Object.keys(MOUNT_FIELDS).filter((k) => k !== 'intoKernelFs').sort());
+      const keys = Object.keys(m)
+        .filter((k) => k !== 'intoKernelFs')
+        .sort();
+      expect(keys).toEqual(
+        Object.keys(MOUNT_FIELDS)
+          .filter((k) => k !== 'intoKernelFs')
+          .sort(),
+      );
     }
     expect(plan.mounts.some((m) => m.intoKernelFs === true)).toBe(true);
     expect(plan.mounts.some((m) => !('intoKernelFs' in m))).toBe(true);
@@ -57,8 +96,16 @@ describe('plan codec golden bytes (TypeScript side)', () => {
 
   it('optional fields left out encode as their zero values, which the C++ defaults equal', () => {
     const plan = goldenPlan();
-    const zeroed = { ...plan, joinPid: 0, helperPath: '', initPath: '', blockSignals: false, netnsPath: '', seccomp: false,
-      mounts: plan.mounts.map((m) => ({ ...m, intoKernelFs: false })) };
+    const zeroed = {
+      ...plan,
+      joinPid: 0,
+      helperPath: '',
+      initPath: '',
+      blockSignals: false,
+      netnsPath: '',
+      seccomp: false,
+      mounts: plan.mounts.map((m) => ({ ...m, intoKernelFs: false })),
+    };
     const omitted: NativeSpawnPlan = { ...plan, mounts: plan.mounts.map(({ intoKernelFs: _, ...m }) => m) };
     for (const k of ['joinPid', 'helperPath', 'initPath', 'blockSignals', 'netnsPath', 'seccomp'] as const) delete omitted[k];
     expect(encodePlan(omitted).equals(encodePlan(zeroed))).toBe(true);
