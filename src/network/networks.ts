@@ -6,12 +6,12 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BerthError, invalid } from '../errors';
-import { native } from '../native';
 import { readJsonIfExists, writeJsonAtomic } from '../util/fs';
 import { buildConflist, networkInfo, type Conflist } from './config';
 import { findTool } from './cni';
 import { chooseSubnet, contains, formatCidr, formatIPv4, hostPrefixes, isHostAddress, overlaps, parseIPv4, parseSubnet, toolEnv, type Cidr } from './subnet';
 import type { CreateNetworkOptions, NetworkInfo } from './types';
+import { withLockSync } from '../util/lock';
 import { randomHexId } from '../util/random';
 
 const childProcess = (): typeof import('node:child_process') => require('node:child_process');
@@ -153,16 +153,11 @@ export class NetworkStore {
     });
   }
 
-  /** Runs fn holding <root>/networks/.lock. */
+  /** Runs fn holding <root>/networks/.lock. Synchronous by design: the default network is created
+   *  on first use inside the synchronous `spawn`. */
   private locked<T>(fn: () => T): T {
     fs.mkdirSync(this.dir, { recursive: true, mode: 0o755 });
-    const fd = fs.openSync(path.join(this.dir, '.lock'), 'a', 0o600);
-    try {
-      native().flock(fd, true, true);
-      return fn();
-    } finally {
-      fs.closeSync(fd);
-    }
+    return withLockSync(path.join(this.dir, '.lock'), fn);
   }
 }
 

@@ -2,7 +2,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { rewriteInPlace } from '../../src/network/attachments';
+import { peersOf, rewriteInPlace } from '../../src/network/hosts-sync';
+import type { AttachmentRecord, NetworkAttachment } from '../../src/network/sandbox-records';
 import { hostsContent, parseAddHost, parseDns, resolvConfContent } from '../../src/network/hosts';
 import { etcHosts } from '../../src/runtime/etc-files';
 
@@ -86,5 +87,40 @@ describe('rewriteInPlace', () => {
     } finally {
       fs.rmSync(dir, { recursive: true });
     }
+  });
+});
+
+describe('peersOf', () => {
+  const on = (network: string, ip: string): NetworkAttachment => ({
+    network,
+    ifname: 'eth0',
+    args: '',
+    conflist: { cniVersion: '1.0.0', name: network, plugins: [] },
+    result: { cniVersion: '1.0.0' },
+    endpoint: { network, ip, prefixLength: 24, mac: '', ports: [] },
+  });
+  const container = (name: string, ...attachments: NetworkAttachment[]): AttachmentRecord => ({
+    containerId: name.padEnd(64, '0'),
+    name,
+    hostname: name,
+    hostsFile: '',
+    addHosts: [],
+    pid: 1,
+    netns: '',
+    attachments,
+  });
+
+  it('lists the others on its user networks by name, once each; none of the default network; not itself', () => {
+    const a = container('a', on('berth', '10.90.0.2'), on('front', '10.1.0.2'), on('back', '10.2.0.2'));
+    const b = container('b', on('front', '10.1.0.3'), on('back', '10.2.0.3'));
+    const c = container('c', on('berth', '10.90.0.4'));
+    const d = container('d', on('back', '10.2.0.5'));
+    // an ADD not finished yet: no address to list
+    const e = container('e', on('front', ''));
+    expect(peersOf(a, [a, b, c, d, e])).toEqual([
+      { host: 'b', ip: '10.1.0.3' },
+      { host: 'd', ip: '10.2.0.5' },
+    ]);
+    expect(peersOf(c, [a, b, c, d, e])).toEqual([]);
   });
 });
