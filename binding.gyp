@@ -31,6 +31,7 @@
         "native/core/netns.cc",
         "native/core/seccomp.cc",
         "native/core/errors.cc",
+        "native/core/io.cc",
         "native/core/sealed_exe.cc",
         "native/core/enter.cc",
         "native/addon/addon.cc",
@@ -55,6 +56,7 @@
         "native/core/plan_codec.cc",
         "native/core/seccomp.cc",
         "native/core/errors.cc",
+        "native/core/io.cc",
         "native/core/sealed_exe.cc",
         "native/shim/main.cc",
         "native/shim/config.cc",
@@ -85,6 +87,7 @@
         "native/core/plan_codec.cc",
         "native/core/seccomp.cc",
         "native/core/errors.cc",
+        "native/core/io.cc",
         "native/core/sealed_exe.cc"
       ],
       "include_dirs": ["native"],

@@ -4,8 +4,8 @@
 // outside the tree can be deleted even if something is mounted or linked inside it.
 #include "addon/remove_tree.h"
 
-#include <ftw.h>
-#include <stdio.h>
+#include "core/io.h"
+
 
 #include <cerrno>
 #include <cstring>
@@ -14,11 +14,6 @@
 namespace berth {
 namespace {
 
-int removeEntry(const char* path, const struct stat*, int, struct FTW*) {
-  if (remove(path) < 0 && errno != ENOENT) return errno;
-  return 0;
-}
-
 class RemoveTreeWorker : public Napi::AsyncWorker {
  public:
   RemoveTreeWorker(Napi::Env env, std::string path)
@@ -26,9 +21,7 @@ class RemoveTreeWorker : public Napi::AsyncWorker {
   Napi::Promise promise() { return deferred_.Promise(); }
 
   void Execute() override {
-    int r = nftw(path_.c_str(), removeEntry, 32, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
-    if (r < 0 && errno != ENOENT) err_ = errno;
-    else if (r > 0) err_ = r;
+    err_ = removeTree(path_.c_str(), false);
   }
   void OnOK() override {
     Napi::Env env = Env();

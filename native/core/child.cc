@@ -25,6 +25,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "core/io.h"
 #include "core/spawn.h"
 
 #ifndef TIOCGPTPEER
@@ -68,18 +69,6 @@ void resetSignals() {
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, nullptr);
-}
-
-void loopbackUp(ChildContext* ctx) {
-  int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (s < 0) fail(ctx, Step::kSocket, errno);
-  struct ifreq ifr;
-  memset(&ifr, 0, sizeof ifr);
-  memcpy(ifr.ifr_name, "lo", 3);
-  if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0) fail(ctx, Step::kLoopbackUp, errno);
-  ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
-  if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0) fail(ctx, Step::kLoopbackUp, errno);
-  close(s);
 }
 
 // Splits "a/b/c" into the parent "a/b" (written to dir) and the last name "c".
@@ -183,25 +172,7 @@ void setupTty(ChildContext* ctx, const SpawnPlan& plan) {
     if (dup2(slave, i) < 0) fail(ctx, Step::kDup2, errno);
   if (slave > 2) close(slave);
 
-  char byte = 0;
-  struct iovec iov = {&byte, 1};
-  union {
-    char buf[CMSG_SPACE(sizeof(int))];
-    struct cmsghdr align;
-  } u;
-  memset(&u, 0, sizeof u);
-  struct msghdr msg;
-  memset(&msg, 0, sizeof msg);
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = u.buf;
-  msg.msg_controllen = sizeof u.buf;
-  struct cmsghdr* c = CMSG_FIRSTHDR(&msg);
-  c->cmsg_level = SOL_SOCKET;
-  c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN(sizeof(int));
-  memcpy(CMSG_DATA(c), &master, sizeof(int));
-  if (sendmsg(ctx->ttySocket, &msg, MSG_NOSIGNAL) < 0) fail(ctx, Step::kSendPtyMaster, errno);
+  if (int err = sendFd(ctx->ttySocket, master)) fail(ctx, Step::kSendPtyMaster, err);
   close(master);
   close(ctx->ttySocket);
 }
@@ -301,7 +272,9 @@ int childMain(void* arg) {
   if ((plan.cloneFlags & CLONE_NEWUTS) && sethostname(plan.hostname.data(), plan.hostname.size()) < 0)
     fail(ctx, Step::kSethostname, errno);
   if (ctx->netnsFd >= 0 && setns(ctx->netnsFd, CLONE_NEWNET) < 0) fail(ctx, Step::kJoinNetns, errno);
-  if (plan.loopbackUp) loopbackUp(ctx);
+  if (plan.loopbackUp) {
+    if (int err = bringLoopbackUp()) fail(ctx, Step::kLoopbackUp, err);
+  }
 
   if (mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) < 0) fail(ctx, Step::kMakeRootPrivate, errno);
   if (mount(plan.rootfsSource.c_str(), plan.rootfs.c_str(), plan.rootfsFstype.c_str(), plan.rootfsFlags,

@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "core/errors.h"
+#include "core/io.h"
 
 namespace berth {
 namespace {
@@ -25,16 +26,7 @@ constexpr long kNsfsMagic = 0x6e736673;
 // process's other threads (Node's) never change namespace; the thread ends right after.
 SysError pinNewNamespace(const std::string& path) {
   if (unshare(CLONE_NEWNET) < 0) return SysError{errno, "unshare network namespace", ""};
-  int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (s < 0) return SysError{errno, "socket", "loopback"};
-  struct ifreq ifr;
-  memset(&ifr, 0, sizeof ifr);
-  memcpy(ifr.ifr_name, "lo", 3);
-  int err = 0;
-  if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0) err = errno;
-  ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
-  if (!err && ioctl(s, SIOCSIFFLAGS, &ifr) < 0) err = errno;
-  close(s);
+  int err = bringLoopbackUp();
   if (err) return SysError{err, "loopback up", ""};
   if (mount("/proc/thread-self/ns/net", path.c_str(), nullptr, MS_BIND, nullptr) < 0)
     return SysError{errno, "bind-mount network namespace", path};

@@ -16,6 +16,7 @@
 #include <cstring>
 #include <string>
 
+#include "core/io.h"
 #include "core/sealed_exe.h"
 #include "core/seccomp.h"
 #include "core/spawn_internal.h"
@@ -40,23 +41,8 @@ std::vector<char*> cstrings(const std::vector<std::string>& v) {
 }
 
 int receiveFd(int sock, bool wait) {
-  char byte;
-  struct iovec iov = {&byte, 1};
-  union {
-    char buf[CMSG_SPACE(sizeof(int))];
-    struct cmsghdr align;
-  } u;
-  struct msghdr msg;
-  memset(&msg, 0, sizeof msg);
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = u.buf;
-  msg.msg_controllen = sizeof u.buf;
-  if (recvmsg(sock, &msg, (wait ? 0 : MSG_DONTWAIT) | MSG_CMSG_CLOEXEC) < 0) throwSys(errno, "recvmsg", "pty master");
-  struct cmsghdr* c = CMSG_FIRSTHDR(&msg);
-  if (!c || c->cmsg_type != SCM_RIGHTS) throwSys(EPROTO, "recvmsg", "pty master");
-  int fd;
-  memcpy(&fd, CMSG_DATA(c), sizeof fd);
+  int fd = tryReceiveFd(sock, wait);
+  if (fd < 0) throwSys(-fd, "recvmsg", "pty master");
   return fd;
 }
 

@@ -10,7 +10,6 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <termios.h>
@@ -22,6 +21,7 @@
 #include <vector>
 
 #include "core/enter.h"
+#include "core/io.h"
 #include "core/plan_codec.h"
 #include "core/seccomp.h"
 #include "core/spawn_internal.h"
@@ -99,25 +99,7 @@ void openTty(const berth::SpawnPlan& plan) {
   ioctl(master, TIOCSWINSZ, &ws);
   int peer = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
   if (peer < 0) finish(Step::kOpenPtyPeer, errno);
-  char byte = 0;
-  struct iovec iov = {&byte, 1};
-  union {
-    char buf[CMSG_SPACE(sizeof(int))];
-    struct cmsghdr align;
-  } u;
-  memset(&u, 0, sizeof u);
-  struct msghdr msg;
-  memset(&msg, 0, sizeof msg);
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = u.buf;
-  msg.msg_controllen = sizeof u.buf;
-  struct cmsghdr* c = CMSG_FIRSTHDR(&msg);
-  c->cmsg_level = SOL_SOCKET;
-  c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN(sizeof(int));
-  memcpy(CMSG_DATA(c), &master, sizeof(int));
-  if (sendmsg(berth::kEnterTtyFd, &msg, MSG_NOSIGNAL) < 0) finish(Step::kSendPtyMaster, errno);
+  if (int err = berth::sendFd(berth::kEnterTtyFd, master)) finish(Step::kSendPtyMaster, err);
   close(master);
   for (int i = 0; i < 3; i++)
     if (dup2(peer, i) < 0) finish(Step::kDup2, errno);

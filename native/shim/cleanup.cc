@@ -1,6 +1,7 @@
 #include "shim/cleanup.h"
 
-#include <ftw.h>
+#include "core/io.h"
+
 #include <limits.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -13,15 +14,6 @@ namespace berth::shim {
 namespace {
 
 size_t depth(const std::string& p) { return static_cast<size_t>(std::count(p.begin(), p.end(), '/')); }
-
-int removeEntry(const char* path, const struct stat*, int type, struct FTW*) {
-  // Errors are skipped: delete as much as possible; what remains is swept by TypeScript later.
-  if (type == FTW_DP || type == FTW_DNR)
-    rmdir(path);
-  else
-    unlink(path);
-  return 0;
-}
 
 }  // namespace
 
@@ -61,7 +53,8 @@ void removeContainerDir(const std::string& dir, const std::string& nameLink) {
       if (base == link || dir == link) unlink(nameLink.c_str());
     }
   }
-  if (!target.empty()) nftw(target.c_str(), removeEntry, 32, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+  // Past a failure too: what remains is swept by TypeScript later.
+  if (!target.empty()) removeTree(target.c_str(), true);
 }
 
 }  // namespace berth::shim

@@ -7,23 +7,10 @@
 #include <cerrno>
 #include <cstring>
 
+#include "core/io.h"
 #include "shim/json.h"
 
 namespace berth::shim {
-namespace {
-
-bool writeAll(int fd, const char* p, size_t n) {
-  while (n > 0) {
-    ssize_t w = write(fd, p, n);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) return false;
-    p += w;
-    n -= static_cast<size_t>(w);
-  }
-  return true;
-}
-
-}  // namespace
 
 int JsonLog::open() {
   fd_.reset(::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY, 0640));
@@ -61,7 +48,7 @@ void JsonLog::append(const char* stream, const char* data, size_t n, const struc
   entry_ += "\"}\n";
   if (maxSize_ > 0 && size_ > 0 && size_ + entry_.size() > maxSize_) rotate();
   if (!fd_.valid() && open() != 0) return;
-  if (writeAll(fd_.get(), entry_.data(), entry_.size())) size_ += entry_.size();
+  if (berth::writeAll(fd_.get(), entry_.data(), entry_.size())) size_ += entry_.size();
   // A long line may leave a large buffer behind; the shim should stay small.
   if (entry_.capacity() > 64 * 1024) std::string().swap(entry_);
 }

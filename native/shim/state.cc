@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "shim/json.h"
+#include "core/io.h"
 
 namespace berth::shim {
 
@@ -36,19 +37,7 @@ void writeState(const std::string& path, const RunInfo& run, unsigned restartCou
   std::string tmp = path.substr(0, slash + 1) + "." + path.substr(slash + 1) + "." + std::to_string(getpid()) + ".tmp";
   int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOCTTY, 0644);
   if (fd < 0) return;
-  const char* p = s.data();
-  size_t n = s.size();
-  bool ok = true;
-  while (n > 0) {
-    ssize_t w = write(fd, p, n);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) {
-      ok = false;
-      break;
-    }
-    p += w;
-    n -= static_cast<size_t>(w);
-  }
+  bool ok = berth::writeAll(fd, s.data(), s.size());
   if (close(fd) < 0) ok = false;
   if (!ok || rename(tmp.c_str(), path.c_str()) < 0) unlink(tmp.c_str());
 }
