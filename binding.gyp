@@ -26,7 +26,6 @@
         "native/core/child.cc",
         "native/core/resolve.cc",
         "native/core/cgroup.cc",
-        "native/core/bench_mount.cc",
         "native/core/plan_codec.cc",
         "native/core/netns.cc",
         "native/core/seccomp.cc",
@@ -39,6 +38,15 @@
         "native/addon/exit_watch.cc",
         "native/addon/remove_tree.cc"
       ],
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")", "native"],
+      "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "_GNU_SOURCE"],
+      "cflags!": ["-fno-exceptions"],
+      "cflags_cc!": ["-fno-exceptions", "-std=gnu++17"],
+      "cflags_cc": ["-std=c++17", "-O2", "-Wall", "-Wextra", "-Werror", "-Wno-unused-parameter", "-Wno-missing-field-initializers"]
+    },
+    {
+      "target_name": "berth-bench",
+      "sources": ["native/bench/addon.cc", "native/bench/bench_mount.cc", "native/addon/convert.cc"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")", "native"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "_GNU_SOURCE"],
       "cflags!": ["-fno-exceptions"],

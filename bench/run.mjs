@@ -231,7 +231,7 @@ async function measureOverlayMount(iterations, ctx) {
   const d = path.join(ctx.dir, 'ovl');
   for (const sub of ['upper', 'work', 'merged']) fs.mkdirSync(path.join(d, sub), { recursive: true });
   const require = (await import('node:module')).createRequire(import.meta.url);
-  const addon = require(path.join(REPO_ROOT, 'build/Release/berth.node'));
+  const addon = require(path.join(REPO_ROOT, 'build/Release/berth-bench.node'));
   const data = `lowerdir=${lower},upperdir=${d}/upper,workdir=${d}/work`;
   return addon.benchMount('overlay', 'overlay', `${d}/merged`, data, WARMUP + iterations).slice(WARMUP).map((ns) => ns / 1e6);
 }

@@ -15,7 +15,6 @@
 #include "addon/convert.h"
 #include "addon/exit_watch.h"
 #include "addon/remove_tree.h"
-#include "core/bench_mount.h"
 #include "core/netns.h"
 #include "core/enter.h"
 #include "core/plan_codec.h"
@@ -159,19 +158,6 @@ Napi::Value SealedExecutable(const Napi::CallbackInfo& info) {
   }
 }
 
-Napi::Value BenchMount(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  try {
-    std::vector<double> ns = benchMount(info[0].As<Napi::String>(), info[1].As<Napi::String>(), info[2].As<Napi::String>(),
-                                        info[3].As<Napi::String>(), info[4].As<Napi::Number>().Int32Value());
-    Napi::Array out = Napi::Array::New(env, ns.size());
-    for (size_t i = 0; i < ns.size(); i++) out.Set(static_cast<uint32_t>(i), Napi::Number::New(env, ns[i]));
-    return out;
-  } catch (const SysError& e) {
-    throw sysErrorToJs(env, e);
-  }
-}
-
 }  // namespace
 }  // namespace berth
 
@@ -184,7 +170,6 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("pipe", Napi::Function::New(env, Pipe));
   exports.Set("setWinsize", Napi::Function::New(env, SetWinsize));
   exports.Set("flock", Napi::Function::New(env, Flock));
-  exports.Set("benchMount", Napi::Function::New(env, BenchMount));
   exports.Set("spawnDetached", Napi::Function::New(env, SpawnDetached));
   exports.Set("removeTree", Napi::Function::New(env, RemoveTree));
   exports.Set("sealedExecutable", Napi::Function::New(env, SealedExecutable));

@@ -120,8 +120,6 @@ export interface NativeAddon {
   createNetns(path: string): void;
   /** Unpins and deletes a namespace createNetns made; nothing when path is missing. */
   removeNetns(path: string): void;
-  /** Time, in nanoseconds, to mount `fstype` with `data` on target in a throwaway mount namespace (bench). */
-  benchMount(fstype: string, source: string, target: string, data: string, iterations: number): number[];
 }
 
 /** Creates the container process described by the plan; returns once it has exec'd. */

@@ -1,6 +1,6 @@
 // Measures mount(2) latency for the benchmark, in a forked child with its own mount namespace so
 // that nothing is ever mounted on the host.
-#include "core/bench_mount.h"
+#include "bench/bench_mount.h"
 
 #include <sched.h>
 #include <sys/mount.h>
