@@ -2,33 +2,74 @@ import arg = require('arg');
 import { BerthError, causeChain, invalid } from '../errors';
 import { oneLine } from '../util/quote';
 import type { BerthOptions } from '../index';
+import { argSpec, fromArgResult, withHelp, type Flags, type Parsed } from './flags';
+import { commandHelp } from './help';
 
-/** Parsed options: '--flag' keys as arg gives them, positionals in _. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type Args = { _: string[]; [flag: string]: any };
-
-/** One CLI command. Each lives in its own file, loaded only when invoked, so `berth run` pays for
- *  nothing but itself. */
-export interface Command {
-  usage: string;
-  summary: string;
-  /** Option help lines, shown by --help. */
-  help: string;
-  spec: arg.Spec;
-  /** Options end at the first positional (the image of `run`: what follows is the command). */
-  stopAtPositional?: boolean;
-  run(args: Args, global: BerthOptions): Promise<number | void> | number | void;
+/** One CLI command, as the command table of main.ts and of the groups (image, network) hold it.
+ *  Each lives in its own file, loaded only when invoked, so `berth run` pays for nothing but itself. */
+export interface CommandSpec<T extends Flags> {
+  /** As typed after `berth`: 'run', 'network create'. */
+  readonly name: string;
+  /** What follows the options in the usage line: 'IMAGE [COMMAND] [ARG...]'. */
+  readonly operands?: string;
+  readonly summary: string;
+  /** Shown after the options by --help. */
+  readonly notes?: string;
+  readonly flags: T;
+  /** Options end at the first operand (the image of `run`: what follows is the container's command
+   *  with its own flags). */
+  readonly stopAtPositional?: boolean;
+  /** A group's commands by name (aliases are more names of the same command), listed by --help. */
+  readonly subcommands?: Subcommands;
+  /** Returns the exit status. A command that refers to itself (positionals(cmd, ...)) must spell
+   *  its return type out: TypeScript cannot infer a type from an initializer that uses it. */
+  run(args: Parsed<T>, global: BerthOptions): Promise<number> | number;
 }
 
-export function parse(cmd: Command, argv: string[]): Args {
-  const spec = { ...cmd.spec, '--help': Boolean };
+/** Loads a command's module on first use: import() is typed where require() is not. */
+export type LoadCommand = () => Promise<Command>;
+export type Subcommands = Readonly<Record<string, LoadCommand>>;
+
+export interface Command<T extends Flags = Flags> extends CommandSpec<T> {
+  /** 'run [OPTIONS] IMAGE [COMMAND] [ARG...]': [OPTIONS] exactly when the command has flags. */
+  readonly usage: string;
+}
+
+/** A command whose run() gets its flags typed from its table: `const T` keeps each flag's literal
+ *  name and kind, so args.detach is a boolean and args.env a string[] without any annotation. */
+export function command<const T extends Flags>(spec: CommandSpec<T>): Command<T> {
+  const usage = [spec.name, spec.flags.length > 0 ? '[OPTIONS]' : '', spec.operands ?? ''].filter((part) => part !== '').join(' ');
+  return { ...spec, usage };
+}
+
+/** A command line against a flag table (and --help). An unknown flag or a missing value is one
+ *  line naming it: a BerthError INVALID_ARGUMENT, exit status 125. */
+export function parseFlags<T extends Flags>(flags: T, argv: string[], stopAtPositional: boolean, helpHint: string): Parsed<T> {
+  const spec = argSpec(withHelp(flags));
+  let result: arg.Result<arg.Spec>;
   try {
-    return arg(spec, { argv: normalizeArgv(spec, argv, cmd.stopAtPositional ?? false), stopAtPositional: cmd.stopAtPositional ?? false }) as Args;
+    result = arg(spec, { argv: normalizeArgv(spec, argv, stopAtPositional), stopAtPositional });
   } catch (e) {
     if (e instanceof BerthError) throw e;
     const msg = (e as Error).message.replace(/^unknown or unexpected option/, 'unknown flag');
-    throw new BerthError('INVALID_ARGUMENT', `${msg}; see 'berth ${cmd.usage.split(' ')[0]} --help'`);
+    throw new BerthError('INVALID_ARGUMENT', `${msg}; see '${helpHint}'`);
   }
+  return fromArgResult(flags, result, result._);
+}
+
+/** A command's arguments (everything after its name) against its flags and --help. */
+export function parse<T extends Flags>(cmd: Command<T>, argv: string[]): Parsed<T> {
+  return parseFlags(cmd.flags, argv, cmd.stopAtPositional ?? false, `berth ${cmd.name} --help`);
+}
+
+/** Parses, then prints the help or runs: what `berth NAME ...` and `berth GROUP NAME ...` do. */
+export async function runCommand(cmd: Command, argv: string[], global: BerthOptions): Promise<number> {
+  const args = parse(cmd, argv);
+  if (args.help) {
+    process.stdout.write(await commandHelp(cmd));
+    return 0;
+  }
+  return cmd.run(args, global);
 }
 
 const TRUE = ['1', 't', 'T', 'true', 'TRUE', 'True'];
@@ -79,12 +120,12 @@ export function errorLine(e: unknown): string {
   return `berth: ${oneLine(causeChain(e).join(': '))}\n`;
 }
 
-/** Exactly n positionals, or a usage error. */
-export function positionals(cmd: Command, args: Args, min: number, max = min): string[] {
+/** From min to max operands, or a usage error naming the command's usage. */
+export function positionals(cmd: Command, args: { readonly _: string[] }, min: number, max = min): string[] {
   const p = args._;
   if (p.length < min || p.length > max) {
     const want = min === max ? `exactly ${min}` : max === Infinity ? `at least ${min}` : `${min} to ${max}`;
-    throw new BerthError('INVALID_ARGUMENT', `"berth ${cmd.usage.split(' ')[0]}" requires ${want} argument${max === 1 ? '' : 's'}; usage: berth ${cmd.usage}`);
+    throw new BerthError('INVALID_ARGUMENT', `"berth ${cmd.name}" requires ${want} argument${max === 1 ? '' : 's'}; usage: berth ${cmd.usage}`);
   }
   return p;
 }

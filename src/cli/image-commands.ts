@@ -1,27 +1,26 @@
-import { BerthError } from '../errors';
 import { Berth } from '../index';
-import { quote } from '../util/quote';
-import { humanSize, parse, positionals, type Command } from './command';
+import { command, humanSize, positionals, type Subcommands } from './command';
+import { commandGroup } from './group';
 
-export const imageInspect: Command = {
-  usage: 'image inspect IMAGE [IMAGE...]',
+export const imageInspect = command({
+  name: 'image inspect',
+  operands: 'IMAGE [IMAGE...]',
   summary: 'Show images as JSON: ID, names, repo digests, config and layers (diff ID, chain ID, blob).',
-  help: '',
-  spec: {},
-  run(args, global) {
+  flags: [],
+  run(args, global): number {
     const berth = new Berth(global);
     const out = positionals(imageInspect, args, 1, Infinity).map((ref) => berth.inspectImage(ref));
     process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
     return 0;
   },
-};
+});
 
-export const imagePrune: Command = {
-  usage: 'image prune [OPTIONS]',
+export const imagePrune = command({
+  name: 'image prune',
   summary: 'Remove images without a name that no container uses, and layers and blobs no image references.',
-  help: '  -f, --force   Do not prompt for confirmation (berth never prompts; accepted as docker accepts it)',
-  spec: { '--force': Boolean, '-f': '--force' },
-  run(args, global) {
+  // berth never prompts; -f is accepted as docker accepts it, so that docker's scripts run
+  flags: [{ name: '--force', short: 'f', kind: 'boolean', help: 'Do not prompt for confirmation (berth never prompts)' }],
+  run(args, global): number {
     positionals(imagePrune, args, 0);
     const r = new Berth(global).pruneImages();
     if (r.images.length) process.stdout.write(`Deleted Images:\n${r.images.map((id) => `deleted: ${id}\n`).join('')}\n`);
@@ -29,41 +28,19 @@ export const imagePrune: Command = {
     process.stdout.write(`Total reclaimed space: ${humanSize(r.reclaimed)}\n`);
     return 0;
   },
-};
+});
 
 /** `berth image SUBCOMMAND`: the two above, and docker's spellings of the image commands berth has at top level. */
-const SUBCOMMANDS: Record<string, () => Command> = {
-  inspect: () => imageInspect,
-  prune: () => imagePrune,
-  ls: () => require('./images').default,
-  rm: () => require('./rmi').default,
-  tag: () => require('./tag').default,
-  pull: () => require('./pull').default,
-  import: () => require('./import').default,
-  save: () => require('./save-load').save,
-  load: () => require('./save-load').load,
+const SUBCOMMANDS: Subcommands = {
+  inspect: async () => imageInspect,
+  prune: async () => imagePrune,
+  ls: async () => (await import('./images')).default,
+  rm: async () => (await import('./rmi')).default,
+  tag: async () => (await import('./tag')).default,
+  pull: async () => (await import('./pull')).default,
+  import: async () => (await import('./import')).default,
+  save: async () => (await import('./save-load')).save,
+  load: async () => (await import('./save-load')).load,
 };
 
-export const image: Command = {
-  usage: 'image COMMAND',
-  summary: 'Manage images: inspect, prune, ls, rm, tag, pull, import, save, load.',
-  help: Object.keys(SUBCOMMANDS)
-    .map((s) => `  ${s}`)
-    .join('\n'),
-  spec: {},
-  stopAtPositional: true,
-  run(args, global) {
-    const [sub, ...rest] = args._;
-    const load = sub === undefined ? undefined : SUBCOMMANDS[sub];
-    if (!load) {
-      throw new BerthError('INVALID_ARGUMENT', `${sub === undefined ? '"berth image" requires a subcommand' : `berth image: unknown subcommand ${quote(sub)}`}; one of ${Object.keys(SUBCOMMANDS).join(', ')}`);
-    }
-    const cmd = load();
-    const subArgs = parse(cmd, rest);
-    if (subArgs['--help']) {
-      process.stdout.write(`Usage: berth ${cmd.usage}\n\n${cmd.summary}\n\nOptions:\n${cmd.help}\n`);
-      return 0;
-    }
-    return cmd.run(subArgs, global);
-  },
-};
+export const image = commandGroup('image', 'Manage images: inspect, prune, ls, rm, tag, pull, import, save, load.', SUBCOMMANDS);

@@ -1,17 +1,18 @@
 import { familiar } from '../image/reference';
 import { Berth } from '../index';
-import { humanDuration, humanSize, table, type Command } from './command';
+import { command, humanDuration, humanSize, table } from './command';
 
-const images: Command = {
-  usage: 'images [OPTIONS]',
+const images = command({
+  name: 'images',
   summary: 'List images.',
-  help: `  -q, --quiet      Only show image IDs
-      --no-trunc   Do not truncate output`,
-  spec: { '--quiet': Boolean, '-q': '--quiet', '--no-trunc': Boolean },
+  flags: [
+    { name: '--quiet', short: 'q', kind: 'boolean', help: 'Only show image IDs' },
+    { name: '--no-trunc', kind: 'boolean', help: "Don't truncate output" },
+  ],
   run(args, global) {
     const list = new Berth(global).listImages();
-    const id = (i: string) => (args['--no-trunc'] ? i : i.replace(/^sha256:/, '').slice(0, 12));
-    if (args['--quiet']) {
+    const id = (i: string) => (args.noTrunc ? i : i.replace(/^sha256:/, '').slice(0, 12));
+    if (args.quiet) {
       process.stdout.write([...new Set(list.map((i) => id(i.id)))].map((i) => `${i}\n`).join(''));
       return 0;
     }
@@ -28,6 +29,6 @@ const images: Command = {
     process.stdout.write(table(['REPOSITORY', 'TAG', 'IMAGE ID', 'CREATED', 'SIZE'], rows));
     return 0;
   },
-};
+});
 
 export default images;

@@ -1,26 +1,26 @@
 import { Berth } from '../index';
-import { quote } from '../util/quote';
-import { humanSize, positionals, table, type Command } from './command';
+import { command, humanSize, positionals, table } from './command';
+import { commandGroup } from './group';
 
-export const top: Command = {
-  usage: 'top CONTAINER',
+export const top = command({
+  name: 'top',
+  operands: 'CONTAINER',
   summary: 'Show the processes of a running container (host PIDs).',
-  help: '',
-  spec: {},
-  run(args, global) {
+  flags: [],
+  run(args, global): number {
     const [ref] = positionals(top, args, 1);
     const rows = new Berth(global).top(ref).map((p) => [String(p.uid), String(p.pid), String(p.ppid), p.command]);
     process.stdout.write(table(['UID', 'PID', 'PPID', 'CMD'], rows));
     return 0;
   },
-};
+});
 
-export const stats: Command = {
-  usage: 'stats [OPTIONS] CONTAINER [CONTAINER...]',
+export const stats = command({
+  name: 'stats',
+  operands: 'CONTAINER [CONTAINER...]',
   summary: 'Memory, CPU and process counts of running containers, from their cgroups.',
-  help: '      --no-stream   Print one sample and exit (default: refresh every second until interrupted)',
-  spec: { '--no-stream': Boolean },
-  async run(args, global) {
+  flags: [{ name: '--no-stream', kind: 'boolean', help: 'Disable streaming stats and only pull the first result (default: refresh every second)' }],
+  async run(args, global): Promise<number> {
     const berth = new Berth(global);
     const refs = positionals(stats, args, 1, Infinity);
     let previous = new Map<string, [number, number]>();
@@ -37,30 +37,39 @@ export const stats: Command = {
         return [s.id.slice(0, 12), s.name, cpu, mem, String(s.pids ?? '--')];
       });
       process.stdout.write(table(['CONTAINER ID', 'NAME', 'CPU %', 'MEM USAGE / LIMIT', 'PIDS'], rows));
-      if (args['--no-stream']) return 0;
+      if (args.noStream) return 0;
       previous = next;
       await new Promise((r) => setTimeout(r, 1000));
     }
   },
-};
+});
 
-export const container: Command = {
-  usage: 'container prune | container cleanup ID [SHIM_PID]',
-  summary: 'Container housekeeping: `prune` removes every container that is not running; `cleanup`\nreleases the networks of a stopped one (run by its shim when it exits).',
-  help: '',
-  spec: { '--force': Boolean, '-f': '--force' },
-  async run(args, global) {
-    const [sub, ...rest] = positionals(container, args, 1, 3);
-    if (sub === 'cleanup' && rest.length >= 1) {
-      const shim = rest[1] !== undefined && /^\d+$/.test(rest[1]) ? Number(rest[1]) : undefined;
-      await new Berth(global).runtime.cleanup(rest[0], shim);
-      return 0;
-    }
-    if (sub !== 'prune' || rest.length > 0) {
-      const { BerthError } = await import('../errors');
-      throw new BerthError('INVALID_ARGUMENT', `berth container: unknown subcommand ${quote(sub)}; see 'berth container --help'`);
-    }
+const containerPrune = command({
+  name: 'container prune',
+  summary: 'Remove every container that is not running.',
+  // berth never prompts; -f is accepted as docker accepts it, so that docker's scripts run
+  flags: [{ name: '--force', short: 'f', kind: 'boolean', help: 'Do not prompt for confirmation (berth never prompts)' }],
+  async run(args, global): Promise<number> {
+    positionals(containerPrune, args, 0);
     for (const id of await new Berth(global).prune()) process.stdout.write(`${id}\n`);
     return 0;
   },
-};
+});
+
+const containerCleanup = command({
+  name: 'container cleanup',
+  operands: 'ID [SHIM_PID]',
+  summary: "Release the networks of a stopped container (its shim's exit command).",
+  flags: [],
+  async run(args, global): Promise<number> {
+    const [id, shimPid] = positionals(containerCleanup, args, 1, 2);
+    const shim = shimPid !== undefined && /^\d+$/.test(shimPid) ? Number(shimPid) : undefined;
+    await new Berth(global).runtime.cleanup(id, shim);
+    return 0;
+  },
+});
+
+export const container = commandGroup('container', 'Container housekeeping: prune; cleanup (run by a shim when its container exits).', {
+  prune: async () => containerPrune,
+  cleanup: async () => containerCleanup,
+});

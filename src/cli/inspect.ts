@@ -1,12 +1,12 @@
 import { Berth } from '../index';
-import { positionals, type Command } from './command';
+import { command, positionals } from './command';
 
-const inspect: Command = {
-  usage: 'inspect CONTAINER [CONTAINER...]',
+const inspect = command({
+  name: 'inspect',
+  operands: 'CONTAINER [CONTAINER...]',
   summary: 'Show containers as JSON: config, state, pid, exit code, OOM kill, cgroup paths.',
-  help: '',
-  spec: {},
-  run(args, global) {
+  flags: [],
+  run(args, global): number {
     const berth = new Berth(global);
     const out = positionals(inspect, args, 1, Infinity).map((ref) => {
       const c = berth.inspect(ref);
@@ -15,6 +15,6 @@ const inspect: Command = {
     process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
     return 0;
   },
-};
+});
 
 export default inspect;

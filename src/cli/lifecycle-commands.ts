@@ -1,12 +1,13 @@
 import { invalid } from '../errors';
 import { Berth, type BerthOptions } from '../index';
 import { parseSignal, parseStopTimeout } from '../util/signals';
-import { errorLine, positionals, type Args, type Command } from './command';
+import { command, errorLine, positionals, type Command } from './command';
+import type { Flags } from './flags';
 
 /** Runs fn for each container named on the command line; docker prints each name that worked and
  *  one error line for each that did not, then exits 1 if any failed. Flags are checked before:
  *  a bad flag is a usage error (125) about the command, not a failure of each container. */
-export async function forEach(cmd: Command, args: Args, global: BerthOptions, fn: (berth: Berth, ref: string) => Promise<unknown> | unknown): Promise<number> {
+export async function forEach(cmd: Command, args: { readonly _: string[] }, global: BerthOptions, fn: (berth: Berth, ref: string) => Promise<unknown> | unknown): Promise<number> {
   const berth = new Berth(global);
   let failed = 0;
   for (const ref of positionals(cmd, args, 1, Infinity)) {
@@ -21,90 +22,94 @@ export async function forEach(cmd: Command, args: Args, global: BerthOptions, fn
   return failed ? 1 : 0;
 }
 
-// a String, parsed by parseStopTimeout: arg's Number would let "abc" through as NaN
-const timeoutSpec = { '--time': String, '-t': '--time', '--timeout': '--time' };
-const timeout = (args: Args) => (args['--time'] === undefined ? undefined : parseStopTimeout(args['--time']));
+// a string, parsed by parseStopTimeout: arg's Number would let "abc" through as NaN
+const TIME_FLAGS = [
+  { name: '--time', short: 't', aliases: ['--timeout'], kind: 'string', value: 'SECONDS', help: 'Seconds to wait before killing the container (default 10)' },
+] as const satisfies Flags;
+const timeout = (time: string | undefined) => (time === undefined ? undefined : parseStopTimeout(time));
 
-export const start: Command = {
-  usage: 'start [OPTIONS] CONTAINER [CONTAINER...]',
+export const start = command({
+  name: 'start',
+  operands: 'CONTAINER [CONTAINER...]',
   summary: 'Start stopped containers again, detached, with their write layer.',
-  help: '  -a, --attach   Follow the output until the container stops, and exit with its status',
-  spec: { '--attach': Boolean, '-a': '--attach' },
-  async run(args, global) {
-    if (!args['--attach']) return forEach(start, args, global, (b, ref) => b.start(ref));
+  flags: [{ name: '--attach', short: 'a', kind: 'boolean', help: 'Attach STDOUT/STDERR until the container stops, and exit with its status' }],
+  async run(args, global): Promise<number> {
+    if (!args.attach) return forEach(start, args, global, (b, ref) => b.start(ref));
     const [ref] = positionals(start, args, 1);
     const berth = new Berth(global);
     await berth.start(ref);
     for await (const e of berth.logs(ref, { follow: true, tail: 0 })) (e.stream === 'stderr' ? process.stderr : process.stdout).write(e.log);
     return (await berth.wait(ref)).exitCode ?? 0;
   },
-};
+});
 
-export const stop: Command = {
-  usage: 'stop [OPTIONS] CONTAINER [CONTAINER...]',
+export const stop = command({
+  name: 'stop',
+  operands: 'CONTAINER [CONTAINER...]',
   summary: 'Stop containers: SIGTERM, then SIGKILL after the timeout.',
-  help: '  -t, --time SECONDS   Seconds to wait before killing (default 10)',
-  spec: timeoutSpec,
-  run(args, global) {
-    const t = timeout(args);
+  flags: TIME_FLAGS,
+  run(args, global): Promise<number> {
+    const t = timeout(args.time);
     return forEach(stop, args, global, (b, ref) => b.stop(ref, { timeout: t }));
   },
-};
+});
 
-export const restart: Command = {
-  usage: 'restart [OPTIONS] CONTAINER [CONTAINER...]',
+export const restart = command({
+  name: 'restart',
+  operands: 'CONTAINER [CONTAINER...]',
   summary: 'Stop and start containers again.',
-  help: '  -t, --time SECONDS   Seconds to wait before killing (default 10)',
-  spec: timeoutSpec,
-  run(args, global) {
-    const t = timeout(args);
+  flags: TIME_FLAGS,
+  run(args, global): Promise<number> {
+    const t = timeout(args.time);
     return forEach(restart, args, global, (b, ref) => b.restart(ref, { timeout: t }));
   },
-};
+});
 
-export const kill: Command = {
-  usage: 'kill [OPTIONS] CONTAINER [CONTAINER...]',
+export const kill = command({
+  name: 'kill',
+  operands: 'CONTAINER [CONTAINER...]',
   summary: "Send a signal to containers' init processes.",
-  help: '  -s, --signal SIGNAL   Signal to send (default SIGKILL)',
-  spec: { '--signal': String, '-s': '--signal' },
-  run(args, global) {
-    const signal = parseSignal(args['--signal'] ?? 'SIGKILL');
+  flags: [{ name: '--signal', short: 's', kind: 'string', value: 'SIGNAL', help: 'Signal to send to the container (default SIGKILL)' }],
+  run(args, global): Promise<number> {
+    const signal = parseSignal(args.signal ?? 'SIGKILL');
     return forEach(kill, args, global, (b, ref) => b.kill(ref, signal));
   },
-};
+});
 
-export const wait: Command = {
-  usage: 'wait CONTAINER [CONTAINER...]',
+export const wait = command({
+  name: 'wait',
+  operands: 'CONTAINER [CONTAINER...]',
   summary: 'Block until containers stop, then print their exit codes.',
-  help: '',
-  spec: {},
-  async run(args, global) {
+  flags: [],
+  async run(args, global): Promise<number> {
     const berth = new Berth(global);
     for (const ref of positionals(wait, args, 1, Infinity)) process.stdout.write(`${(await berth.wait(ref)).exitCode ?? 255}\n`);
     return 0;
   },
-};
+});
 
-export const logs: Command = {
-  usage: 'logs [OPTIONS] CONTAINER',
+export const logs = command({
+  name: 'logs',
+  operands: 'CONTAINER',
   summary: "Print a detached container's output: stdout to stdout, stderr to stderr.",
-  help: `  -f, --follow       Follow new output until the container stops
-      --tail N       Only the last N lines
-  -t, --timestamps   Prefix each line with its time
-      --since TIME   Only lines since TIME (RFC 3339, or a duration like 10m)`,
-  spec: { '--follow': Boolean, '-f': '--follow', '--tail': String, '--timestamps': Boolean, '-t': '--timestamps', '--since': String },
-  async run(args, global) {
+  flags: [
+    { name: '--follow', short: 'f', kind: 'boolean', help: 'Follow log output until the container stops' },
+    { name: '--tail', kind: 'string', value: 'N', help: 'Number of lines to show from the end of the logs (default "all")' },
+    { name: '--timestamps', short: 't', kind: 'boolean', help: 'Show timestamps' },
+    { name: '--since', kind: 'string', value: 'TIME', help: 'Show logs since timestamp (e.g. "2013-01-02T13:23:37Z") or relative (e.g. "42m" for 42 minutes)' },
+  ],
+  async run(args, global): Promise<number> {
     const [ref] = positionals(logs, args, 1);
     // "" and "1e3" are numbers to Number(); a count of lines is digits
-    const tail = args['--tail'] === undefined || args['--tail'] === 'all' ? undefined : /^\d+$/.test(args['--tail']) ? Number(args['--tail']) : NaN;
-    if (tail !== undefined && !Number.isSafeInteger(tail)) throw invalid('--tail', 'a number of lines or "all"', args['--tail']);
-    const since = args['--since'] === undefined ? undefined : parseSince(args['--since']);
-    for await (const e of new Berth(global).logs(ref, { follow: !!args['--follow'], tail, since })) {
-      (e.stream === 'stderr' ? process.stderr : process.stdout).write(args['--timestamps'] ? `${e.time} ${e.log}` : e.log);
+    const tail = args.tail === undefined || args.tail === 'all' ? undefined : /^\d+$/.test(args.tail) ? Number(args.tail) : NaN;
+    if (tail !== undefined && !Number.isSafeInteger(tail)) throw invalid('--tail', 'a number of lines or "all"', args.tail);
+    const since = args.since === undefined ? undefined : parseSince(args.since);
+    for await (const e of new Berth(global).logs(ref, { follow: args.follow, tail, since })) {
+      (e.stream === 'stderr' ? process.stderr : process.stdout).write(args.timestamps ? `${e.time} ${e.log}` : e.log);
     }
     return 0;
   },
-};
+});
 
 function parseSince(value: string): Date {
   const rel = /^(\d+)(s|m|h)$/.exec(value);

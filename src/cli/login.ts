@@ -1,25 +1,28 @@
 import * as fs from 'node:fs';
 import { BerthError } from '../errors';
 import { Berth } from '../index';
-import { positionals, type Command } from './command';
+import { command, positionals } from './command';
+import { INSECURE_REGISTRY_FLAG } from './pull';
 
-export const login: Command = {
-  usage: 'login [OPTIONS] [REGISTRY]',
+export const login = command({
+  name: 'login',
+  operands: '[REGISTRY]',
   summary: 'Log in to a registry (default docker.io); pulls from it then use these credentials.',
-  help: `  -u, --username USER          Username
-  -p, --password PASS          Password (visible to other users in the process list: prefer --password-stdin)
-      --password-stdin         Read the password from standard input
-      --insecure-registry HOST Allow plain http to HOST (localhost and 127.0.0.0/8 are always allowed)
-Credentials are checked with the registry, then stored in <root>/auth.json (mode 0600).`,
-  spec: { '--username': String, '-u': '--username', '--password': String, '-p': '--password', '--password-stdin': Boolean, '--insecure-registry': [String] },
-  async run(args, global) {
+  notes: 'Credentials are checked with the registry, then stored in <root>/auth.json (mode 0600).',
+  flags: [
+    { name: '--username', short: 'u', kind: 'string', value: 'USER', help: 'Username' },
+    { name: '--password', short: 'p', kind: 'string', value: 'PASS', help: 'Password (visible to other users in the process list: prefer --password-stdin)' },
+    { name: '--password-stdin', kind: 'boolean', help: 'Take the password from stdin' },
+    INSECURE_REGISTRY_FLAG,
+  ],
+  async run(args, global): Promise<number> {
     const [registry] = positionals(login, args, 0, 1);
-    const username: string | undefined = args['--username'];
-    let password: string | undefined = args['--password'];
-    if (password !== undefined && args['--password-stdin']) {
+    const username = args.username;
+    let password = args.password;
+    if (password !== undefined && args.passwordStdin) {
       throw new BerthError('INVALID_ARGUMENT', 'Conflicting options: --password and --password-stdin; use one of them');
     }
-    if (args['--password-stdin']) {
+    if (args.passwordStdin) {
       if (username === undefined) throw new BerthError('INVALID_ARGUMENT', '--password-stdin needs the username as well; give it with -u USER');
       // As docker: the trailing newline of `echo $PASS |` is not part of the password.
       password = fs.readFileSync(0, 'utf8').replace(/[\r\n]+$/, '');
@@ -29,22 +32,22 @@ Credentials are checked with the registry, then stored in <root>/auth.json (mode
     if (username === undefined || password === undefined) {
       throw new BerthError('INVALID_ARGUMENT', 'berth login needs -u USER and a password (-p PASS or --password-stdin); it does not prompt');
     }
-    await new Berth(global).login(registry ?? 'docker.io', { username, password }, { insecureRegistries: args['--insecure-registry'] });
+    await new Berth(global).login(registry ?? 'docker.io', { username, password }, { insecureRegistries: args.insecureRegistry });
     process.stdout.write('Login Succeeded\n');
     return 0;
   },
-};
+});
 
-export const logout: Command = {
-  usage: 'logout [REGISTRY]',
+export const logout = command({
+  name: 'logout',
+  operands: '[REGISTRY]',
   summary: 'Forget the stored credentials of a registry (default docker.io).',
-  help: '',
-  spec: {},
-  run(args, global) {
+  flags: [],
+  run(args, global): number {
     const [registry] = positionals(logout, args, 0, 1);
     const shown = registry ?? 'docker.io';
     const removed = new Berth(global).logout(shown);
     process.stdout.write(removed ? `Removing login credentials for ${shown}\n` : `Not logged in to ${shown}\n`);
     return 0;
   },
-};
+});

@@ -2,14 +2,14 @@ import { BerthError } from '../errors';
 import { quote } from '../util/quote';
 import { Berth } from '../index';
 import { formatPort } from '../network/ports';
-import { positionals, type Command } from './command';
+import { command, positionals } from './command';
 
-const port: Command = {
-  usage: 'port CONTAINER [PRIVATE_PORT[/PROTO]]',
+const port = command({
+  name: 'port',
+  operands: 'CONTAINER [PRIVATE_PORT[/PROTO]]',
   summary: 'List the published ports of a running container, or the host address of one of them.',
-  help: '',
-  spec: {},
-  run(args, global) {
+  flags: [],
+  run(args, global): number {
     const [ref, filter] = positionals(port, args, 1, 2);
     let ports = new Berth(global).port(ref);
     if (filter !== undefined) {
@@ -23,6 +23,6 @@ const port: Command = {
     process.stdout.write(ports.map((p) => `${formatPort(p)}\n`).join(''));
     return 0;
   },
-};
+});
 
 export default port;

@@ -2,7 +2,7 @@ import { BerthError, invalid } from '../errors';
 import { Berth } from '../index';
 import type { ContainerInfo } from '../runtime/types';
 import { quote } from '../util/quote';
-import { humanDuration, table, type Command } from './command';
+import { command, humanDuration, table } from './command';
 import { isRunning, hasExited } from '../runtime/container-predicates';
 
 interface Filter {
@@ -32,30 +32,31 @@ export function statusText(c: ContainerInfo, now = Date.now()): string {
   return 'Created';
 }
 
-const ps: Command = {
-  usage: 'ps [OPTIONS]',
+const ps = command({
+  name: 'ps',
   summary: 'List containers (running ones unless -a).',
-  help: `  -a, --all              Show all containers
-  -q, --quiet            Only display container IDs
-      --no-trunc         Do not truncate output
-  -f, --filter KEY=VAL   status=created|running|exited, name=SUBSTRING, id=PREFIX (repeatable)
-      --format json      One JSON object per line`,
-  spec: { '--all': Boolean, '-a': '--all', '--quiet': Boolean, '-q': '--quiet', '--no-trunc': Boolean, '--filter': [String], '-f': '--filter', '--format': String },
+  flags: [
+    { name: '--all', short: 'a', kind: 'boolean', help: 'Show all containers (default shows just running)' },
+    { name: '--quiet', short: 'q', kind: 'boolean', help: 'Only display container IDs' },
+    { name: '--no-trunc', kind: 'boolean', help: "Don't truncate output" },
+    { name: '--filter', short: 'f', kind: 'strings', value: 'KEY=VAL', help: 'Filter output: status=created|running|exited, name=SUBSTRING, id=PREFIX' },
+    { name: '--format', kind: 'string', value: 'json', help: 'Format output: json, one object per line' },
+  ],
   run(args, global) {
-    const filters = (args['--filter'] ?? []).map(parseFilter);
+    const filters = (args.filter ?? []).map(parseFilter);
     // docker: a status filter looks at all containers, not only running ones
-    const all = !!args['--all'] || filters.some((f: Filter) => f.key === 'status');
-    const list = new Berth(global).ps({ all }).filter((c) => filters.every((f: Filter) => matches(c, f)));
-    if (args['--format'] !== undefined && args['--format'] !== 'json') {
-      throw new BerthError('INVALID_ARGUMENT', `Expected json for --format but received ${quote(args['--format'])}`);
+    const all = args.all || filters.some((f) => f.key === 'status');
+    const list = new Berth(global).ps({ all }).filter((c) => filters.every((f) => matches(c, f)));
+    if (args.format !== undefined && args.format !== 'json') {
+      throw new BerthError('INVALID_ARGUMENT', `Expected json for --format but received ${quote(args.format)}`);
     }
-    if (args['--format'] === 'json') {
+    if (args.format === 'json') {
       process.stdout.write(list.map((c) => `${JSON.stringify({ ID: c.config.id, Names: c.config.name, Image: c.config.image, Command: c.config.argv.join(' '), CreatedAt: c.config.created, State: c.state.status, Status: statusText(c), ExitCode: c.state.exitCode ?? null, Pid: isRunning(c.state) ? c.state.pid : null })}\n`).join(''));
       return 0;
     }
-    const full = !!args['--no-trunc'];
+    const full = args.noTrunc;
     const id = (c: ContainerInfo) => (full ? c.config.id : c.config.id.slice(0, 12));
-    if (args['--quiet']) {
+    if (args.quiet) {
       process.stdout.write(list.map((c) => `${id(c)}\n`).join(''));
       return 0;
     }
@@ -74,6 +75,6 @@ const ps: Command = {
     process.stdout.write(table(['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'NAMES'], rows));
     return 0;
   },
-};
+});
 
 export default ps;

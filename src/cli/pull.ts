@@ -1,18 +1,29 @@
 import { familiar } from '../image/reference';
 import type { PullEvent } from '../image/pull';
 import { Berth } from '../index';
-import { positionals, type Command } from './command';
+import { command, positionals } from './command';
+import type { Flag } from './flags';
 
-const pull: Command = {
-  usage: 'pull [OPTIONS] NAME[:TAG|@DIGEST]',
+/** Shared with login: a registry of one's own is often plain http. */
+export const INSECURE_REGISTRY_FLAG = {
+  name: '--insecure-registry',
+  kind: 'strings',
+  value: 'HOST',
+  help: 'Allow plain http to HOST (localhost and 127.0.0.0/8 are always allowed)',
+} as const satisfies Flag;
+
+const pull = command({
+  name: 'pull',
+  operands: 'NAME[:TAG|@DIGEST]',
   summary: 'Download an image from a registry.',
-  help: `  -q, --quiet                   Print only the image name
-      --platform OS/ARCH        Pick this platform from a multi-platform image (default: the host's)
-      --insecure-registry HOST  Allow plain http to HOST (localhost and 127.0.0.0/8 are always allowed)`,
-  spec: { '--quiet': Boolean, '-q': '--quiet', '--platform': String, '--insecure-registry': [String] },
-  async run(args, global) {
+  flags: [
+    { name: '--quiet', short: 'q', kind: 'boolean', help: 'Suppress verbose output: print only the image name' },
+    { name: '--platform', kind: 'string', value: 'OS/ARCH', help: "Set platform if the image is multi-platform (default: the host's)" },
+    INSECURE_REGISTRY_FLAG,
+  ],
+  async run(args, global): Promise<number> {
     const [ref] = positionals(pull, args, 1);
-    const quiet = !!args['--quiet'];
+    const quiet = args.quiet;
     const say = (line: string): void => {
       if (!quiet) process.stdout.write(`${line}\n`);
     };
@@ -21,8 +32,8 @@ const pull: Command = {
     let result;
     try {
       result = await new Berth(global).pullImage(ref, {
-        platform: args['--platform'],
-        insecureRegistries: args['--insecure-registry'],
+        platform: args.platform,
+        insecureRegistries: args.insecureRegistry,
         onProgress: (e: PullEvent) => {
           if (e.type === 'resolved') say(`Pulling ${familiar(e.name)}`);
           else if (bars) bars.update(e.digest, e.status, e.current, e.total);
@@ -38,7 +49,7 @@ const pull: Command = {
     process.stdout.write(`${result.name}\n`);
     return 0;
   },
-};
+});
 
 /** Progress bars of the layers being pulled (cli-progress, loaded only on a terminal). */
 class LayerBars {

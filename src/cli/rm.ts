@@ -1,17 +1,17 @@
 import { Berth } from '../index';
-import { errorLine, positionals, type Command } from './command';
+import { command, errorLine, positionals } from './command';
 
-const rm: Command = {
-  usage: 'rm [OPTIONS] CONTAINER [CONTAINER...]',
+const rm = command({
+  name: 'rm',
+  operands: 'CONTAINER [CONTAINER...]',
   summary: 'Remove containers with their write layer and cgroup.',
-  help: '  -f, --force   Kill a running container before removing it',
-  spec: { '--force': Boolean, '-f': '--force' },
-  async run(args, global) {
+  flags: [{ name: '--force', short: 'f', kind: 'boolean', help: 'Force the removal of a running container (uses SIGKILL)' }],
+  async run(args, global): Promise<number> {
     const berth = new Berth(global);
     let failed = 0;
     for (const ref of positionals(rm, args, 1, Infinity)) {
       try {
-        await berth.remove(ref, { force: !!args['--force'] });
+        await berth.remove(ref, { force: args.force });
         process.stdout.write(`${ref}\n`);
       } catch (e) {
         failed++;
@@ -20,6 +20,6 @@ const rm: Command = {
     }
     return failed ? 1 : 0;
   },
-};
+});
 
 export default rm;

@@ -2,86 +2,64 @@ import { BerthError } from '../errors';
 import { Berth } from '../index';
 import { checkContainerOptions } from '../runtime/options';
 import { attachForeground, foregroundStdio } from './attach';
-import type { Command } from './command';
+import { command } from './command';
 
-const run: Command = {
-  usage: 'run [OPTIONS] IMAGE [COMMAND] [ARG...]',
+const run = command({
+  name: 'run',
+  operands: 'IMAGE [COMMAND] [ARG...]',
   summary: 'Create and run a new container from an image, in the foreground.',
-  help: `  -i, --interactive            Keep STDIN open
-  -t, --tty                    Allocate a pseudo-TTY
-      --rm                     Remove the container when it exits
-      --name NAME              Assign a name to the container
-  -e, --env KEY=VALUE          Set an environment variable (repeatable; KEY alone copies it from here)
-  -w, --workdir DIR            Working directory inside the container
-  -h, --hostname NAME          Container host name
-  -u, --user UID[:GID]         User (name or uid) and group (name or gid) to run as
-  -v, --volume HOST:CTR[:ro]   Bind mount a host directory (repeatable)
-  -m, --memory SIZE            Memory limit, like 64m or 1g
-      --memory-swap SIZE       Memory plus swap limit; -1 for unlimited swap
-      --cpus N                 Number of CPUs, like 0.5
-      --cpu-shares N           Relative CPU weight (default 1024)
-      --cpuset-cpus LIST       CPUs to run on, like 0-1 or 0,2
-      --pids-limit N           Maximum number of processes; -1 for unlimited
-      --storage-driver NAME    overlay or aufs
-  -d, --detach                 Run in the background under a shim; print the container ID
-      --init                   Run an init as PID 1 that reaps zombies and forwards signals
-      --security-opt OPT       seccomp=unconfined (no seccomp filter), no-new-privileges
-      --cap-add CAP            Add a capability (NET_ADMIN, CAP_SYS_PTRACE, ALL)
-      --cap-drop CAP           Drop a capability (or ALL)
-      --privileged             Every capability and device, no seccomp, no masked paths
-      --restart POLICY         no, always, unless-stopped, on-failure[:N] (detached containers)
-      --log-opt KEY=VALUE      max-size=10m, max-file=3 (detached containers)
-      --network, --net NET     bridge (the default network berth; default unless
-                               $BERTH_DEFAULT_NETWORK names another), none (loopback only),
-                               host, or a network from 'berth network create'
-      --ip IP                  IPv4 address on a user-defined network
-      --mac-address MAC        MAC address of the container's interface
-      --dns IP                 Nameserver for /etc/resolv.conf (repeatable; default: the host's)
-      --add-host HOST:IP       Add an /etc/hosts entry (repeatable; IP may be host-gateway)
-  -p, --publish SPEC           Publish ports: [HOST_IP:][HOST_PORT:]CONTAINER_PORT[/tcp|udp],
-                               ranges like 8000-8002:80-82 (repeatable; a bridge network)
-  -P, --publish-all            Publish every port the image exposes on free host ports`,
   stopAtPositional: true,
-  spec: {
-    '--interactive': Boolean, '-i': '--interactive',
-    '--tty': Boolean, '-t': '--tty',
-    '--rm': Boolean,
-    '--name': String,
-    '--env': [String], '-e': '--env',
-    '--workdir': String, '-w': '--workdir',
-    '--hostname': String, '-h': '--hostname',
-    '--user': String, '-u': '--user',
-    '--volume': [String], '-v': '--volume',
-    '--memory': String, '-m': '--memory',
-    '--memory-swap': String,
-    '--cpus': String,
-    '--cpu-shares': String,
-    '--cpuset-cpus': String,
-    '--pids-limit': String,
-    '--storage-driver': String,
-    '--detach': Boolean, '-d': '--detach',
-    '--init': Boolean,
-    '--security-opt': [String],
-    '--cap-add': [String],
-    '--cap-drop': [String],
-    '--privileged': Boolean,
-    '--restart': String,
-    '--log-opt': [String],
-    '--entrypoint': String,
-    '--pull': String,
-    '--network': String, '--net': '--network',
-    '--ip': String,
-    '--mac-address': String,
-    '--dns': [String],
-    '--add-host': [String],
-    '--publish': [String], '-p': '--publish',
-    '--publish-all': Boolean, '-P': '--publish-all',
-  },
-  async run(args, global) {
+  flags: [
+    { name: '--interactive', short: 'i', kind: 'boolean', help: 'Keep STDIN open even if not attached' },
+    { name: '--tty', short: 't', kind: 'boolean', help: 'Allocate a pseudo-TTY' },
+    { name: '--rm', kind: 'boolean', help: 'Automatically remove the container when it exits' },
+    { name: '--name', kind: 'string', value: 'NAME', help: 'Assign a name to the container' },
+    { name: '--env', short: 'e', kind: 'strings', value: 'KEY=VALUE', help: 'Set an environment variable (KEY alone copies it from here)' },
+    { name: '--workdir', short: 'w', kind: 'string', value: 'DIR', help: 'Working directory inside the container' },
+    { name: '--hostname', short: 'h', kind: 'string', value: 'NAME', help: 'Container host name' },
+    { name: '--user', short: 'u', kind: 'string', value: 'UID[:GID]', help: 'Username or UID (format: <name|uid>[:<group|gid>])' },
+    { name: '--volume', short: 'v', kind: 'strings', value: 'HOST:CTR[:ro]', help: 'Bind mount a host directory (created if missing)' },
+    { name: '--memory', short: 'm', kind: 'string', value: 'SIZE', help: 'Memory limit, like 64m or 1g' },
+    { name: '--memory-swap', kind: 'string', value: 'SIZE', help: "Swap limit equal to memory plus swap: '-1' to enable unlimited swap" },
+    { name: '--cpus', kind: 'string', value: 'N', help: 'Number of CPUs, like 0.5' },
+    { name: '--cpu-shares', kind: 'string', value: 'N', help: 'CPU shares (relative weight, default 1024)' },
+    { name: '--cpuset-cpus', kind: 'string', value: 'LIST', help: 'CPUs in which to allow execution (0-3, 0,1)' },
+    { name: '--pids-limit', kind: 'string', value: 'N', help: 'Tune container pids limit (set -1 for unlimited)' },
+    { name: '--storage-driver', kind: 'string', value: 'NAME', help: 'overlay or aufs' },
+    { name: '--detach', short: 'd', kind: 'boolean', help: 'Run container in background under a shim and print container ID' },
+    { name: '--init', kind: 'boolean', help: 'Run an init inside the container that forwards signals and reaps processes' },
+    { name: '--security-opt', kind: 'strings', value: 'OPT', help: 'Security options: seccomp=unconfined (no seccomp filter), no-new-privileges' },
+    { name: '--cap-add', kind: 'strings', value: 'CAP', help: 'Add Linux capabilities (NET_ADMIN, CAP_SYS_PTRACE, ALL)' },
+    { name: '--cap-drop', kind: 'strings', value: 'CAP', help: 'Drop Linux capabilities (or ALL)' },
+    { name: '--privileged', kind: 'boolean', help: 'Give extended privileges: every capability and device, no seccomp, no masked paths' },
+    { name: '--restart', kind: 'string', value: 'POLICY', help: 'Restart policy to apply when a detached container exits: no, always, unless-stopped, on-failure[:N]' },
+    { name: '--log-opt', kind: 'strings', value: 'KEY=VALUE', help: 'Log options of a detached container: max-size=10m, max-file=3' },
+    { name: '--entrypoint', kind: 'string', value: 'CMD', help: 'Overwrite the default ENTRYPOINT of the image ("" for none)' },
+    { name: '--pull', kind: 'string', value: 'POLICY', help: 'Pull image before running: always, missing, never (default missing)' },
+    {
+      name: '--network',
+      aliases: ['--net'],
+      kind: 'string',
+      value: 'NET',
+      help: "Connect the container to a network: bridge (berth's default network; the default unless $BERTH_DEFAULT_NETWORK names another), none (loopback only), host, or a network from 'berth network create'",
+    },
+    { name: '--ip', kind: 'string', value: 'IP', help: 'IPv4 address on a user-defined network (e.g., 172.30.100.104)' },
+    { name: '--mac-address', kind: 'string', value: 'MAC', help: "MAC address of the container's interface (e.g., 92:d0:c6:0a:29:33)" },
+    { name: '--dns', kind: 'strings', value: 'IP', help: "Set custom DNS servers for /etc/resolv.conf (default: the host's)" },
+    { name: '--add-host', kind: 'strings', value: 'HOST:IP', help: 'Add a custom host-to-IP mapping to /etc/hosts (IP may be host-gateway)' },
+    {
+      name: '--publish',
+      short: 'p',
+      kind: 'strings',
+      value: 'SPEC',
+      help: "Publish a container's ports to the host: [HOST_IP:][HOST_PORT:]CONTAINER_PORT[/tcp|udp], ranges like 8000-8002:80-82 (a bridge network)",
+    },
+    { name: '--publish-all', short: 'P', kind: 'boolean', help: 'Publish every port the image exposes on free host ports' },
+  ],
+  async run(args, global): Promise<number> {
     const [image, ...cmd] = args._;
-    if (!image) throw new BerthError('INVALID_ARGUMENT', '"berth run" requires at least 1 argument; usage: berth run [OPTIONS] IMAGE [COMMAND] [ARG...]');
-    const tty = !!args['--tty'];
-    const interactive = !!args['--interactive'];
+    if (!image) throw new BerthError('INVALID_ARGUMENT', `"berth run" requires at least 1 argument; usage: berth ${run.usage}`);
+    const { tty, interactive } = args;
     if (tty && interactive && !process.stdin.isTTY) {
       throw new BerthError('INVALID_ARGUMENT', 'the input device is not a TTY; drop -t or run berth from a terminal');
     }
@@ -89,42 +67,42 @@ const run: Command = {
     const options = {
       image,
       cmd,
-      name: args['--name'],
-      env: args['--env'],
-      workdir: args['--workdir'],
-      hostname: args['--hostname'],
-      user: args['--user'],
-      volumes: args['--volume'],
-      memory: args['--memory'],
-      memorySwap: args['--memory-swap'],
-      cpus: args['--cpus'],
-      cpuShares: args['--cpu-shares'],
-      cpusetCpus: args['--cpuset-cpus'],
-      pidsLimit: args['--pids-limit'],
-      storageDriver: args['--storage-driver'] ?? global.storageDriver,
+      name: args.name,
+      env: args.env,
+      workdir: args.workdir,
+      hostname: args.hostname,
+      user: args.user,
+      volumes: args.volume,
+      memory: args.memory,
+      memorySwap: args.memorySwap,
+      cpus: args.cpus,
+      cpuShares: args.cpuShares,
+      cpusetCpus: args.cpusetCpus,
+      pidsLimit: args.pidsLimit,
+      storageDriver: args.storageDriver ?? global.storageDriver,
       tty,
       interactive,
-      rm: !!args['--rm'],
-      init: !!args['--init'],
-      securityOpt: args['--security-opt'],
-      capAdd: args['--cap-add'],
-      capDrop: args['--cap-drop'],
-      privileged: !!args['--privileged'],
-      restart: args['--restart'],
-      logOpts: args['--log-opt'],
-      entrypoint: args['--entrypoint'],
-      pull: args['--pull'],
-      network: args['--network'],
-      ip: args['--ip'],
-      mac: args['--mac-address'],
-      dns: args['--dns'],
-      addHosts: args['--add-host'],
-      publish: args['--publish'],
-      publishAll: !!args['--publish-all'],
+      rm: args.rm,
+      init: args.init,
+      securityOpt: args.securityOpt,
+      capAdd: args.capAdd,
+      capDrop: args.capDrop,
+      privileged: args.privileged,
+      restart: args.restart,
+      logOpts: args.logOpt,
+      entrypoint: args.entrypoint,
+      pull: args.pull,
+      network: args.network,
+      ip: args.ip,
+      mac: args.macAddress,
+      dns: args.dns,
+      addHosts: args.addHost,
+      publish: args.publish,
+      publishAll: args.publishAll,
     };
     // before the image is looked for: a bad flag must not cost a pull
     checkContainerOptions(options, 'berth run', false);
-    if (args['--detach']) {
+    if (args.detach) {
       if (interactive || tty) throw new BerthError('INVALID_ARGUMENT', 'Conflicting options: -d with -i or -t; attaching to detached containers is not supported yet (use berth exec -it)');
       const info = await berth.runDetached(options);
       process.stdout.write(`${info.config.id}\n`);
@@ -141,6 +119,6 @@ const run: Command = {
     }
     return status.exitCode;
   },
-};
+});
 
 export default run;
