@@ -50,6 +50,7 @@ for t in "${targets[@]}"; do
   dict=()
   [ -f "native/fuzz/$t.dict" ] && dict=(-dict="native/fuzz/$t.dict")
   log="$out/$t.log"
+  rm -f "$out/artifacts/$t-"*
   echo "fuzz: $t for ${seconds}s"
   # -rss_limit_mb / -malloc_limit_mb: an input that makes the decoder allocate far more than its own
   # size is a finding, not a slow run. -timeout: one input taking 10 s is a hang.
@@ -63,6 +64,10 @@ for t in "${targets[@]}"; do
     status=1
     echo "fuzz: $t FAILED (log $log)" >&2
     grep -E "ERROR|SUMMARY|runtime error|Test unit written|uncaught|==[0-9]+==" "$log" | head -20 >&2 || true
+    # The input itself, so that a crash seen only in a CI log can be reproduced (base64 -d > FILE).
+    for a in "$out/artifacts/$t-"*; do
+      [ -f "$a" ] && [ "$(stat -c %s "$a")" -le 4096 ] && { echo "fuzz: $a (base64):" >&2; base64 -w0 "$a" >&2; echo >&2; }
+    done
   fi
 done
 exit $status
