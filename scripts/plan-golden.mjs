@@ -24,6 +24,8 @@ const code = Buffer.from(out.outputFiles[0].contents).toString('base64');
 const { encodePlan } = await import(`data:text/javascript;base64,${code}`);
 
 const plan = JSON.parse(fs.readFileSync(path.join(fixtures, 'plan-golden.json'), 'utf8'));
+// JSON has no bytes: the compiled seccomp program is kept there as hex
+plan.seccompFilter = Buffer.from(plan.seccompFilter, 'hex');
 const bytes = encodePlan(plan);
 fs.writeFileSync(path.join(fixtures, 'plan-golden.bin'), bytes);
 console.log(`wrote ${bytes.length} bytes to test/fixtures/native/plan-golden.bin`);

@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -42,6 +43,8 @@ namespace {
   ctx->failure.step = step;
   ctx->failure.err = err;
   ctx->failure.index = index;
+  // create mode: the parent does not share our memory and learns it from the status pipe
+  if (ctx->statusFd >= 0) writeAll(ctx->statusFd, &ctx->failure, sizeof ctx->failure);
   _exit(127);
 }
 
@@ -92,6 +95,16 @@ void runMountOp(ChildContext* ctx, int rootfd, const MountOp& op, int index) {
     close(fd);
     return;
   }
+  if (op.kind == MountOp::kWrite) {
+    // A sysctl: the file is reached without leaving the rootfs, then reopened for writing.
+    int fd = resolveInRoot(rootfd, op.target.c_str(), 0);
+    if (fd < 0) fail(ctx, Step::kWriteFile, -fd, index);
+    int wfd = static_cast<int>(open(fdPath(fdbuf, fd), O_WRONLY | O_CLOEXEC));
+    if (wfd < 0 || !writeAll(wfd, op.data.data(), op.data.size())) fail(ctx, Step::kWriteFile, errno, index);
+    close(wfd);
+    close(fd);
+    return;
+  }
   if (op.kind == MountOp::kMknod || op.kind == MountOp::kSymlink) {
     char dir[4096];
     const char* name = splitLast(op.target.c_str(), dir, sizeof dir);
@@ -136,8 +149,41 @@ void runMountOp(ChildContext* ctx, int rootfd, const MountOp& op, int index) {
     if (mount(nullptr, fdPath(fdbuf, mfd), nullptr, ro, nullptr) < 0) fail(ctx, Step::kRemountReadOnly, errno, index);
     close(mfd);
   }
+  if (op.propagation) {
+    int pfd = resolveInRoot(rootfd, op.target.c_str(), 0);
+    if (pfd < 0) fail(ctx, Step::kMountPropagation, -pfd, index);
+    if (mount(nullptr, fdPath(fdbuf, pfd), nullptr, op.propagation, nullptr) < 0) fail(ctx, Step::kMountPropagation, errno, index);
+    close(pfd);
+  }
   if (sfd >= 0) close(sfd);
   close(tfd);
+}
+
+// runc's --no-pivot, for a rootfs pivot_root refuses (on a ramdisk): the rootfs is moved over /
+// and chrooted into; the old root stays reachable underneath, so this is the weaker isolation.
+void moveRoot(ChildContext* ctx, int rootfd) {
+  if (fchdir(rootfd) < 0) fail(ctx, Step::kChdirRootfs, errno);
+  if (mount(".", "/", nullptr, MS_MOVE, nullptr) < 0) fail(ctx, Step::kPivotRoot, errno);
+  if (chroot(".") < 0) fail(ctx, Step::kPivotRoot, errno);
+  if (chdir("/") < 0) fail(ctx, Step::kChdirSlash, errno);
+}
+
+// What the OCI config asks of the root once it is /: read-only, its propagation, rlimits, the
+// OOM score.
+void finishRoot(ChildContext* ctx, const SpawnPlan& plan) {
+  if (plan.rootfsReadonly && mount(nullptr, "/", nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY, nullptr) < 0)
+    fail(ctx, Step::kRemountReadOnly, errno);
+  if (plan.rootfsPropagation && mount(nullptr, "/", nullptr, plan.rootfsPropagation, nullptr) < 0)
+    fail(ctx, Step::kMountPropagation, errno);
+  for (const SpawnPlan::Rlimit& l : plan.rlimits) {
+    struct rlimit64 value = {l.soft, l.hard};
+    if (syscall(SYS_prlimit64, 0, l.resource, &value, nullptr) < 0) fail(ctx, Step::kSetrlimit, errno, l.resource);
+  }
+  if (!plan.oomScoreAdj.empty()) {
+    int fd = static_cast<int>(open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC));
+    if (fd < 0 || !writeAll(fd, plan.oomScoreAdj.data(), plan.oomScoreAdj.size())) fail(ctx, Step::kOomScoreAdj, errno);
+    close(fd);
+  }
 }
 
 void pivotRoot(ChildContext* ctx, int rootfd) {
@@ -210,6 +256,24 @@ void dropPrivileges(ChildContext* ctx, const SpawnPlan& plan) {
   }
 }
 
+// The OCI create: everything is done but execve. A command that cannot be found fails here, at
+// create, as runc's does; then `ready` on the status pipe, and the wait for start: opening the exec
+// fifo for writing blocks until `berth-oci start` opens it for reading.
+void waitForStart(ChildContext* ctx, const SpawnPlan& plan) {
+  bool found = ctx->initFd >= 0;
+  for (size_t i = 0; i < plan.execCandidates.size() && !found; i++) found = access(plan.execCandidates[i].c_str(), X_OK) == 0;
+  if (!found) fail(ctx, Step::kExecve, ENOENT, 0);
+  ChildFailure ready = {Step::kNone, 0, -1};
+  if (!writeAll(ctx->statusFd, &ready, sizeof ready)) _exit(127);
+  close(ctx->statusFd);
+  ctx->statusFd = -1;
+  char buf[32];
+  int fifo = static_cast<int>(open(fdPath(buf, ctx->execFifoFd), O_WRONLY | O_CLOEXEC));
+  if (fifo < 0 || write(fifo, "0", 1) != 1) _exit(127);
+  close(fifo);
+  close(ctx->execFifoFd);
+}
+
 // berth-nsenter has already put the command's stdio (or its pty's peer) on 0, 1 and 2.
 void adoptStdio(ChildContext* ctx, const SpawnPlan& plan) {
   if (setsid() < 0) fail(ctx, Step::kSetsid, errno);
@@ -229,13 +293,14 @@ void adoptStdio(ChildContext* ctx, const SpawnPlan& plan) {
   // Nothing of the parent's survives execve except 0, 1 and 2.
   if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) < 0) fail(ctx, Step::kCloseRange, errno);
   dropPrivileges(ctx, plan);
-  umask(022);
+  umask(plan.umask);
   if (plan.blockSignals) {
     sigset_t all;
     sigfillset(&all);
     sigprocmask(SIG_SETMASK, &all, nullptr);
   }
 
+  if (ctx->statusFd >= 0) waitForStart(ctx, plan);
   if (ctx->initFd >= 0) {
     // berth-init from a sealed in-memory copy: the container's PID 1 has no host file as its
     // /proc/1/exe that root inside could open for writing (CVE-2019-5736).
@@ -268,8 +333,14 @@ int childMain(void* arg) {
 
   for (int i = 0; i < ctx->procsCount; i++)
     if (write(ctx->procsFds[i], "0", 1) < 0) fail(ctx, Step::kJoinCgroup, errno, i);
+  // Our copies only (no CLONE_FILES): nothing of the host's cgroupfs stays open in the container.
+  for (int i = 0; i < ctx->procsCount; i++) close(ctx->procsFds[i]);
   if (plan.unshareCgroup && unshare(CLONE_NEWCGROUP) < 0) fail(ctx, Step::kUnshareCgroup, errno);
-  if ((plan.cloneFlags & CLONE_NEWUTS) && sethostname(plan.hostname.data(), plan.hostname.size()) < 0)
+  // (an OCI config without a hostname keeps the one the new namespace copied)
+  if ((plan.cloneFlags & CLONE_NEWUTS) && !plan.hostname.empty() && sethostname(plan.hostname.data(), plan.hostname.size()) < 0)
+    fail(ctx, Step::kSethostname, errno);
+  if ((plan.cloneFlags & CLONE_NEWUTS) && !plan.domainname.empty() &&
+      setdomainname(plan.domainname.data(), plan.domainname.size()) < 0)
     fail(ctx, Step::kSethostname, errno);
   if (ctx->netnsFd >= 0 && setns(ctx->netnsFd, CLONE_NEWNET) < 0) fail(ctx, Step::kJoinNetns, errno);
   if (plan.loopbackUp) {
@@ -284,8 +355,12 @@ int childMain(void* arg) {
   if (rootfd < 0) fail(ctx, Step::kOpenRootfs, errno);
   int index = 0;
   for (const MountOp& op : plan.mounts) runMountOp(ctx, rootfd, op, index++);
-  pivotRoot(ctx, rootfd);
+  if (plan.noPivot)
+    moveRoot(ctx, rootfd);
+  else
+    pivotRoot(ctx, rootfd);
   close(rootfd);
+  finishRoot(ctx, plan);
   execCommand(ctx, plan);
 }
 

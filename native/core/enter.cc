@@ -109,7 +109,7 @@ void reap(int pidfd) {
 }  // namespace
 
 Spawned spawnInside(const SpawnPlan& plan, const uint8_t* encoded, size_t len) {
-  if (plan.helperPath.empty()) throwSys(EINVAL, "spawn", "exec plan without helperPath");
+  if (plan.helperPath.empty()) throwSys(EINVAL, "spawn", "a plan for berth-nsenter without helperPath");
   int exe = sealedExecutable(plan.helperPath);
   UniqueFd data = planMemfd(encoded, len);
   int sv[2];
@@ -126,6 +126,10 @@ Spawned spawnInside(const SpawnPlan& plan, const uint8_t* encoded, size_t len) {
   memset(&report, 0, sizeof report);
   if (pread(data.get(), &report, sizeof report, 0) != static_cast<ssize_t>(sizeof report) || report.magic != kEnterReportMagic)
     throwSys(EPROTO, "berth-nsenter", plan.helperPath + " ended without a report (status " + std::to_string(status) + ")");
+  if (report.syscall[0]) {
+    report.syscall[sizeof report.syscall - 1] = report.path[sizeof report.path - 1] = '\0';
+    throwSys(report.err, report.syscall, report.path);
+  }
   UniqueFd pidfd;
   if (report.pid > 0) {
     pidfd.reset(static_cast<int>(syscall(SYS_pidfd_open, report.pid, 0)));
@@ -144,7 +148,8 @@ Spawned spawnInside(const SpawnPlan& plan, const uint8_t* encoded, size_t len) {
   }
   if (!pidfd.valid()) throwSys(EPROTO, "berth-nsenter", "no command started");
   int master = -1;
-  if (plan.tty) {
+  // a created container's master went to its console socket
+  if (plan.tty && plan.consoleSocket.empty()) {
     try {
       master = receiveFd(ttyParent.get());
     } catch (...) {

@@ -29,11 +29,15 @@ struct EnterReport {
   int32_t err;
   int32_t index;
   uint32_t step;  // Step; kNone when the command exec'd
+  // create: a failure of berth-nsenter itself before the clone (a cgroup write, say), as SysError
+  char syscall[48];
+  char path[512];
 };
 
-// Caller side: runs plan (plan.joinPid set) through berth-nsenter at plan.helperPath. `encoded` is
-// the plan as encodePlan wrote it. Returns once the command has exec'd; throws SysError or
-// ChildError like spawn().
+// Caller side: runs plan through berth-nsenter at plan.helperPath. `encoded` is the plan as
+// encodePlan wrote it. With plan.joinPid: exec in that running container, returning once the
+// command has exec'd. Without: the OCI create, returning once the init waits for start (its pidfd
+// and pid; the caller may exit and leave it to its subreaper). Throws SysError or ChildError.
 Spawned spawnInside(const SpawnPlan& plan, const uint8_t* encoded, size_t len);
 
 }  // namespace berth

@@ -34,7 +34,9 @@ struct SysError {
   X(Seccomp, "seccomp") X(Setgroups, "setgroups") X(Setgid, "setgid") X(Setuid, "setuid")       \
   X(Capset, "capset") X(Execve, "execve") X(Setns, "setns") X(Clone, "clone")                  \
   X(PidfdOpen, "pidfd_open") X(NotDumpable, "set non-dumpable") X(OpenCgroup, "open cgroup")   \
-  X(OpenNetns, "open network namespace") X(DecodePlan, "decode plan")
+  X(OpenNetns, "open network namespace") X(DecodePlan, "decode plan") X(WriteFile, "write")       \
+  X(MountPropagation, "mount propagation") X(Setrlimit, "setrlimit") X(OomScoreAdj, "oom_score_adj") \
+  X(JoinNamespace, "join namespace") X(ConsoleSocket, "console socket") X(ExecFifo, "exec fifo")
 
 enum class Step : unsigned char {
 #define BERTH_STEP_ENUM(id, name) k##id,

@@ -73,7 +73,7 @@ class Reader {
 };
 
 // The smallest encoded mount op: five empty strings and seven numbers.
-constexpr size_t kMountOpMinBytes = 5 * 4 + 7 * 8;
+constexpr size_t kMountOpMinBytes = 5 * 4 + 8 * 8;
 
 int namespaceFlag(const std::string& ns) {
   if (ns == "pid") return CLONE_NEWPID;
@@ -85,11 +85,30 @@ int namespaceFlag(const std::string& ns) {
   throw PlanFormatError{"namespaces: unknown namespace " + ns};
 }
 
+// An rlimit as the plan writes it: -1 for RLIM_INFINITY (a double cannot hold 2^64-1), else the
+// value itself.
+uint64_t rlimitValue(double v, const char* field) {
+  if (v == -1) return ~0ULL;
+  if (!(v >= 0 && v < 18446744073709551616.0)) throw PlanFormatError{field};
+  return static_cast<uint64_t>(v);
+}
+
+// A namespace joined by path, as setns(2) names its type.
+int setnsFlag(const std::string& ns) {
+  if (ns == "pid") return CLONE_NEWPID;
+  if (ns == "net") return CLONE_NEWNET;
+  if (ns == "ipc") return CLONE_NEWIPC;
+  if (ns == "uts") return CLONE_NEWUTS;
+  if (ns == "cgroup") return CLONE_NEWCGROUP;
+  throw PlanFormatError{"joinNamespaces: cannot join namespace type " + ns};
+}
+
 MountOp::Kind mountKind(const std::string& kind) {
   if (kind == "mount") return MountOp::kMount;
   if (kind == "mkdir") return MountOp::kMkdir;
   if (kind == "mknod") return MountOp::kMknod;
   if (kind == "symlink") return MountOp::kSymlink;
+  if (kind == "write") return MountOp::kWrite;
   throw PlanFormatError{"mounts: unknown kind " + kind};
 }
 
@@ -122,6 +141,7 @@ SpawnPlan decodePlan(const uint8_t* data, size_t len) {
     op.mode = r.integer<unsigned>("mounts.mode");
     op.rdev = r.integer<uint64_t>("mounts.rdev");
     op.intoKernelFs = r.flag("mounts.intoKernelFs");
+    op.propagation = r.integer<unsigned long>("mounts.propagation");
   }
   p.hostname = r.str("hostname");
   p.cgroupDirs = r.strs("cgroupDirs");
@@ -156,6 +176,27 @@ SpawnPlan decodePlan(const uint8_t* data, size_t len) {
   p.seccomp = r.flag("seccomp");
   p.helperPath = r.str("helperPath");
   p.initPath = r.str("initPath");
+  p.execFifoPath = r.str("execFifoPath");
+  p.consoleSocket = r.str("consoleSocket");
+  p.rootfsReadonly = r.flag("rootfsReadonly");
+  p.rootfsPropagation = r.integer<unsigned long>("rootfsPropagation");
+  p.noPivot = r.flag("noPivot");
+  p.umask = r.integer<unsigned>("umask");
+  p.rlimits.resize(r.items("rlimits", 24));
+  for (SpawnPlan::Rlimit& l : p.rlimits) {
+    l.resource = r.integer<int>("rlimits.resource");
+    l.soft = rlimitValue(r.num("rlimits.soft"), "rlimits.soft");
+    l.hard = rlimitValue(r.num("rlimits.hard"), "rlimits.hard");
+  }
+  p.oomScoreAdj = r.str("oomScoreAdj");
+  p.domainname = r.str("domainname");
+  p.joinNamespaces.resize(r.items("joinNamespaces", 8));
+  for (auto& ns : p.joinNamespaces) {
+    ns.first = setnsFlag(r.str("joinNamespaces.type"));
+    ns.second = r.str("joinNamespaces.path");
+  }
+  p.seccompFilter = r.str("seccompFilter");
+  if (p.seccompFilter.size() % 8 != 0 || p.seccompFilter.size() / 8 > 4096) throw PlanFormatError{"seccompFilter"};
   r.end();
   if (p.argv.empty() || (p.execCandidates.empty() && p.initPath.empty())) throw PlanFormatError{"argv: empty"};
   return p;

@@ -62,6 +62,8 @@ std::string failurePath(const SpawnPlan& plan, const ChildFailure& f) {
     case Step::kSymlink:
     case Step::kRemountReadOnly:
     case Step::kMountTargetInKernelFs:
+    case Step::kWriteFile:
+    case Step::kMountPropagation:
       return i < plan.mounts.size() ? "/" + plan.mounts[i].target : "";
     default:
       return "";
@@ -84,6 +86,22 @@ UniqueFd openNetns(const SpawnPlan& plan) {
   fd.reset(open(plan.netnsPath.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd.valid()) throwSys(errno, "open network namespace", plan.netnsPath);
   return fd;
+}
+
+// The filter the child installs: the plan's compiled one (an OCI config's), else berth's default.
+struct sock_fprog seccompProgram(const SpawnPlan& plan) {
+  struct sock_fprog prog = {0, nullptr};
+  if (!plan.seccompFilter.empty()) {
+    prog.len = static_cast<unsigned short>(plan.seccompFilter.size() / sizeof(sock_filter));
+    // the plan's bytes are struct sock_filter[] as TypeScript laid them out; the kernel copies them
+    prog.filter = reinterpret_cast<sock_filter*>(const_cast<char*>(plan.seccompFilter.data()));
+  } else if (plan.seccomp) {
+    // built once per process; the kernel copies it at install
+    static std::vector<sock_filter> filter = defaultSeccompFilter();
+    prog.len = static_cast<unsigned short>(filter.size());
+    prog.filter = filter.data();
+  }
+  return prog;
 }
 
 Spawned spawn(const SpawnPlan& plan) {
@@ -111,14 +129,8 @@ Spawned spawn(const SpawnPlan& plan) {
   UniqueFd netns = openNetns(plan);
   ctx.netnsFd = netns.get();
   if (!plan.initPath.empty()) ctx.initFd = sealedExecutable(plan.initPath);
-  struct sock_fprog prog = {0, nullptr};
-  if (plan.seccomp) {
-    // built once per process; the kernel copies it at install
-    static std::vector<sock_filter> filter = defaultSeccompFilter();
-    prog.len = static_cast<unsigned short>(filter.size());
-    prog.filter = filter.data();
-    ctx.seccomp = &prog;
-  }
+  struct sock_fprog prog = seccompProgram(plan);
+  if (prog.len) ctx.seccomp = &prog;
 
   void* stack = mmap(nullptr, kChildStack, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
   if (stack == MAP_FAILED) throwSys(errno, "mmap", "child stack");
@@ -159,6 +171,50 @@ Spawned spawn(const SpawnPlan& plan) {
     }
   }
   return Spawned{pid, pidfd, master};
+}
+
+pid_t spawnCreated(const SpawnPlan& plan, int consoleSocket, int execFifoFd) {
+  cgroupPrepare(plan);
+  std::vector<UniqueFd> procs = openProcsFiles(plan);
+  std::vector<int> procsFds;
+  for (const UniqueFd& fd : procs) procsFds.push_back(fd.get());
+  int sv[2];
+  if (pipe2(sv, O_CLOEXEC) < 0) throwSys(errno, "pipe2", "status");
+  UniqueFd statusRead(sv[0]), statusWrite(sv[1]);
+
+  std::vector<char*> argv = cstrings(plan.argv);
+  std::vector<char*> env = cstrings(plan.env);
+  ChildContext ctx{&plan, argv.data(), env.data(), procsFds.data(), static_cast<int>(procsFds.size()), consoleSocket,
+                   {Step::kNone, 0, -1}};
+  UniqueFd netns = openNetns(plan);
+  ctx.netnsFd = netns.get();
+  if (!plan.initPath.empty()) ctx.initFd = sealedExecutable(plan.initPath);
+  ctx.statusFd = statusWrite.get();
+  ctx.execFifoFd = execFifoFd;
+  struct sock_fprog prog = seccompProgram(plan);
+  if (prog.len) ctx.seccomp = &prog;
+
+  void* stack = mmap(nullptr, kChildStack, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+  if (stack == MAP_FAILED) throwSys(errno, "mmap", "child stack");
+  // No CLONE_VM: the init waits for `start` long after we are gone, in memory of its own (a copy
+  // of this small process's, never Node's). CLONE_PARENT: our caller's child, so that whoever
+  // waits for containers (conmon, containerd's shim, `berth-oci run`) can reap it.
+  pid_t pid = clone(childMain, static_cast<char*>(stack) + kChildStack, plan.cloneFlags | CLONE_PARENT | SIGCHLD, &ctx);
+  int cloneErr = errno;
+  munmap(stack, kChildStack);
+  if (pid < 0) throwSys(cloneErr, "clone", "");
+  statusWrite.reset();
+
+  ChildFailure record = {Step::kNone, 0, -1};
+  ssize_t n;
+  do n = read(statusRead.get(), &record, sizeof record);
+  while (n < 0 && errno == EINTR);
+  if (n != static_cast<ssize_t>(sizeof record)) {
+    // killed before it could say anything
+    record = {Step::kClone, n < 0 ? errno : EPIPE, -1};
+  }
+  if (record.step != Step::kNone) throw CreatedError{pid, ChildError{record, failurePath(plan, record)}};
+  return pid;
 }
 
 }  // namespace berth

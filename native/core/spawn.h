@@ -14,7 +14,8 @@ namespace berth {
 // One step of rootfs preparation, run by the child before pivot_root. All paths and options come
 // from TypeScript already normalized; targets are relative to the rootfs.
 struct MountOp {
-  enum Kind { kMount, kMkdir, kMknod, kSymlink } kind = kMount;
+  // kWrite: `data` written to the file `target` (sysctls, through the container's /proc/sys)
+  enum Kind { kMount, kMkdir, kMknod, kSymlink, kWrite } kind = kMount;
   std::string target;
   std::string source;
   std::string fstype;
@@ -25,6 +26,8 @@ struct MountOp {
   bool optional = false;
   // A mask or read-only path: the one kind of op whose target may be in procfs or sysfs.
   bool intoKernelFs = false;
+  // MS_SHARED/MS_SLAVE/MS_PRIVATE/MS_UNBINDABLE (| MS_REC), set on the target after the mount
+  unsigned long propagation = 0;
   unsigned mode = 0;
   uint64_t rdev = 0;
 };
@@ -71,6 +74,28 @@ struct SpawnPlan {
   std::string netnsPath;
   // Install berth's default seccomp filter (core/seccomp.h) before dropping privileges.
   bool seccomp = false;
+
+  // The OCI runtime's create (berth-nsenter with joinPid 0): the init does everything but execve,
+  // reports ready, then blocks opening this fifo for writing until `start` opens it for reading.
+  std::string execFifoPath;
+  // process.terminal under berth-oci: the pty master goes to this unix socket (SCM_RIGHTS).
+  std::string consoleSocket;
+  bool rootfsReadonly = false;
+  unsigned long rootfsPropagation = 0;  // applied to / after pivot_root; 0: left private
+  bool noPivot = false;                 // MS_MOVE + chroot instead of pivot_root (runc --no-pivot)
+  unsigned umask = 022;                 // the command's
+  struct Rlimit {
+    int resource;
+    uint64_t soft, hard;
+  };
+  std::vector<Rlimit> rlimits;
+  std::string oomScoreAdj;  // written to /proc/self/oom_score_adj when not empty
+  std::string domainname;   // with a new UTS namespace
+  // Namespaces joined by path before clone (setns type flag, path): a pod's shared network,
+  // IPC, UTS or PID namespace. Only berth-nsenter, a single-threaded process, joins them.
+  std::vector<std::pair<int, std::string>> joinNamespaces;
+  // A compiled seccomp program (struct sock_filter[], 8 bytes each) instead of berth's default.
+  std::string seccompFilter;
 };
 
 struct Spawned {
@@ -89,6 +114,17 @@ struct ChildError {
 // Returns once the child has exec'd; throws SysError (parent-side failure) or ChildError.
 Spawned spawn(const SpawnPlan& plan);
 
+// A failed create whose child was started (it exits on its own; the caller reaps it by pid).
+struct CreatedError {
+  pid_t pid;
+  ChildError error;
+};
+
+// The OCI create: the same start, but the child has memory of its own (it outlives the caller),
+// is the caller's parent's child (CLONE_PARENT), and stops before execve on the exec fifo. Returns
+// its pid once it is ready; throws SysError, or CreatedError. Only for single-threaded berth-nsenter.
+pid_t spawnCreated(const SpawnPlan& plan, int consoleSocket, int execFifoFd);
+
 // Child side (child.cc). Runs on its own stack in the parent's address space (CLONE_VM|CLONE_VFORK).
 struct ChildContext {
   const SpawnPlan* plan;
@@ -100,6 +136,10 @@ struct ChildContext {
   ChildFailure failure;
   int netnsFd = -1;  // plan.netnsPath, opened by the parent
   int initFd = -1;   // the sealed copy of plan.initPath
+  // create mode: failures (and then `ready`) are written here as ChildFailure records, since the
+  // child does not share our memory; and the exec fifo (O_PATH) it waits on before execve
+  int statusFd = -1;
+  int execFifoFd = -1;
   // berth-nsenter already put the command's stdio (or the pty's peer) on 0, 1 and 2
   bool stdioReady = false;
   const struct sock_fprog* seccomp = nullptr;  // built by the parent when plan.seccomp

@@ -11,11 +11,14 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <termios.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -38,6 +41,17 @@ namespace {
 using berth::Step;
 
 berth::EnterReport* report = nullptr;
+
+[[noreturn]] void finishSys(const berth::SysError& e) {
+  if (report) {
+    snprintf(report->syscall, sizeof report->syscall, "%s", e.syscall.c_str());
+    snprintf(report->path, sizeof report->path, "%s", e.path.c_str());
+    report->err = e.err;
+    report->step = static_cast<uint32_t>(Step::kNone);
+    report->magic = berth::kEnterReportMagic;
+  }
+  _exit(1);
+}
 
 [[noreturn]] void finish(Step step, int err, int index = -1, pid_t pid = 0) {
   if (report) {
@@ -106,6 +120,43 @@ void openTty(const berth::SpawnPlan& plan) {
   close(peer);
 }
 
+// The OCI create: join what the config names by path, reach the console socket, hold the exec
+// fifo, and start the init that waits for `start` (core/spawn.h spawnCreated).
+[[noreturn]] void createMain(const berth::SpawnPlan& plan) {
+  for (const auto& [flag, path] : plan.joinNamespaces) {
+    int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) finish(Step::kJoinNamespace, errno);
+    if (setns(fd, flag) < 0) finish(Step::kJoinNamespace, errno);
+    close(fd);
+  }
+  int console = -1;
+  if (!plan.consoleSocket.empty()) {
+    console = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_un addr;
+    memset(&addr, 0, sizeof addr);
+    addr.sun_family = AF_UNIX;
+    if (plan.consoleSocket.size() >= sizeof addr.sun_path) finish(Step::kConsoleSocket, ENAMETOOLONG);
+    memcpy(addr.sun_path, plan.consoleSocket.data(), plan.consoleSocket.size());
+    if (console < 0 || connect(console, reinterpret_cast<struct sockaddr*>(&addr), sizeof addr) < 0)
+      finish(Step::kConsoleSocket, errno);
+    close(berth::kEnterTtyFd);
+  } else if (plan.tty) {
+    console = berth::kEnterTtyFd;  // the master goes back to the caller
+  } else {
+    close(berth::kEnterTtyFd);
+  }
+  int fifo = open(plan.execFifoPath.c_str(), O_PATH | O_CLOEXEC);
+  if (fifo < 0) finish(Step::kExecFifo, errno);
+  try {
+    pid_t pid = berth::spawnCreated(plan, console, fifo);
+    finish(Step::kNone, 0, -1, pid);
+  } catch (const berth::SysError& e) {
+    finishSys(e);
+  } catch (const berth::CreatedError& e) {
+    finish(e.error.failure.step, e.error.failure.err, e.error.failure.index, e.pid);
+  }
+}
+
 int commandMain(void* arg) { berth::execCommand(static_cast<berth::ChildContext*>(arg), *static_cast<berth::ChildContext*>(arg)->plan); }
 
 }  // namespace
@@ -125,7 +176,7 @@ int main() {
     finish(Step::kDecodePlan, EINVAL);
   }
   close(berth::kEnterDataFd);
-  if (plan.joinPid <= 0) finish(Step::kDecodePlan, EINVAL);
+  if (plan.joinPid <= 0) createMain(plan);
 
   joinCgroup(plan);
   joinNamespaces(plan);

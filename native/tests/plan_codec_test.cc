@@ -75,7 +75,7 @@ TEST_CASE(plan_golden_decodes_every_field) {
            "lowerdir=/var/lib/berth/layers/top:/var/lib/berth/layers/base,upperdir=/c/upper,workdir=/c/work");
   CHECK_EQ(p.rootfsFlags, 2ul);
 
-  CHECK_EQ(p.mounts.size(), 8u);
+  CHECK_EQ(p.mounts.size(), 9u);
   struct Want {
     MountOp::Kind kind;
     const char *target, *source, *fstype, *data;
@@ -84,19 +84,21 @@ TEST_CASE(plan_golden_decodes_every_field) {
     bool sourceInRoot, optional, intoKernelFs;
     unsigned mode;
     uint64_t rdev;
+    unsigned long propagation;
   };
   const Want want[] = {
-      {MountOp::kMount, "proc", "proc", "proc", "", 14, 1, false, false, false, 0, 0},
+      {MountOp::kMount, "proc", "proc", "proc", "", 14, 1, false, false, false, 0, 0, 278528},
       {MountOp::kMount, "etc/hostname", "/var/lib/berth/containers/0123abcd/hostname", "", "", 20480, 2, false, false,
-       false, 0, 0},
-      {MountOp::kMount, "proc/sys", "proc/sys", "", "", 20515, 0, true, true, true, 0, 0},
-      {MountOp::kMount, "dev", "tmpfs", "tmpfs", "mode=755,size=65536k", 2, 1, false, false, false, 0, 0},
-      {MountOp::kMkdir, "dev/pts", "", "", "", 0, 0, false, false, false, 040755, 0},
-      {MountOp::kMknod, "dev/null", "", "", "", 0, 0, false, false, false, 020666, 259},
-      {MountOp::kMknod, "dev/big", "", "", "", 0, 0, false, true, false, 020666, 4294967295u},
-      {MountOp::kSymlink, "dev/fd", "/proc/self/fd", "", "", 0, 0, false, false, false, 0, 0},
+       false, 0, 0, 0},
+      {MountOp::kMount, "proc/sys", "proc/sys", "", "", 20515, 0, true, true, true, 0, 0, 0},
+      {MountOp::kMount, "dev", "tmpfs", "tmpfs", "mode=755,size=65536k", 2, 1, false, false, false, 0, 0, 0},
+      {MountOp::kMkdir, "dev/pts", "", "", "", 0, 0, false, false, false, 040755, 0, 0},
+      {MountOp::kMknod, "dev/null", "", "", "", 0, 0, false, false, false, 020666, 259, 0},
+      {MountOp::kMknod, "dev/big", "", "", "", 0, 0, false, true, false, 020666, 4294967295u, 0},
+      {MountOp::kSymlink, "dev/fd", "/proc/self/fd", "", "", 0, 0, false, false, false, 0, 0, 0},
+      {MountOp::kWrite, "proc/sys/net/ipv4/ip_forward", "", "", "1", 0, 0, false, false, false, 0, 0, 0},
   };
-  for (size_t i = 0; i < p.mounts.size() && i < 8; i++) {
+  for (size_t i = 0; i < p.mounts.size() && i < 9; i++) {
     const MountOp& op = p.mounts[i];
     const Want& w = want[i];
     CHECK_EQ(op.kind, w.kind);
@@ -111,6 +113,7 @@ TEST_CASE(plan_golden_decodes_every_field) {
     CHECK_EQ(op.intoKernelFs, w.intoKernelFs);
     CHECK_EQ(op.mode, w.mode);
     CHECK_EQ(op.rdev, w.rdev);
+    CHECK_EQ(op.propagation, w.propagation);
   }
 
   CHECK_EQ(p.hostname, "h1-\xc3\xa9");
@@ -149,6 +152,26 @@ TEST_CASE(plan_golden_decodes_every_field) {
   CHECK(p.seccomp);
   CHECK_EQ(p.helperPath, "/usr/lib/berth/berth-nsenter");
   CHECK_EQ(p.initPath, "/usr/lib/berth/berth-init");
+  CHECK_EQ(p.execFifoPath, "/run/berth-oci/c1/exec.fifo");
+  CHECK_EQ(p.consoleSocket, "/tmp/console.sock");
+  CHECK(p.rootfsReadonly);
+  CHECK_EQ(p.rootfsPropagation, 540672ul);
+  CHECK(p.noPivot);
+  CHECK_EQ(p.umask, 077u);
+  CHECK_EQ(p.rlimits.size(), 2u);
+  CHECK_EQ(p.rlimits[0].resource, 7);
+  CHECK_EQ(p.rlimits[0].soft, 1024u);
+  CHECK_EQ(p.rlimits[0].hard, 4096u);
+  CHECK_EQ(p.rlimits[1].soft, ~0ULL);  // -1 in the plan: RLIM_INFINITY
+  CHECK_EQ(p.rlimits[1].hard, ~0ULL);
+  CHECK_EQ(p.oomScoreAdj, "-500");
+  CHECK_EQ(p.domainname, "example.org");
+  CHECK_EQ(p.joinNamespaces.size(), 2u);
+  CHECK_EQ(p.joinNamespaces[0].first, CLONE_NEWNET);
+  CHECK_EQ(p.joinNamespaces[0].second, "/proc/1/ns/net");
+  CHECK_EQ(p.joinNamespaces[1].first, CLONE_NEWUTS);
+  CHECK_EQ(p.seccompFilter.size(), 16u);  // two struct sock_filter
+  CHECK_EQ(p.seccompFilter.substr(0, 4), std::string("\x20\x00\x00\x00", 4));
 }
 
 TEST_CASE(plan_truncated_at_every_offset_fails) {
@@ -158,7 +181,7 @@ TEST_CASE(plan_truncated_at_every_offset_fails) {
       // The error names what was being read: a caller reports a broken plan by field.
       if (n < 4) CHECK_EQ(e.field, "magic");
       if (n >= 4 && n < 8) CHECK_EQ(e.field, "namespaces");
-      if (n + 1 == g.size()) CHECK_EQ(e.field, "initPath");
+      if (n + 1 == g.size()) CHECK_EQ(e.field, "seccompFilter");
     });
   }
 }
@@ -194,8 +217,8 @@ TEST_CASE(plan_needs_argv_and_a_program) {
   std::string noCands = g.substr(0, cands) + u32(0) + g.substr(cands + listBytes(g, cands));
   CHECK(decode(noCands).execCandidates.empty());
   std::string init = lp("/usr/lib/berth/berth-init");
-  CHECK_EQ(noCands.compare(noCands.size() - init.size(), init.size(), init), 0);  // initPath is last
-  CHECK_EQ(fieldOf(noCands.substr(0, noCands.size() - init.size()) + u32(0)), "argv: empty");
+  size_t initAt = at(noCands, init);
+  CHECK_EQ(fieldOf(noCands.substr(0, initAt) + u32(0) + noCands.substr(initAt + init.size())), "argv: empty");
 }
 
 // A count is read before the items it announces: one larger than the bytes left must fail as a
@@ -204,7 +227,7 @@ TEST_CASE(plan_huge_counts_fail_cleanly) {
   std::string g = golden();
   CHECK_EQ(fieldOf("BPL1" + u32(0xffffffff)), "namespaces");
   CHECK_EQ(fieldOf("BPL1" + u32(0x10000000) + g.substr(8)), "namespaces");
-  size_t mounts = at(g, u32(8) + lp("mount") + lp("proc"));
+  size_t mounts = at(g, u32(9) + lp("mount") + lp("proc"));
   CHECK_EQ(fieldOf(g.substr(0, mounts) + u32(0xffffffff) + g.substr(mounts + 4)), "mounts");
   size_t groups = at(g, u32(3) + f64(1000) + f64(10));
   CHECK_EQ(fieldOf(g.substr(0, groups) + u32(0xfffffff0) + g.substr(groups + 4)), "groups");

@@ -11,7 +11,7 @@ import { encodePlan } from './plan-codec';
 export interface NativeMountOp {
   /** 'mount': mount(2) source on target; 'mkdir': create a directory; 'mknod': a device node;
    *  'symlink': target becomes a link to `source`. */
-  kind: 'mount' | 'mkdir' | 'mknod' | 'symlink';
+  kind: 'mount' | 'mkdir' | 'mknod' | 'symlink' | 'write';
   target: string;
   /** mount: host path or fs name; symlink: the link text */
   source: string;
@@ -30,6 +30,8 @@ export interface NativeMountOp {
   /** A mask or read-only path of /proc or /sys: every other op refuses a target that resolves into
    *  procfs or sysfs (an image symlink /data -> /proc/sys/kernel must not put a volume there). */
   intoKernelFs?: boolean;
+  /** MS_SHARED, MS_SLAVE, MS_PRIVATE or MS_UNBINDABLE (| MS_REC), set on the target after the mount. */
+  propagation?: number;
 }
 
 export interface NativeSpawnPlan {
@@ -77,6 +79,27 @@ export interface NativeSpawnPlan {
   netnsPath?: string;
   /** berth's default seccomp filter (native/core/seccomp.h); docker's --security-opt seccomp=unconfined turns it off. */
   seccomp?: boolean;
+  /** berth-oci create (through berth-nsenter, joinPid unset): the init stops before execve, opening
+   *  this fifo for writing, until `start` opens it for reading. */
+  execFifoPath?: string;
+  /** process.terminal under berth-oci: the pty master is sent to this unix socket. */
+  consoleSocket?: string;
+  /** Remount / read-only after pivot_root (root.readonly). */
+  rootfsReadonly?: boolean;
+  /** MS_SHARED/MS_SLAVE/MS_PRIVATE (| MS_REC) applied to / after pivot_root; 0 leaves it private. */
+  rootfsPropagation?: number;
+  /** MS_MOVE + chroot instead of pivot_root. */
+  noPivot?: boolean;
+  /** The command's umask (default 0o022). */
+  umask?: number;
+  /** [RLIMIT_* number, soft, hard]; -1 is unlimited. */
+  rlimits?: Array<[number, number, number]>;
+  oomScoreAdj?: number;
+  domainname?: string;
+  /** Namespaces joined by path before clone: pid, net, ipc, uts, cgroup (berth-nsenter only). */
+  joinNamespaces?: Array<[string, string]>;
+  /** A compiled seccomp program (struct sock_filter[]) replacing berth's default filter. */
+  seccompFilter?: Buffer;
 }
 
 export interface NativeSpawned {

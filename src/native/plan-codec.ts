@@ -36,6 +36,13 @@ class Encoder {
     this.buf.writeUInt32LE(n, this.at);
     this.at += 4 + n;
   }
+  /** Raw bytes, length-prefixed as a string is (the decoder keeps them as they are). */
+  bytes(b: Buffer): void {
+    this.count(b.length);
+    this.room(b.length);
+    b.copy(this.buf, this.at);
+    this.at += b.length;
+  }
   strs(list: string[]): void {
     this.count(list.length);
     for (const s of list) this.str(s);
@@ -65,7 +72,10 @@ function mountOp(e: Encoder, op: NativeMountOp): void {
   e.num(op.mode);
   e.num(op.rdev);
   e.flag(op.intoKernelFs ?? false);
+  e.num(op.propagation ?? 0);
 }
+
+const EMPTY = Buffer.alloc(0);
 
 export function encodePlan(p: NativeSpawnPlan): Buffer {
   const e = new Encoder();
@@ -108,5 +118,27 @@ export function encodePlan(p: NativeSpawnPlan): Buffer {
   e.flag(p.seccomp ?? false);
   e.str(p.helperPath ?? '');
   e.str(p.initPath ?? '');
+  e.str(p.execFifoPath ?? '');
+  e.str(p.consoleSocket ?? '');
+  e.flag(p.rootfsReadonly ?? false);
+  e.num(p.rootfsPropagation ?? 0);
+  e.flag(p.noPivot ?? false);
+  e.num(p.umask ?? 0o022);
+  const rlimits = p.rlimits ?? [];
+  e.count(rlimits.length);
+  for (const [resource, soft, hard] of rlimits) {
+    e.num(resource);
+    e.num(soft);
+    e.num(hard);
+  }
+  e.str(p.oomScoreAdj === undefined ? '' : String(p.oomScoreAdj));
+  e.str(p.domainname ?? '');
+  const joins = p.joinNamespaces ?? [];
+  e.count(joins.length);
+  for (const [type, nsPath] of joins) {
+    e.str(type);
+    e.str(nsPath);
+  }
+  e.bytes(p.seccompFilter ?? EMPTY);
   return e.done();
 }

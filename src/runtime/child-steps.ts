@@ -53,6 +53,13 @@ export const CHILD_STEPS = [
   'open cgroup',
   'open network namespace',
   'decode plan',
+  'write',
+  'mount propagation',
+  'setrlimit',
+  'oom_score_adj',
+  'join namespace',
+  'console socket',
+  'exec fifo',
 ] as const;
 
 export type ChildStep = (typeof CHILD_STEPS)[number];

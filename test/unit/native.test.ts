@@ -12,7 +12,11 @@ const ROOT = path.join(__dirname, '..', '..');
 const EXE = path.join(ROOT, 'build', 'Release', 'berth-native-tests');
 const FIXTURES = path.join(ROOT, 'test', 'fixtures', 'native');
 
-const goldenPlan = (): NativeSpawnPlan => JSON.parse(fs.readFileSync(path.join(FIXTURES, 'plan-golden.json'), 'utf8')) as NativeSpawnPlan;
+// JSON has no bytes: seccompFilter is kept there as hex (scripts/plan-golden.mjs reads it the same way)
+const goldenPlan = (): NativeSpawnPlan => {
+  const plan = JSON.parse(fs.readFileSync(path.join(FIXTURES, 'plan-golden.json'), 'utf8')) as NativeSpawnPlan & { seccompFilter: unknown };
+  return { ...plan, seccompFilter: Buffer.from(String(plan.seccompFilter), 'hex') };
+};
 
 // Every field of the two interfaces: `satisfies` makes tsc fail when a field is added to either
 // and not here, and the test below fails when the golden JSON lacks one of them.
@@ -46,6 +50,17 @@ const PLAN_FIELDS = {
   blockSignals: true,
   netnsPath: true,
   seccomp: true,
+  execFifoPath: true,
+  consoleSocket: true,
+  rootfsReadonly: true,
+  rootfsPropagation: true,
+  noPivot: true,
+  umask: true,
+  rlimits: true,
+  oomScoreAdj: true,
+  domainname: true,
+  joinNamespaces: true,
+  seccompFilter: true,
 } satisfies Record<keyof NativeSpawnPlan, true>;
 const MOUNT_FIELDS = {
   kind: true,
@@ -60,6 +75,7 @@ const MOUNT_FIELDS = {
   mode: true,
   rdev: true,
   intoKernelFs: true,
+  propagation: true,
 } satisfies Record<keyof NativeMountOp, true>;
 
 describe('plan codec golden bytes (TypeScript side)', () => {
@@ -77,17 +93,14 @@ describe('plan codec golden bytes (TypeScript side)', () => {
     const plan = goldenPlan();
     expect(Object.keys(plan).sort()).toEqual(Object.keys(PLAN_FIELDS).sort());
     const kinds = new Set(plan.mounts.map((m) => m.kind));
-    expect([...kinds].sort()).toEqual(['mkdir', 'mknod', 'mount', 'symlink']);
+    expect([...kinds].sort()).toEqual(['mkdir', 'mknod', 'mount', 'symlink', 'write']);
+    const optional = (k: string) => k !== 'intoKernelFs' && k !== 'propagation';
     for (const m of plan.mounts) {
-      const keys = Object.keys(m)
-        .filter((k) => k !== 'intoKernelFs')
-        .sort();
-      expect(keys).toEqual(
-        Object.keys(MOUNT_FIELDS)
-          .filter((k) => k !== 'intoKernelFs')
-          .sort(),
-      );
+      const keys = Object.keys(m).filter(optional).sort();
+      expect(keys).toEqual(Object.keys(MOUNT_FIELDS).filter(optional).sort());
     }
+    expect(plan.mounts.some((m) => (m.propagation ?? 0) !== 0)).toBe(true);
+    expect(plan.seccompFilter!.length).toBe(16);
     expect(plan.mounts.some((m) => m.intoKernelFs === true)).toBe(true);
     expect(plan.mounts.some((m) => !('intoKernelFs' in m))).toBe(true);
     // Non-ASCII in strings: the length prefix counts UTF-8 bytes, not UTF-16 units.
@@ -104,11 +117,24 @@ describe('plan codec golden bytes (TypeScript side)', () => {
       blockSignals: false,
       netnsPath: '',
       seccomp: false,
-      mounts: plan.mounts.map((m) => ({ ...m, intoKernelFs: false })),
+      execFifoPath: '',
+      consoleSocket: '',
+      rootfsReadonly: false,
+      rootfsPropagation: 0,
+      noPivot: false,
+      umask: 0o022,
+      rlimits: [],
+      domainname: '',
+      joinNamespaces: [],
+      seccompFilter: Buffer.alloc(0),
+      mounts: plan.mounts.map((m) => ({ ...m, intoKernelFs: false, propagation: 0 })),
     };
-    const omitted: NativeSpawnPlan = { ...plan, mounts: plan.mounts.map(({ intoKernelFs: _, ...m }) => m) };
-    for (const k of ['joinPid', 'helperPath', 'initPath', 'blockSignals', 'netnsPath', 'seccomp'] as const) delete omitted[k];
-    expect(encodePlan(omitted).equals(encodePlan(zeroed))).toBe(true);
+    const { oomScoreAdj: _adj, ...withoutAdj } = zeroed;
+    const omitted: NativeSpawnPlan = { ...plan, mounts: plan.mounts.map(({ intoKernelFs: _, propagation: _p, ...m }) => m) };
+    const optionalFields = ['joinPid', 'helperPath', 'initPath', 'blockSignals', 'netnsPath', 'seccomp', 'execFifoPath', 'consoleSocket', 'rootfsReadonly',
+      'rootfsPropagation', 'noPivot', 'umask', 'rlimits', 'oomScoreAdj', 'domainname', 'joinNamespaces', 'seccompFilter'] as const;
+    for (const k of optionalFields) delete omitted[k];
+    expect(encodePlan(omitted).equals(encodePlan(withoutAdj))).toBe(true);
     expect(encodePlan(omitted).equals(encodePlan(plan))).toBe(false);
   });
 });
