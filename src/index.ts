@@ -5,28 +5,24 @@
  *   await berth.importImage('busybox.tar', 'busybox');
  *   const { exitCode, stdout } = await berth.run({ image: 'busybox', cmd: ['echo', 'hi'] });
  */
-import { EventEmitter } from 'node:events';
-import * as fs from 'node:fs';
-import type { Readable, Writable } from 'node:stream';
 import { BerthError } from './errors';
 import { ImageStore } from './image/store';
 import type { PullOptions, PullResult } from './image/pull';
 import type { ImageRecord } from './image/types';
-import { native } from './native';
-import { checkContainerOptions, checkExecOptions, type ContainerOptions, type ExecOptions } from './runtime/options';
-import { quote } from './util/quote';
-import { parseSignal } from './util/signals';
-import { BERTH_OPTIONS, checkArgs, CREDENTIALS, FORCE, LOG_OPTIONS, NETWORK_OPTIONS, PULL_OPTIONS, TIMEOUT } from './util/api-options';
-import { bool, checkOptions, checkRootDirectory, str, strings } from './util/validate';
-import { Runtime, type ExitStatus } from './runtime/runtime';
-import { StdioSetup, type StdioOption } from './runtime/stdio';
-import type { CgroupStats } from './runtime/cgroups/types';
-import { containerFiles } from './runtime/lifecycle';
-import { readLogs, type LogEntry, type ReadLogOptions } from './runtime/logs';
-import type { ContainerInfo, ContainerState } from './runtime/types';
-import type { CreateNetworkOptions, EndpointInfo, NetworkInfo, PortMapping } from './network/types';
 import * as imageApi from './image/berth-api';
-import { isRunning, hasExited } from './runtime/container-predicates';
+import type { CreateNetworkOptions, EndpointInfo, NetworkInfo, PortMapping } from './network/types';
+import { ContainerProcess, startAttached, type StdioOptions } from './runtime/container-process';
+import { isRunning } from './runtime/container-predicates';
+import { ensureImage } from './runtime/pull-policy';
+import { watchContainers, type ContainerEvent } from './runtime/events';
+import type { LogEntry, ReadLogOptions } from './runtime/logs';
+import { checkContainerOptions, checkExecOptions, type ContainerOptions, type ExecOptions } from './runtime/options';
+import { Runtime, type ExitStatus } from './runtime/runtime';
+import type { ContainerInfo, ContainerState, ContainerStats } from './runtime/types';
+import { BERTH_OPTIONS, checkArgs, CREDENTIALS, FORCE, LOG_OPTIONS, NETWORK_OPTIONS, PULL_OPTIONS, TIMEOUT } from './util/api-options';
+import type { ProcessInfo } from './util/proc';
+import { parseSignal } from './util/signals';
+import { bool, checkOptions, checkRootDirectory, str, strings } from './util/validate';
 
 export { BerthError } from './errors';
 export type { BerthErrorCode, SystemError } from './errors';
@@ -39,6 +35,11 @@ export type { LogEntry, ReadLogOptions } from './runtime/logs';
 export type { CgroupStats } from './runtime/cgroups/types';
 export type { CreateNetworkOptions, EndpointInfo, NetworkInfo, PortMapping } from './network/types';
 export type { CommitOptions, Credentials, ImageInspect, LoadResult, PruneResult } from './image/berth-api';
+export { ContainerProcess } from './runtime/container-process';
+export type { ContainerEvent } from './runtime/events';
+export type { ContainerStats } from './runtime/types';
+/** What `top` shows for each process of a container. */
+export type ContainerProcessInfo = ProcessInfo;
 
 export interface BerthOptions {
   /** Images, layers and containers. Default: $BERTH_ROOT or /var/lib/berth. */
@@ -59,23 +60,9 @@ export interface BerthOptions {
   defaultNetwork?: string;
 }
 
-export interface SpawnOptions extends ContainerOptions {
-  /** Default: 'pipe' when interactive, else 'ignore'. */
-  stdin?: StdioOption;
-  /** Default: 'pipe'. */
-  stdout?: StdioOption;
-  /** Default: 'pipe'. With tty, stdout carries both. */
-  stderr?: StdioOption;
-  /** Initial terminal size [rows, cols] with tty. */
-  ttySize?: [number, number];
-}
+export interface SpawnOptions extends ContainerOptions, StdioOptions {}
 
-export interface ExecSpawnOptions extends ExecOptions {
-  stdin?: StdioOption;
-  stdout?: StdioOption;
-  stderr?: StdioOption;
-  ttySize?: [number, number];
-}
+export interface ExecSpawnOptions extends ExecOptions, StdioOptions {}
 
 export interface RunResult extends ExitStatus {
   id: string;
@@ -83,80 +70,6 @@ export interface RunResult extends ExitStatus {
   /** What the container wrote, when stdout/stderr were 'pipe' (the default). */
   stdout: string;
   stderr: string;
-}
-
-/** A started container, like a ChildProcess: streams, a pid, kill() and wait(). Emits 'exit'. */
-export class ContainerProcess extends EventEmitter {
-  readonly id: string;
-  readonly name: string;
-  readonly pid: number;
-  readonly stdin: Writable | null;
-  readonly stdout: Readable | null;
-  readonly stderr: Readable | null;
-  private readonly done: Promise<ExitStatus>;
-
-  /** @internal */
-  constructor(info: ContainerInfo, pid: number, private readonly pidfd: number, private readonly ptyMaster: number,
-              streams: { stdin: Writable | null; stdout: Readable | null; stderr: Readable | null }, exited: Promise<ExitStatus>) {
-    super();
-    this.id = info.config.id;
-    this.name = info.config.name;
-    this.pid = pid;
-    this.stdin = streams.stdin;
-    this.stdout = streams.stdout;
-    this.stderr = streams.stderr;
-    const drained = [this.stdout, this.stderr].filter((s): s is Readable => s !== null).map(
-      (s) => new Promise<void>((r) => (s.readableEnded || s.destroyed ? r() : (s.once('close', () => r()), s.once('end', () => r())))),
-    );
-    this.done = exited.then(async (status) => {
-      await Promise.all(drained);
-      this.emit('exit', status);
-      return status;
-    });
-  }
-
-  /** Resolves once the container exited and its output was read to the end. */
-  wait(): Promise<ExitStatus> {
-    return this.done;
-  }
-
-  /** Sends a signal to the container's init process (through its pidfd: never a reused PID). */
-  kill(signal: NodeJS.Signals | number = 'SIGTERM'): void {
-    const n = parseSignal(signal, 'kill()');
-    try {
-      native().pidfdSignal(this.pidfd, n);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ESRCH' && (e as NodeJS.ErrnoException).code !== 'EBADF') throw e;
-    }
-  }
-
-  /** Resizes the container's terminal (tty only). */
-  resize(rows: number, cols: number): void {
-    if (this.ptyMaster >= 0) native().setWinsize(this.ptyMaster, rows, cols);
-  }
-}
-
-/** What `top` shows for each process of a container. */
-export interface ContainerProcessInfo {
-  pid: number;
-  ppid: number;
-  uid: number;
-  command: string;
-}
-
-export interface ContainerStats extends CgroupStats {
-  id: string;
-  name: string;
-}
-
-/** Container events, as `watch()` reports them: start (also on restarts), die (the process
- *  ended), oom (it died of the OOM killer), exit (it stopped for good, restart policy included). */
-export interface ContainerEvent {
-  type: 'start' | 'die' | 'oom' | 'exit';
-  id: string;
-  name: string;
-  exitCode?: number;
-  time: string;
 }
 
 export class Berth {
@@ -207,9 +120,10 @@ export class Berth {
 
   /** `docker rmi`; refuses an image a container uses unless force. */
   removeImage(ref: string, opts: { force?: boolean } = {}) {
+    requireRoot();
     checkArgs({ ref });
     checkOptions(opts, FORCE, 'the options of removeImage()');
-    const used = new Set(this.runtime.list().map((c) => c.config.imageId));
+    const used = this.runtime.imagesInUse();
     return this.images.remove(ref, { force: opts.force, inUse: (id: string) => used.has(id) });
   }
 
@@ -218,23 +132,7 @@ export class Berth {
   async ensureImage(ref: string, policy: ContainerOptions['pull'] = 'missing'): Promise<void> {
     requireRoot();
     checkArgs({ ref });
-    if (policy !== 'missing' && policy !== 'always' && policy !== 'never') {
-      throw new BerthError('INVALID_ARGUMENT', `Expected missing, always or never for --pull but received ${quote(policy)}`);
-    }
-    if (policy === 'never') return;
-    if (policy === 'missing') {
-      try {
-        this.images.resolve(ref);
-        return;
-      } catch (e) {
-        if (!(e instanceof BerthError) || e.code !== 'IMAGE_NOT_FOUND') throw e;
-      }
-    }
-    try {
-      await this.pullImage(ref);
-    } catch (e) {
-      throw new BerthError('IMAGE_NOT_FOUND', `Unable to find image ${ref} locally, and pulling it failed; import it with \`berth import\` or check the reference`, { cause: e });
-    }
+    return ensureImage(this.images, ref, policy, (r) => this.pullImage(r));
   }
 
   /** Creates and starts a container; returns at once with its streams. The image must be in the
@@ -242,26 +140,12 @@ export class Berth {
   spawn(options: SpawnOptions): ContainerProcess {
     requireRoot();
     checkContainerOptions(options, 'spawn()', true);
-    const info = this.runtime.create(options);
-    const stdio = stdioSetup(options);
-    let started;
-    try {
-      started = this.runtime.start(info, stdio.plan);
-    } catch (e) {
-      stdio.abort();
-      // A container that never ran leaves nothing behind, not even a record.
-      try {
-        this.runtime.store.remove(info.config.id);
-      } catch {
-        /* already gone */
-      }
-      throw e;
-    }
-    return new ContainerProcess(started.info, started.pid, started.pidfd, started.ptyMaster, stdio.attach(started.ptyMaster), started.exited);
+    return startAttached(options, (stdio) => this.runtime.run(options, stdio));
   }
 
   /** Runs a container to its end. Resolves to its exit status and, by default, its output. */
   async run(options: SpawnOptions): Promise<RunResult> {
+    requireRoot();
     checkContainerOptions(options, 'run()', true);
     await this.ensureImage(options.image, options.pull);
     const proc = this.spawn(options);
@@ -280,15 +164,7 @@ export class Berth {
     requireRoot();
     checkArgs({ ref });
     checkExecOptions(options);
-    const stdio = stdioSetup(options);
-    let started;
-    try {
-      started = this.runtime.exec(ref, options, stdio.plan);
-    } catch (e) {
-      stdio.abort();
-      throw e;
-    }
-    return new ContainerProcess(started.info, started.pid, started.pidfd, started.ptyMaster, stdio.attach(started.ptyMaster), started.exited);
+    return startAttached(options, (stdio) => this.runtime.exec(ref, options, stdio));
   }
 
   /** `docker run -d`: starts the container under a berth-shim that outlives this process, which
@@ -297,24 +173,14 @@ export class Berth {
     requireRoot();
     checkContainerOptions(options, 'runDetached()', false);
     await this.ensureImage(options.image, options.pull);
-    const info = this.runtime.create(options);
-    try {
-      return await this.runtime.lifecycle.startDetached(info);
-    } catch (e) {
-      try {
-        this.runtime.store.remove(info.config.id, { name: info.config.name });
-      } catch {
-        /* already gone */
-      }
-      throw e;
-    }
+    return this.runtime.runDetached(options);
   }
 
   /** `docker start`: runs a created or exited container again, detached, with the same write layer. */
   async start(ref: string): Promise<ContainerInfo> {
     requireRoot();
     checkArgs({ ref });
-    return this.runtime.lifecycle.startDetached(this.runtime.resolve(ref));
+    return this.runtime.startDetached(ref);
   }
 
   /** `docker stop`: SIGTERM, then SIGKILL after `timeout` seconds (default 10). */
@@ -322,7 +188,7 @@ export class Berth {
     requireRoot();
     checkArgs({ ref });
     checkOptions(opts, TIMEOUT, 'the options of stop()');
-    return this.runtime.lifecycle.stop(ref, opts.timeout ?? 10);
+    return this.runtime.stop(ref, opts.timeout ?? 10);
   }
 
   /** `docker kill`: a signal (default SIGKILL) to the container's init process. */
@@ -330,10 +196,11 @@ export class Berth {
     requireRoot();
     checkArgs({ ref });
     // checked before the container is looked up: a bad signal is the caller's error, whatever the state
-    return this.runtime.lifecycle.kill(ref, parseSignal(signal));
+    return this.runtime.kill(ref, parseSignal(signal));
   }
 
   async restart(ref: string, opts: { timeout?: number } = {}): Promise<ContainerInfo> {
+    requireRoot();
     checkOptions(opts, TIMEOUT, 'the options of restart()');
     await this.stop(ref, opts);
     return this.start(ref);
@@ -342,53 +209,32 @@ export class Berth {
   /** `docker wait`: the state once the container has stopped for good. */
   wait(ref: string): Promise<ContainerState> {
     checkArgs({ ref });
-    return this.runtime.lifecycle.wait(ref);
+    return this.runtime.wait(ref);
   }
 
   /** `docker logs` of a detached container; with follow, until it stops for good. */
   logs(ref: string, opts: Omit<ReadLogOptions, 'done'> = {}): AsyncGenerator<LogEntry> {
     checkArgs({ ref });
     checkOptions(opts, LOG_OPTIONS, 'the options of logs()');
-    const info = this.runtime.resolve(ref);
-    const file = containerFiles(this.runtime.store.containerDir(info.config.id)).log;
-    const done = () => {
-      try {
-        return !isRunning(this.runtime.resolve(info.config.id).state);
-      } catch {
-        return true;
-      }
-    };
-    return readLogs(file, { ...opts, done });
+    return this.runtime.logs(ref, opts);
   }
 
   /** `docker top`: the container's processes, host PIDs. */
   top(ref: string): ContainerProcessInfo[] {
     checkArgs({ ref });
-    const info = this.runtime.resolve(ref);
-    if (!isRunning(info.state)) throw new BerthError('INVALID_STATE', `Container ${info.config.name} is not running`);
-    return this.runtime.cgroups.pids(info.config.id).flatMap((pid) => {
-      const p = processInfo(pid);
-      return p ? [p] : [];
-    });
+    return this.runtime.top(ref);
   }
 
   /** `docker stats --no-stream`: memory, CPU time and process count from the container's cgroup. */
   stats(ref: string): ContainerStats {
     checkArgs({ ref });
-    const info = this.runtime.resolve(ref);
-    if (!isRunning(info.state)) throw new BerthError('INVALID_STATE', `Container ${info.config.name} is not running`);
-    return { id: info.config.id, name: info.config.name, ...this.runtime.cgroups.stats(info.config.id) };
+    return this.runtime.stats(ref);
   }
 
   /** `docker container prune`: removes every container that is not running. */
-  async prune(): Promise<string[]> {
-    const removed: string[] = [];
-    for (const c of this.ps({ all: true })) {
-      if (isRunning(c.state)) continue;
-      await this.remove(c.config.id);
-      removed.push(c.config.id);
-    }
-    return removed;
+  prune(): Promise<string[]> {
+    requireRoot();
+    return this.runtime.prune();
   }
 
   /**
@@ -397,27 +243,7 @@ export class Berth {
    * function to stop.
    */
   watch(onEvent: (e: ContainerEvent) => void, opts: { intervalMs?: number } = {}): () => void {
-    const seen = new Map<string, ContainerState>();
-    for (const c of this.ps({ all: true })) seen.set(c.config.id, c.state);
-    const tick = () => {
-      for (const c of this.ps({ all: true })) {
-        const before = seen.get(c.config.id);
-        const now = c.state;
-        seen.set(c.config.id, now);
-        const ev = (type: ContainerEvent['type'], exitCode?: number) =>
-          onEvent({ type, id: c.config.id, name: c.config.name, time: new Date().toISOString(), ...(exitCode === undefined ? {} : { exitCode }) });
-        const restarted = isRunning(now) && (!isRunning(before) || before.pid !== now.pid);
-        if (restarted && isRunning(before)) ev('die');
-        if (restarted) ev('start');
-        if (hasExited(now) && isRunning(before)) {
-          ev('die', now.exitCode);
-          if (now.oomKilled) ev('oom', now.exitCode);
-          ev('exit', now.exitCode);
-        }
-      }
-    };
-    const timer = setInterval(tick, opts.intervalMs ?? 200);
-    return () => clearInterval(timer);
+    return watchContainers(() => this.runtime.list(), onEvent, opts.intervalMs ?? 200);
   }
 
   /** Containers, newest first; running ones only unless all. */
@@ -503,25 +329,25 @@ export class Berth {
   createNetwork(opts: CreateNetworkOptions): NetworkInfo {
     requireRoot();
     checkOptions(opts, NETWORK_OPTIONS, 'the options of createNetwork()', { required: ['name'] });
-    return this.runtime.networks.store.create(opts);
+    return this.runtime.createNetwork(opts);
   }
 
   /** `docker network ls`: the networks of this root (the default `berth` once first used). */
   listNetworks(): NetworkInfo[] {
-    return this.runtime.networks.store.list();
+    return this.runtime.listNetworks();
   }
 
   /** `docker network inspect`: the network and the running containers on it. */
   inspectNetwork(name: string): NetworkInfo & { containers: Array<{ id: string; name: string } & EndpointInfo> } {
     checkArgs({ name });
-    return this.runtime.networks.networkInfo(name);
+    return this.runtime.inspectNetwork(name);
   }
 
   /** `docker network rm`: refused while a running container uses it; deletes its bridge. */
   removeNetwork(name: string): NetworkInfo {
     requireRoot();
     checkArgs({ name });
-    return this.runtime.networks.removeNetwork(name);
+    return this.runtime.removeNetwork(name);
   }
 
   /** `docker network connect`: joins a container to one more network (an interface eth1, eth2, ...
@@ -547,32 +373,10 @@ export class Berth {
   }
 }
 
-/** The host ends of a container process's stdio: pipes by default, stdin only when interactive. */
-function stdioSetup(o: { stdin?: StdioOption; stdout?: StdioOption; stderr?: StdioOption; interactive?: boolean; tty?: boolean; ttySize?: [number, number] }): StdioSetup {
-  return new StdioSetup([o.stdin ?? (o.interactive ? 'pipe' : 'ignore'), o.stdout ?? 'pipe', o.stderr ?? 'pipe'], !!o.tty, o.ttySize);
-}
-
-function processInfo(pid: number): ContainerProcessInfo | undefined {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
-    const uid = Number(/^Uid:\s+(\d+)/m.exec(status)?.[1] ?? -1);
-    // A process in the middle of execve has no argv yet (for a few microseconds): asked again, it does.
-    let cmdline = '';
-    for (let i = 0; i < 3 && !cmdline && rest[0] !== 'Z'; i++) {
-      if (i > 0) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1);
-      cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean).join(' ');
-    }
-    return { pid, ppid: Number(rest[1]), uid, command: cmdline || stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')) };
-  } catch {
-    return undefined; // exited meanwhile
-  }
-}
-
+/** The one root check of every call that changes something (containers, images, networks,
+ *  credentials): berth does not run rootless yet. Calls that only read state skip it. */
 function requireRoot(): void {
   if (typeof process.getuid === 'function' && process.getuid() !== 0) {
     throw new BerthError('NOT_ROOT', 'berth needs root: run it with sudo (rootless containers are not supported yet)');
   }
-  void fs;
 }

@@ -14,6 +14,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { native } from '../native';
+import { processExists } from '../util/proc';
 import { randomHexId } from '../util/random';
 
 const DIRS = ['proc', 'sys', 'dev', 'etc'];
@@ -59,7 +60,7 @@ function build(dir: string, layers: string[]): void {
   // what a start killed while building left (its pid is in the name)
   for (const name of fs.readdirSync(path.dirname(dir))) {
     const m = /^init\.tmp-(\d+)-[0-9a-f]+$/.exec(name);
-    if (m && !fs.existsSync(`/proc/${m[1]}`)) fs.rmSync(path.join(path.dirname(dir), name), { recursive: true, force: true });
+    if (m && !processExists(Number(m[1]))) fs.rmSync(path.join(path.dirname(dir), name), { recursive: true, force: true });
   }
   const tmp = `${dir}.tmp-${process.pid}-${randomHexId().slice(0, 8)}`;
   fs.mkdirSync(tmp, { mode: 0o755 });

@@ -1,16 +1,17 @@
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { BerthError } from '../errors';
 import { encodePlan } from '../native/plan-codec';
+import { processStartTime } from '../util/proc';
+import { quote } from '../util/quote';
+import { safely } from '../util/safely';
+import { isRunning, isStopped } from './container-predicates';
 import { startError } from './errors';
+import { readLogs, type LogEntry, type ReadLogOptions } from './logs';
 import { spawnPlan } from './plan';
-import { processStartTime } from './proc';
 import type { Runtime } from './runtime';
 import { CLI_PATH, formatShimConfig, startShim } from './shim';
 import type { ContainerInfo, ContainerState } from './types';
-import { safely } from '../util/safely';
-import { isRunning, isStopped } from './container-predicates';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -23,16 +24,6 @@ export function containerFiles(dir: string) {
     stopMarker: path.join(dir, 'stopped'),
     state: path.join(dir, 'state.json'),
   };
-}
-
-/** Signal numbers by name, from `SIGTERM`, `TERM` or `15`. */
-export function parseSignal(value: string | number): number {
-  if (typeof value === 'number') return value;
-  if (/^\d+$/.test(value)) return Number(value);
-  const name = value.toUpperCase().startsWith('SIG') ? value.toUpperCase() : `SIG${value.toUpperCase()}`;
-  const n = (os.constants.signals as Record<string, number>)[name];
-  if (n === undefined) throw new BerthError('INVALID_ARGUMENT', `Expected a signal like SIGTERM, TERM or 15 but received "${value}"`);
-  return n;
 }
 
 /**
@@ -120,14 +111,35 @@ export class Lifecycle {
     return this.settled(info.config.id);
   }
 
-  /** docker kill: any signal to the container's init process. */
-  kill(ref: string, signal: string | number = 'SIGKILL'): ContainerInfo {
+  /** docker kill: any signal (a number: util/signals parses names) to the container's init process. */
+  kill(ref: string, signal: number): ContainerInfo {
     const info = this.rt.resolve(ref);
-    const sig = parseSignal(signal);
-    if (!isRunning(info.state) || !signalIfAlive(info.state.pid!, info.state.pidStartTime, sig)) {
-      throw new BerthError('INVALID_STATE', `Container ${info.config.name} is not running`);
+    if (!isRunning(info.state) || !signalIfAlive(info.state.pid!, info.state.pidStartTime, signal)) {
+      throw new BerthError('INVALID_STATE', `Container ${quote(info.config.name)} is not running`);
     }
     return info;
+  }
+
+  /** rm -f of a running container: SIGKILL, with the stop marker first so that its restart policy
+   *  does not bring it back, then the shim's record of the exit. */
+  async killForRemoval(info: ContainerInfo): Promise<void> {
+    fs.writeFileSync(containerFiles(this.rt.store.containerDir(info.config.id)).stopMarker, '');
+    const { pid, pidStartTime } = info.state;
+    if (pid !== undefined && signalIfAlive(pid, pidStartTime, 9)) await gone(pid, pidStartTime, 5000);
+    await this.settled(info.config.id);
+  }
+
+  /** docker logs: the json-file log the shim keeps; with follow, until the container stops for good. */
+  logs(ref: string, opts: Omit<ReadLogOptions, 'done'> = {}): AsyncGenerator<LogEntry> {
+    const { id } = this.rt.resolve(ref).config;
+    const done = () => {
+      try {
+        return !isRunning(this.rt.resolve(id).state);
+      } catch {
+        return true; // removed
+      }
+    };
+    return readLogs(containerFiles(this.rt.store.containerDir(id)).log, { ...opts, done });
   }
 
   /** docker wait: resolves with the exit code once the container has stopped for good (a restart
@@ -136,7 +148,7 @@ export class Lifecycle {
     const id = this.rt.resolve(ref).config.id;
     for (;;) {
       const c = this.rt.store.read(id);
-      if (!c) throw new BerthError('CONTAINER_NOT_FOUND', `No such container: ${ref}`);
+      if (!c) throw new BerthError('CONTAINER_NOT_FOUND', `No such container: ${quote(ref)}`);
       const info = this.rt.resolve(id);
       if (isStopped(info.state)) return info.state;
       await sleep(pollMs);

@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BerthError } from '../errors';
+import { quote } from '../util/quote';
 import { CAPS, DEFAULT_CAPS, MS, S_IFCHR, makedev } from '../native/constants';
 import type { NativeMountOp, NativeSpawnPlan } from '../native';
 import type { CgroupPlan } from './cgroups';
@@ -110,7 +111,7 @@ function capLastCap(): number {
 export function capabilityPlan(keep: readonly string[] = DEFAULT_CAPS): { drop: number[]; mask: [number, number] } {
   const keepNums = new Set(
     keep.map((c) => {
-      if (CAPS[c] === undefined) throw new BerthError('INVALID_ARGUMENT', `Unknown capability "${c}"; expected a name like CAP_NET_ADMIN`);
+      if (CAPS[c] === undefined) throw new BerthError('INVALID_ARGUMENT', `Unknown capability ${quote(c)}; expected a name like CAP_NET_ADMIN`);
       return CAPS[c];
     }),
   );

@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import { BerthError } from '../errors';
+import { quote } from '../util/quote';
 
 export type StorageDriverName = 'overlay' | 'aufs';
 
@@ -31,7 +32,7 @@ function checkPath(p: string): void {
   // These characters separate options and layers in the mount data; a path holding one would be
   // read as two.
   if (/[,:=\s]/.test(p)) {
-    throw new BerthError('INVALID_ARGUMENT', `Layer path ${JSON.stringify(p)} contains a character (, : = or space) that cannot appear in a union mount option; use a --root without them`);
+    throw new BerthError('INVALID_ARGUMENT', `Layer path ${quote(p)} contains a character (, : = or space) that cannot appear in a union mount option; use a --root without them`);
   }
 }
 
@@ -56,7 +57,7 @@ export function rootfsMount(driver: StorageDriverName, layout: RootfsLayout, fil
     const branches = [`${layout.upper}=rw`, ...layout.lowers.map((l) => `${l}=ro+wh`)];
     mount = { source: 'none', fstype: 'aufs', flags: 0, data: `dirs=${branches.join(':')}` };
   } else {
-    throw new BerthError('INVALID_ARGUMENT', `Expected overlay or aufs for --storage-driver but received "${driver as string}"`);
+    throw new BerthError('INVALID_ARGUMENT', `Expected overlay or aufs for --storage-driver but received ${quote(driver)}`);
   }
   const bytes = Buffer.byteLength(mount.data);
   if (bytes > MAX_MOUNT_DATA) {
@@ -68,5 +69,5 @@ export function rootfsMount(driver: StorageDriverName, layout: RootfsLayout, fil
 export function parseStorageDriver(value: string): StorageDriverName {
   if (value === 'overlay' || value === 'overlay2') return 'overlay';
   if (value === 'aufs') return 'aufs';
-  throw new BerthError('INVALID_ARGUMENT', `Expected overlay or aufs for --storage-driver but received "${value}"`);
+  throw new BerthError('INVALID_ARGUMENT', `Expected overlay or aufs for --storage-driver but received ${quote(value)}`);
 }

@@ -1,26 +1,25 @@
 import * as fs from 'node:fs';
-import { containerCapabilities } from './capabilities';
 import * as path from 'node:path';
-import { BerthError, invalid } from '../errors';
+import { BerthError } from '../errors';
 import type { ImageStore } from '../image/store';
 import { native, spawnContainer, type NativeExit, type NativeSpawned, type NativeSpawnPlan } from '../native';
 import { NetworkManager } from '../network/attachments';
-import { DEFAULT_NETWORK } from '../network/networks';
-import { parseIPv4 } from '../network/subnet';
-import { parseNetworkOptions } from '../network/options';
-import type { EndpointInfo } from '../network/types';
-import { detectCgroups, type CgroupManager } from './cgroups';
-import { startError } from './errors';
-import { buildEnv, mergeEnv, parseLimits, parseLogOpts, parseRestart, parseSecurityOpts, parseVolume, resolveUser, type ContainerOptions, type ExecOptions, type SecurityOptions } from './options';
-import { execPlan, spawnPlan, type StdioPlan } from './plan';
-import { processStartTime } from './proc';
-import { parseStorageDriver } from './rootfs';
-import { etcOptions, writeEtcFiles } from './etc-files';
-import { containerFiles, Lifecycle } from './lifecycle';
+import type { CreateNetworkOptions, EndpointInfo, NetworkInfo } from '../network/types';
+import { processInfo, processStartTime, type ProcessInfo } from '../util/proc';
+import { quote } from '../util/quote';
 import { safely } from '../util/safely';
-import { ContainerStore, isShim, reconcile } from './store';
-import type { ContainerConfig, ContainerInfo, ContainerState } from './types';
+import { detectCgroups, type CgroupManager } from './cgroups';
+import { containerConfig } from './container-config';
+import { attachNetworks, connectNetwork, disconnectNetwork } from './container-networks';
 import { isRunning, onCniNetwork } from './container-predicates';
+import { startError } from './errors';
+import { etcOptions, writeEtcFiles } from './etc-files';
+import { Lifecycle } from './lifecycle';
+import type { LogEntry, ReadLogOptions } from './logs';
+import { mergeEnv, resolveUser, type ContainerOptions, type ExecOptions } from './options';
+import { execPlan, spawnPlan, type StdioPlan } from './plan';
+import { ContainerStore, isShim, reconcile } from './store';
+import type { ContainerConfig, ContainerInfo, ContainerState, ContainerStats } from './types';
 
 export interface ExitStatus {
   /** The container's exit code; 128 + signal when a signal killed it, as shells report it. */
@@ -41,7 +40,7 @@ export interface Started {
 /** Containers: create from an image, start, watch the exit, clean up, remove. */
 export class Runtime {
   readonly store: ContainerStore;
-  readonly lifecycle: Lifecycle;
+  private readonly lifecycle: Lifecycle;
   private cgroupManager?: CgroupManager;
   private networkManager?: NetworkManager;
 
@@ -68,70 +67,46 @@ export class Runtime {
 
   /** Validates everything and records the container; nothing is mounted or started yet. */
   create(o: ContainerOptions): ContainerInfo {
-    const limits = parseLimits(o);
-    if (o.restart !== undefined && o.restart !== 'no' && o.rm) {
-      throw new BerthError('INVALID_ARGUMENT', 'Conflicting options: --restart and --rm; a container removed when it exits cannot be restarted');
+    const config = containerConfig(ContainerStore.newId(), o, this.images, this.defaults, (n) => this.networks.store.exists(n));
+    for (const v of config.volumes) fs.mkdirSync(v.hostPath, { recursive: true });
+    return this.store.create(config);
+  }
+
+  /** docker run in the foreground: create, then start with the given stdio. */
+  run(o: ContainerOptions, stdio: StdioPlan): Started {
+    return this.createAndStart(o, (info) => this.start(info, stdio));
+  }
+
+  /** docker run -d: create, then start under a shim; resolves once the container runs. */
+  runDetached(o: ContainerOptions): Promise<ContainerInfo> {
+    return this.createAndStart(o, (info) => this.lifecycle.startDetached(info));
+  }
+
+  /**
+   * create, then `start`; when the start fails (at once, or later for a start that returns a
+   * promise) the container is removed again: one that never ran leaves nothing behind, not even
+   * its record. What the start itself made (cgroup, network namespace) its own failure path undoes.
+   */
+  private createAndStart<T extends Started | Promise<ContainerInfo>>(o: ContainerOptions, start: (info: ContainerInfo) => T): T {
+    const info = this.create(o);
+    const discard = (e: unknown): never => {
+      safely(() => this.store.remove(info.config.id, { name: info.config.name }));
+      throw e;
+    };
+    let started: T;
+    try {
+      started = start(info);
+    } catch (e) {
+      return discard(e);
     }
-    const volumes = (o.volumes ?? []).map(parseVolume);
-    const storageDriver = parseStorageDriver(o.storageDriver ?? this.defaults.storageDriver ?? 'overlay');
-    const image = this.images.resolve(o.image);
-    let layers = this.images.layerDirs(image);
-    // mount(2) takes one page of options: deep images go through the store's short layer links.
-    if (layers.reduce((n, l) => n + l.length + 1, 0) > 3500) layers = this.images.shortLayerDirs(image);
-    const ic = image.config.config ?? {};
-    const argv = commandLine(ic.Entrypoint ?? [], ic.Cmd ?? [], o.entrypoint, o.cmd);
-    if (argv.length === 0) {
-      throw new BerthError('INVALID_ARGUMENT', `No command given and image ${o.image} has no default command; add one after the image name`);
-    }
-    const workdir = o.workdir ?? (ic.WorkingDir || '/');
-    if (!path.posix.isAbsolute(workdir)) throw new BerthError('INVALID_ARGUMENT', `Expected an absolute path for --workdir but received "${workdir}"`);
-    const user = resolveUser(o.user ?? (ic.User || undefined), layers);
-    if (o.hostname !== undefined && !/^[a-zA-Z0-9]([a-zA-Z0-9.-]{0,62})$/.test(o.hostname)) {
-      throw new BerthError('INVALID_ARGUMENT', `Expected a hostname of letters, digits, dots and dashes (at most 63) for --hostname but received "${o.hostname}"`);
-    }
-    const defaultNetwork = this.defaults.defaultNetwork ?? 'bridge';
-    // loopback only needs nothing of the network code (nor its files): the fast path
-    const net = hasNetworkOptions(o) || defaultNetwork !== 'none'
-      ? parseNetworkOptions(o, ic.ExposedPorts, (n) => this.networks.store.exists(n), defaultNetwork)
-      : undefined;
-    for (const v of volumes) fs.mkdirSync(v.hostPath, { recursive: true });
-    const id = ContainerStore.newId();
-    const hostname = o.hostname ?? id.slice(0, 12);
-    const tty = !!o.tty;
-    return this.store.create({
-      id,
-      name: o.name,
-      image: o.image,
-      imageId: image.id,
-      argv,
-      env: buildEnv(ic.Env ?? [], o.env, hostname, tty, user.home),
-      workdir: path.posix.normalize(workdir),
-      uid: user.uid,
-      gid: user.gid,
-      groups: user.groups,
-      hostname,
-      tty,
-      interactive: !!o.interactive,
-      autoRemove: !!o.rm,
-      volumes,
-      limits,
-      storageDriver,
-      layers,
-      init: !!o.init,
-      capabilities: containerCapabilities(o),
-      ...(o.privileged ? { privileged: true } : {}),
-      ...securityConfig(parseSecurityOpts(o.securityOpt)),
-      restart: parseRestart(o.restart),
-      log: parseLogOpts(o.logOpts),
-      ...net,
-    });
+    return started instanceof Promise ? (started.catch(discard) as T) : started;
   }
 
   /** What every start of a container (foreground or under a shim) does first: refuses a running
    *  one, makes its rootfs directories and writes its /etc files. Returns the container's dir. */
   prepareStart(info: ContainerInfo): string {
     const { config } = info;
-    if (isRunning(info.state)) throw new BerthError('INVALID_STATE', `Container ${config.name} is already running`);
+    if (isRunning(info.state)) throw new BerthError('INVALID_STATE', `Container ${quote(config.name)} is already running`);
     const dir = this.store.containerDir(config.id);
     for (const d of ['upper', 'work', 'merged']) fs.mkdirSync(path.join(dir, d), { recursive: true, mode: 0o755 });
     writeEtcFiles(dir, config.hostname, etcOptions(config));
@@ -171,62 +146,68 @@ export class Runtime {
     return { info: { config, state }, pid: spawned.pid, pidfd: spawned.pidfd, ptyMaster: spawned.ptyMaster, exited };
   }
 
-  /**
-   * A container on CNI networks: its network namespace is made and pinned, and CNI ADD of each of
-   * its networks runs in it (its /etc/hosts getting its address) before its process exists; the
-   * process joins the namespace. Returns the namespace's path, or undefined without networks.
-   * Owned by this process until the caller hands it on (NetworkManager.setOwner).
-   */
+  /** docker start: a created or exited container again, detached, with the same write layer. */
+  startDetached(ref: string): Promise<ContainerInfo> {
+    return this.lifecycle.startDetached(this.resolve(ref));
+  }
+
+  /** docker stop: SIGTERM, then SIGKILL after timeoutSeconds; the restart policy no longer applies. */
+  stop(ref: string, timeoutSeconds: number): Promise<ContainerInfo> {
+    return this.lifecycle.stop(ref, timeoutSeconds);
+  }
+
+  /** docker kill: a signal number to the container's init process. */
+  kill(ref: string, signal: number): ContainerInfo {
+    return this.lifecycle.kill(ref, signal);
+  }
+
+  /** docker wait: the state once the container has stopped for good. */
+  wait(ref: string): Promise<ContainerState> {
+    return this.lifecycle.wait(ref);
+  }
+
+  /** docker logs of a detached container. */
+  logs(ref: string, opts: Omit<ReadLogOptions, 'done'> = {}): AsyncGenerator<LogEntry> {
+    return this.lifecycle.logs(ref, opts);
+  }
+
+  /** docker top: the processes of a running container (host PIDs). */
+  top(ref: string): ProcessInfo[] {
+    const { config } = this.running(ref);
+    return this.cgroups.pids(config.id).flatMap((pid) => processInfo(pid) ?? []);
+  }
+
+  /** docker stats --no-stream: memory, CPU time and process count from the container's cgroup. */
+  stats(ref: string): ContainerStats {
+    const { config } = this.running(ref);
+    return { id: config.id, name: config.name, ...this.cgroups.stats(config.id) };
+  }
+
+  private running(ref: string): ContainerInfo {
+    const info = this.resolve(ref);
+    if (!isRunning(info.state)) throw new BerthError('INVALID_STATE', `Container ${quote(info.config.name)} is not running`);
+    return info;
+  }
+
+  /** The namespace of a container's networks, attached (see container-networks.ts). */
   attachNetworks(config: ContainerConfig, dir: string): string | undefined {
-    if (!onCniNetwork(config)) return undefined;
-    return this.networks.attach({
-      containerId: config.id,
-      name: config.name,
-      hostname: config.hostname,
-      containerDir: dir,
-      networks: [config.network, ...(config.connected ?? []).map((c) => ({ mode: 'bridge' as const, name: c.name, ip: c.ip }))],
-      addHosts: config.addHosts ?? [],
-    });
+    return attachNetworks(() => this.networks, config, dir);
   }
 
   /** network connect: one more user network for a container, at once if it runs, and on every start. */
   connect(network: string, ref: string, opts: { ip?: string } = {}): ContainerInfo {
     const info = this.resolve(ref);
-    const { config } = info;
-    const name = network === 'bridge' ? DEFAULT_NETWORK : network;
-    if (!onCniNetwork(config)) {
-      throw new BerthError('INVALID_STATE', `Container ${config.name} runs with --network ${config.network?.mode ?? 'none'}: only a container created on a bridge network can be connected to others`);
-    }
-    this.networks.store.get(name); // exists, or the error says how to create it
-    if (opts.ip !== undefined) {
-      if (parseIPv4(opts.ip) === undefined) throw invalid('--ip', 'an IPv4 address', opts.ip);
-      if (name === DEFAULT_NETWORK) throw new BerthError('INVALID_ARGUMENT', 'A fixed --ip is supported on user-defined networks only; create one with berth network create');
-    }
-    if ((config.network.name ?? DEFAULT_NETWORK) === name || config.connected?.some((c) => c.name === name)) {
-      throw new BerthError('INVALID_STATE', `Container ${config.name} is already connected to network ${network}`);
-    }
-    const entry = { name, ...(opts.ip !== undefined ? { ip: opts.ip } : {}) };
-    if (isRunning(info.state)) this.networks.connect(config.id, { mode: 'bridge', ...entry });
-    const updated = { ...config, connected: [...(config.connected ?? []), entry] };
-    this.store.writeConfig(updated);
-    return { config: updated, state: info.state };
+    const config = connectNetwork(() => this.networks, info, network, opts);
+    this.store.writeConfig(config);
+    return { config, state: info.state };
   }
 
   /** network disconnect: the reverse of connect (the network a container was created on stays). */
   disconnect(network: string, ref: string): ContainerInfo {
     const info = this.resolve(ref);
-    const { config } = info;
-    const name = network === 'bridge' ? DEFAULT_NETWORK : network;
-    if (onCniNetwork(config) && (config.network.name ?? DEFAULT_NETWORK) === name) {
-      throw new BerthError('UNSUPPORTED', `Container ${config.name} was created on network ${network}, which carries its eth0 and published ports: berth keeps it there; remove the container and run it again with another --network`);
-    }
-    if (!config.connected?.some((c) => c.name === name)) {
-      throw new BerthError('INVALID_STATE', `Container ${config.name} is not connected to network ${network}`);
-    }
-    if (isRunning(info.state) && this.networks.endpoints(config.id).some((e) => e.network === name)) this.networks.disconnect(config.id, name);
-    const updated = { ...config, connected: config.connected.filter((c) => c.name !== name) };
-    this.store.writeConfig(updated);
-    return { config: updated, state: info.state };
+    const config = disconnectNetwork(() => this.networks, info, network);
+    this.store.writeConfig(config);
+    return { config, state: info.state };
   }
 
   /** The running container's address and published ports on its primary network. */
@@ -239,6 +220,24 @@ export class Runtime {
   endpoints(info: ContainerInfo): EndpointInfo[] {
     if (!onCniNetwork(info.config) || !isRunning(info.state)) return [];
     return this.networks.endpoints(info.config.id);
+  }
+
+  createNetwork(opts: CreateNetworkOptions): NetworkInfo {
+    return this.networks.store.create(opts);
+  }
+
+  listNetworks(): NetworkInfo[] {
+    return this.networks.store.list();
+  }
+
+  /** The network and the running containers on it. */
+  inspectNetwork(name: string): ReturnType<NetworkManager['networkInfo']> {
+    return this.networks.networkInfo(name);
+  }
+
+  /** Refused while a running container uses it. */
+  removeNetwork(name: string): NetworkInfo {
+    return this.networks.removeNetwork(name);
   }
 
   private finish(info: ContainerInfo, running: ContainerState, exit: NativeExit, pidfd: number): ExitStatus {
@@ -262,18 +261,18 @@ export class Runtime {
 
   /** Starts a process inside a running container: its namespaces, cgroup, user and environment
    *  unless overridden. Resolves `exited` when that process ends (the container keeps running). */
-  exec(ref: string, o: ExecOptions, stdio: StdioPlan): { info: ContainerInfo; pid: number; pidfd: number; ptyMaster: number; exited: Promise<ExitStatus> } {
+  exec(ref: string, o: ExecOptions, stdio: StdioPlan): Started {
     const info = this.resolve(ref);
     const { config, state } = info;
     if (!isRunning(state) || state.pid === undefined) {
-      throw new BerthError('INVALID_STATE', `Container ${config.name} is not running; start it first (berth start ${config.name})`);
+      throw new BerthError('INVALID_STATE', `Container ${quote(config.name)} is not running; start it first (berth start ${config.name})`);
     }
     if (o.cmd.length === 0) throw new BerthError('INVALID_ARGUMENT', '"berth exec" requires a command to run in the container');
     const upper = path.join(this.store.containerDir(config.id), 'upper');
     const user = o.user !== undefined ? resolveUser(o.user, [upper, ...config.layers]) : { uid: config.uid, gid: config.gid, groups: config.groups };
     const env = o.env ? mergeEnv(config.env, o.env) : config.env;
     const workdir = o.workdir ?? config.workdir;
-    if (!path.posix.isAbsolute(workdir)) throw new BerthError('INVALID_ARGUMENT', `Expected an absolute path for --workdir but received "${workdir}"`);
+    if (!path.posix.isAbsolute(workdir)) throw new BerthError('INVALID_ARGUMENT', `Expected an absolute path for --workdir but received ${quote(workdir)}`);
     const plan = execPlan(state.pid, { argv: o.cmd, env, cwd: workdir, ...user, seccomp: config.seccomp !== false && !config.privileged, noNewPrivileges: !!config.noNewPrivileges, capabilities: config.capabilities }, this.cgroups.joinFiles(config.id), stdio);
     let spawned;
     try {
@@ -298,6 +297,11 @@ export class Runtime {
     return this.store.list().map((c) => this.repair(c));
   }
 
+  /** IDs of the images containers are made from: what rmi and image prune must keep. */
+  imagesInUse(): Set<string> {
+    return new Set(this.list().map((c) => c.config.imageId));
+  }
+
   resolve(ref: string): ContainerInfo {
     return this.repair(this.store.resolve(ref));
   }
@@ -320,7 +324,7 @@ export class Runtime {
   /** `container cleanup`, the exit command of a detached container's shim: once that shim is gone
    *  (bounded wait), releases the networks it owned, even if the container itself was removed (--rm). */
   async cleanup(id: string, shimPid?: number): Promise<void> {
-    if (!/^[0-9a-f]{64}$/.test(id)) throw new BerthError('INVALID_ARGUMENT', `Expected a full container ID but received "${id}"`);
+    if (!/^[0-9a-f]{64}$/.test(id)) throw new BerthError('INVALID_ARGUMENT', `Expected a full container ID but received ${quote(id)}`);
     const startTime = shimPid !== undefined ? processStartTime(shimPid) : undefined;
     for (let i = 0; i < 500 && startTime !== undefined && processStartTime(shimPid!) === startTime; i++) await new Promise((r) => setTimeout(r, 10));
     this.releaseNetwork(id);
@@ -341,17 +345,26 @@ export class Runtime {
     if (rec && processStartTime(rec.pid) !== rec.pidStartTime) safely(() => this.networks.release(id, { ifOwnerGone: true }));
   }
 
+  /** container prune: removes every container that is not running; returns their IDs. */
+  async prune(): Promise<string[]> {
+    const removed: string[] = [];
+    for (const c of this.list()) {
+      if (isRunning(c.state)) continue;
+      await this.remove(c.config.id);
+      removed.push(c.config.id);
+    }
+    return removed;
+  }
+
   /** docker rm: refuses a running container unless force, which kills it first (and keeps a
    *  restart policy from bringing it back). */
   async remove(ref: string, opts: { force?: boolean } = {}): Promise<ContainerInfo> {
     const c = this.resolve(ref);
     if (isRunning(c.state)) {
       if (!opts.force) {
-        throw new BerthError('INVALID_STATE', `You cannot remove running container ${c.config.name}; stop it first or use rm -f`);
+        throw new BerthError('INVALID_STATE', `You cannot remove running container ${quote(c.config.name)}; stop it first or use rm -f`);
       }
-      fs.writeFileSync(containerFiles(this.store.containerDir(c.config.id)).stopMarker, '');
-      await killAndWait(c.state.pid!, c.state.pidStartTime);
-      await this.lifecycle.settled(c.config.id);
+      await this.lifecycle.killForRemoval(c);
     }
     // the pinned namespace outlives the process: DEL still finds its interfaces
     if (onCniNetwork(c.config)) safely(() => this.networks.release(c.config.id, { ifOwnerGone: true }));
@@ -359,33 +372,4 @@ export class Runtime {
     this.store.remove(c.config.id, { name: c.config.name });
     return c;
   }
-}
-
-async function killAndWait(pid: number, startTime: number | undefined): Promise<void> {
-  if (processStartTime(pid) !== startTime) return;
-  try {
-    process.kill(pid, 'SIGKILL');
-  } catch {
-    return;
-  }
-  for (let i = 0; i < 500 && processStartTime(pid) === startTime; i++) await new Promise((r) => setTimeout(r, 10));
-}
-
-/** Only what differs from the defaults goes into config.json. */
-function securityConfig(s: SecurityOptions): Pick<ContainerConfig, 'seccomp' | 'noNewPrivileges'> {
-  return { ...(s.seccomp ? {} : { seccomp: false }), ...(s.noNewPrivileges ? { noNewPrivileges: true } : {}) };
-}
-
-function hasNetworkOptions(o: ContainerOptions): boolean {
-  return o.network !== undefined || o.ip !== undefined || o.mac !== undefined || o.dns !== undefined || o.addHosts !== undefined
-    || (o.publish?.length ?? 0) > 0 || !!o.publishAll;
-}
-
-
-/** docker's rules: --entrypoint replaces the image's entrypoint and drops its Cmd; a command given
- *  replaces Cmd; an empty --entrypoint ("") means none. */
-export function commandLine(imageEntrypoint: string[], imageCmd: string[], entrypoint: string | string[] | undefined, cmd: string[] | undefined): string[] {
-  const ep = entrypoint === undefined ? imageEntrypoint : (typeof entrypoint === 'string' ? [entrypoint] : entrypoint).filter((a) => a !== '');
-  const args = cmd && cmd.length > 0 ? cmd : entrypoint === undefined ? imageCmd : [];
-  return [...ep, ...args];
 }

@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BerthError, type SystemError } from '../errors';
 import { native } from '../native';
+import { quote } from '../util/quote';
 
 /** Where node-gyp puts the shim and init executables (next to the addon). */
 export const SHIM_PATH = path.join(__dirname, '..', '..', 'build', 'Release', 'berth-shim');
@@ -60,7 +61,7 @@ export function formatShimConfig(c: ShimConfig): string {
     ...(c.nameLink ? [`name_link=${c.nameLink}`] : []),
     ...(c.exitCommand ?? []).map((a) => `exit_command=${a}`),
   ];
-  for (const l of lines) if (l.includes('\n')) throw new BerthError('INVALID_ARGUMENT', `A path given to the shim contains a newline: ${JSON.stringify(l)}`);
+  for (const l of lines) if (l.includes('\n')) throw new BerthError('INVALID_ARGUMENT', `A path given to the shim contains a newline: ${quote(l)}`);
   return lines.join('\n') + '\n';
 }
 

@@ -4,7 +4,8 @@ import { BerthError } from '../errors';
 import { native } from '../native';
 import { readJsonIfExists, writeJsonAtomic } from '../util/fs';
 import { randomHexId } from '../util/random';
-import { processStartTime } from './proc';
+import { processExecutable, processStartTime } from '../util/proc';
+import { quote } from '../util/quote';
 import type { ContainerConfig, ContainerInfo, ContainerState } from './types';
 import { isRunning } from './container-predicates';
 
@@ -39,7 +40,7 @@ export class ContainerStore {
   /** Claims the name and writes the container's directory; the state starts as 'created'. */
   create(config: Omit<ContainerConfig, 'name' | 'created'> & { name?: string }): ContainerInfo {
     if (config.name !== undefined && !NAME_RE.test(config.name)) {
-      throw new BerthError('INVALID_ARGUMENT', `Expected a container name of letters, digits, _ . - for --name but received "${config.name}"`);
+      throw new BerthError('INVALID_ARGUMENT', `Expected a container name of letters, digits, _ . - for --name but received ${quote(config.name)}`);
     }
     if (!this.prepared) {
       fs.mkdirSync(this.namesDir, { recursive: true, mode: 0o700 });
@@ -53,7 +54,7 @@ export class ContainerStore {
     try {
       name = config.name ?? this.claimGenerated(config.id);
       if (config.name !== undefined && !this.claim(config.name, config.id)) {
-        throw new BerthError('CONTAINER_EXISTS', `The container name "${config.name}" is already in use; remove that container (berth rm ${config.name}) or choose another --name`);
+        throw new BerthError('CONTAINER_EXISTS', `The container name ${quote(config.name)} is already in use; remove that container (berth rm ${config.name}) or choose another --name`);
       }
     } catch (e) {
       fs.rmSync(tmp, { recursive: true, force: true });
@@ -139,11 +140,11 @@ export class ContainerStore {
     if (named) return named;
     if (/^[0-9a-f]{1,64}$/.test(ref)) {
       const ids = safeReaddir(this.dir).filter((d) => d.startsWith(ref));
-      if (ids.length > 1) throw new BerthError('INVALID_ARGUMENT', `The ID prefix "${ref}" matches ${ids.length} containers; give more characters`);
+      if (ids.length > 1) throw new BerthError('INVALID_ARGUMENT', `The ID prefix ${quote(ref)} matches ${ids.length} containers; give more characters`);
       const found = ids.length === 1 ? this.read(ids[0]) : undefined;
       if (found) return found;
     }
-    throw new BerthError('CONTAINER_NOT_FOUND', `No such container: ${ref}`);
+    throw new BerthError('CONTAINER_NOT_FOUND', `No such container: ${quote(ref)}`);
   }
 
   /** config.json again: only `network connect/disconnect` change a container's config after create. */
@@ -242,13 +243,9 @@ export function reconcile(state: ContainerState): ContainerState {
 
 /** True when pid is a running berth-shim (checked by its executable, so a reused PID is not). */
 export function isShim(pid: number): boolean {
-  try {
-    // the shim runs from a sealed memfd ("/memfd:berth-shim (deleted)"); older ones from the file
-    const exe = fs.readlinkSync(`/proc/${pid}/exe`);
-    return processStartTime(pid) !== undefined && (exe.endsWith('/berth-shim') || exe === '/memfd:berth-shim (deleted)');
-  } catch {
-    return false;
-  }
+  // the shim runs from a sealed memfd ("/memfd:berth-shim (deleted)"); older ones from the file
+  const exe = processExecutable(pid);
+  return exe !== undefined && processStartTime(pid) !== undefined && (exe.endsWith('/berth-shim') || exe === '/memfd:berth-shim (deleted)');
 }
 
 function generateName(): string {

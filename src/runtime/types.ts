@@ -1,4 +1,5 @@
 import type { ContainerNetwork, EndpointInfo, HostEntry } from '../network/types';
+import type { CgroupStats } from './cgroups/types';
 import type { ResourceLimits } from './limits';
 import type { StorageDriverName } from './rootfs';
 import type { LogOptions, RestartPolicy } from './shim';
@@ -83,4 +84,10 @@ export interface ContainerInfo {
   network?: EndpointInfo;
   /** inspect only: every network the running container is on, the primary first. */
   networks?: EndpointInfo[];
+}
+
+/** `stats`: a running container's cgroup figures. */
+export interface ContainerStats extends CgroupStats {
+  id: string;
+  name: string;
 }

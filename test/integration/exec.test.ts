@@ -69,7 +69,7 @@ describe('exec', () => {
   it('says what is wrong for a missing command or a stopped container', async () => {
     expect(() => berth.exec('target', { cmd: ['nosuchcmd'] })).toThrow(/"nosuchcmd": executable file not found in \$PATH/);
     const stopped = await berth.run({ image: 'busybox', cmd: ['true'], name: 'stopped' });
-    expect(() => berth.exec('stopped', { cmd: ['true'] })).toThrow(/Container stopped is not running/);
+    expect(() => berth.exec('stopped', { cmd: ['true'] })).toThrow(/Container "stopped" is not running/);
     await berth.remove(stopped.id);
   });
 

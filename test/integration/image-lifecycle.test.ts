@@ -227,7 +227,7 @@ describe('berth commit', () => {
     expect(fs.readdirSync(path.join(roots.root, 'tmp'))).toEqual([]);
 
     const missing = await berthCli(['commit', 'nosuch', 'x:y']);
-    expect([missing.code, missing.stderr]).toEqual([125, 'berth: No such container: nosuch\n']);
+    expect([missing.code, missing.stderr]).toEqual([125, 'berth: No such container: "nosuch"\n']);
   });
 });
 
@@ -267,7 +267,7 @@ describe('berth export', () => {
     expect(fs.readFileSync(viaStdout).equals(fs.readFileSync(viaFile))).toBe(true);
 
     const missing = await berthCli(['export', '-o', path.join(work, 'none.tar'), 'nosuch']);
-    expect([missing.code, missing.stderr]).toEqual([125, 'berth: No such container: nosuch\n']);
+    expect([missing.code, missing.stderr]).toEqual([125, 'berth: No such container: "nosuch"\n']);
     expect(fs.existsSync(path.join(work, 'none.tar'))).toBe(false);
   });
 });

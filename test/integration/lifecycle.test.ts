@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Berth, type ContainerEvent, type LogEntry } from '../../src/index';
-import { processStartTime } from '../../src/runtime/proc';
+import { processStartTime } from '../../src/util/proc';
 import { withBusybox } from '../helpers/berth';
 import { runCli, type TempRoots } from '../helpers/env';
 

@@ -379,9 +379,9 @@ describe.skipIf(!haveCni)('bridge networks (CNI)', () => {
     // by name, over the new interface; the peer's /etc/hosts has it too
     expect(await execOut('bt-roamer', ['sh', '-c', NC_GET('bt-inner2')])).toMatch(/hello from the inside/);
     expect(await execOut('bt-inner2', ['cat', '/etc/hosts'])).toMatch(/\tbt-roamer\n/);
-    expect(() => berth.connectNetwork(INTERNAL, 'bt-roamer')).toThrow(/already connected to network bt-internal/);
-    expect(() => berth.disconnectNetwork(NET, 'bt-roamer')).toThrow(/created on network bt-net/);
-    expect(() => berth.disconnectNetwork('bt-nope', 'bt-roamer')).toThrow(/not connected to network bt-nope/);
+    expect(() => berth.connectNetwork(INTERNAL, 'bt-roamer')).toThrow(/already connected to network "bt-internal"/);
+    expect(() => berth.disconnectNetwork(NET, 'bt-roamer')).toThrow(/created on network "bt-net"/);
+    expect(() => berth.disconnectNetwork('bt-nope', 'bt-roamer')).toThrow(/not connected to network "bt-nope"/);
     // bad input: one clear error each, and the container's networks as they were
     expect(() => berth.connectNetwork('bt-nope', 'bt-roamer')).toThrow('Network bt-nope not found; create it with berth network create bt-nope');
     expect(() => berth.connectNetwork(INTERNAL, 'bt-roamer', { ip: '10.231.999.1' })).toThrow(/Expected an IPv4 address for --ip/);

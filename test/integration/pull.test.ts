@@ -381,7 +381,7 @@ describe('run pulls what it lacks (--pull)', () => {
     expect(api.exitCode).toBe(0);
     const missing = await runCli(['run', '--rm', `${registry.host}/nosuch:latest`, 'true'], { roots: r });
     expect(missing.code).toBe(125);
-    expect(missing.stderr).toMatch(/Unable to find image .*nosuch:latest locally, and pulling it failed/);
+    expect(missing.stderr).toMatch(/Unable to find image ".*nosuch:latest" locally, and pulling it failed/);
   });
 });
 

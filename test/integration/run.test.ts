@@ -174,7 +174,7 @@ describe('rootfs', () => {
     const count = berth.ps({ all: true }).length;
     const victim = path.join(roots.base, 'victim');
     await expect(berth.run({ image: 'escape', cmd: ['true'], volumes: [`${victim}:/escape/tmp/pwned`] })).rejects.toThrow(
-      /Volume target \/escape\/tmp\/pwned leads out of the container's rootfs through a symlink/,
+      /Volume target "\/escape\/tmp\/pwned" leads out of the container's rootfs through a symlink/,
     );
     expect(berth.ps({ all: true }).length).toBe(count);
     expect(fs.existsSync('/tmp/pwned')).toBe(false);

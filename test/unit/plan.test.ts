@@ -353,7 +353,7 @@ describe('layoutOf / spawnPlan', () => {
 });
 
 describe('commandLine (docker entrypoint rules)', async () => {
-  const { commandLine } = await import('../../src/runtime/runtime');
+  const { commandLine } = await import('../../src/runtime/container-config');
   it('joins the image entrypoint and cmd by default', () => {
     expect(commandLine(['/entry'], ['a', 'b'], undefined, undefined)).toEqual(['/entry', 'a', 'b']);
   });

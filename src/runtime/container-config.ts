@@ -1,0 +1,130 @@
+/**
+ * What `create` records: the user's options checked against the image and resolved into a
+ * ContainerConfig (command line, user, environment, limits, volumes, network), without touching
+ * the disk, so that a refused option leaves nothing behind.
+ */
+import * as path from 'node:path';
+import { BerthError } from '../errors';
+import type { ImageStore } from '../image/store';
+import { parseNetworkOptions } from '../network/options';
+import { quote } from '../util/quote';
+import { containerCapabilities } from './capabilities';
+import {
+  buildEnv,
+  parseLimits,
+  parseLogOpts,
+  parseRestart,
+  parseSecurityOpts,
+  parseVolume,
+  resolveUser,
+  type ContainerOptions,
+  type SecurityOptions,
+} from './options';
+import { parseStorageDriver } from './rootfs';
+import type { ContainerConfig } from './types';
+
+/** A config as the store takes it: the store adds the creation time and, without one, a name. */
+export type NewContainerConfig = Omit<ContainerConfig, 'name' | 'created'> & { name?: string };
+
+export interface ConfigDefaults {
+  storageDriver?: string;
+  /** 'none', 'bridge' or a user network: the network of a container created without one. */
+  defaultNetwork?: string;
+}
+
+/** Validates the options against the image and builds the config of container `id`. */
+export function containerConfig(
+  id: string,
+  o: ContainerOptions,
+  images: ImageStore,
+  defaults: ConfigDefaults,
+  networkExists: (name: string) => boolean,
+): NewContainerConfig {
+  const limits = parseLimits(o);
+  if (o.restart !== undefined && o.restart !== 'no' && o.rm) {
+    throw new BerthError('INVALID_ARGUMENT', 'Conflicting options: --restart and --rm; a container removed when it exits cannot be restarted');
+  }
+  const volumes = (o.volumes ?? []).map(parseVolume);
+  const storageDriver = parseStorageDriver(o.storageDriver ?? defaults.storageDriver ?? 'overlay');
+  const image = images.resolve(o.image);
+  let layers = images.layerDirs(image);
+  // mount(2) takes one page of options: deep images go through the store's short layer links.
+  if (layers.reduce((n, l) => n + l.length + 1, 0) > 3500) layers = images.shortLayerDirs(image);
+  const ic = image.config.config ?? {};
+  const argv = commandLine(ic.Entrypoint ?? [], ic.Cmd ?? [], o.entrypoint, o.cmd);
+  if (argv.length === 0) {
+    throw new BerthError('INVALID_ARGUMENT', `No command given and image ${quote(o.image)} has no default command; add one after the image name`);
+  }
+  const workdir = o.workdir ?? (ic.WorkingDir || '/');
+  if (!path.posix.isAbsolute(workdir)) throw new BerthError('INVALID_ARGUMENT', `Expected an absolute path for --workdir but received ${quote(workdir)}`);
+  const user = resolveUser(o.user ?? (ic.User || undefined), layers);
+  if (o.hostname !== undefined && !/^[a-zA-Z0-9]([a-zA-Z0-9.-]{0,62})$/.test(o.hostname)) {
+    throw new BerthError(
+      'INVALID_ARGUMENT',
+      `Expected a hostname of letters, digits, dots and dashes (at most 63) for --hostname but received ${quote(o.hostname)}`,
+    );
+  }
+  const defaultNetwork = defaults.defaultNetwork ?? 'bridge';
+  // loopback only needs nothing of the network code (nor its files): the fast path
+  const net =
+    hasNetworkOptions(o) || defaultNetwork !== 'none' ? parseNetworkOptions(o, ic.ExposedPorts, networkExists, defaultNetwork) : undefined;
+  const hostname = o.hostname ?? id.slice(0, 12);
+  const tty = !!o.tty;
+  return {
+    id,
+    name: o.name,
+    image: o.image,
+    imageId: image.id,
+    argv,
+    env: buildEnv(ic.Env ?? [], o.env, hostname, tty, user.home),
+    workdir: path.posix.normalize(workdir),
+    uid: user.uid,
+    gid: user.gid,
+    groups: user.groups,
+    hostname,
+    tty,
+    interactive: !!o.interactive,
+    autoRemove: !!o.rm,
+    volumes,
+    limits,
+    storageDriver,
+    layers,
+    init: !!o.init,
+    capabilities: containerCapabilities(o),
+    ...(o.privileged ? { privileged: true } : {}),
+    ...securityConfig(parseSecurityOpts(o.securityOpt)),
+    restart: parseRestart(o.restart),
+    log: parseLogOpts(o.logOpts),
+    ...net,
+  };
+}
+
+/** docker's rules: --entrypoint replaces the image's entrypoint and drops its Cmd; a command given
+ *  replaces Cmd; an empty --entrypoint ("") means none. */
+export function commandLine(
+  imageEntrypoint: string[],
+  imageCmd: string[],
+  entrypoint: string | string[] | undefined,
+  cmd: string[] | undefined,
+): string[] {
+  const ep = entrypoint === undefined ? imageEntrypoint : (typeof entrypoint === 'string' ? [entrypoint] : entrypoint).filter((a) => a !== '');
+  const args = cmd && cmd.length > 0 ? cmd : entrypoint === undefined ? imageCmd : [];
+  return [...ep, ...args];
+}
+
+/** Only what differs from the defaults goes into config.json. */
+function securityConfig(s: SecurityOptions): Pick<ContainerConfig, 'seccomp' | 'noNewPrivileges'> {
+  return { ...(s.seccomp ? {} : { seccomp: false }), ...(s.noNewPrivileges ? { noNewPrivileges: true } : {}) };
+}
+
+function hasNetworkOptions(o: ContainerOptions): boolean {
+  return (
+    o.network !== undefined ||
+    o.ip !== undefined ||
+    o.mac !== undefined ||
+    o.dns !== undefined ||
+    o.addHosts !== undefined ||
+    (o.publish?.length ?? 0) > 0 ||
+    !!o.publishAll
+  );
+}

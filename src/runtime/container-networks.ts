@@ -1,0 +1,77 @@
+/**
+ * The networks of one container, as the runtime sees them: which it joins at every start, and
+ * `network connect` / `disconnect` on its config. The CNI work itself is src/network's.
+ */
+import { BerthError, invalid } from '../errors';
+import type { NetworkManager } from '../network/attachments';
+import { DEFAULT_NETWORK } from '../network/networks';
+import { parseIPv4 } from '../network/subnet';
+import { quote } from '../util/quote';
+import { isRunning, onCniNetwork } from './container-predicates';
+import type { ContainerConfig, ContainerInfo } from './types';
+
+/** NetworkManager is made on first use: a container without a network touches nothing of it. */
+type Networks = () => NetworkManager;
+
+/** The name `bridge` stands for berth's default network, as docker's does for its own. */
+const networkName = (network: string) => (network === 'bridge' ? DEFAULT_NETWORK : network);
+
+/**
+ * A container on CNI networks: its network namespace is made and pinned, and CNI ADD of each of
+ * its networks runs in it (its /etc/hosts getting its address) before its process exists; the
+ * process joins the namespace. Returns the namespace's path, or undefined without networks.
+ * Owned by this process until the caller hands it on (NetworkManager.setOwner).
+ */
+export function attachNetworks(networks: Networks, config: ContainerConfig, dir: string): string | undefined {
+  if (!onCniNetwork(config)) return undefined;
+  return networks().attach({
+    containerId: config.id,
+    name: config.name,
+    hostname: config.hostname,
+    containerDir: dir,
+    networks: [config.network, ...(config.connected ?? []).map((c) => ({ mode: 'bridge' as const, name: c.name, ip: c.ip }))],
+    addHosts: config.addHosts ?? [],
+  });
+}
+
+/** network connect: the container's config with one more user network, joined at once if it runs. */
+export function connectNetwork(networks: Networks, info: ContainerInfo, network: string, opts: { ip?: string }): ContainerConfig {
+  const { config } = info;
+  const name = networkName(network);
+  if (!onCniNetwork(config)) {
+    throw new BerthError(
+      'INVALID_STATE',
+      `Container ${quote(config.name)} runs with --network ${config.network?.mode ?? 'none'}: only a container created on a bridge network can be connected to others`,
+    );
+  }
+  networks().store.get(name); // exists, or the error says how to create it
+  if (opts.ip !== undefined) {
+    if (parseIPv4(opts.ip) === undefined) throw invalid('--ip', 'an IPv4 address', opts.ip);
+    if (name === DEFAULT_NETWORK) {
+      throw new BerthError('INVALID_ARGUMENT', 'A fixed --ip is supported on user-defined networks only; create one with berth network create');
+    }
+  }
+  if ((config.network.name ?? DEFAULT_NETWORK) === name || config.connected?.some((c) => c.name === name)) {
+    throw new BerthError('INVALID_STATE', `Container ${quote(config.name)} is already connected to network ${quote(network)}`);
+  }
+  const entry = { name, ...(opts.ip !== undefined ? { ip: opts.ip } : {}) };
+  if (isRunning(info.state)) networks().connect(config.id, { mode: 'bridge', ...entry });
+  return { ...config, connected: [...(config.connected ?? []), entry] };
+}
+
+/** network disconnect: the reverse of connect (the network a container was created on stays). */
+export function disconnectNetwork(networks: Networks, info: ContainerInfo, network: string): ContainerConfig {
+  const { config } = info;
+  const name = networkName(network);
+  if (onCniNetwork(config) && (config.network.name ?? DEFAULT_NETWORK) === name) {
+    throw new BerthError(
+      'UNSUPPORTED',
+      `Container ${quote(config.name)} was created on network ${quote(network)}, which carries its eth0 and published ports: berth keeps it there; remove the container and run it again with another --network`,
+    );
+  }
+  if (!config.connected?.some((c) => c.name === name)) {
+    throw new BerthError('INVALID_STATE', `Container ${quote(config.name)} is not connected to network ${quote(network)}`);
+  }
+  if (isRunning(info.state) && networks().endpoints(config.id).some((e) => e.network === name)) networks().disconnect(config.id, name);
+  return { ...config, connected: config.connected.filter((c) => c.name !== name) };
+}
