@@ -47,7 +47,9 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
   SpawnPlan plan = planFromBuffer(info);
   try {
     Napi::Buffer<uint8_t> encoded = info[0].As<Napi::Buffer<uint8_t>>();
-    Spawned s = plan.joinPid ? spawnInside(plan, encoded.Data(), encoded.Length()) : spawn(plan);
+    // exec, and the OCI create, go through berth-nsenter (core/enter.h)
+    bool viaHelper = plan.joinPid || !plan.execFifoPath.empty();
+    Spawned s = viaHelper ? spawnInside(plan, encoded.Data(), encoded.Length()) : spawn(plan);
     return startedToJs(env, s.pid, s.pidfd, s.ptyMaster);
   } catch (const SysError& e) {
     throw sysErrorToJs(env, e);

@@ -41,6 +41,7 @@ namespace {
 using berth::Step;
 
 berth::EnterReport* report = nullptr;
+int consoleFd = -1;  // exec with --console-socket, connected before entering the container
 
 [[noreturn]] void finishSys(const berth::SysError& e) {
   if (report) {
@@ -99,6 +100,18 @@ void joinNamespaces(const berth::SpawnPlan& plan) {
   close(pidfd);
 }
 
+// The caller's --console-socket: where a pty master goes instead of back to the caller.
+int connectConsole(const std::string& path) {
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  struct sockaddr_un addr;
+  memset(&addr, 0, sizeof addr);
+  addr.sun_family = AF_UNIX;
+  if (path.size() >= sizeof addr.sun_path) finish(Step::kConsoleSocket, ENAMETOOLONG);
+  memcpy(addr.sun_path, path.data(), path.size());
+  if (fd < 0 || connect(fd, reinterpret_cast<struct sockaddr*>(&addr), sizeof addr) < 0) finish(Step::kConsoleSocket, errno);
+  return fd;
+}
+
 // The pty is the container's (its /dev/pts): opened here, inside its mount namespace, the master
 // sent to the caller, the peer left on 0, 1 and 2 for the command.
 void openTty(const berth::SpawnPlan& plan) {
@@ -113,7 +126,10 @@ void openTty(const berth::SpawnPlan& plan) {
   ioctl(master, TIOCSWINSZ, &ws);
   int peer = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
   if (peer < 0) finish(Step::kOpenPtyPeer, errno);
-  if (int err = berth::sendFd(berth::kEnterTtyFd, master)) finish(Step::kSendPtyMaster, err);
+  // before joining the mount namespace, a console socket path is the host's: connected in main
+  int to = plan.consoleSocket.empty() ? berth::kEnterTtyFd : consoleFd;
+  if (int err = berth::sendFd(to, master)) finish(Step::kSendPtyMaster, err);
+  if (to != berth::kEnterTtyFd) close(to);
   close(master);
   for (int i = 0; i < 3; i++)
     if (dup2(peer, i) < 0) finish(Step::kDup2, errno);
@@ -131,20 +147,15 @@ void openTty(const berth::SpawnPlan& plan) {
   }
   int console = -1;
   if (!plan.consoleSocket.empty()) {
-    console = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    struct sockaddr_un addr;
-    memset(&addr, 0, sizeof addr);
-    addr.sun_family = AF_UNIX;
-    if (plan.consoleSocket.size() >= sizeof addr.sun_path) finish(Step::kConsoleSocket, ENAMETOOLONG);
-    memcpy(addr.sun_path, plan.consoleSocket.data(), plan.consoleSocket.size());
-    if (console < 0 || connect(console, reinterpret_cast<struct sockaddr*>(&addr), sizeof addr) < 0)
-      finish(Step::kConsoleSocket, errno);
+    console = connectConsole(plan.consoleSocket);
     close(berth::kEnterTtyFd);
   } else if (plan.tty) {
     console = berth::kEnterTtyFd;  // the master goes back to the caller
   } else {
     close(berth::kEnterTtyFd);
   }
+  // Made here, not by the caller: Node has no mkfifo, and a second process for it costs more.
+  if (mkfifo(plan.execFifoPath.c_str(), 0622) < 0) finish(Step::kExecFifo, errno);
   int fifo = open(plan.execFifoPath.c_str(), O_PATH | O_CLOEXEC);
   if (fifo < 0) finish(Step::kExecFifo, errno);
   try {
@@ -178,6 +189,7 @@ int main() {
   close(berth::kEnterDataFd);
   if (plan.joinPid <= 0) createMain(plan);
 
+  if (!plan.consoleSocket.empty()) consoleFd = connectConsole(plan.consoleSocket);
   joinCgroup(plan);
   joinNamespaces(plan);
   if (plan.tty) openTty(plan);

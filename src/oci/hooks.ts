@@ -1,0 +1,44 @@
+/** OCI hooks: programs the runtime runs at points of a container's life, the state JSON on stdin. */
+import { spawnSync } from 'node:child_process';
+import { BerthError } from '../errors';
+import { quote } from '../util/quote';
+import type { Hook, Hooks, State } from './spec';
+
+export type HookPoint = keyof Hooks;
+
+/** Runs the hooks of one point in order, on the host (the runtime's namespaces: prestart,
+ *  createRuntime, poststart, poststop). A failing hook fails the step, as the spec says, except
+ *  poststart and poststop, whose failures are only reported. */
+export function runHooks(hooks: Hooks | undefined, point: HookPoint, state: State, warn: (line: string) => void = () => {}): void {
+  for (const [i, hook] of (hooks?.[point] ?? []).entries()) {
+    const problem = runHook(hook, state);
+    if (!problem) continue;
+    const message = `${point} hook ${i} (${quote(hook.path)}) ${problem}`;
+    if (point === 'poststart' || point === 'poststop') warn(message);
+    else throw new BerthError('START_FAILED', message);
+  }
+}
+
+function runHook(hook: Hook, state: State): string | undefined {
+  const [argv0, ...args] = hook.args?.length ? hook.args : [hook.path];
+  const r = spawnSync(hook.path, args, {
+    argv0,
+    input: JSON.stringify(state),
+    env: Object.fromEntries((hook.env ?? []).map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)])),
+    timeout: hook.timeout ? hook.timeout * 1000 : undefined,
+    stdio: ['pipe', 'ignore', 'pipe'],
+  });
+  if (r.error) return (r.error as NodeJS.ErrnoException).code === 'ETIMEDOUT' ? `timed out after ${hook.timeout} s` : `could not run: ${r.error.message}`;
+  if (r.status !== 0) return `exited with ${r.status ?? r.signal}: ${String(r.stderr).trim().split('\n')[0] ?? ''}`;
+  return undefined;
+}
+
+/** Hooks the runtime must run inside the container's namespaces: not supported yet, so refused
+ *  at create rather than skipped. */
+export function checkHooks(hooks: Hooks | undefined): void {
+  for (const point of ['createContainer', 'startContainer'] as const) {
+    if ((hooks?.[point] ?? []).length > 0) {
+      throw new BerthError('INVALID_ARGUMENT', `config.json hooks.${point}: hooks run inside the container are not supported by berth-oci yet`);
+    }
+  }
+}
