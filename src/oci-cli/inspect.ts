@@ -1,0 +1,190 @@
+/** list, ps and events: what runc prints about containers, in runc's formats. */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { State } from '../oci/spec';
+import { command, type Context } from './command';
+import { OciCliError } from './errors';
+
+const FORMAT = { name: 'format', short: 'f', kind: 'string', default: 'table', usage: 'select one of: table or json' } as const;
+
+/** One row of `runc list`, as its JSON has it (runc's containerState). */
+export interface ListEntry {
+  ociVersion: string;
+  id: string;
+  pid: number;
+  status: string;
+  bundle: string;
+  rootfs: string;
+  created: string;
+  annotations?: Record<string, string>;
+  owner: string;
+}
+
+export const list = command({
+  name: 'list',
+  summary: 'lists containers started by berth-oci with the given root',
+  args: '',
+  flags: [FORMAT, { name: 'quiet', short: 'q', kind: 'bool', usage: 'display only container IDs' }],
+  minArgs: 0,
+  maxArgs: 0,
+  run(a, ctx) {
+    const entries = ctx
+      .runtime()
+      .list()
+      .map((s) => listEntry(ctx, s));
+    if (a.quiet) {
+      ctx.io.stdout(entries.map((e) => `${e.id}\n`).join(''));
+      return 0;
+    }
+    if (a.format === 'json') {
+      // runc prints `null` for no containers (a nil Go slice); [] reads the same to Go's decoder
+      // and is an array to every other reader.
+      ctx.io.stdout(JSON.stringify(entries) + '\n');
+    } else if (a.format === 'table') {
+      const rows = entries.map((e) => [e.id, String(e.pid), e.status, e.bundle, e.created, e.owner]);
+      ctx.io.stdout(tabwriter([['ID', 'PID', 'STATUS', 'BUNDLE', 'CREATED', 'OWNER'], ...rows]));
+    } else {
+      throw new OciCliError('invalid format option');
+    }
+    return 0;
+  },
+});
+
+/** The state plus what runc's list adds: rootfs, created (RFC 3339, nanoseconds), owner (the
+ *  user owning the state directory). The runtime's state may carry created and rootfs itself. */
+function listEntry(ctx: Context, s: State): ListEntry {
+  const extra = s as State & { created?: unknown; rootfs?: unknown; owner?: unknown };
+  let st: fs.Stats | undefined;
+  try {
+    st = fs.statSync(path.join(ctx.root, s.id));
+  } catch {
+    st = undefined;
+  }
+  const created = typeof extra.created === 'string' ? extra.created : st ? goTime(st.birthtimeMs > 0 ? st.birthtime : st.ctime) : '';
+  const e: ListEntry = {
+    ociVersion: s.ociVersion,
+    id: s.id,
+    pid: s.pid ?? 0,
+    status: s.status,
+    bundle: s.bundle,
+    rootfs: typeof extra.rootfs === 'string' ? extra.rootfs : '',
+    created,
+    owner: typeof extra.owner === 'string' ? extra.owner : st ? userName(st.uid) : '',
+  };
+  if (s.annotations && Object.keys(s.annotations).length > 0) e.annotations = s.annotations;
+  return e;
+}
+
+/** Go's time.RFC3339Nano in UTC: trailing zeros of the fraction dropped. */
+function goTime(d: Date): string {
+  return d.toISOString().replace(/\.?0+Z$/, 'Z');
+}
+
+/** The name of a uid from /etc/passwd, or runc's `#uid`. */
+function userName(uid: number): string {
+  try {
+    for (const line of fs.readFileSync('/etc/passwd', 'utf8').split('\n')) {
+      const f = line.split(':');
+      if (f.length > 2 && f[2] === String(uid)) return f[0];
+    }
+  } catch {
+    // no passwd: the number
+  }
+  return `#${uid}`;
+}
+
+/** Go's text/tabwriter as runc sets it up (minwidth 12, padding 3, spaces): each cell but a
+ *  line's last padded to its column's width. */
+export function tabwriter(rows: string[][]): string {
+  const widths: number[] = [];
+  for (const r of rows) r.slice(0, -1).forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 12, c.length + 3)));
+  return rows.map((r) => r.map((c, i) => (i < r.length - 1 ? c.padEnd(widths[i]) : c)).join('') + '\n').join('');
+}
+
+export const ps = command({
+  name: 'ps',
+  summary: 'ps displays the processes running inside a container',
+  args: '<container-id> [ps options]',
+  flags: [FORMAT],
+  minArgs: 1,
+  maxArgs: Infinity,
+  reorder: false,
+  run(a, ctx) {
+    const pids = ctx.runtime().pids(a._[0]);
+    if (a.format === 'json') {
+      ctx.io.stdout(JSON.stringify(pids) + '\n');
+      return 0;
+    }
+    if (a.format !== 'table') throw new OciCliError('invalid format option');
+    const psArgs = a._.length > 1 ? a._.slice(1) : ['-ef'];
+    const { spawnSync } = require('node:child_process') as typeof import('node:child_process');
+    const r = spawnSync('ps', psArgs, { encoding: 'utf8' });
+    if (r.error) throw new OciCliError(`ps: ${r.error.message} (the procps package provides ps)`);
+    if (r.status !== 0) throw new OciCliError(`ps ${psArgs.join(' ')}: exit status ${r.status}: ${(r.stdout + r.stderr).trim()}`);
+    ctx.io.stdout(filterPs(r.stdout, pids));
+    return 0;
+  },
+});
+
+/** ps's header and the lines whose PID column is one of the container's pids. */
+export function filterPs(output: string, pids: readonly number[]): string {
+  const lines = output.split('\n');
+  const pidIndex = lines[0].trim().split(/\s+/).indexOf('PID');
+  if (pidIndex < 0) throw new OciCliError("couldn't find PID field in ps output");
+  const want = new Set(pids);
+  const out = [lines[0]];
+  for (const line of lines.slice(1)) {
+    if (line.trim() === '') continue;
+    const pid = Number(line.trim().split(/\s+/)[pidIndex]);
+    if (!Number.isInteger(pid)) throw new OciCliError(`unable to parse pid: ${JSON.stringify(line)}`);
+    if (want.has(pid)) out.push(line);
+  }
+  return out.join('\n') + '\n';
+}
+
+export const events = command({
+  name: 'events',
+  summary: 'display container events such as OOM notifications, cpu, memory, and IO usage statistics',
+  args: '<container-id>',
+  flags: [
+    { name: 'interval', kind: 'string', default: '5s', usage: 'set the stats collection interval' },
+    { name: 'stats', kind: 'bool', usage: "display the container's stats then exit" },
+  ],
+  minArgs: 1,
+  maxArgs: 1,
+  async run(a, ctx) {
+    const id = a._[0];
+    const interval = parseDuration(a.interval, 'interval');
+    const rt = ctx.runtime();
+    // One JSON object per line, as runc's json.Encoder writes them.
+    ctx.io.stdout(JSON.stringify(rt.stats(id)) + '\n');
+    if (a.stats) return 0;
+    // Until the container stops (or is deleted: state throws and the error is the command's).
+    for (;;) {
+      await new Promise((r) => setTimeout(r, interval));
+      if (rt.state(id).status === 'stopped') return 0;
+      ctx.io.stdout(JSON.stringify(rt.stats(id)) + '\n');
+    }
+  },
+});
+
+const UNITS: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** Go's time.ParseDuration ("5s", "1m30s", "250ms"), in milliseconds; runc's error when not. */
+export function parseDuration(s: string, flag: string): number {
+  const bad = () => new OciCliError(`invalid value ${JSON.stringify(s)} for flag -${flag}: parse error`);
+  if (s === '0') return 0;
+  const re = /(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)/y;
+  let total = 0;
+  let i = 0;
+  if (s === '') throw bad();
+  while (i < s.length) {
+    re.lastIndex = i;
+    const m = re.exec(s);
+    if (!m) throw bad();
+    total += Number(m[1]) * UNITS[m[2]];
+    i = re.lastIndex;
+  }
+  if (total <= 0) throw new OciCliError(`duration interval must be greater than 0`);
+  return total;
+}
