@@ -1,4 +1,6 @@
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { AUDIT_ARCH_I386, AUDIT_ARCH_X86_64, decodeProgram, encodeProgram } from '../../src/oci/seccomp/bpf';
@@ -403,6 +405,29 @@ describe("docker's default profile (moby/profiles seccomp/default.json)", () => 
     expect([471, 600].map((nr) => verdict(f, nr))).toEqual(['ERRNO(38)', 'ERRNO(38)']);
     expect(result.ignored).toEqual(expect.arrayContaining(['chown32', '_llseek', 'mmap2', 'socketcall']));
     expect(result.ignored).not.toContain('read');
+  });
+
+  // The byte layout and the kernel's verifier, for real: python3's ctypes loads the filter into a child
+  // (no_new_privs, so no root needed) and reports what a few syscalls return; no native code of berth's.
+  const python = process.arch === 'x64' && spawnSync('python3', ['-c', 'pass']).status === 0;
+  it.skipIf(!python)('a real kernel loads it and answers as the interpreter does', () => {
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'berth-seccomp-')), 'filter.bpf');
+    fs.writeFileSync(file, f);
+    const script = `import ctypes, sys
+libc = ctypes.CDLL(None, use_errno=True)
+data = open(sys.argv[1], 'rb').read()
+buf = ctypes.create_string_buffer(data, len(data))
+prog = (ctypes.c_uint64 * 2)(len(data) // 8, ctypes.addressof(buf))  # struct sock_fprog { u16 len; filter* } on x86_64
+assert libc.prctl(38, 1, 0, 0, 0) == 0  # PR_SET_NO_NEW_PRIVS
+assert libc.syscall(317, 1, 0, prog) == 0, ctypes.get_errno()  # seccomp(SECCOMP_SET_MODE_FILTER, 0, &prog)
+# getpid, personality(0x12345), unshare(CLONE_NEWUSER), clone3, a syscall newer than the profile
+for nr, a0 in [(39, 0), (135, 0x12345), (272, 0x10000000), (435, 0), (471, 0)]:
+    ctypes.set_errno(0)
+    r = libc.syscall(ctypes.c_long(nr), ctypes.c_long(a0))
+    print(-ctypes.get_errno() if r == -1 else 'ok')`;
+    const run = spawnSync('python3', ['-c', script, file], { encoding: 'utf8' });
+    fs.rmSync(path.dirname(file), { recursive: true });
+    expect([run.stderr, run.stdout.trim().split('\n')]).toEqual(['', ['ok', '-1', '-1', '-38', '-38']]);
   });
 
   it('with CAP_SYS_ADMIN, clone with namespace flags and mount are allowed', () => {
