@@ -6,7 +6,12 @@
  * The program:
  *   1. arch != AUDIT_ARCH_X86_64  -> KILL_PROCESS
  *   2. a balanced binary search (jge) over the syscall number, whose leaves are the outcomes of
- *      intervals of numbers: a return of one action, or the conditional rules of one syscall.
+ *      intervals of numbers: a return of one action, or the conditional rules of one syscall. Besides
+ *      the profile's syscalls the intervals say: numbers above the largest one the profile names
+ *      -> ERRNO(ENOSYS) when the default refuses (runc's patchbpf stub, see spec.ts); 0x40000000 and
+ *      up (x32) -> KILL_PROCESS; 0xffffffff -> the default action.
+ * Docker's default profile compiles to 185 instructions, of which a syscall runs 10 (most) to 15
+ * (argument checks): the arch check, five or six jge of the search, the return.
  *
  * Foreign ABIs are killed, listed in `architectures` or not. i386 (SCMP_ARCH_X86, also what `int 0x80`
  * from a 64-bit process reports) has a syscall table of its own that this compiler does not carry, and
@@ -21,7 +26,7 @@
  *   - the first rule without conditions decides; any conditional rule before or after it is dropped;
  *   - otherwise the conditional rules are tried in profile order and the first that matches decides
  *     (libseccomp merges them into a tree, which agrees wherever the rules do not overlap with
- *     different actions: the docker profile's personality EQ values, clone's MASKED_EQ, socket's NE);
+ *     different actions: the docker profile's personality EQ values, clone's MASKED_EQ, socket's family);
  *   - no matching rule: the default action.
  * Each 64-bit argument is compared as two 32-bit halves, high word first, as libseccomp does: EQ and
  * MASKED_EQ need both halves equal; GT, GE, LT, LE decide on the high word unless it is equal, and only
