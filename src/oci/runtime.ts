@@ -26,6 +26,8 @@ const sleep = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(
 export class OciRuntime implements OciRuntimeApi {
   readonly store: OciStateStore;
   private readonly managers = new Map<string, CgroupManager>();
+  /** pidfds of the inits this process created (its children). */
+  private readonly children = new Map<string, number>();
 
   constructor(root: string, private readonly warn: (line: string) => void = () => {}) {
     this.store = new OciStateStore(path.resolve(root));
@@ -69,8 +71,9 @@ export class OciRuntime implements OciRuntimeApi {
       });
       const spawned = spawnContainer(nativePlan);
       pid = spawned.pid;
-      // berth-oci leaves the init to its caller (conmon, containerd's shim): not ours to reap.
-      fs.closeSync(spawned.pidfd);
+      // The init is our child (CLONE_PARENT): `run` waits for it through this pidfd; after a plain
+      // create berth-oci exits and leaves it to its caller (conmon, containerd's shim) to reap.
+      this.children.set(id, spawned.pidfd);
       const record: ContainerRecord = {
         id,
         bundle,
@@ -126,6 +129,19 @@ export class OciRuntime implements OciRuntimeApi {
       fs.rmSync(fifo, { force: true });
     }
     runHooks(r.config.hooks, 'poststart', this.store.state(r, false), this.warn);
+  }
+
+  /** The exit status of an init this process created (`berth-oci run`): 128+N for a signal. */
+  wait(id: string): Promise<number> {
+    const pidfd = this.children.get(id);
+    if (pidfd === undefined) return Promise.reject(new BerthError('INVALID_STATE', `container ${id} was not created by this process; only its parent can wait for it`));
+    this.children.delete(id);
+    return new Promise((resolve) => {
+      native().watchExit(pidfd, (exit) => {
+        fs.closeSync(pidfd);
+        resolve(exit.signal ? 128 + exit.signal : exit.code);
+      });
+    });
   }
 
   state(id: string): State {
@@ -245,12 +261,12 @@ export class OciRuntime implements OciRuntimeApi {
   }
 }
 
+/** linux.seccomp compiled (src/oci/seccomp loads only for configs that have one). */
 function compileSeccomp(section: unknown, warn: (line: string) => void): Buffer {
-  const { compileSeccomp: compile } = require('./seccomp/compile') as { compileSeccomp: (s: unknown) => Buffer | { program: Buffer; ignored?: string[] } };
-  const out = compile(section);
-  if (Buffer.isBuffer(out)) return out;
-  if (out.ignored?.length) warn(`seccomp: syscalls unknown to berth-oci left out: ${out.ignored.join(' ')}`);
-  return out.program;
+  const { compileSeccompFilter } = require('./seccomp/compile') as typeof import('./seccomp/compile');
+  const out = compileSeccompFilter(section as import('./seccomp/compile').LinuxSeccomp);
+  if (out.ignored.length) warn(`seccomp: syscalls unknown to berth-oci left out: ${out.ignored.join(' ')}`);
+  return out.filter;
 }
 
 function killQuietly(pid: number, signal = 9): void {
