@@ -243,16 +243,25 @@ void dropPrivileges(ChildContext* ctx, const SpawnPlan& plan) {
     if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL) fail(ctx, Step::kDropCapability, errno, cap);
   // While CAP_SYS_ADMIN is still effective (no no_new_privs needed); the calls below are allowed.
   if (ctx->seccomp && syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, ctx->seccomp) < 0) fail(ctx, Step::kSeccomp, errno);
+  // An OCI config's sets hold for any user: keep the permitted set across the uid change.
+  if (plan.capsForAnyUser && plan.uid != 0 && prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0) fail(ctx, Step::kCapset, errno);
   if (syscall(SYS_setgroups, plan.groups.size(), plan.groups.data()) < 0) fail(ctx, Step::kSetgroups, errno);
   if (syscall(SYS_setresgid, plan.gid, plan.gid, plan.gid) < 0) fail(ctx, Step::kSetgid, errno);
   if (syscall(SYS_setresuid, plan.uid, plan.uid, plan.uid) < 0) fail(ctx, Step::kSetuid, errno);
   prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
-  if (plan.uid == 0) {
+  if (plan.uid == 0 || plan.capsForAnyUser) {
     struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
     struct __user_cap_data_struct data[2];
     memset(data, 0, sizeof data);
-    for (int i = 0; i < 2; i++) data[i].effective = data[i].permitted = plan.capsKeep[i];
+    for (int i = 0; i < 2; i++) {
+      data[i].effective = data[i].permitted = plan.capsKeep[i];
+      data[i].inheritable = plan.capsInheritable[i];
+    }
     if (syscall(SYS_capset, &hdr, data) < 0) fail(ctx, Step::kCapset, errno);
+    // Ambient capabilities survive the execve of a non-root user's program (each must be in the
+    // permitted and inheritable sets).
+    for (int cap : plan.capsAmbient)
+      if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0) fail(ctx, Step::kCapset, errno, cap);
   }
 }
 

@@ -196,6 +196,11 @@ SpawnPlan decodePlan(const uint8_t* data, size_t len) {
     ns.second = r.str("joinNamespaces.path");
   }
   p.seccompFilter = r.str("seccompFilter");
+  p.capsForAnyUser = r.flag("capsForAnyUser");
+  p.capsInheritable[0] = r.integer<uint32_t>("capsInheritable");
+  p.capsInheritable[1] = r.integer<uint32_t>("capsInheritable");
+  p.capsAmbient.resize(r.items("capsAmbient", 8));
+  for (int& c : p.capsAmbient) c = r.integer<int>("capsAmbient");
   if (p.seccompFilter.size() % 8 != 0 || p.seccompFilter.size() / 8 > 4096) throw PlanFormatError{"seccompFilter"};
   r.end();
   if (p.argv.empty() || (p.execCandidates.empty() && p.initPath.empty())) throw PlanFormatError{"argv: empty"};

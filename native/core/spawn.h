@@ -96,6 +96,11 @@ struct SpawnPlan {
   std::vector<std::pair<int, std::string>> joinNamespaces;
   // A compiled seccomp program (struct sock_filter[], 8 bytes each) instead of berth's default.
   std::string seccompFilter;
+  // An OCI config's capability sets, which apply to non-root users too (berth run's do not:
+  // docker gives a non-root user no capabilities).
+  bool capsForAnyUser = false;
+  uint32_t capsInheritable[2] = {0, 0};
+  std::vector<int> capsAmbient;
 };
 
 struct Spawned {

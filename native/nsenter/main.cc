@@ -155,7 +155,8 @@ void openTty(const berth::SpawnPlan& plan) {
     close(berth::kEnterTtyFd);
   }
   // Made here, not by the caller: Node has no mkfifo, and a second process for it costs more.
-  if (mkfifo(plan.execFifoPath.c_str(), 0622) < 0) finish(Step::kExecFifo, errno);
+  // 0622 whatever the umask: the init may be an unprivileged user by the time it opens it
+  if (mkfifo(plan.execFifoPath.c_str(), 0622) < 0 || chmod(plan.execFifoPath.c_str(), 0622) < 0) finish(Step::kExecFifo, errno);
   int fifo = open(plan.execFifoPath.c_str(), O_PATH | O_CLOEXEC);
   if (fifo < 0) finish(Step::kExecFifo, errno);
   try {

@@ -172,6 +172,10 @@ TEST_CASE(plan_golden_decodes_every_field) {
   CHECK_EQ(p.joinNamespaces[1].first, CLONE_NEWUTS);
   CHECK_EQ(p.seccompFilter.size(), 16u);  // two struct sock_filter
   CHECK_EQ(p.seccompFilter.substr(0, 4), std::string("\x20\x00\x00\x00", 4));
+  CHECK(p.capsForAnyUser);
+  CHECK_EQ(p.capsInheritable[0], 536870912u);
+  CHECK_EQ(p.capsInheritable[1], 0u);
+  CHECK(p.capsAmbient == (std::vector<int>{29, 5}));
 }
 
 TEST_CASE(plan_truncated_at_every_offset_fails) {
@@ -181,7 +185,7 @@ TEST_CASE(plan_truncated_at_every_offset_fails) {
       // The error names what was being read: a caller reports a broken plan by field.
       if (n < 4) CHECK_EQ(e.field, "magic");
       if (n >= 4 && n < 8) CHECK_EQ(e.field, "namespaces");
-      if (n + 1 == g.size()) CHECK_EQ(e.field, "seccompFilter");
+      if (n + 1 == g.size()) CHECK_EQ(e.field, "capsAmbient");
     });
   }
 }

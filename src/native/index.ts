@@ -100,6 +100,10 @@ export interface NativeSpawnPlan {
   joinNamespaces?: Array<[string, string]>;
   /** A compiled seccomp program (struct sock_filter[]) replacing berth's default filter. */
   seccompFilter?: Buffer;
+  /** OCI: the capability sets hold for a non-root user too (kept across setuid). */
+  capsForAnyUser?: boolean;
+  capsInheritable?: [number, number];
+  capsAmbient?: number[];
 }
 
 export interface NativeSpawned {

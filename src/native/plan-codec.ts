@@ -140,5 +140,9 @@ export function encodePlan(p: NativeSpawnPlan): Buffer {
     e.str(nsPath);
   }
   e.bytes(p.seccompFilter ?? EMPTY);
+  e.flag(p.capsForAnyUser ?? false);
+  e.num(p.capsInheritable?.[0] ?? 0);
+  e.num(p.capsInheritable?.[1] ?? 0);
+  e.nums(p.capsAmbient ?? []);
   return e.done();
 }

@@ -17,7 +17,8 @@ function v2dir(c: Location): string {
 export const freezer = {
   /** The v1 freezer cgroup a container joins, or undefined where there is none (v2 freezes its own). */
   dir(c: Location): string | undefined {
-    if (unified() || !fs.existsSync(path.join(V1_ROOT, 'freezer.state'))) return undefined;
+    // (the root cgroup of the hierarchy has no freezer.state of its own: only its children do)
+    if (unified() || !fs.existsSync(path.join(V1_ROOT, 'tasks'))) return undefined;
     return path.join(V1_ROOT, c.parent, c.name);
   },
   joinFiles(c: Location): string[] {

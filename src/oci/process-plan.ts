@@ -17,19 +17,26 @@ const RLIMITS: Record<string, number> = {
 // 2^64-1 (RLIM_INFINITY) does not survive a double; the plan says -1.
 const rlimitValue = (v: number) => (v >= 2 ** 63 ? -1 : v);
 
-export function capabilitiesOf(p: Process): { drop: number[]; mask: [number, number] } {
+export interface ProcessCapabilities {
+  drop: number[];
+  mask: [number, number];
+  inheritable: [number, number];
+  ambient: number[];
+}
+
+/** process.capabilities: the bounding set by what it lacks, effective ∪ permitted as one mask
+ *  (the child sets both alike: no common config tells them apart), inheritable and ambient. */
+export function capabilitiesOf(p: Process): ProcessCapabilities {
   const caps = p.capabilities ?? {};
   const check = (list: string[] | undefined, set: string) =>
     (list ?? []).forEach((c) => CAPS[c] === undefined && fail(`process.capabilities.${set}`, `unknown capability ${quote(c)}`));
   for (const set of ['bounding', 'effective', 'permitted', 'inheritable', 'ambient'] as const) check(caps[set], set);
-  if ((caps.ambient ?? []).length > 0 && p.user.uid !== 0) fail('process.capabilities.ambient', 'ambient capabilities for a non-root user are not supported by berth-oci yet');
   const bounding = new Set(caps.bounding ?? []);
-  // The child sets effective and permitted alike: to the union (a capability in only one of them
-  // is granted in both; no common config tells them apart).
-  const kept = new Set([...(caps.effective ?? []), ...(caps.permitted ?? [])].filter((c) => bounding.has(c)));
-  const { drop } = capabilityPlan([...bounding]);
-  const { mask } = capabilityPlan([...kept]);
-  return { drop, mask };
+  const kept = [...new Set([...(caps.effective ?? []), ...(caps.permitted ?? [])])].filter((c) => bounding.has(c));
+  const inheritable = (caps.inheritable ?? []).filter((c) => bounding.has(c));
+  // the kernel raises an ambient capability only if it is permitted and inheritable
+  const ambient = (caps.ambient ?? []).filter((c) => kept.includes(c) && inheritable.includes(c));
+  return { drop: capabilityPlan([...bounding]).drop, mask: capabilityPlan(kept).mask, inheritable: capabilityPlan(inheritable).mask, ambient: ambient.map((c) => CAPS[c]) };
 }
 
 

@@ -21,6 +21,18 @@ import { freezer } from './freezer';
 import { execToPlan } from './exec-plan';
 import { specToPlan } from './to-plan';
 
+const DEFAULT_CGROUP_PARENT = 'berth-oci';
+
+function removeEmptyParents(dirs: string[], freezerDir: string | undefined): void {
+  for (const d of [...dirs, ...(freezerDir ? [freezerDir] : [])]) {
+    try {
+      fs.rmdirSync(path.dirname(d));
+    } catch {
+      // not empty (another container) or gone
+    }
+  }
+}
+
 const sleep = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 
 export class OciRuntime implements OciRuntimeApi {
@@ -187,6 +199,8 @@ export class OciRuntime implements OciRuntimeApi {
     for (let i = 0; i < 100 && safeList(() => manager.pids(r.cgroup.name)).length > 0; i++) sleep(10);
     safely(() => manager.remove(r.cgroup.name));
     safely(() => freezer.remove(r.cgroup));
+    // berth-oci's own default parent goes with its last container (a caller's parent is theirs)
+    if (r.cgroup.parent === DEFAULT_CGROUP_PARENT) safely(() => removeEmptyParents(manager.dirs(r.cgroup.name), freezer.dir(r.cgroup)));
     runHooks(r.config.hooks, 'poststop', { ...this.store.state(r, false), status: 'stopped' }, this.warn);
     this.store.remove(id);
   }

@@ -61,6 +61,9 @@ const PLAN_FIELDS = {
   domainname: true,
   joinNamespaces: true,
   seccompFilter: true,
+  capsForAnyUser: true,
+  capsInheritable: true,
+  capsAmbient: true,
 } satisfies Record<keyof NativeSpawnPlan, true>;
 const MOUNT_FIELDS = {
   kind: true,
@@ -127,12 +130,16 @@ describe('plan codec golden bytes (TypeScript side)', () => {
       domainname: '',
       joinNamespaces: [],
       seccompFilter: Buffer.alloc(0),
+      capsForAnyUser: false,
+      capsInheritable: [0, 0],
+      capsAmbient: [],
       mounts: plan.mounts.map((m) => ({ ...m, intoKernelFs: false, propagation: 0 })),
     };
     const { oomScoreAdj: _adj, ...withoutAdj } = zeroed;
     const omitted: NativeSpawnPlan = { ...plan, mounts: plan.mounts.map(({ intoKernelFs: _, propagation: _p, ...m }) => m) };
     const optionalFields = ['joinPid', 'helperPath', 'initPath', 'blockSignals', 'netnsPath', 'seccomp', 'execFifoPath', 'consoleSocket', 'rootfsReadonly',
-      'rootfsPropagation', 'noPivot', 'umask', 'rlimits', 'oomScoreAdj', 'domainname', 'joinNamespaces', 'seccompFilter'] as const;
+      'rootfsPropagation', 'noPivot', 'umask', 'rlimits', 'oomScoreAdj', 'domainname', 'joinNamespaces', 'seccompFilter', 'capsForAnyUser',
+      'capsInheritable', 'capsAmbient'] as const;
     for (const k of optionalFields) delete omitted[k];
     expect(encodePlan(omitted).equals(encodePlan(withoutAdj))).toBe(true);
     expect(encodePlan(omitted).equals(encodePlan(plan))).toBe(false);
