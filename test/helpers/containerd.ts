@@ -105,6 +105,8 @@ export async function startContainerd(runtime = ociRuntimeUnderTest()): Promise<
       if (daemon.exitCode === null && daemon.signalCode === null) {
         const tasks = await ctr(['task', 'ls', '--quiet']);
         for (const id of tasks.stdout.split('\n').filter(Boolean)) {
+          // a frozen task cannot die: thaw it first
+          await ctr(['task', 'resume', id]);
           await ctr(['task', 'kill', '--signal', 'SIGKILL', '--all', id]);
           await ctr(['task', 'delete', '--force', id]);
         }
@@ -123,6 +125,8 @@ export async function startContainerd(runtime = ociRuntimeUnderTest()): Promise<
       }
       const left = await reapOurProcesses(base, 2_000);
       if (left.length > 0) problems.push(`killed processes left running: ${left.join(' ')}`);
+      const stray = await emptyCgroupTree(cgroupParent);
+      if (stray.length > 0) problems.push(`killed processes left in the containers' cgroups: ${stray.join(' ')}`);
       const unmounted = await unmountUnder(base);
       if (unmounted.length > 0) problems.push(`unmounted: ${unmounted.join(' ')}`);
       removeShimSocketDirs(runContainerdExisted);

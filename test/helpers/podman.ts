@@ -76,26 +76,64 @@ export function shellQuote(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
-/** Removes a cgroup directory and everything below it, in every v1 controller and in the v2
- *  tree, deepest first. rmdir only: a cgroup with a process left in it stays, and is reported. */
-export function removeCgroupTree(relative: string): string[] {
-  const left: string[] = [];
+/** Every directory of a cgroup tree, parents first, in every v1 controller and in the v2 tree. */
+function cgroupTree(relative: string): string[] {
+  const dirs: string[] = [];
   const roots = ['/sys/fs/cgroup', ...fs.readdirSync('/sys/fs/cgroup').map((c) => path.join('/sys/fs/cgroup', c))];
+  const walk = (d: string) => {
+    dirs.push(d);
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) if (e.isDirectory()) walk(path.join(d, e.name));
+  };
   for (const root of new Set(roots)) {
     const top = path.join(root, relative);
-    if (!fs.existsSync(top) || !fs.statSync(top).isDirectory()) continue;
-    const dirs: string[] = [];
-    const walk = (d: string) => {
-      dirs.push(d);
-      for (const e of fs.readdirSync(d, { withFileTypes: true })) if (e.isDirectory()) walk(path.join(d, e.name));
-    };
-    walk(top);
-    for (const d of dirs.reverse()) {
-      try {
-        fs.rmdirSync(d);
-      } catch {
-        left.push(d);
-      }
+    if (fs.existsSync(top) && fs.statSync(top).isDirectory()) walk(top);
+  }
+  return dirs;
+}
+
+/** Thaws and SIGKILLs whatever still runs in a cgroup tree of this harness (a runtime that
+ *  failed to kill or thaw must not leave processes on the host); the pids it had to kill. */
+export async function emptyCgroupTree(relative: string): Promise<number[]> {
+  const write = (file: string, value: string) => {
+    try {
+      fs.writeFileSync(file, value);
+    } catch {
+      // no such controller file here
+    }
+  };
+  const pids = () =>
+    new Set(
+      cgroupTree(relative).flatMap((d) =>
+        fs.existsSync(path.join(d, 'cgroup.procs'))
+          ? fs.readFileSync(path.join(d, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number)
+          : [],
+      ),
+    );
+  const killed = [...pids()];
+  for (const d of cgroupTree(relative)) {
+    write(path.join(d, 'freezer.state'), 'THAWED');
+    write(path.join(d, 'cgroup.freeze'), '0');
+  }
+  for (const pid of killed) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // gone
+    }
+  }
+  for (let i = 0; i < 50 && pids().size > 0; i++) await new Promise((r) => setTimeout(r, 100));
+  return killed;
+}
+
+/** Removes a cgroup tree, deepest first. rmdir only: a cgroup with a process left in it stays,
+ *  and is reported. */
+export function removeCgroupTree(relative: string): string[] {
+  const left: string[] = [];
+  for (const d of cgroupTree(relative).reverse()) {
+    try {
+      fs.rmdirSync(d);
+    } catch {
+      left.push(d);
     }
   }
   return left;
@@ -245,6 +283,8 @@ export async function startPodman(runtime = ociRuntimeUnderTest()): Promise<Podm
       // conmon and the `podman container cleanup` it runs when a container ends outlive podman.
       const killed = await reapOurProcesses(base);
       if (killed.length > 0) problems.push(`killed processes left running: ${killed.join(' ')}`);
+      const stray = await emptyCgroupTree(cgroupParent);
+      if (stray.length > 0) problems.push(`killed processes left in the containers' cgroups: ${stray.join(' ')}`);
       const unmounted = await unmountUnder(base);
       if (unmounted.length > 0) problems.push(`unmounted: ${unmounted.join(' ')}`);
       fs.rmSync(base, { recursive: true, force: true });

@@ -32,7 +32,7 @@ async function waitForStatus(c: Containerd, id: string, status: string): Promise
 }
 
 describe.skipIf(missing !== undefined)(
-  `containerd with --runc-binary ${path.basename(runtime)}${missing ? ` (skipped: ${missing} is not installed; apt-get install containerd)` : ''}`,
+  `containerd with --runc-binary ${path.basename(runtime, '.js')}${missing ? ` (skipped: ${missing} is not installed; apt-get install containerd)` : ''}`,
   () => {
     let c: Containerd;
     let before: HostSnapshot;

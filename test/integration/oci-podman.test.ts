@@ -26,7 +26,7 @@ function ok(r: RunResult): string {
 }
 
 describe.skipIf(missing !== undefined)(
-  `podman --runtime ${path.basename(runtime)}${missing ? ` (skipped: ${missing} is not installed; apt-get install podman conmon)` : ''}`,
+  `podman --runtime ${path.basename(runtime, '.js')}${missing ? ` (skipped: ${missing} is not installed; apt-get install podman conmon)` : ''}`,
   () => {
     let p: Podman;
     let before: HostSnapshot;
