@@ -8,6 +8,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { hostChanges, hostSnapshot, type HostSnapshot } from '../helpers/env';
 import { busyboxTar } from '../helpers/fixtures';
 import { REPO_ROOT } from '../helpers/paths';
+import type { Linux, Process, Spec } from '../../src/oci/spec';
 
 const OCI = path.join(REPO_ROOT, 'dist', 'oci-cli', 'berth-oci.js');
 let base: string;
@@ -34,7 +35,9 @@ const oci = (...args: string[]): Result => {
 };
 
 /** A bundle with busybox as its rootfs and `runc spec`'s kind of config, changed by `edit`. */
-function bundle(name: string, edit: (c: Record<string, any>) => void = () => {}): string {
+// `berth-oci spec` always writes these parts
+type Config = Spec & { process: Process & { capabilities: { bounding: string[] } }; root: NonNullable<Spec['root']>; linux: Linux };
+function bundle(name: string, edit: (c: Config) => void = () => {}): string {
   const dir = path.join(base, name);
   fs.mkdirSync(dir);
   fs.symlinkSync(rootfs, path.join(dir, 'rootfs'));
