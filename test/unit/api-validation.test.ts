@@ -9,6 +9,7 @@ import { checkContainerOptions } from '../../src/runtime/options';
 import { describe as describeValue, oneLine, quote } from '../../src/util/quote';
 import { parseSignal, parseStopTimeout } from '../../src/util/signals';
 import { caught } from '../helpers/caught';
+import type arg = require('arg');
 
 // The checks run before anything that needs root; getuid is faked so that this file runs as
 // anyone, and the roots are plain temp dirs: whatever a check lets through would show up in them.
@@ -17,7 +18,8 @@ let root: string;
 let runRoot: string;
 let berth: Berth;
 beforeAll(() => {
-  vi.spyOn(process, 'getuid').mockReturnValue(0);
+  // getuid is optional in Node's types (absent on Windows)
+  vi.spyOn(process as { getuid(): number }, 'getuid').mockReturnValue(0);
   base = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-api-validation-'));
   root = path.join(base, 'root');
   runRoot = path.join(base, 'run');
@@ -236,7 +238,7 @@ describe('the roots and the other calls', () => {
 });
 
 describe('CLI flags given as --flag=value', () => {
-  const spec = { '--memory': String, '-m': '--memory', '--env': [String], '--rm': Boolean, '--detach': Boolean, '-d': '--detach' };
+  const spec: arg.Spec = { '--memory': String, '-m': '--memory', '--env': [String] as [StringConstructor], '--rm': Boolean, '--detach': Boolean, '-d': '--detach' };
 
   it('keeps a value with a line break whole (arg alone cut it at the break)', () => {
     expect(normalizeArgv(spec, ['--memory=1\nm', 'busybox'], true)).toEqual(['--memory', '1\nm', 'busybox']);

@@ -131,7 +131,7 @@ describe('plan codec golden bytes (TypeScript side)', () => {
       joinNamespaces: [],
       seccompFilter: Buffer.alloc(0),
       capsForAnyUser: false,
-      capsInheritable: [0, 0],
+      capsInheritable: [0, 0] as [number, number],
       capsAmbient: [],
       mounts: plan.mounts.map((m) => ({ ...m, intoKernelFs: false, propagation: 0 })),
     };
