@@ -157,16 +157,23 @@ export const events = command({
     const interval = parseDuration(a.interval, 'interval');
     const rt = ctx.runtime();
     // One JSON object per line, as runc's json.Encoder writes them.
-    ctx.io.stdout(JSON.stringify(rt.stats(id)) + '\n');
+    const emit = () => ctx.io.stdout(JSON.stringify(statsEvent(id, rt.stats(id))) + '\n');
+    emit();
     if (a.stats) return 0;
     // Until the container stops (or is deleted: state throws and the error is the command's).
     for (;;) {
       await new Promise((r) => setTimeout(r, interval));
       if (rt.state(id).status === 'stopped') return 0;
-      ctx.io.stdout(JSON.stringify(rt.stats(id)) + '\n');
+      emit();
     }
   },
 });
+
+/** runc's event envelope {type: 'stats', id, data}: the runtime's stats are the data unless they
+ *  come enveloped already. */
+export function statsEvent(id: string, stats: Record<string, unknown>): Record<string, unknown> {
+  return stats.type === 'stats' && typeof stats.data === 'object' ? stats : { type: 'stats', id, data: stats };
+}
 
 const UNITS: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 

@@ -9,7 +9,7 @@ import type { CreateOptions, ExecOptions, OciRuntimeApi } from '../../src/oci/ru
 import type { Resources, Spec, State } from '../../src/oci/spec';
 import { main } from '../../src/oci-cli/main';
 import { filterPs, tabwriter } from '../../src/oci-cli/inspect';
-import { parseDuration } from '../../src/oci-cli/inspect';
+import { parseDuration, statsEvent } from '../../src/oci-cli/inspect';
 import { ramInBytes } from '../../src/oci-cli/update';
 import { parseSignal } from '../../src/oci-cli/signals';
 
@@ -508,6 +508,8 @@ describe('list, ps, events, update', () => {
   it('events --stats prints one stats object; --interval takes Go durations', async () => {
     const r = await cli(['events', '--stats', 'c1']);
     expect(JSON.parse(r.stdout)).toEqual({ type: 'stats', id: 'c1', data: { memory: { usage: { usage: 1 } } } });
+    // bare statistics from the runtime are put in runc's envelope
+    expect(statsEvent('c1', { memory: {} })).toEqual({ type: 'stats', id: 'c1', data: { memory: {} } });
     expect(parseDuration('5s', 'interval')).toBe(5000);
     expect(parseDuration('1m30s', 'interval')).toBe(90_000);
     expect(parseDuration('250ms', 'interval')).toBe(250);
