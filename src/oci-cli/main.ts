@@ -55,10 +55,11 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   features: async () => (await import('./features')).featuresCommand,
 };
 
-/** The real runtime over a state root. src/oci/runtime.ts is written beside this command line;
+/** The real runtime over a state root; its warnings (a hook that failed after start, an
+ *  ignored LSM label) go to the log. src/oci/runtime.ts is written beside this command line;
  *  until it is there, every command that needs it says so in one line. */
-export function loadRuntime(root: string): OciRuntimeApi {
-  let mod: { OciRuntime?: new (root: string) => OciRuntimeApi };
+export function loadRuntime(root: string, warn?: (line: string) => void): OciRuntimeApi {
+  let mod: { OciRuntime?: new (root: string, warn?: (line: string) => void) => OciRuntimeApi };
   try {
     mod = require('../oci/runtime') as typeof mod;
   } catch (e) {
@@ -68,7 +69,7 @@ export function loadRuntime(root: string): OciRuntimeApi {
     throw e;
   }
   if (typeof mod.OciRuntime !== 'function') throw new OciCliError('src/oci/runtime.ts exports no OciRuntime class');
-  return new mod.OciRuntime(root);
+  return new mod.OciRuntime(root, warn);
 }
 
 const processIo: Io = {
@@ -104,7 +105,7 @@ export async function main(argv: string[], runtime?: OciRuntimeApi, io: Io = pro
     const root = path.resolve(g.root);
     log.debug(`berth-oci ${argv.map((a) => JSON.stringify(a)).join(' ')}`);
     let rt = runtime;
-    const ctx: Context = { root, log, io, runtime: () => (rt ??= loadRuntime(root)) };
+    const ctx: Context = { root, log, io, runtime: () => (rt ??= loadRuntime(root, (line) => log.warn(line))) };
     return await (await COMMANDS[name]()).execute(rest, ctx);
   } catch (e) {
     log.error(errorMessage(e));
