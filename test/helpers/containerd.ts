@@ -16,6 +16,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { busyboxTar } from './fixtures';
 import {
+  emptyCgroupTree,
   ociRuntimeUnderTest,
   reapOurProcesses,
   removeCgroupTree,
@@ -78,6 +79,8 @@ export async function startContainerd(runtime = ociRuntimeUnderTest()): Promise<
   fs.closeSync(log);
   const exited = new Promise<void>((resolve) => daemon.once('exit', () => resolve()));
   const namespace = `berth-test-${process.pid}`;
+  /** The ids runFlags() was asked for: their shims' sockets are named after them. */
+  const ids = new Set<string>();
   const cgroupParent = `/${path.basename(base)}`;
   const ctr = (args: string[], opts: RunOptions = {}) => runProgram('ctr', ['--address', address, '--namespace', namespace, ...args], opts);
 
@@ -89,16 +92,10 @@ export async function startContainerd(runtime = ociRuntimeUnderTest()): Promise<
     runcRoot: at('runc-root'),
     cgroupParent,
     ctr,
-    runFlags: (id) => [
-      '--runc-binary',
-      runtime,
-      '--runc-root',
-      at('runc-root'),
-      '--cgroup',
-      `${cgroupParent}/${id}`,
-      '--fifo-dir',
-      at('fifo'),
-    ],
+    runFlags: (id) => {
+      ids.add(id);
+      return ['--runc-binary', runtime, '--runc-root', at('runc-root'), '--cgroup', `${cgroupParent}/${id}`, '--fifo-dir', at('fifo')];
+    },
     cgroupDir: (id, controller) => path.join('/sys/fs/cgroup', controller === 'unified' ? '' : controller, cgroupParent, id),
     async cleanup() {
       const problems: string[] = [];
@@ -129,7 +126,7 @@ export async function startContainerd(runtime = ociRuntimeUnderTest()): Promise<
       if (stray.length > 0) problems.push(`killed processes left in the containers' cgroups: ${stray.join(' ')}`);
       const unmounted = await unmountUnder(base);
       if (unmounted.length > 0) problems.push(`unmounted: ${unmounted.join(' ')}`);
-      removeShimSocketDirs(runContainerdExisted);
+      removeShimSockets(address, namespace, ids, runContainerdExisted);
       const cgroups = removeCgroupTree(cgroupParent);
       if (cgroups.length > 0) problems.push(`cgroups not removable: ${cgroups.join(' ')}`);
       fs.rmSync(base, { recursive: true, force: true });
@@ -159,9 +156,17 @@ async function waitForDaemon(c: Containerd, exited: Promise<void>): Promise<void
   throw new Error(`containerd did not come up${dead ? ' (it exited)' : ' in 20 s'}:\n${log}`);
 }
 
-/** /run/containerd/{s,fifo} and /run/containerd itself, where this harness made them and they are
- *  empty (a host containerd's entries are never touched: only empty directories are removed). */
-function removeShimSocketDirs(runContainerdExisted: boolean): void {
+/** Our shims' sockets in /run/containerd/s (named by a hash of containerd's address, the
+ *  namespace and the container id, so no host containerd's can be among them: containerd removes
+ *  a shim's socket after the shim has gone, which it may not have done when it was stopped), then
+ *  /run/containerd/{s,fifo} and /run/containerd where this harness made them and they are empty. */
+function removeShimSockets(address: string, namespace: string, ids: ReadonlySet<string>, runContainerdExisted: boolean): void {
+  for (const id of ids) {
+    const hash = createHash('sha256')
+      .update(path.join(address, namespace, id))
+      .digest('hex');
+    fs.rmSync(path.join('/run/containerd/s', hash), { force: true });
+  }
   if (runContainerdExisted) return;
   for (const d of ['/run/containerd/s', '/run/containerd/fifo', '/run/containerd']) {
     try {
