@@ -3,10 +3,9 @@
 import * as path from 'node:path';
 import { BerthError } from '../errors';
 import type { NativeSpawnPlan } from '../native';
-import { execCandidates } from '../runtime/plan';
 import { quote } from '../util/quote';
 import type { Process, Spec } from './spec';
-import { capabilitiesOf, rlimitsOf } from './process-plan';
+import { capabilitiesOf, execCandidates, rlimitsOf } from './process-plan';
 
 const JOINED: Record<string, string> = { pid: 'pid', network: 'net', mount: 'mnt', ipc: 'ipc', uts: 'uts', cgroup: 'cgroup' };
 

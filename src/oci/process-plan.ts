@@ -2,9 +2,47 @@
  *  plan's terms: capability sets and rlimits. */
 import { BerthError } from '../errors';
 import { CAPS } from '../native/constants';
-import { capabilityPlan } from '../runtime/plan';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { DEFAULT_CAPS } from '../native/constants';
 import { quote } from '../util/quote';
 import type { Process } from './spec';
+
+export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+/** Where execve looks for argv[0]: as given when it has a slash, else each $PATH entry in turn. */
+export function execCandidates(cmd: string, env: string[]): string[] {
+  if (cmd.includes('/')) return [cmd];
+  const pathVar = env.find((e) => e.startsWith('PATH='))?.slice(5) ?? DEFAULT_PATH;
+  const dirs = pathVar.split(':').map((d) => d || '.');
+  return dirs.map((d) => path.posix.join(d, cmd));
+}
+
+let lastCap: number | undefined;
+function capLastCap(): number {
+  if (lastCap === undefined) {
+    try {
+      lastCap = Number(fs.readFileSync('/proc/sys/kernel/cap_last_cap', 'utf8'));
+    } catch {
+      lastCap = 40;
+    }
+  }
+  return lastCap;
+}
+
+export function capabilityPlan(keep: readonly string[] = DEFAULT_CAPS): { drop: number[]; mask: [number, number] } {
+  const keepNums = new Set(
+    keep.map((c) => {
+      if (CAPS[c] === undefined) throw new BerthError('INVALID_ARGUMENT', `Unknown capability ${quote(c)}; expected a name like CAP_NET_ADMIN`);
+      return CAPS[c];
+    }),
+  );
+  const drop: number[] = [];
+  for (let c = 0; c <= capLastCap(); c++) if (!keepNums.has(c)) drop.push(c);
+  const mask: [number, number] = [0, 0];
+  for (const c of keepNums) mask[c >> 5] = (mask[c >> 5] | (1 << (c & 31))) >>> 0;
+  return { drop, mask };
+}
 
 const fail = (field: string, why: string): never => {
   throw new BerthError('INVALID_ARGUMENT', `config.json ${field}: ${why}`);

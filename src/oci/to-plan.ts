@@ -9,11 +9,20 @@ import { BerthError } from '../errors';
 import { MS, S_IFBLK, S_IFCHR, makedev } from '../native/constants';
 import type { NativeMountOp, NativeSpawnPlan } from '../native';
 import type { CgroupPlan } from '../runtime/cgroups';
-import { execCandidates } from '../runtime/plan';
 import { quote } from '../util/quote';
 import { parseMountOptions } from './mount-options';
-import { capabilitiesOf, rlimitsOf } from './process-plan';
+import { capabilitiesOf, execCandidates, rlimitsOf } from './process-plan';
+import { ANNOTATION } from './annotations';
 import type { Mount, Namespace, Spec } from './spec';
+
+/** What a `berth run` start knows beyond its config (see OciPlanContext.berth). */
+export interface BerthStart {
+  parentDeathSignal: number;
+  initPath: string;
+  ttySize: [number, number];
+  /** Bind destinations whose source is a file (berth made them): nothing is probed on disk. */
+  fileBinds: ReadonlySet<string>;
+}
 
 export interface OciPlanContext {
   /** The bundle: root.path and relative bind sources are relative to it. */
@@ -28,6 +37,10 @@ export interface OciPlanContext {
   /** The compiled linux.seccomp program, if the config has one. */
   seccompFilter?: Buffer;
   stdio?: [number, number, number];
+  /** `berth run`'s starts: the addon spawns from Node itself (no berth-nsenter), so a network
+   *  namespace path is joined by the child (netnsPath) and nothing else may be joined; the child
+   *  dies with the thread that spawned it; berth-init and berth's built-in filter are annotations. */
+  berth?: BerthStart;
 }
 
 const fail = (field: string, why: string): never => {
@@ -47,7 +60,8 @@ const PROC_FILES = new Set(['proc/cpuinfo', 'proc/diskstats', 'proc/meminfo', 'p
 const NEW_NAMESPACE: Record<string, string> = { pid: 'pid', network: 'net', mount: 'mnt', ipc: 'ipc', uts: 'uts', cgroup: 'cgroup' };
 const JOIN_NAMESPACE: Record<string, string> = { pid: 'pid', network: 'net', ipc: 'ipc', uts: 'uts', cgroup: 'cgroup' };
 
-function namespaces(list: Namespace[]): { create: string[]; join: Array<[string, string]> } {
+function namespaces(list: Namespace[], joinInChild: boolean): { create: string[]; join: Array<[string, string]>; netnsPath?: string } {
+  let netnsPath: string | undefined;
   const create: string[] = [];
   const join: Array<[string, string]> = [];
   list.forEach((ns, i) => {
@@ -57,13 +71,15 @@ function namespaces(list: Namespace[]): { create: string[]; join: Array<[string,
     if (!(ns.type in NEW_NAMESPACE)) fail(`${field}.type`, `unknown namespace type ${quote(ns.type)}`);
     if (ns.path) {
       if (!JOIN_NAMESPACE[ns.type]) fail(`${field}.path`, 'joining a mount namespace by path is not supported; give the container a new one');
-      join.push([JOIN_NAMESPACE[ns.type], ns.path]);
+      if (joinInChild && ns.type === 'network') netnsPath = ns.path;
+      else if (joinInChild) fail(`${field}.path`, 'only a network namespace can be joined by path here');
+      else join.push([JOIN_NAMESPACE[ns.type], ns.path]);
     } else {
       create.push(NEW_NAMESPACE[ns.type]);
     }
   });
   if (!create.includes('mnt')) fail('linux.namespaces', 'berth-oci needs a new mount namespace (type "mount") for the container');
-  return { create, join };
+  return { create, join, ...(netnsPath ? { netnsPath } : {}) };
 }
 
 const DEFAULT_DEVICES: Array<[string, number, number]> = [
@@ -90,10 +106,30 @@ function cgroupMount(m: Mount, target: string, flags: number, ctx: OciPlanContex
   return ops;
 }
 
+/** What a bind's missing target is made as: a directory for a directory, else an empty file. */
+function bindCreates(source: string, destination: string, field: string, ctx: OciPlanContext): 1 | 2 {
+  if (ctx.berth) return ctx.berth.fileBinds.has(destination) ? 2 : 1;
+  const st = fs.statSync(source, { throwIfNoEntry: false });
+  if (!st) fail(`${field}.source`, `${quote(source)} does not exist`);
+  return st!.isDirectory() ? 1 : 2;
+}
+
+let kcore: boolean | undefined;
+const hostHasKcore = () => (kcore ??= fs.existsSync('/proc/kcore'));
+
 let unified: boolean | undefined;
 function isUnified(): boolean {
   unified ??= fs.existsSync('/sys/fs/cgroup/cgroup.controllers');
   return unified;
+}
+
+const UNION_FILESYSTEMS = new Set(['overlay', 'aufs']);
+
+/** A union filesystem mounted on / (berth's image layers): the child mounts it as the rootfs, in
+ *  the container's own mount namespace, so that no crash can leave it mounted on the host. */
+function unionRoot(spec: Spec): Mount | undefined {
+  const m = spec.mounts?.[0];
+  return m && rel(m.destination ?? '') === '' && UNION_FILESYSTEMS.has(m.type ?? '') ? m : undefined;
 }
 
 function mountOps(spec: Spec, ctx: OciPlanContext): NativeMountOp[] {
@@ -103,21 +139,20 @@ function mountOps(spec: Spec, ctx: OciPlanContext): NativeMountOp[] {
     const field = `mounts[${i}]`;
     if (typeof m.destination !== 'string' || !path.posix.isAbsolute(m.destination)) fail(`${field}.destination`, `expected an absolute path but received ${quote(m.destination)}`);
     const target = rel(m.destination);
-    if (target === '') fail(`${field}.destination`, 'a mount on / is the root itself; use root.path');
+    if (target === '' && i === 0 && unionRoot(spec)) return;
+    if (target === '') fail(`${field}.destination`, 'a mount on / is the root itself; use root.path (or an overlay as the first mount)');
     // Asked for in /proc or /sys by the config itself (not reached through an image's symlink,
     // which the native side refuses): /sys/fs/cgroup, lxcfs's /proc files; other /proc targets
     // are refused as runc refuses them.
-    const intoKernelFs = target === 'sys' || target.startsWith('sys/') || PROC_FILES.has(target);
+    const intoKernelFs = target.startsWith('sys/') || PROC_FILES.has(target);
     if (target.startsWith('proc/') && !PROC_FILES.has(target)) fail(`${field}.destination`, `${quote(m.destination)} cannot be inside /proc`);
     const o = parseMountOptions(m.options ?? [], field);
     const type = m.type ?? (o.bind ? 'bind' : '');
     if (type === 'bind' || o.bind) {
       if (!m.source) fail(`${field}.source`, 'a bind mount needs a source');
       const source = path.resolve(ctx.bundle, m.source!);
-      const st = fs.statSync(source, { throwIfNoEntry: false });
-      if (!st) fail(`${field}.source`, `${quote(source)} does not exist`);
       const flags = MS.BIND | (o.recursive ? MS.REC : 0) | o.flags;
-      ops.push(op({ kind: 'mount', target, source, flags, propagation: o.propagation, create: st!.isDirectory() ? 1 : 2, intoKernelFs }));
+      ops.push(op({ kind: 'mount', target, source, flags, propagation: o.propagation, create: bindCreates(source, m.destination, field, ctx), intoKernelFs }));
       return;
     }
     if (type === 'cgroup') {
@@ -132,6 +167,7 @@ function mountOps(spec: Spec, ctx: OciPlanContext): NativeMountOp[] {
   if (devIsTmpfs) {
     for (const [name, major, minor] of DEFAULT_DEVICES) ops.push(op({ kind: 'mknod', target: `dev/${name}`, mode: S_IFCHR | 0o666, rdev: makedev(major, minor) }));
     for (const [name, target] of DEV_LINKS) ops.push(op({ kind: 'symlink', target: `dev/${name}`, source: target }));
+    if (hostHasKcore()) ops.push(op({ kind: 'symlink', target: 'dev/core', source: '/proc/kcore' }));
   }
   (spec.linux?.devices ?? []).forEach((d, i) => {
     const field = `linux.devices[${i}]`;
@@ -163,6 +199,11 @@ const ROOT_PROPAGATION: Record<string, number> = {
   unbindable: MS.UNBINDABLE, runbindable: MS.UNBINDABLE | MS.REC,
 };
 
+function unionMount(m: Mount): NativeSpawnPlan['rootfsMount'] {
+  const o = parseMountOptions(m.options ?? [], 'mounts[0]');
+  return { source: m.source ?? m.type!, fstype: m.type!, flags: o.flags, data: o.data.join(',') };
+}
+
 export function specToPlan(spec: Spec, ctx: OciPlanContext): NativeSpawnPlan {
   const p = spec.process;
   if (!p) return fail('process', 'is required to start a container');
@@ -172,8 +213,11 @@ export function specToPlan(spec: Spec, ctx: OciPlanContext): NativeSpawnPlan {
   if (!spec.root?.path) fail('root.path', 'is required');
   if (spec.linux?.personality && spec.linux.personality.domain !== 'LINUX') fail('linux.personality', `domain ${quote(spec.linux.personality.domain)} is not supported`);
   const rootfs = path.resolve(ctx.bundle, spec.root!.path);
-  if (!fs.statSync(rootfs, { throwIfNoEntry: false })?.isDirectory()) fail('root.path', `${quote(rootfs)} is not a directory`);
-  const ns = namespaces(spec.linux?.namespaces ?? []);
+  if (!ctx.berth && !fs.statSync(rootfs, { throwIfNoEntry: false })?.isDirectory()) fail('root.path', `${quote(rootfs)} is not a directory`);
+  const berth = ctx.berth;
+  const ns = namespaces(spec.linux?.namespaces ?? [], !!berth);
+  const union = unionRoot(spec);
+  const init = berth && spec.annotations?.[ANNOTATION.init] === 'true';
   const env = p.env ?? [];
   const caps = capabilitiesOf(p);
   const propagation = ROOT_PROPAGATION[spec.linux?.rootfsPropagation ?? ''];
@@ -183,7 +227,8 @@ export function specToPlan(spec: Spec, ctx: OciPlanContext): NativeSpawnPlan {
     namespaces: ns.create,
     ...(ns.join.length ? { joinNamespaces: ns.join } : {}),
     rootfs,
-    rootfsMount: { source: rootfs, fstype: '', flags: MS.BIND | MS.REC, data: '' },
+    ...(ns.netnsPath ? { netnsPath: ns.netnsPath } : {}),
+    rootfsMount: union ? unionMount(union) : { source: rootfs, fstype: '', flags: MS.BIND | MS.REC, data: '' },
     rootfsReadonly: !!spec.root!.readonly,
     rootfsPropagation: propagation,
     noPivot: !!ctx.noPivot,
@@ -194,8 +239,10 @@ export function specToPlan(spec: Spec, ctx: OciPlanContext): NativeSpawnPlan {
     cgroupWrites: ctx.cgroup.writes,
     cgroupProcs: ctx.cgroup.procs,
     loopbackUp: ns.create.includes('net'),
-    execCandidates: execCandidates(p.args[0], env),
-    argv: p.args,
+    // berth-init runs from a sealed copy (initPath) and finds the command on the container's PATH
+    execCandidates: init ? [] : execCandidates(p.args[0], env),
+    argv: init ? ['berth-init', '--', ...p.args] : p.args,
+    ...(init ? { initPath: berth.initPath, blockSignals: true } : {}),
     env,
     cwd: p.cwd,
     uid: p.user.uid,
@@ -204,7 +251,8 @@ export function specToPlan(spec: Spec, ctx: OciPlanContext): NativeSpawnPlan {
     umask: p.user.umask ?? 0o022,
     capsDrop: caps.drop,
     capsKeep: caps.mask,
-    capsForAnyUser: true,
+    // docker gives a non-root user no capabilities; an OCI config's sets hold for any user
+    capsForAnyUser: !berth,
     capsInheritable: caps.inheritable,
     capsAmbient: caps.ambient,
     noNewPrivileges: !!p.noNewPrivileges,
@@ -212,12 +260,12 @@ export function specToPlan(spec: Spec, ctx: OciPlanContext): NativeSpawnPlan {
     ...(p.oomScoreAdj !== undefined ? { oomScoreAdj: p.oomScoreAdj } : {}),
     stdio: ctx.stdio ?? [0, 1, 2],
     tty: !!p.terminal,
-    ttySize: [p.consoleSize?.height ?? 24, p.consoleSize?.width ?? 80],
-    parentDeathSignal: 0,
-    helperPath: ctx.helperPath,
+    ttySize: berth?.ttySize ?? [p.consoleSize?.height ?? 24, p.consoleSize?.width ?? 80],
+    parentDeathSignal: berth?.parentDeathSignal ?? 0,
+    ...(ctx.helperPath ? { helperPath: ctx.helperPath } : {}),
     ...(ctx.execFifoPath ? { execFifoPath: ctx.execFifoPath } : {}),
     ...(ctx.consoleSocket ? { consoleSocket: ctx.consoleSocket } : {}),
-    seccomp: false,
+    seccomp: !!berth && spec.annotations?.[ANNOTATION.seccomp] === 'default',
     ...(ctx.seccompFilter ? { seccompFilter: ctx.seccompFilter } : {}),
   };
 }

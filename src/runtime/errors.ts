@@ -22,7 +22,7 @@ export function startError(e: unknown, config: ContainerConfig, plan: NativeSpaw
     }
   }
   const op = step && index >= 0 ? plan.mounts[index] : undefined;
-  const volume = op ? config.volumes.find((v) => v.containerPath.replace(/^\/+/, '') === op.target) : undefined;
+  const volume = op ? config.volumes.find((v) => v.containerPath.replace(/^\/+|\/+$/g, '') === op.target) : undefined;
   if (step === 'mount target in /proc or /sys') {
     const target = volume?.containerPath ?? (op ? `/${op.target}` : undefined);
     return new BerthError('INVALID_ARGUMENT', `Mount target ${target === undefined ? 'a mount target' : quote(target)} resolves into /proc or /sys of the container (through a symlink in the image); mount it on another path`, { cause: e });

@@ -1,0 +1,79 @@
+/**
+ * A berth container as an OCI runtime-spec config, the way docker and podman fill one from their
+ * run options: docker's capabilities, masked and read-only paths, devices and mounts. Every
+ * `berth run` and `start` goes through it (then specToPlan), and `berth inspect` shows it.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { DEFAULT_CAPS } from '../native/constants';
+import { hostDevices } from '../runtime/host-devices';
+import { rootfsMount, type RootfsLayout } from '../runtime/rootfs';
+import type { ContainerConfig } from '../runtime/types';
+import type { Mount, Namespace, Spec } from './spec';
+import { OCI_VERSION } from './spec';
+import { ANNOTATION } from './annotations';
+
+/** Kernel state docker hides from containers (only what this kernel has). */
+const MASKED_PATHS = [
+  '/proc/asound', '/proc/acpi', '/proc/kcore', '/proc/keys', '/proc/latency_stats', '/proc/timer_list',
+  '/proc/timer_stats', '/proc/sched_debug', '/proc/scsi', '/sys/firmware', '/sys/devices/virtual/powercap',
+];
+const READONLY_PATHS = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'];
+
+let present: string[] | undefined;
+const maskedPaths = () => (present ??= MASKED_PATHS.filter((p) => fs.existsSync(p)));
+
+export function containerSpec(config: ContainerConfig, layout: RootfsLayout, containerDir: string, netnsPath?: string): Spec {
+  const caps = config.capabilities ?? DEFAULT_CAPS;
+  const union = rootfsMount(config.storageDriver, layout);
+  const kernelMounts: Mount[] = [
+    { destination: '/proc', type: 'proc', source: 'proc', options: ['nosuid', 'noexec', 'nodev'] },
+    { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] },
+    { destination: '/dev/pts', type: 'devpts', source: 'devpts', options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', 'gid=5'] },
+    { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=65536k'] },
+    { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
+    { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', ...(config.privileged ? [] : ['ro'])] },
+  ];
+  const etc: Mount[] = ['hostname', 'hosts', 'resolv.conf'].map((f) => ({ destination: `/etc/${f}`, type: 'bind', source: path.join(containerDir, f), options: ['bind'] }));
+  const volumes: Mount[] = config.volumes.map((v) => ({ destination: v.containerPath, type: 'bind', source: v.hostPath, options: ['rbind', ...(v.readonly ? ['ro'] : [])] }));
+  const hostNet = config.network?.mode === 'host';
+  const namespaces: Namespace[] = [
+    { type: 'pid' },
+    { type: 'mount' },
+    { type: 'uts' },
+    { type: 'ipc' },
+    ...(hostNet ? [] : [netnsPath ? { type: 'network' as const, path: netnsPath } : { type: 'network' as const }]),
+    { type: 'cgroup' },
+  ];
+  return {
+    ociVersion: OCI_VERSION,
+    process: {
+      terminal: config.tty,
+      user: { uid: config.uid, gid: config.gid, additionalGids: config.groups },
+      args: config.argv,
+      env: config.env,
+      cwd: config.workdir,
+      capabilities: { bounding: caps, effective: caps, permitted: caps },
+      noNewPrivileges: !!config.noNewPrivileges,
+    },
+    root: { path: layout.merged },
+    hostname: config.hostname,
+    // the union of the image's layers, mounted by the container's own process in its own mount
+    // namespace: a mount on / of the root itself (specToPlan makes it the rootfs mount)
+    mounts: [{ destination: '/', type: union.fstype, source: union.source, options: union.data.split(',') }, ...kernelMounts, ...etc, ...volumes],
+    linux: {
+      namespaces,
+      ...(config.privileged ? { devices: hostDevices().map((d) => ({ type: (d.mode & 0o170000) === 0o060000 ? ('b' as const) : ('c' as const), path: `/${d.target}`, major: major(d.rdev), minor: minor(d.rdev), fileMode: d.mode & 0o7777 })) } : {}),
+      maskedPaths: config.privileged ? [] : maskedPaths(),
+      readonlyPaths: config.privileged ? [] : READONLY_PATHS,
+    },
+    annotations: {
+      [ANNOTATION.seccomp]: config.seccomp === false || config.privileged ? 'unconfined' : 'default',
+      ...(config.init ? { [ANNOTATION.init]: 'true' } : {}),
+    },
+  };
+}
+
+// glibc's dev_t encoding (src/native/constants makedev's inverse)
+const major = (dev: number) => (dev >>> 8) & 0xfff;
+const minor = (dev: number) => (dev & 0xff) | ((dev >>> 12) & 0xfff00);
