@@ -257,7 +257,8 @@ export class Berth {
     checkArgs({ ref });
     const info = this.runtime.resolve(ref);
     const networks = this.runtime.endpoints(info);
-    return networks.length > 0 ? { ...info, network: networks[0], networks } : info;
+    const withConfig = { ...info, ociConfig: this.runtime.ociConfig(info) };
+    return networks.length > 0 ? { ...withConfig, network: networks[0], networks } : withConfig;
   }
 
   /** `docker rm`: removes the container with its write layer and cgroup. */

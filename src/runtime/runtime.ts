@@ -17,7 +17,8 @@ import { etcOptions, writeEtcFiles } from './etc-files';
 import { Lifecycle } from './lifecycle';
 import type { LogEntry, ReadLogOptions } from './logs';
 import { mergeEnv, resolveUser, type ContainerOptions, type ExecOptions } from './options';
-import { execPlan, spawnPlan, type StdioPlan } from './plan';
+import { containerOciSpec, execPlan, spawnPlan, type StdioPlan } from './plan';
+import type { Spec } from '../oci/spec';
 import { ContainerStore, isShim, reconcile } from './store';
 import type { ContainerConfig, ContainerInfo, ContainerState, ContainerStats } from './types';
 
@@ -287,6 +288,13 @@ export class Runtime {
       });
     });
     return { info, pid: spawned.pid, pidfd: spawned.pidfd, ptyMaster: spawned.ptyMaster, exited };
+  }
+
+  /** The OCI config the container's starts run (its network namespace named only while it runs). */
+  ociConfig(info: ContainerInfo): Spec {
+    // where the network manager pins it (src/network/attachments.ts)
+    const netns = isRunning(info.state) && onCniNetwork(info.config) ? path.join(this.runRoot, 'netns', info.config.id) : undefined;
+    return containerOciSpec(info.config, this.store.containerDir(info.config.id), netns);
   }
 
   /** All containers, repairing the ones whose process vanished while nobody watched. */

@@ -1,3 +1,4 @@
+import type { Spec } from '../oci/spec';
 import type { ContainerNetwork, EndpointInfo, HostEntry } from '../network/types';
 import type { CgroupStats } from './cgroups/types';
 import type { ResourceLimits } from './limits';
@@ -84,6 +85,8 @@ export interface ContainerInfo {
   network?: EndpointInfo;
   /** inspect only: every network the running container is on, the primary first. */
   networks?: EndpointInfo[];
+  /** inspect only: the OCI runtime-spec config its starts run (src/oci/from-container.ts). */
+  ociConfig?: Spec;
 }
 
 /** `stats`: a running container's cgroup figures. */
