@@ -44,12 +44,15 @@ export interface RunOptions {
   /** Keep stdin open until the program exits (script copies a closed stdin's EOF to the pty,
    *  which can end an -it session before its output is read). */
   holdStdin?: boolean;
+  /** Working directory (default /tmp): conmon writes its `oom` file into its own, so podman runs
+   *  in its sandbox. */
+  cwd?: string;
 }
 
 /** Runs a program to its end, output captured; SIGKILLed after the timeout (default 60 s). */
 export function runProgram(file: string, args: string[], opts: RunOptions = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(file, args, { env: opts.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(file, args, { env: opts.env ?? process.env, cwd: opts.cwd ?? '/tmp', stdio: ['pipe', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on('data', (b: Buffer) => out.push(b));
@@ -260,10 +263,11 @@ export async function startPodman(runtime = ociRuntimeUnderTest()): Promise<Podm
   const withParent = (args: string[]) =>
     args[0] === 'run' || args[0] === 'create' ? [args[0], '--cgroup-parent', cgroupParent, ...args.slice(1)] : args;
   const podman = (args: string[], opts: RunOptions = {}) =>
-    runProgram('podman', [...global, ...withParent(args)], { ...opts, env: { ...env, ...opts.env } });
+    runProgram('podman', [...global, ...withParent(args)], { cwd: base, ...opts, env: { ...env, ...opts.env } });
   const podmanWithTty = (args: string[], opts: RunOptions = {}) =>
     runProgram('script', ['-qec', ['podman', ...global, ...withParent(args)].map(shellQuote).join(' '), '/dev/null'], {
       holdStdin: true,
+      cwd: base,
       ...opts,
       env: { ...env, ...opts.env },
     });
