@@ -10,8 +10,16 @@ import type { NetworkInfo } from './types';
 
 export const CNI_VERSION = '1.0.0';
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type PluginConf = { type: string; [key: string]: any };
+/** One host-local address range. */
+interface IpamRange {
+  subnet?: string;
+  gateway?: string;
+  [key: string]: unknown;
+}
+
+/** One plugin's configuration: its type, its IPAM section (the part berth reads back), and
+ *  whatever else that plugin reads (JSON). */
+export type PluginConf = { type: string; ipam?: { type?: string; ranges?: IpamRange[][]; [key: string]: unknown }; [key: string]: unknown };
 
 export interface Conflist {
   cniVersion: string;
