@@ -34,7 +34,7 @@ describe('berth conflists', () => {
     const list = buildConflist({ ...spec, internal: true, firewall: true });
     expect(list.plugins).toHaveLength(1);
     expect(list.plugins[0]).toMatchObject({ isGateway: false, ipMasq: false });
-    expect(list.plugins[0].ipam.routes).toBeUndefined();
+    expect(list.plugins[0].ipam?.routes).toBeUndefined();
     expect(needsIptables(list)).toBe(false);
   });
 
@@ -48,7 +48,7 @@ describe('berth conflists', () => {
 
   it('gives host-local its lease directory at run time, and drops berth\'s own key', () => {
     const rt = runtimeConflist(buildConflist(spec), '/run/berth/cni/networks');
-    expect(rt.plugins[0].ipam.dataDir).toBe('/run/berth/cni/networks');
+    expect(rt.plugins[0].ipam?.dataDir).toBe('/run/berth/cni/networks');
     expect(rt.plugins[1]).not.toHaveProperty('dataDir');
     expect(rt).not.toHaveProperty('berth');
     // the stored list is not modified
