@@ -5,6 +5,7 @@
 //   BENCH_ITERATIONS=20 npm run bench  # fewer runs
 //   BENCH_JSON=out.json npm run bench  # also write the results as JSON
 //   BENCH_ONLY=images npm run bench    # only the image rows (pull, unpack)
+//   BENCH_ONLY=oci npm run bench       # only the OCI runtime rows (oci.mjs: berth-oci, runc, crun, podman)
 //
 // Every row times the same thing: a synchronous spawn of one command that
 // starts a container running /bin/true and waits for it to exit, measured with
@@ -17,7 +18,8 @@
 // each) and network.mjs (start-to-exit on a bridge network against
 // --network none and podman, in a network namespace of its own; at most 20).
 // Pairs of rows are timed in alternation, and each pair may use twice the
-// per-row time budget.
+// per-row time budget. After the targets, oci.mjs's table: berth-oci (the runc-compatible runtime)
+// against runc and crun on one bundle (run, create+start+state+delete) and under podman (issue 10).
 //
 // Bounds: BENCH_ITERATIONS runs per row (default 50), each run killed after
 // RUN_TIMEOUT_MS, and each row stops early once it has used
@@ -35,6 +37,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { measureConmonRss, measureDetachedCycle, measureExec, measureRuncExec, measureShimRss } from './lifecycle.mjs';
 import { IMAGE_ROWS, ImageBench, printImageTargets } from './images.mjs';
 import { NETWORK_ROWS, measureNetwork, printNetworkTargets } from './network.mjs';
+import { measureOci, ociOptionsFromEnv, printOci } from './oci.mjs';
 
 // crun and runc run their bundle without a network (a fresh namespace with lo): berth's rows do
 // the same, so berth's default network is set to none for every berth this script starts (the
@@ -350,6 +353,8 @@ function printTable(rows) {
 
 async function main() {
   if (process.argv[2] === '--crun-worker') return crunWorker(process.argv.slice(3));
+  // BENCH_ONLY=oci: only the OCI runtime rows (berth-oci against runc, crun and under podman)
+  if (ONLY === 'oci') return printOci(await measureOci(ociOptionsFromEnv()));
 
   if (process.getuid?.() !== 0) {
     console.error('bench: container rows need root; run as root (sudo npm run bench)');
@@ -357,6 +362,7 @@ async function main() {
   const ctx = setup();
   const images = new ImageBench(ctx, { iterations: ITERATIONS, maxMsPerRow: MAX_MS_PER_ROW });
   const rows = [];
+  let oci;
   const row = async (name, needs, fn) => {
     const missing = needs.find((bin) => !have(bin));
     if (missing) return rows.push({ name, error: `${missing} not installed (Debian package ${missing})` });
@@ -412,6 +418,7 @@ async function main() {
         if (r.podmanError) throw new Error(r.podmanError);
         return r.podman;
       });
+      oci = await measureOci(ociOptionsFromEnv(ctx.tar)).catch((err) => ({ rows: [], notes: [`OCI rows failed: ${err.message}`] }));
     }
   } finally {
     await images.cleanup().catch((err) => console.error(`bench: image cleanup: ${err.message}`));
@@ -419,8 +426,9 @@ async function main() {
   }
   printTable(rows);
   printTargets(rows, images);
+  if (oci) printOci(oci);
   if (process.env.BENCH_JSON) {
-    fs.writeFileSync(process.env.BENCH_JSON, JSON.stringify({ iterations: ITERATIONS, rows }, null, 2) + '\n');
+    fs.writeFileSync(process.env.BENCH_JSON, JSON.stringify({ iterations: ITERATIONS, rows, oci }, null, 2) + '\n');
   }
 }
 
