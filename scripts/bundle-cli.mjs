@@ -28,8 +28,6 @@ fs.copyFileSync('scripts/cli-launcher.js', 'dist/cli/berth.js');
 fs.chmodSync('dist/cli/berth.js', 0o755);
 
 // berth-oci, bundled the same way: containerd's shim and conmon run it several times per container.
-// Until src/oci/runtime.ts exists, its require stays a runtime one (berth-oci then says it is missing).
-const ociRuntimeMissing = !fs.existsSync('dist/oci/runtime.js');
 await build({
   entryPoints: ['dist/oci-cli/main.js'],
   outfile: 'dist/oci-cli/berth-oci-cli.js',
@@ -41,14 +39,6 @@ await build({
   minify: true,
   sourcemap: true,
   logLevel: 'warning',
-  plugins: [
-    {
-      name: 'optional-oci-runtime',
-      setup(b) {
-        b.onResolve({ filter: /^\.\.\/oci\/runtime$/ }, (args) => (ociRuntimeMissing ? { path: args.path, external: true } : undefined));
-      },
-    },
-  ],
 });
-fs.copyFileSync('scripts/oci-launcher.js', 'dist/oci-cli/berth-oci.js');
+fs.copyFileSync('scripts/cli-launcher.js', 'dist/oci-cli/berth-oci.js');
 fs.chmodSync('dist/oci-cli/berth-oci.js', 0o755);
