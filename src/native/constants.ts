@@ -26,7 +26,6 @@ export const MS = {
 
 export const S_IFCHR = 0o020000;
 export const S_IFBLK = 0o060000;
-export const S_IFDIR = 0o040000;
 
 /** makedev(major, minor) as glibc encodes it. */
 export function makedev(major: number, minor: number): number {
