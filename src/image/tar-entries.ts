@@ -63,10 +63,16 @@ export async function* tarEntries(input: Readable, what = 'layer archive'): Asyn
     ended = true;
     notify();
   });
+  // node-tar appends whatever follows the end-of-archive blocks to one growing buffer (a copy per chunk):
+  // a layer of gigabytes of zeros after its end cost that much memory and quadratic time.
+  let eof = false;
+  parser.on('eof', () => (eof = true));
 
   const feeding = (async () => {
     for await (const chunk of input) {
       if (failure !== undefined) return;
+      // Past the end the bytes are still read, not parsed: the checks upstream (digest, diff ID) hash them.
+      if (eof) continue;
       if (!nonZero && entries === 0) nonZero = (chunk as Buffer).some((b) => b !== 0);
       if (!parser.write(chunk as Buffer)) await once(parser, 'drain', { signal: stop.signal });
     }

@@ -2,11 +2,13 @@ import { BerthError } from '../errors';
 import { formatSize } from './limits';
 
 /**
- * The largest window berth decodes: zstd's own default limit (ZSTD_WINDOWLOG_LIMIT_DEFAULT = 27), which
- * `zstd -d` also refuses to exceed without --memory. fzstd allocates a frame's whole window when the
- * frame starts, so this bounds the decoder's memory; the window is named by the data, not by its size.
+ * The largest window berth decodes: 8 MiB, what RFC 8878 recommends decoders support and encoders not
+ * exceed, and what zstd levels 1-19 and klauspost/compress (containerd, buildkit, podman) write. fzstd
+ * allocates a frame's whole window when the frame starts and moves all of it for every block it decodes,
+ * so the window bounds memory (window + ~60 MB measured) and sets the speed: a 128 MiB window (zstd
+ * --long) decodes at ~5 MB/s, and a 130 KB bomb with one would burn hours of CPU up to the size cap.
  */
-export const MAX_ZSTD_WINDOW = 1 << 27;
+export const MAX_ZSTD_WINDOW = 8 << 20;
 /** RFC 8878 Block_Maximum_Size. fzstd does not check it: one 4-byte RLE block could claim 2 MiB. */
 const MAX_BLOCK = 128 << 10;
 
@@ -126,7 +128,7 @@ export class ZstdFrames {
     if (window > MAX_ZSTD_WINDOW) {
       throw new BerthError(
         'UNSUPPORTED',
-        `The ${this.what} is zstd data that needs a ${formatSize(window)} window to decode, more than the ${formatSize(MAX_ZSTD_WINDOW)} berth (like zstd itself by default) accepts; recompress it without --long or --ultra`,
+        `The ${this.what} is zstd data that needs a ${formatSize(window)} window to decode, more than the ${formatSize(MAX_ZSTD_WINDOW)} berth accepts (RFC 8878's recommended limit); recompress it without zstd --long or --ultra`,
       );
     }
   }

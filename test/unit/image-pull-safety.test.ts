@@ -156,6 +156,17 @@ describe('pull verifies before it publishes', () => {
     expect(nothingKept()).toEqual([[], [], [], []]);
   });
 
+  it('counts bytes after the end of the tar toward the diff ID: they are read, not parsed', async () => {
+    const clean = tarOf({ 'f.txt': 'f\n' });
+    const tail = Buffer.concat([clean, Buffer.alloc(4 << 20), Buffer.from('appended')]);
+    reg.image('app', 'tail', [{ tar: tail, diffId: sha256(clean) }]);
+    await expect(store.pull(`${reg.host}/app:tail`)).rejects.toMatchObject({ code: 'DIGEST_MISMATCH', message: expect.stringContaining('(diff ID) does not match') });
+    expect(nothingKept()).toEqual([[], [], [], []]);
+    reg.image('app', 'tail2', [{ tar: tail }]);
+    const pulled = await store.pull(`${reg.host}/app:tail2`);
+    expect(fs.readFileSync(path.join(store.layerDirs(pulled.image)[0], 'f.txt'), 'utf8')).toBe('f\n');
+  });
+
   it('stops a layer that inflates past the cap, naming the layer, keeping nothing', async () => {
     const img = reg.image('app', 'bomb', [{ tar: tarOf({ 'zeros.bin': Buffer.alloc(4 << 20) }) }]);
     const capped = new ImageStore(root, { maxLayerSize: 1 << 20 });

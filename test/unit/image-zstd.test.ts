@@ -51,9 +51,9 @@ function rleBlock(size: number, byte: number, last: boolean): Buffer {
   return Buffer.from([h & 0xff, (h >> 8) & 0xff, (h >> 16) & 0xff, byte]);
 }
 
-/** `blocks` RLE blocks of 128 KiB of zeros in one frame with a 1 MiB window: 32 KiB that inflate to 1 GiB. */
+/** `blocks` RLE blocks of 128 KiB of zeros in one frame with the largest window berth takes: 32 KiB that inflate to 1 GiB. */
 function zstdBomb(blocks = 8192): Buffer {
-  return Buffer.concat([frameHeader(20), ...Array.from({ length: blocks }, (_, i) => rleBlock(128 << 10, 0, i === blocks - 1))]);
+  return Buffer.concat([frameHeader(23), ...Array.from({ length: blocks }, (_, i) => rleBlock(128 << 10, 0, i === blocks - 1))]);
 }
 
 function kib(field: 'VmRSS' | 'VmHWM'): number {
@@ -79,12 +79,12 @@ describe('zstd decoding', () => {
     }
   });
 
-  it('refuses a window larger than zstd itself accepts, before allocating it', async () => {
-    // 2 GiB window descriptor; a single-segment frame claiming 1 GiB of content (its window) likewise.
-    await expect(inflate(Buffer.concat([frameHeader(31), rleBlock(16, 0, true)]))).rejects.toMatchObject({
+  it('refuses a window past 8 MiB before allocating it: zstd --long, a 2 GiB descriptor, a single-segment frame of 1 GiB', async () => {
+    await expect(inflate(zstdCli(smallTar, '--long=27'))).rejects.toMatchObject({
       code: 'UNSUPPORTED',
-      message: 'The test data is zstd data that needs a 2 GiB window to decode, more than the 128 MiB berth (like zstd itself by default) accepts; recompress it without --long or --ultra',
+      message: "The test data is zstd data that needs a 128 MiB window to decode, more than the 8 MiB berth accepts (RFC 8878's recommended limit); recompress it without zstd --long or --ultra",
     });
+    await expect(inflate(Buffer.concat([frameHeader(31), rleBlock(16, 0, true)]))).rejects.toThrow(/needs a 2 GiB window/);
     const singleSegment = Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0xa0, 0, 0, 0, 0x40, ...rleBlock(16, 0, true)]);
     await expect(inflate(singleSegment)).rejects.toThrow(/needs a 1 GiB window/);
   });
@@ -114,6 +114,19 @@ describe('the uncompressed-size cap', () => {
     // Decoding the bomb a whole input chunk at a time held the gigabyte at once.
     expect((kib('VmHWM') - before) / 1024).toBeLessThan(150);
     expect([ls('tmp'), ls('layers'), ls('images'), ls('blobs/sha256')]).toEqual([[], [], [], []]);
+  });
+
+  it('imports a bomb under the cap (a tar, then 256 MiB of zeros past its end) in bounded memory', async () => {
+    const file = path.join(tmp, 'tail.tar.zst');
+    fs.writeFileSync(file, Buffer.concat([zstdCli(tarOf({ 'etc/hello': 'hello\n' })), zstdBomb(2048)]));
+    const store = new ImageStore(root, { lock: noLock });
+    fs.writeFileSync('/proc/self/clear_refs', '5');
+    const before = kib('VmRSS');
+    const image = await store.import(file, 'tail');
+    // node-tar kept everything after the end-of-archive blocks in one buffer, copied again per chunk.
+    expect((kib('VmHWM') - before) / 1024).toBeLessThan(150);
+    expect(fs.readFileSync(path.join(store.layerDirs(image)[0], 'etc/hello'), 'utf8')).toBe('hello\n');
+    expect(ls('tmp')).toEqual([]);
   });
 
   it('reads the cap from BERTH_MAX_LAYER_SIZE, for gzip too, and names a bad value', async () => {
