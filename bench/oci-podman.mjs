@@ -35,9 +35,9 @@ const sleep = (ms) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 
 
 /**
  * Times `podman run --rm IMAGE true` once per runtime per iteration, alternating.
- * runtimes: { name: binary }. Returns { [name]: samples ms, errors?: { [name]: message }, notes }.
+ * runtimes: { name: binary }; env: the environment podman (and so conmon and the runtime) gets. Returns { [name]: samples ms, errors?: { [name]: message }, notes }.
  */
-export async function measurePodmanPair({ dir, tar, cgroupParent, runtimes, iterations, budgetMs, alternate }) {
+export async function measurePodmanPair({ dir, tar, cgroupParent, runtimes, iterations, budgetMs, env: baseEnv, alternate }) {
   const base = fs.mkdtempSync(path.join(dir, 'podman-'));
   const at = (...p) => path.join(base, ...p);
   const result = { notes: [] };
@@ -69,7 +69,7 @@ export async function measurePodmanPair({ dir, tar, cgroupParent, runtimes, iter
   ].join('\n'));
   fs.writeFileSync(at('registries.conf'), 'unqualified-search-registries = []\n');
   const env = {
-    ...process.env,
+    ...baseEnv,
     CONTAINERS_CONF: at('containers.conf'),
     CONTAINERS_STORAGE_CONF: at('storage.conf'),
     CONTAINERS_REGISTRIES_CONF: at('registries.conf'),

@@ -11,7 +11,8 @@
 //     when delete comes: --force, as for every runtime), the four spawns' times summed, and each
 //     step on its own line;
 //   - `podman run --rm busybox true` with --runtime berth-oci against --runtime runc (oci-podman.mjs);
-//   - floors: `node -e 0` and `berth-oci --version` (Node start + the launcher + the bundle's load).
+//   - floors: `node -e 0` and `berth-oci --version` (Node start + the launcher + the bundle's load),
+//     and `node -e 0` with the caller's NODE_EXTRA_CA_CERTS where it is set (RUNTIME_ENV below).
 // berth-oci and runc runs alternate (one of each per iteration), as do podman's two rows, so drift
 // in the machine's load hits both sides alike. crun runs in a worker process of its own (below).
 //
@@ -42,11 +43,24 @@ const WARMUP = 3;
 const CGROUP_FS = '/sys/fs/cgroup';
 
 /** Shares of the wall-time budget per group of rows. */
+/**
+ * The environment every timed command gets: the caller's, without NODE_EXTRA_CA_CERTS. Node reads
+ * and parses that file at every start, before any JavaScript runs (Node 20 loads extra CA
+ * certificates eagerly): some environments (this VM's sessions) set it machine-wide, which adds
+ * tens of milliseconds to every Node process, berth-oci's included, and nothing to runc's. A host
+ * running containers does not need it for berth-oci, so it is removed (and its cost shown as a
+ * floor row); BENCH_KEEP_NODE_EXTRA_CA_CERTS=1 keeps it.
+ */
+const CALLER_CA = process.env.NODE_EXTRA_CA_CERTS;
+const STRIP_CA = CALLER_CA !== undefined && !process.env.BENCH_KEEP_NODE_EXTRA_CA_CERTS;
+export const RUNTIME_ENV = Object.fromEntries(Object.entries(process.env).filter(([k]) => !(STRIP_CA && k === 'NODE_EXTRA_CA_CERTS')));
+
 const BUDGET_SHARES = { floors: 0.06, run: 0.14, crunRun: 0.06, cycle: 0.3, crunCycle: 0.09, podman: 0.35 };
 const STEPS = ['create', 'start', 'state', 'delete'];
 
 export const OCI_ROWS = {
   node: 'node -e 0',
+  nodeCa: 'node -e 0, NODE_EXTRA_CA_CERTS set',
   version: 'berth-oci --version',
   run: (rt) => `${rt} run /bin/true`,
   cycle: (rt) => `${rt} create+start+state+delete`,
@@ -63,14 +77,14 @@ export const OCI_ROWS = {
  * spawnSync waiting on a process that outlives the command (the init `create` leaves behind holds
  * the stdio it was given). Throws with the command's stderr when it fails.
  */
-function timed(errFile, cmd, args, { captureStdout = false } = {}) {
+function timed(errFile, cmd, args, { captureStdout = false, env = RUNTIME_ENV } = {}) {
   const errFd = fs.openSync(errFile, 'w');
   let r;
   let t0;
   let t1;
   try {
     t0 = process.hrtime.bigint();
-    r = spawnSync(cmd, args, { stdio: ['ignore', captureStdout ? 'pipe' : 'ignore', errFd], encoding: 'utf8', timeout: RUN_TIMEOUT_MS, killSignal: 'SIGKILL' });
+    r = spawnSync(cmd, args, { stdio: ['ignore', captureStdout ? 'pipe' : 'ignore', errFd], encoding: 'utf8', env, timeout: RUN_TIMEOUT_MS, killSignal: 'SIGKILL' });
     t1 = process.hrtime.bigint();
   } finally {
     fs.closeSync(errFd);
@@ -218,9 +232,9 @@ const stateRoot = (ctx, rt) => path.join(ctx.dir, `state-${rt}`);
 function deleteLeftovers(rt, root) {
   if (rt !== 'berth-oci' && !have(rt)) return;
   const { cmd, pre } = runtimeCmd(rt, root);
-  const ids = spawnSync(cmd, [...pre, 'list', '-q'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: RUN_TIMEOUT_MS, killSignal: 'SIGKILL' });
+  const ids = spawnSync(cmd, [...pre, 'list', '-q'], { encoding: 'utf8', env: RUNTIME_ENV, stdio: ['ignore', 'pipe', 'ignore'], timeout: RUN_TIMEOUT_MS, killSignal: 'SIGKILL' });
   for (const id of String(ids.stdout ?? '').split('\n').filter(Boolean)) {
-    spawnSync(cmd, [...pre, 'delete', '--force', id], { stdio: 'ignore', timeout: RUN_TIMEOUT_MS, killSignal: 'SIGKILL' });
+    spawnSync(cmd, [...pre, 'delete', '--force', id], { stdio: 'ignore', env: RUNTIME_ENV, timeout: RUN_TIMEOUT_MS, killSignal: 'SIGKILL' });
   }
 }
 
@@ -258,12 +272,20 @@ export async function measureOci({ tar, iterations = 30, podmanIterations = 15, 
   try {
     // floors: what Node and berth-oci cost before any work
     try {
-      const [node, version] = alternate([
+      const fns = [
         () => timed(errFile, process.execPath, ['-e', '0']).ms,
         () => timed(errFile, process.execPath, [BERTH_OCI, '--version']).ms,
-      ], iterations, budget.floors);
+      ];
+      if (STRIP_CA) fns.push(() => timed(errFile, process.execPath, ['-e', '0'], { env: process.env }).ms);
+      const [node, version, nodeCa] = alternate(fns, iterations, budget.floors);
       add(OCI_ROWS.node, node);
       add(OCI_ROWS.version, version);
+      if (STRIP_CA) {
+        add(OCI_ROWS.nodeCa, nodeCa);
+        notes.push(`NODE_EXTRA_CA_CERTS=${CALLER_CA} is set here: Node parses it at every start (row "${OCI_ROWS.nodeCa}"); every runtime and podman ran without it (BENCH_KEEP_NODE_EXTRA_CA_CERTS=1 keeps it)`);
+      } else if (CALLER_CA !== undefined) {
+        notes.push(`NODE_EXTRA_CA_CERTS=${CALLER_CA} kept: every berth-oci start includes parsing it`);
+      }
     } catch (err) {
       add(OCI_ROWS.node, null, err.message);
     }
@@ -315,7 +337,7 @@ export async function measureOci({ tar, iterations = 30, podmanIterations = 15, 
       const p = await measurePodmanPair({
         dir: ctx.dir, tar: ctx.tar, cgroupParent: `berth-bench-${process.pid}-oci-podman`,
         runtimes: { 'berth-oci': BERTH_OCI, runc: 'runc' }, iterations: podmanIterations, budgetMs: budget.podman,
-        warmup: WARMUP, alternate,
+        env: RUNTIME_ENV, alternate,
       });
       add(podmanNames[0], p['berth-oci'], p.errors?.['berth-oci']);
       add(podmanNames[1], p.runc, p.errors?.runc);
@@ -385,7 +407,7 @@ export function printOci({ rows, notes }) {
 // ---------------------------------------------------------------------------
 
 function must(cmd, args) {
-  const r = spawnSync(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8', timeout: 60_000, killSignal: 'SIGKILL' });
+  const r = spawnSync(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8', env: RUNTIME_ENV, timeout: 60_000, killSignal: 'SIGKILL' });
   if (r.error || r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed: ${r.error?.message ?? r.stderr.trim()}`);
 }
 
