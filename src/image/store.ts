@@ -194,7 +194,7 @@ export class ImageStore {
     if (!credentials.username) throw new BerthError('INVALID_ARGUMENT', `Logging in to ${key} needs a username; give one with -u USER`);
     if (!credentials.password) throw new BerthError('INVALID_ARGUMENT', `Logging in to ${key} needs a password; give one with -p PASS or --password-stdin`);
     const { RegistryClient } = await import('./registry/client');
-    await new RegistryClient(key, { credentials, insecureRegistries: opts.insecureRegistries }).checkCredentials();
+    await new RegistryClient(key, { credentials, insecureRegistries: opts.insecureRegistries, timeouts: this.opts.registryTimeouts }).checkCredentials();
     this.mutateSync(() => new AuthFile(this.root).set(key, credentials));
     return key;
   }
