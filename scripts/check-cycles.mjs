@@ -42,7 +42,8 @@ function edges(file) {
     let spec;
     if (ts.isImportDeclaration(stmt) && isRuntimeImport(stmt)) spec = stmt.moduleSpecifier.text;
     else if (ts.isExportDeclaration(stmt) && !stmt.isTypeOnly && stmt.moduleSpecifier) spec = stmt.moduleSpecifier.text;
-    else if (ts.isImportEqualsDeclaration(stmt) && !stmt.isTypeOnly && ts.isExternalModuleReference(stmt.moduleReference)) spec = stmt.moduleReference.expression.text;
+    else if (ts.isImportEqualsDeclaration(stmt) && !stmt.isTypeOnly && ts.isExternalModuleReference(stmt.moduleReference))
+      spec = stmt.moduleReference.expression.text;
     const target = spec && resolve(file, spec);
     if (target) out.push(target);
   }
@@ -83,7 +84,9 @@ for (const v of graph.keys()) if (!index.has(v)) visit(v);
 
 if (cycles.length > 0) {
   for (const c of cycles) console.error(`check-cycles: runtime import cycle: ${c.join(' <-> ')}`);
-  console.error('check-cycles: move the shared part (often a type or a constant) to the module that owns it, or import it with `import type`');
+  console.error(
+    'check-cycles: move the shared part (often a type or a constant) to the module that owns it, or import it with `import type`',
+  );
   process.exit(1);
 }
 console.log(`check-cycles: ${graph.size} modules, no runtime import cycle`);

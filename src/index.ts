@@ -86,7 +86,10 @@ export class Berth {
     checkRootDirectory(this.root, 'state root', '--root');
     checkRootDirectory(this.runRoot, 'run root', '--runroot');
     this.images = new ImageStore(this.root);
-    this.runtime = new Runtime(this.root, this.runRoot, this.images, { ...options, defaultNetwork: options.defaultNetwork ?? (process.env.BERTH_DEFAULT_NETWORK || 'bridge') });
+    this.runtime = new Runtime(this.root, this.runRoot, this.images, {
+      ...options,
+      defaultNetwork: options.defaultNetwork ?? (process.env.BERTH_DEFAULT_NETWORK || 'bridge'),
+    });
   }
 
   /** `docker import`: a flat rootfs tarball becomes a one-layer image. */

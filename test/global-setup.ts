@@ -28,7 +28,10 @@ function run(script: string): void {
 function buildTypeScript(): void {
   console.log('global setup: sources changed, building dist/');
   try {
-    execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.json'], { cwd: REPO_ROOT, stdio: ['ignore', 'inherit', 'inherit'] });
+    execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.json'], {
+      cwd: REPO_ROOT,
+      stdio: ['ignore', 'inherit', 'inherit'],
+    });
   } catch {
     console.warn('global setup: tsc reported errors (see above); testing what it emitted');
   }
@@ -37,7 +40,10 @@ function buildTypeScript(): void {
 
 export default function setup(): void {
   const at = (...p: string[]) => path.join(REPO_ROOT, ...p);
-  const native = Math.max(newestMtime(at('native'), (f) => /\.(cc|c|h)$/.test(f)), mtime(at('binding.gyp')));
+  const native = Math.max(
+    newestMtime(at('native'), (f) => /\.(cc|c|h)$/.test(f)),
+    mtime(at('binding.gyp')),
+  );
   // make relinks only what changed, so the outputs' own times may stay older than an edited test
   // source: a stamp says when the last build ran.
   const stamp = at('build', '.native-built');
@@ -47,6 +53,10 @@ export default function setup(): void {
     run('build:native');
     fs.writeFileSync(stamp, '');
   }
-  const ts = Math.max(newestMtime(at('src'), (f) => f.endsWith('.ts')), mtime(at('scripts', 'bundle-cli.mjs')), mtime(at('scripts', 'cli-launcher.js')));
+  const ts = Math.max(
+    newestMtime(at('src'), (f) => f.endsWith('.ts')),
+    mtime(at('scripts', 'bundle-cli.mjs')),
+    mtime(at('scripts', 'cli-launcher.js')),
+  );
   if (ts > mtime(at('dist', 'cli', 'berth-cli.js'))) buildTypeScript();
 }

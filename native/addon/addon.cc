@@ -1,22 +1,22 @@
 // Node-API surface of berth. Only conversion and error translation live here; the work is in core/.
+#include <fcntl.h>
 #include <napi.h>
 #include <signal.h>
+#include <spawn.h>
 #include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <sys/xattr.h>
 #include <termios.h>
 #include <unistd.h>
-#include <fcntl.h>
-#include <spawn.h>
 
 #include <cerrno>
 
 #include "addon/convert.h"
 #include "addon/exit_watch.h"
 #include "addon/remove_tree.h"
-#include "core/netns.h"
 #include "core/enter.h"
+#include "core/netns.h"
 #include "core/plan_codec.h"
 #include "core/sealed_exe.h"
 #include "core/spawn.h"
@@ -134,7 +134,8 @@ Napi::Value SpawnDetached(const Napi::CallbackInfo& info) {
   char* envp[] = {nullptr};
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
-  for (int fd = 0; fd < 3; fd++) posix_spawn_file_actions_addopen(&fa, fd, "/dev/null", fd == 0 ? O_RDONLY : O_WRONLY, 0);
+  for (int fd = 0; fd < 3; fd++)
+    posix_spawn_file_actions_addopen(&fa, fd, "/dev/null", fd == 0 ? O_RDONLY : O_WRONLY, 0);
   posix_spawnattr_t attr;
   posix_spawnattr_init(&attr);
   sigset_t none;

@@ -4,12 +4,11 @@
 // outside the tree can be deleted even if something is mounted or linked inside it.
 #include "addon/remove_tree.h"
 
-#include "core/io.h"
-
-
 #include <cerrno>
 #include <cstring>
 #include <string>
+
+#include "core/io.h"
 
 namespace berth {
 namespace {
@@ -20,9 +19,7 @@ class RemoveTreeWorker : public Napi::AsyncWorker {
       : Napi::AsyncWorker(env), path_(std::move(path)), deferred_(Napi::Promise::Deferred::New(env)) {}
   Napi::Promise promise() { return deferred_.Promise(); }
 
-  void Execute() override {
-    err_ = removeTree(path_.c_str(), false);
-  }
+  void Execute() override { err_ = removeTree(path_.c_str(), false); }
   void OnOK() override {
     Napi::Env env = Env();
     if (err_ == 0) {

@@ -11,8 +11,9 @@ namespace {
 Napi::Value BenchMount(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   try {
-    std::vector<double> ns = benchMount(info[0].As<Napi::String>(), info[1].As<Napi::String>(), info[2].As<Napi::String>(),
-                                        info[3].As<Napi::String>(), info[4].As<Napi::Number>().Int32Value());
+    std::vector<double> ns =
+        benchMount(info[0].As<Napi::String>(), info[1].As<Napi::String>(), info[2].As<Napi::String>(),
+                   info[3].As<Napi::String>(), info[4].As<Napi::Number>().Int32Value());
     Napi::Array out = Napi::Array::New(env, ns.size());
     for (size_t i = 0; i < ns.size(); i++) out.Set(static_cast<uint32_t>(i), Napi::Number::New(env, ns[i]));
     return out;

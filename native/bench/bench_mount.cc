@@ -30,7 +30,8 @@ std::vector<double> benchMount(const std::string& fstype, const std::string& sou
       if (mount(source.c_str(), target.c_str(), fstype.c_str(), 0, data.c_str()) < 0) _exit(2);
       clock_gettime(CLOCK_MONOTONIC, &b);
       umount2(target.c_str(), MNT_DETACH);
-      out[static_cast<size_t>(i)] = static_cast<double>(b.tv_sec - a.tv_sec) * 1e9 + static_cast<double>(b.tv_nsec - a.tv_nsec);
+      out[static_cast<size_t>(i)] =
+          static_cast<double>(b.tv_sec - a.tv_sec) * 1e9 + static_cast<double>(b.tv_nsec - a.tv_nsec);
     }
     ssize_t n = write(wr.get(), out.data(), out.size() * sizeof(double));
     _exit(n == static_cast<ssize_t>(out.size() * sizeof(double)) ? 0 : 3);

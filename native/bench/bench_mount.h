@@ -10,4 +10,4 @@ namespace berth {
 // Nanoseconds per mount(2) call, measured in a throwaway mount namespace.
 std::vector<double> benchMount(const std::string& fstype, const std::string& source, const std::string& target,
                                const std::string& data, int iterations);
-}
+}  // namespace berth

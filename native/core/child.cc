@@ -4,6 +4,7 @@
 // setuid family would signal the parent's other threads). Every input was prepared before clone.
 #include <fcntl.h>
 #include <linux/capability.h>
+#include <linux/magic.h>
 #include <linux/sched.h>
 #include <linux/seccomp.h>
 #include <net/if.h>
@@ -11,8 +12,8 @@
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
-#include <sys/resource.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -20,8 +21,6 @@
 #include <sys/sysmacros.h>
 #include <termios.h>
 #include <unistd.h>
-
-#include <linux/magic.h>
 
 #include <cerrno>
 #include <cstring>
@@ -113,7 +112,7 @@ void runMountOp(ChildContext* ctx, int rootfd, const MountOp& op, int index) {
     // Names are created through the resolved directory fd (O_PATH fds work as dirfd), never
     // through a path string that could be swapped.
     int r = op.kind == MountOp::kMknod ? mknodat(dfd, name, op.mode, static_cast<dev_t>(op.rdev))
-                                        : symlinkat(op.source.c_str(), dfd, name);
+                                       : symlinkat(op.source.c_str(), dfd, name);
     if (r < 0 && errno != EEXIST) fail(ctx, op.kind == MountOp::kMknod ? Step::kMknod : Step::kSymlink, errno, index);
     close(dfd);
     return;
@@ -128,7 +127,8 @@ void runMountOp(ChildContext* ctx, int rootfd, const MountOp& op, int index) {
   if (!op.intoKernelFs) {
     struct statfs fs;
     if (fstatfs(tfd, &fs) < 0) fail(ctx, Step::kMount, errno, index);
-    if (fs.f_type == PROC_SUPER_MAGIC || fs.f_type == SYSFS_MAGIC) fail(ctx, Step::kMountTargetInKernelFs, EPERM, index);
+    if (fs.f_type == PROC_SUPER_MAGIC || fs.f_type == SYSFS_MAGIC)
+      fail(ctx, Step::kMountTargetInKernelFs, EPERM, index);
   }
   const char* source = op.source.empty() ? nullptr : op.source.c_str();
   int sfd = -1;
@@ -152,7 +152,8 @@ void runMountOp(ChildContext* ctx, int rootfd, const MountOp& op, int index) {
   if (op.propagation) {
     int pfd = resolveInRoot(rootfd, op.target.c_str(), 0);
     if (pfd < 0) fail(ctx, Step::kMountPropagation, -pfd, index);
-    if (mount(nullptr, fdPath(fdbuf, pfd), nullptr, op.propagation, nullptr) < 0) fail(ctx, Step::kMountPropagation, errno, index);
+    if (mount(nullptr, fdPath(fdbuf, pfd), nullptr, op.propagation, nullptr) < 0)
+      fail(ctx, Step::kMountPropagation, errno, index);
     close(pfd);
   }
   if (sfd >= 0) close(sfd);
@@ -242,7 +243,8 @@ void dropPrivileges(ChildContext* ctx, const SpawnPlan& plan) {
   for (int cap : plan.capsDrop)
     if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL) fail(ctx, Step::kDropCapability, errno, cap);
   // While CAP_SYS_ADMIN is still effective (no no_new_privs needed); the calls below are allowed.
-  if (ctx->seccomp && syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, ctx->seccomp) < 0) fail(ctx, Step::kSeccomp, errno);
+  if (ctx->seccomp && syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, ctx->seccomp) < 0)
+    fail(ctx, Step::kSeccomp, errno);
   // An OCI config's sets hold for any user: keep the permitted set across the uid change.
   if (plan.capsForAnyUser && plan.uid != 0 && prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0) fail(ctx, Step::kCapset, errno);
   if (syscall(SYS_setgroups, plan.groups.size(), plan.groups.data()) < 0) fail(ctx, Step::kSetgroups, errno);
@@ -270,7 +272,8 @@ void dropPrivileges(ChildContext* ctx, const SpawnPlan& plan) {
 // fifo for writing blocks until `berth-oci start` opens it for reading.
 void waitForStart(ChildContext* ctx, const SpawnPlan& plan) {
   bool found = ctx->initFd >= 0;
-  for (size_t i = 0; i < plan.execCandidates.size() && !found; i++) found = access(plan.execCandidates[i].c_str(), X_OK) == 0;
+  for (size_t i = 0; i < plan.execCandidates.size() && !found; i++)
+    found = access(plan.execCandidates[i].c_str(), X_OK) == 0;
   if (!found) fail(ctx, Step::kExecve, ENOENT, 0);
   ChildFailure ready = {Step::kNone, 0, -1};
   if (!writeAll(ctx->statusFd, &ready, sizeof ready)) _exit(127);
@@ -346,7 +349,8 @@ int childMain(void* arg) {
   for (int i = 0; i < ctx->procsCount; i++) close(ctx->procsFds[i]);
   if (plan.unshareCgroup && unshare(CLONE_NEWCGROUP) < 0) fail(ctx, Step::kUnshareCgroup, errno);
   // (an OCI config without a hostname keeps the one the new namespace copied)
-  if ((plan.cloneFlags & CLONE_NEWUTS) && !plan.hostname.empty() && sethostname(plan.hostname.data(), plan.hostname.size()) < 0)
+  if ((plan.cloneFlags & CLONE_NEWUTS) && !plan.hostname.empty() &&
+      sethostname(plan.hostname.data(), plan.hostname.size()) < 0)
     fail(ctx, Step::kSethostname, errno);
   if ((plan.cloneFlags & CLONE_NEWUTS) && !plan.domainname.empty() &&
       setdomainname(plan.domainname.data(), plan.domainname.size()) < 0)

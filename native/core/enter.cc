@@ -81,7 +81,8 @@ UniqueFd planMemfd(const uint8_t* encoded, size_t len) {
 pid_t startHelper(const SpawnPlan& plan, int dataFd, int ttyFd, int exeFd) {
   // With a tty the helper puts the pty's peer on 0, 1 and 2; until then they hold the data memfd.
   const int* stdio = plan.tty ? nullptr : plan.stdio;
-  Trampoline t{{stdio ? stdio[0] : dataFd, stdio ? stdio[1] : dataFd, stdio ? stdio[2] : dataFd, dataFd, ttyFd, exeFd}, 0};
+  Trampoline t{{stdio ? stdio[0] : dataFd, stdio ? stdio[1] : dataFd, stdio ? stdio[2] : dataFd, dataFd, ttyFd, exeFd},
+               0};
   void* stack = mmap(nullptr, kTrampolineStack, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
   if (stack == MAP_FAILED) throwSys(errno, "mmap", "trampoline stack");
   // No handler of Node's may run on the trampoline's stack before it resets every disposition.
@@ -124,8 +125,10 @@ Spawned spawnInside(const SpawnPlan& plan, const uint8_t* encoded, size_t len) {
 
   EnterReport report;
   memset(&report, 0, sizeof report);
-  if (pread(data.get(), &report, sizeof report, 0) != static_cast<ssize_t>(sizeof report) || report.magic != kEnterReportMagic)
-    throwSys(EPROTO, "berth-nsenter", plan.helperPath + " ended without a report (status " + std::to_string(status) + ")");
+  if (pread(data.get(), &report, sizeof report, 0) != static_cast<ssize_t>(sizeof report) ||
+      report.magic != kEnterReportMagic)
+    throwSys(EPROTO, "berth-nsenter",
+             plan.helperPath + " ended without a report (status " + std::to_string(status) + ")");
   if (report.syscall[0]) {
     report.syscall[sizeof report.syscall - 1] = report.path[sizeof report.path - 1] = '\0';
     throwSys(report.err, report.syscall, report.path);

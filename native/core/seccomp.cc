@@ -23,13 +23,47 @@ constexpr unsigned kNewNamespaces = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | 
                                     CLONE_NEWNET | CLONE_NEWCGROUP | 0x00000080 /* CLONE_NEWTIME */;
 
 const long kDenied[] = {
-    SYS_acct, SYS_add_key, SYS_bpf, SYS_clock_adjtime, SYS_clock_settime, SYS_delete_module,
-    SYS_finit_module, SYS_init_module, SYS_kcmp, SYS_kexec_file_load, SYS_kexec_load, SYS_keyctl,
-    SYS_lookup_dcookie, SYS_mount, SYS_name_to_handle_at, SYS_open_by_handle_at, SYS_perf_event_open,
-    SYS_pivot_root, SYS_process_vm_readv, SYS_process_vm_writev, SYS_quotactl, SYS_reboot,
-    SYS_request_key, SYS_setns, SYS_settimeofday, SYS_swapoff, SYS_swapon, SYS_syslog, SYS_umount2,
-    SYS_unshare, SYS_userfaultfd, SYS_vhangup, SYS_fanotify_init, SYS_open_tree, SYS_move_mount,
-    SYS_fsopen, SYS_fsconfig, SYS_fsmount, SYS_fspick, SYS_io_uring_setup, SYS_io_uring_enter,
+    SYS_acct,
+    SYS_add_key,
+    SYS_bpf,
+    SYS_clock_adjtime,
+    SYS_clock_settime,
+    SYS_delete_module,
+    SYS_finit_module,
+    SYS_init_module,
+    SYS_kcmp,
+    SYS_kexec_file_load,
+    SYS_kexec_load,
+    SYS_keyctl,
+    SYS_lookup_dcookie,
+    SYS_mount,
+    SYS_name_to_handle_at,
+    SYS_open_by_handle_at,
+    SYS_perf_event_open,
+    SYS_pivot_root,
+    SYS_process_vm_readv,
+    SYS_process_vm_writev,
+    SYS_quotactl,
+    SYS_reboot,
+    SYS_request_key,
+    SYS_setns,
+    SYS_settimeofday,
+    SYS_swapoff,
+    SYS_swapon,
+    SYS_syslog,
+    SYS_umount2,
+    SYS_unshare,
+    SYS_userfaultfd,
+    SYS_vhangup,
+    SYS_fanotify_init,
+    SYS_open_tree,
+    SYS_move_mount,
+    SYS_fsopen,
+    SYS_fsconfig,
+    SYS_fsmount,
+    SYS_fspick,
+    SYS_io_uring_setup,
+    SYS_io_uring_enter,
     SYS_io_uring_register,
 #ifdef SYS_mount_setattr
     SYS_mount_setattr,
@@ -38,13 +72,23 @@ const long kDenied[] = {
     SYS_quotactl_fd,
 #endif
 #if defined(__x86_64__)
-    SYS_create_module, SYS_get_kernel_syms, SYS_ioperm, SYS_iopl, SYS_nfsservctl, SYS_query_module,
-    SYS_sysfs, SYS__sysctl, SYS_uselib, SYS_ustat,
+    SYS_create_module,
+    SYS_get_kernel_syms,
+    SYS_ioperm,
+    SYS_iopl,
+    SYS_nfsservctl,
+    SYS_query_module,
+    SYS_sysfs,
+    SYS__sysctl,
+    SYS_uselib,
+    SYS_ustat,
 #endif
 };
 
 sock_filter stmt(unsigned short code, unsigned k) { return sock_filter{code, 0, 0, k}; }
-sock_filter jump(unsigned short code, unsigned k, unsigned char jt, unsigned char jf) { return sock_filter{code, jt, jf, k}; }
+sock_filter jump(unsigned short code, unsigned k, unsigned char jt, unsigned char jf) {
+  return sock_filter{code, jt, jf, k};
+}
 
 }  // namespace
 

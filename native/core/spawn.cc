@@ -3,13 +3,13 @@
 // exec'd or failed (CLONE_VFORK), so a whole start costs one clone and no page-table copy of Node.
 #include "core/spawn.h"
 
+#include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
-#include <fcntl.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -124,7 +124,7 @@ Spawned spawn(const SpawnPlan& plan) {
 
   std::vector<char*> argv = cstrings(plan.argv);
   std::vector<char*> env = cstrings(plan.env);
-  ChildContext ctx{&plan, argv.data(), env.data(), procsFds.data(), static_cast<int>(procsFds.size()),
+  ChildContext ctx{&plan,          argv.data(),         env.data(), procsFds.data(), static_cast<int>(procsFds.size()),
                    ttyChild.get(), {Step::kNone, 0, -1}};
   UniqueFd netns = openNetns(plan);
   ctx.netnsFd = netns.get();
@@ -184,8 +184,8 @@ pid_t spawnCreated(const SpawnPlan& plan, int consoleSocket, int execFifoFd) {
 
   std::vector<char*> argv = cstrings(plan.argv);
   std::vector<char*> env = cstrings(plan.env);
-  ChildContext ctx{&plan, argv.data(), env.data(), procsFds.data(), static_cast<int>(procsFds.size()), consoleSocket,
-                   {Step::kNone, 0, -1}};
+  ChildContext ctx{&plan,         argv.data(),         env.data(), procsFds.data(), static_cast<int>(procsFds.size()),
+                   consoleSocket, {Step::kNone, 0, -1}};
   UniqueFd netns = openNetns(plan);
   ctx.netnsFd = netns.get();
   if (!plan.initPath.empty()) ctx.initFd = sealedExecutable(plan.initPath);

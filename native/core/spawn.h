@@ -33,8 +33,8 @@ struct MountOp {
 };
 
 struct SpawnPlan {
-  int cloneFlags = 0;           // CLONE_NEW* chosen by the caller (without CLONE_NEWCGROUP)
-  bool unshareCgroup = false;   // after the cgroup join
+  int cloneFlags = 0;          // CLONE_NEW* chosen by the caller (without CLONE_NEWCGROUP)
+  bool unshareCgroup = false;  // after the cgroup join
   std::string rootfs;
   std::string rootfsSource, rootfsFstype, rootfsData;
   unsigned long rootfsFlags = 0;

@@ -18,7 +18,7 @@
 static const int forwarded[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
 #define NFORWARDED (sizeof forwarded / sizeof forwarded[0])
 
-static void say(const char *a, const char *b, const char *c) {
+static void say(const char* a, const char* b, const char* c) {
   char line[512];
   int n = snprintf(line, sizeof line, "berth-init: %s%s%s\n", a, b, c);
   if (n > (int)sizeof line - 1) n = (int)sizeof line - 1;
@@ -27,7 +27,7 @@ static void say(const char *a, const char *b, const char *c) {
   }
 }
 
-static void exec_child(char **argv, const sigset_t *old) {
+static void exec_child(char** argv, const sigset_t* old) {
   /* A group of its own, so that forwarded signals reach the whole job, and the terminal's
    * foreground group when there is one (the mask still blocks SIGTTOU here). */
   setpgid(0, 0);
@@ -49,7 +49,7 @@ static void exec_child(char **argv, const sigset_t *old) {
   _exit(err == ENOENT || err == ENOTDIR ? 127 : 126);
 }
 
-int main(int argc, char **argv) {
+int main(int argc, char** argv) {
   int first = 1;
   if (first < argc && strcmp(argv[first], "--") == 0) first++;
   if (first >= argc) {

@@ -10,10 +10,10 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -108,7 +108,8 @@ int connectConsole(const std::string& path) {
   addr.sun_family = AF_UNIX;
   if (path.size() >= sizeof addr.sun_path) finish(Step::kConsoleSocket, ENAMETOOLONG);
   memcpy(addr.sun_path, path.data(), path.size());
-  if (fd < 0 || connect(fd, reinterpret_cast<struct sockaddr*>(&addr), sizeof addr) < 0) finish(Step::kConsoleSocket, errno);
+  if (fd < 0 || connect(fd, reinterpret_cast<struct sockaddr*>(&addr), sizeof addr) < 0)
+    finish(Step::kConsoleSocket, errno);
   return fd;
 }
 
@@ -156,7 +157,8 @@ void openTty(const berth::SpawnPlan& plan) {
   }
   // Made here, not by the caller: Node has no mkfifo, and a second process for it costs more.
   // 0622 whatever the umask: the init may be an unprivileged user by the time it opens it
-  if (mkfifo(plan.execFifoPath.c_str(), 0622) < 0 || chmod(plan.execFifoPath.c_str(), 0622) < 0) finish(Step::kExecFifo, errno);
+  if (mkfifo(plan.execFifoPath.c_str(), 0622) < 0 || chmod(plan.execFifoPath.c_str(), 0622) < 0)
+    finish(Step::kExecFifo, errno);
   int fifo = open(plan.execFifoPath.c_str(), O_PATH | O_CLOEXEC);
   if (fifo < 0) finish(Step::kExecFifo, errno);
   try {
@@ -169,7 +171,9 @@ void openTty(const berth::SpawnPlan& plan) {
   }
 }
 
-int commandMain(void* arg) { berth::execCommand(static_cast<berth::ChildContext*>(arg), *static_cast<berth::ChildContext*>(arg)->plan); }
+int commandMain(void* arg) {
+  berth::execCommand(static_cast<berth::ChildContext*>(arg), *static_cast<berth::ChildContext*>(arg)->plan);
+}
 
 }  // namespace
 
@@ -210,11 +214,13 @@ int main() {
     prog.filter = filter.data();
     ctx.seccomp = &prog;
   }
-  void* stack = mmap(nullptr, berth::kChildStack, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+  void* stack =
+      mmap(nullptr, berth::kChildStack, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
   if (stack == MAP_FAILED) finish(Step::kClone, errno);
   // CLONE_PARENT: the command is the caller's child (the caller reaps it and gets its status);
   // CLONE_VFORK: we report once it has exec'd or failed.
-  pid_t pid = clone(commandMain, static_cast<char*>(stack) + berth::kChildStack, CLONE_VM | CLONE_VFORK | CLONE_PARENT, &ctx);
+  pid_t pid =
+      clone(commandMain, static_cast<char*>(stack) + berth::kChildStack, CLONE_VM | CLONE_VFORK | CLONE_PARENT, &ctx);
   if (pid < 0) finish(Step::kClone, errno);
   finish(ctx.failure.step, ctx.failure.err, ctx.failure.index, pid);
 }

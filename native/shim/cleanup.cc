@@ -1,7 +1,5 @@
 #include "shim/cleanup.h"
 
-#include "core/io.h"
-
 #include <limits.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -9,6 +7,8 @@
 #include <algorithm>
 #include <cerrno>
 #include <ctime>
+
+#include "core/io.h"
 
 namespace berth::shim {
 namespace {

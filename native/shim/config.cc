@@ -95,8 +95,7 @@ Config readConfig(const std::string& path) {
       if (c.exitCommand.empty() && (value.empty() || value[0] != '/'))
         bad(path, "expected an absolute path for exit_command but received \"" + value + "\"");
       c.exitCommand.push_back(value);
-    }
-    else
+    } else
       bad(path, "unknown key \"" + key + "\"");
   }
   if (c.plan.empty()) bad(path, "missing plan=");

@@ -12,9 +12,9 @@ enum class RestartPolicy { kNo, kAlways, kOnFailure, kUnlessStopped };
 // What TypeScript decided for one detached container, read from `key=value` lines. Every path is
 // absolute: the shim runs with / as its working directory so that it pins no directory or mount.
 struct Config {
-  std::string plan;   // the encoded spawn plan (src/native/plan-codec.ts)
-  std::string state;  // state.json, replaced atomically on every change
-  std::string log;    // json-file log
+  std::string plan;         // the encoded spawn plan (src/native/plan-codec.ts)
+  std::string state;        // state.json, replaced atomically on every change
+  std::string log;          // json-file log
   uint64_t logMaxSize = 0;  // 0: unbounded
   unsigned logMaxFiles = 1;
   std::vector<std::string> cgroupDirs;  // removed after the final exit

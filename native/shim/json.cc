@@ -1,6 +1,5 @@
 #include "shim/json.h"
 
-
 namespace berth::shim {
 
 int utf8Sequence(const unsigned char* p, size_t avail) {
@@ -47,11 +46,21 @@ void appendJsonString(std::string& out, const char* s, size_t n) {
       continue;
     }
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (c < 0x20) {
           const char esc[] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};

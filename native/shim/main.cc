@@ -68,7 +68,8 @@ int main(int argc, char** argv) {
     berth::shim::reportStatus(status, berth::shim::errorLine(e));
     return 1;
   } catch (const berth::PlanFormatError& e) {
-    berth::shim::reportStatus(status, berth::shim::errorLine(StartError{"decode plan: " + e.field, EINVAL, -1, config.plan}));
+    berth::shim::reportStatus(status,
+                              berth::shim::errorLine(StartError{"decode plan: " + e.field, EINVAL, -1, config.plan}));
     return 1;
   }
 

@@ -47,8 +47,8 @@ std::string sanitize(std::string s) {
 
 StartError fromSpawn(const SysError& e) { return StartError{e.syscall, e.err, -1, e.path}; }
 StartError fromSpawn(const ChildError& e) {
-  return StartError{e.failure.step != Step::kNone ? stepName(e.failure.step) : "spawn", e.failure.err, e.failure.index, e.path,
-                    e.failure.step};
+  return StartError{e.failure.step != Step::kNone ? stepName(e.failure.step) : "spawn", e.failure.err, e.failure.index,
+                    e.path, e.failure.step};
 }
 
 }  // namespace
@@ -153,7 +153,8 @@ int Monitor::run(int statusFd) {
     if (!failed.step.empty()) {
       exit.exitCode = startFailureStatus(failed.childStep, failed.err);
       exit.oomKilled = false;
-      exit.error = "restart: " + failed.step + (failed.path.empty() ? "" : " " + failed.path) + ": " + strerror(failed.err);
+      exit.error =
+          "restart: " + failed.step + (failed.path.empty() ? "" : " " + failed.path) + ": " + strerror(failed.err);
       exit.finishedAt = isoMillis(realtimeNow());
       finish(exit);
       return 0;

@@ -7,8 +7,8 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "shim/json.h"
 #include "core/io.h"
+#include "shim/json.h"
 
 namespace berth::shim {
 

@@ -125,7 +125,10 @@ export function positionals(cmd: Command, args: { readonly _: string[] }, min: n
   const p = args._;
   if (p.length < min || p.length > max) {
     const want = min === max ? `exactly ${min}` : max === Infinity ? `at least ${min}` : `${min} to ${max}`;
-    throw new BerthError('INVALID_ARGUMENT', `"berth ${cmd.name}" requires ${want} argument${max === 1 ? '' : 's'}; usage: berth ${cmd.usage}`);
+    throw new BerthError(
+      'INVALID_ARGUMENT',
+      `"berth ${cmd.name}" requires ${want} argument${max === 1 ? '' : 's'}; usage: berth ${cmd.usage}`,
+    );
   }
   return p;
 }

@@ -7,7 +7,13 @@ const commit = command({
   summary: "Create a new image from a container's changes.",
   notes: 'A running container is committed as it is, without pausing it.',
   flags: [
-    { name: '--change', short: 'c', kind: 'strings', value: 'INSTR', help: 'Apply Dockerfile instruction to the created image: CMD, ENTRYPOINT, ENV, WORKDIR, USER, LABEL or EXPOSE' },
+    {
+      name: '--change',
+      short: 'c',
+      kind: 'strings',
+      value: 'INSTR',
+      help: 'Apply Dockerfile instruction to the created image: CMD, ENTRYPOINT, ENV, WORKDIR, USER, LABEL or EXPOSE',
+    },
     { name: '--message', short: 'm', kind: 'string', value: 'TEXT', help: "Commit message (the history entry's comment)" },
     { name: '--author', short: 'a', kind: 'string', value: 'TEXT', help: 'Author (e.g., "Jane Doe <jane@example.com>")' },
   ],

@@ -14,7 +14,12 @@ const exec = command({
     { name: '--env', short: 'e', kind: 'strings', value: 'KEY=VALUE', help: 'Set an environment variable' },
     { name: '--workdir', short: 'w', kind: 'string', value: 'DIR', help: 'Working directory inside the container' },
     { name: '--user', short: 'u', kind: 'string', value: 'UID[:GID]', help: 'Username or UID (format: <name|uid>[:<group|gid>])' },
-    { name: '--detach', short: 'd', kind: 'boolean', help: 'Detached mode: run command in the background; it keeps running in the container' },
+    {
+      name: '--detach',
+      short: 'd',
+      kind: 'boolean',
+      help: 'Detached mode: run command in the background; it keeps running in the container',
+    },
   ],
   async run(args, global): Promise<number> {
     const [container, ...cmd] = args._;

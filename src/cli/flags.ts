@@ -39,7 +39,11 @@ type CamelCase<S extends string> = S extends `${infer Head}-${infer Tail}` ? `${
 export type FlagKey<F extends Flag> = F['name'] extends `--${infer Bare}` ? CamelCase<Bare> : never;
 
 /** A flag not given is false, or undefined: the API tells "not given" from "given empty" (--dns). */
-type FlagValue<F extends Flag> = F['kind'] extends 'boolean' ? boolean : F['kind'] extends 'strings' ? string[] | undefined : string | undefined;
+type FlagValue<F extends Flag> = F['kind'] extends 'boolean'
+  ? boolean
+  : F['kind'] extends 'strings'
+    ? string[] | undefined
+    : string | undefined;
 
 /** What parsing a command line against the table T gives: one typed value per flag, the
  *  operands in _, and help (every command takes --help). */

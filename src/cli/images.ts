@@ -23,7 +23,13 @@ const images = command({
       for (const n of names) {
         const short = familiar(n);
         const at = short.lastIndexOf(':');
-        rows.push([short.slice(0, at), short.slice(at + 1), id(img.id), `${humanDuration(now - Date.parse(img.created))} ago`, humanSize(img.size)]);
+        rows.push([
+          short.slice(0, at),
+          short.slice(at + 1),
+          id(img.id),
+          `${humanDuration(now - Date.parse(img.created))} ago`,
+          humanSize(img.size),
+        ]);
       }
     }
     process.stdout.write(table(['REPOSITORY', 'TAG', 'IMAGE ID', 'CREATED', 'SIZE'], rows));

@@ -19,7 +19,13 @@ export const stats = command({
   name: 'stats',
   operands: 'CONTAINER [CONTAINER...]',
   summary: 'Memory, CPU and process counts of running containers, from their cgroups.',
-  flags: [{ name: '--no-stream', kind: 'boolean', help: 'Disable streaming stats and only pull the first result (default: refresh every second)' }],
+  flags: [
+    {
+      name: '--no-stream',
+      kind: 'boolean',
+      help: 'Disable streaming stats and only pull the first result (default: refresh every second)',
+    },
+  ],
   async run(args, global): Promise<number> {
     const berth = new Berth(global);
     const refs = positionals(stats, args, 1, Infinity);
@@ -33,7 +39,10 @@ export const stats = command({
         next.set(s.id, [now, s.cpuNanos ?? 0]);
         // CPU % over the last interval, like docker; one sample has no interval yet
         const cpu = prev && s.cpuNanos !== undefined ? `${(((s.cpuNanos - prev[1]) / ((now - prev[0]) * 1e6)) * 100).toFixed(2)}%` : '--';
-        const mem = s.memoryBytes === undefined ? '--' : `${humanSize(s.memoryBytes)} / ${s.memoryLimit === undefined ? 'unlimited' : humanSize(s.memoryLimit)}`;
+        const mem =
+          s.memoryBytes === undefined
+            ? '--'
+            : `${humanSize(s.memoryBytes)} / ${s.memoryLimit === undefined ? 'unlimited' : humanSize(s.memoryLimit)}`;
         return [s.id.slice(0, 12), s.name, cpu, mem, String(s.pids ?? '--')];
       });
       process.stdout.write(table(['CONTAINER ID', 'NAME', 'CPU %', 'MEM USAGE / LIMIT', 'PIDS'], rows));

@@ -7,7 +7,12 @@ import type { Flags } from './flags';
 /** Runs fn for each container named on the command line; docker prints each name that worked and
  *  one error line for each that did not, then exits 1 if any failed. Flags are checked before:
  *  a bad flag is a usage error (125) about the command, not a failure of each container. */
-export async function forEach(cmd: Command, args: { readonly _: string[] }, global: BerthOptions, fn: (berth: Berth, ref: string) => Promise<unknown> | unknown): Promise<number> {
+export async function forEach(
+  cmd: Command,
+  args: { readonly _: string[] },
+  global: BerthOptions,
+  fn: (berth: Berth, ref: string) => Promise<unknown> | unknown,
+): Promise<number> {
   const berth = new Berth(global);
   let failed = 0;
   for (const ref of positionals(cmd, args, 1, Infinity)) {
@@ -24,7 +29,14 @@ export async function forEach(cmd: Command, args: { readonly _: string[] }, glob
 
 // a string, parsed by parseStopTimeout: arg's Number would let "abc" through as NaN
 const TIME_FLAGS = [
-  { name: '--time', short: 't', aliases: ['--timeout'], kind: 'string', value: 'SECONDS', help: 'Seconds to wait before killing the container (default 10)' },
+  {
+    name: '--time',
+    short: 't',
+    aliases: ['--timeout'],
+    kind: 'string',
+    value: 'SECONDS',
+    help: 'Seconds to wait before killing the container (default 10)',
+  },
 ] as const satisfies Flags;
 const timeout = (time: string | undefined) => (time === undefined ? undefined : parseStopTimeout(time));
 
@@ -32,13 +44,16 @@ export const start = command({
   name: 'start',
   operands: 'CONTAINER [CONTAINER...]',
   summary: 'Start stopped containers again, detached, with their write layer.',
-  flags: [{ name: '--attach', short: 'a', kind: 'boolean', help: 'Attach STDOUT/STDERR until the container stops, and exit with its status' }],
+  flags: [
+    { name: '--attach', short: 'a', kind: 'boolean', help: 'Attach STDOUT/STDERR until the container stops, and exit with its status' },
+  ],
   async run(args, global): Promise<number> {
     if (!args.attach) return forEach(start, args, global, (b, ref) => b.start(ref));
     const [ref] = positionals(start, args, 1);
     const berth = new Berth(global);
     await berth.start(ref);
-    for await (const e of berth.logs(ref, { follow: true, tail: 0 })) (e.stream === 'stderr' ? process.stderr : process.stdout).write(e.log);
+    for await (const e of berth.logs(ref, { follow: true, tail: 0 }))
+      (e.stream === 'stderr' ? process.stderr : process.stdout).write(e.log);
     return (await berth.wait(ref)).exitCode ?? 0;
   },
 });
@@ -96,7 +111,12 @@ export const logs = command({
     { name: '--follow', short: 'f', kind: 'boolean', help: 'Follow log output until the container stops' },
     { name: '--tail', kind: 'string', value: 'N', help: 'Number of lines to show from the end of the logs (default "all")' },
     { name: '--timestamps', short: 't', kind: 'boolean', help: 'Show timestamps' },
-    { name: '--since', kind: 'string', value: 'TIME', help: 'Show logs since timestamp (e.g. "2013-01-02T13:23:37Z") or relative (e.g. "42m" for 42 minutes)' },
+    {
+      name: '--since',
+      kind: 'string',
+      value: 'TIME',
+      help: 'Show logs since timestamp (e.g. "2013-01-02T13:23:37Z") or relative (e.g. "42m" for 42 minutes)',
+    },
   ],
   async run(args, global): Promise<number> {
     const [ref] = positionals(logs, args, 1);

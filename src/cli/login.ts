@@ -11,7 +11,13 @@ export const login = command({
   notes: 'Credentials are checked with the registry, then stored in <root>/auth.json (mode 0600).',
   flags: [
     { name: '--username', short: 'u', kind: 'string', value: 'USER', help: 'Username' },
-    { name: '--password', short: 'p', kind: 'string', value: 'PASS', help: 'Password (visible to other users in the process list: prefer --password-stdin)' },
+    {
+      name: '--password',
+      short: 'p',
+      kind: 'string',
+      value: 'PASS',
+      help: 'Password (visible to other users in the process list: prefer --password-stdin)',
+    },
     { name: '--password-stdin', kind: 'boolean', help: 'Take the password from stdin' },
     INSECURE_REGISTRY_FLAG,
   ],
@@ -23,14 +29,18 @@ export const login = command({
       throw new BerthError('INVALID_ARGUMENT', 'Conflicting options: --password and --password-stdin; use one of them');
     }
     if (args.passwordStdin) {
-      if (username === undefined) throw new BerthError('INVALID_ARGUMENT', '--password-stdin needs the username as well; give it with -u USER');
+      if (username === undefined)
+        throw new BerthError('INVALID_ARGUMENT', '--password-stdin needs the username as well; give it with -u USER');
       // As docker: the trailing newline of `echo $PASS |` is not part of the password.
       password = fs.readFileSync(0, 'utf8').replace(/[\r\n]+$/, '');
     } else if (password !== undefined) {
       process.stderr.write('WARNING! Using --password via the CLI is insecure. Use --password-stdin.\n');
     }
     if (username === undefined || password === undefined) {
-      throw new BerthError('INVALID_ARGUMENT', 'berth login needs -u USER and a password (-p PASS or --password-stdin); it does not prompt');
+      throw new BerthError(
+        'INVALID_ARGUMENT',
+        'berth login needs -u USER and a password (-p PASS or --password-stdin); it does not prompt',
+      );
     }
     await new Berth(global).login(registry ?? 'docker.io', { username, password }, { insecureRegistries: args.insecureRegistry });
     process.stdout.write('Login Succeeded\n');

@@ -8,14 +8,25 @@ const create = command({
   operands: 'NETWORK',
   summary: 'Create a bridge network (CNI bridge, host-local, portmap).',
   flags: [
-    { name: '--subnet', kind: 'string', value: 'CIDR', help: "Subnet in CIDR format, like 10.231.1.0/24 (default: the first free /24 of berth's pool)" },
+    {
+      name: '--subnet',
+      kind: 'string',
+      value: 'CIDR',
+      help: "Subnet in CIDR format, like 10.231.1.0/24 (default: the first free /24 of berth's pool)",
+    },
     { name: '--gateway', kind: 'string', value: 'IP', help: "IPv4 gateway for the subnet (default: the subnet's first address)" },
     { name: '--internal', kind: 'boolean', help: 'Restrict external access to the network: no gateway, NAT or default route' },
     { name: '--bridge', kind: 'string', value: 'NAME', help: 'Linux bridge name (default br-<id>; must not exist yet)' },
   ],
   run(args, global): number {
     const [name] = positionals(create, args, 1);
-    const info = new Berth(global).createNetwork({ name, subnet: args.subnet, gateway: args.gateway, internal: args.internal, bridge: args.bridge });
+    const info = new Berth(global).createNetwork({
+      name,
+      subnet: args.subnet,
+      gateway: args.gateway,
+      internal: args.internal,
+      bridge: args.bridge,
+    });
     process.stdout.write(`${info.id}\n`);
     return 0;
   },
@@ -36,7 +47,12 @@ const ls = command({
       return 0;
     }
     const id = (s: string) => (args.noTrunc ? s : s.slice(0, 12));
-    process.stdout.write(table(['NETWORK ID', 'NAME', 'DRIVER', 'SUBNET', 'BRIDGE', 'INTERNAL'], list.map((n) => [id(n.id), n.name, n.driver, n.subnet, n.bridge, String(n.internal)])));
+    process.stdout.write(
+      table(
+        ['NETWORK ID', 'NAME', 'DRIVER', 'SUBNET', 'BRIDGE', 'INTERNAL'],
+        list.map((n) => [id(n.id), n.name, n.driver, n.subnet, n.bridge, String(n.internal)]),
+      ),
+    );
     return 0;
   },
 });

@@ -15,7 +15,8 @@ function parseFilter(f: string): Filter {
   const key = f.slice(0, eq);
   const value = f.slice(eq + 1);
   if (eq < 0 || !['status', 'name', 'id'].includes(key)) throw invalid('--filter', 'status=..., name=... or id=...', f);
-  if (key === 'status' && !['created', 'running', 'exited'].includes(value)) throw invalid('--filter status', 'created, running or exited', value);
+  if (key === 'status' && !['created', 'running', 'exited'].includes(value))
+    throw invalid('--filter status', 'created, running or exited', value);
   return { key: key as Filter['key'], value };
 }
 
@@ -39,7 +40,13 @@ const ps = command({
     { name: '--all', short: 'a', kind: 'boolean', help: 'Show all containers (default shows just running)' },
     { name: '--quiet', short: 'q', kind: 'boolean', help: 'Only display container IDs' },
     { name: '--no-trunc', kind: 'boolean', help: "Don't truncate output" },
-    { name: '--filter', short: 'f', kind: 'strings', value: 'KEY=VAL', help: 'Filter output: status=created|running|exited, name=SUBSTRING, id=PREFIX' },
+    {
+      name: '--filter',
+      short: 'f',
+      kind: 'strings',
+      value: 'KEY=VAL',
+      help: 'Filter output: status=created|running|exited, name=SUBSTRING, id=PREFIX',
+    },
     { name: '--format', kind: 'string', value: 'json', help: 'Format output: json, one object per line' },
   ],
   run(args, global) {
@@ -51,7 +58,14 @@ const ps = command({
       throw new BerthError('INVALID_ARGUMENT', `Expected json for --format but received ${quote(args.format)}`);
     }
     if (args.format === 'json') {
-      process.stdout.write(list.map((c) => `${JSON.stringify({ ID: c.config.id, Names: c.config.name, Image: c.config.image, Command: c.config.argv.join(' '), CreatedAt: c.config.created, State: c.state.status, Status: statusText(c), ExitCode: c.state.exitCode ?? null, Pid: isRunning(c.state) ? c.state.pid : null })}\n`).join(''));
+      process.stdout.write(
+        list
+          .map(
+            (c) =>
+              `${JSON.stringify({ ID: c.config.id, Names: c.config.name, Image: c.config.image, Command: c.config.argv.join(' '), CreatedAt: c.config.created, State: c.state.status, Status: statusText(c), ExitCode: c.state.exitCode ?? null, Pid: isRunning(c.state) ? c.state.pid : null })}\n`,
+          )
+          .join(''),
+      );
       return 0;
     }
     const full = args.noTrunc;

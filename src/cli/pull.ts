@@ -45,7 +45,11 @@ const pull = command({
       bars?.stop();
     }
     say(`Digest: ${result.digest}`);
-    say(result.upToDate ? `Status: Image is up to date for ${familiar(result.name)}` : `Status: Downloaded newer image for ${familiar(result.name)}`);
+    say(
+      result.upToDate
+        ? `Status: Image is up to date for ${familiar(result.name)}`
+        : `Status: Downloaded newer image for ${familiar(result.name)}`,
+    );
     process.stdout.write(`${result.name}\n`);
     return 0;
   },
@@ -70,7 +74,12 @@ class LayerBars {
       bar = this.multi.create(Math.max(total, 1), 0, { layer: short(digest), size: '', status });
       this.bars.set(digest, bar);
     }
-    const value = status === 'downloading' ? (current ?? 0) : status === 'exists' || status === 'done' || status === 'verified' || status === 'extracting' ? Math.max(total, 1) : 0;
+    const value =
+      status === 'downloading'
+        ? (current ?? 0)
+        : status === 'exists' || status === 'done' || status === 'verified' || status === 'extracting'
+          ? Math.max(total, 1)
+          : 0;
     bar.update(value, { status: status === 'exists' ? 'already exists' : status, size: `${mb(value)}/${mb(total)} MB` });
   }
 

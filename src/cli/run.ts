@@ -28,11 +28,21 @@ const run = command({
     { name: '--storage-driver', kind: 'string', value: 'NAME', help: 'overlay or aufs' },
     { name: '--detach', short: 'd', kind: 'boolean', help: 'Run container in background under a shim and print container ID' },
     { name: '--init', kind: 'boolean', help: 'Run an init inside the container that forwards signals and reaps processes' },
-    { name: '--security-opt', kind: 'strings', value: 'OPT', help: 'Security options: seccomp=unconfined (no seccomp filter), no-new-privileges' },
+    {
+      name: '--security-opt',
+      kind: 'strings',
+      value: 'OPT',
+      help: 'Security options: seccomp=unconfined (no seccomp filter), no-new-privileges',
+    },
     { name: '--cap-add', kind: 'strings', value: 'CAP', help: 'Add Linux capabilities (NET_ADMIN, CAP_SYS_PTRACE, ALL)' },
     { name: '--cap-drop', kind: 'strings', value: 'CAP', help: 'Drop Linux capabilities (or ALL)' },
     { name: '--privileged', kind: 'boolean', help: 'Give extended privileges: every capability and device, no seccomp, no masked paths' },
-    { name: '--restart', kind: 'string', value: 'POLICY', help: 'Restart policy to apply when a detached container exits: no, always, unless-stopped, on-failure[:N]' },
+    {
+      name: '--restart',
+      kind: 'string',
+      value: 'POLICY',
+      help: 'Restart policy to apply when a detached container exits: no, always, unless-stopped, on-failure[:N]',
+    },
     { name: '--log-opt', kind: 'strings', value: 'KEY=VALUE', help: 'Log options of a detached container: max-size=10m, max-file=3' },
     { name: '--entrypoint', kind: 'string', value: 'CMD', help: 'Overwrite the default ENTRYPOINT of the image ("" for none)' },
     { name: '--pull', kind: 'string', value: 'POLICY', help: 'Pull image before running: always, missing, never (default missing)' },
@@ -46,7 +56,12 @@ const run = command({
     { name: '--ip', kind: 'string', value: 'IP', help: 'IPv4 address on a user-defined network (e.g., 172.30.100.104)' },
     { name: '--mac-address', kind: 'string', value: 'MAC', help: "MAC address of the container's interface (e.g., 92:d0:c6:0a:29:33)" },
     { name: '--dns', kind: 'strings', value: 'IP', help: "Set custom DNS servers for /etc/resolv.conf (default: the host's)" },
-    { name: '--add-host', kind: 'strings', value: 'HOST:IP', help: 'Add a custom host-to-IP mapping to /etc/hosts (IP may be host-gateway)' },
+    {
+      name: '--add-host',
+      kind: 'strings',
+      value: 'HOST:IP',
+      help: 'Add a custom host-to-IP mapping to /etc/hosts (IP may be host-gateway)',
+    },
     {
       name: '--publish',
       short: 'p',
@@ -103,7 +118,11 @@ const run = command({
     // before the image is looked for: a bad flag must not cost a pull
     checkContainerOptions(options, 'berth run', false);
     if (args.detach) {
-      if (interactive || tty) throw new BerthError('INVALID_ARGUMENT', 'Conflicting options: -d with -i or -t; attaching to detached containers is not supported yet (use berth exec -it)');
+      if (interactive || tty)
+        throw new BerthError(
+          'INVALID_ARGUMENT',
+          'Conflicting options: -d with -i or -t; attaching to detached containers is not supported yet (use berth exec -it)',
+        );
       const info = await berth.runDetached(options);
       process.stdout.write(`${info.config.id}\n`);
       return 0;

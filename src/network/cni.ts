@@ -56,7 +56,10 @@ export function findPlugin(type: string, cniPath: string[] = DEFAULT_CNI_PATH): 
       /* next directory */
     }
   }
-  throw new BerthError('UNSUPPORTED', `CNI plugin "${type}" not found in ${cniPath.join(', ')}: install the Debian package containernetworking-plugins`);
+  throw new BerthError(
+    'UNSUPPORTED',
+    `CNI plugin "${type}" not found in ${cniPath.join(', ')}: install the Debian package containernetworking-plugins`,
+  );
 }
 
 /** An executable on PATH (the system directories included), or undefined. */
@@ -75,7 +78,11 @@ export function findTool(name: string): string | undefined {
 }
 
 export function requireIptables(): void {
-  if (!findTool('iptables')) throw new BerthError('UNSUPPORTED', 'iptables not found: bridge networks need it for NAT and published ports; install the Debian package iptables');
+  if (!findTool('iptables'))
+    throw new BerthError(
+      'UNSUPPORTED',
+      'iptables not found: bridge networks need it for NAT and published ports; install the Debian package iptables',
+    );
 }
 
 /** The configuration one plugin of a chain reads on stdin. */
@@ -92,7 +99,13 @@ export function pluginInput(list: Conflist, plugin: PluginConf, call: CniCall, p
 }
 
 /** Runs one plugin; returns its parsed stdout (the result of ADD, nothing for DEL/CHECK). */
-export function invokePlugin(command: CniCommand, list: Conflist, plugin: PluginConf, call: CniCall, prevResult?: CniResult): CniResult | undefined {
+export function invokePlugin(
+  command: CniCommand,
+  list: Conflist,
+  plugin: PluginConf,
+  call: CniCall,
+  prevResult?: CniResult,
+): CniResult | undefined {
   const exe = findPlugin(plugin.type, call.cniPath);
   const r = childProcess().spawnSync(exe, [], {
     input: JSON.stringify(pluginInput(list, plugin, call, prevResult)),
@@ -113,13 +126,19 @@ export function invokePlugin(command: CniCommand, list: Conflist, plugin: Plugin
     throw new BerthError('NETWORK_ERROR', `CNI plugin ${plugin.type} (${where}) could not run: ${r.error.message}`, { cause: r.error });
   }
   if (r.status !== 0) {
-    throw new BerthError('NETWORK_ERROR', `CNI plugin ${plugin.type} failed (${where}): ${pluginErrorText(r.stdout, r.stderr, r.status, r.signal)}`);
+    throw new BerthError(
+      'NETWORK_ERROR',
+      `CNI plugin ${plugin.type} failed (${where}): ${pluginErrorText(r.stdout, r.stderr, r.status, r.signal)}`,
+    );
   }
   if (command !== 'ADD') return undefined;
   try {
     return JSON.parse(r.stdout) as CniResult;
   } catch {
-    throw new BerthError('NETWORK_ERROR', `CNI plugin ${plugin.type} (${where}) printed no result JSON: ${oneLine(r.stdout).slice(0, 200)}`);
+    throw new BerthError(
+      'NETWORK_ERROR',
+      `CNI plugin ${plugin.type} (${where}) printed no result JSON: ${oneLine(r.stdout).slice(0, 200)}`,
+    );
   }
 }
 
@@ -189,5 +208,10 @@ export function containerAddress(result: CniResult, ifname: string): { ip: strin
   const ipEntry = (result.ips ?? []).find((i) => (idx < 0 || i.interface === undefined || i.interface === idx) && !i.address.includes(':'));
   if (!ipEntry) throw new BerthError('NETWORK_ERROR', `The CNI result gave the container no IPv4 address: ${JSON.stringify(result)}`);
   const [ip, prefix] = ipEntry.address.split('/');
-  return { ip, prefixLength: Number(prefix), ...(ipEntry.gateway ? { gateway: ipEntry.gateway } : {}), mac: idx >= 0 ? ifaces[idx].mac ?? '' : '' };
+  return {
+    ip,
+    prefixLength: Number(prefix),
+    ...(ipEntry.gateway ? { gateway: ipEntry.gateway } : {}),
+    mac: idx >= 0 ? (ifaces[idx].mac ?? '') : '',
+  };
 }

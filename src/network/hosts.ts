@@ -6,7 +6,8 @@ const HOSTNAME_RE = /^[a-zA-Z0-9]([a-zA-Z0-9_.-]{0,252})$/;
 const IPV4_RE = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
 const IPV6_RE = /^[0-9a-fA-F:]+(%[\w.-]+)?$/;
 
-const IPV6_LINES = '::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n';
+const IPV6_LINES =
+  '::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n';
 
 export function isIP(s: string): boolean {
   return IPV4_RE.test(s) || (s.includes(':') && IPV6_RE.test(s));
@@ -19,7 +20,8 @@ export function parseAddHost(spec: string): HostEntry {
   const host = spec.slice(0, colon);
   let ip = spec.slice(colon + 1);
   if (ip.startsWith('[') && ip.endsWith(']')) ip = ip.slice(1, -1);
-  if (colon < 0 || !HOSTNAME_RE.test(host) || !(isIP(ip) || ip === 'host-gateway')) throw invalid('--add-host', 'HOST:IP like db:10.231.1.5', spec);
+  if (colon < 0 || !HOSTNAME_RE.test(host) || !(isIP(ip) || ip === 'host-gateway'))
+    throw invalid('--add-host', 'HOST:IP like db:10.231.1.5', spec);
   return { host, ip };
 }
 
@@ -46,7 +48,9 @@ export interface HostsSpec {
 /** /etc/hosts of a container: localhost, itself, --add-host entries, then the peers on its network. */
 export function hostsContent(s: HostsSpec): string {
   const names = (...n: Array<string | undefined>) => [...new Set(n.filter((x): x is string => !!x))].join(' ');
-  let out = s.ip ? `127.0.0.1\tlocalhost\n${IPV6_LINES}${s.ip}\t${names(s.hostname, s.name)}\n` : `127.0.0.1\tlocalhost ${s.hostname}\n${IPV6_LINES}`;
+  let out = s.ip
+    ? `127.0.0.1\tlocalhost\n${IPV6_LINES}${s.ip}\t${names(s.hostname, s.name)}\n`
+    : `127.0.0.1\tlocalhost ${s.hostname}\n${IPV6_LINES}`;
   for (const e of s.extra ?? []) {
     const ip = e.ip === 'host-gateway' ? s.gateway : e.ip;
     if (!ip) {

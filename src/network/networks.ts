@@ -9,7 +9,19 @@ import { BerthError, invalid } from '../errors';
 import { readJsonIfExists, writeJsonAtomic } from '../util/fs';
 import { buildConflist, networkInfo, type Conflist } from './config';
 import { findTool } from './cni';
-import { chooseSubnet, contains, formatCidr, formatIPv4, hostPrefixes, isHostAddress, overlaps, parseIPv4, parseSubnet, toolEnv, type Cidr } from './subnet';
+import {
+  chooseSubnet,
+  contains,
+  formatCidr,
+  formatIPv4,
+  hostPrefixes,
+  isHostAddress,
+  overlaps,
+  parseIPv4,
+  parseSubnet,
+  toolEnv,
+  type Cidr,
+} from './subnet';
 import type { CreateNetworkOptions, NetworkInfo } from './types';
 import { withLockSync } from '../util/lock';
 import { randomHexId } from '../util/random';
@@ -51,14 +63,19 @@ export class NetworkStore {
   list(): NetworkInfo[] {
     let names: string[];
     try {
-      names = fs.readdirSync(this.dir).filter((f) => f.endsWith('.conflist')).map((f) => f.slice(0, -'.conflist'.length));
+      names = fs
+        .readdirSync(this.dir)
+        .filter((f) => f.endsWith('.conflist'))
+        .map((f) => f.slice(0, -'.conflist'.length));
     } catch {
       return [];
     }
-    return names.flatMap((n) => {
-      const s = this.read(n);
-      return s ? [s.info] : [];
-    }).sort((a, b) => a.name.localeCompare(b.name));
+    return names
+      .flatMap((n) => {
+        const s = this.read(n);
+        return s ? [s.info] : [];
+      })
+      .sort((a, b) => a.name.localeCompare(b.name));
   }
 
   /** A network by name; `bridge` is docker's name for the default network. The default network is
@@ -77,9 +94,13 @@ export class NetworkStore {
   }
 
   create(o: CreateNetworkOptions): NetworkInfo {
-    if (!NAME_RE.test(o.name)) throw invalid('the network name', 'letters, digits, _ . - (at most 64, starting with a letter or digit)', o.name);
+    if (!NAME_RE.test(o.name))
+      throw invalid('the network name', 'letters, digits, _ . - (at most 64, starting with a letter or digit)', o.name);
     if (RESERVED_NETWORKS.includes(o.name)) {
-      throw new BerthError('INVALID_ARGUMENT', `The network name "${o.name}" is reserved (--network ${o.name} has a meaning of its own); choose another`);
+      throw new BerthError(
+        'INVALID_ARGUMENT',
+        `The network name "${o.name}" is reserved (--network ${o.name} has a meaning of its own); choose another`,
+      );
     }
     return this.locked(() => this.createLocked(o));
   }
@@ -105,19 +126,27 @@ export class NetworkStore {
       const clash = taken.find((t) => overlaps(t, subnet));
       if (clash) {
         const owner = others.find((n) => overlaps(parseSubnet(n.subnet), subnet));
-        throw new BerthError('INVALID_ARGUMENT', `Subnet ${o.subnet} overlaps ${owner ? `network ${owner.name} (${owner.subnet})` : `${formatCidr(clash)}, in use on this host`}; choose another --subnet`);
+        throw new BerthError(
+          'INVALID_ARGUMENT',
+          `Subnet ${o.subnet} overlaps ${owner ? `network ${owner.name} (${owner.subnet})` : `${formatCidr(clash)}, in use on this host`}; choose another --subnet`,
+        );
       }
     } else {
       if (o.gateway !== undefined) throw new BerthError('INVALID_ARGUMENT', '--gateway needs --subnet');
       const free = chooseSubnet(taken);
-      if (!free) throw new BerthError('INVALID_ARGUMENT', 'No free subnet left in berth\'s pools (10.90.0.0-10.99.255.0, 172.30-31, 192.168.200-254); give --subnet');
+      if (!free)
+        throw new BerthError(
+          'INVALID_ARGUMENT',
+          "No free subnet left in berth's pools (10.90.0.0-10.99.255.0, 172.30-31, 192.168.200-254); give --subnet",
+        );
       subnet = free;
     }
     let gateway = subnet.base + 1;
     if (o.gateway !== undefined) {
       const g = parseIPv4(o.gateway);
       if (g === undefined) throw invalid('--gateway', 'an IPv4 address', o.gateway);
-      if (!isHostAddress(subnet, g)) throw new BerthError('INVALID_ARGUMENT', `Gateway ${o.gateway} is not a host address of subnet ${formatCidr(subnet)}`);
+      if (!isHostAddress(subnet, g))
+        throw new BerthError('INVALID_ARGUMENT', `Gateway ${o.gateway} is not a host address of subnet ${formatCidr(subnet)}`);
       gateway = g;
     }
     const id = randomHexId();
@@ -126,9 +155,17 @@ export class NetworkStore {
     const user = others.find((n) => n.bridge === bridge);
     if (user) throw new BerthError('INVALID_ARGUMENT', `Bridge ${bridge} is already used by network ${user.name}`);
     // berth deletes the bridge with its network: it must be one the CNI bridge plugin creates for it
-    if (linkExists(bridge)) throw new BerthError('INVALID_ARGUMENT', `A link named ${bridge} already exists on this host; choose another bridge name`);
+    if (linkExists(bridge))
+      throw new BerthError('INVALID_ARGUMENT', `A link named ${bridge} already exists on this host; choose another bridge name`);
     const list = buildConflist({
-      name: o.name, id, created: new Date().toISOString(), bridge, subnet, gateway, internal: !!o.internal, firewall: !o.internal && forwardDrops(),
+      name: o.name,
+      id,
+      created: new Date().toISOString(),
+      bridge,
+      subnet,
+      gateway,
+      internal: !!o.internal,
+      firewall: !o.internal && forwardDrops(),
     });
     fs.mkdirSync(this.dir, { recursive: true, mode: 0o755 });
     writeJsonAtomic(this.file(o.name), list);
@@ -145,7 +182,10 @@ export class NetworkStore {
       // little later: wait for it rather than leave the bridge behind
       const ports = waitForEmptyBridge(found.info.bridge, 5000);
       if (ports.length > 0) {
-        throw new BerthError('NETWORK_IN_USE', `Bridge ${found.info.bridge} of network ${found.info.name} still has interfaces attached (${ports.join(', ')}); not removed`);
+        throw new BerthError(
+          'NETWORK_IN_USE',
+          `Bridge ${found.info.bridge} of network ${found.info.name} still has interfaces attached (${ports.join(', ')}); not removed`,
+        );
       }
       fs.rmSync(this.file(found.info.name), { force: true });
       deleteBridge(found.info.bridge);
@@ -166,7 +206,8 @@ export function checkRequestedIp(info: NetworkInfo, ip: string): void {
   const n = parseIPv4(ip);
   if (n === undefined) throw invalid('--ip', 'an IPv4 address', ip);
   const subnet = parseSubnet(info.subnet);
-  if (!contains(subnet, n)) throw new BerthError('INVALID_ARGUMENT', `Address ${ip} for --ip is not in subnet ${info.subnet} of network ${info.name}`);
+  if (!contains(subnet, n))
+    throw new BerthError('INVALID_ARGUMENT', `Address ${ip} for --ip is not in subnet ${info.subnet} of network ${info.name}`);
   if (!isHostAddress(subnet, n) || formatIPv4(n) === info.gateway) {
     throw new BerthError('INVALID_ARGUMENT', `Address ${ip} for --ip is the network, broadcast or gateway address of ${info.name}`);
   }
@@ -201,9 +242,13 @@ function deleteBridge(bridge: string): void {
   const ip = findTool('ip');
   if (!ip) throw new BerthError('UNSUPPORTED', `Cannot delete bridge ${bridge}: ip not found; install the Debian package iproute2`);
   try {
-    childProcess().execFileSync(ip, ['link', 'delete', 'dev', bridge, 'type', 'bridge'], { stdio: ['ignore', 'ignore', 'pipe'], env: toolEnv() });
+    childProcess().execFileSync(ip, ['link', 'delete', 'dev', bridge, 'type', 'bridge'], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      env: toolEnv(),
+    });
   } catch (e) {
-    if (linkExists(bridge)) throw new BerthError('NETWORK_ERROR', `Cannot delete bridge ${bridge}: ${String((e as { stderr?: Buffer }).stderr ?? e).trim()}`);
+    if (linkExists(bridge))
+      throw new BerthError('NETWORK_ERROR', `Cannot delete bridge ${bridge}: ${String((e as { stderr?: Buffer }).stderr ?? e).trim()}`);
   }
 }
 
@@ -213,10 +258,13 @@ function forwardDrops(): boolean {
   const iptables = findTool('iptables');
   if (!iptables) return false;
   try {
-    const out = childProcess().execFileSync(iptables, ['-w', '-S', 'FORWARD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], env: toolEnv() });
+    const out = childProcess().execFileSync(iptables, ['-w', '-S', 'FORWARD'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+      env: toolEnv(),
+    });
     return /^-P FORWARD (DROP|REJECT)/m.test(out);
   } catch {
     return false;
   }
 }
-

@@ -41,14 +41,21 @@ export interface ParsedNetworkOptions {
  * default of 'none', -p, -P or --mac-address still ask for the default bridge network.
  * `exists` says whether a user network of that name exists.
  */
-export function parseNetworkOptions(o: NetworkOptionsInput, imageExposed: Record<string, object> | undefined, exists: (name: string) => boolean, defaultNetwork = 'bridge'): ParsedNetworkOptions {
-  if (o.ip !== undefined && o.network === undefined) throw new BerthError('INVALID_ARGUMENT', '--ip needs a user-defined network: add --network NAME');
+export function parseNetworkOptions(
+  o: NetworkOptionsInput,
+  imageExposed: Record<string, object> | undefined,
+  exists: (name: string) => boolean,
+  defaultNetwork = 'bridge',
+): ParsedNetworkOptions {
+  if (o.ip !== undefined && o.network === undefined)
+    throw new BerthError('INVALID_ARGUMENT', '--ip needs a user-defined network: add --network NAME');
   const wantsNetwork = (o.publish?.length ?? 0) > 0 || !!o.publishAll || o.mac !== undefined;
   const given = o.network ?? (wantsNetwork && defaultNetwork === 'none' ? 'bridge' : defaultNetwork);
   if (given === '' || /\s/.test(given)) throw invalid('--network', 'none, host, bridge or a network name', given);
   const mode: ContainerNetwork['mode'] = given === 'none' || given === 'host' ? given : 'bridge';
   const name = mode !== 'bridge' ? undefined : given === 'bridge' ? DEFAULT_NETWORK : given;
-  if (name !== undefined && !exists(name)) throw new BerthError('NETWORK_NOT_FOUND', `Network ${given} not found; create it with berth network create ${given}`);
+  if (name !== undefined && !exists(name))
+    throw new BerthError('NETWORK_NOT_FOUND', `Network ${given} not found; create it with berth network create ${given}`);
 
   const ports: PortMapping[] = (o.publish ?? []).flatMap(parsePublish);
   if (o.publishAll) {
@@ -57,14 +64,22 @@ export function parseNetworkOptions(o: NetworkOptionsInput, imageExposed: Record
     }
   }
   if (mode !== 'bridge') {
-    if (ports.length > 0) throw new BerthError('INVALID_ARGUMENT', `Conflicting options: -p/-P and --network ${mode}; ports are published from a bridge network`);
+    if (ports.length > 0)
+      throw new BerthError(
+        'INVALID_ARGUMENT',
+        `Conflicting options: -p/-P and --network ${mode}; ports are published from a bridge network`,
+      );
     if (o.ip !== undefined || o.mac !== undefined) {
       throw new BerthError('INVALID_ARGUMENT', `Conflicting options: --ip/--mac-address and --network ${mode}`);
     }
   }
   if (o.ip !== undefined) {
     if (parseIPv4(o.ip) === undefined) throw invalid('--ip', 'an IPv4 address', o.ip);
-    if (name === DEFAULT_NETWORK) throw new BerthError('INVALID_ARGUMENT', 'A fixed --ip is supported on user-defined networks only; create one with berth network create');
+    if (name === DEFAULT_NETWORK)
+      throw new BerthError(
+        'INVALID_ARGUMENT',
+        'A fixed --ip is supported on user-defined networks only; create one with berth network create',
+      );
   }
   let mac: string | undefined;
   if (o.mac !== undefined) {
@@ -76,7 +91,13 @@ export function parseNetworkOptions(o: NetworkOptionsInput, imageExposed: Record
   if (mode !== 'bridge' && addHosts?.some((e) => e.ip === 'host-gateway')) {
     throw new BerthError('INVALID_ARGUMENT', `--add-host NAME:host-gateway needs a bridge network; the container's network is ${mode}`);
   }
-  const network: ContainerNetwork = { mode, ...(name ? { name } : {}), ...(o.ip ? { ip: o.ip } : {}), ...(mac ? { mac } : {}), ...(ports.length ? { ports } : {}) };
+  const network: ContainerNetwork = {
+    mode,
+    ...(name ? { name } : {}),
+    ...(o.ip ? { ip: o.ip } : {}),
+    ...(mac ? { mac } : {}),
+    ...(ports.length ? { ports } : {}),
+  };
   return {
     network,
     ...(o.dns !== undefined ? { dns: parseDns(o.dns) } : {}),

@@ -27,9 +27,11 @@ export function parsePublish(spec: string): PortMapping[] {
   const proto = slash < 0 ? 'tcp' : spec.slice(slash + 1);
   if (proto !== 'tcp' && proto !== 'udp') throw invalid('--publish', `${PUBLISH_FORMAT}; the protocol tcp or udp`, spec);
   const body = slash < 0 ? spec : spec.slice(0, slash);
-  if (body.startsWith('[')) throw new BerthError('INVALID_ARGUMENT', `IPv6 host addresses are not supported for --publish yet, received "${spec}"`);
+  if (body.startsWith('['))
+    throw new BerthError('INVALID_ARGUMENT', `IPv6 host addresses are not supported for --publish yet, received "${spec}"`);
   const parts = body.split(':');
-  if (parts.length > 3 || parts.some((p, i) => p === '' && !(parts.length === 3 && i === 1))) throw invalid('--publish', PUBLISH_FORMAT, spec);
+  if (parts.length > 3 || parts.some((p, i) => p === '' && !(parts.length === 3 && i === 1)))
+    throw invalid('--publish', PUBLISH_FORMAT, spec);
   const [hostIP, hostPart, ctrPart] = parts.length === 3 ? parts : parts.length === 2 ? ['', parts[0], parts[1]] : ['', '', parts[0]];
   if (hostIP !== '' && parseIPv4(hostIP) === undefined) throw invalid('--publish', `${PUBLISH_FORMAT}; an IPv4 host address`, spec);
   const ctr = portRange(ctrPart, spec);
@@ -44,7 +46,10 @@ export function parsePublish(spec: string): PortMapping[] {
     return [{ hostIP: ip, hostPort: 0, hostRange: host, containerPort: ctr[0], protocol: proto }];
   }
   if (hostCount !== count) {
-    throw new BerthError('INVALID_ARGUMENT', `Invalid ranges for --publish "${spec}": the host range has ${hostCount} ports and the container range ${count}`);
+    throw new BerthError(
+      'INVALID_ARGUMENT',
+      `Invalid ranges for --publish "${spec}": the host range has ${hostCount} ports and the container range ${count}`,
+    );
   }
   return Array.from({ length: count }, (_, i) => ({ hostIP: ip, hostPort: host[0] + i, containerPort: ctr[0] + i, protocol: proto }));
 }
@@ -57,7 +62,8 @@ export function exposedPorts(exposed: Record<string, object> | undefined): PortM
     if (!m) continue; // sctp and malformed keys: nothing portmap-able
     const lo = Number(m[1]);
     const hi = m[2] === undefined ? lo : Number(m[2]);
-    for (let p = lo; p <= hi && p <= 65535; p++) out.push({ hostIP: '', hostPort: 0, containerPort: p, protocol: (m[3] ?? 'tcp') as 'tcp' | 'udp' });
+    for (let p = lo; p <= hi && p <= 65535; p++)
+      out.push({ hostIP: '', hostPort: 0, containerPort: p, protocol: (m[3] ?? 'tcp') as 'tcp' | 'udp' });
   }
   return out.sort((a, b) => a.containerPort - b.containerPort || a.protocol.localeCompare(b.protocol));
 }
@@ -75,7 +81,12 @@ export function samePort(a: PortMapping, b: PortMapping): boolean {
 /** Sockets bound on the host: TCP listeners and bound UDP sockets, as [ip ('' = any), port, protocol]. */
 export function hostBoundPorts(): PortMapping[] {
   const out: PortMapping[] = [];
-  for (const [file, proto, state] of [['/proc/net/tcp', 'tcp', '0A'], ['/proc/net/udp', 'udp', '07'], ['/proc/net/tcp6', 'tcp', '0A'], ['/proc/net/udp6', 'udp', '07']] as const) {
+  for (const [file, proto, state] of [
+    ['/proc/net/tcp', 'tcp', '0A'],
+    ['/proc/net/udp', 'udp', '07'],
+    ['/proc/net/tcp6', 'tcp', '0A'],
+    ['/proc/net/udp6', 'udp', '07'],
+  ] as const) {
     let text = '';
     try {
       text = fs.readFileSync(file, 'utf8');
@@ -108,7 +119,10 @@ export function assignHostPorts(wanted: PortMapping[], taken: PortMapping[]): Po
     if (w.hostPort !== 0) {
       chosen = { hostIP: w.hostIP, hostPort: w.hostPort, containerPort: w.containerPort, protocol: w.protocol };
       if (used.some((u) => samePort(u, chosen!))) {
-        throw new BerthError('INVALID_ARGUMENT', `Bind for ${w.hostIP || '0.0.0.0'}:${w.hostPort}/${w.protocol} failed: port is already allocated`);
+        throw new BerthError(
+          'INVALID_ARGUMENT',
+          `Bind for ${w.hostIP || '0.0.0.0'}:${w.hostPort}/${w.protocol} failed: port is already allocated`,
+        );
       }
     } else {
       const [lo, hi] = w.hostRange ?? EPHEMERAL;

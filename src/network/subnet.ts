@@ -32,20 +32,24 @@ export function parseSubnet(s: string, option = '--subnet'): Cidr {
   const m = /^([\d.]+)\/(\d{1,2})$/.exec(s);
   const base = m ? parseIPv4(m[1]) : undefined;
   const prefix = m ? Number(m[2]) : NaN;
-  if (base === undefined || !(prefix >= 8 && prefix <= 30)) throw invalid(option, 'an IPv4 subnet like 10.231.1.0/24 (prefix length 8 to 30)', s);
+  if (base === undefined || !(prefix >= 8 && prefix <= 30))
+    throw invalid(option, 'an IPv4 subnet like 10.231.1.0/24 (prefix length 8 to 30)', s);
   if ((base & mask(prefix)) >>> 0 !== base) {
-    throw new BerthError('INVALID_ARGUMENT', `Invalid subnet ${s} for ${option}: it should be ${formatIPv4((base & mask(prefix)) >>> 0)}/${prefix}`);
+    throw new BerthError(
+      'INVALID_ARGUMENT',
+      `Invalid subnet ${s} for ${option}: it should be ${formatIPv4((base & mask(prefix)) >>> 0)}/${prefix}`,
+    );
   }
   return { base, prefix };
 }
 
 export function contains(c: Cidr, ip: number): boolean {
-  return ((ip & mask(c.prefix)) >>> 0) === c.base;
+  return (ip & mask(c.prefix)) >>> 0 === c.base;
 }
 
 export function overlaps(a: Cidr, b: Cidr): boolean {
   const p = Math.min(a.prefix, b.prefix);
-  return ((a.base & mask(p)) >>> 0) === ((b.base & mask(p)) >>> 0);
+  return (a.base & mask(p)) >>> 0 === (b.base & mask(p)) >>> 0;
 }
 
 /** A usable host address of the subnet: not the network or broadcast address. */
@@ -85,7 +89,9 @@ function interfaceAddresses(): Cidr[] {
   const out: Cidr[] = [];
   try {
     const { execFileSync } = require('node:child_process') as typeof import('node:child_process');
-    const links = JSON.parse(execFileSync('ip', ['-4', '-j', 'addr', 'show'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], env: toolEnv() })) as Array<{ addr_info?: Array<{ local?: string; prefixlen?: number }> }>;
+    const links = JSON.parse(
+      execFileSync('ip', ['-4', '-j', 'addr', 'show'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], env: toolEnv() }),
+    ) as Array<{ addr_info?: Array<{ local?: string; prefixlen?: number }> }>;
     for (const l of links) {
       for (const a of l.addr_info ?? []) {
         const ip = a.local ? parseIPv4(a.local) : undefined;

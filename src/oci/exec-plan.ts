@@ -17,9 +17,11 @@ export interface ExecPlanContext {
 }
 
 export function execToPlan(pid: number, p: Process, config: Spec, ctx: ExecPlanContext): NativeSpawnPlan {
-  if (!Array.isArray(p.args) || p.args.length === 0) throw new BerthError('INVALID_ARGUMENT', 'process.args: expected a non-empty array of strings');
+  if (!Array.isArray(p.args) || p.args.length === 0)
+    throw new BerthError('INVALID_ARGUMENT', 'process.args: expected a non-empty array of strings');
   const cwd = p.cwd || config.process?.cwd || '/';
-  if (!path.posix.isAbsolute(cwd)) throw new BerthError('INVALID_ARGUMENT', `process.cwd: expected an absolute path but received ${quote(cwd)}`);
+  if (!path.posix.isAbsolute(cwd))
+    throw new BerthError('INVALID_ARGUMENT', `process.cwd: expected an absolute path but received ${quote(cwd)}`);
   const user = p.user ?? config.process?.user ?? { uid: 0, gid: 0 };
   const env = p.env ?? config.process?.env ?? [];
   const caps = capabilitiesOf({ ...p, user });

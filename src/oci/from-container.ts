@@ -15,8 +15,17 @@ import { ANNOTATION } from './annotations';
 
 /** Kernel state docker hides from containers (only what this kernel has). */
 const MASKED_PATHS = [
-  '/proc/asound', '/proc/acpi', '/proc/kcore', '/proc/keys', '/proc/latency_stats', '/proc/timer_list',
-  '/proc/timer_stats', '/proc/sched_debug', '/proc/scsi', '/sys/firmware', '/sys/devices/virtual/powercap',
+  '/proc/asound',
+  '/proc/acpi',
+  '/proc/kcore',
+  '/proc/keys',
+  '/proc/latency_stats',
+  '/proc/timer_list',
+  '/proc/timer_stats',
+  '/proc/sched_debug',
+  '/proc/scsi',
+  '/sys/firmware',
+  '/sys/devices/virtual/powercap',
 ];
 const READONLY_PATHS = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'];
 
@@ -29,13 +38,28 @@ export function containerSpec(config: ContainerConfig, layout: RootfsLayout, con
   const kernelMounts: Mount[] = [
     { destination: '/proc', type: 'proc', source: 'proc', options: ['nosuid', 'noexec', 'nodev'] },
     { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] },
-    { destination: '/dev/pts', type: 'devpts', source: 'devpts', options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', 'gid=5'] },
+    {
+      destination: '/dev/pts',
+      type: 'devpts',
+      source: 'devpts',
+      options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', 'gid=5'],
+    },
     { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=65536k'] },
     { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
     { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', ...(config.privileged ? [] : ['ro'])] },
   ];
-  const etc: Mount[] = ['hostname', 'hosts', 'resolv.conf'].map((f) => ({ destination: `/etc/${f}`, type: 'bind', source: path.join(containerDir, f), options: ['bind'] }));
-  const volumes: Mount[] = config.volumes.map((v) => ({ destination: v.containerPath, type: 'bind', source: v.hostPath, options: ['rbind', ...(v.readonly ? ['ro'] : [])] }));
+  const etc: Mount[] = ['hostname', 'hosts', 'resolv.conf'].map((f) => ({
+    destination: `/etc/${f}`,
+    type: 'bind',
+    source: path.join(containerDir, f),
+    options: ['bind'],
+  }));
+  const volumes: Mount[] = config.volumes.map((v) => ({
+    destination: v.containerPath,
+    type: 'bind',
+    source: v.hostPath,
+    options: ['rbind', ...(v.readonly ? ['ro'] : [])],
+  }));
   const hostNet = config.network?.mode === 'host';
   const namespaces: Namespace[] = [
     { type: 'pid' },
@@ -60,10 +84,25 @@ export function containerSpec(config: ContainerConfig, layout: RootfsLayout, con
     hostname: config.hostname,
     // the union of the image's layers, mounted by the container's own process in its own mount
     // namespace: a mount on / of the root itself (specToPlan makes it the rootfs mount)
-    mounts: [{ destination: '/', type: union.fstype, source: union.source, options: union.data.split(',') }, ...kernelMounts, ...etc, ...volumes],
+    mounts: [
+      { destination: '/', type: union.fstype, source: union.source, options: union.data.split(',') },
+      ...kernelMounts,
+      ...etc,
+      ...volumes,
+    ],
     linux: {
       namespaces,
-      ...(config.privileged ? { devices: hostDevices().map((d) => ({ type: (d.mode & 0o170000) === 0o060000 ? ('b' as const) : ('c' as const), path: `/${d.target}`, major: major(d.rdev), minor: minor(d.rdev), fileMode: d.mode & 0o7777 })) } : {}),
+      ...(config.privileged
+        ? {
+            devices: hostDevices().map((d) => ({
+              type: (d.mode & 0o170000) === 0o060000 ? ('b' as const) : ('c' as const),
+              path: `/${d.target}`,
+              major: major(d.rdev),
+              minor: minor(d.rdev),
+              fileMode: d.mode & 0o7777,
+            })),
+          }
+        : {}),
       maskedPaths: config.privileged ? [] : maskedPaths(),
       readonlyPaths: config.privileged ? [] : READONLY_PATHS,
     },

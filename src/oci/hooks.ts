@@ -28,7 +28,10 @@ function runHook(hook: Hook, state: State): string | undefined {
     timeout: hook.timeout ? hook.timeout * 1000 : undefined,
     stdio: ['pipe', 'ignore', 'pipe'],
   });
-  if (r.error) return (r.error as NodeJS.ErrnoException).code === 'ETIMEDOUT' ? `timed out after ${hook.timeout} s` : `could not run: ${r.error.message}`;
+  if (r.error)
+    return (r.error as NodeJS.ErrnoException).code === 'ETIMEDOUT'
+      ? `timed out after ${hook.timeout} s`
+      : `could not run: ${r.error.message}`;
   if (r.status !== 0) return `exited with ${r.status ?? r.signal}: ${String(r.stderr).trim().split('\n')[0] ?? ''}`;
   return undefined;
 }
@@ -38,7 +41,10 @@ function runHook(hook: Hook, state: State): string | undefined {
 export function checkHooks(hooks: Hooks | undefined): void {
   for (const point of ['createContainer', 'startContainer'] as const) {
     if ((hooks?.[point] ?? []).length > 0) {
-      throw new BerthError('INVALID_ARGUMENT', `config.json hooks.${point}: hooks run inside the container are not supported by berth-oci yet`);
+      throw new BerthError(
+        'INVALID_ARGUMENT',
+        `config.json hooks.${point}: hooks run inside the container are not supported by berth-oci yet`,
+      );
     }
   }
 }

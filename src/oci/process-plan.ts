@@ -33,7 +33,8 @@ function capLastCap(): number {
 export function capabilityPlan(keep: readonly string[] = DEFAULT_CAPS): { drop: number[]; mask: [number, number] } {
   const keepNums = new Set(
     keep.map((c) => {
-      if (CAPS[c] === undefined) throw new BerthError('INVALID_ARGUMENT', `Unknown capability ${quote(c)}; expected a name like CAP_NET_ADMIN`);
+      if (CAPS[c] === undefined)
+        throw new BerthError('INVALID_ARGUMENT', `Unknown capability ${quote(c)}; expected a name like CAP_NET_ADMIN`);
       return CAPS[c];
     }),
   );
@@ -49,8 +50,22 @@ const fail = (field: string, why: string): never => {
 };
 
 const RLIMITS: Record<string, number> = {
-  RLIMIT_CPU: 0, RLIMIT_FSIZE: 1, RLIMIT_DATA: 2, RLIMIT_STACK: 3, RLIMIT_CORE: 4, RLIMIT_RSS: 5, RLIMIT_NPROC: 6, RLIMIT_NOFILE: 7,
-  RLIMIT_MEMLOCK: 8, RLIMIT_AS: 9, RLIMIT_LOCKS: 10, RLIMIT_SIGPENDING: 11, RLIMIT_MSGQUEUE: 12, RLIMIT_NICE: 13, RLIMIT_RTPRIO: 14, RLIMIT_RTTIME: 15,
+  RLIMIT_CPU: 0,
+  RLIMIT_FSIZE: 1,
+  RLIMIT_DATA: 2,
+  RLIMIT_STACK: 3,
+  RLIMIT_CORE: 4,
+  RLIMIT_RSS: 5,
+  RLIMIT_NPROC: 6,
+  RLIMIT_NOFILE: 7,
+  RLIMIT_MEMLOCK: 8,
+  RLIMIT_AS: 9,
+  RLIMIT_LOCKS: 10,
+  RLIMIT_SIGPENDING: 11,
+  RLIMIT_MSGQUEUE: 12,
+  RLIMIT_NICE: 13,
+  RLIMIT_RTPRIO: 14,
+  RLIMIT_RTTIME: 15,
 };
 // 2^64-1 (RLIM_INFINITY) does not survive a double; the plan says -1.
 const rlimitValue = (v: number) => (v >= 2 ** 63 ? -1 : v);
@@ -74,9 +89,13 @@ export function capabilitiesOf(p: Process): ProcessCapabilities {
   const inheritable = (caps.inheritable ?? []).filter((c) => bounding.has(c));
   // the kernel raises an ambient capability only if it is permitted and inheritable
   const ambient = (caps.ambient ?? []).filter((c) => kept.includes(c) && inheritable.includes(c));
-  return { drop: capabilityPlan([...bounding]).drop, mask: capabilityPlan(kept).mask, inheritable: capabilityPlan(inheritable).mask, ambient: ambient.map((c) => CAPS[c]) };
+  return {
+    drop: capabilityPlan([...bounding]).drop,
+    mask: capabilityPlan(kept).mask,
+    inheritable: capabilityPlan(inheritable).mask,
+    ambient: ambient.map((c) => CAPS[c]),
+  };
 }
-
 
 /** process.rlimits as [RLIMIT_* number, soft, hard]. */
 export function rlimitsOf(p: Process): Array<[number, number, number]> {

@@ -13,7 +13,8 @@ export function readConfig(bundle: string): Spec {
     text = fs.readFileSync(file, 'utf8');
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new BerthError('INVALID_ARGUMENT', `The bundle ${quote(bundle)} has no config.json; make one with \`berth-oci spec\``);
+    if (code === 'ENOENT')
+      throw new BerthError('INVALID_ARGUMENT', `The bundle ${quote(bundle)} has no config.json; make one with \`berth-oci spec\``);
     throw new BerthError('INVALID_ARGUMENT', `Cannot read ${quote(file)}: ${code}`);
   }
   let spec: unknown;
@@ -24,10 +25,19 @@ export function readConfig(bundle: string): Spec {
     const where = at ? lineColumn(text, Number(at[1])) : '';
     throw new BerthError('INVALID_ARGUMENT', `${quote(file)} is not valid JSON${where}: ${(e as Error).message.split('\n')[0]}`);
   }
-  if (typeof spec !== 'object' || spec === null || Array.isArray(spec)) throw new BerthError('INVALID_ARGUMENT', `${quote(file)}: expected a JSON object`);
+  if (typeof spec !== 'object' || spec === null || Array.isArray(spec))
+    throw new BerthError('INVALID_ARGUMENT', `${quote(file)}: expected a JSON object`);
   const s = spec as Spec;
-  if (typeof s.ociVersion !== 'string') throw new BerthError('INVALID_ARGUMENT', `config.json ociVersion: expected a version string like "1.0.2"`);
-  for (const [key, kind] of [['process', 'object'], ['root', 'object'], ['linux', 'object'], ['mounts', 'array'], ['hooks', 'object'], ['annotations', 'object']] as const) {
+  if (typeof s.ociVersion !== 'string')
+    throw new BerthError('INVALID_ARGUMENT', `config.json ociVersion: expected a version string like "1.0.2"`);
+  for (const [key, kind] of [
+    ['process', 'object'],
+    ['root', 'object'],
+    ['linux', 'object'],
+    ['mounts', 'array'],
+    ['hooks', 'object'],
+    ['annotations', 'object'],
+  ] as const) {
     const v = (s as unknown as Record<string, unknown>)[key];
     if (v === undefined) continue;
     const ok = kind === 'array' ? Array.isArray(v) : typeof v === 'object' && v !== null && !Array.isArray(v);

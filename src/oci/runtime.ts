@@ -41,7 +41,10 @@ export class OciRuntime implements OciRuntimeApi {
   /** pidfds of the inits this process created (its children). */
   private readonly children = new Map<string, number>();
 
-  constructor(root: string, private readonly warn: (line: string) => void = () => {}) {
+  constructor(
+    root: string,
+    private readonly warn: (line: string) => void = () => {},
+  ) {
     this.store = new OciStateStore(path.resolve(root));
   }
 
@@ -60,7 +63,10 @@ export class OciRuntime implements OciRuntimeApi {
     checkHooks(spec.hooks);
     if (o.preserveFds) throw new BerthError('INVALID_ARGUMENT', '--preserve-fds is not supported by berth-oci yet');
     if (spec.process?.terminal && !o.consoleSocket) {
-      throw new BerthError('INVALID_ARGUMENT', 'cannot allocate tty if berth-oci will detach without setting console socket; pass --console-socket');
+      throw new BerthError(
+        'INVALID_ARGUMENT',
+        'cannot allocate tty if berth-oci will detach without setting console socket; pass --console-socket',
+      );
     }
     const dir = this.store.claim(id);
     const cgroup = cgroupLocation(spec, id);
@@ -120,7 +126,11 @@ export class OciRuntime implements OciRuntimeApi {
   async start(id: string): Promise<void> {
     const r = this.store.read(id);
     const state = this.store.state(r, false);
-    if (state.status !== 'created') throw new BerthError('INVALID_STATE', `cannot start a container that has ${state.status === 'stopped' ? 'stopped' : 'already started'}: ${id}`);
+    if (state.status !== 'created')
+      throw new BerthError(
+        'INVALID_STATE',
+        `cannot start a container that has ${state.status === 'stopped' ? 'stopped' : 'already started'}: ${id}`,
+      );
     const fifo = this.store.fifo(id);
     const fd = fs.openSync(fifo, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
     try {
@@ -132,7 +142,8 @@ export class OciRuntime implements OciRuntimeApi {
         } catch (e) {
           if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
         }
-        if (processStartTime(r.pid) !== r.pidStartTime) throw new BerthError('START_FAILED', `the init of ${id} ended before it could start`);
+        if (processStartTime(r.pid) !== r.pidStartTime)
+          throw new BerthError('START_FAILED', `the init of ${id} ended before it could start`);
         if (waited > 10_000) throw new BerthError('START_FAILED', `the init of ${id} did not take the start signal within 10 s`);
         sleep(2);
       }
@@ -146,7 +157,10 @@ export class OciRuntime implements OciRuntimeApi {
   /** The exit status of an init this process created (`berth-oci run`): 128+N for a signal. */
   wait(id: string): Promise<number> {
     const pidfd = this.children.get(id);
-    if (pidfd === undefined) return Promise.reject(new BerthError('INVALID_STATE', `container ${id} was not created by this process; only its parent can wait for it`));
+    if (pidfd === undefined)
+      return Promise.reject(
+        new BerthError('INVALID_STATE', `container ${id} was not created by this process; only its parent can wait for it`),
+      );
     this.children.delete(id);
     return new Promise((resolve) => {
       native().watchExit(pidfd, (exit) => {
@@ -210,7 +224,10 @@ export class OciRuntime implements OciRuntimeApi {
     const state = this.store.state(r, false);
     if (state.status !== 'running') throw new BerthError('INVALID_STATE', `cannot exec in a ${state.status} container: ${id}`);
     if (o.process.terminal && !o.consoleSocket && o.detach) {
-      throw new BerthError('INVALID_ARGUMENT', 'cannot allocate tty if berth-oci will detach without setting console socket; pass --console-socket');
+      throw new BerthError(
+        'INVALID_ARGUMENT',
+        'cannot allocate tty if berth-oci will detach without setting console socket; pass --console-socket',
+      );
     }
     if (o.preserveFds) throw new BerthError('INVALID_ARGUMENT', '--preserve-fds is not supported by berth-oci yet');
     const manager = this.cgroups(r.cgroup.parent);
@@ -306,4 +323,3 @@ function safeList(fn: () => number[]): number[] {
     return [];
   }
 }
-

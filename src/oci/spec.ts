@@ -113,7 +113,15 @@ export interface DeviceCgroupRule {
 export interface Resources {
   devices?: DeviceCgroupRule[];
   memory?: { limit?: number; reservation?: number; swap?: number; kernel?: number; swappiness?: number; disableOOMKiller?: boolean };
-  cpu?: { shares?: number; quota?: number; period?: number; realtimeRuntime?: number; realtimePeriod?: number; cpus?: string; mems?: string };
+  cpu?: {
+    shares?: number;
+    quota?: number;
+    period?: number;
+    realtimeRuntime?: number;
+    realtimePeriod?: number;
+    cpus?: string;
+    mems?: string;
+  };
   pids?: { limit: number };
   blockIO?: { weight?: number };
   hugepageLimits?: Array<{ pageSize: string; limit: number }>;

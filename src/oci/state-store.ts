@@ -82,6 +82,13 @@ export class OciStateStore {
   state(r: ContainerRecord, frozen: boolean): State {
     const alive = processStartTime(r.pid) === r.pidStartTime;
     const status = !alive ? 'stopped' : fs.existsSync(this.fifo(r.id)) ? 'created' : frozen ? 'paused' : 'running';
-    return { ociVersion: OCI_VERSION, id: r.id, status, ...(alive ? { pid: r.pid } : { pid: 0 }), bundle: r.bundle, annotations: r.config.annotations ?? {} };
+    return {
+      ociVersion: OCI_VERSION,
+      id: r.id,
+      status,
+      ...(alive ? { pid: r.pid } : { pid: 0 }),
+      bundle: r.bundle,
+      annotations: r.config.annotations ?? {},
+    };
   }
 }

@@ -54,7 +54,16 @@ function op(o: Partial<NativeMountOp> & Pick<NativeMountOp, 'kind' | 'target'>):
 const rel = (p: string) => path.posix.normalize(p).replace(/^\/+/, '').replace(/\/+$/, '');
 
 // The /proc files a config may mount over (lxcfs's), as runc allows them.
-const PROC_FILES = new Set(['proc/cpuinfo', 'proc/diskstats', 'proc/meminfo', 'proc/stat', 'proc/swaps', 'proc/uptime', 'proc/loadavg', 'proc/slabinfo']);
+const PROC_FILES = new Set([
+  'proc/cpuinfo',
+  'proc/diskstats',
+  'proc/meminfo',
+  'proc/stat',
+  'proc/swaps',
+  'proc/uptime',
+  'proc/loadavg',
+  'proc/slabinfo',
+]);
 
 // Type names as the plan (and clone(2)'s flags) know them.
 const NEW_NAMESPACE: Record<string, string> = { pid: 'pid', network: 'net', mount: 'mnt', ipc: 'ipc', uts: 'uts', cgroup: 'cgroup' };
@@ -70,7 +79,8 @@ function namespaces(list: Namespace[], joinInChild: boolean): { create: string[]
     if (ns.type === 'time') fail(field, 'time namespaces are not supported by berth-oci');
     if (!(ns.type in NEW_NAMESPACE)) fail(`${field}.type`, `unknown namespace type ${quote(ns.type)}`);
     if (ns.path) {
-      if (!JOIN_NAMESPACE[ns.type]) fail(`${field}.path`, 'joining a mount namespace by path is not supported; give the container a new one');
+      if (!JOIN_NAMESPACE[ns.type])
+        fail(`${field}.path`, 'joining a mount namespace by path is not supported; give the container a new one');
       if (joinInChild && ns.type === 'network') netnsPath = ns.path;
       else if (joinInChild) fail(`${field}.path`, 'only a network namespace can be joined by path here');
       else join.push([JOIN_NAMESPACE[ns.type], ns.path]);
@@ -83,23 +93,45 @@ function namespaces(list: Namespace[], joinInChild: boolean): { create: string[]
 }
 
 const DEFAULT_DEVICES: Array<[string, number, number]> = [
-  ['null', 1, 3], ['zero', 1, 5], ['full', 1, 7], ['random', 1, 8], ['urandom', 1, 9], ['tty', 5, 0],
+  ['null', 1, 3],
+  ['zero', 1, 5],
+  ['full', 1, 7],
+  ['random', 1, 8],
+  ['urandom', 1, 9],
+  ['tty', 5, 0],
 ];
 const DEV_LINKS: Array<[string, string]> = [
-  ['ptmx', 'pts/ptmx'], ['fd', '/proc/self/fd'], ['stdin', '/proc/self/fd/0'], ['stdout', '/proc/self/fd/1'], ['stderr', '/proc/self/fd/2'],
+  ['ptmx', 'pts/ptmx'],
+  ['fd', '/proc/self/fd'],
+  ['stdin', '/proc/self/fd/0'],
+  ['stdout', '/proc/self/fd/1'],
+  ['stderr', '/proc/self/fd/2'],
 ];
 
 /** v1: a tmpfs with the container's own cgroup of each hierarchy bound in (as runc mounts it);
  *  v2: cgroup2 itself, which the cgroup namespace roots at the container's cgroup. */
 function cgroupMount(m: Mount, target: string, flags: number, ctx: OciPlanContext): NativeMountOp[] {
   const ro = flags & MS.RDONLY;
-  if (ctx.cgroupDirs.length === 1 && ctx.cgroupDirs[0].startsWith('/sys/fs/cgroup/') && !ctx.cgroupDirs[0].slice(15).includes(',') && isUnified()) {
+  if (
+    ctx.cgroupDirs.length === 1 &&
+    ctx.cgroupDirs[0].startsWith('/sys/fs/cgroup/') &&
+    !ctx.cgroupDirs[0].slice(15).includes(',') &&
+    isUnified()
+  ) {
     return [op({ kind: 'mount', target, source: 'cgroup2', fstype: 'cgroup2', flags, create: 1 })];
   }
   const ops = [op({ kind: 'mount', target, source: 'tmpfs', fstype: 'tmpfs', flags: flags & ~MS.RDONLY, data: 'mode=755', create: 1 })];
   for (const dir of ctx.cgroupDirs) {
     const hierarchy = path.relative('/sys/fs/cgroup', dir).split('/')[0];
-    ops.push(op({ kind: 'mount', target: `${target}/${hierarchy}`, source: dir, flags: MS.BIND | MS.REC | (ro ? MS.RDONLY : 0) | (flags & (MS.NOSUID | MS.NODEV | MS.NOEXEC)), create: 1 }));
+    ops.push(
+      op({
+        kind: 'mount',
+        target: `${target}/${hierarchy}`,
+        source: dir,
+        flags: MS.BIND | MS.REC | (ro ? MS.RDONLY : 0) | (flags & (MS.NOSUID | MS.NODEV | MS.NOEXEC)),
+        create: 1,
+      }),
+    );
   }
   if (ro) ops.push(op({ kind: 'mount', target, flags: MS.REMOUNT | MS.RDONLY | (flags & (MS.NOSUID | MS.NODEV | MS.NOEXEC)) }));
   void m;
@@ -137,7 +169,8 @@ function mountOps(spec: Spec, ctx: OciPlanContext): NativeMountOp[] {
   let devIsTmpfs = false;
   (spec.mounts ?? []).forEach((m, i) => {
     const field = `mounts[${i}]`;
-    if (typeof m.destination !== 'string' || !path.posix.isAbsolute(m.destination)) fail(`${field}.destination`, `expected an absolute path but received ${quote(m.destination)}`);
+    if (typeof m.destination !== 'string' || !path.posix.isAbsolute(m.destination))
+      fail(`${field}.destination`, `expected an absolute path but received ${quote(m.destination)}`);
     const target = rel(m.destination);
     if (target === '' && i === 0 && unionRoot(spec)) return;
     if (target === '') fail(`${field}.destination`, 'a mount on / is the root itself; use root.path (or an overlay as the first mount)');
@@ -145,14 +178,25 @@ function mountOps(spec: Spec, ctx: OciPlanContext): NativeMountOp[] {
     // which the native side refuses): /sys/fs/cgroup, lxcfs's /proc files; other /proc targets
     // are refused as runc refuses them.
     const intoKernelFs = target.startsWith('sys/') || PROC_FILES.has(target);
-    if (target.startsWith('proc/') && !PROC_FILES.has(target)) fail(`${field}.destination`, `${quote(m.destination)} cannot be inside /proc`);
+    if (target.startsWith('proc/') && !PROC_FILES.has(target))
+      fail(`${field}.destination`, `${quote(m.destination)} cannot be inside /proc`);
     const o = parseMountOptions(m.options ?? [], field);
     const type = m.type ?? (o.bind ? 'bind' : '');
     if (type === 'bind' || o.bind) {
       if (!m.source) fail(`${field}.source`, 'a bind mount needs a source');
       const source = path.resolve(ctx.bundle, m.source!);
       const flags = MS.BIND | (o.recursive ? MS.REC : 0) | o.flags;
-      ops.push(op({ kind: 'mount', target, source, flags, propagation: o.propagation, create: bindCreates(source, m.destination, field, ctx), intoKernelFs }));
+      ops.push(
+        op({
+          kind: 'mount',
+          target,
+          source,
+          flags,
+          propagation: o.propagation,
+          create: bindCreates(source, m.destination, field, ctx),
+          intoKernelFs,
+        }),
+      );
       return;
     }
     if (type === 'cgroup') {
@@ -161,19 +205,41 @@ function mountOps(spec: Spec, ctx: OciPlanContext): NativeMountOp[] {
     }
     if (!type) fail(`${field}.type`, 'a mount needs a type (or the bind option)');
     if (target === 'dev' && type === 'tmpfs') devIsTmpfs = true;
-    ops.push(op({ kind: 'mount', target, source: m.source ?? type, fstype: type, flags: o.flags, data: o.data.join(','), propagation: o.propagation, create: 1, intoKernelFs }));
+    ops.push(
+      op({
+        kind: 'mount',
+        target,
+        source: m.source ?? type,
+        fstype: type,
+        flags: o.flags,
+        data: o.data.join(','),
+        propagation: o.propagation,
+        create: 1,
+        intoKernelFs,
+      }),
+    );
   });
   // As runc: a /dev of our own gets the standard devices and links.
   if (devIsTmpfs) {
-    for (const [name, major, minor] of DEFAULT_DEVICES) ops.push(op({ kind: 'mknod', target: `dev/${name}`, mode: S_IFCHR | 0o666, rdev: makedev(major, minor) }));
+    for (const [name, major, minor] of DEFAULT_DEVICES)
+      ops.push(op({ kind: 'mknod', target: `dev/${name}`, mode: S_IFCHR | 0o666, rdev: makedev(major, minor) }));
     for (const [name, target] of DEV_LINKS) ops.push(op({ kind: 'symlink', target: `dev/${name}`, source: target }));
     if (hostHasKcore()) ops.push(op({ kind: 'symlink', target: 'dev/core', source: '/proc/kcore' }));
   }
   (spec.linux?.devices ?? []).forEach((d, i) => {
     const field = `linux.devices[${i}]`;
     if (!path.posix.isAbsolute(d.path ?? '')) fail(`${field}.path`, `expected an absolute path but received ${quote(d.path)}`);
-    const kind = d.type === 'b' ? S_IFBLK : d.type === 'c' || d.type === 'u' ? S_IFCHR : d.type === 'p' ? 0o010000 : fail(`${field}.type`, `expected c, b, u or p but received ${quote(d.type)}`);
-    ops.push(op({ kind: 'mknod', target: rel(d.path), mode: kind | ((d.fileMode ?? 0o666) & 0o7777), rdev: makedev(d.major ?? 0, d.minor ?? 0) }));
+    const kind =
+      d.type === 'b'
+        ? S_IFBLK
+        : d.type === 'c' || d.type === 'u'
+          ? S_IFCHR
+          : d.type === 'p'
+            ? 0o010000
+            : fail(`${field}.type`, `expected c, b, u or p but received ${quote(d.type)}`);
+    ops.push(
+      op({ kind: 'mknod', target: rel(d.path), mode: kind | ((d.fileMode ?? 0o666) & 0o7777), rdev: makedev(d.major ?? 0, d.minor ?? 0) }),
+    );
   });
   for (const [key, value] of Object.entries(spec.linux?.sysctl ?? {})) {
     if (!/^[a-z0-9_.-]+$/i.test(key) || key.includes('..')) fail('linux.sysctl', `bad key ${quote(key)}`);
@@ -183,20 +249,46 @@ function mountOps(spec: Spec, ctx: OciPlanContext): NativeMountOp[] {
     const isDir = fs.statSync(p, { throwIfNoEntry: false })?.isDirectory() ?? false;
     ops.push(
       isDir
-        ? op({ kind: 'mount', target: rel(p), source: 'tmpfs', fstype: 'tmpfs', flags: MS.RDONLY | MS.NOSUID | MS.NODEV | MS.NOEXEC, data: 'size=0', optional: true, intoKernelFs: true })
+        ? op({
+            kind: 'mount',
+            target: rel(p),
+            source: 'tmpfs',
+            fstype: 'tmpfs',
+            flags: MS.RDONLY | MS.NOSUID | MS.NODEV | MS.NOEXEC,
+            data: 'size=0',
+            optional: true,
+            intoKernelFs: true,
+          })
         : op({ kind: 'mount', target: rel(p), source: '/dev/null', flags: MS.BIND, optional: true, intoKernelFs: true }),
     );
   }
   for (const p of spec.linux?.readonlyPaths ?? []) {
-    ops.push(op({ kind: 'mount', target: rel(p), source: rel(p), sourceInRoot: true, flags: MS.BIND | MS.REC | MS.RDONLY | MS.NOSUID | MS.NODEV | MS.NOEXEC, optional: true, intoKernelFs: true }));
+    ops.push(
+      op({
+        kind: 'mount',
+        target: rel(p),
+        source: rel(p),
+        sourceInRoot: true,
+        flags: MS.BIND | MS.REC | MS.RDONLY | MS.NOSUID | MS.NODEV | MS.NOEXEC,
+        optional: true,
+        intoKernelFs: true,
+      }),
+    );
   }
   if (spec.process?.cwd) ops.push(op({ kind: 'mkdir', target: rel(spec.process.cwd) }));
   return ops;
 }
 
 const ROOT_PROPAGATION: Record<string, number> = {
-  '': 0, private: MS.PRIVATE, rprivate: MS.PRIVATE | MS.REC, slave: MS.SLAVE, rslave: MS.SLAVE | MS.REC, shared: MS.SHARED, rshared: MS.SHARED | MS.REC,
-  unbindable: MS.UNBINDABLE, runbindable: MS.UNBINDABLE | MS.REC,
+  '': 0,
+  private: MS.PRIVATE,
+  rprivate: MS.PRIVATE | MS.REC,
+  slave: MS.SLAVE,
+  rslave: MS.SLAVE | MS.REC,
+  shared: MS.SHARED,
+  rshared: MS.SHARED | MS.REC,
+  unbindable: MS.UNBINDABLE,
+  runbindable: MS.UNBINDABLE | MS.REC,
 };
 
 function unionMount(m: Mount): NativeSpawnPlan['rootfsMount'] {
@@ -207,13 +299,17 @@ function unionMount(m: Mount): NativeSpawnPlan['rootfsMount'] {
 export function specToPlan(spec: Spec, ctx: OciPlanContext): NativeSpawnPlan {
   const p = spec.process;
   if (!p) return fail('process', 'is required to start a container');
-  if (!Array.isArray(p.args) || p.args.length === 0 || p.args.some((a) => typeof a !== 'string')) fail('process.args', 'expected a non-empty array of strings');
-  if (typeof p.cwd !== 'string' || !path.posix.isAbsolute(p.cwd)) fail('process.cwd', `expected an absolute path but received ${quote(p.cwd)}`);
+  if (!Array.isArray(p.args) || p.args.length === 0 || p.args.some((a) => typeof a !== 'string'))
+    fail('process.args', 'expected a non-empty array of strings');
+  if (typeof p.cwd !== 'string' || !path.posix.isAbsolute(p.cwd))
+    fail('process.cwd', `expected an absolute path but received ${quote(p.cwd)}`);
   if (!p.user || !Number.isInteger(p.user.uid) || !Number.isInteger(p.user.gid)) fail('process.user', 'expected {uid, gid} as integers');
   if (!spec.root?.path) fail('root.path', 'is required');
-  if (spec.linux?.personality && spec.linux.personality.domain !== 'LINUX') fail('linux.personality', `domain ${quote(spec.linux.personality.domain)} is not supported`);
+  if (spec.linux?.personality && spec.linux.personality.domain !== 'LINUX')
+    fail('linux.personality', `domain ${quote(spec.linux.personality.domain)} is not supported`);
   const rootfs = path.resolve(ctx.bundle, spec.root!.path);
-  if (!ctx.berth && !fs.statSync(rootfs, { throwIfNoEntry: false })?.isDirectory()) fail('root.path', `${quote(rootfs)} is not a directory`);
+  if (!ctx.berth && !fs.statSync(rootfs, { throwIfNoEntry: false })?.isDirectory())
+    fail('root.path', `${quote(rootfs)} is not a directory`);
   const berth = ctx.berth;
   const ns = namespaces(spec.linux?.namespaces ?? [], !!berth);
   const union = unionRoot(spec);
@@ -221,7 +317,11 @@ export function specToPlan(spec: Spec, ctx: OciPlanContext): NativeSpawnPlan {
   const env = p.env ?? [];
   const caps = capabilitiesOf(p);
   const propagation = ROOT_PROPAGATION[spec.linux?.rootfsPropagation ?? ''];
-  if (propagation === undefined) fail('linux.rootfsPropagation', `expected one of ${Object.keys(ROOT_PROPAGATION).filter(Boolean).join(', ')} but received ${quote(spec.linux?.rootfsPropagation)}`);
+  if (propagation === undefined)
+    fail(
+      'linux.rootfsPropagation',
+      `expected one of ${Object.keys(ROOT_PROPAGATION).filter(Boolean).join(', ')} but received ${quote(spec.linux?.rootfsPropagation)}`,
+    );
   const rlimits = rlimitsOf(p);
   return {
     namespaces: ns.create,

@@ -4,12 +4,16 @@ import { CAPS, DEFAULT_CAPS } from '../native/constants';
 
 /** A capability as docker spells it on the command line: NET_ADMIN, net_admin, CAP_NET_ADMIN or ALL. */
 function canonical(name: unknown, flag: string): string {
-  if (typeof name !== 'string') throw new BerthError('INVALID_ARGUMENT', `Expected a capability name like NET_ADMIN for ${flag} but received ${JSON.stringify(name)}`);
+  if (typeof name !== 'string')
+    throw new BerthError('INVALID_ARGUMENT', `Expected a capability name like NET_ADMIN for ${flag} but received ${JSON.stringify(name)}`);
   const upper = name.trim().toUpperCase();
   if (upper === 'ALL') return 'ALL';
   const full = upper.startsWith('CAP_') ? upper : `CAP_${upper}`;
   if (CAPS[full] === undefined) {
-    throw new BerthError('INVALID_ARGUMENT', `Unknown capability ${JSON.stringify(name)} for ${flag}; expected a name like NET_ADMIN or ALL (see capabilities(7))`);
+    throw new BerthError(
+      'INVALID_ARGUMENT',
+      `Unknown capability ${JSON.stringify(name)} for ${flag}; expected a name like NET_ADMIN or ALL (see capabilities(7))`,
+    );
   }
   return full;
 }

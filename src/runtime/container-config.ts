@@ -42,7 +42,10 @@ export function containerConfig(
 ): NewContainerConfig {
   const limits = parseLimits(o);
   if (o.restart !== undefined && o.restart !== 'no' && o.rm) {
-    throw new BerthError('INVALID_ARGUMENT', 'Conflicting options: --restart and --rm; a container removed when it exits cannot be restarted');
+    throw new BerthError(
+      'INVALID_ARGUMENT',
+      'Conflicting options: --restart and --rm; a container removed when it exits cannot be restarted',
+    );
   }
   const volumes = (o.volumes ?? []).map(parseVolume);
   const storageDriver = parseStorageDriver(o.storageDriver ?? defaults.storageDriver ?? 'overlay');
@@ -53,10 +56,14 @@ export function containerConfig(
   const ic = image.config.config ?? {};
   const argv = commandLine(ic.Entrypoint ?? [], ic.Cmd ?? [], o.entrypoint, o.cmd);
   if (argv.length === 0) {
-    throw new BerthError('INVALID_ARGUMENT', `No command given and image ${quote(o.image)} has no default command; add one after the image name`);
+    throw new BerthError(
+      'INVALID_ARGUMENT',
+      `No command given and image ${quote(o.image)} has no default command; add one after the image name`,
+    );
   }
   const workdir = o.workdir ?? (ic.WorkingDir || '/');
-  if (!path.posix.isAbsolute(workdir)) throw new BerthError('INVALID_ARGUMENT', `Expected an absolute path for --workdir but received ${quote(workdir)}`);
+  if (!path.posix.isAbsolute(workdir))
+    throw new BerthError('INVALID_ARGUMENT', `Expected an absolute path for --workdir but received ${quote(workdir)}`);
   const user = resolveUser(o.user ?? (ic.User || undefined), layers);
   if (o.hostname !== undefined && !/^[a-zA-Z0-9]([a-zA-Z0-9.-]{0,62})$/.test(o.hostname)) {
     throw new BerthError(
@@ -107,7 +114,8 @@ export function commandLine(
   entrypoint: string | string[] | undefined,
   cmd: string[] | undefined,
 ): string[] {
-  const ep = entrypoint === undefined ? imageEntrypoint : (typeof entrypoint === 'string' ? [entrypoint] : entrypoint).filter((a) => a !== '');
+  const ep =
+    entrypoint === undefined ? imageEntrypoint : (typeof entrypoint === 'string' ? [entrypoint] : entrypoint).filter((a) => a !== '');
   const args = cmd && cmd.length > 0 ? cmd : entrypoint === undefined ? imageCmd : [];
   return [...ep, ...args];
 }

@@ -48,7 +48,10 @@ export function connectNetwork(networks: Networks, info: ContainerInfo, network:
   if (opts.ip !== undefined) {
     if (parseIPv4(opts.ip) === undefined) throw invalid('--ip', 'an IPv4 address', opts.ip);
     if (name === DEFAULT_NETWORK) {
-      throw new BerthError('INVALID_ARGUMENT', 'A fixed --ip is supported on user-defined networks only; create one with berth network create');
+      throw new BerthError(
+        'INVALID_ARGUMENT',
+        'A fixed --ip is supported on user-defined networks only; create one with berth network create',
+      );
     }
   }
   if ((config.network.name ?? DEFAULT_NETWORK) === name || config.connected?.some((c) => c.name === name)) {
@@ -72,6 +75,12 @@ export function disconnectNetwork(networks: Networks, info: ContainerInfo, netwo
   if (!config.connected?.some((c) => c.name === name)) {
     throw new BerthError('INVALID_STATE', `Container ${quote(config.name)} is not connected to network ${quote(network)}`);
   }
-  if (isRunning(info.state) && networks().endpoints(config.id).some((e) => e.network === name)) networks().disconnect(config.id, name);
+  if (
+    isRunning(info.state) &&
+    networks()
+      .endpoints(config.id)
+      .some((e) => e.network === name)
+  )
+    networks().disconnect(config.id, name);
   return { ...config, connected: config.connected.filter((c) => c.name !== name) };
 }

@@ -30,8 +30,14 @@ export class ContainerProcess extends EventEmitter {
   private readonly done: Promise<ExitStatus>;
 
   /** @internal */
-  constructor(info: ContainerInfo, pid: number, private readonly pidfd: number, private readonly ptyMaster: number,
-              streams: StdioStreams, exited: Promise<ExitStatus>) {
+  constructor(
+    info: ContainerInfo,
+    pid: number,
+    private readonly pidfd: number,
+    private readonly ptyMaster: number,
+    streams: StdioStreams,
+    exited: Promise<ExitStatus>,
+  ) {
     super();
     this.id = info.config.id;
     this.name = info.config.name;
@@ -39,9 +45,11 @@ export class ContainerProcess extends EventEmitter {
     this.stdin = streams.stdin;
     this.stdout = streams.stdout;
     this.stderr = streams.stderr;
-    const drained = [this.stdout, this.stderr].filter((s): s is Readable => s !== null).map(
-      (s) => new Promise<void>((r) => (s.readableEnded || s.destroyed ? r() : (s.once('close', () => r()), s.once('end', () => r())))),
-    );
+    const drained = [this.stdout, this.stderr]
+      .filter((s): s is Readable => s !== null)
+      .map(
+        (s) => new Promise<void>((r) => (s.readableEnded || s.destroyed ? r() : (s.once('close', () => r()), s.once('end', () => r())))),
+      );
     this.done = exited.then(async (status) => {
       await Promise.all(drained);
       this.emit('exit', status);
@@ -75,8 +83,15 @@ export class ContainerProcess extends EventEmitter {
  * `start` with them and wraps what it started; when `start` throws, the ends are closed again.
  * Foreground runs and exec start processes this way alike.
  */
-export function startAttached(o: StdioOptions & { interactive?: boolean; tty?: boolean }, start: (stdio: StdioPlan) => Started): ContainerProcess {
-  const stdio = new StdioSetup([o.stdin ?? (o.interactive ? 'pipe' : 'ignore'), o.stdout ?? 'pipe', o.stderr ?? 'pipe'], !!o.tty, o.ttySize);
+export function startAttached(
+  o: StdioOptions & { interactive?: boolean; tty?: boolean },
+  start: (stdio: StdioPlan) => Started,
+): ContainerProcess {
+  const stdio = new StdioSetup(
+    [o.stdin ?? (o.interactive ? 'pipe' : 'ignore'), o.stdout ?? 'pipe', o.stderr ?? 'pipe'],
+    !!o.tty,
+    o.ttySize,
+  );
   let started: Started;
   try {
     started = start(stdio.plan);

@@ -19,7 +19,10 @@ export interface ContainerEvent {
 export type ContainerEventType = ContainerEvent['type'];
 
 /** What happened to one container between two of its states, in the order it happened. */
-export function stateChanges(before: ContainerState | undefined, now: ContainerState): Array<{ type: ContainerEventType; exitCode?: number }> {
+export function stateChanges(
+  before: ContainerState | undefined,
+  now: ContainerState,
+): Array<{ type: ContainerEventType; exitCode?: number }> {
   const out: Array<{ type: ContainerEventType; exitCode?: number }> = [];
   // a new pid while running is a restart (by the shim's policy) seen only after it happened
   const restarted = isRunning(now) && (!isRunning(before) || before.pid !== now.pid);
@@ -37,7 +40,11 @@ export function stateChanges(before: ContainerState | undefined, now: ContainerS
  * The events of every container between the states in `seen` and `containers`; `seen` is updated
  * to the new states. A container not in `seen` is new: it starts from no state.
  */
-export function containerEvents(seen: Map<string, ContainerState>, containers: ContainerInfo[], now: () => string = () => new Date().toISOString()): ContainerEvent[] {
+export function containerEvents(
+  seen: Map<string, ContainerState>,
+  containers: ContainerInfo[],
+  now: () => string = () => new Date().toISOString(),
+): ContainerEvent[] {
   const events: ContainerEvent[] = [];
   for (const c of containers) {
     const before = seen.get(c.config.id);

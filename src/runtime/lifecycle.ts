@@ -52,27 +52,50 @@ export class Lifecycle {
     const { config } = info;
     const files = containerFiles(dir);
     const cgroups = this.rt.cgroups;
-    const plan = spawnPlan(config, dir, cgroups.plan(config.id, config.limits, { allDevices: !!config.privileged }), { fds: [0, 1, 2], tty: config.tty, ttySize: [24, 80] }, netns);
+    const plan = spawnPlan(
+      config,
+      dir,
+      cgroups.plan(config.id, config.limits, { allDevices: !!config.privileged }),
+      { fds: [0, 1, 2], tty: config.tty, ttySize: [24, 80] },
+      netns,
+    );
     fs.writeFileSync(files.plan, encodePlan(plan));
     const memoryDir = cgroups.version === 1 ? cgroups.dirs(config.id).find((d) => d.includes('/memory/')) : cgroups.dirs(config.id)[0];
     // Without a memory hierarchy there is nothing to read an OOM kill from.
-    const oom = memoryDir ? { oomFile: path.join(memoryDir, cgroups.version === 1 ? 'memory.oom_control' : 'memory.events'), oomKey: 'oom_kill' } : {};
-    fs.writeFileSync(files.shimConfig, formatShimConfig({
-      plan: files.plan,
-      state: files.state,
-      log: files.log,
-      logMaxSize: config.log?.maxSize ?? 10 * 1024 * 1024,
-      logMaxFiles: config.log?.maxFiles ?? 3,
-      cgroupDirs: cgroups.dirs(config.id),
-      ...oom,
-      restart: config.restart ?? { name: 'no', maxRetries: 0 },
-      stopMarker: files.stopMarker,
-      ...(config.autoRemove ? { removeDir: dir, nameLink: path.join(this.rt.store.dir, '.names', config.name) } : {}),
-      // networks are released by Node code: the shim runs `berth container cleanup` at the final exit
-      ...(netns && fs.existsSync(CLI_PATH)
-        ? { exitCommand: [process.execPath, CLI_PATH, '--root', this.rt.root, '--runroot', this.rt.runRoot, 'container', 'cleanup', config.id] }
-        : {}),
-    }));
+    const oom = memoryDir
+      ? { oomFile: path.join(memoryDir, cgroups.version === 1 ? 'memory.oom_control' : 'memory.events'), oomKey: 'oom_kill' }
+      : {};
+    fs.writeFileSync(
+      files.shimConfig,
+      formatShimConfig({
+        plan: files.plan,
+        state: files.state,
+        log: files.log,
+        logMaxSize: config.log?.maxSize ?? 10 * 1024 * 1024,
+        logMaxFiles: config.log?.maxFiles ?? 3,
+        cgroupDirs: cgroups.dirs(config.id),
+        ...oom,
+        restart: config.restart ?? { name: 'no', maxRetries: 0 },
+        stopMarker: files.stopMarker,
+        ...(config.autoRemove ? { removeDir: dir, nameLink: path.join(this.rt.store.dir, '.names', config.name) } : {}),
+        // networks are released by Node code: the shim runs `berth container cleanup` at the final exit
+        ...(netns && fs.existsSync(CLI_PATH)
+          ? {
+              exitCommand: [
+                process.execPath,
+                CLI_PATH,
+                '--root',
+                this.rt.root,
+                '--runroot',
+                this.rt.runRoot,
+                'container',
+                'cleanup',
+                config.id,
+              ],
+            }
+          : {}),
+      }),
+    );
     fs.rmSync(files.stopMarker, { force: true });
     let shim;
     try {

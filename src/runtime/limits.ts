@@ -54,7 +54,10 @@ export function parseCpus(value: string, hostCpus: number = os.availableParallel
   // The kernel's smallest CFS quota is 1 ms of a 100 ms period: 0.01 CPUs, as docker enforces.
   if (!/^[ \t]*\d*\.?\d+[ \t]*$/.test(value) || !(n >= 0.01)) throw invalid('--cpus', 'a number of CPUs from 0.01, like 0.5 or 2', value);
   if (n > hostCpus) {
-    throw new BerthError('INVALID_ARGUMENT', `Expected a number of CPUs from 0.01 to ${hostCpus.toFixed(2)} for --cpus but received ${quote(value)}: there ${hostCpus === 1 ? 'is only 1 CPU' : `are only ${hostCpus} CPUs`} available`);
+    throw new BerthError(
+      'INVALID_ARGUMENT',
+      `Expected a number of CPUs from 0.01 to ${hostCpus.toFixed(2)} for --cpus but received ${quote(value)}: there ${hostCpus === 1 ? 'is only 1 CPU' : `are only ${hostCpus} CPUs`} available`,
+    );
   }
   return n;
 }
@@ -67,7 +70,8 @@ export function parseCpuShares(value: string): number {
 
 export function parsePidsLimit(value: string): number {
   const n = Number(value);
-  if (!/^-?\d+$/.test(unpad(value)) || !Number.isSafeInteger(n) || (n < 1 && n !== -1)) throw invalid('--pids-limit', 'a positive integer, or -1 for unlimited', value);
+  if (!/^-?\d+$/.test(unpad(value)) || !Number.isSafeInteger(n) || (n < 1 && n !== -1))
+    throw invalid('--pids-limit', 'a positive integer, or -1 for unlimited', value);
   return n;
 }
 
@@ -105,7 +109,7 @@ export function parseCpuset(value: string, online: number[] = onlineCpus()): str
 
 export function formatCpuList(cpus: number[]): string {
   const parts: string[] = [];
-  for (let i = 0; i < cpus.length; ) {
+  for (let i = 0; i < cpus.length;) {
     let j = i;
     while (j + 1 < cpus.length && cpus[j + 1] === cpus[j] + 1) j++;
     parts.push(i === j ? `${cpus[i]}` : `${cpus[i]}-${cpus[j]}`);

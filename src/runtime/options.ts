@@ -3,13 +3,33 @@ import * as path from 'node:path';
 import { BerthError, invalid } from '../errors';
 import { quote } from '../util/quote';
 import {
-  arrayOf, bool, checkOptions, either, isPlainObject, num, object, oneOf, str, stringRecord, strings, strOrNum, typeError, type Check, type Schema,
+  arrayOf,
+  bool,
+  checkOptions,
+  either,
+  isPlainObject,
+  num,
+  object,
+  oneOf,
+  str,
+  stringRecord,
+  strings,
+  strOrNum,
+  typeError,
+  type Check,
+  type Schema,
 } from '../util/validate';
 import type { NetworkOptionsInput } from '../network/options';
 import type { LogOptions, RestartPolicy } from './shim';
 import {
   parseBytes,
-  parseCpuShares, parseCpus, parseCpuset, parseMemory, parseMemorySwap, parsePidsLimit, type ResourceLimits,
+  parseCpuShares,
+  parseCpus,
+  parseCpuset,
+  parseMemory,
+  parseMemorySwap,
+  parsePidsLimit,
+  type ResourceLimits,
 } from './limits';
 import { DEFAULT_PATH } from './plan';
 import type { VolumeSpec } from './types';
@@ -127,13 +147,17 @@ export function parseVolume(spec: string | VolumeSpec): VolumeSpec {
     v = { ...spec };
   }
   if (!path.isAbsolute(v.hostPath)) {
-    throw new BerthError('INVALID_ARGUMENT', `Expected an absolute host path for --volume but received ${quote(v.hostPath)}; write it as $PWD/${quote(v.hostPath).slice(1, -1)}`);
+    throw new BerthError(
+      'INVALID_ARGUMENT',
+      `Expected an absolute host path for --volume but received ${quote(v.hostPath)}; write it as $PWD/${quote(v.hostPath).slice(1, -1)}`,
+    );
   }
   if (!path.posix.isAbsolute(v.containerPath)) {
     throw new BerthError('INVALID_ARGUMENT', `Expected an absolute container path for --volume but received ${quote(v.containerPath)}`);
   }
   const target = path.posix.normalize(v.containerPath);
-  if (target === '/') throw new BerthError('INVALID_ARGUMENT', 'A volume cannot be mounted on the container\'s root "/"; choose a directory below it');
+  if (target === '/')
+    throw new BerthError('INVALID_ARGUMENT', 'A volume cannot be mounted on the container\'s root "/"; choose a directory below it');
   return { hostPath: path.resolve(v.hostPath), containerPath: target, readonly: v.readonly };
 }
 
@@ -216,7 +240,8 @@ export function splitUser(spec: string): [user: string, group: string | undefine
   const [u, g] = parts;
   if (!u || parts.length > 2 || g === '') throw invalid('--user', 'uid[:gid] or name[:group]', spec);
   // 4294967295 is (uid_t)-1, "no change" to setresuid: never a user
-  if ([u, g].some((x) => x !== undefined && /^\d+$/.test(x) && !(Number(x) <= 0xfffffffe))) throw invalid('--user', 'uid[:gid] below 4294967295', spec);
+  if ([u, g].some((x) => x !== undefined && /^\d+$/.test(x) && !(Number(x) <= 0xfffffffe)))
+    throw invalid('--user', 'uid[:gid] below 4294967295', spec);
   return [u, g];
 }
 
@@ -235,7 +260,10 @@ export function resolveUser(spec: string | undefined, layers: string[]): Resolve
   } else if (entry) {
     uid = Number(entry[2]);
   } else {
-    throw new BerthError('INVALID_ARGUMENT', `Unable to find user ${quote(u)}: no matching entry in the image's /etc/passwd; give a numeric uid instead`);
+    throw new BerthError(
+      'INVALID_ARGUMENT',
+      `Unable to find user ${quote(u)}: no matching entry in the image's /etc/passwd; give a numeric uid instead`,
+    );
   }
   if (entry) {
     gid = Number(entry[3]);
@@ -246,7 +274,11 @@ export function resolveUser(spec: string | undefined, layers: string[]): Resolve
     if (/^\d+$/.test(g)) gid = Number(g);
     else {
       const ge = group.find((x) => x[0] === g);
-      if (!ge) throw new BerthError('INVALID_ARGUMENT', `Unable to find group ${quote(g)}: no matching entry in the image's /etc/group; give a numeric gid instead`);
+      if (!ge)
+        throw new BerthError(
+          'INVALID_ARGUMENT',
+          `Unable to find group ${quote(g)}: no matching entry in the image's /etc/group; give a numeric gid instead`,
+        );
       gid = Number(ge[2]);
     }
   }
@@ -270,11 +302,19 @@ export interface SecurityOptions {
 export function parseSecurityOpts(opts: string[] | undefined): SecurityOptions {
   const out: SecurityOptions = { seccomp: true, noNewPrivileges: false };
   for (const o of opts ?? []) {
-    const [key, value] = o.includes('=') ? [o.slice(0, o.indexOf('=')), o.slice(o.indexOf('=') + 1)] : o.includes(':') ? [o.slice(0, o.indexOf(':')), o.slice(o.indexOf(':') + 1)] : [o, undefined];
+    const [key, value] = o.includes('=')
+      ? [o.slice(0, o.indexOf('=')), o.slice(o.indexOf('=') + 1)]
+      : o.includes(':')
+        ? [o.slice(0, o.indexOf(':')), o.slice(o.indexOf(':') + 1)]
+        : [o, undefined];
     if (key === 'seccomp' && (value === 'unconfined' || value === 'default' || value === 'builtin')) out.seccomp = value !== 'unconfined';
-    else if (key === 'no-new-privileges' && (value === undefined || value === 'true' || value === 'false')) out.noNewPrivileges = value !== 'false';
+    else if (key === 'no-new-privileges' && (value === undefined || value === 'true' || value === 'false'))
+      out.noNewPrivileges = value !== 'false';
     else {
-      throw new BerthError('INVALID_ARGUMENT', `Expected seccomp=unconfined, seccomp=default or no-new-privileges[=true|false] for --security-opt but received ${quote(o)} (seccomp profiles from files are not supported)`);
+      throw new BerthError(
+        'INVALID_ARGUMENT',
+        `Expected seccomp=unconfined, seccomp=default or no-new-privileges[=true|false] for --security-opt but received ${quote(o)} (seccomp profiles from files are not supported)`,
+      );
     }
   }
   return out;
@@ -308,17 +348,23 @@ const userCheck: Check = (v, field) => {
     return;
   }
   const o = isPlainObject(v) ? v : undefined;
-  const fix = typeof v === 'number' ? `pass ${quote(String(v))}`
-    : typeof o?.uid === 'number' ? `pass ${quote(o.gid === undefined ? `${o.uid}` : `${o.uid}:${String(o.gid)}`)}` : undefined;
+  const fix =
+    typeof v === 'number'
+      ? `pass ${quote(String(v))}`
+      : typeof o?.uid === 'number'
+        ? `pass ${quote(o.gid === undefined ? `${o.uid}` : `${o.uid}:${String(o.gid)}`)}`
+        : undefined;
   throw typeError(field, 'a string uid[:gid] or name[:group]', v, fix);
 };
 
 const VOLUME_SCHEMA: Schema = { hostPath: str({ nonEmpty: true }), containerPath: str({ nonEmpty: true }), readonly: bool };
 
 /** 'pipe', 'inherit', 'ignore' or an open file descriptor of this process. */
-const stdioCheck: Check = either("'pipe', 'inherit', 'ignore' or a file descriptor",
+const stdioCheck: Check = either(
+  "'pipe', 'inherit', 'ignore' or a file descriptor",
   [(v) => typeof v === 'string', oneOf('pipe', 'inherit', 'ignore')],
-  [(v) => typeof v === 'number', num({ integer: true, min: 0, max: 2 ** 31 - 1 })]);
+  [(v) => typeof v === 'number', num({ integer: true, min: 0, max: 2 ** 31 - 1 })],
+);
 
 /** [rows, cols]: a struct winsize holds unsigned shorts. */
 const ttySizeCheck: Check = (v, field) => {
@@ -328,8 +374,11 @@ const ttySizeCheck: Check = (v, field) => {
 
 export const STDIO_SCHEMA: Schema = { stdin: stdioCheck, stdout: stdioCheck, stderr: stdioCheck, ttySize: ttySizeCheck };
 
-const envCheck: Check = either('an array of KEY=VALUE strings or an object of strings',
-  [Array.isArray, strings()], [isPlainObject, stringRecord()]);
+const envCheck: Check = either(
+  'an array of KEY=VALUE strings or an object of strings',
+  [Array.isArray, strings()],
+  [isPlainObject, stringRecord()],
+);
 
 const PROCESS_SCHEMA: Schema = {
   env: envCheck,
@@ -347,8 +396,14 @@ const CONTAINER_SCHEMA: Schema = {
   pull: shaped((s) => ['missing', 'always', 'never'].includes(s), '--pull', 'missing, always or never'),
   name: shaped((s) => NAME_RE.test(s), '--name', 'a container name of letters, digits, _ . -'),
   hostname: shaped((s) => HOSTNAME_RE.test(s), '--hostname', 'a hostname of letters, digits, dots and dashes (at most 63)'),
-  volumes: arrayOf(either('a HOST:CONTAINER[:ro] string or an object {hostPath, containerPath, readonly}',
-    [(v) => typeof v === 'string', str()], [isPlainObject, object(VOLUME_SCHEMA, ['hostPath', 'containerPath'])]), 'an array of volumes'),
+  volumes: arrayOf(
+    either(
+      'a HOST:CONTAINER[:ro] string or an object {hostPath, containerPath, readonly}',
+      [(v) => typeof v === 'string', str()],
+      [isPlainObject, object(VOLUME_SCHEMA, ['hostPath', 'containerPath'])],
+    ),
+    'an array of volumes',
+  ),
   memory: strOrNum,
   memorySwap: strOrNum,
   cpus: strOrNum,

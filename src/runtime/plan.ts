@@ -36,7 +36,13 @@ export function layoutOf(config: ContainerConfig, containerDir: string): RootfsL
  *  (src/oci/from-container.ts), through the one translation every start takes (specToPlan).
  *  `netnsPath`: the pinned network namespace (with its loopback up) of a container on CNI
  *  networks, joined instead of a new one. */
-export function spawnPlan(config: ContainerConfig, containerDir: string, cgroup: CgroupPlan, stdio: StdioPlan, netnsPath?: string): NativeSpawnPlan {
+export function spawnPlan(
+  config: ContainerConfig,
+  containerDir: string,
+  cgroup: CgroupPlan,
+  stdio: StdioPlan,
+  netnsPath?: string,
+): NativeSpawnPlan {
   const layout = layoutOf(config, containerDir);
   const spec = containerSpec(config, layout, containerDir, netnsPath);
   return specToPlan(spec, {
@@ -65,7 +71,10 @@ export function containerMounts(config: ContainerConfig, containerDir: string): 
 /** What `exec` runs inside a running container: its user, environment and directory unless
  *  overridden; seccomp and no_new_privs the container's, so that exec'd processes are confined as
  *  its own are. */
-export type ExecSpec = Pick<NativeSpawnPlan, 'argv' | 'env' | 'cwd' | 'uid' | 'gid' | 'groups' | 'noNewPrivileges'> & { seccomp: boolean; capabilities?: string[] };
+export type ExecSpec = Pick<NativeSpawnPlan, 'argv' | 'env' | 'cwd' | 'uid' | 'gid' | 'groups' | 'noNewPrivileges'> & {
+  seccomp: boolean;
+  capabilities?: string[];
+};
 
 /** Plan for a process that joins a running container (pid) instead of creating one. */
 export function execPlan(pid: number, spec: ExecSpec, joinFiles: string[], stdio: StdioPlan): NativeSpawnPlan {

@@ -7,7 +7,12 @@ import { quote } from '../util/quote';
  * registry every time, `never` only looks in the store (the start then fails on a missing image).
  * `pull` is the caller's pull, with its own checks.
  */
-export async function ensureImage(images: ImageStore, ref: string, policy: unknown, pull: (ref: string) => Promise<unknown>): Promise<void> {
+export async function ensureImage(
+  images: ImageStore,
+  ref: string,
+  policy: unknown,
+  pull: (ref: string) => Promise<unknown>,
+): Promise<void> {
   if (policy !== 'missing' && policy !== 'always' && policy !== 'never') {
     throw new BerthError('INVALID_ARGUMENT', `Expected missing, always or never for --pull but received ${quote(policy)}`);
   }

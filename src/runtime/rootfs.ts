@@ -25,14 +25,22 @@ const MAX_MOUNT_DATA = 4095;
 
 /** Filesystems the running kernel offers (nodev ones included). */
 export function kernelFilesystems(text = fs.readFileSync('/proc/filesystems', 'utf8')): Set<string> {
-  return new Set(text.split('\n').map((l) => l.trim().split(/\s+/).pop()!).filter(Boolean));
+  return new Set(
+    text
+      .split('\n')
+      .map((l) => l.trim().split(/\s+/).pop()!)
+      .filter(Boolean),
+  );
 }
 
 function checkPath(p: string): void {
   // These characters separate options and layers in the mount data; a path holding one would be
   // read as two.
   if (/[,:=\s]/.test(p)) {
-    throw new BerthError('INVALID_ARGUMENT', `Layer path ${quote(p)} contains a character (, : = or space) that cannot appear in a union mount option; use a --root without them`);
+    throw new BerthError(
+      'INVALID_ARGUMENT',
+      `Layer path ${quote(p)} contains a character (, : = or space) that cannot appear in a union mount option; use a --root without them`,
+    );
   }
 }
 
@@ -41,7 +49,10 @@ export function rootfsMount(driver: StorageDriverName, layout: RootfsLayout, fil
   let mount: RootfsMount;
   if (driver === 'overlay') {
     if (!filesystems.has('overlay')) {
-      throw new BerthError('UNSUPPORTED', 'The overlay storage driver needs overlayfs, which this kernel does not offer (see /proc/filesystems); load it with `modprobe overlay`');
+      throw new BerthError(
+        'UNSUPPORTED',
+        'The overlay storage driver needs overlayfs, which this kernel does not offer (see /proc/filesystems); load it with `modprobe overlay`',
+      );
     }
     mount = {
       source: 'overlay',
@@ -51,7 +62,10 @@ export function rootfsMount(driver: StorageDriverName, layout: RootfsLayout, fil
     };
   } else if (driver === 'aufs') {
     if (!filesystems.has('aufs')) {
-      throw new BerthError('UNSUPPORTED', 'The aufs storage driver needs a kernel with aufs, and this one has none (see /proc/filesystems); use --storage-driver overlay');
+      throw new BerthError(
+        'UNSUPPORTED',
+        'The aufs storage driver needs a kernel with aufs, and this one has none (see /proc/filesystems); use --storage-driver overlay',
+      );
     }
     // aufs keeps whiteouts as .wh. files in the writable branch, so lowers are ro+wh.
     const branches = [`${layout.upper}=rw`, ...layout.lowers.map((l) => `${l}=ro+wh`)];
@@ -61,7 +75,10 @@ export function rootfsMount(driver: StorageDriverName, layout: RootfsLayout, fil
   }
   const bytes = Buffer.byteLength(mount.data);
   if (bytes > MAX_MOUNT_DATA) {
-    throw new BerthError('UNSUPPORTED', `This image has ${layout.lowers.length} layers, too many for one ${driver} mount option string (${bytes} bytes, the kernel takes ${MAX_MOUNT_DATA}); use a shorter --root path`);
+    throw new BerthError(
+      'UNSUPPORTED',
+      `This image has ${layout.lowers.length} layers, too many for one ${driver} mount option string (${bytes} bytes, the kernel takes ${MAX_MOUNT_DATA}); use a shorter --root path`,
+    );
   }
   return mount;
 }

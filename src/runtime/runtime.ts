@@ -49,7 +49,13 @@ export class Runtime {
     readonly root: string,
     readonly runRoot: string,
     private readonly images: ImageStore,
-    private readonly defaults: { storageDriver?: string; cgroupParent?: string; detachedCleanup?: boolean; cniPath?: string[]; defaultNetwork?: string } = {},
+    private readonly defaults: {
+      storageDriver?: string;
+      cgroupParent?: string;
+      detachedCleanup?: boolean;
+      cniPath?: string[];
+      defaultNetwork?: string;
+    } = {},
   ) {
     this.store = new ContainerStore(root, runRoot);
     this.lifecycle = new Lifecycle(this);
@@ -255,7 +261,13 @@ export class Runtime {
     if (info.config.autoRemove) {
       this.store.remove(id, { detached: this.defaults.detachedCleanup, background: true, name: info.config.name });
     } else {
-      this.store.writeState(id, { ...running, status: 'exited', exitCode: status.exitCode, oomKilled, finishedAt: new Date().toISOString() });
+      this.store.writeState(id, {
+        ...running,
+        status: 'exited',
+        exitCode: status.exitCode,
+        oomKilled,
+        finishedAt: new Date().toISOString(),
+      });
     }
     return status;
   }
@@ -270,11 +282,26 @@ export class Runtime {
     }
     if (o.cmd.length === 0) throw new BerthError('INVALID_ARGUMENT', '"berth exec" requires a command to run in the container');
     const upper = path.join(this.store.containerDir(config.id), 'upper');
-    const user = o.user !== undefined ? resolveUser(o.user, [upper, ...config.layers]) : { uid: config.uid, gid: config.gid, groups: config.groups };
+    const user =
+      o.user !== undefined ? resolveUser(o.user, [upper, ...config.layers]) : { uid: config.uid, gid: config.gid, groups: config.groups };
     const env = o.env ? mergeEnv(config.env, o.env) : config.env;
     const workdir = o.workdir ?? config.workdir;
-    if (!path.posix.isAbsolute(workdir)) throw new BerthError('INVALID_ARGUMENT', `Expected an absolute path for --workdir but received ${quote(workdir)}`);
-    const plan = execPlan(state.pid, { argv: o.cmd, env, cwd: workdir, ...user, seccomp: config.seccomp !== false && !config.privileged, noNewPrivileges: !!config.noNewPrivileges, capabilities: config.capabilities }, this.cgroups.joinFiles(config.id), stdio);
+    if (!path.posix.isAbsolute(workdir))
+      throw new BerthError('INVALID_ARGUMENT', `Expected an absolute path for --workdir but received ${quote(workdir)}`);
+    const plan = execPlan(
+      state.pid,
+      {
+        argv: o.cmd,
+        env,
+        cwd: workdir,
+        ...user,
+        seccomp: config.seccomp !== false && !config.privileged,
+        noNewPrivileges: !!config.noNewPrivileges,
+        capabilities: config.capabilities,
+      },
+      this.cgroups.joinFiles(config.id),
+      stdio,
+    );
     let spawned;
     try {
       spawned = spawnContainer(plan);
@@ -284,7 +311,11 @@ export class Runtime {
     const exited = new Promise<ExitStatus>((resolve) => {
       native().watchExit(spawned.pidfd, (exit) => {
         fs.closeSync(spawned.pidfd);
-        resolve({ exitCode: exit.signal ? 128 + exit.signal : exit.code, ...(exit.signal ? { signal: exit.signal } : {}), oomKilled: false });
+        resolve({
+          exitCode: exit.signal ? 128 + exit.signal : exit.code,
+          ...(exit.signal ? { signal: exit.signal } : {}),
+          oomKilled: false,
+        });
       });
     });
     return { info, pid: spawned.pid, pidfd: spawned.pidfd, ptyMaster: spawned.ptyMaster, exited };
@@ -334,7 +365,8 @@ export class Runtime {
   async cleanup(id: string, shimPid?: number): Promise<void> {
     if (!/^[0-9a-f]{64}$/.test(id)) throw new BerthError('INVALID_ARGUMENT', `Expected a full container ID but received ${quote(id)}`);
     const startTime = shimPid !== undefined ? processStartTime(shimPid) : undefined;
-    for (let i = 0; i < 500 && startTime !== undefined && processStartTime(shimPid!) === startTime; i++) await new Promise((r) => setTimeout(r, 10));
+    for (let i = 0; i < 500 && startTime !== undefined && processStartTime(shimPid!) === startTime; i++)
+      await new Promise((r) => setTimeout(r, 10));
     this.releaseNetwork(id);
     if (this.store.read(id)) this.resolve(id); // repairs the state if the shim could not write it
   }

@@ -61,7 +61,8 @@ export function formatShimConfig(c: ShimConfig): string {
     ...(c.nameLink ? [`name_link=${c.nameLink}`] : []),
     ...(c.exitCommand ?? []).map((a) => `exit_command=${a}`),
   ];
-  for (const l of lines) if (l.includes('\n')) throw new BerthError('INVALID_ARGUMENT', `A path given to the shim contains a newline: ${quote(l)}`);
+  for (const l of lines)
+    if (l.includes('\n')) throw new BerthError('INVALID_ARGUMENT', `A path given to the shim contains a newline: ${quote(l)}`);
   return lines.join('\n') + '\n';
 }
 
@@ -75,7 +76,16 @@ export interface ShimStarted {
 function shimFailure(line: string): SystemError {
   const [step, errno, index, p] = line.slice(4).split('\t');
   const err = Number(errno);
-  const names: Record<number, string> = { 1: 'EPERM', 2: 'ENOENT', 13: 'EACCES', 8: 'ENOEXEC', 18: 'EXDEV', 20: 'ENOTDIR', 21: 'EISDIR', 22: 'EINVAL' };
+  const names: Record<number, string> = {
+    1: 'EPERM',
+    2: 'ENOENT',
+    13: 'EACCES',
+    8: 'ENOEXEC',
+    18: 'EXDEV',
+    20: 'ENOTDIR',
+    21: 'EISDIR',
+    22: 'EINVAL',
+  };
   const e = new Error(`${step}${p ? ` ${p}` : ''}: errno ${err}`) as SystemError & { step: string; index: number };
   e.code = names[err] ?? `E${err}`;
   e.errno = err;
@@ -89,7 +99,9 @@ function shimFailure(line: string): SystemError {
 /** Starts berth-shim for one container and waits for its one-line report on fd 3. */
 export function startShim(configFile: string, timeoutMs = 30_000): Promise<ShimStarted> {
   if (!fs.existsSync(SHIM_PATH)) {
-    return Promise.reject(new BerthError('INTERNAL', `berth-shim is missing at ${SHIM_PATH}; rebuild the native parts with \`npm rebuild berth\``));
+    return Promise.reject(
+      new BerthError('INTERNAL', `berth-shim is missing at ${SHIM_PATH}; rebuild the native parts with \`npm rebuild berth\``),
+    );
   }
   return new Promise((resolve, reject) => {
     // node:child_process loads here only: a foreground `berth run` never starts a shim.

@@ -40,7 +40,10 @@ export class ContainerStore {
   /** Claims the name and writes the container's directory; the state starts as 'created'. */
   create(config: Omit<ContainerConfig, 'name' | 'created'> & { name?: string }): ContainerInfo {
     if (config.name !== undefined && !NAME_RE.test(config.name)) {
-      throw new BerthError('INVALID_ARGUMENT', `Expected a container name of letters, digits, _ . - for --name but received ${quote(config.name)}`);
+      throw new BerthError(
+        'INVALID_ARGUMENT',
+        `Expected a container name of letters, digits, _ . - for --name but received ${quote(config.name)}`,
+      );
     }
     if (!this.prepared) {
       fs.mkdirSync(this.namesDir, { recursive: true, mode: 0o700 });
@@ -54,7 +57,10 @@ export class ContainerStore {
     try {
       name = config.name ?? this.claimGenerated(config.id);
       if (config.name !== undefined && !this.claim(config.name, config.id)) {
-        throw new BerthError('CONTAINER_EXISTS', `The container name ${quote(config.name)} is already in use; remove that container (berth rm ${config.name}) or choose another --name`);
+        throw new BerthError(
+          'CONTAINER_EXISTS',
+          `The container name ${quote(config.name)} is already in use; remove that container (berth rm ${config.name}) or choose another --name`,
+        );
       }
     } catch (e) {
       fs.rmSync(tmp, { recursive: true, force: true });
@@ -140,7 +146,8 @@ export class ContainerStore {
     if (named) return named;
     if (/^[0-9a-f]{1,64}$/.test(ref)) {
       const ids = safeReaddir(this.dir).filter((d) => d.startsWith(ref));
-      if (ids.length > 1) throw new BerthError('INVALID_ARGUMENT', `The ID prefix ${quote(ref)} matches ${ids.length} containers; give more characters`);
+      if (ids.length > 1)
+        throw new BerthError('INVALID_ARGUMENT', `The ID prefix ${quote(ref)} matches ${ids.length} containers; give more characters`);
       const found = ids.length === 1 ? this.read(ids[0]) : undefined;
       if (found) return found;
     }
@@ -179,7 +186,9 @@ export class ContainerStore {
       }
     }
     if (opts.background) {
-      native().removeTree(doomed).catch(() => undefined);
+      native()
+        .removeTree(doomed)
+        .catch(() => undefined);
       return;
     }
     fs.rmSync(doomed, { recursive: true, force: true });

@@ -26,7 +26,13 @@ export const LOG_OPTIONS: Schema = {
   },
   pollMs: num({ min: 1 }),
 };
-export const NETWORK_OPTIONS: Schema = { name: str({ nonEmpty: true }), subnet: str(), gateway: str(), internal: bool, bridge: str({ nonEmpty: true }) };
+export const NETWORK_OPTIONS: Schema = {
+  name: str({ nonEmpty: true }),
+  subnet: str(),
+  gateway: str(),
+  internal: bool,
+  bridge: str({ nonEmpty: true }),
+};
 export const CREDENTIALS: Schema = { username: str(), password: str() };
 export const PULL_OPTIONS: Schema = {
   platform: str({ nonEmpty: true }),

@@ -22,7 +22,13 @@ export function quote(value: unknown): string {
 }
 
 function json(value: unknown): string {
-  if (typeof value === 'number' || typeof value === 'bigint' || typeof value === 'symbol' || typeof value === 'function' || value === undefined) {
+  if (
+    typeof value === 'number' ||
+    typeof value === 'bigint' ||
+    typeof value === 'symbol' ||
+    typeof value === 'function' ||
+    value === undefined
+  ) {
     return typeof value === 'bigint' ? `${value}n` : String(value);
   }
   let s: string | undefined;
@@ -40,12 +46,18 @@ export function describe(value: unknown): string {
   if (value === null || value === undefined) return String(value);
   if (Array.isArray(value)) return `an array ${quote(value)}`;
   switch (typeof value) {
-    case 'string': return `a string ${quote(value)}`;
-    case 'number': return `a number ${quote(value)}`;
-    case 'boolean': return `a boolean ${value}`;
-    case 'bigint': return `a bigint ${quote(value)}`;
-    case 'symbol': return `a symbol ${quote(value)}`;
-    case 'function': return 'a function';
+    case 'string':
+      return `a string ${quote(value)}`;
+    case 'number':
+      return `a number ${quote(value)}`;
+    case 'boolean':
+      return `a boolean ${value}`;
+    case 'bigint':
+      return `a bigint ${quote(value)}`;
+    case 'symbol':
+      return `a symbol ${quote(value)}`;
+    case 'function':
+      return 'a function';
     default: {
       const ctor = (value as object).constructor?.name;
       return ctor && ctor !== 'Object' ? `a ${ctor} ${quote(value)}` : `an object ${quote(value)}`;

@@ -27,7 +27,11 @@ let table: Map<string, number> | undefined;
 
 /** The signal number of `SIGTERM`, `TERM`, `term`, `15` or `SIGRTMIN+3`; a number from 1 to 64. */
 export function parseSignal(value: unknown, option = '--signal'): number {
-  const bad = () => new BerthError('INVALID_ARGUMENT', `Expected a signal like SIGTERM, TERM, 15 or SIGRTMIN+3 (numbers 1 to ${SIGRTMAX}) for ${option} but received ${quote(value)}`);
+  const bad = () =>
+    new BerthError(
+      'INVALID_ARGUMENT',
+      `Expected a signal like SIGTERM, TERM, 15 or SIGRTMIN+3 (numbers 1 to ${SIGRTMAX}) for ${option} but received ${quote(value)}`,
+    );
   if (typeof value === 'number') {
     if (!Number.isInteger(value) || value < 1 || value > SIGRTMAX) throw bad();
     return value;

@@ -22,7 +22,10 @@ export function typeError(field: string, expected: string, value: unknown, fix?:
 /** A C string ends at its first NUL: the kernel (paths, argv, env) would silently see less than given. */
 export function checkNoNul(s: string, field: string): void {
   if (s.includes('\0')) {
-    throw new BerthError('INVALID_ARGUMENT', `Expected ${field} to be a string without NUL bytes but received ${quote(s)}; the system would cut it at the NUL`);
+    throw new BerthError(
+      'INVALID_ARGUMENT',
+      `Expected ${field} to be a string without NUL bytes but received ${quote(s)}; the system would cut it at the NUL`,
+    );
   }
 }
 
@@ -59,8 +62,14 @@ export const bool: Check = (v, field) => {
 /** A finite number (NaN and Infinity are no amount of anything), optionally a whole one in a range. */
 export function num(opts: { integer?: boolean; min?: number; max?: number } = {}): Check {
   const kind = opts.integer ? 'an integer' : 'a number';
-  const range = opts.min !== undefined && opts.max !== undefined ? ` from ${opts.min} to ${opts.max}`
-    : opts.min !== undefined ? ` of at least ${opts.min}` : opts.max !== undefined ? ` of at most ${opts.max}` : '';
+  const range =
+    opts.min !== undefined && opts.max !== undefined
+      ? ` from ${opts.min} to ${opts.max}`
+      : opts.min !== undefined
+        ? ` of at least ${opts.min}`
+        : opts.max !== undefined
+          ? ` of at most ${opts.max}`
+          : '';
   const expected = `${kind}${range}`;
   return (v, field) => {
     if (typeof v !== 'number' || !Number.isFinite(v) || (opts.integer && !Number.isSafeInteger(v))) throw typeError(field, expected, v);
@@ -70,7 +79,13 @@ export function num(opts: { integer?: boolean; min?: number; max?: number } = {}
 
 /** One of a few strings. */
 export function oneOf(...values: string[]): Check {
-  const expected = values.length === 1 ? quote(values[0]) : `${values.slice(0, -1).map((x) => quote(x)).join(', ')} or ${quote(values[values.length - 1])}`;
+  const expected =
+    values.length === 1
+      ? quote(values[0])
+      : `${values
+          .slice(0, -1)
+          .map((x) => quote(x))
+          .join(', ')} or ${quote(values[values.length - 1])}`;
   return (v, field) => {
     if (typeof v !== 'string' || !values.includes(v)) throw typeError(field, expected, v);
   };
@@ -86,9 +101,11 @@ export function either(expected: string, ...alternatives: Array<[test: (v: unkno
 }
 
 /** A string, or a finite number (limits: `memory: '64m'` or `memory: 67108864`). */
-export const strOrNum: Check = either('a string or a finite number',
+export const strOrNum: Check = either(
+  'a string or a finite number',
   [(v) => typeof v === 'string', str()],
-  [(v) => typeof v === 'number', num()]);
+  [(v) => typeof v === 'number', num()],
+);
 
 /** A plain object of string values (env as {KEY: 'value'}). */
 export function stringRecord(): Check {
@@ -135,8 +152,10 @@ export function checkOptions(value: unknown, schema: Schema, what: string, opts:
 }
 
 function unknownKey(key: string, known: string[], what: string): BerthError {
-  const near = known.find((k) => k.toLowerCase() === key.toLowerCase()) ?? known.find((k) => distance(k, key) <= 2)
-    ?? (key.length >= 3 ? known.find((k) => k.startsWith(key) || key.startsWith(k)) : undefined);
+  const near =
+    known.find((k) => k.toLowerCase() === key.toLowerCase()) ??
+    known.find((k) => distance(k, key) <= 2) ??
+    (key.length >= 3 ? known.find((k) => k.startsWith(key) || key.startsWith(k)) : undefined);
   const hint = near !== undefined ? `did you mean ${quote(near)}?` : `the known ones are ${known.join(', ')}`;
   return new BerthError('INVALID_ARGUMENT', `Unknown option ${quote(key)} in ${what}; ${hint}`);
 }

@@ -8,7 +8,10 @@ import { busyboxTar } from './fixtures';
  * fixture imported as `busybox`, and after every test a check that the host's mounts and cgroups
  * are as they were before it. `beforeCheck` runs first (e.g. removing the test's containers).
  */
-export function withBusybox(opts: { beforeCheck?: (berth: Berth) => Promise<void> | void } = {}): { readonly berth: Berth; readonly roots: TempRoots } {
+export function withBusybox(opts: { beforeCheck?: (berth: Berth) => Promise<void> | void } = {}): {
+  readonly berth: Berth;
+  readonly roots: TempRoots;
+} {
   const ctx = {} as { berth: Berth; roots: TempRoots };
   let before: HostSnapshot;
   beforeAll(async () => {

@@ -130,7 +130,10 @@ function safeReaddir(dir: string): fs.Dirent[] {
 }
 
 function readMountinfoLines(): string[] {
-  return fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.length > 0);
+  return fs
+    .readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .filter((l) => l.length > 0);
 }
 
 function readMountPoints(): string[] {
@@ -221,7 +224,7 @@ export function runCli(args: string[], opts: RunCliOptions = {}): Promise<CliRes
       child.stdout!.destroy();
       child.stderr!.destroy();
       resolve({
-        code: code ?? 128 + (signal ? osConstants.signals[signal] ?? 0 : 0),
+        code: code ?? 128 + (signal ? (osConstants.signals[signal] ?? 0) : 0),
         signal,
         stdout: Buffer.concat(stdout).toString('utf8'),
         stderr: Buffer.concat(stderr).toString('utf8'),

@@ -26,14 +26,16 @@ export function iptablesRules(): string[] {
   } catch {
     return [];
   }
-  return out
-    .split('\n')
-    .filter((l) => l && !l.startsWith('#'))
-    .map((l) => l.replace(/ \[\d+:\d+\]$/, ''))
-    // a table and built-in chains with the ACCEPT policy, and nothing in them, is what no table is:
-    // iptables-nft creates them on first use (the plugins') and has no way to delete a table
-    .filter((l) => !l.startsWith('*') && l !== 'COMMIT' && !/^:(PREROUTING|INPUT|FORWARD|OUTPUT|POSTROUTING) ACCEPT$/.test(l))
-    .sort();
+  return (
+    out
+      .split('\n')
+      .filter((l) => l && !l.startsWith('#'))
+      .map((l) => l.replace(/ \[\d+:\d+\]$/, ''))
+      // a table and built-in chains with the ACCEPT policy, and nothing in them, is what no table is:
+      // iptables-nft creates them on first use (the plugins') and has no way to delete a table
+      .filter((l) => !l.startsWith('*') && l !== 'COMMIT' && !/^:(PREROUTING|INPUT|FORWARD|OUTPUT|POSTROUTING) ACCEPT$/.test(l))
+      .sort()
+  );
 }
 
 /** What differs, readable: `+ link veth1234`, `- -A POSTROUTING ...`. */
@@ -108,7 +110,10 @@ export function testSubnets(n: number): string[] {
 /** Addresses host-local holds for a network (files named like an address). */
 export function leases(runRoot: string, network: string): string[] {
   try {
-    return fs.readdirSync(path.join(runRoot, 'cni', 'networks', network)).filter((f) => /^\d+\.\d+\.\d+\.\d+$/.test(f)).sort();
+    return fs
+      .readdirSync(path.join(runRoot, 'cni', 'networks', network))
+      .filter((f) => /^\d+\.\d+\.\d+\.\d+$/.test(f))
+      .sort();
   } catch {
     return [];
   }

@@ -18,7 +18,11 @@ export interface TestRegistry {
 }
 
 export function missingTools(): string[] {
-  const tools: Array<[string, string]> = [[REGISTRY_BIN, 'docker-registry'], ['/usr/bin/skopeo', 'skopeo'], ['/usr/bin/umoci', 'umoci']];
+  const tools: Array<[string, string]> = [
+    [REGISTRY_BIN, 'docker-registry'],
+    ['/usr/bin/skopeo', 'skopeo'],
+    ['/usr/bin/umoci', 'umoci'],
+  ];
   return tools.filter(([bin]) => !fs.existsSync(bin)).map(([, pkg]) => pkg);
 }
 

@@ -39,14 +39,26 @@ describe('berth run refuses bad flags before anything is made', () => {
     const many = String(cpus + 1000);
     const available = cpus === 1 ? 'is only 1 CPU' : `are only ${cpus} CPUs`;
     const cases: Array<[string[], string]> = [
-      [['--cpus', many], `Expected a number of CPUs from 0.01 to ${cpus}.00 for --cpus but received "${many}": there ${available} available`],
+      [
+        ['--cpus', many],
+        `Expected a number of CPUs from 0.01 to ${cpus}.00 for --cpus but received "${many}": there ${available} available`,
+      ],
       [['--name', 'a\nb'], 'Expected a container name of letters, digits, _ . - for --name but received "a\\nb"'],
       [['--hostname', 'a\nb'], 'Expected a hostname of letters, digits, dots and dashes (at most 63) for --hostname but received "a\\nb"'],
       // each of these used to be checked only after the volume directory was made
       [['-v', `${volume}:/data`, '-e', 'A\nB=c'], 'Expected KEY=VALUE for --env but received "A\\nB=c"'],
-      [['-v', `${volume}:/data`, '-d', '--restart', 'sometimes'], 'Expected no, always, unless-stopped or on-failure[:MAX_RETRIES] for --restart but received "sometimes"'],
-      [['-v', `${volume}:/data`, '-d', '--log-opt', 'max-size=lots'], 'Expected a memory size like 64m, 512k or 1g for --log-opt max-size but received "lots"'],
-      [['-v', `${volume}:/data`, '--security-opt', 'seccomp=\u001b[2J'], 'Expected seccomp=unconfined, seccomp=default or no-new-privileges[=true|false] for --security-opt but received "seccomp=\\u001b[2J" (seccomp profiles from files are not supported)'],
+      [
+        ['-v', `${volume}:/data`, '-d', '--restart', 'sometimes'],
+        'Expected no, always, unless-stopped or on-failure[:MAX_RETRIES] for --restart but received "sometimes"',
+      ],
+      [
+        ['-v', `${volume}:/data`, '-d', '--log-opt', 'max-size=lots'],
+        'Expected a memory size like 64m, 512k or 1g for --log-opt max-size but received "lots"',
+      ],
+      [
+        ['-v', `${volume}:/data`, '--security-opt', 'seccomp=\u001b[2J'],
+        'Expected seccomp=unconfined, seccomp=default or no-new-privileges[=true|false] for --security-opt but received "seccomp=\\u001b[2J" (seccomp profiles from files are not supported)',
+      ],
       [['-w', 'relative'], 'Expected an absolute path for --workdir but received "relative"'],
       // arg alone took --rm=anything for --rm, and cut --flag=value at a line break
       [['--rm=maybe'], 'Expected true or false for --rm but received "maybe"'],
@@ -64,9 +76,18 @@ describe('berth run refuses bad flags before anything is made', () => {
 describe('stop -t and kill -s are checked before the containers', () => {
   it('refuses a bad timeout or signal with 125, and the container keeps running', async () => {
     await berth.runDetached({ image: 'busybox', cmd: ['sleep', '30'], name: 'target' });
-    const signal = (got: string) => `Expected a signal like SIGTERM, TERM, 15 or SIGRTMIN+3 (numbers 1 to 64) for --signal but received "${got}"`;
-    expectRefused(await cli(['stop', '-t', 'abc', 'target']), 'Expected a number of seconds from 0, like 10, for --time but received "abc"', 'stop -t abc');
-    expectRefused(await cli(['restart', '--time=-1', 'target']), 'Expected a number of seconds from 0, like 10, for --time but received "-1"', 'restart --time=-1');
+    const signal = (got: string) =>
+      `Expected a signal like SIGTERM, TERM, 15 or SIGRTMIN+3 (numbers 1 to 64) for --signal but received "${got}"`;
+    expectRefused(
+      await cli(['stop', '-t', 'abc', 'target']),
+      'Expected a number of seconds from 0, like 10, for --time but received "abc"',
+      'stop -t abc',
+    );
+    expectRefused(
+      await cli(['restart', '--time=-1', 'target']),
+      'Expected a number of seconds from 0, like 10, for --time but received "-1"',
+      'restart --time=-1',
+    );
     expectRefused(await cli(['kill', '-s', '99999', 'target']), signal('99999'), 'kill -s 99999');
     expectRefused(await cli(['kill', '-s', 'SIGFOO', 'target']), signal('SIGFOO'), 'kill -s SIGFOO');
     expect(berth.inspect('target').state.status).toBe('running');
@@ -88,9 +109,21 @@ describe('--root and --runroot naming a file', () => {
     const file = path.join(roots.base, 'a-file');
     fs.writeFileSync(file, 'keep');
     const before = tree(roots.root);
-    expectRefused(await cli(['--root', file, 'ps']), `The state root ${file} is not a directory; pass --root a directory (or remove the file)`, '--root FILE ps');
-    expectRefused(await cli(['--runroot', file, 'run', '--rm', 'busybox', 'true']), `The run root ${file} is not a directory; pass --runroot a directory (or remove the file)`, '--runroot FILE run');
-    expectRefused(await cli(['--root', `${file}/sub`, 'images']), `The state root ${file}/sub is not a directory: ${file} is a file; pass --root a directory (or remove the file)`, '--root FILE/sub images');
+    expectRefused(
+      await cli(['--root', file, 'ps']),
+      `The state root ${file} is not a directory; pass --root a directory (or remove the file)`,
+      '--root FILE ps',
+    );
+    expectRefused(
+      await cli(['--runroot', file, 'run', '--rm', 'busybox', 'true']),
+      `The run root ${file} is not a directory; pass --runroot a directory (or remove the file)`,
+      '--runroot FILE run',
+    );
+    expectRefused(
+      await cli(['--root', `${file}/sub`, 'images']),
+      `The state root ${file}/sub is not a directory: ${file} is a file; pass --root a directory (or remove the file)`,
+      '--root FILE/sub images',
+    );
     expect(fs.readFileSync(file, 'utf8')).toBe('keep');
     expect(tree(roots.root)).toEqual(before);
   });

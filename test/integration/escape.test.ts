@@ -57,7 +57,7 @@ function cli(args: string[], secret: { marker: string; file: string }): Promise<
 }
 
 async function waitFor(file: string, ms: number): Promise<void> {
-  for (const end = Date.now() + ms; Date.now() < end; ) {
+  for (const end = Date.now() + ms; Date.now() < end;) {
     if (fs.existsSync(file)) return;
     await new Promise((r) => setTimeout(r, 20));
   }
@@ -102,7 +102,11 @@ async function attack(name: string, runFlags: string[]): Promise<Attack> {
   }
   const report = fs.readFileSync(path.join(shared, 'report'), 'utf8').trim().split('\n');
   // ESCAPE_DEBUG=1 prints what the attacker managed, but for the bulky per-process lines
-  if (process.env.ESCAPE_DEBUG) console.log(name, report.filter((l) => !/^(fd|environ-read|mem-read) /.test(l)));
+  if (process.env.ESCAPE_DEBUG)
+    console.log(
+      name,
+      report.filter((l) => !/^(fd|environ-read|mem-read) /.test(l)),
+    );
   return { report, hostFilesBefore };
 }
 
@@ -148,7 +152,10 @@ describe('container root racing exec (CVE-2019-5736)', () => {
 
   // CAP_SYS_PTRACE (and --privileged) lift non-dumpable's protection: the attacker may now open
   // what it catches, which must still be only a sealed copy with nothing of the caller in it.
-  for (const [name, flags] of [['ptrace', ['--cap-add', 'SYS_PTRACE']], ['privileged', ['--privileged']]] as const) {
+  for (const [name, flags] of [
+    ['ptrace', ['--cap-add', 'SYS_PTRACE']],
+    ['privileged', ['--privileged']],
+  ] as const) {
     it(`cannot reach the caller with ${flags.join(' ')}`, async () => {
       const a = await attack(name, [...flags]);
       expectNothingOfTheHost(a);
@@ -158,7 +165,10 @@ describe('container root racing exec (CVE-2019-5736)', () => {
       // what it held it could not write
       for (const l of caught) {
         const link = l.split(' ').slice(2).join(' ');
-        expect(a.report.some((r) => r.startsWith(`write-denied ${link} `) || r.startsWith(`open-for-write-denied ${link} `)), l).toBe(true);
+        expect(
+          a.report.some((r) => r.startsWith(`write-denied ${link} `) || r.startsWith(`open-for-write-denied ${link} `)),
+          l,
+        ).toBe(true);
       }
     });
   }

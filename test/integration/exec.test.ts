@@ -18,7 +18,11 @@ beforeAll(() => {
 });
 beforeEach(() => {
   box = berth.spawn({
-    image: 'busybox', name: 'target', hostname: 'exechost', env: ['FROM_RUN=1'], rm: true,
+    image: 'busybox',
+    name: 'target',
+    hostname: 'exechost',
+    env: ['FROM_RUN=1'],
+    rm: true,
     cmd: ['sh', '-c', 'echo container-data > /tmp/marker; exec sleep 60'],
   });
 });
@@ -82,7 +86,8 @@ describe('exec', () => {
     // -d returns at once; the command goes on inside the container
     const detached = await runCli(['exec', '-d', 'target', 'sh', '-c', 'sleep 0.3; echo later > /tmp/detached'], { roots });
     expect([detached.code, detached.stdout]).toEqual([0, '']);
-    for (let i = 0; i < 100 && (await exec(['cat', '/tmp/detached'])).stdout !== 'later\n'; i++) await new Promise((r) => setTimeout(r, 20));
+    for (let i = 0; i < 100 && (await exec(['cat', '/tmp/detached'])).stdout !== 'later\n'; i++)
+      await new Promise((r) => setTimeout(r, 20));
     expect((await exec(['cat', '/tmp/detached'])).stdout).toBe('later\n');
   });
 });

@@ -13,11 +13,24 @@ beforeAll(() => {
 
 describe('inspect', () => {
   it('shows the OCI config the start ran, and that config runs the container as asked', async () => {
-    const r = await berth.run({ image: 'busybox', name: 'specced', network: 'none', hostname: 'ocis', user: '1000:1000', capAdd: ['NET_ADMIN'], volumes: [`${roots.base}:/v:ro`], cmd: ['sh', '-c', 'hostname; id -u; grep CapBnd /proc/self/status'] });
+    const r = await berth.run({
+      image: 'busybox',
+      name: 'specced',
+      network: 'none',
+      hostname: 'ocis',
+      user: '1000:1000',
+      capAdd: ['NET_ADMIN'],
+      volumes: [`${roots.base}:/v:ro`],
+      cmd: ['sh', '-c', 'hostname; id -u; grep CapBnd /proc/self/status'],
+    });
     expect(r.stdout.split('\n').slice(0, 2)).toEqual(['ocis', '1000']);
     const spec = berth.inspect('specced').ociConfig!;
     expect(spec.ociVersion).toBe('1.1.0');
-    expect(spec.process).toMatchObject({ args: ['sh', '-c', 'hostname; id -u; grep CapBnd /proc/self/status'], user: { uid: 1000, gid: 1000 }, cwd: '/' });
+    expect(spec.process).toMatchObject({
+      args: ['sh', '-c', 'hostname; id -u; grep CapBnd /proc/self/status'],
+      user: { uid: 1000, gid: 1000 },
+      cwd: '/',
+    });
     expect(spec.process!.capabilities!.bounding).toContain('CAP_NET_ADMIN');
     expect(spec.hostname).toBe('ocis');
     expect(spec.root!.path).toMatch(/\/merged$/);

@@ -40,7 +40,11 @@ const cli = (args: string[]) => runCli(args, { roots });
 describe('detached containers', () => {
   it('run -d returns at once; the shim is the parent, keeps the log and records the exit', async () => {
     const t0 = Date.now();
-    const info = await berth.runDetached({ image: 'busybox', name: 'talker', cmd: ['sh', '-c', 'echo out; echo err >&2; printf partial; sleep 0.3; exit 7'] });
+    const info = await berth.runDetached({
+      image: 'busybox',
+      name: 'talker',
+      cmd: ['sh', '-c', 'echo out; echo err >&2; printf partial; sleep 0.3; exit 7'],
+    });
     expect(Date.now() - t0).toBeLessThan(2000);
     expect(info.state.status).toBe('running');
     const ppid = Number(/^PPid:\s+(\d+)/m.exec(fs.readFileSync(`/proc/${info.state.pid}/status`, 'utf8'))![1]);
@@ -48,7 +52,11 @@ describe('detached containers', () => {
     const state = await berth.wait('talker');
     expect(state.exitCode).toBe(7);
     const entries = await collect(berth.logs('talker'));
-    expect(entries.map((e) => [e.stream, e.log])).toEqual([['stdout', 'out\n'], ['stderr', 'err\n'], ['stdout', 'partial']]);
+    expect(entries.map((e) => [e.stream, e.log])).toEqual([
+      ['stdout', 'out\n'],
+      ['stderr', 'err\n'],
+      ['stdout', 'partial'],
+    ]);
     expect(entries.every((e) => /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z$/.test(e.time))).toBe(true);
     for (const d of berth.runtime.cgroups.dirs(info.config.id)) expect(fs.existsSync(d)).toBe(false);
   });
@@ -62,7 +70,12 @@ describe('detached containers', () => {
   });
 
   it('bounds the log: rotated at --log-opt max-size, at most max-file files', async () => {
-    await berth.runDetached({ image: 'busybox', name: 'chatty', logOpts: ['max-size=2k', 'max-file=2'], cmd: ['sh', '-c', 'i=0; while [ $i -lt 300 ]; do echo "line $i padding padding"; i=$((i+1)); done'] });
+    await berth.runDetached({
+      image: 'busybox',
+      name: 'chatty',
+      logOpts: ['max-size=2k', 'max-file=2'],
+      cmd: ['sh', '-c', 'i=0; while [ $i -lt 300 ]; do echo "line $i padding padding"; i=$((i+1)); done'],
+    });
     await berth.wait('chatty');
     const dir = berth.runtime.store.containerDir(berth.inspect('chatty').config.id);
     const logs = fs.readdirSync(dir).filter((f) => f.startsWith('container.log'));
@@ -94,19 +107,32 @@ describe('detached containers', () => {
 
   it('--init reaps zombies', async () => {
     // the shell leaves orphans behind that nobody but PID 1 can reap
-    await berth.runDetached({ image: 'busybox', name: 'reaper', init: true, cmd: ['sh', '-c', 'for i in 1 2 3 4 5; do (sleep 0.1 &); done; sleep 60'] });
+    await berth.runDetached({
+      image: 'busybox',
+      name: 'reaper',
+      init: true,
+      cmd: ['sh', '-c', 'for i in 1 2 3 4 5; do (sleep 0.1 &); done; sleep 60'],
+    });
     await sleep(600);
     const zombies = berth.top('reaper').filter((p) => /\bZ\b/.test(fs.readFileSync(`/proc/${p.pid}/stat`, 'utf8').split(') ')[1] ?? ''));
     expect(zombies).toEqual([]);
   });
 
   it('kill sends signals; start runs an exited container again with its write layer', async () => {
-    await berth.runDetached({ image: 'busybox', name: 'again', cmd: ['sh', '-c', 'echo run >> /data.txt; cat /data.txt | wc -l; sleep 60'] });
+    await berth.runDetached({
+      image: 'busybox',
+      name: 'again',
+      cmd: ['sh', '-c', 'echo run >> /data.txt; cat /data.txt | wc -l; sleep 60'],
+    });
     await until('first run to log', async () => (await collect(berth.logs('again'))).length === 1);
     berth.kill('again', 'SIGKILL');
     expect((await berth.wait('again')).exitCode).toBe(137);
     await berth.start('again');
-    await until('second run to log', () => fs.readFileSync(path.join(berth.runtime.store.containerDir(berth.inspect('again').config.id), 'container.log'), 'utf8').includes('"2\\n"'));
+    await until('second run to log', () =>
+      fs
+        .readFileSync(path.join(berth.runtime.store.containerDir(berth.inspect('again').config.id), 'container.log'), 'utf8')
+        .includes('"2\\n"'),
+    );
     expect(() => berth.kill('again', 'SIGNOPE')).toThrow(/Expected a signal like SIGTERM/);
   });
 
@@ -225,16 +251,23 @@ describe('state that survives crashes', () => {
 describe('many containers', () => {
   it('50 detached containers start concurrently, are listed, stop and are removed cleanly', async () => {
     const t0 = Date.now();
-    await Promise.all(Array.from({ length: 50 }, (_, i) => berth.runDetached({ image: 'busybox', name: `many${i}`, cmd: ['sleep', '120'] })));
+    await Promise.all(
+      Array.from({ length: 50 }, (_, i) => berth.runDetached({ image: 'busybox', name: `many${i}`, cmd: ['sleep', '120'] })),
+    );
     const started = Date.now() - t0;
     const running = berth.ps();
     expect(running.length).toBe(50);
     expect(new Set(running.map((c) => c.config.name)).size).toBe(50);
-    const rss = running.reduce((sum, c) => sum + Number(/^VmRSS:\s+(\d+)/m.exec(fs.readFileSync(`/proc/${c.state.shimPid}/status`, 'utf8'))![1]), 0);
+    const rss = running.reduce(
+      (sum, c) => sum + Number(/^VmRSS:\s+(\d+)/m.exec(fs.readFileSync(`/proc/${c.state.shimPid}/status`, 'utf8'))![1]),
+      0,
+    );
     const t1 = Date.now();
     await Promise.all(running.map((c) => berth.stop(c.config.id, { timeout: 0 })));
     for (const c of running) await berth.remove(c.config.id);
-    console.log(`50 containers: started in ${started} ms, stopped and removed in ${Date.now() - t1} ms, shims ${Math.round(rss / 50)} kB RSS each`);
+    console.log(
+      `50 containers: started in ${started} ms, stopped and removed in ${Date.now() - t1} ms, shims ${Math.round(rss / 50)} kB RSS each`,
+    );
     expect(rss / 50).toBeLessThan(2048);
   }, 120_000);
 });

@@ -40,11 +40,16 @@ async function refused(containerPath: string): Promise<BerthError> {
 }
 
 describe('mount targets', () => {
-  it.each(['/data', '/data/', '/sysdata', '/relproc', '/data/random'])('refuses a volume on %s, which resolves into /proc or /sys', async (target) => {
-    const e = await refused(target);
-    expect(e.code).toBe('INVALID_ARGUMENT');
-    expect(e.message).toBe(`Mount target ${JSON.stringify(target)} resolves into /proc or /sys of the container (through a symlink in the image); mount it on another path`);
-  });
+  it.each(['/data', '/data/', '/sysdata', '/relproc', '/data/random'])(
+    'refuses a volume on %s, which resolves into /proc or /sys',
+    async (target) => {
+      const e = await refused(target);
+      expect(e.code).toBe('INVALID_ARGUMENT');
+      expect(e.message).toBe(
+        `Mount target ${JSON.stringify(target)} resolves into /proc or /sys of the container (through a symlink in the image); mount it on another path`,
+      );
+    },
+  );
 
   it('still mounts a volume beside those links, and the masks and read-only paths still apply', async () => {
     const r = await berth.run({

@@ -14,7 +14,16 @@ import { Berth, type ContainerProcess, type SpawnOptions } from '../../src/index
 import { CLI_PATH, hostChanges, hostSnapshot, runCli, tempRoots, type HostSnapshot, type TempRoots } from '../helpers/env';
 import { busyboxTar } from '../helpers/fixtures';
 import { hostPrefixes, overlaps, parseSubnet } from '../../src/network/subnet';
-import { freeHostPort, leases, netChanges, netSnapshot, removeCniBaseChains, restoreIpForward, testSubnets, type NetSnapshot } from '../helpers/network';
+import {
+  freeHostPort,
+  leases,
+  netChanges,
+  netSnapshot,
+  removeCniBaseChains,
+  restoreIpForward,
+  testSubnets,
+  type NetSnapshot,
+} from '../helpers/network';
 
 const haveCni = fs.existsSync('/usr/lib/cni/bridge') && fs.existsSync('/usr/lib/cni/portmap') && fs.existsSync('/usr/lib/cni/host-local');
 
@@ -24,7 +33,9 @@ let initial: NetSnapshot;
 let before: HostSnapshot;
 let subnets: string[];
 // Bridges are host-wide: a per-run tag keeps two runs (two checkouts) from fighting over one name.
-const TAG = Math.floor(Math.random() * 0xffff).toString(16).padStart(4, '0');
+const TAG = Math.floor(Math.random() * 0xffff)
+  .toString(16)
+  .padStart(4, '0');
 const bridge = (n: number) => `bt${TAG}b${n}`;
 const NET = 'bt-net';
 const INTERNAL = 'bt-internal';
@@ -34,11 +45,15 @@ const running: ContainerProcess[] = [];
 const FILES_ONLY = 'echo "hosts: files" > /etc/nsswitch.conf';
 const base: Partial<SpawnOptions> = { image: 'busybox', rm: true, dns: ['127.0.0.1'] };
 
-const sh = (script: string, opts: Partial<SpawnOptions> = {}) => berth.run({ ...base, cmd: ['sh', '-c', `${FILES_ONLY}; ${script}`], ...opts } as SpawnOptions);
+const sh = (script: string, opts: Partial<SpawnOptions> = {}) =>
+  berth.run({ ...base, cmd: ['sh', '-c', `${FILES_ONLY}; ${script}`], ...opts } as SpawnOptions);
 
 function serve(name: string, opts: Partial<SpawnOptions> = {}, body = `hello from ${name}`): ContainerProcess {
   const p = berth.spawn({
-    ...base, name, network: NET, ...opts,
+    ...base,
+    name,
+    network: NET,
+    ...opts,
     cmd: ['sh', '-c', `mkdir -p /srv && echo "${body}" > /srv/index.html && exec httpd -f -p 8080 -h /srv`],
   } as SpawnOptions);
   running.push(p);
@@ -84,7 +99,8 @@ async function retry<T>(fn: () => Promise<T>, ok: (v: T) => boolean, tries = 50)
 
 /** A client request by name from inside a container, with busybox nc (its wget segfaults on name
  *  lookups when statically linked against glibc). */
-const NC_GET = (host: string) => `for i in $(seq 50); do printf "GET / HTTP/1.0\\r\\n\\r\\n" | nc -w 2 ${host} 8080 && break; sleep 0.1; done`;
+const NC_GET = (host: string) =>
+  `for i in $(seq 50); do printf "GET / HTTP/1.0\\r\\n\\r\\n" | nc -w 2 ${host} 8080 && break; sleep 0.1; done`;
 
 describe.skipIf(!haveCni)('bridge networks (CNI)', () => {
   beforeAll(async () => {
@@ -148,13 +164,21 @@ describe.skipIf(!haveCni)('bridge networks (CNI)', () => {
   it('publishes a port that answers from the host on 127.0.0.1, and berth port shows it', async () => {
     const port = freeHostPort();
     const server = serve('bt-published', { publish: [`127.0.0.1:${port}:8080`, '8080/tcp'] });
-    const reply = await retry(() => httpGet('127.0.0.1', port), (s) => s.includes('hello from bt-published'));
+    const reply = await retry(
+      () => httpGet('127.0.0.1', port),
+      (s) => s.includes('hello from bt-published'),
+    );
     expect(reply).toContain('hello from bt-published');
     const ports = berth.port(server.id);
     expect(ports[0]).toEqual({ hostIP: '127.0.0.1', hostPort: port, containerPort: 8080, protocol: 'tcp' });
     // the second mapping got a free host port of the ephemeral range
     expect(ports[1].hostPort).toBeGreaterThanOrEqual(32768);
-    expect(await retry(() => httpGet('127.0.0.1', ports[1].hostPort), (s) => s.includes('hello'))).toContain('hello from bt-published');
+    expect(
+      await retry(
+        () => httpGet('127.0.0.1', ports[1].hostPort),
+        (s) => s.includes('hello'),
+      ),
+    ).toContain('hello from bt-published');
     const cli = await runCli(['port', 'bt-published'], { roots });
     expect(cli.stdout).toBe(`8080/tcp -> 127.0.0.1:${port}\n8080/tcp -> 0.0.0.0:${ports[1].hostPort}\n`);
     // the container's own address, from the host, on the bridge
@@ -168,7 +192,7 @@ describe.skipIf(!haveCni)('bridge networks (CNI)', () => {
     expect((await sh('ls /sys/class/net')).stdout).toBe('lo\n');
   });
 
-  it('--network host shares the host\'s network namespace', async () => {
+  it("--network host shares the host's network namespace", async () => {
     const r = await sh('ls /sys/class/net', { network: 'host' });
     expect(r.stdout.trim().split('\n').sort()).toEqual(fs.readdirSync('/sys/class/net').sort());
   });
@@ -185,7 +209,11 @@ describe.skipIf(!haveCni)('bridge networks (CNI)', () => {
   it('takes --ip, --mac-address, --dns and --add-host', async () => {
     const ip = subnets[0].replace(/\.0\/24$/, '.200');
     const r = await sh('ip -4 addr show eth0; cat /sys/class/net/eth0/address; cat /etc/resolv.conf; grep db /etc/hosts', {
-      network: NET, ip, mac: '02:42:0a:e7:00:c8', dns: ['10.231.255.53'], addHosts: ['db:10.231.255.5', 'gw:host-gateway'],
+      network: NET,
+      ip,
+      mac: '02:42:0a:e7:00:c8',
+      dns: ['10.231.255.53'],
+      addHosts: ['db:10.231.255.5', 'gw:host-gateway'],
     });
     expect(r.stdout).toContain(`inet ${ip}/24`);
     expect(r.stdout).toContain('02:42:0a:e7:00:c8\n');
@@ -220,14 +248,28 @@ describe.skipIf(!haveCni)('bridge networks (CNI)', () => {
     expect(netChanges(snap)).toEqual([]);
 
     // the CLI dies with SIGKILL: its container dies with it (parent death signal), nobody runs DEL
-    const cli = spawn(process.execPath, [CLI_PATH, 'run', '--name', 'bt-orphan', '--network', NET, '-p', `${freeHostPort(38300)}:80`, 'busybox', 'sleep', '60'], {
-      env: { ...process.env, BERTH_ROOT: roots.root, BERTH_RUNROOT: roots.runRoot }, stdio: 'ignore',
-    });
-    await retry(async () => leases(roots.runRoot, NET).length, (n) => n === 1);
-    await retry(async () => berth.ps().length, (n) => n === 1);
+    const cli = spawn(
+      process.execPath,
+      [CLI_PATH, 'run', '--name', 'bt-orphan', '--network', NET, '-p', `${freeHostPort(38300)}:80`, 'busybox', 'sleep', '60'],
+      {
+        env: { ...process.env, BERTH_ROOT: roots.root, BERTH_RUNROOT: roots.runRoot },
+        stdio: 'ignore',
+      },
+    );
+    await retry(
+      async () => leases(roots.runRoot, NET).length,
+      (n) => n === 1,
+    );
+    await retry(
+      async () => berth.ps().length,
+      (n) => n === 1,
+    );
     cli.kill('SIGKILL');
     await new Promise((r) => cli.once('exit', r));
-    await retry(async () => berth.ps().length, (n) => n === 0); // ps repairs: DEL in the pinned namespace, which outlived the process
+    await retry(
+      async () => berth.ps().length,
+      (n) => n === 0,
+    ); // ps repairs: DEL in the pinned namespace, which outlived the process
     expect(leases(roots.runRoot, NET)).toEqual([]);
     expect(netChanges(snap)).toEqual([]);
     await berth.remove('bt-orphan');
@@ -239,13 +281,17 @@ describe.skipIf(!haveCni)('bridge networks (CNI)', () => {
     const cli = (args: string[]) => runCli(args, { roots });
     const created = await cli(['network', 'create', '--subnet', subnets[2], '--bridge', bridge(2), 'bt-cli']);
     expect(created.code).toBe(0);
-    expect((await cli(['network', 'ls'])).stdout).toMatch(new RegExp(`bt-cli\\s+bridge\\s+${subnets[2].replace(/\./g, '\\.')}\\s+${bridge(2)}\\s+false`));
+    expect((await cli(['network', 'ls'])).stdout).toMatch(
+      new RegExp(`bt-cli\\s+bridge\\s+${subnets[2].replace(/\./g, '\\.')}\\s+${bridge(2)}\\s+false`),
+    );
     const inspected = JSON.parse((await cli(['network', 'inspect', NET])).stdout);
     expect(inspected[0].containers.map((c: { name: string }) => c.name)).toEqual(['bt-user']);
     const dup = await cli(['network', 'create', '--subnet', subnets[2], 'bt-cli2']);
     expect(dup.code).toBe(125);
     expect(dup.stderr).toMatch(/overlaps network bt-cli/);
-    expect((await cli(['run', '--rm', '--network', 'bt-cli', 'busybox', 'sh', '-c', 'ip -4 addr show eth0 | grep -o "inet [0-9.]*"'])).stdout).toMatch(/^inet 10\.231\./);
+    expect(
+      (await cli(['run', '--rm', '--network', 'bt-cli', 'busybox', 'sh', '-c', 'ip -4 addr show eth0 | grep -o "inet [0-9.]*"'])).stdout,
+    ).toMatch(/^inet 10\.231\./);
     expect((await cli(['network', 'rm', 'bt-cli'])).code).toBe(0);
     expect(fs.existsSync(`/sys/class/net/${bridge(2)}`)).toBe(false);
   });
@@ -258,7 +304,12 @@ describe.skipIf(!haveCni)('bridge networks (CNI)', () => {
     const subnet = parseSubnet(info.subnet);
     expect(subnet.prefix).toBe(24);
     expect(hostPrefixes().filter((p) => overlaps(p, subnet))).toEqual([]);
-    expect(berth.listNetworks().filter((n) => n.name !== 'berth').every((n) => !overlaps(parseSubnet(n.subnet), subnet))).toBe(true);
+    expect(
+      berth
+        .listNetworks()
+        .filter((n) => n.name !== 'berth')
+        .every((n) => !overlaps(parseSubnet(n.subnet), subnet)),
+    ).toBe(true);
     expect(() => berth.createNetwork({ name: 'bridge' })).toThrow(/reserved/);
     berth.removeNetwork('berth');
     expect(berth.listNetworks().map((n) => n.name)).not.toContain('berth');
@@ -295,16 +346,25 @@ describe.skipIf(!haveCni)('bridge networks (CNI)', () => {
     const snap = netSnapshot();
     // the command prints its address first thing; the shim restarts it once (exit 3), in the same namespace
     await berth.runDetached({
-      image: 'busybox', name: 'bt-detached', network: NET, restart: 'on-failure:1',
+      image: 'busybox',
+      name: 'bt-detached',
+      network: NET,
+      restart: 'on-failure:1',
       cmd: ['sh', '-c', 'ip -4 -o addr show eth0 | grep -o "inet [0-9.]*"; test -e /restarted && exec sleep 60; touch /restarted; exit 3'],
     });
-    await retry(async () => berth.inspect('bt-detached').state, (s) => s.restartCount === 1 && s.status === 'running');
+    await retry(
+      async () => berth.inspect('bt-detached').state,
+      (s) => s.restartCount === 1 && s.status === 'running',
+    );
     const ip = berth.inspect('bt-detached').network!.ip;
-    const logged = await retry(async () => {
-      const out: string[] = [];
-      for await (const e of berth.logs('bt-detached')) out.push(e.log);
-      return out;
-    }, (l) => l.length === 2);
+    const logged = await retry(
+      async () => {
+        const out: string[] = [];
+        for await (const e of berth.logs('bt-detached')) out.push(e.log);
+        return out;
+      },
+      (l) => l.length === 2,
+    );
     expect(logged).toEqual([`inet ${ip}\n`, `inet ${ip}\n`]);
     expect(leases(roots.runRoot, NET).length).toBe(1);
     await berth.stop('bt-detached', { timeout: 0 });
@@ -319,33 +379,50 @@ describe.skipIf(!haveCni)('bridge networks (CNI)', () => {
     expect(netChanges(snap)).toEqual([]);
   });
 
-  it('a detached container that exits by itself leaves its network at once (the shim\'s exit command), --rm too', async () => {
+  it("a detached container that exits by itself leaves its network at once (the shim's exit command), --rm too", async () => {
     const snap = netSnapshot();
-    await berth.runDetached({ image: 'busybox', name: 'bt-brief', network: NET, publish: [`${freeHostPort(38500)}:80`], cmd: ['sleep', '0.2'] });
+    await berth.runDetached({
+      image: 'busybox',
+      name: 'bt-brief',
+      network: NET,
+      publish: [`${freeHostPort(38500)}:80`],
+      cmd: ['sleep', '0.2'],
+    });
     await berth.runDetached({ image: 'busybox', name: 'bt-brief-rm', network: NET, rm: true, cmd: ['sleep', '0.2'] });
     expect(leases(roots.runRoot, NET).length).toBe(2);
     // no berth call in between: only the shims' exit commands can have released them
-    const left = await retry(async () => ({ leases: leases(roots.runRoot, NET), net: netChanges(snap), netns: fs.readdirSync(path.join(roots.runRoot, 'netns')) }),
-      (s) => s.leases.length === 0 && s.net.length === 0 && s.netns.length === 0);
+    const left = await retry(
+      async () => ({ leases: leases(roots.runRoot, NET), net: netChanges(snap), netns: fs.readdirSync(path.join(roots.runRoot, 'netns')) }),
+      (s) => s.leases.length === 0 && s.net.length === 0 && s.netns.length === 0,
+    );
     expect(left).toEqual({ leases: [], net: [], netns: [] });
     expect(berth.inspect('bt-brief').state).toMatchObject({ status: 'exited', exitCode: 0 });
     expect(() => berth.inspect('bt-brief-rm')).toThrow(/No such container/);
     await berth.remove('bt-brief');
   });
 
-  it('a SIGKILLed shim: the next command releases its container\'s network, ports included', async () => {
+  it("a SIGKILLed shim: the next command releases its container's network, ports included", async () => {
     const snap = netSnapshot();
-    const info = await berth.runDetached({ image: 'busybox', name: 'bt-shimkill', network: NET, publish: [`${freeHostPort(38400)}:80`], cmd: ['sleep', '60'] });
+    const info = await berth.runDetached({
+      image: 'busybox',
+      name: 'bt-shimkill',
+      network: NET,
+      publish: [`${freeHostPort(38400)}:80`],
+      cmd: ['sleep', '60'],
+    });
     expect(netChanges(snap).length).toBeGreaterThan(0);
     process.kill(info.state.shimPid!, 'SIGKILL');
-    await retry(async () => berth.ps().length, (n) => n === 0);
+    await retry(
+      async () => berth.ps().length,
+      (n) => n === 0,
+    );
     expect(leases(roots.runRoot, NET)).toEqual([]);
     expect(netChanges(snap)).toEqual([]);
     expect(fs.readdirSync(path.join(roots.runRoot, 'netns'))).toEqual([]);
     await berth.remove('bt-shimkill');
   });
 
-  it('a berth killed before it handed a detached container\'s network to the shim: the next sweep gives it to the shim', async () => {
+  it("a berth killed before it handed a detached container's network to the shim: the next sweep gives it to the shim", async () => {
     const info = await berth.runDetached({ image: 'busybox', name: 'bt-orphaned', network: NET, cmd: ['sleep', '60'] });
     // as a crash between the shim's start and setOwner leaves it: owned by a process that is gone
     const file = path.join(roots.runRoot, 'cni', 'attachments', `${info.config.id}.json`);
@@ -356,7 +433,9 @@ describe.skipIf(!haveCni)('bridge networks (CNI)', () => {
     const rec = JSON.parse(fs.readFileSync(file, 'utf8'));
     expect(rec.pid).toBe(info.state.shimPid);
     expect(leases(roots.runRoot, NET).length).toBe(1);
-    expect(await execOut('bt-orphaned', ['ip', '-4', 'addr', 'show', 'eth0'])).toContain(`inet ${berth.inspect('bt-orphaned').network!.ip}/`);
+    expect(await execOut('bt-orphaned', ['ip', '-4', 'addr', 'show', 'eth0'])).toContain(
+      `inet ${berth.inspect('bt-orphaned').network!.ip}/`,
+    );
     // a second start of the same container, while the first lives, takes nothing of its network
     const c = berth.inspect('bt-orphaned').config;
     expect(() => berth.runtime.attachNetworks(c, berth.runtime.store.containerDir(c.id))).toThrow(/already running or being started/);
@@ -371,7 +450,13 @@ describe.skipIf(!haveCni)('bridge networks (CNI)', () => {
   it('network connect/disconnect: a running container gets an interface on another network, and loses it', async () => {
     const snap = netSnapshot();
     serve('bt-inner2', { network: INTERNAL }, 'hello from the inside');
-    await berth.runDetached({ image: 'busybox', name: 'bt-roamer', network: NET, dns: ['127.0.0.1'], cmd: ['sh', '-c', `${FILES_ONLY}; exec sleep 60`] });
+    await berth.runDetached({
+      image: 'busybox',
+      name: 'bt-roamer',
+      network: NET,
+      dns: ['127.0.0.1'],
+      cmd: ['sh', '-c', `${FILES_ONLY}; exec sleep 60`],
+    });
     expect(berth.connectNetwork(INTERNAL, 'bt-roamer').config.connected).toEqual([{ name: INTERNAL }]);
     const nets = berth.inspect('bt-roamer').networks!;
     expect(nets.map((n) => n.network)).toEqual([NET, INTERNAL]);
@@ -383,7 +468,9 @@ describe.skipIf(!haveCni)('bridge networks (CNI)', () => {
     expect(() => berth.disconnectNetwork(NET, 'bt-roamer')).toThrow(/created on network "bt-net"/);
     expect(() => berth.disconnectNetwork('bt-nope', 'bt-roamer')).toThrow(/not connected to network "bt-nope"/);
     // bad input: one clear error each, and the container's networks as they were
-    expect(() => berth.connectNetwork('bt-nope', 'bt-roamer')).toThrow('Network bt-nope not found; create it with berth network create bt-nope');
+    expect(() => berth.connectNetwork('bt-nope', 'bt-roamer')).toThrow(
+      'Network bt-nope not found; create it with berth network create bt-nope',
+    );
     expect(() => berth.connectNetwork(INTERNAL, 'bt-roamer', { ip: '10.231.999.1' })).toThrow(/Expected an IPv4 address for --ip/);
     expect(berth.inspect('bt-roamer').networks!.map((n) => n.network)).toEqual([NET, INTERNAL]);
 
@@ -416,15 +503,39 @@ describe.skipIf(!haveCni)('bridge networks (CNI)', () => {
     // iptables hidden in a mount namespace of the CLI's own: a non-executable file bound over each copy
     const blank = path.join(roots.base, 'not-iptables');
     fs.writeFileSync(blank, '', { mode: 0o644 });
-    const copies = [...new Set(['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin']
-      .map((d) => path.join(d, 'iptables')).filter((f) => fs.existsSync(f)).map((f) => fs.realpathSync(f)))];
+    const copies = [
+      ...new Set(
+        ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin']
+          .map((d) => path.join(d, 'iptables'))
+          .filter((f) => fs.existsSync(f))
+          .map((f) => fs.realpathSync(f)),
+      ),
+    ];
     const hide = copies.map((f) => `mount --bind "${blank}" "${f}"`).join(' && ');
     const count = berth.ps({ all: true }).length;
     const r = await runCli(['--help'], { roots }); // the CLI path and environment, reused below
     expect(r.code).toBe(0);
     const out = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
-      const child = spawn('unshare', ['-m', '--propagation', 'private', 'sh', '-c', `${hide} && exec "$0" "$@"`, process.execPath, CLI_PATH,
-        'run', '--rm', '--network', NET, 'busybox', 'true'], { env: { ...process.env, BERTH_ROOT: roots.root, BERTH_RUNROOT: roots.runRoot }, stdio: ['ignore', 'ignore', 'pipe'] });
+      const child = spawn(
+        'unshare',
+        [
+          '-m',
+          '--propagation',
+          'private',
+          'sh',
+          '-c',
+          `${hide} && exec "$0" "$@"`,
+          process.execPath,
+          CLI_PATH,
+          'run',
+          '--rm',
+          '--network',
+          NET,
+          'busybox',
+          'true',
+        ],
+        { env: { ...process.env, BERTH_ROOT: roots.root, BERTH_RUNROOT: roots.runRoot }, stdio: ['ignore', 'ignore', 'pipe'] },
+      );
       let stderr = '';
       child.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
       child.on('close', (code) => resolve({ code, stderr }));

@@ -16,7 +16,8 @@ beforeAll(() => {
   ({ berth, roots } = fixture);
 });
 
-const sh = (script: string, opts: Record<string, unknown> = {}) => berth.run({ image: 'busybox', cmd: ['sh', '-c', script], rm: true, ...opts });
+const sh = (script: string, opts: Record<string, unknown> = {}) =>
+  berth.run({ image: 'busybox', cmd: ['sh', '-c', script], rm: true, ...opts });
 const cli = (args: string[], input?: string) => runCli(args, { roots, input });
 
 describe('isolation', () => {
@@ -49,7 +50,18 @@ describe('isolation', () => {
       expect(env).toContain('PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin');
       // KEY alone copies the value explicitly; nothing else of the host comes along.
       expect(env).toContain('BERTH_HOST_SECRET=leak');
-      expect(env.filter((e) => e.startsWith('HOME=') || e.startsWith('PWD=') || e.startsWith('SHLVL=') || e.startsWith('HOSTNAME=') || e.startsWith('FOO=') || e.startsWith('PATH=') || e.startsWith('BERTH_HOST_SECRET=')).length).toBe(env.length);
+      expect(
+        env.filter(
+          (e) =>
+            e.startsWith('HOME=') ||
+            e.startsWith('PWD=') ||
+            e.startsWith('SHLVL=') ||
+            e.startsWith('HOSTNAME=') ||
+            e.startsWith('FOO=') ||
+            e.startsWith('PATH=') ||
+            e.startsWith('BERTH_HOST_SECRET='),
+        ).length,
+      ).toBe(env.length);
       const plain = await sh('env');
       expect(plain.stdout).not.toContain('BERTH_HOST_SECRET');
       expect(plain.stdout).not.toContain('VITEST');
@@ -58,7 +70,7 @@ describe('isolation', () => {
     }
   });
 
-  it('drops capabilities to docker\'s default set, and all of them for a non-root user', async () => {
+  it("drops capabilities to docker's default set, and all of them for a non-root user", async () => {
     const root = await sh('grep -E "^Cap(Eff|Bnd)" /proc/self/status');
     expect(root.stdout).toBe('CapEff:\t00000000a80425fb\nCapBnd:\t00000000a80425fb\n');
     const user = await sh('id -u; id -g; grep CapEff /proc/self/status', { user: '1000:1000' });
@@ -68,24 +80,36 @@ describe('isolation', () => {
   });
 
   it('provides /dev, /dev/shm, /sys read-only and the /etc files', async () => {
-    const r = await sh([
-      'ls /dev | tr "\\n" " "', 'echo', 'echo x > /dev/null && echo null-ok',
-      'head -c 4 /dev/zero | wc -c', 'touch /dev/shm/a && echo shm-ok',
-      'touch /sys/x 2>/dev/null || echo sys-ro', 'cat /etc/hostname', 'grep -c localhost /etc/hosts',
-      'test -f /etc/resolv.conf && echo resolv',
-    ].join('; '), { hostname: 'etcbox' });
+    const r = await sh(
+      [
+        'ls /dev | tr "\\n" " "',
+        'echo',
+        'echo x > /dev/null && echo null-ok',
+        'head -c 4 /dev/zero | wc -c',
+        'touch /dev/shm/a && echo shm-ok',
+        'touch /sys/x 2>/dev/null || echo sys-ro',
+        'cat /etc/hostname',
+        'grep -c localhost /etc/hosts',
+        'test -f /etc/resolv.conf && echo resolv',
+      ].join('; '),
+      { hostname: 'etcbox' },
+    );
     const lines = r.stdout.split('\n');
-    for (const dev of ['null', 'zero', 'full', 'random', 'urandom', 'tty', 'ptmx', 'pts', 'shm']) expect(lines[0].split(' ')).toContain(dev);
+    for (const dev of ['null', 'zero', 'full', 'random', 'urandom', 'tty', 'ptmx', 'pts', 'shm'])
+      expect(lines[0].split(' ')).toContain(dev);
     expect(lines.slice(1, 8)).toEqual(['null-ok', '4', 'shm-ok', 'sys-ro', 'etcbox', '2', 'resolv']);
   });
 
   it('masks sensitive /proc paths and makes others read-only', async () => {
-    const r = await sh('wc -c < /proc/timer_list; echo 1 > /proc/sysrq-trigger 2>/dev/null || echo sysrq-ro; echo 1 > /proc/sys/kernel/domainname 2>/dev/null || echo sys-ro');
+    const r = await sh(
+      'wc -c < /proc/timer_list; echo 1 > /proc/sysrq-trigger 2>/dev/null || echo sysrq-ro; echo 1 > /proc/sys/kernel/domainname 2>/dev/null || echo sys-ro',
+    );
     expect(r.stdout).toBe('0\nsysrq-ro\nsys-ro\n');
   });
 
   it('confines the container with a seccomp filter: no new user namespace (a way back to capabilities), no setns', async () => {
-    const probe = 'grep Seccomp: /proc/self/status; unshare -U true 2>/dev/null && echo userns || echo no-userns; nsenter -t 1 -u true 2>/dev/null && echo setns || echo no-setns; (true &); wait; echo fork';
+    const probe =
+      'grep Seccomp: /proc/self/status; unshare -U true 2>/dev/null && echo userns || echo no-userns; nsenter -t 1 -u true 2>/dev/null && echo setns || echo no-setns; (true &); wait; echo fork';
     expect((await sh(probe)).stdout).toBe('Seccomp:\t2\nno-userns\nno-setns\nfork\n');
     // docker's spelling turns it off, and the same command then gets its user namespace
     expect((await sh(probe, { securityOpt: ['seccomp=unconfined'] })).stdout).toBe('Seccomp:\t0\nuserns\nno-setns\nfork\n');
@@ -129,7 +153,7 @@ describe('rootfs', () => {
     expect(fs.existsSync(dir)).toBe(false);
   });
 
-  it('keeps mount targets out of the write layer: they live in the image\'s init layer', async () => {
+  it("keeps mount targets out of the write layer: they live in the image's init layer", async () => {
     const r = await berth.run({ image: 'busybox', cmd: ['sh', '-c', 'grep -c quiet /etc/hosts; cat /etc/hostname'], hostname: 'quiet' });
     expect(r.stdout).toBe('1\nquiet\n');
     const dir = berth.runtime.store.containerDir(r.id);
@@ -145,14 +169,16 @@ describe('rootfs', () => {
     const ro = path.join(roots.base, 'ro');
     fs.mkdirSync(ro);
     fs.writeFileSync(path.join(ro, 'f'), 'readonly\n');
-    const r = await sh('echo from-container > /data/out; cat /ro/f; echo x > /ro/g || echo refused', { volumes: [`${host}:/data`, `${ro}:/ro:ro`] });
+    const r = await sh('echo from-container > /data/out; cat /ro/f; echo x > /ro/g || echo refused', {
+      volumes: [`${host}:/data`, `${ro}:/ro:ro`],
+    });
     expect(r.stdout).toBe('readonly\nrefused\n');
     expect(r.stderr).toMatch(/Read-only file system/);
     expect(fs.readFileSync(path.join(host, 'out'), 'utf8')).toBe('from-container\n');
     expect(fs.existsSync(path.join(ro, 'g'))).toBe(false);
   });
 
-  it('follows docker\'s entrypoint rules', async () => {
+  it("follows docker's entrypoint rules", async () => {
     const r = await berth.run({ image: 'busybox', entrypoint: 'echo', cmd: ['from', 'cmd'], rm: true });
     expect(r.stdout).toBe('from cmd\n');
     const alone = await berth.run({ image: 'busybox', entrypoint: ['sh', '-c', 'echo entry'], rm: true });
@@ -183,10 +209,29 @@ describe('rootfs', () => {
 
 describe('cgroups', () => {
   it('writes the limits into the container cgroup and removes it after exit', async () => {
-    const proc = berth.spawn({ image: 'busybox', cmd: ['sleep', '30'], rm: true, memory: '64m', memorySwap: '96m', cpus: '0.5', cpuShares: 512, pidsLimit: 50, cpusetCpus: '0' });
+    const proc = berth.spawn({
+      image: 'busybox',
+      cmd: ['sleep', '30'],
+      rm: true,
+      memory: '64m',
+      memorySwap: '96m',
+      cpus: '0.5',
+      cpuShares: 512,
+      pidsLimit: 50,
+      cpusetCpus: '0',
+    });
     try {
       const dirs = berth.runtime.cgroups.dirs(proc.id);
-      const file = (ctl: string, name: string) => fs.readFileSync(path.join(dirs.find((d) => d.includes(`/${ctl}/`))!, name), 'utf8').trim();
+      const file = (ctl: string, name: string) =>
+        fs
+          .readFileSync(
+            path.join(
+              dirs.find((d) => d.includes(`/${ctl}/`))!,
+              name,
+            ),
+            'utf8',
+          )
+          .trim();
       expect(file('memory', 'memory.limit_in_bytes')).toBe(String(64 * 1024 * 1024));
       expect(file('memory', 'memory.memsw.limit_in_bytes')).toBe(String(96 * 1024 * 1024));
       expect(file('cpu', 'cpu.cfs_quota_us')).toBe('50000');
@@ -218,7 +263,9 @@ describe('cgroups', () => {
   });
 
   it('stops a fork loop at the pids limit', async () => {
-    const r = await sh('n=0; for i in $(seq 30); do sleep 10 & n=$((n+1)); done; echo started; kill $(jobs -p) 2>/dev/null; ps | wc -l', { pidsLimit: 8 });
+    const r = await sh('n=0; for i in $(seq 30); do sleep 10 & n=$((n+1)); done; echo started; kill $(jobs -p) 2>/dev/null; ps | wc -l', {
+      pidsLimit: 8,
+    });
     // sh itself, up to 7 sleeps, ps and wc: the rest could not fork
     const procs = Number(r.stdout.trim().split('\n').pop());
     expect(procs).toBeLessThanOrEqual(9);
@@ -249,7 +296,10 @@ describe('CLI', () => {
       [['--pids-limit', '0'], /--pids-limit/],
       [['--storage-driver', 'aufs'], /aufs/],
       [['--bogus'], /unknown flag/],
-      [['--security-opt', 'seccomp=/etc/profile.json'], /Expected seccomp=unconfined, seccomp=default or no-new-privileges.*received "seccomp=\/etc\/profile.json"/],
+      [
+        ['--security-opt', 'seccomp=/etc/profile.json'],
+        /Expected seccomp=unconfined, seccomp=default or no-new-privileges.*received "seccomp=\/etc\/profile.json"/,
+      ],
     ];
     for (const [flags, message] of cases) {
       const r = await cli(['run', '--rm', ...flags, 'busybox', 'true']);
@@ -308,10 +358,14 @@ describe('CLI', () => {
   it('refuses to run without root, naming the reason', async () => {
     const { spawnSync } = await import('node:child_process');
     const { CLI_PATH } = await import('../helpers/env');
-    const r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, CLI_PATH, 'run', 'busybox', 'true'], {
-      env: { PATH: process.env.PATH, BERTH_ROOT: roots.root, BERTH_RUNROOT: roots.runRoot },
-      cwd: '/',
-    });
+    const r = spawnSync(
+      'setpriv',
+      ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, CLI_PATH, 'run', 'busybox', 'true'],
+      {
+        env: { PATH: process.env.PATH, BERTH_ROOT: roots.root, BERTH_RUNROOT: roots.runRoot },
+        cwd: '/',
+      },
+    );
     expect(r.status).toBe(125);
     expect(r.stderr.toString()).toMatch(/berth needs root/);
   });

@@ -6,8 +6,21 @@ import { MS } from '../../src/native/constants';
 import { hostChanges, hostSnapshot, tempRoots, type HostSnapshot, type TempRoots } from '../helpers/env';
 import { busyboxTar } from '../helpers/fixtures';
 import {
-  INIT_PATH, SHIM_PATH, alive, prepareContainer, processesWith, procStatus, readLog, readState, sleep, startShim, waitFor, writeShimConfig,
-  type PreparedContainer, type ShimOptions, type ShimStart,
+  INIT_PATH,
+  SHIM_PATH,
+  alive,
+  prepareContainer,
+  processesWith,
+  procStatus,
+  readLog,
+  readState,
+  sleep,
+  startShim,
+  waitFor,
+  writeShimConfig,
+  type PreparedContainer,
+  type ShimOptions,
+  type ShimStart,
 } from '../helpers/shim';
 
 let roots: TempRoots;
@@ -19,7 +32,8 @@ let pids: number[];
 let containers: PreparedContainer[];
 
 beforeAll(async () => {
-  for (const bin of [SHIM_PATH, INIT_PATH]) if (!fs.existsSync(bin)) throw new Error(`${bin} does not exist; run \`npm run install\` first`);
+  for (const bin of [SHIM_PATH, INIT_PATH])
+    if (!fs.existsSync(bin)) throw new Error(`${bin} does not exist; run \`npm run install\` first`);
   roots = tempRoots();
   scratch = path.join(roots.base, 'shim');
   fs.mkdirSync(scratch);
@@ -85,11 +99,20 @@ describe('berth-shim', () => {
     const running = readState(c)!;
     expect(running).toMatchObject({ status: 'running', pid: s.pid, pidStartTime: s.startTime, restartCount: 0 });
     expect(running.startedAt).toMatch(ISO);
-    for (const d of c.cgroupDirs.filter((d) => fs.existsSync(d))) expect(fs.readFileSync(path.join(d, 'cgroup.procs'), 'utf8')).toContain(String(s.pid));
+    for (const d of c.cgroupDirs.filter((d) => fs.existsSync(d)))
+      expect(fs.readFileSync(path.join(d, 'cgroup.procs'), 'utf8')).toContain(String(s.pid));
 
     process.kill(s.pid!, 'SIGKILL');
     const exited = await shimExit(c, s.shimPid);
-    expect(exited).toMatchObject({ status: 'exited', pid: s.pid, pidStartTime: s.startTime, exitCode: 137, oomKilled: false, restartCount: 0, shimPid: s.shimPid });
+    expect(exited).toMatchObject({
+      status: 'exited',
+      pid: s.pid,
+      pidStartTime: s.startTime,
+      exitCode: 137,
+      oomKilled: false,
+      restartCount: 0,
+      shimPid: s.shimPid,
+    });
     expect(exited.finishedAt).toMatch(ISO);
     expect(Date.parse(exited.finishedAt!)).toBeGreaterThanOrEqual(Date.parse(exited.startedAt));
     for (const d of c.cgroupDirs) expect(fs.existsSync(d)).toBe(false);
@@ -104,7 +127,11 @@ describe('berth-shim', () => {
     expect(lines.pop()).toBe('');
     expect(lines).toHaveLength(3);
     const entries = lines.map((l) => JSON.parse(l));
-    expect(entries.map((e) => [e.log, e.stream])).toEqual([['out\n', 'stdout'], ['err\n', 'stderr'], ['partial', 'stdout']]);
+    expect(entries.map((e) => [e.log, e.stream])).toEqual([
+      ['out\n', 'stdout'],
+      ['err\n', 'stderr'],
+      ['partial', 'stdout'],
+    ]);
     for (const [i, e] of entries.entries()) {
       expect(Object.keys(e)).toEqual(['log', 'stream', 'time']);
       expect(e.time).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z$/);
@@ -113,7 +140,11 @@ describe('berth-shim', () => {
   });
 
   it('escapes control characters, replaces invalid UTF-8 and splits lines longer than 16 KiB', async () => {
-    const c = container(['sh', '-c', `printf 'tab\\there "q" \\\\ \\001\\033 \\303\\251 \\377\\300\\257 end\\r\\n'; head -c 40000 /dev/zero | tr '\\0' x; echo`]);
+    const c = container([
+      'sh',
+      '-c',
+      `printf 'tab\\there "q" \\\\ \\001\\033 \\303\\251 \\377\\300\\257 end\\r\\n'; head -c 40000 /dev/zero | tr '\\0' x; echo`,
+    ]);
     const s = await start(c);
     await shimExit(c, s.shimPid);
     const raw = fs.readFileSync(c.logFile, 'utf8');
@@ -121,15 +152,23 @@ describe('berth-shim', () => {
     const entries = readLog(c.logFile);
     expect(entries[0].log).toBe('tab\there "q" \\ \u0001\u001b é \uFFFD\uFFFD\uFFFD end\r\n');
     expect(entries.slice(1).map((e) => e.log.length)).toEqual([16384, 16384, 40000 - 2 * 16384 + 1]);
-    expect(entries.slice(1).map((e) => e.log).join('')).toBe('x'.repeat(40000) + '\n');
+    expect(
+      entries
+        .slice(1)
+        .map((e) => e.log)
+        .join(''),
+    ).toBe('x'.repeat(40000) + '\n');
   });
 
-  it('logs a tty container\'s output from the pty master as stdout', async () => {
+  it("logs a tty container's output from the pty master as stdout", async () => {
     const c = container(['sh', '-c', 'test -t 1 && echo tty; echo err >&2']);
     c.plan.tty = true;
     const s = await start(c);
     await shimExit(c, s.shimPid);
-    expect(readLog(c.logFile).map((e) => [e.log, e.stream])).toEqual([['tty\r\n', 'stdout'], ['err\r\n', 'stdout']]);
+    expect(readLog(c.logFile).map((e) => [e.log, e.stream])).toEqual([
+      ['tty\r\n', 'stdout'],
+      ['err\r\n', 'stdout'],
+    ]);
   });
 
   it('gives the container only its stdio and keeps no descriptor of the launcher', async () => {
@@ -141,7 +180,12 @@ describe('berth-shim', () => {
     const fds = fs.readdirSync(`/proc/${s.shimPid}/fd`).map((fd) => fs.readlinkSync(`/proc/${s.shimPid}/fd/${fd}`));
     expect(fds.slice(0, 3)).toEqual(['/dev/null', '/dev/null', '/dev/null']);
     // signalfd, /dev/null for the container's stdin, the log, two pipes: nothing inherited
-    expect(fds.slice(3).map((f) => f.replace(/:\[\d+\]$/, '')).sort()).toEqual(['/dev/null', 'anon_inode:[signalfd]', c.logFile, 'pipe', 'pipe'].sort());
+    expect(
+      fds
+        .slice(3)
+        .map((f) => f.replace(/:\[\d+\]$/, ''))
+        .sort(),
+    ).toEqual(['/dev/null', 'anon_inode:[signalfd]', c.logFile, 'pipe', 'pipe'].sort());
     process.kill(s.pid!, 'SIGKILL');
     await shimExit(c, s.shimPid);
   });
@@ -268,8 +312,17 @@ describe('berth-init', () => {
     const c = container(['sh', '-c', script]);
     const devTmpfs = c.plan.mounts.findIndex((m) => m.target === 'dev');
     c.plan.mounts.splice(devTmpfs + 1, 0, {
-      kind: 'mount', target: 'dev/init', source: INIT_PATH, fstype: '', flags: MS.BIND, data: '', create: 2,
-      sourceInRoot: false, optional: false, mode: 0, rdev: 0,
+      kind: 'mount',
+      target: 'dev/init',
+      source: INIT_PATH,
+      fstype: '',
+      flags: MS.BIND,
+      data: '',
+      create: 2,
+      sourceInRoot: false,
+      optional: false,
+      mode: 0,
+      rdev: 0,
     });
     c.plan.argv = ['/dev/init', '--', 'sh', '-c', script];
     c.plan.execCandidates = ['/dev/init'];
@@ -277,14 +330,16 @@ describe('berth-init', () => {
   }
 
   it('runs as PID 1, reaps orphaned zombies and passes the exit code through', async () => {
-    const c = withInit([
-      'sh -c "sleep 0.2 & exit 0"', // the sleep is orphaned and reparented to PID 1
-      'sleep 0.6',
-      'cat /proc/1/cmdline | tr "\\0" " "; echo',
-      'echo parent=$PPID',
-      'for s in /proc/[0-9]*/stat; do cut -d" " -f3 $s; done | grep -c Z',
-      'exit 7',
-    ].join('; '));
+    const c = withInit(
+      [
+        'sh -c "sleep 0.2 & exit 0"', // the sleep is orphaned and reparented to PID 1
+        'sleep 0.6',
+        'cat /proc/1/cmdline | tr "\\0" " "; echo',
+        'echo parent=$PPID',
+        'for s in /proc/[0-9]*/stat; do cut -d" " -f3 $s; done | grep -c Z',
+        'exit 7',
+      ].join('; '),
+    );
     const s = await start(c);
     const state = await shimExit(c, s.shimPid);
     expect(state.exitCode).toBe(7);

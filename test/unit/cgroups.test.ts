@@ -14,37 +14,48 @@ const M = 1024 ** 2;
 const ID = 'c0ffee';
 
 /** One mountinfo line in proc(5) format. */
-function line(n: number, root: string, mountPoint: string, fstype: string, source: string, superOpts: string, optional = 'shared:1'): string {
+function line(
+  n: number,
+  root: string,
+  mountPoint: string,
+  fstype: string,
+  source: string,
+  superOpts: string,
+  optional = 'shared:1',
+): string {
   return `${n} 1 0:${n} ${root} ${mountPoint} rw,nosuid,nodev,noexec,relatime ${optional} - ${fstype} ${source} ${superOpts}`;
 }
 
-const PURE_V2 = [
-  line(20, '/', '/', 'ext4', '/dev/sda1', 'rw,errors=remount-ro'),
-  line(21, '/', '/sys', 'sysfs', 'sysfs', 'rw'),
-  line(22, '/', '/sys/fs/cgroup', 'cgroup2', 'cgroup2', 'rw,nsdelegate,memory_recursiveprot'),
-  line(23, '/', '/proc', 'proc', 'proc', 'rw'),
-].join('\n') + '\n';
+const PURE_V2 =
+  [
+    line(20, '/', '/', 'ext4', '/dev/sda1', 'rw,errors=remount-ro'),
+    line(21, '/', '/sys', 'sysfs', 'sysfs', 'rw'),
+    line(22, '/', '/sys/fs/cgroup', 'cgroup2', 'cgroup2', 'rw,nsdelegate,memory_recursiveprot'),
+    line(23, '/', '/proc', 'proc', 'proc', 'rw'),
+  ].join('\n') + '\n';
 
-const HYBRID = [
-  line(20, '/', '/', 'ext4', '/dev/sda1', 'rw'),
-  line(24, '/', '/sys/fs/cgroup', 'tmpfs', 'tmpfs', 'ro,mode=755'),
-  line(25, '/', '/sys/fs/cgroup/unified', 'cgroup2', 'cgroup2', 'rw,nsdelegate'),
-  line(26, '/', '/sys/fs/cgroup/systemd', 'cgroup', 'cgroup', 'rw,xattr,name=systemd'),
-  line(27, '/', '/sys/fs/cgroup/cpu,cpuacct', 'cgroup', 'cgroup', 'rw,cpu,cpuacct'),
-  line(28, '/', '/sys/fs/cgroup/cpuset', 'cgroup', 'cgroup', 'rw,cpuset'),
-  line(29, '/', '/sys/fs/cgroup/memory', 'cgroup', 'cgroup', 'rw,memory'),
-  line(30, '/', '/sys/fs/cgroup/pids', 'cgroup', 'cgroup', 'rw,pids'),
-  line(31, '/', '/sys/fs/cgroup/devices', 'cgroup', 'cgroup', 'rw,devices'),
-  line(32, '/', '/sys/fs/cgroup/net_cls,net_prio', 'cgroup', 'cgroup', 'rw,net_cls,net_prio'),
-  line(33, '/', '/sys/fs/cgroup/freezer', 'cgroup', 'cgroup', 'rw,freezer'),
-].join('\n') + '\n';
+const HYBRID =
+  [
+    line(20, '/', '/', 'ext4', '/dev/sda1', 'rw'),
+    line(24, '/', '/sys/fs/cgroup', 'tmpfs', 'tmpfs', 'ro,mode=755'),
+    line(25, '/', '/sys/fs/cgroup/unified', 'cgroup2', 'cgroup2', 'rw,nsdelegate'),
+    line(26, '/', '/sys/fs/cgroup/systemd', 'cgroup', 'cgroup', 'rw,xattr,name=systemd'),
+    line(27, '/', '/sys/fs/cgroup/cpu,cpuacct', 'cgroup', 'cgroup', 'rw,cpu,cpuacct'),
+    line(28, '/', '/sys/fs/cgroup/cpuset', 'cgroup', 'cgroup', 'rw,cpuset'),
+    line(29, '/', '/sys/fs/cgroup/memory', 'cgroup', 'cgroup', 'rw,memory'),
+    line(30, '/', '/sys/fs/cgroup/pids', 'cgroup', 'cgroup', 'rw,pids'),
+    line(31, '/', '/sys/fs/cgroup/devices', 'cgroup', 'cgroup', 'rw,devices'),
+    line(32, '/', '/sys/fs/cgroup/net_cls,net_prio', 'cgroup', 'cgroup', 'rw,net_cls,net_prio'),
+    line(33, '/', '/sys/fs/cgroup/freezer', 'cgroup', 'cgroup', 'rw,freezer'),
+  ].join('\n') + '\n';
 
-const NONE = [
-  line(20, '/', '/', 'ext4', '/dev/sda1', 'rw'),
-  line(21, '/', '/sys', 'sysfs', 'sysfs', 'rw'),
-  // cgroup2 elsewhere than /sys/fs/cgroup does not count as the unified hierarchy
-  line(22, '/', '/mnt/cg', 'cgroup2', 'cgroup2', 'rw'),
-].join('\n') + '\n';
+const NONE =
+  [
+    line(20, '/', '/', 'ext4', '/dev/sda1', 'rw'),
+    line(21, '/', '/sys', 'sysfs', 'sysfs', 'rw'),
+    // cgroup2 elsewhere than /sys/fs/cgroup does not count as the unified hierarchy
+    line(22, '/', '/mnt/cg', 'cgroup2', 'cgroup2', 'rw'),
+  ].join('\n') + '\n';
 
 function values(plan: CgroupPlan, file: string): string[] {
   return plan.writes.filter(([f]) => f === file).map(([, v]) => v);
@@ -101,7 +112,7 @@ describe('parseMountInfo', () => {
     }
   });
 
-  it('reads this process\'s own mountinfo, which has a root mount', () => {
+  it("reads this process's own mountinfo, which has a root mount", () => {
     expect(readMountInfo().some((m) => m.mountPoint === '/')).toBe(true);
   });
 });
@@ -345,7 +356,7 @@ describe('CgroupV1 on temp hierarchies', () => {
     expect(indexOfWrite(new CgroupV1(mounts).plan(ID, {}), f)).toBe(-1);
   });
 
-  it('denies every device, then allows docker\'s default list', () => {
+  it("denies every device, then allows docker's default list", () => {
     const plan = new CgroupV1(mounts).plan(ID, {});
     const dir = path.join(mp('devices'), 'berth', ID);
     const deviceWrites = plan.writes.filter(([file]) => file.startsWith(dir));

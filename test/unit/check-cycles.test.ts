@@ -5,7 +5,8 @@ import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../helpers/paths';
 
-const check = (dir: string) => spawnSync(process.execPath, [path.join(REPO_ROOT, 'scripts', 'check-cycles.mjs'), dir], { encoding: 'utf8' });
+const check = (dir: string) =>
+  spawnSync(process.execPath, [path.join(REPO_ROOT, 'scripts', 'check-cycles.mjs'), dir], { encoding: 'utf8' });
 
 function tree(files: Record<string, string>): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-cycles-'));
@@ -21,7 +22,10 @@ describe('scripts/check-cycles.mjs', () => {
   });
 
   it('fails on a ring of value imports and names its modules', () => {
-    const dir = tree({ 'a.ts': "import { b } from './b';\nexport const a = b;\n", 'b.ts': "import { a } from './a';\nexport const b = () => a;\n" });
+    const dir = tree({
+      'a.ts': "import { b } from './b';\nexport const a = b;\n",
+      'b.ts': "import { a } from './a';\nexport const b = () => a;\n",
+    });
     const r = check(dir);
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/runtime import cycle: .*a\.ts <-> .*b\.ts/);

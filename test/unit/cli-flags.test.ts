@@ -57,7 +57,10 @@ describe('every flag a command accepts is in its --help, and nothing else is', (
   });
 
   it('gives no spelling to two flags, and each flag a key of its own', async () => {
-    const tables: Array<[string, Flags]> = [['global', GLOBAL_FLAGS], ...(await allCommands()).map((c): [string, Flags] => [c.name, withHelp(c.flags)])];
+    const tables: Array<[string, Flags]> = [
+      ['global', GLOBAL_FLAGS],
+      ...(await allCommands()).map((c): [string, Flags] => [c.name, withHelp(c.flags)]),
+    ];
     for (const [name, flags] of tables) {
       const all = flags.flatMap(spellings);
       expect(sorted(new Set(all)), name).toEqual(sorted(all));
@@ -71,7 +74,32 @@ describe('every flag a command accepts is in its --help, and nothing else is', (
 
 describe('parsed arguments are typed from the table', () => {
   it('run: short flags combined, repeated flags in order, the command after the image untouched', () => {
-    const args = parse(run, ['-it', '--rm', '-e', 'A=1', '--env=B=2', '-v', '/h:/c:ro', '--net', 'none', '--cap-add', 'NET_ADMIN', '--pull=never', '--entrypoint', '', '-m', '64m', '-P', 'busybox', 'sh', '-c', 'echo', '--rm', '-e', 'X']);
+    const args = parse(run, [
+      '-it',
+      '--rm',
+      '-e',
+      'A=1',
+      '--env=B=2',
+      '-v',
+      '/h:/c:ro',
+      '--net',
+      'none',
+      '--cap-add',
+      'NET_ADMIN',
+      '--pull=never',
+      '--entrypoint',
+      '',
+      '-m',
+      '64m',
+      '-P',
+      'busybox',
+      'sh',
+      '-c',
+      'echo',
+      '--rm',
+      '-e',
+      'X',
+    ]);
     expect(args).toMatchObject({
       interactive: true,
       tty: true,
@@ -97,14 +125,14 @@ describe('parsed arguments are typed from the table', () => {
     void args.bogus;
   });
 
-  it('exec: the command\'s own flags pass through, and -- ends the options', () => {
+  it("exec: the command's own flags pass through, and -- ends the options", () => {
     const args = parse(exec, ['-d', '-u', '0:0', '-w', '/tmp', 'c1', 'ls', '-la', '--tty']);
     expect(args).toMatchObject({ detach: true, tty: false, user: '0:0', workdir: '/tmp', env: undefined, _: ['c1', 'ls', '-la', '--tty'] });
     expectTypeOf(args.tty).toEqualTypeOf<boolean>();
     expect(parse(exec, ['--', '-c1', 'true'])._).toEqual(['-c1', 'true']);
   });
 
-  it('--help is every command\'s', () => {
+  it("--help is every command's", () => {
     expect(parse(run, ['--help']).help).toBe(true);
     expect(parse(exec, ['c1', '--help']).help).toBe(false);
   });
@@ -125,7 +153,11 @@ describe('an unknown flag', () => {
     ] as const) {
       const r = await runCli([...argv]);
       const flag = argv.find((a) => a.startsWith('-'));
-      expect({ code: r.code, stdout: r.stdout, stderr: r.stderr }).toEqual({ code: 125, stdout: '', stderr: `berth: unknown flag: ${flag}; see '${hint}'\n` });
+      expect({ code: r.code, stdout: r.stdout, stderr: r.stderr }).toEqual({
+        code: 125,
+        stdout: '',
+        stderr: `berth: unknown flag: ${flag}; see '${hint}'\n`,
+      });
     }
   });
 });

@@ -79,7 +79,11 @@ describe('watchContainers', () => {
     vi.useFakeTimers();
     let list = [container('a', running(5)), container('b', created)];
     const events: ContainerEvent[] = [];
-    const stop = watchContainers(() => list, (e) => events.push(e), 100);
+    const stop = watchContainers(
+      () => list,
+      (e) => events.push(e),
+      100,
+    );
     vi.advanceTimersByTime(100);
     expect(events).toEqual([]); // already running at the call: no start
 

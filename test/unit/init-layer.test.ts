@@ -18,7 +18,8 @@ function layer(name: string, build: (dir: string) => void = () => undefined): st
   build(dir);
   return dir;
 }
-const tree = (dir: string) => execFileSync('find', ['.', '-printf', '%y %m %p\n'], { cwd: dir, encoding: 'utf8' }).split('\n').filter(Boolean).sort();
+const tree = (dir: string) =>
+  execFileSync('find', ['.', '-printf', '%y %m %p\n'], { cwd: dir, encoding: 'utf8' }).split('\n').filter(Boolean).sort();
 
 describe('ensureInitLayer', () => {
   it('makes the missing mount targets once, beside the top layer, with /etc as the image has it', () => {
@@ -34,7 +35,9 @@ describe('ensureInitLayer', () => {
     const init = ensureInitLayer([top, base]);
     expect(init).toBe(path.join(root, 'layers', 'top', 'init'));
     // hosts is the image's own; proc exists; sys and dev do not
-    expect(tree(init!)).toEqual(['d 755 .', 'd 750 ./etc', 'd 755 ./dev', 'd 755 ./sys', 'f 644 ./etc/hostname', 'f 644 ./etc/resolv.conf'].sort());
+    expect(tree(init!)).toEqual(
+      ['d 755 .', 'd 750 ./etc', 'd 755 ./dev', 'd 755 ./sys', 'f 644 ./etc/hostname', 'f 644 ./etc/resolv.conf'].sort(),
+    );
     const st = fs.statSync(path.join(init!, 'etc'));
     expect([st.gid, st.mtimeMs]).toEqual([42, 2000_000]);
     // made once: a second call finds it

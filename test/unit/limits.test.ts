@@ -4,8 +4,17 @@ import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { BerthError } from '../../src/errors';
 import {
-  MIN_MEMORY, formatCpuList, onlineCpus, parseBytes, parseCpuList, parseCpuShares, parseCpus, parseCpuset,
-  parseMemory, parseMemorySwap, parsePidsLimit,
+  MIN_MEMORY,
+  formatCpuList,
+  onlineCpus,
+  parseBytes,
+  parseCpuList,
+  parseCpuShares,
+  parseCpus,
+  parseCpuset,
+  parseMemory,
+  parseMemorySwap,
+  parsePidsLimit,
 } from '../../src/runtime/limits';
 import { caught } from '../helpers/caught';
 
@@ -38,14 +47,29 @@ describe('parseBytes', () => {
     expect(parseBytes(input, '--memory')).toBe(bytes);
   });
 
-  it.each(['6x4', '', '   ', '-1', '-64m', 'm', '64mm', '64kb2', '1,5g', '0x10', '1e3', '64p', '.5m', '5.m', '64\nm', '64m\n', '\u00a064m'])(
-    'refuses %j naming the option and the value',
-    (input) => {
-      const e = caught(() => parseBytes(input, '--shm-size'));
-      expect(e.code).toBe('INVALID_ARGUMENT');
-      expect(e.message).toBe(`Expected a memory size like 64m, 512k or 1g for --shm-size but received ${JSON.stringify(input)}`);
-    },
-  );
+  it.each([
+    '6x4',
+    '',
+    '   ',
+    '-1',
+    '-64m',
+    'm',
+    '64mm',
+    '64kb2',
+    '1,5g',
+    '0x10',
+    '1e3',
+    '64p',
+    '.5m',
+    '5.m',
+    '64\nm',
+    '64m\n',
+    '\u00a064m',
+  ])('refuses %j naming the option and the value', (input) => {
+    const e = caught(() => parseBytes(input, '--shm-size'));
+    expect(e.code).toBe('INVALID_ARGUMENT');
+    expect(e.message).toBe(`Expected a memory size like 64m, 512k or 1g for --shm-size but received ${JSON.stringify(input)}`);
+  });
 
   it('refuses sizes beyond what a double holds exactly', () => {
     const e = caught(() => parseBytes('99999999t', '--memory'));
@@ -76,7 +100,9 @@ describe('parseMemory', () => {
   });
 
   it.each(['', '-1'])('refuses %j as malformed', (input) => {
-    expect(caught(() => parseMemory(input)).message).toBe(`Expected a memory size like 64m, 512k or 1g for --memory but received "${input}"`);
+    expect(caught(() => parseMemory(input)).message).toBe(
+      `Expected a memory size like 64m, 512k or 1g for --memory but received "${input}"`,
+    );
   });
 
   it.each(['512k', '5m', '0', String(MIN_MEMORY - 1), '6143k'])('refuses %j, below 6m', (input) => {
@@ -150,9 +176,13 @@ describe('parseCpus', () => {
 
   it('refuses more CPUs than the host has, as docker does', () => {
     expect(parseCpus('2', 2)).toBe(2);
-    expect(caught(() => parseCpus('1000', 2)).message).toBe('Expected a number of CPUs from 0.01 to 2.00 for --cpus but received "1000": there are only 2 CPUs available');
+    expect(caught(() => parseCpus('1000', 2)).message).toBe(
+      'Expected a number of CPUs from 0.01 to 2.00 for --cpus but received "1000": there are only 2 CPUs available',
+    );
     expect(caught(() => parseCpus('2.01', 2)).message).toMatch(/from 0\.01 to 2\.00 .*received "2\.01"/);
-    expect(caught(() => parseCpus('1.5', 1)).message).toBe('Expected a number of CPUs from 0.01 to 1.00 for --cpus but received "1.5": there is only 1 CPU available');
+    expect(caught(() => parseCpus('1.5', 1)).message).toBe(
+      'Expected a number of CPUs from 0.01 to 1.00 for --cpus but received "1.5": there is only 1 CPU available',
+    );
     // the default is this machine's count
     const host = os.availableParallelism();
     expect(parseCpus(String(host))).toBe(host);

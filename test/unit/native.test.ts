@@ -137,9 +137,28 @@ describe('plan codec golden bytes (TypeScript side)', () => {
     };
     const { oomScoreAdj: _adj, ...withoutAdj } = zeroed;
     const omitted: NativeSpawnPlan = { ...plan, mounts: plan.mounts.map(({ intoKernelFs: _, propagation: _p, ...m }) => m) };
-    const optionalFields = ['joinPid', 'helperPath', 'initPath', 'blockSignals', 'netnsPath', 'seccomp', 'execFifoPath', 'consoleSocket', 'rootfsReadonly',
-      'rootfsPropagation', 'noPivot', 'umask', 'rlimits', 'oomScoreAdj', 'domainname', 'joinNamespaces', 'seccompFilter', 'capsForAnyUser',
-      'capsInheritable', 'capsAmbient'] as const;
+    const optionalFields = [
+      'joinPid',
+      'helperPath',
+      'initPath',
+      'blockSignals',
+      'netnsPath',
+      'seccomp',
+      'execFifoPath',
+      'consoleSocket',
+      'rootfsReadonly',
+      'rootfsPropagation',
+      'noPivot',
+      'umask',
+      'rlimits',
+      'oomScoreAdj',
+      'domainname',
+      'joinNamespaces',
+      'seccompFilter',
+      'capsForAnyUser',
+      'capsInheritable',
+      'capsAmbient',
+    ] as const;
     for (const k of optionalFields) delete omitted[k];
     expect(encodePlan(omitted).equals(encodePlan(withoutAdj))).toBe(true);
     expect(encodePlan(omitted).equals(encodePlan(plan))).toBe(false);

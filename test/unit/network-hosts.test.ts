@@ -7,7 +7,8 @@ import type { AttachmentRecord, NetworkAttachment } from '../../src/network/sand
 import { hostsContent, parseAddHost, parseDns, resolvConfContent } from '../../src/network/hosts';
 import { etcHosts } from '../../src/runtime/etc-files';
 
-const IPV6 = '::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n';
+const IPV6 =
+  '::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n';
 
 describe('hostsContent', () => {
   it('without a network: the hostname is localhost, as before networking existed', () => {
@@ -17,11 +18,22 @@ describe('hostsContent', () => {
 
   it('on a network: its address with hostname and name, --add-host entries, then the peers', () => {
     const text = hostsContent({
-      hostname: 'abc123', name: 'web', ip: '10.231.1.2', gateway: '10.231.1.1',
-      extra: [{ host: 'db', ip: '10.9.9.9' }, { host: 'gw', ip: 'host-gateway' }],
-      peers: [{ host: 'api', ip: '10.231.1.3' }, { host: 'db', ip: '10.231.1.4' }],
+      hostname: 'abc123',
+      name: 'web',
+      ip: '10.231.1.2',
+      gateway: '10.231.1.1',
+      extra: [
+        { host: 'db', ip: '10.9.9.9' },
+        { host: 'gw', ip: 'host-gateway' },
+      ],
+      peers: [
+        { host: 'api', ip: '10.231.1.3' },
+        { host: 'db', ip: '10.231.1.4' },
+      ],
     });
-    expect(text).toBe(`127.0.0.1\tlocalhost\n${IPV6}10.231.1.2\tabc123 web\n10.9.9.9\tdb\n10.231.1.1\tgw\n10.231.1.3\tapi\n10.231.1.4\tdb\n`);
+    expect(text).toBe(
+      `127.0.0.1\tlocalhost\n${IPV6}10.231.1.2\tabc123 web\n10.9.9.9\tdb\n10.231.1.1\tgw\n10.231.1.3\tapi\n10.231.1.4\tdb\n`,
+    );
     // the --add-host entry comes first: resolvers take the first match
     expect(text.indexOf('10.9.9.9\tdb')).toBeLessThan(text.indexOf('10.231.1.4\tdb'));
   });
@@ -31,7 +43,9 @@ describe('hostsContent', () => {
   });
 
   it('host-gateway needs a gateway', () => {
-    expect(() => hostsContent({ hostname: 'h', ip: '10.0.0.2', extra: [{ host: 'gw', ip: 'host-gateway' }] })).toThrow(/needs a network with a gateway/);
+    expect(() => hostsContent({ hostname: 'h', ip: '10.0.0.2', extra: [{ host: 'gw', ip: 'host-gateway' }] })).toThrow(
+      /needs a network with a gateway/,
+    );
   });
 });
 
@@ -60,12 +74,14 @@ describe('resolvConfContent', () => {
     expect(resolvConfContent(host)).toBe('search example.org\nnameserver 10.1.1.1\noptions edns0\n');
   });
 
-  it('keeps them in the host\'s namespace', () => {
+  it("keeps them in the host's namespace", () => {
     expect(resolvConfContent(host, undefined, true)).toBe(host);
   });
 
   it('--dns replaces the nameservers and keeps search and options', () => {
-    expect(resolvConfContent(host, ['10.9.9.9', '10.9.9.8'])).toBe('nameserver 10.9.9.9\nnameserver 10.9.9.8\nsearch example.org\noptions edns0\n');
+    expect(resolvConfContent(host, ['10.9.9.9', '10.9.9.8'])).toBe(
+      'nameserver 10.9.9.9\nnameserver 10.9.9.8\nsearch example.org\noptions edns0\n',
+    );
   });
 });
 

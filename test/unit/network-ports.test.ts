@@ -3,10 +3,15 @@ import { BerthError } from '../../src/errors';
 import { assignHostPorts, EPHEMERAL, exposedPorts, formatPort, parsePublish, samePort } from '../../src/network/ports';
 import type { PortMapping } from '../../src/network/types';
 
-const m = (hostIP: string, hostPort: number, containerPort: number, protocol: 'tcp' | 'udp' = 'tcp'): PortMapping => ({ hostIP, hostPort, containerPort, protocol });
+const m = (hostIP: string, hostPort: number, containerPort: number, protocol: 'tcp' | 'udp' = 'tcp'): PortMapping => ({
+  hostIP,
+  hostPort,
+  containerPort,
+  protocol,
+});
 
 describe('parsePublish', () => {
-  it('parses docker\'s forms', () => {
+  it("parses docker's forms", () => {
     expect(parsePublish('8080:80')).toEqual([m('', 8080, 80)]);
     expect(parsePublish('127.0.0.1:8080:80')).toEqual([m('127.0.0.1', 8080, 80)]);
     expect(parsePublish('127.0.0.1::80')).toEqual([m('127.0.0.1', 0, 80)]);
@@ -42,18 +47,26 @@ describe('parsePublish', () => {
 describe('exposedPorts (-P)', () => {
   it('publishes every exposed tcp/udp port on a port chosen later, in port order', () => {
     expect(exposedPorts({ '80/tcp': {}, '53/udp': {}, '8080': {}, '7000-7001/tcp': {}, '132/sctp': {} })).toEqual([
-      m('', 0, 53, 'udp'), m('', 0, 80), m('', 0, 7000), m('', 0, 7001), m('', 0, 8080),
+      m('', 0, 53, 'udp'),
+      m('', 0, 80),
+      m('', 0, 7000),
+      m('', 0, 7001),
+      m('', 0, 8080),
     ]);
     expect(exposedPorts(undefined)).toEqual([]);
   });
 });
 
 describe('assignHostPorts', () => {
-  it('keeps explicit ports and refuses taken ones, docker\'s message', () => {
+  it("keeps explicit ports and refuses taken ones, docker's message", () => {
     expect(assignHostPorts([m('', 8080, 80)], [m('', 8081, 0)])).toEqual([m('', 8080, 80)]);
-    expect(() => assignHostPorts([m('', 8080, 80)], [m('127.0.0.1', 8080, 0)])).toThrow('Bind for 0.0.0.0:8080/tcp failed: port is already allocated');
+    expect(() => assignHostPorts([m('', 8080, 80)], [m('127.0.0.1', 8080, 0)])).toThrow(
+      'Bind for 0.0.0.0:8080/tcp failed: port is already allocated',
+    );
     // another address, or another protocol, is another port
-    expect(assignHostPorts([m('127.0.0.1', 8080, 80)], [m('127.0.0.2', 8080, 0), m('', 8080, 0, 'udp')])).toEqual([m('127.0.0.1', 8080, 80)]);
+    expect(assignHostPorts([m('127.0.0.1', 8080, 80)], [m('127.0.0.2', 8080, 0), m('', 8080, 0, 'udp')])).toEqual([
+      m('127.0.0.1', 8080, 80),
+    ]);
     // two mappings of one container cannot take the same port either
     expect(() => assignHostPorts([m('', 8080, 80), m('', 8080, 81)], [])).toThrow(/already allocated/);
   });
@@ -63,7 +76,9 @@ describe('assignHostPorts', () => {
     const [a, b] = assignHostPorts([m('', 0, 80), m('', 0, 81)], [m('', EPHEMERAL[0], 0)]);
     expect(a.hostPort).toBe(EPHEMERAL[0] + 1);
     expect(b.hostPort).toBe(EPHEMERAL[0] + 2);
-    expect(() => assignHostPorts([{ ...m('', 0, 80), hostRange: [9000, 9000] }], [m('', 9000, 0)])).toThrow('No free host port in 9000-9000 for 80/tcp');
+    expect(() => assignHostPorts([{ ...m('', 0, 80), hostRange: [9000, 9000] }], [m('', 9000, 0)])).toThrow(
+      'No free host port in 9000-9000 for 80/tcp',
+    );
   });
 
   it('samePort: an address clashes with itself and with all addresses', () => {

@@ -23,11 +23,14 @@ function envMap(env: string[]): Map<string, string> {
 }
 
 describe('parseSecurityOpts', () => {
-  it('defaults to the seccomp filter and no no_new_privs; takes docker\'s spellings', () => {
+  it("defaults to the seccomp filter and no no_new_privs; takes docker's spellings", () => {
     expect(parseSecurityOpts(undefined)).toEqual({ seccomp: true, noNewPrivileges: false });
     expect(parseSecurityOpts(['seccomp=unconfined'])).toEqual({ seccomp: false, noNewPrivileges: false });
     expect(parseSecurityOpts(['seccomp:unconfined', 'no-new-privileges'])).toEqual({ seccomp: false, noNewPrivileges: true });
-    expect(parseSecurityOpts(['seccomp=unconfined', 'seccomp=default', 'no-new-privileges=true', 'no-new-privileges:false'])).toEqual({ seccomp: true, noNewPrivileges: false });
+    expect(parseSecurityOpts(['seccomp=unconfined', 'seccomp=default', 'no-new-privileges=true', 'no-new-privileges:false'])).toEqual({
+      seccomp: true,
+      noNewPrivileges: false,
+    });
   });
 
   it('refuses what it does not know, naming what it knows', () => {
@@ -89,7 +92,9 @@ describe('parseVolume', () => {
 
   it('takes objects and validates them the same way', () => {
     expect(parseVolume({ hostPath: '/srv//d/', containerPath: '/x/./y', readonly: true })).toEqual({
-      hostPath: '/srv/d', containerPath: '/x/y', readonly: true,
+      hostPath: '/srv/d',
+      containerPath: '/x/y',
+      readonly: true,
     });
     expect(() => parseVolume({ hostPath: 'rel', containerPath: '/x', readonly: false })).toThrow('$PWD/rel');
     expect(() => parseVolume({ hostPath: '/h', containerPath: 'x', readonly: false })).toThrow('absolute container path');
@@ -134,7 +139,15 @@ describe('buildEnv', () => {
   });
 
   it('lets the user override everything, later entries of a key winning', () => {
-    const env = envMap(buildEnv(['A=image', 'PATH=/img'], ['A=user1', 'PATH=/usr/bin', 'A=user2', 'HOSTNAME=x', 'HOME=/h', 'TERM=vt100'], 'h', true, '/root'));
+    const env = envMap(
+      buildEnv(
+        ['A=image', 'PATH=/img'],
+        ['A=user1', 'PATH=/usr/bin', 'A=user2', 'HOSTNAME=x', 'HOME=/h', 'TERM=vt100'],
+        'h',
+        true,
+        '/root',
+      ),
+    );
     expect(env.get('A')).toBe('user2');
     expect(env.get('PATH')).toBe('/usr/bin');
     expect(env.get('HOSTNAME')).toBe('x');
@@ -162,7 +175,7 @@ describe('buildEnv', () => {
     expect(env.get('B')).toBe('x=y');
   });
 
-  it('copies KEY alone from this process\'s environment when it is set', () => {
+  it("copies KEY alone from this process's environment when it is set", () => {
     vi.stubEnv('BERTH_TEST_COPIED', 'from-host');
     vi.stubEnv('BERTH_TEST_EMPTY', '');
     const env = envMap(buildEnv([], ['BERTH_TEST_COPIED', 'BERTH_TEST_EMPTY'], 'h', false, '/'));
@@ -326,7 +339,7 @@ describe('resolveUser', () => {
     expect(resolveUser('alice', [empty, lower]).uid).toBe(1000);
   });
 
-  it('treats a directory where the file should be as hiding the lower layers\' file, as overlay does', () => {
+  it("treats a directory where the file should be as hiding the lower layers' file, as overlay does", () => {
     const weird = path.join(tmp, 'weird');
     fs.mkdirSync(path.join(weird, 'etc', 'passwd'), { recursive: true });
     expect(() => resolveUser('alice', [weird, lower])).toThrow(/Unable to find user "alice"/);
@@ -367,7 +380,15 @@ describe('parseLimits', () => {
   });
 
   it('parses strings like the CLI gives them', () => {
-    const l = parseLimits({ image: 'x', memory: '64m', memorySwap: '128m', cpus: '0.5', cpuShares: '512', pidsLimit: '100', cpusetCpus: '0' });
+    const l = parseLimits({
+      image: 'x',
+      memory: '64m',
+      memorySwap: '128m',
+      cpus: '0.5',
+      cpuShares: '512',
+      pidsLimit: '100',
+      cpusetCpus: '0',
+    });
     expect(l).toEqual({ memory: 64 * M, memorySwap: 128 * M, cpus: 0.5, cpuShares: 512, pidsLimit: 100, cpusetCpus: '0' });
   });
 
@@ -377,7 +398,9 @@ describe('parseLimits', () => {
   });
 
   it('checks a numeric memory against the 6m minimum and against being a byte count', () => {
-    expect(() => parseLimits({ image: 'x', memory: 1024 })).toThrow('Expected a memory size of at least 6m for --memory but received "1024"');
+    expect(() => parseLimits({ image: 'x', memory: 1024 })).toThrow(
+      'Expected a memory size of at least 6m for --memory but received "1024"',
+    );
     expect(() => parseLimits({ image: 'x', memory: -1 })).toThrow(BerthError);
     expect(() => parseLimits({ image: 'x', memory: Number.NaN })).toThrow(BerthError);
   });
@@ -389,14 +412,16 @@ describe('parseLimits', () => {
   });
 
   it('validates each option with its own message', () => {
-    expect(() => parseLimits({ image: 'x', memory: '6x4' })).toThrow('Expected a memory size like 64m, 512k or 1g for --memory but received "6x4"');
+    expect(() => parseLimits({ image: 'x', memory: '6x4' })).toThrow(
+      'Expected a memory size like 64m, 512k or 1g for --memory but received "6x4"',
+    );
     expect(() => parseLimits({ image: 'x', cpus: 0 })).toThrow('for --cpus but received "0"');
     expect(() => parseLimits({ image: 'x', cpuShares: 1 })).toThrow('for --cpu-shares but received "1"');
     expect(() => parseLimits({ image: 'x', pidsLimit: 0 })).toThrow('for --pids-limit but received "0"');
     expect(() => parseLimits({ image: 'x', cpusetCpus: '1-0' })).toThrow('for --cpuset-cpus but received "1-0"');
   });
 
-  it('checks --cpuset-cpus against this machine\'s online CPUs and normalizes it', () => {
+  it("checks --cpuset-cpus against this machine's online CPUs and normalizes it", () => {
     expect(() => parseLimits({ image: 'x', cpusetCpus: '8191' })).toThrow('CPUs this machine has');
     expect(parseLimits({ image: 'x', cpusetCpus: '0,0' }).cpusetCpus).toBe('0');
   });

@@ -2,9 +2,7 @@ import * as fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { CAPS, DEFAULT_CAPS, MS, S_IFCHR, makedev } from '../../src/native/constants';
 import type { NativeMountOp } from '../../src/native';
-import {
-  DEFAULT_PATH, capabilityPlan, containerMounts, execCandidates, layoutOf, spawnPlan,
-} from '../../src/runtime/plan';
+import { DEFAULT_PATH, capabilityPlan, containerMounts, execCandidates, layoutOf, spawnPlan } from '../../src/runtime/plan';
 import type { ContainerConfig } from '../../src/runtime/types';
 
 const CDIR = '/var/lib/berth/containers/0123abcd';
@@ -38,8 +36,17 @@ function config(over: Partial<ContainerConfig> = {}): ContainerConfig {
 }
 
 const MASKED = [
-  '/proc/asound', '/proc/acpi', '/proc/kcore', '/proc/keys', '/proc/latency_stats', '/proc/timer_list',
-  '/proc/timer_stats', '/proc/sched_debug', '/proc/scsi', '/sys/firmware', '/sys/devices/virtual/powercap',
+  '/proc/asound',
+  '/proc/acpi',
+  '/proc/kcore',
+  '/proc/keys',
+  '/proc/latency_stats',
+  '/proc/timer_list',
+  '/proc/timer_stats',
+  '/proc/sched_debug',
+  '/proc/scsi',
+  '/sys/firmware',
+  '/sys/devices/virtual/powercap',
 ];
 const READONLY = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'];
 
@@ -108,7 +115,7 @@ describe('execCandidates', () => {
 describe('capabilityPlan', () => {
   const lastCap = Number(fs.readFileSync('/proc/sys/kernel/cap_last_cap', 'utf8'));
 
-  it('keeps docker\'s default set: mask [0xa80425fb, 0]', () => {
+  it("keeps docker's default set: mask [0xa80425fb, 0]", () => {
     const { mask } = capabilityPlan();
     expect(mask).toEqual([0xa80425fb, 0]);
     expect(capabilityPlan(DEFAULT_CAPS).mask).toEqual([0xa80425fb, 0]);
@@ -174,7 +181,7 @@ describe('containerMounts', () => {
     }
   });
 
-  it('gives each kernel filesystem docker\'s flags and options', () => {
+  it("gives each kernel filesystem docker's flags and options", () => {
     const [proc, dev, pts, shm, mq] = ops;
     expect(proc.flags).toBe(MS.NOSUID | MS.NOEXEC | MS.NODEV);
     expect(proc.source).toBe('proc');
@@ -332,10 +339,16 @@ describe('layoutOf / spawnPlan', () => {
   it('assembles the native plan from config, cgroup plan and stdio', () => {
     const fss = fs.readFileSync('/proc/filesystems', 'utf8');
     if (!/\toverlay\n/.test(fss)) return; // rootfsMount consults the running kernel
-    const cgroup = { dirs: ['/cg/berth', '/cg/berth/x'], writes: [['/cg/berth/x/pids.max', '5']] as Array<[string, string]>, procs: ['/cg/berth/x/cgroup.procs'] };
+    const cgroup = {
+      dirs: ['/cg/berth', '/cg/berth/x'],
+      writes: [['/cg/berth/x/pids.max', '5']] as Array<[string, string]>,
+      procs: ['/cg/berth/x/cgroup.procs'],
+    };
     const p = spawnPlan(config(), CDIR, cgroup, { fds: [3, 4, 5], tty: false, ttySize: [24, 80] });
     expect(p.rootfs).toBe(`${CDIR}/merged`);
-    expect(p.rootfsMount.data).toBe(`lowerdir=/var/lib/berth/layers/top:/var/lib/berth/layers/base,upperdir=${CDIR}/upper,workdir=${CDIR}/work`);
+    expect(p.rootfsMount.data).toBe(
+      `lowerdir=/var/lib/berth/layers/top:/var/lib/berth/layers/base,upperdir=${CDIR}/upper,workdir=${CDIR}/work`,
+    );
     expect(p.namespaces).toEqual(expect.arrayContaining(['pid', 'mnt', 'uts', 'ipc', 'net', 'cgroup']));
     expect(p.cgroupDirs).toBe(cgroup.dirs);
     expect(p.cgroupWrites).toBe(cgroup.writes);

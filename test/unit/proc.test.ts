@@ -1,7 +1,15 @@
 import * as fs from 'node:fs';
 import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { parseCmdline, parseStat, parseStatusUid, processExecutable, processExists, processInfo, processStartTime } from '../../src/util/proc';
+import {
+  parseCmdline,
+  parseStat,
+  parseStatusUid,
+  processExecutable,
+  processExists,
+  processInfo,
+  processStartTime,
+} from '../../src/util/proc';
 
 /** A /proc/PID/stat line: pid, (comm), then fields 3.. as given, padded to the 52 the kernel writes. */
 function statLine(pid: number, comm: string, fields: Record<number, string | number>): string {
@@ -23,7 +31,7 @@ describe('parseStat', () => {
     for (const text of ['', 'garbage', '1 (x', '1 (x) S 0 0']) expect(parseStat(text)).toBeUndefined();
   });
 
-  it('agrees with this process\'s own stat file', () => {
+  it("agrees with this process's own stat file", () => {
     const text = fs.readFileSync('/proc/self/stat', 'utf8');
     const stat = parseStat(text)!;
     expect(stat.ppid).toBe(process.ppid);

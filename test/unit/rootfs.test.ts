@@ -17,7 +17,9 @@ describe('rootfsMount: overlay', () => {
     expect(m.source).toBe('overlay');
     expect(m.fstype).toBe('overlay');
     expect(m.flags).toBe(0);
-    expect(m.data).toBe('lowerdir=/l/top:/l/mid:/l/base,upperdir=/var/lib/berth/containers/abc/upper,workdir=/var/lib/berth/containers/abc/work');
+    expect(m.data).toBe(
+      'lowerdir=/l/top:/l/mid:/l/base,upperdir=/var/lib/berth/containers/abc/upper,workdir=/var/lib/berth/containers/abc/work',
+    );
   });
 
   it('works with a single layer', () => {
@@ -177,7 +179,7 @@ describe('kernelFilesystems', () => {
     expect(kernelFilesystems('\n\n').size).toBe(0);
   });
 
-  it('reads the running kernel\'s list by default', () => {
+  it("reads the running kernel's list by default", () => {
     const fss = kernelFilesystems();
     expect(fss.has('proc')).toBe(true);
     expect(fss.has('nodev')).toBe(false);

@@ -13,7 +13,10 @@ export function detectCgroups(mounts: MountInfoEntry[] = readMountInfo(), parent
   if (unified) return new CgroupV2(unified.mountPoint, parent);
   const v1 = new CgroupV1(mounts, parent);
   if (v1.controllers.size === 0) {
-    throw new BerthError('UNSUPPORTED', 'No cgroup hierarchy is mounted at /sys/fs/cgroup; mount cgroup2 there (or the v1 controllers) and try again');
+    throw new BerthError(
+      'UNSUPPORTED',
+      'No cgroup hierarchy is mounted at /sys/fs/cgroup; mount cgroup2 there (or the v1 controllers) and try again',
+    );
   }
   return v1;
 }

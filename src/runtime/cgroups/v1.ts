@@ -16,9 +16,17 @@ const ALWAYS = ['cpuacct', 'memory', 'pids', 'devices'];
 /** Device access a container gets by default (docker's list): everything else is denied, so that
  *  CAP_MKNOD cannot be turned into access to the host's disks. */
 export const DEFAULT_DEVICE_RULES = [
-  'c *:* m', 'b *:* m',
-  'c 1:3 rwm', 'c 1:5 rwm', 'c 1:7 rwm', 'c 1:8 rwm', 'c 1:9 rwm', // null zero full random urandom
-  'c 5:0 rwm', 'c 5:1 rwm', 'c 5:2 rwm', 'c 136:* rwm', // tty console ptmx pts
+  'c *:* m',
+  'b *:* m',
+  'c 1:3 rwm',
+  'c 1:5 rwm',
+  'c 1:7 rwm',
+  'c 1:8 rwm',
+  'c 1:9 rwm', // null zero full random urandom
+  'c 5:0 rwm',
+  'c 5:1 rwm',
+  'c 5:2 rwm',
+  'c 136:* rwm', // tty console ptmx pts
   'c 10:200 rwm', // tun
 ];
 
@@ -27,7 +35,10 @@ export class CgroupV1 implements CgroupManager {
   /** controller -> mount point of its hierarchy */
   readonly controllers: Map<string, string>;
 
-  constructor(mounts: MountInfoEntry[], private readonly parent = 'berth') {
+  constructor(
+    mounts: MountInfoEntry[],
+    private readonly parent = 'berth',
+  ) {
     this.controllers = new Map();
     for (const m of mounts) {
       if (m.fstype !== 'cgroup') continue;
@@ -92,7 +103,8 @@ export class CgroupV1 implements CgroupManager {
     }
     if (cpu && limits.cpuShares !== undefined) writes.push([path.join(cpu, 'cpu.shares'), String(limits.cpuShares)]);
     const pids = this.dir('pids', id);
-    if (pids && limits.pidsLimit !== undefined) writes.push([path.join(pids, 'pids.max'), limits.pidsLimit < 0 ? 'max' : String(limits.pidsLimit)]);
+    if (pids && limits.pidsLimit !== undefined)
+      writes.push([path.join(pids, 'pids.max'), limits.pidsLimit < 0 ? 'max' : String(limits.pidsLimit)]);
     const devices = this.dir('devices', id);
     if (devices && opts.allDevices) {
       writes.push([path.join(devices, 'devices.allow'), 'a']);
@@ -129,7 +141,9 @@ export class CgroupV1 implements CgroupManager {
   }
 
   joinFiles(id: string): string[] {
-    return this.dirs(id).filter((d) => fs.existsSync(d)).map((d) => path.join(d, 'tasks'));
+    return this.dirs(id)
+      .filter((d) => fs.existsSync(d))
+      .map((d) => path.join(d, 'tasks'));
   }
 
   oomKilled(id: string): boolean {

@@ -10,7 +10,10 @@ const WANTED = ['cpuset', 'cpu', 'memory', 'pids'];
 export class CgroupV2 implements CgroupManager {
   readonly version = 2 as const;
 
-  constructor(readonly mountPoint: string, private readonly parent = 'berth') {}
+  constructor(
+    readonly mountPoint: string,
+    private readonly parent = 'berth',
+  ) {}
 
   dirs(id: string): string[] {
     return [path.join(this.mountPoint, this.parent, id)];
@@ -31,7 +34,9 @@ export class CgroupV2 implements CgroupManager {
     const parent = path.join(this.mountPoint, this.parent);
     const dir = path.join(parent, id);
     const writes: Array<[string, string]> = [];
-    const enable = this.available().map((c) => `+${c}`).join(' ');
+    const enable = this.available()
+      .map((c) => `+${c}`)
+      .join(' ');
     if (enable) {
       writes.push([path.join(this.mountPoint, 'cgroup.subtree_control'), enable]);
       writes.push([path.join(parent, 'cgroup.subtree_control'), enable]);
@@ -56,7 +61,9 @@ export class CgroupV2 implements CgroupManager {
   }
 
   joinFiles(id: string): string[] {
-    return this.dirs(id).filter((d) => fs.existsSync(d)).map((d) => path.join(d, 'cgroup.procs'));
+    return this.dirs(id)
+      .filter((d) => fs.existsSync(d))
+      .map((d) => path.join(d, 'cgroup.procs'));
   }
 
   oomKilled(id: string): boolean {
