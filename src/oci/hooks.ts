@@ -1,5 +1,4 @@
 /** OCI hooks: programs the runtime runs at points of a container's life, the state JSON on stdin. */
-import { spawnSync } from 'node:child_process';
 import { BerthError } from '../errors';
 import { quote } from '../util/quote';
 import type { Hook, Hooks, State } from './spec';
@@ -20,6 +19,9 @@ export function runHooks(hooks: Hooks | undefined, point: HookPoint, state: Stat
 }
 
 function runHook(hook: Hook, state: State): string | undefined {
+  // node:child_process (and net, stream with it) loads only for a config that has hooks: it is
+  // most of a short berth-oci command's own time
+  const { spawnSync } = require('node:child_process') as typeof import('node:child_process');
   const [argv0, ...args] = hook.args?.length ? hook.args : [hook.path];
   const r = spawnSync(hook.path, args, {
     argv0,
