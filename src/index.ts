@@ -6,8 +6,8 @@
  *   const { exitCode, stdout } = await berth.run({ image: 'busybox', cmd: ['echo', 'hi'] });
  */
 import { BerthError } from './errors';
-import { ImageStore } from './image/store';
-import type { PullOptions, PullResult } from './image/pull';
+import { ImageStore } from './image/store/store';
+import type { PullOptions, PullResult } from './image/registry/pull';
 import type { ImageRecord } from './image/types';
 import * as imageApi from './image/berth-api';
 import type { CreateNetworkOptions, EndpointInfo, NetworkInfo, PortMapping } from './network/types';
@@ -16,7 +16,8 @@ import { isRunning } from './runtime/container-predicates';
 import { ensureImage } from './runtime/pull-policy';
 import { watchContainers, type ContainerEvent } from './runtime/events';
 import type { LogEntry, ReadLogOptions } from './runtime/logs';
-import { checkContainerOptions, checkExecOptions, type ContainerOptions, type ExecOptions } from './runtime/options';
+import { checkContainerOptions, checkExecOptions } from './runtime/option-checks';
+import type { ContainerOptions, ExecOptions } from './runtime/options';
 import { Runtime, type ExitStatus } from './runtime/runtime';
 import type { ContainerInfo, ContainerState, ContainerStats } from './runtime/types';
 import { BERTH_OPTIONS, checkArgs, CREDENTIALS, FORCE, LOG_OPTIONS, NETWORK_OPTIONS, PULL_OPTIONS, TIMEOUT } from './util/api-options';

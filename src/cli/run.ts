@@ -1,6 +1,6 @@
 import { BerthError } from '../errors';
 import { Berth } from '../index';
-import { checkContainerOptions } from '../runtime/options';
+import { checkContainerOptions } from '../runtime/option-checks';
 import { attachForeground, foregroundStdio } from './attach';
 import { command } from './command';
 

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BerthError } from '../errors';
-import type { ImageStore } from '../image/store';
+import type { ImageStore } from '../image/store/store';
 import { native, spawnContainer, type NativeExit, type NativeSpawned, type NativeSpawnPlan } from '../native';
 import { NetworkManager } from '../network/attachments';
 import type { CreateNetworkOptions, EndpointInfo, NetworkInfo } from '../network/types';
@@ -16,8 +16,9 @@ import { startError } from './errors';
 import { etcOptions, writeEtcFiles } from './etc-files';
 import { Lifecycle } from './lifecycle';
 import type { LogEntry, ReadLogOptions } from './logs';
-import { mergeEnv, resolveUser, type ContainerOptions, type ExecOptions } from './options';
-import { containerOciSpec, execPlan, spawnPlan, type StdioPlan } from './plan';
+import { type ContainerOptions, type ExecOptions } from './options';
+import { containerOciSpec, spawnPlan, type StdioPlan } from './plan';
+import { startExec } from './container-exec';
 import type { Spec } from '../oci/spec';
 import { ContainerStore, isShim, reconcile } from './store';
 import type { ContainerConfig, ContainerInfo, ContainerState, ContainerStats } from './types';
@@ -276,49 +277,7 @@ export class Runtime {
    *  unless overridden. Resolves `exited` when that process ends (the container keeps running). */
   exec(ref: string, o: ExecOptions, stdio: StdioPlan): Started {
     const info = this.resolve(ref);
-    const { config, state } = info;
-    if (!isRunning(state) || state.pid === undefined) {
-      throw new BerthError('INVALID_STATE', `Container ${quote(config.name)} is not running; start it first (berth start ${config.name})`);
-    }
-    if (o.cmd.length === 0) throw new BerthError('INVALID_ARGUMENT', '"berth exec" requires a command to run in the container');
-    const upper = path.join(this.store.containerDir(config.id), 'upper');
-    const user =
-      o.user !== undefined ? resolveUser(o.user, [upper, ...config.layers]) : { uid: config.uid, gid: config.gid, groups: config.groups };
-    const env = o.env ? mergeEnv(config.env, o.env) : config.env;
-    const workdir = o.workdir ?? config.workdir;
-    if (!path.posix.isAbsolute(workdir))
-      throw new BerthError('INVALID_ARGUMENT', `Expected an absolute path for --workdir but received ${quote(workdir)}`);
-    const plan = execPlan(
-      state.pid,
-      {
-        argv: o.cmd,
-        env,
-        cwd: workdir,
-        ...user,
-        seccomp: config.seccomp !== false && !config.privileged,
-        noNewPrivileges: !!config.noNewPrivileges,
-        capabilities: config.capabilities,
-      },
-      this.cgroups.joinFiles(config.id),
-      stdio,
-    );
-    let spawned;
-    try {
-      spawned = spawnContainer(plan);
-    } catch (e) {
-      throw startError(e, { ...config, argv: o.cmd, workdir }, plan, 'exec in');
-    }
-    const exited = new Promise<ExitStatus>((resolve) => {
-      native().watchExit(spawned.pidfd, (exit) => {
-        fs.closeSync(spawned.pidfd);
-        resolve({
-          exitCode: exit.signal ? 128 + exit.signal : exit.code,
-          ...(exit.signal ? { signal: exit.signal } : {}),
-          oomKilled: false,
-        });
-      });
-    });
-    return { info, pid: spawned.pid, pidfd: spawned.pidfd, ptyMaster: spawned.ptyMaster, exited };
+    return startExec(info, o, stdio, this.store.containerDir(info.config.id), this.cgroups.joinFiles(info.config.id));
   }
 
   /** The OCI config the container's starts run (its network namespace named only while it runs). */

@@ -5,7 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { BerthError } from '../../src/errors';
 import { normalizeArgv } from '../../src/cli/command';
 import { Berth } from '../../src/index';
-import { checkContainerOptions } from '../../src/runtime/options';
+import { checkContainerOptions } from '../../src/runtime/option-checks';
 import { describe as describeValue, oneLine, quote } from '../../src/util/quote';
 import { parseSignal, parseStopTimeout } from '../../src/util/signals';
 import { caught } from '../helpers/caught';
