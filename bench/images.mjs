@@ -214,13 +214,13 @@ export class ImageBench {
   }
 
   /**
-   * unpackLayer (dist/image/unpack.js: node-tar's parser, berth's LayerWriter) of the large layer's
+   * unpackLayer (dist/image/archive/unpack.js: node-tar's parser, berth's LayerWriter) of the large layer's
    * plain tar into a directory that does not exist yet, against `tar -x --numeric-owner` into an
    * empty one. As root both keep owners, modes and mtimes. The tar file is in the page cache for both.
    */
   async measureUnpack() {
     const { large } = this.layers();
-    const { unpackLayer } = require(path.join(REPO_ROOT, 'dist/image/unpack.js'));
+    const { unpackLayer } = require(path.join(REPO_ROOT, 'dist/image/archive/unpack.js'));
     const work = path.join(this.dir, 'unpack');
     fs.mkdirSync(work, { recursive: true });
     let n = 0;

@@ -1,5 +1,5 @@
 import { familiar } from '../image/reference';
-import type { PullEvent } from '../image/pull';
+import type { PullEvent } from '../image/registry/pull';
 import { Berth } from '../index';
 import { command, positionals } from './command';
 import type { Flag } from './flags';

@@ -4,12 +4,12 @@
  * load: src/index.ts loads this on every `berth run`, which must not pay for node-tar or the archive code.
  */
 import type { Runtime } from '../runtime/runtime';
-import type { CommitOptions } from './commit';
+import type { CommitOptions } from './transfer/commit';
 import type { Credentials } from './registry/auth';
-import type { ImageStore } from './store';
+import type { ImageStore } from './store/store';
 import type { ImageInspect, ImageRecord, LoadResult, PruneResult } from './types';
 
-export type { CommitOptions } from './commit';
+export type { CommitOptions } from './transfer/commit';
 export type { ImageInspect, LoadResult, PruneResult } from './types';
 export type { Credentials } from './registry/auth';
 
@@ -19,12 +19,12 @@ export interface ImageContext {
 }
 
 export async function commit(b: ImageContext, container: string, ref: string | undefined, opts: CommitOptions = {}): Promise<ImageRecord> {
-  const { commitContainer } = await import('./container-images');
+  const { commitContainer } = await import('./transfer/container-images');
   return commitContainer(b.runtime, b.images, container, ref, opts);
 }
 
 export async function exportTo(b: ImageContext, container: string, out: string | number): Promise<void> {
-  const { exportContainer } = await import('./container-images');
+  const { exportContainer } = await import('./transfer/container-images');
   return exportContainer(b.runtime, container, out);
 }
 

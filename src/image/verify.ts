@@ -3,8 +3,8 @@ import { Readable } from 'node:stream';
 // Loaded on first use, as in blobs.ts: `berth run` never hashes.
 const crypto = (): typeof import('node:crypto') => require('node:crypto');
 import { BerthError } from '../errors';
-import type { StagedBlob } from './blobs';
-import { AHEAD_BYTES } from './compression';
+import type { StagedBlob } from './store/blobs';
+import { AHEAD_BYTES } from './archive/compression';
 
 export interface Expected {
   digest: string;

@@ -5,7 +5,7 @@
  */
 import * as path from 'node:path';
 import { BerthError } from '../errors';
-import type { ImageStore } from '../image/store';
+import type { ImageStore } from '../image/store/store';
 import { parseNetworkOptions } from '../network/options';
 import { quote } from '../util/quote';
 import { containerCapabilities } from './capabilities';

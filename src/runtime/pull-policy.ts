@@ -1,5 +1,5 @@
 import { BerthError } from '../errors';
-import type { ImageStore } from '../image/store';
+import type { ImageStore } from '../image/store/store';
 import { quote } from '../util/quote';
 
 /**

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Berth, BerthError } from '../../src/index';
-import type { PullEvent } from '../../src/image/pull';
+import type { PullEvent } from '../../src/image/registry/pull';
 import { busyboxTar } from '../helpers/fixtures';
 import { CLI_PATH, runCli, tempRoots, type TempRoots } from '../helpers/env';
 import { missingTools, startRegistry, type TestRegistry } from '../helpers/registry';

@@ -2,8 +2,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { AuthFile, registryKey } from '../../src/image/auth-file';
-import { ShortLinks } from '../../src/image/short-links';
+import { AuthFile, registryKey } from '../../src/image/registry/auth-file';
+import { ShortLinks } from '../../src/image/store/short-links';
 
 let tmp: string;
 beforeEach(() => {

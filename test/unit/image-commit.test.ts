@@ -4,12 +4,12 @@ import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { list as tarList, type ReadEntry } from 'tar';
-import { applyChanges } from '../../src/image/commit-changes';
-import { writeDiffTar } from '../../src/image/diff-tar';
-import { writeFlatTar, type Branch } from '../../src/image/flatten';
-import { parseGetfattr } from '../../src/image/overlay-xattrs';
-import { makeWhiteout, markOpaque } from '../../src/image/special-files';
-import { TarWriter } from '../../src/image/tar-writer';
+import { applyChanges } from '../../src/image/transfer/commit-changes';
+import { writeDiffTar } from '../../src/image/archive/diff-tar';
+import { writeFlatTar, type Branch } from '../../src/image/transfer/flatten';
+import { parseGetfattr } from '../../src/image/archive/overlay-xattrs';
+import { makeWhiteout, markOpaque } from '../../src/image/archive/special-files';
+import { TarWriter } from '../../src/image/archive/tar-writer';
 
 const isRoot = process.getuid?.() === 0;
 const has = (tool: string): boolean => {

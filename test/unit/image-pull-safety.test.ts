@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { native } from '../../src/native';
-import { ImageStore } from '../../src/image/store';
+import { ImageStore } from '../../src/image/store/store';
 import { FakeRegistry, sha256, tarOf } from '../fixtures/registry/fake-registry';
 
 // These tests use the real store lock (flock on root/store.lock), as the CLI does.

@@ -2,8 +2,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ImageStore } from '../../src/image/store';
-import type { StoreLock } from '../../src/image/store-lock';
+import { ImageStore } from '../../src/image/store/store';
+import type { StoreLock } from '../../src/image/store/store-lock';
 import { FakeRegistry, sha256, tarOf } from '../fixtures/registry/fake-registry';
 
 const noLock: StoreLock = { sync: (_f, fn) => fn(), async: (_f, fn) => fn() };

@@ -3,9 +3,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ImageStore } from '../../src/image/store';
-import { stagingName } from '../../src/image/staging';
-import type { StoreLock } from '../../src/image/store-lock';
+import { ImageStore } from '../../src/image/store/store';
+import { stagingName } from '../../src/image/store/staging';
+import type { StoreLock } from '../../src/image/store/store-lock';
 import { processStartTime } from '../../src/runtime/proc';
 
 const noLock: StoreLock = { sync: (_f, fn) => fn(), async: (_f, fn) => fn() };

@@ -6,8 +6,8 @@ import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Header } from 'tar';
-import { ImageStore } from '../../src/image/store';
-import type { StoreLock } from '../../src/image/store-lock';
+import { ImageStore } from '../../src/image/store/store';
+import type { StoreLock } from '../../src/image/store/store-lock';
 import { ociArchitecture } from '../../src/image/oci';
 import { BerthError } from '../../src/errors';
 

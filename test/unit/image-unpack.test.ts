@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Header, Pax } from 'tar';
-import { unpackLayer } from '../../src/image/unpack';
+import { unpackLayer } from '../../src/image/archive/unpack';
 import { BerthError } from '../../src/errors';
 
 /** One tar member, written as a raw header so the test can say things no well-behaved packer would. */

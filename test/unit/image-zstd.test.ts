@@ -6,9 +6,9 @@ import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import * as zlib from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { uncompressed } from '../../src/image/compression';
-import { ImageStore } from '../../src/image/store';
-import type { StoreLock } from '../../src/image/store-lock';
+import { uncompressed } from '../../src/image/archive/compression';
+import { ImageStore } from '../../src/image/store/store';
+import type { StoreLock } from '../../src/image/store/store-lock';
 import { sha256, tarOf } from '../fixtures/registry/fake-registry';
 
 const noLock: StoreLock = { sync: (_f, fn) => fn(), async: (_f, fn) => fn() };

@@ -3,9 +3,9 @@ import * as path from 'node:path';
 import * as posix from 'node:path/posix';
 // Loaded on first use, as in blobs.ts.
 const crypto = (): typeof import('node:crypto') => require('node:crypto');
-import { BerthError } from '../errors';
+import { BerthError } from '../../errors';
 import { uncompressed } from './compression';
-import { formatSize, MAX_LAYER_SIZE_ENV } from './limits';
+import { formatSize, MAX_LAYER_SIZE_ENV } from '../limits';
 import { memberComponents } from './safe-path';
 import { tarEntries } from './tar-entries';
 import { openArchive } from './unpack';

@@ -1,8 +1,8 @@
 import { Readable } from 'node:stream';
 // node:zlib loads on first use: `berth run` never decompresses.
 const zlib = (): typeof import('node:zlib') => require('node:zlib');
-import { BerthError } from '../errors';
-import { formatSize, MAX_LAYER_SIZE_ENV } from './limits';
+import { BerthError } from '../../errors';
+import { formatSize, MAX_LAYER_SIZE_ENV } from '../limits';
 import { unzstd } from './zstd';
 
 export type Compression = 'gzip' | 'zstd' | 'xz' | 'bzip2' | 'none';

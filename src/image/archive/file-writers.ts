@@ -1,6 +1,6 @@
 import * as os from 'node:os';
 import type { Worker } from 'node:worker_threads';
-import { BerthError } from '../errors';
+import { BerthError } from '../../errors';
 
 /*
  * Regular files of a layer are written by worker threads: creating, filling and closing thousands of

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ReadEntry } from 'tar';
-import { BerthError } from '../errors';
+import { BerthError } from '../../errors';
 import { FileSink } from './file-writers';
 import { clearFor, lstatOrUndefined, memberComponents, parentDir, refuseEntry, type KnownTree } from './safe-path';
 import { makeNode, makeWhiteout, markOpaque, type NodeKind } from './special-files';

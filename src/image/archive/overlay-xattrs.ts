@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 // Loaded on first use: only commit and export read xattrs.
 const childprocess = (): typeof import('node:child_process') => require('node:child_process');
-import { BerthError } from '../errors';
+import { BerthError } from '../../errors';
 
 const OPAQUE = 'trusted.overlay.opaque';
 

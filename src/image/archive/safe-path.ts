@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { BerthError } from '../errors';
+import { BerthError } from '../../errors';
 
 export function refuseEntry(entry: string, why = 'it escapes the layer directory'): BerthError {
   return new BerthError('UNSAFE_ARCHIVE', `Refusing layer entry "${entry}": ${why}`);

@@ -5,7 +5,7 @@
 // Loaded on first use: `berth run` reads the store but never needs node:child_process, and loading it costs
 // milliseconds on every start.
 const childprocess = (): typeof import('node:child_process') => require('node:child_process');
-import { BerthError } from '../errors';
+import { BerthError } from '../../errors';
 
 function run(tool: string, pkg: string, args: string[], what: string): void {
   try {

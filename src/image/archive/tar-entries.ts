@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { once } from 'node:events';
 import type { ReadEntry } from 'tar';
-import { BerthError } from '../errors';
+import { BerthError } from '../../errors';
 
 /** node-tar's complaints about the data (bad checksum, truncation, not a tar) become one readable error; others pass. */
 function explain(cause: unknown, what: string): unknown {

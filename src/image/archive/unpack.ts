@@ -4,7 +4,7 @@ import * as path from 'node:path';
 // milliseconds on every start.
 const crypto = (): typeof import('node:crypto') => require('node:crypto');
 import { Readable } from 'node:stream';
-import { BerthError } from '../errors';
+import { BerthError } from '../../errors';
 import { uncompressed } from './compression';
 import { LayerWriter, type LayerWriterOptions } from './layer-writer';
 import { tarEntries } from './tar-entries';

@@ -1,5 +1,5 @@
-import { BerthError } from '../errors';
-import { formatSize } from './limits';
+import { BerthError } from '../../errors';
+import { formatSize } from '../limits';
 
 /**
  * The largest window berth decodes: 8 MiB, what RFC 8878 recommends decoders support and encoders not

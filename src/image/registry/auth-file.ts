@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { BerthError, invalid } from '../errors';
-import type { Credentials } from './registry/auth';
+import { BerthError, invalid } from '../../errors';
+import type { Credentials } from './auth';
 
 /** Docker's config.json shape, so a user can copy an entry across: {"auths": {"HOST": {"auth": base64("user:pass")}}}. */
 interface AuthJson {

@@ -1,8 +1,8 @@
 import * as fs from 'node:fs';
 // Loaded on first use, as in blobs.ts: `berth run` never hashes.
 const crypto = (): typeof import('node:crypto') => require('node:crypto');
-import type { StagedBlob } from './blobs';
-import { digestMismatch, type Expected } from './verify';
+import type { StagedBlob } from '../store/blobs';
+import { digestMismatch, type Expected } from '../verify';
 
 /** Bytes written to the blob file but not yet on it; past this the download waits for the disk. */
 const MAX_UNWRITTEN = 16 << 20;

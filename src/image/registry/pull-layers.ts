@@ -1,20 +1,20 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
-import { BerthError } from '../errors';
+import { BerthError } from '../../errors';
 import { BlobDownload } from './blob-download';
-import type { StagedBlob } from './blobs';
-import { AHEAD_BYTES, uncompressed } from './compression';
-import type { StagedLayer } from './layers';
-import type { Descriptor } from './oci';
+import type { StagedBlob } from '../store/blobs';
+import { AHEAD_BYTES, uncompressed } from '../archive/compression';
+import type { StagedLayer } from '../store/layers';
+import type { Descriptor } from '../oci';
 import type { LayerStatus, PullOptions, PullTarget } from './pull';
 import type { ResolvedImage } from './pull-resolve';
-import { causeText, type RegistryClient } from './registry/client';
-import { RegistryError } from './registry/errors';
-import type { ImageConfig } from './types';
-import { makeStagingDir } from './staging';
-import { openArchive } from './unpack';
-import { stageVerified, verifiedStream } from './verify';
+import { causeText, type RegistryClient } from './client';
+import { RegistryError } from './errors';
+import type { ImageConfig } from '../types';
+import { makeStagingDir } from '../store/staging';
+import { openArchive } from '../archive/unpack';
+import { stageVerified, verifiedStream } from '../verify';
 
 /**
  * One pull's downloads and unpacks, all staged in one directory of its own under tmp/, without the store

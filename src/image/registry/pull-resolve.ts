@@ -1,11 +1,11 @@
-import { BerthError } from '../errors';
-import { isDigest } from './digest';
-import type { Descriptor } from './oci';
-import { formatReference, type ImageReference } from './reference';
-import type { RegistryClient } from './registry/client';
-import { layerCompression, manifestKind } from './registry/media-types';
-import { hostPlatform, selectPlatform, type Platform, type PlatformDescriptor } from './registry/platform';
-import type { ImageConfig } from './types';
+import { BerthError } from '../../errors';
+import { isDigest } from '../digest';
+import type { Descriptor } from '../oci';
+import { formatReference, type ImageReference } from '../reference';
+import type { RegistryClient } from './client';
+import { layerCompression, manifestKind } from './media-types';
+import { hostPlatform, selectPlatform, type Platform, type PlatformDescriptor } from './platform';
+import type { ImageConfig } from '../types';
 
 /** What a reference resolves to in a registry: one platform's manifest, with its config. */
 export interface ResolvedImage {

@@ -1,17 +1,17 @@
-import { BerthError } from '../errors';
-import { chainIds } from './digest';
-import type { Descriptor } from './oci';
+import { BerthError } from '../../errors';
+import { chainIds } from '../digest';
+import type { Descriptor } from '../oci';
 import { LayerFetcher } from './pull-layers';
 import { parseConfig, resolveImage } from './pull-resolve';
-import type { StoredImage } from './records';
-import { formatReference, parseReference } from './reference';
-import type { RegistryTimeouts } from './limits';
-import type { Credentials } from './registry/auth';
-import { RegistryClient } from './registry/client';
-import { parsePlatform } from './registry/platform';
-import type { StoreParts } from './store-parts';
-import type { ImageRecord } from './types';
-import { verifiedStream } from './verify';
+import type { StoredImage } from '../store/records';
+import { formatReference, parseReference } from '../reference';
+import type { RegistryTimeouts } from '../limits';
+import type { Credentials } from './auth';
+import { RegistryClient } from './client';
+import { parsePlatform } from './platform';
+import type { StoreParts } from '../store/store-parts';
+import type { ImageRecord } from '../types';
+import { verifiedStream } from '../verify';
 
 export interface PullOptions {
   /** "os/arch[/variant]" to pick from a multi-platform image; default the host's (linux/amd64 on x64). */

@@ -1,9 +1,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Readable } from 'node:stream';
-import { digestHex, sha256Digest } from './digest';
+import { digestHex, sha256Digest } from '../digest';
 import { ensureTmp, stagingName } from './staging';
-import { writeHashed } from './verify';
+import { writeHashed } from '../verify';
 
 /** A blob written to a staging file and hashed on the way, not yet visible under blobs/. */
 export interface StagedBlob {

@@ -1,7 +1,7 @@
 import { manifestLayers } from './manifest-layers';
-import type { Descriptor } from './oci';
+import type { Descriptor } from '../oci';
 import type { StoreParts } from './store-parts';
-import type { ImageInspect, ImageRecord } from './types';
+import type { ImageInspect, ImageRecord } from '../types';
 
 /** `docker image inspect`: the record with each layer's diff ID, chain ID and stored blob side by side. */
 export function inspectImage(parts: StoreParts, image: ImageRecord): ImageInspect {

@@ -1,8 +1,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Readable } from 'node:stream';
-import { writeJsonAtomic, readJsonIfExists } from '../util/fs';
-import { digestHex } from './digest';
+import { writeJsonAtomic, readJsonIfExists } from '../../util/fs';
+import { digestHex } from '../digest';
 import { ShortLinks } from './short-links';
 import { ensureTmp, stagingName } from './staging';
 
@@ -68,7 +68,7 @@ export class LayerStore {
     fs.mkdirSync(dir, 0o700);
     try {
       // Loaded here: reading the store (every `berth run`) must not pay for the unpacker.
-      const { unpackLayer } = await import('./unpack');
+      const { unpackLayer } = await import('../archive/unpack');
       const { size } = await unpackLayer(source, path.join(dir, 'diff'));
       const record: LayerRecord = { diffId, chainId, parent, size };
       writeJsonAtomic(path.join(dir, 'layer.json'), record, 0o644, true);

@@ -1,6 +1,6 @@
-import { BerthError } from '../errors';
+import { BerthError } from '../../errors';
 import type { ImageRecords, StoredImage } from './records';
-import { familiar, formatReference, parseReference, type ImageReference } from './reference';
+import { familiar, formatReference, parseReference, type ImageReference } from '../reference';
 import type { NameMap } from './repositories';
 
 const FULL_ID = /^(?:sha256:)?([a-f0-9]{64})$/;

@@ -1,8 +1,8 @@
 import * as fs from 'node:fs';
-import { BerthError } from '../errors';
+import { BerthError } from '../../errors';
 import type { BlobStore } from './blobs';
 import { shortId } from './lookup';
-import { MEDIA_TYPE_LAYER_TAR, type Descriptor } from './oci';
+import { MEDIA_TYPE_LAYER_TAR, type Descriptor } from '../oci';
 import type { StoredImage } from './records';
 
 /** Docker schema 2 media types and their OCI equivalents (the same bytes, as image-spec's compatibility notes say). */

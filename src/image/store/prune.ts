@@ -1,10 +1,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { isDigest } from './digest';
+import { isDigest } from '../digest';
 import type { StoredImage } from './records';
 import { Repositories } from './repositories';
 import type { StoreParts } from './store-parts';
-import type { PruneResult } from './types';
+import type { PruneResult } from '../types';
 
 const HEX = /^[a-f0-9]{64}$/;
 

@@ -1,8 +1,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { readJsonIfExists, writeJsonAtomic } from '../util/fs';
-import { digestHex } from './digest';
-import type { ImageRecord } from './types';
+import { readJsonIfExists, writeJsonAtomic } from '../../util/fs';
+import { digestHex } from '../digest';
+import type { ImageRecord } from '../types';
 
 /** An image record as stored: names live in repositories.json only. */
 export type StoredImage = Omit<ImageRecord, 'names'>;

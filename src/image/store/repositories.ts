@@ -1,4 +1,4 @@
-import { readJsonIfExists, writeJsonAtomic } from '../util/fs';
+import { readJsonIfExists, writeJsonAtomic } from '../../util/fs';
 
 /** Fully qualified name -> image ID. */
 export type NameMap = Record<string, string>;

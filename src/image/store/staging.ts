@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { processStartTime } from '../runtime/proc';
-import { randomHexId } from '../util/random';
+import { processStartTime } from '../../runtime/proc';
+import { randomHexId } from '../../util/random';
 
 /**
  * Every entry of root/tmp/ carries its owner in its name: `<kind>-p<pid>-s<start>-<hex>[.ext]`, start being

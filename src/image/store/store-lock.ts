@@ -1,4 +1,4 @@
-import { withLock, withLockSync } from '../util/lock';
+import { withLock, withLockSync } from '../../util/lock';
 
 /**
  * How the image store serializes mutations across processes. The default is an flock on root/store.lock

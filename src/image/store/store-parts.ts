@@ -2,7 +2,7 @@ import type { BlobStore } from './blobs';
 import type { LayerStore } from './layers';
 import type { ImageRecords, StoredImage } from './records';
 import type { Repositories } from './repositories';
-import type { ImageRecord } from './types';
+import type { ImageRecord } from '../types';
 
 /**
  * The pieces of an ImageStore that the operations kept in their own files (commit, save, load, prune)

@@ -1,28 +1,28 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { BerthError } from '../errors';
+import { BerthError } from '../../errors';
 import { BlobStore } from './blobs';
-import { chainIds, isDigest } from './digest';
+import { chainIds, isDigest } from '../digest';
 import { LayerStore } from './layers';
-import { imageManifest, importConfig, MEDIA_TYPE_CONFIG, MEDIA_TYPE_LAYER_TAR, type ImageManifest } from './oci';
+import { imageManifest, importConfig, MEDIA_TYPE_CONFIG, MEDIA_TYPE_LAYER_TAR, type ImageManifest } from '../oci';
 import { ImageRecords, type StoredImage } from './records';
-import { familiar, formatReference, parseReference, parseTagReference } from './reference';
-import { AuthFile, registryKey } from './auth-file';
+import { familiar, formatReference, parseReference, parseTagReference } from '../reference';
+import { AuthFile, registryKey } from '../registry/auth-file';
 import { display, findImage, imageNotFound, nameKey, shortId } from './lookup';
 import { Repositories, type NameMap } from './repositories';
 import { flockStoreLock, type StoreLock } from './store-lock';
-import { maxLayerSize, type RegistryTimeouts } from './limits';
+import { maxLayerSize, type RegistryTimeouts } from '../limits';
 import { ensureTmp, makeStagingDir, sweepStaging } from './staging';
-import type { PullOptions, PullResult } from './pull';
-import type { ImageInspect, ImageRecord, LoadResult, PruneResult } from './types';
-import type { Credentials } from './registry/auth';
-import type { CommitOptions, CommitSource } from './commit';
+import type { PullOptions, PullResult } from '../registry/pull';
+import type { ImageInspect, ImageRecord, LoadResult, PruneResult } from '../types';
+import type { Credentials } from '../registry/auth';
+import type { CommitOptions, CommitSource } from '../transfer/commit';
 import type { StoreParts } from './store-parts';
 import { inspectImage } from './inspect';
 import { pruneImages } from './prune';
 // The archive side (node:stream, node-tar, zlib) loads only when an image is written: `berth run`
 // only reads the store, and loading it costs milliseconds per start.
-const archive = async () => ({ ...(await import('./unpack')), ...(await import('./compression')) });
+const archive = async () => ({ ...(await import('../archive/unpack')), ...(await import('../archive/compression')) });
 
 export interface ImageStoreOptions {
   /** Cross-process lock around mutations; default flock(2) on root/store.lock via the native addon. */
@@ -153,7 +153,7 @@ export class ImageStore {
    */
   async pull(ref: string, opts: PullOptions = {}): Promise<PullResult> {
     // Loaded here: the registry client and unpacker are needed only by a pull.
-    const { pull } = await import('./pull');
+    const { pull } = await import('../registry/pull');
     // Credentials stored by `berth login` for the reference's registry, unless the caller brought its own.
     const credentials = opts.credentials ?? new AuthFile(this.root).get(parseReference(ref).registry);
     opts = { ...opts, credentials, registryTimeouts: opts.registryTimeouts ?? this.opts.registryTimeouts };
@@ -162,19 +162,19 @@ export class ImageStore {
 
   /** `docker commit`: a container's write layer as a new image on top of its own; see commit.ts. */
   async commit(src: CommitSource, ref: string | undefined, opts: CommitOptions = {}): Promise<ImageRecord> {
-    const { commitImage } = await import('./commit');
+    const { commitImage } = await import('../transfer/commit');
     return commitImage(this.parts(), src, ref, opts);
   }
 
   /** `docker save`: the images as one OCI image layout tar; see save.ts. */
   async save(refs: string[], out: string | number): Promise<void> {
-    const { saveImages } = await import('./save');
+    const { saveImages } = await import('../transfer/save');
     return saveImages(this.parts(), refs, out);
   }
 
   /** `docker load`: an OCI image layout or docker-archive tar; see load.ts. */
   async load(file: string): Promise<LoadResult> {
-    const { loadImages } = await import('./load');
+    const { loadImages } = await import('../transfer/load');
     return loadImages(this.parts(), file);
   }
 
@@ -193,7 +193,7 @@ export class ImageStore {
     const key = registryKey(registry);
     if (!credentials.username) throw new BerthError('INVALID_ARGUMENT', `Logging in to ${key} needs a username; give one with -u USER`);
     if (!credentials.password) throw new BerthError('INVALID_ARGUMENT', `Logging in to ${key} needs a password; give one with -p PASS or --password-stdin`);
-    const { RegistryClient } = await import('./registry/client');
+    const { RegistryClient } = await import('../registry/client');
     await new RegistryClient(key, { credentials, insecureRegistries: opts.insecureRegistries, timeouts: this.opts.registryTimeouts }).checkCredentials();
     this.mutateSync(() => new AuthFile(this.root).set(key, credentials));
     return key;

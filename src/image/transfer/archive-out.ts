@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { BerthError } from '../errors';
+import { BerthError } from '../../errors';
 
 /**
  * Writes an archive to `out`: an open fd (such as 1) as is, or a file path through a temp file beside

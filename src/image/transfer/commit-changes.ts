@@ -1,6 +1,6 @@
 import * as path from 'node:path';
-import { BerthError, invalid } from '../errors';
-import type { ImageConfig } from './types';
+import { BerthError, invalid } from '../../errors';
+import type { ImageConfig } from '../types';
 
 type RunConfig = NonNullable<ImageConfig['config']>;
 

@@ -1,18 +1,18 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { BerthError } from '../errors';
+import { BerthError } from '../../errors';
 import { applyChanges } from './commit-changes';
-import { sha256Digest } from './digest';
-import { writeDiffTar } from './diff-tar';
-import { shortId } from './lookup';
-import { manifestLayers } from './manifest-layers';
-import { imageManifest, MEDIA_TYPE_CONFIG, MEDIA_TYPE_LAYER_TAR } from './oci';
-import type { StoredImage } from './records';
-import { formatReference, parseTagReference } from './reference';
-import { stagingName } from './staging';
-import type { StoreParts } from './store-parts';
-import { TarWriter } from './tar-writer';
-import type { ImageConfig, ImageRecord } from './types';
+import { sha256Digest } from '../digest';
+import { writeDiffTar } from '../archive/diff-tar';
+import { shortId } from '../store/lookup';
+import { manifestLayers } from '../store/manifest-layers';
+import { imageManifest, MEDIA_TYPE_CONFIG, MEDIA_TYPE_LAYER_TAR } from '../oci';
+import type { StoredImage } from '../store/records';
+import { formatReference, parseTagReference } from '../reference';
+import { stagingName } from '../store/staging';
+import type { StoreParts } from '../store/store-parts';
+import { TarWriter } from '../archive/tar-writer';
+import type { ImageConfig, ImageRecord } from '../types';
 
 export interface CommitOptions {
   /** Dockerfile instructions for the new config: CMD, ENTRYPOINT, ENV, WORKDIR, USER, LABEL, EXPOSE. */

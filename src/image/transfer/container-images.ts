@@ -1,14 +1,14 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { BerthError } from '../errors';
+import { BerthError } from '../../errors';
 import { writeArchiveTo } from './archive-out';
-import type { Runtime } from '../runtime/runtime';
-import type { ContainerInfo } from '../runtime/types';
+import type { Runtime } from '../../runtime/runtime';
+import type { ContainerInfo } from '../../runtime/types';
 import type { CommitOptions, CommitSource } from './commit';
 import { containerBranches, writeFlatTar } from './flatten';
-import type { ImageStore } from './store';
-import { TarWriter } from './tar-writer';
-import type { ImageRecord } from './types';
+import type { ImageStore } from '../store/store';
+import { TarWriter } from '../archive/tar-writer';
+import type { ImageRecord } from '../types';
 
 /**
  * Turning containers into images and archives: the runtime knows the container (its write layer, image and

@@ -1,9 +1,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { MOUNT_POINT_FILES } from './diff-tar';
-import { fileInfo, HardlinkTracker, isWhiteoutDevice, joinName, sortedNames, writeObject, type FileInfo } from './fs-entries';
-import { opaqueDirs } from './overlay-xattrs';
-import type { TarWriter } from './tar-writer';
+import { MOUNT_POINT_FILES } from '../archive/diff-tar';
+import { fileInfo, HardlinkTracker, isWhiteoutDevice, joinName, sortedNames, writeObject, type FileInfo } from '../archive/fs-entries';
+import { opaqueDirs } from '../archive/overlay-xattrs';
+import type { TarWriter } from '../archive/tar-writer';
 
 const WHITEOUT_PREFIX = '.wh.';
 const OPAQUE_MARKER = '.wh..wh..opq';

@@ -1,23 +1,23 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { BerthError } from '../errors';
-import { ArchiveFiles, type ArchiveFile } from './archive-reader';
-import { detectCompression, uncompressed } from './compression';
-import { chainIds, isDigest, sha256Digest } from './digest';
-import type { StagedLayer } from './layers';
-import { ociMediaType } from './manifest-layers';
-import { imageManifest, MEDIA_TYPE_CONFIG, type Descriptor } from './oci';
-import { parseConfig } from './pull-resolve';
-import type { StoredImage } from './records';
-import { formatReference, parseReference } from './reference';
-import { manifestKind } from './registry/media-types';
-import { hostPlatform, selectPlatform, type PlatformDescriptor } from './registry/platform';
+import { BerthError } from '../../errors';
+import { ArchiveFiles, type ArchiveFile } from '../archive/archive-reader';
+import { detectCompression, uncompressed } from '../archive/compression';
+import { chainIds, isDigest, sha256Digest } from '../digest';
+import type { StagedLayer } from '../store/layers';
+import { ociMediaType } from '../store/manifest-layers';
+import { imageManifest, MEDIA_TYPE_CONFIG, type Descriptor } from '../oci';
+import { parseConfig } from '../registry/pull-resolve';
+import type { StoredImage } from '../store/records';
+import { formatReference, parseReference } from '../reference';
+import { manifestKind } from '../registry/media-types';
+import { hostPlatform, selectPlatform, type PlatformDescriptor } from '../registry/platform';
 import { CONTAINERD_NAME, REF_NAME } from './save';
-import { makeStagingDir } from './staging';
-import type { StoreParts } from './store-parts';
-import type { ImageConfig, LoadResult } from './types';
-import { openArchive } from './unpack';
-import { verifiedStream } from './verify';
+import { makeStagingDir } from '../store/staging';
+import type { StoreParts } from '../store/store-parts';
+import type { ImageConfig, LoadResult } from '../types';
+import { openArchive } from '../archive/unpack';
+import { verifiedStream } from '../verify';
 
 /** One image found in the archive, its blobs still in the work dir. */
 interface FoundImage {

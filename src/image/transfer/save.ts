@@ -1,14 +1,14 @@
 import * as fs from 'node:fs';
-import { BerthError } from '../errors';
+import { BerthError } from '../../errors';
 import { writeArchiveTo } from './archive-out';
-import { digestHex, sha256Digest } from './digest';
-import { findImage, imageNotFound, nameKey, shortId } from './lookup';
-import { manifestLayers } from './manifest-layers';
-import { MEDIA_TYPE_CONFIG, MEDIA_TYPE_MANIFEST, type Descriptor } from './oci';
-import type { StoredImage } from './records';
-import { familiar } from './reference';
-import type { StoreParts } from './store-parts';
-import { TarWriter } from './tar-writer';
+import { digestHex, sha256Digest } from '../digest';
+import { findImage, imageNotFound, nameKey, shortId } from '../store/lookup';
+import { manifestLayers } from '../store/manifest-layers';
+import { MEDIA_TYPE_CONFIG, MEDIA_TYPE_MANIFEST, type Descriptor } from '../oci';
+import type { StoredImage } from '../store/records';
+import { familiar } from '../reference';
+import type { StoreParts } from '../store/store-parts';
+import { TarWriter } from '../archive/tar-writer';
 
 /** OCI image layout annotations: the tag, and the full name as containerd and docker 25+ write it. */
 export const REF_NAME = 'org.opencontainers.image.ref.name';
