@@ -43,6 +43,10 @@ export type { ContainerStats } from './runtime/types';
 export type ContainerProcessInfo = ProcessInfo;
 
 export interface BerthOptions {
+  /** The largest a layer may inflate to, in bytes (pull, import, load). Default: $BERTH_MAX_LAYER_SIZE or 64 GiB. */
+  maxLayerSize?: number;
+  /** Registry request timeouts in seconds. Default: $BERTH_REGISTRY_CONNECT_TIMEOUT (30) and $BERTH_REGISTRY_TIMEOUT (60). */
+  registryTimeouts?: { connect?: number; idle?: number };
   /** Images, layers and containers. Default: $BERTH_ROOT or /var/lib/berth. */
   root?: string;
   /** Locks and other runtime state. Default: $BERTH_RUNROOT or /run/berth. */
@@ -86,7 +90,10 @@ export class Berth {
     // once, here: every command of the CLI and every API call goes through a Berth
     checkRootDirectory(this.root, 'state root', '--root');
     checkRootDirectory(this.runRoot, 'run root', '--runroot');
-    this.images = new ImageStore(this.root);
+    this.images = new ImageStore(this.root, {
+      ...(options.maxLayerSize !== undefined ? { maxLayerSize: options.maxLayerSize } : {}),
+      ...(options.registryTimeouts ? { registryTimeouts: options.registryTimeouts } : {}),
+    });
     this.runtime = new Runtime(this.root, this.runRoot, this.images, {
       ...options,
       defaultNetwork: options.defaultNetwork ?? (process.env.BERTH_DEFAULT_NETWORK || 'bridge'),

@@ -7,6 +7,9 @@ import { parseStopTimeout } from './signals';
 import { bool, checkOptions, num, str, strings, typeError, type Schema } from './validate';
 
 /** Options of `new Berth()`. A key that is not here is refused, not ignored: add new options here. */
+/** Seconds: until a registry answers, and without a byte of a response body. */
+const REGISTRY_TIMEOUTS: Schema = { connect: num({ min: 0.001 }), idle: num({ min: 0.001 }) };
+
 export const BERTH_OPTIONS: Schema = {
   root: str({ nonEmpty: true }),
   runRoot: str({ nonEmpty: true }),
@@ -15,6 +18,8 @@ export const BERTH_OPTIONS: Schema = {
   detachedCleanup: bool,
   cniPath: strings(),
   defaultNetwork: str({ nonEmpty: true }),
+  maxLayerSize: num({ integer: true, min: 1 }),
+  registryTimeouts: (v, field) => checkOptions(v, REGISTRY_TIMEOUTS, field, { prefix: field }),
 };
 export const FORCE: Schema = { force: bool };
 export const TIMEOUT: Schema = { timeout: (v, field) => void parseStopTimeout(v, field) };
@@ -39,6 +44,7 @@ export const PULL_OPTIONS: Schema = {
   credentials: (v, field) => checkOptions(v, CREDENTIALS, field, { required: ['username', 'password'], prefix: field }),
   insecureRegistries: strings(),
   concurrency: num({ integer: true, min: 1, max: 64 }),
+  registryTimeouts: (v, field) => checkOptions(v, REGISTRY_TIMEOUTS, field, { prefix: field }),
   signal: (v, field) => {
     if (!(v instanceof AbortSignal)) throw typeError(field, 'an AbortSignal', v);
   },

@@ -375,3 +375,25 @@ describe('CLI flags given as --flag=value', () => {
     expect(normalizeArgv(spec, ['--', '--rm=no'], false)).toEqual(['--', '--rm=no']);
   });
 });
+
+describe('image limits given to the Berth', () => {
+  it('checks maxLayerSize and registryTimeouts, and the store applies the cap', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-api-limits-'));
+    try {
+      expect(caught(() => new Berth({ root: path.join(dir, 'r'), registryTimeouts: { conect: 1 } as never })).message).toBe(
+        'Unknown option "conect" in registryTimeouts; did you mean "connect"?',
+      );
+      expect(caught(() => new Berth({ root: path.join(dir, 'r'), maxLayerSize: -1 })).code).toBe('INVALID_ARGUMENT');
+      const small = new Berth({ root: path.join(dir, 'r'), runRoot: path.join(dir, 'run'), maxLayerSize: 1000 });
+      const tar = path.join(dir, 'layer.tar');
+      fs.writeFileSync(tar, Buffer.concat([Buffer.alloc(512, 0x61), Buffer.alloc(4096)]));
+      const e = await small.importImage(tar, 'tiny').then(
+        () => undefined,
+        (err: unknown) => err as BerthError,
+      );
+      expect(e?.message).toMatch(/inflates past the 1000 bytes limit of uncompressed layer size; raise it with BERTH_MAX_LAYER_SIZE/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
