@@ -13,7 +13,7 @@ export type { CommitOptions } from './transfer/commit';
 export type { ImageInspect, LoadResult, PruneResult } from './types';
 export type { Credentials } from './registry/auth';
 
-export interface ImageContext {
+interface ImageContext {
   images: ImageStore;
   runtime: Runtime;
 }

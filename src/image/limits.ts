@@ -6,13 +6,13 @@ import { BerthError } from '../errors';
  * to 10 GB (compressed), and what fills such layers (model weights, CUDA libraries) barely compresses.
  * A bomb is stopped after at most this much was written to tmp/.
  */
-export const DEFAULT_MAX_LAYER_SIZE = 64 * 1024 ** 3;
+const DEFAULT_MAX_LAYER_SIZE = 64 * 1024 ** 3;
 export const MAX_LAYER_SIZE_ENV = 'BERTH_MAX_LAYER_SIZE';
 
 /** Seconds until a registry must have answered a request (connect and response headers). */
-export const DEFAULT_CONNECT_TIMEOUT = 30;
+const DEFAULT_CONNECT_TIMEOUT = 30;
 /** Seconds a registry may send nothing while berth waits for bytes of a body. */
-export const DEFAULT_IDLE_TIMEOUT = 60;
+const DEFAULT_IDLE_TIMEOUT = 60;
 export const CONNECT_TIMEOUT_ENV = 'BERTH_REGISTRY_CONNECT_TIMEOUT';
 export const IDLE_TIMEOUT_ENV = 'BERTH_REGISTRY_TIMEOUT';
 

@@ -12,8 +12,8 @@ export interface ImageReference {
   digest?: string;
 }
 
-export const DEFAULT_REGISTRY = 'docker.io';
-export const DEFAULT_TAG = 'latest';
+const DEFAULT_REGISTRY = 'docker.io';
+const DEFAULT_TAG = 'latest';
 
 // The grammar of github.com/distribution/reference, written out so the error can say which part is wrong.
 const PATH_COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;

@@ -5,7 +5,7 @@ import { BerthError } from '../../errors';
 import { formatSize, MAX_LAYER_SIZE_ENV } from '../limits';
 import { unzstd } from './zstd';
 
-export type Compression = 'gzip' | 'zstd' | 'xz' | 'bzip2' | 'none';
+type Compression = 'gzip' | 'zstd' | 'xz' | 'bzip2' | 'none';
 
 const MAGIC: Array<[Exclude<Compression, 'none'>, number[]]> = [
   ['gzip', [0x1f, 0x8b]],
@@ -28,7 +28,7 @@ export function detectCompression(head: Buffer): Compression {
   return 'none';
 }
 
-export interface UncompressedOptions {
+interface UncompressedOptions {
   /** Bytes the uncompressed stream may have: one more fails it (see limits.ts). Default: no limit. */
   maxBytes?: number;
 }

@@ -15,7 +15,7 @@ const AUFS_META = '.wh..wh.';
  */
 export const MOUNT_POINT_FILES = ['etc/hostname', 'etc/hosts', 'etc/resolv.conf'];
 
-export interface DiffTarOptions {
+interface DiffTarOptions {
   /** overlay: whiteouts are 0/0 character devices and opaque dirs an xattr; aufs: both are .wh. files already. */
   driver: 'overlay' | 'aufs';
   /** Relative paths left out when they are empty regular files. Default MOUNT_POINT_FILES. */

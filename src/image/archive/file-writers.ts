@@ -40,7 +40,6 @@ interface Ack {
 
 /** The worker's whole program, as source: the CLI is one bundled file, so there is no module path to load. */
 function workerMain(): void {
-  /* eslint-disable @typescript-eslint/no-require-imports */
   const fs = require('node:fs') as typeof import('node:fs');
   const { parentPort } = require('node:worker_threads') as typeof import('node:worker_threads');
   const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = fs.constants;
@@ -178,7 +177,7 @@ const BATCH_OPS = 256;
 const RING_BYTES = 8 << 20;
 
 /** Attributes a worker applies when it closes a file. */
-export interface CloseAttributes {
+interface CloseAttributes {
   /** -1 to keep the creator's. */
   uid: number;
   gid: number;

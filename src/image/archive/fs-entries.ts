@@ -25,7 +25,7 @@ export function isWhiteoutDevice(st: fs.BigIntStats): boolean {
 }
 
 /** Linux's dev_t encoding (glibc's gnu_dev_major/minor). */
-export function deviceNumbers(rdev: bigint): [major: number, minor: number] {
+function deviceNumbers(rdev: bigint): [major: number, minor: number] {
   const major = ((rdev >> 8n) & 0xfffn) | ((rdev >> 32n) & ~0xfffn);
   const minor = (rdev & 0xffn) | ((rdev >> 12n) & ~0xffn);
   return [Number(major), Number(minor)];

@@ -9,7 +9,7 @@ import { uncompressed } from './compression';
 import { LayerWriter, type LayerWriterOptions } from './layer-writer';
 import { tarEntries } from './tar-entries';
 
-export interface UnpackResult {
+interface UnpackResult {
   /** Bytes of regular file content. */
   size: number;
   /** Entries skipped on purpose (e.g. device nodes when not root). */

@@ -8,7 +8,7 @@ import { formatSize } from '../limits';
  * so the window bounds memory (window + ~60 MB measured) and sets the speed: a 128 MiB window (zstd
  * --long) decodes at ~5 MB/s, and a 130 KB bomb with one would burn hours of CPU up to the size cap.
  */
-export const MAX_ZSTD_WINDOW = 8 << 20;
+const MAX_ZSTD_WINDOW = 8 << 20;
 /** RFC 8878 Block_Maximum_Size. fzstd does not check it: one 4-byte RLE block could claim 2 MiB. */
 const MAX_BLOCK = 128 << 10;
 
@@ -20,7 +20,7 @@ type State = 'magic' | 'descriptor' | 'header' | 'blockHeader' | 'blockBody' | '
  * returns, and a few kilobytes of RLE blocks stand for gigabytes. It also refuses, before fzstd
  * allocates it, a window larger than MAX_ZSTD_WINDOW.
  */
-export class ZstdFrames {
+class ZstdFrames {
   private state: State = 'magic';
   /** Bytes of a header being collected (at most 14), and how many it needs. */
   private readonly acc: number[] = [];

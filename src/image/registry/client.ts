@@ -7,7 +7,7 @@ import { RegistryError, registryMessage } from './errors';
 import { MANIFEST_ACCEPT } from './media-types';
 import { CONNECT_TIMEOUT_ENV, IDLE_TIMEOUT_ENV, registryTimeouts, type RegistryTimeouts } from '../limits';
 
-export interface RegistryClientOptions {
+interface RegistryClientOptions {
   /** For basic auth, or exchanged at the token endpoint for a bearer token. */
   credentials?: Credentials;
   /** Hosts (host or host:port) that may be reached over plain http besides localhost and 127.0.0.0/8. */
@@ -18,7 +18,7 @@ export interface RegistryClientOptions {
   timeouts?: RegistryTimeouts;
 }
 
-export interface FetchedManifest {
+interface FetchedManifest {
   mediaType: string;
   digest: string;
   bytes: Buffer;

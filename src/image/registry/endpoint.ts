@@ -18,13 +18,13 @@ function hostname(hostPort: string): string {
 }
 
 /** Docker's rule: localhost and the loopback networks are trusted over plain http, as nothing leaves the machine. */
-export function isLoopback(hostPort: string): boolean {
+function isLoopback(hostPort: string): boolean {
   const h = hostname(hostPort).toLowerCase();
   return h === 'localhost' || h === '::1' || (isIPv4(h) && h.startsWith('127.'));
 }
 
 /** An --insecure-registry entry matches the host with or without its port. */
-export function allowsPlainHttp(hostPort: string, insecureRegistries: readonly string[] = []): boolean {
+function allowsPlainHttp(hostPort: string, insecureRegistries: readonly string[] = []): boolean {
   if (isLoopback(hostPort)) return true;
   const h = hostname(hostPort);
   return insecureRegistries.some((r) => r === hostPort || r === h);

@@ -1,7 +1,7 @@
 import { BerthError, type BerthErrorCode } from '../../errors';
 
 /** Why a registry request failed, for programs that want more than the message. */
-export type RegistryFailure = 'unreachable' | 'timeout' | 'insecure' | 'unauthorized' | 'denied' | 'not-found' | 'protocol';
+type RegistryFailure = 'unreachable' | 'timeout' | 'insecure' | 'unauthorized' | 'denied' | 'not-found' | 'protocol';
 
 /**
  * A registry failure. BerthErrorCode has no registry code yet, so the closest domain code is used

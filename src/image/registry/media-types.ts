@@ -1,15 +1,15 @@
 import { BerthError } from '../../errors';
 
-export const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
-export const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
-export const DOCKER_MANIFEST = 'application/vnd.docker.distribution.manifest.v2+json';
-export const DOCKER_MANIFEST_LIST = 'application/vnd.docker.distribution.manifest.list.v2+json';
+const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
+const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
+const DOCKER_MANIFEST = 'application/vnd.docker.distribution.manifest.v2+json';
+const DOCKER_MANIFEST_LIST = 'application/vnd.docker.distribution.manifest.list.v2+json';
 const DOCKER_SCHEMA1 = ['application/vnd.docker.distribution.manifest.v1+json', 'application/vnd.docker.distribution.manifest.v1+prettyjws'];
 
 /** What a pull asks for, most wanted first. Schema 1 is left out: registries then convert to schema 2. */
 export const MANIFEST_ACCEPT = [OCI_INDEX, DOCKER_MANIFEST_LIST, OCI_MANIFEST, DOCKER_MANIFEST].join(', ');
 
-export type ManifestKind = 'index' | 'manifest';
+type ManifestKind = 'index' | 'manifest';
 
 export function manifestKind(mediaType: string, source: string): ManifestKind {
   if (mediaType === OCI_INDEX || mediaType === DOCKER_MANIFEST_LIST) return 'index';
@@ -20,7 +20,7 @@ export function manifestKind(mediaType: string, source: string): ManifestKind {
   throw new BerthError('UNSUPPORTED', `${source} has the manifest media type "${mediaType}", which berth cannot pull (it reads OCI and Docker schema 2 images)`);
 }
 
-export type LayerCompression = 'gzip' | 'zstd' | 'none';
+type LayerCompression = 'gzip' | 'zstd' | 'none';
 
 const LAYER_TYPES: Record<string, LayerCompression> = {
   'application/vnd.oci.image.layer.v1.tar': 'none',
@@ -47,4 +47,3 @@ export function layerCompression(mediaType: string, digest: string): LayerCompre
   throw new BerthError('UNSUPPORTED', `Layer ${digest} has the media type "${mediaType}", which berth cannot unpack (it reads tar layers, plain, gzip or zstd)`);
 }
 
-export const CONFIG_TYPES = ['application/vnd.oci.image.config.v1+json', 'application/vnd.docker.container.image.v1+json'];

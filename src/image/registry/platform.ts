@@ -32,7 +32,7 @@ export function hostPlatform(): Platform {
   return { os: 'linux', architecture, variant: architecture === 'arm' ? 'v7' : undefined };
 }
 
-export function formatPlatform(p: Platform): string {
+function formatPlatform(p: Platform): string {
   return [p.os, p.architecture, p.variant].filter(Boolean).join('/');
 }
 

@@ -7,7 +7,7 @@ import { ShortLinks } from './short-links';
 import { ensureTmp, stagingName } from './staging';
 
 /** root/layers/<chain-hex>/layer.json */
-export interface LayerRecord {
+interface LayerRecord {
   diffId: string;
   chainId: string;
   /** Chain ID of the layer below, null for a base layer. */

@@ -24,7 +24,7 @@ import { pruneImages } from './prune';
 // only reads the store, and loading it costs milliseconds per start.
 const archive = async () => ({ ...(await import('../archive/unpack')), ...(await import('../archive/compression')) });
 
-export interface ImageStoreOptions {
+interface ImageStoreOptions {
   /** Cross-process lock around mutations; default flock(2) on root/store.lock via the native addon. */
   lock?: StoreLock;
   /**
@@ -39,12 +39,12 @@ export interface ImageStoreOptions {
 /** A publish finds a layer gone that was present when the work began (a concurrent rmi) and redoes it; this often at most. */
 const MAX_PUBLISH_ATTEMPTS = 3;
 
-export interface ImportOptions {
+interface ImportOptions {
   /** Recorded as the history comment, like `docker import --message`. */
   message?: string;
 }
 
-export interface RemoveOptions {
+interface RemoveOptions {
   /** Remove even when several names point at the image (by ID) or a container uses it. */
   force?: boolean;
   /** Whether a container uses the image; the runtime knows, the image store does not. */

@@ -1,5 +1,4 @@
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { BerthError } from '../../errors';
 import { ArchiveFiles, type ArchiveFile } from '../archive/archive-reader';
 import { detectCompression, uncompressed } from '../archive/compression';
