@@ -2,6 +2,7 @@
 // milliseconds on every start.
 const crypto = (): typeof import('node:crypto') => require('node:crypto');
 import { BerthError } from '../errors';
+import { quote } from '../util/quote';
 
 const SHA256_DIGEST = /^sha256:[a-f0-9]{64}$/;
 
@@ -15,7 +16,7 @@ export function sha256Digest(data: Buffer | string): string {
 
 /** The hex part of a sha256 digest, checked: it becomes a file name, so nothing else may get through. */
 export function digestHex(digest: string): string {
-  if (!SHA256_DIGEST.test(digest)) throw new BerthError('INTERNAL', `Expected a sha256 digest but received "${digest}"`);
+  if (!SHA256_DIGEST.test(digest)) throw new BerthError('INTERNAL', `Expected a sha256 digest but received ${quote(digest)}`);
   return digest.slice('sha256:'.length);
 }
 

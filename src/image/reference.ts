@@ -1,4 +1,5 @@
 import { BerthError } from '../errors';
+import { quote } from '../util/quote';
 
 /** A parsed docker-style image reference. */
 export interface ImageReference {
@@ -27,7 +28,7 @@ const MAX_NAME_LENGTH = 255;
 function refused(ref: string, why: string): BerthError {
   return new BerthError(
     'INVALID_ARGUMENT',
-    `Expected an image reference like busybox:latest or localhost:5000/team/app:1.0 but received "${ref}": ${why}`,
+    `Expected an image reference like busybox:latest or localhost:5000/team/app:1.0 but received ${quote(ref)}: ${why}`,
   );
 }
 
@@ -62,12 +63,12 @@ export function parseReference(ref: string): ImageReference {
   if (rest.length > MAX_NAME_LENGTH) throw refused(ref, `the name is longer than ${MAX_NAME_LENGTH} characters`);
 
   const [host, path] = splitRegistry(rest);
-  if (!DOMAIN.test(host)) throw refused(ref, `"${host}" is not a valid registry host`);
+  if (!DOMAIN.test(host)) throw refused(ref, `${quote(host)} is not a valid registry host`);
   const components = path.split('/');
   for (const c of components) {
     if (c !== c.toLowerCase()) throw refused(ref, 'repository names must be lowercase');
     if (!PATH_COMPONENT.test(c)) {
-      throw refused(ref, `"${c}" is not a valid repository name component (letters, digits, and single ".", "_", "__" or "-" between them)`);
+      throw refused(ref, `${quote(c)} is not a valid repository name component (letters, digits, and single ".", "_", "__" or "-" between them)`);
     }
   }
   if (host === DEFAULT_REGISTRY && components.length === 1 && HEX64.test(path)) {

@@ -357,7 +357,7 @@ describe('berth save and berth load', () => {
     const notImage = await berthCli(['load', '-i', busyboxTar()], { roots: r });
     expect(notImage.code).toBe(125);
     expect(notImage.stderr).toBe(
-      `berth: ${busyboxTar()} is neither an OCI image layout (no index.json) nor a docker save archive (no manifest.json); to import a flat rootfs tar use berth import\n`,
+      `berth: ${JSON.stringify(busyboxTar())} is neither an OCI image layout (no index.json) nor a docker save archive (no manifest.json); to import a flat rootfs tar use berth import\n`,
     );
   });
 });
@@ -375,7 +375,7 @@ describe('berth image inspect and berth image prune', () => {
     expect(JSON.parse(cli.stdout)).toEqual([JSON.parse(JSON.stringify(info))]);
     const missing = await berthCli(['image', 'inspect', 'nosuch']);
     expect(missing.code).toBe(125);
-    expect(missing.stderr).toMatch(/^berth: No such image: nosuch:latest; pull it with/);
+    expect(missing.stderr).toMatch(/^berth: No such image: "nosuch:latest"; pull it with/);
   });
 
   it('prunes unnamed images no container uses, then layers and blobs nothing references; keeps everything in use', async () => {

@@ -308,7 +308,7 @@ describe('pull from a registry', () => {
     const { berth } = freshBerth();
     await expect(berth.pullImage(`${registry.host}/busybox:nosuchtag`)).rejects.toMatchObject({
       code: 'IMAGE_NOT_FOUND',
-      message: expect.stringMatching(new RegExp(`^The registry ${registry.host} has no ${registry.host}/busybox:nosuchtag \\(MANIFEST_UNKNOWN`)),
+      message: expect.stringMatching(new RegExp(`^The registry ${registry.host} has no ${registry.host}/busybox:nosuchtag \\("MANIFEST_UNKNOWN`)),
     });
     await expect(berth.pullImage(`${registry.host}/nosuchrepo:latest`)).rejects.toMatchObject({ code: 'IMAGE_NOT_FOUND' });
     await expect(berth.pullImage(`${registry.host}/busybox`, { platform: 'linux' })).rejects.toThrow(

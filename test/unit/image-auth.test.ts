@@ -44,7 +44,7 @@ describe('AuthFile', () => {
 
   it('names the file and the fix when it is not JSON', () => {
     fs.writeFileSync(path.join(tmp, 'auth.json'), '{oops');
-    expect(() => new AuthFile(tmp).get('docker.io')).toThrow(`${path.join(tmp, 'auth.json')} is not valid JSON; fix or delete it, then log in again`);
+    expect(() => new AuthFile(tmp).get('docker.io')).toThrow(`${JSON.stringify(path.join(tmp, 'auth.json'))} is not valid JSON; fix or delete it, then log in again`);
   });
 });
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { familiar, normalize, parseReference, parseTagReference } from '../../src/image/reference';
 import { BerthError } from '../../src/errors';
+import { quote } from '../../src/util/quote';
 
 const D = `sha256:${'ab'.repeat(32)}`;
 
@@ -54,7 +55,7 @@ describe('parseReference', () => {
     expect(err).toBeInstanceOf(BerthError);
     expect((err as BerthError).code).toBe('INVALID_ARGUMENT');
     expect((err as BerthError).message).toContain(`Expected an image reference like busybox:latest`);
-    expect((err as BerthError).message).toContain(`but received "${ref}"`);
+    expect((err as BerthError).message).toContain(`but received ${quote(ref)}`);
     expect((err as BerthError).message).toMatch(why);
   });
 

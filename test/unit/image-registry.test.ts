@@ -143,7 +143,7 @@ describe('RegistryClient', () => {
     expect(err).toBeInstanceOf(RegistryError);
     expect((err as RegistryError).failure).toBe('unauthorized');
     expect((err as Error).message).toBe(
-      `The registry ${reg.host} refused access to ${reg.host}/app:latest (UNAUTHORIZED: authentication required): the repository does not exist or needs credentials (log in with \`berth login ${reg.host}\`)`,
+      `The registry ${reg.host} refused access to ${reg.host}/app:latest ("UNAUTHORIZED: authentication required"): the repository does not exist or needs credentials (log in with \`berth login ${reg.host}\`)`,
     );
   });
 

@@ -239,8 +239,8 @@ describe('ImageStore.resolve, list, tag, layerDirs', () => {
       err = e;
     }
     expect((err as BerthError).code).toBe('IMAGE_NOT_FOUND');
-    expect((err as BerthError).message).toBe('No such image: busybox:1.36; pull it with `berth pull busybox:1.36` or import it with `berth import FILE.tar busybox:1.36`');
-    expect(() => store.resolve(`sha256:${'f'.repeat(64)}`)).toThrow(`No such image: sha256:${'f'.repeat(64)}`);
+    expect((err as BerthError).message).toBe('No such image: "busybox:1.36"; pull it with `berth pull busybox:1.36` or import it with `berth import FILE.tar busybox:1.36`');
+    expect(() => store.resolve(`sha256:${'f'.repeat(64)}`)).toThrow(`No such image: "sha256:${'f'.repeat(64)}"`);
     expect(() => store.resolve('Not A Ref')).toThrow(/Expected an image reference/);
   });
 
@@ -266,7 +266,7 @@ describe('ImageStore.resolve, list, tag, layerDirs', () => {
       'docker.io/library/busybox:latest',
       'localhost:5000/tools/bb:v1',
     ]);
-    expect(() => store.tag('nothere', 'x')).toThrow(/No such image: nothere:latest/);
+    expect(() => store.tag('nothere', 'x')).toThrow(/No such image: "nothere:latest"/);
     expect(() => store.tag('busybox', 'UPPER')).toThrow(/lowercase/);
   });
 
@@ -352,6 +352,6 @@ describe('ImageStore.remove', () => {
   });
 
   it('reports a missing image', () => {
-    expect(() => store.remove('ghost')).toThrow(/No such image: ghost:latest/);
+    expect(() => store.remove('ghost')).toThrow(/No such image: "ghost:latest"/);
   });
 });

@@ -109,7 +109,7 @@ describe('the uncompressed-size cap', () => {
     const before = kib('VmRSS');
     await expect(store.import(bomb, 'bomb')).rejects.toMatchObject({
       code: 'INVALID_ARGUMENT',
-      message: `The image archive ${bomb} inflates past the 64 MiB limit of uncompressed layer size; raise it with BERTH_MAX_LAYER_SIZE (like 100g)`,
+      message: `The image archive ${JSON.stringify(bomb)} inflates past the 64 MiB limit of uncompressed layer size; raise it with BERTH_MAX_LAYER_SIZE (like 100g)`,
     });
     // Decoding the bomb a whole input chunk at a time held the gigabyte at once.
     expect((kib('VmHWM') - before) / 1024).toBeLessThan(150);
@@ -136,7 +136,7 @@ describe('the uncompressed-size cap', () => {
     try {
       process.env.BERTH_MAX_LAYER_SIZE = '2m';
       const store = new ImageStore(root, { lock: noLock });
-      await expect(store.import(file, 'big')).rejects.toThrow(`The image archive ${file} inflates past the 2 MiB limit of uncompressed layer size`);
+      await expect(store.import(file, 'big')).rejects.toThrow(`The image archive ${JSON.stringify(file)} inflates past the 2 MiB limit of uncompressed layer size`);
       process.env.BERTH_MAX_LAYER_SIZE = '2 parsecs';
       await expect(store.import(file, 'big')).rejects.toThrow('Expected a size like 64g, 512m or a number of bytes for BERTH_MAX_LAYER_SIZE but received "2 parsecs"');
       process.env.BERTH_MAX_LAYER_SIZE = '4m';
@@ -158,7 +158,7 @@ describe('the uncompressed-size cap', () => {
     const archive = path.join(tmp, 'archive.tar');
     execFileSync('tar', ['-C', dir, '-cf', archive, 'manifest.json', 'config.json', 'layer.tar.gz']);
     const store = new ImageStore(root, { lock: noLock, maxLayerSize: 4 << 20 });
-    await expect(store.load(archive)).rejects.toThrow(`The layer 1 of docker.io/library/bomb:1 in ${archive} inflates past the 4 MiB limit of uncompressed layer size`);
+    await expect(store.load(archive)).rejects.toThrow(`The layer 1 of docker.io/library/bomb:1 in ${JSON.stringify(archive)} inflates past the 4 MiB limit of uncompressed layer size`);
     expect([ls('tmp'), ls('layers'), ls('images'), ls('blobs/sha256')]).toEqual([[], [], [], []]);
     // Raised, the same archive loads.
     expect((await new ImageStore(root, { lock: noLock, maxLayerSize: 16 << 20 }).load(archive)).images[0].names).toEqual(['docker.io/library/bomb:1']);

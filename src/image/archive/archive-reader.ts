@@ -9,6 +9,7 @@ import { formatSize, MAX_LAYER_SIZE_ENV } from '../limits';
 import { memberComponents } from './safe-path';
 import { tarEntries } from './tar-entries';
 import { openArchive } from './unpack';
+import { quote } from '../../util/quote';
 
 /** A regular file of the archive, copied to the work dir and hashed on the way. */
 export interface ArchiveFile {
@@ -36,7 +37,7 @@ export class ArchiveFiles {
     const archive = new ArchiveFiles(source);
     let n = 0;
     const input = await openArchive(source, 'image archive');
-    for await (const entry of tarEntries(uncompressed(input, `image archive ${source}`), `image archive ${source}`)) {
+    for await (const entry of tarEntries(uncompressed(input, `image archive ${quote(source)}`), `image archive ${quote(source)}`)) {
       const name = memberComponents(entry.path, entry.path).join('/');
       if (entry.type === 'SymbolicLink' || entry.type === 'Link') {
         const target = entry.linkpath ?? '';
@@ -47,7 +48,7 @@ export class ArchiveFiles {
       if (entry.type !== 'File' && entry.type !== 'OldFile' && entry.type !== 'ContiguousFile') continue;
       const file = path.join(work, `member-${n++}`);
       if ((entry.size ?? 0) > maxMember) {
-        throw new BerthError('INVALID_ARGUMENT', `The member ${name} of the image archive ${source} is ${formatSize(entry.size ?? 0)}, past the ${formatSize(maxMember)} limit of uncompressed layer size; raise it with ${MAX_LAYER_SIZE_ENV} (like 100g)`);
+        throw new BerthError('INVALID_ARGUMENT', `The member ${quote(name)} of the image archive ${quote(source)} is ${formatSize(entry.size ?? 0)}, past the ${formatSize(maxMember)} limit of uncompressed layer size; raise it with ${MAX_LAYER_SIZE_ENV} (like 100g)`);
       }
       archive.files.set(name, await copyHashed(entry, file));
     }
@@ -61,18 +62,18 @@ export class ArchiveFiles {
   /** A member by its name in the archive ("blobs/sha256/ab12…", "./manifest.json" and "manifest.json" alike). */
   get(name: string, what: string): ArchiveFile {
     const found = this.lookup(name);
-    if (!found) throw new BerthError('INVALID_ARGUMENT', `The image archive ${this.source} lacks ${what} (${name}); it is incomplete or not made by docker save, podman save or skopeo`);
+    if (!found) throw new BerthError('INVALID_ARGUMENT', `The image archive ${quote(this.source)} lacks ${what} (${quote(name)}); it is incomplete or not made by docker save, podman save or skopeo`);
     return found;
   }
 
   /** A small JSON member, parsed. */
   json<T>(name: string, what: string): T {
     const f = this.get(name, what);
-    if (f.size > MAX_JSON_BYTES) throw new BerthError('UNSUPPORTED', `The ${what} in ${this.source} is ${f.size} bytes, more than the ${MAX_JSON_BYTES} berth accepts`);
+    if (f.size > MAX_JSON_BYTES) throw new BerthError('UNSUPPORTED', `The ${what} in ${quote(this.source)} is ${f.size} bytes, more than the ${MAX_JSON_BYTES} berth accepts`);
     try {
       return JSON.parse(fs.readFileSync(f.file, 'utf8')) as T;
     } catch (e) {
-      throw new BerthError('INVALID_ARGUMENT', `The ${what} (${name}) in the image archive ${this.source} is not valid JSON`, { cause: e });
+      throw new BerthError('INVALID_ARGUMENT', `The ${what} (${quote(name)}) in the image archive ${quote(this.source)} is not valid JSON`, { cause: e });
     }
   }
 

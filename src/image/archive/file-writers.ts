@@ -1,6 +1,7 @@
 import * as os from 'node:os';
 import type { Worker } from 'node:worker_threads';
 import { BerthError } from '../../errors';
+import { quote } from '../../util/quote';
 
 /*
  * Regular files of a layer are written by worker threads: creating, filling and closing thousands of
@@ -319,7 +320,7 @@ export class FileSink {
     if (ack.error && this.failure === undefined) {
       const cause = Object.assign(new Error(ack.error.message), { code: ack.error.code });
       const entry = ack.error.path.startsWith(`${this.root}/`) ? ack.error.path.slice(this.root.length + 1) : ack.error.path;
-      this.failure = new BerthError('INTERNAL', `Cannot unpack layer entry "${entry}": ${ack.error.message}`, { cause });
+      this.failure = new BerthError('INTERNAL', `Cannot unpack layer entry ${quote(entry)}: ${ack.error.message}`, { cause });
     }
     // Keep the worker busy: what piled up while it wrote goes now if it is worth a message.
     if (lane.ends.length === 0 && (lane.ops.length >= BATCH_OPS / 4 || lane.bytes >= BATCH_BYTES / 4) && this.failure === undefined) this.send(worker);

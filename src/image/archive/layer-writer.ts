@@ -5,6 +5,7 @@ import { BerthError } from '../../errors';
 import { FileSink } from './file-writers';
 import { clearFor, lstatOrUndefined, memberComponents, parentDir, refuseEntry, type KnownTree } from './safe-path';
 import { makeNode, makeWhiteout, markOpaque, type NodeKind } from './special-files';
+import { quote } from '../../util/quote';
 
 const WHITEOUT_PREFIX = '.wh.';
 const OPAQUE_MARKER = '.wh..wh..opq';
@@ -90,7 +91,7 @@ export class LayerWriter {
       case 'FIFO':
         return this.node(entry, abs);
       default:
-        throw new BerthError('UNSUPPORTED', `Layer entry "${entry.path}" has tar type "${entry.type}", which berth cannot unpack`);
+        throw new BerthError('UNSUPPORTED', `Layer entry ${quote(entry.path)} has tar type ${quote(entry.type)}, which berth cannot unpack`);
     }
   }
 
@@ -164,7 +165,7 @@ export class LayerWriter {
     const linkpath = entry.linkpath ?? '';
     const targetParts = memberComponents(linkpath, entry.path);
     if (targetParts.length === 0) throw refuseEntry(entry.path, 'its link target is the layer root');
-    const what = `its link target "${linkpath}"`;
+    const what = `its link target ${quote(linkpath)}`;
     const target = path.join(parentDir(this.root, targetParts, entry.path, false, what, this.tree), targetParts[targetParts.length - 1]);
     if (this.sink.pending(target)) await this.sink.drain();
     const st = lstatOrUndefined(target);
@@ -180,7 +181,7 @@ export class LayerWriter {
   private async node(entry: ReadEntry, abs: string): Promise<void> {
     const kind: NodeKind = entry.type === 'FIFO' ? 'fifo' : entry.type === 'CharacterDevice' ? 'char' : 'block';
     if (kind !== 'fifo' && !this.privileged) {
-      this.notes.push(`skipped device node "${entry.path}": creating devices needs root`);
+      this.notes.push(`skipped device node ${quote(entry.path)}: creating devices needs root`);
       return;
     }
     await this.replacing(abs, false);
@@ -199,7 +200,7 @@ export class LayerWriter {
     const dir = parentDir(this.root, parts, entry.path, true, 'it', this.tree);
     if (base === OPAQUE_MARKER) {
       if (!this.privileged) {
-        this.notes.push(`skipped opaque marker "${entry.path}": trusted.* xattrs need root`);
+        this.notes.push(`skipped opaque marker ${quote(entry.path)}: trusted.* xattrs need root`);
         return;
       }
       markOpaque(dir);
@@ -210,7 +211,7 @@ export class LayerWriter {
     if (hidden === '' || hidden === '.' || hidden === '..') throw refuseEntry(entry.path);
     const abs = path.join(dir, hidden);
     if (!this.privileged) {
-      this.notes.push(`skipped whiteout "${[...dirParts, hidden].join('/')}": creating whiteout devices needs root`);
+      this.notes.push(`skipped whiteout ${quote([...dirParts, hidden].join('/'))}: creating whiteout devices needs root`);
       return;
     }
     await this.replacing(abs, false);

@@ -1,9 +1,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BerthError } from '../../errors';
+import { quote } from '../../util/quote';
 
 export function refuseEntry(entry: string, why = 'it escapes the layer directory'): BerthError {
-  return new BerthError('UNSAFE_ARCHIVE', `Refusing layer entry "${entry}": ${why}`);
+  return new BerthError('UNSAFE_ARCHIVE', `Refusing layer entry ${quote(entry)}: ${why}`);
 }
 
 /**
@@ -54,16 +55,16 @@ export function parentDir(root: string, parts: string[], entry: string, create: 
     const shown = parts.slice(0, i + 1).join('/');
     const st = absent(tree, cur) ? undefined : lstatOrUndefined(cur);
     if (!st) {
-      if (!create) throw refuseEntry(entry, `${what} goes through "${shown}", which does not exist in the layer`);
+      if (!create) throw refuseEntry(entry, `${what} goes through ${quote(shown)}, which does not exist in the layer`);
       fs.mkdirSync(cur);
       fs.chmodSync(cur, 0o755); // mkdir's mode is filtered by the umask
       tree?.dirs.add(cur);
       continue;
     }
     if (st.isSymbolicLink()) {
-      throw refuseEntry(entry, `${what} passes through the symbolic link "${shown}" and could escape the layer directory`);
+      throw refuseEntry(entry, `${what} passes through the symbolic link ${quote(shown)} and could escape the layer directory`);
     }
-    if (!st.isDirectory()) throw refuseEntry(entry, `${what} goes through "${shown}", which is not a directory`);
+    if (!st.isDirectory()) throw refuseEntry(entry, `${what} goes through ${quote(shown)}, which is not a directory`);
     tree?.dirs.add(cur);
   }
   return cur;

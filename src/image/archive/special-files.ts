@@ -6,6 +6,7 @@
 // milliseconds on every start.
 const childprocess = (): typeof import('node:child_process') => require('node:child_process');
 import { BerthError } from '../../errors';
+import { quote } from '../../util/quote';
 
 function run(tool: string, pkg: string, args: string[], what: string): void {
   try {
@@ -30,7 +31,7 @@ export function makeNode(file: string, kind: NodeKind, mode: number, major = 0, 
   const args = ['-m', (mode & 0o777).toString(8), '--', file];
   if (kind === 'fifo') args.push('p');
   else args.push(kind === 'char' ? 'c' : 'b', String(major), String(minor));
-  run('mknod', 'coreutils', args, `create ${kind === 'fifo' ? 'fifo' : `${kind} device`} ${file}`);
+  run('mknod', 'coreutils', args, `create ${kind === 'fifo' ? 'fifo' : `${kind} device`} ${quote(file)}`);
 }
 
 /** overlayfs' whiteout: a character device 0/0 hides the same name in lower layers. */
@@ -40,5 +41,5 @@ export function makeWhiteout(file: string): void {
 
 /** overlayfs' opaque directory: lower layers' content of this directory is hidden. Needs CAP_SYS_ADMIN. */
 export function markOpaque(dir: string): void {
-  run('setfattr', 'attr', ['-h', '-n', 'trusted.overlay.opaque', '-v', 'y', '--', dir], `mark ${dir} opaque for overlayfs`);
+  run('setfattr', 'attr', ['-h', '-n', 'trusted.overlay.opaque', '-v', 'y', '--', dir], `mark ${quote(dir)} opaque for overlayfs`);
 }

@@ -2,6 +2,7 @@ import { Readable } from 'node:stream';
 import { once } from 'node:events';
 import type { ReadEntry } from 'tar';
 import { BerthError } from '../../errors';
+import { quote } from '../../util/quote';
 
 /** node-tar's complaints about the data (bad checksum, truncation, not a tar) become one readable error; others pass. */
 function explain(cause: unknown, what: string): unknown {
@@ -56,7 +57,7 @@ export async function* tarEntries(input: Readable, what = 'layer archive'): Asyn
     notify();
   });
   parser.on('ignoredEntry', (e: ReadEntry) =>
-    fail(new BerthError('UNSUPPORTED', `Layer entry "${e.path}" has tar type "${e.type}", which berth cannot unpack`)),
+    fail(new BerthError('UNSUPPORTED', `Layer entry ${quote(e.path)} has tar type ${quote(e.type)}, which berth cannot unpack`)),
   );
   parser.on('error', fail);
   parser.on('end', () => {

@@ -8,6 +8,7 @@ import { BerthError } from '../../errors';
 import { uncompressed } from './compression';
 import { LayerWriter, type LayerWriterOptions } from './layer-writer';
 import { tarEntries } from './tar-entries';
+import { quote } from '../../util/quote';
 
 interface UnpackResult {
   /** Bytes of regular file content. */
@@ -22,12 +23,12 @@ export async function openArchive(file: string, what = 'layer archive'): Promise
   try {
     fh = await fs.promises.open(file, 'r');
   } catch (e) {
-    throw new BerthError('INVALID_ARGUMENT', `Cannot read the ${what} "${file}"`, { cause: e });
+    throw new BerthError('INVALID_ARGUMENT', `Cannot read the ${what} ${quote(file)}`, { cause: e });
   }
   const st = await fh.stat();
   if (st.isDirectory()) {
     await fh.close();
-    throw new BerthError('INVALID_ARGUMENT', `Expected a tar file for the ${what} but "${file}" is a directory`);
+    throw new BerthError('INVALID_ARGUMENT', `Expected a tar file for the ${what} but ${quote(file)} is a directory`);
   }
   return fh.createReadStream({ highWaterMark: 1 << 20 });
 }
@@ -56,7 +57,7 @@ export async function unpackLayer(source: string | Readable, targetDir: string, 
         await writer.write(entry);
       } catch (e) {
         if (e instanceof BerthError) throw e;
-        throw new BerthError('INTERNAL', `Cannot unpack layer entry "${entry.path}"`, { cause: e });
+        throw new BerthError('INTERNAL', `Cannot unpack layer entry ${quote(entry.path)}`, { cause: e });
       }
     }
     await writer.finish();

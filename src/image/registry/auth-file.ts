@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BerthError, invalid } from '../../errors';
 import type { Credentials } from './auth';
+import { quote } from '../../util/quote';
 
 /** Docker's config.json shape, so a user can copy an entry across: {"auths": {"HOST": {"auth": base64("user:pass")}}}. */
 interface AuthJson {
@@ -70,7 +71,7 @@ export class AuthFile {
       const v = JSON.parse(text) as AuthJson;
       return v && typeof v === 'object' ? v : {};
     } catch (e) {
-      throw new BerthError('INVALID_ARGUMENT', `${this.file} is not valid JSON; fix or delete it, then log in again`, { cause: e });
+      throw new BerthError('INVALID_ARGUMENT', `${quote(this.file)} is not valid JSON; fix or delete it, then log in again`, { cause: e });
     }
   }
 

@@ -1,4 +1,5 @@
 import { RegistryError } from './errors';
+import { quote } from '../../util/quote';
 
 export interface Credentials {
   username: string;
@@ -36,7 +37,7 @@ export function basicAuthorization(c: Credentials): string {
 export function tokenFrom(body: unknown, realm: string): string {
   const b = body as { token?: unknown; access_token?: unknown } | null;
   const token = typeof b?.token === 'string' ? b.token : typeof b?.access_token === 'string' ? b.access_token : undefined;
-  if (!token) throw new RegistryError('protocol', `The token endpoint ${realm} answered without a token`);
+  if (!token) throw new RegistryError('protocol', `The token endpoint ${quote(realm)} answered without a token`);
   return token;
 }
 

@@ -6,6 +6,7 @@ import { apiHost, checkUrl, schemesFor } from './endpoint';
 import { RegistryError, registryMessage } from './errors';
 import { MANIFEST_ACCEPT } from './media-types';
 import { CONNECT_TIMEOUT_ENV, IDLE_TIMEOUT_ENV, registryTimeouts, type RegistryTimeouts } from '../limits';
+import { quote } from '../../util/quote';
 
 interface RegistryClientOptions {
   /** For basic auth, or exchanged at the token endpoint for a bearer token. */
@@ -98,7 +99,7 @@ export class RegistryClient {
       const res = await this.send(url, {}, { value: basicAuthorization(creds), origin: this.registryOrigin });
       await res.body?.cancel();
       if (res.ok) return;
-      throw new RegistryError('unauthorized', `The registry ${this.registry} refused the username "${creds.username}" with that password (${res.status}); check the credentials`, { status: res.status });
+      throw new RegistryError('unauthorized', `The registry ${this.registry} refused the username ${quote(creds.username)} with that password (${res.status}); check the credentials`, { status: res.status });
     }
     if (challenge?.scheme === 'bearer' && challenge.params.realm) {
       await this.fetchToken(challenge, undefined);
@@ -130,7 +131,7 @@ export class RegistryClient {
     }
     if (res.ok) return res;
     const detail = await registryMessage(res);
-    const suffix = detail ? ` (${detail})` : '';
+    const suffix = detail ? ` (${quote(detail)})` : '';
     if (res.status === 401 || res.status === 403) {
       // Docker Hub answers 401 for a repository that does not exist too, so both causes are named.
       const fix = this.opts.credentials
@@ -166,7 +167,7 @@ export class RegistryClient {
     try {
       url = new URL(realm);
     } catch (e) {
-      throw new RegistryError('protocol', `The registry ${this.registry} named an invalid token realm "${realm}"`, { cause: e });
+      throw new RegistryError('protocol', `The registry ${this.registry} named an invalid token realm ${quote(realm)}`, { cause: e });
     }
     checkUrl(url, this.opts.insecureRegistries ?? [], 'token endpoint');
     if (service) url.searchParams.set('service', service);
@@ -179,7 +180,7 @@ export class RegistryClient {
     if (!res.ok) {
       const detail = await registryMessage(res);
       throw new RegistryError(res.status === 401 || res.status === 403 ? 'unauthorized' : 'protocol',
-        `The token endpoint ${url.origin}${url.pathname} of ${this.registry} answered ${res.status}${detail ? ` (${detail})` : ''}${this.opts.credentials ? ': check the credentials' : ''}`,
+        `The token endpoint ${url.origin}${url.pathname} of ${this.registry} answered ${res.status}${detail ? ` (${quote(detail)})` : ''}${this.opts.credentials ? ': check the credentials' : ''}`,
         { status: res.status });
     }
     let body: unknown;

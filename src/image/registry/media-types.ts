@@ -1,4 +1,5 @@
 import { BerthError } from '../../errors';
+import { quote } from '../../util/quote';
 
 const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
@@ -17,7 +18,7 @@ export function manifestKind(mediaType: string, source: string): ManifestKind {
   if (DOCKER_SCHEMA1.includes(mediaType)) {
     throw new BerthError('UNSUPPORTED', `${source} is a Docker schema 1 image, which berth cannot pull; push it again with a current docker, podman or skopeo`);
   }
-  throw new BerthError('UNSUPPORTED', `${source} has the manifest media type "${mediaType}", which berth cannot pull (it reads OCI and Docker schema 2 images)`);
+  throw new BerthError('UNSUPPORTED', `${source} has the manifest media type ${quote(mediaType)}, which berth cannot pull (it reads OCI and Docker schema 2 images)`);
 }
 
 type LayerCompression = 'gzip' | 'zstd' | 'none';
@@ -42,8 +43,8 @@ export function layerCompression(mediaType: string, digest: string): LayerCompre
   const kind = LAYER_TYPES[mediaType];
   if (kind) return kind;
   if (mediaType.includes('foreign')) {
-    throw new BerthError('UNSUPPORTED', `Layer ${digest} is a foreign layer ("${mediaType}"), used only by Windows images; berth runs Linux images`);
+    throw new BerthError('UNSUPPORTED', `Layer ${digest} is a foreign layer (${quote(mediaType)}), used only by Windows images; berth runs Linux images`);
   }
-  throw new BerthError('UNSUPPORTED', `Layer ${digest} has the media type "${mediaType}", which berth cannot unpack (it reads tar layers, plain, gzip or zstd)`);
+  throw new BerthError('UNSUPPORTED', `Layer ${digest} has the media type ${quote(mediaType)}, which berth cannot unpack (it reads tar layers, plain, gzip or zstd)`);
 }
 

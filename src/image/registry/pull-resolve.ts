@@ -6,6 +6,7 @@ import type { RegistryClient } from './client';
 import { layerCompression, manifestKind } from './media-types';
 import { hostPlatform, selectPlatform, type Platform, type PlatformDescriptor } from './platform';
 import type { ImageConfig } from '../types';
+import { quote } from '../../util/quote';
 
 /** What a reference resolves to in a registry: one platform's manifest, with its config. */
 export interface ResolvedImage {
@@ -75,7 +76,7 @@ function checkDescriptor(d: Descriptor, source: string): void {
     throw malformed(source, 'a descriptor without digest and size');
   }
   if (!isDigest(d.digest)) {
-    throw new BerthError('UNSUPPORTED', `${source} refers to "${d.digest}"; berth verifies sha256 digests only`);
+    throw new BerthError('UNSUPPORTED', `${source} refers to ${quote(d.digest)}; berth verifies sha256 digests only`);
   }
 }
 

@@ -2,6 +2,7 @@ import { BerthError } from '../../errors';
 import type { ImageRecords, StoredImage } from './records';
 import { familiar, formatReference, parseReference, type ImageReference } from '../reference';
 import type { NameMap } from './repositories';
+import { quote } from '../../util/quote';
 
 const FULL_ID = /^(?:sha256:)?([a-f0-9]{64})$/;
 const ID_PREFIX = /^(?:sha256:)?([a-f0-9]{1,63})$/;
@@ -32,7 +33,7 @@ export function findImage(records: ImageRecords, names: NameMap, ref: string): S
   if (!prefix) return undefined;
   const matches = records.ids().filter((id) => id.startsWith(`sha256:${prefix[1]}`));
   if (matches.length > 1) {
-    throw new BerthError('INVALID_ARGUMENT', `The image ID prefix "${ref}" matches ${matches.length} images; give more of the ID`);
+    throw new BerthError('INVALID_ARGUMENT', `The image ID prefix ${quote(ref)} matches ${matches.length} images; give more of the ID`);
   }
   return matches.length === 1 ? records.get(matches[0]) : undefined;
 }
@@ -63,7 +64,7 @@ export function display(ref: string): string {
 
 export function imageNotFound(ref: string): BerthError {
   const name = nameKey(ref);
-  if (!name) return new BerthError('IMAGE_NOT_FOUND', `No such image: ${ref}`);
+  if (!name) return new BerthError('IMAGE_NOT_FOUND', `No such image: ${quote(ref)}`);
   const shown = familiar(name);
-  return new BerthError('IMAGE_NOT_FOUND', `No such image: ${shown}; pull it with \`berth pull ${shown}\` or import it with \`berth import FILE.tar ${shown}\``);
+  return new BerthError('IMAGE_NOT_FOUND', `No such image: ${quote(shown)}; pull it with \`berth pull ${shown}\` or import it with \`berth import FILE.tar ${shown}\``);
 }

@@ -20,6 +20,7 @@ import type { CommitOptions, CommitSource } from '../transfer/commit';
 import type { StoreParts } from './store-parts';
 import { inspectImage } from './inspect';
 import { pruneImages } from './prune';
+import { quote } from '../../util/quote';
 // The archive side (node:stream, node-tar, zlib) loads only when an image is written: `berth run`
 // only reads the store, and loading it costs milliseconds per start.
 const archive = async () => ({ ...(await import('../archive/unpack')), ...(await import('../archive/compression')) });
@@ -108,7 +109,7 @@ export class ImageStore {
     const input = await openArchive(tarPath, 'image archive');
     const work = makeStagingDir(this.tmp, 'import');
     try {
-      const staged = await this.blobs.stage(uncompressed(input, `image archive ${tarPath}`, { maxBytes }), work);
+      const staged = await this.blobs.stage(uncompressed(input, `image archive ${quote(tarPath)}`, { maxBytes }), work);
       const diffId = staged.digest;
       const [chainId] = chainIds([diffId]);
       const created = new Date().toISOString();
@@ -191,8 +192,8 @@ export class ImageStore {
   /** `docker login`: check the credentials against the registry, then store them in root/auth.json. */
   async login(registry: string | undefined, credentials: Credentials, opts: { insecureRegistries?: string[] } = {}): Promise<string> {
     const key = registryKey(registry);
-    if (!credentials.username) throw new BerthError('INVALID_ARGUMENT', `Logging in to ${key} needs a username; give one with -u USER`);
-    if (!credentials.password) throw new BerthError('INVALID_ARGUMENT', `Logging in to ${key} needs a password; give one with -p PASS or --password-stdin`);
+    if (!credentials.username) throw new BerthError('INVALID_ARGUMENT', `Logging in to ${quote(key)} needs a username; give one with -u USER`);
+    if (!credentials.password) throw new BerthError('INVALID_ARGUMENT', `Logging in to ${quote(key)} needs a password; give one with -p PASS or --password-stdin`);
     const { RegistryClient } = await import('../registry/client');
     await new RegistryClient(key, { credentials, insecureRegistries: opts.insecureRegistries, timeouts: this.opts.registryTimeouts }).checkCredentials();
     this.mutateSync(() => new AuthFile(this.root).set(key, credentials));
@@ -263,7 +264,7 @@ export class ImageStore {
       if (inUse && !opts.force) {
         throw new BerthError(
           'IMAGE_IN_USE',
-          `Image ${display(ref)} (${shortId(image.id)}) is used by a container; remove the container first or use --force`,
+          `Image ${quote(display(ref))} (${shortId(image.id)}) is used by a container; remove the container first or use --force`,
         );
       }
       for (const n of image.names) {

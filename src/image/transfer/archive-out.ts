@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BerthError } from '../../errors';
+import { quote } from '../../util/quote';
 
 /**
  * Writes an archive to `out`: an open fd (such as 1) as is, or a file path through a temp file beside
@@ -17,7 +18,7 @@ export function writeArchiveTo(out: string | number, what: string, write: (fd: n
   try {
     fd = fs.openSync(tmp, 'w', 0o644);
   } catch (e) {
-    throw new BerthError('INVALID_ARGUMENT', `Cannot write the ${what} ${file}; check that its directory exists and is writable`, { cause: e });
+    throw new BerthError('INVALID_ARGUMENT', `Cannot write the ${what} ${quote(file)}; check that its directory exists and is writable`, { cause: e });
   }
   try {
     try {

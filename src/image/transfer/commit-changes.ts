@@ -1,6 +1,7 @@
 import * as path from 'node:path';
 import { BerthError, invalid } from '../../errors';
 import type { ImageConfig } from '../types';
+import { quote } from '../../util/quote';
 
 type RunConfig = NonNullable<ImageConfig['config']>;
 
@@ -22,7 +23,7 @@ export function applyChanges(base: RunConfig | undefined, changes: string[]): Ru
     if (!m) throw invalid('--change', `a Dockerfile instruction (${SUPPORTED}) like "CMD [\\"sh\\"]"`, change);
     const keyword = m[1].toUpperCase();
     const value = (m[2] ?? '').trim();
-    if (value === '') throw new BerthError('INVALID_ARGUMENT', `The --change "${change}" has no value; write it as in a Dockerfile, e.g. "${keyword} ..."`);
+    if (value === '') throw new BerthError('INVALID_ARGUMENT', `The --change ${quote(change)} has no value; write it as in a Dockerfile, e.g. "${keyword} ..."`);
     switch (keyword) {
       case 'CMD':
         c.Cmd = commandForm(value, change);
@@ -105,17 +106,17 @@ function words(value: string, change: string): string[] {
   const out: string[] = [];
   let cur = '';
   let inWord = false;
-  let quote: string | undefined;
+  let open: string | undefined;
   for (let i = 0; i < value.length; i++) {
     const ch = value[i];
-    if (ch === '\\' && quote !== "'" && i + 1 < value.length) {
+    if (ch === '\\' && open !== "'" && i + 1 < value.length) {
       cur += value[++i];
       inWord = true;
-    } else if (quote) {
-      if (ch === quote) quote = undefined;
+    } else if (open) {
+      if (ch === open) open = undefined;
       else cur += ch;
     } else if (ch === '"' || ch === "'") {
-      quote = ch;
+      open = ch;
       inWord = true;
     } else if (/\s/.test(ch)) {
       if (inWord) out.push(cur);
@@ -126,7 +127,7 @@ function words(value: string, change: string): string[] {
       inWord = true;
     }
   }
-  if (quote) throw new BerthError('INVALID_ARGUMENT', `The --change "${change}" has an unclosed ${quote} quote`);
+  if (open) throw new BerthError('INVALID_ARGUMENT', `The --change ${quote(change)} has an unclosed ${open} quote`);
   if (inWord) out.push(cur);
   return out;
 }
