@@ -45,7 +45,12 @@ export function prune(b: ImageContext): PruneResult {
   return b.images.prune((id) => used.has(id));
 }
 
-export function login(b: ImageContext, registry: string | undefined, credentials: Credentials, opts: { insecureRegistries?: string[] } = {}): Promise<string> {
+export function login(
+  b: ImageContext,
+  registry: string | undefined,
+  credentials: Credentials,
+  opts: { insecureRegistries?: string[] } = {},
+): Promise<string> {
   return b.images.login(registry, credentials, opts);
 }
 

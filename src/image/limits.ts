@@ -54,7 +54,10 @@ function seconds(option: number | undefined, env: string, fallback: number): num
   // setTimeout keeps 32-bit milliseconds: past ~24 days it would fire at once.
   if (!Number.isFinite(n) || n <= 0 || n > 2_000_000) {
     const shown = typeof raw === 'number' ? String(raw) : JSON.stringify(raw);
-    throw new BerthError('INVALID_ARGUMENT', `Expected a number of seconds like 60 for ${option !== undefined ? 'the registry timeout option' : env} but received ${shown}`);
+    throw new BerthError(
+      'INVALID_ARGUMENT',
+      `Expected a number of seconds like 60 for ${option !== undefined ? 'the registry timeout option' : env} but received ${shown}`,
+    );
   }
   return n;
 }
@@ -65,7 +68,12 @@ function badSize(what: string, shown: string): BerthError {
 
 /** 64 GiB, 512 MiB, 1000 bytes: for messages. */
 export function formatSize(bytes: number): string {
-  for (const [unit, size] of [['TiB', 1024 ** 4], ['GiB', 1024 ** 3], ['MiB', 1024 ** 2], ['KiB', 1024]] as const) {
+  for (const [unit, size] of [
+    ['TiB', 1024 ** 4],
+    ['GiB', 1024 ** 3],
+    ['MiB', 1024 ** 2],
+    ['KiB', 1024],
+  ] as const) {
     if (bytes >= size) return `${Number((bytes / size).toFixed(1))} ${unit}`;
   }
   return `${bytes} bytes`;

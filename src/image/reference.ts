@@ -68,7 +68,10 @@ export function parseReference(ref: string): ImageReference {
   for (const c of components) {
     if (c !== c.toLowerCase()) throw refused(ref, 'repository names must be lowercase');
     if (!PATH_COMPONENT.test(c)) {
-      throw refused(ref, `${quote(c)} is not a valid repository name component (letters, digits, and single ".", "_", "__" or "-" between them)`);
+      throw refused(
+        ref,
+        `${quote(c)} is not a valid repository name component (letters, digits, and single ".", "_", "__" or "-" between them)`,
+      );
     }
   }
   if (host === DEFAULT_REGISTRY && components.length === 1 && HEX64.test(path)) {

@@ -57,7 +57,12 @@ export async function writeHashed(
 }
 
 /** writeHashed that keeps the file only if its content is exactly the expected digest and size. */
-export function stageVerified(input: AsyncIterable<Buffer>, expected: Expected, file: string, onBytes?: (n: number) => void): Promise<StagedBlob> {
+export function stageVerified(
+  input: AsyncIterable<Buffer>,
+  expected: Expected,
+  file: string,
+  onBytes?: (n: number) => void,
+): Promise<StagedBlob> {
   return writeHashed(input, file, {
     onChunk: (size) => {
       // more than the descriptor promised is refused as soon as it arrives
@@ -65,7 +70,8 @@ export function stageVerified(input: AsyncIterable<Buffer>, expected: Expected, 
       onBytes?.(size);
     },
     accept: (digest, size) => {
-      if (digest !== expected.digest || (expected.size !== undefined && size !== expected.size)) throw digestMismatch(expected, digest, size);
+      if (digest !== expected.digest || (expected.size !== undefined && size !== expected.size))
+        throw digestMismatch(expected, digest, size);
     },
   });
 }

@@ -153,16 +153,31 @@ describe('berth commit', () => {
     expect(image.chainIds.slice(0, 1)).toEqual(parent.chainIds);
     expect(image.chainIds).toHaveLength(2);
     expect(image.config.rootfs.diff_ids.slice(0, 1)).toEqual(parent.config.rootfs.diff_ids);
-    expect(image.config.config).toEqual({ Cmd: ['cat', '/etc/new.txt'], Env: ['FOO=bar', 'GREETING=hello world'], WorkingDir: '/data', Labels: { team: 'ship' } });
+    expect(image.config.config).toEqual({
+      Cmd: ['cat', '/etc/new.txt'],
+      Env: ['FOO=bar', 'GREETING=hello world'],
+      WorkingDir: '/data',
+      Labels: { team: 'ship' },
+    });
     expect(image.config.history!.at(-1)).toMatchObject({ created_by: `sh -c ${CHANGES}`, comment: 'my change' });
 
     // The layer blob is the OCI diff: deletions as .wh. entries, the replaced dir as an opaque marker, and
     // nothing of the runtime's empty bind-mount targets (/etc/hostname, hosts, resolv.conf).
     const names = await tarNames(blobPath(roots.root, image.config.rootfs.diff_ids[1]));
     expect(names).toEqual([
-      'data/', 'data/fifo', 'data/h1', 'data/h2', 'data/link', 'data/sub/', 'data/sub/f',
-      'etc/', 'etc/.wh.berth-fixture', 'etc/new.txt',
-      'home/', 'home/.wh..wh..opq', 'home/only',
+      'data/',
+      'data/fifo',
+      'data/h1',
+      'data/h2',
+      'data/link',
+      'data/sub/',
+      'data/sub/f',
+      'etc/',
+      'etc/.wh.berth-fixture',
+      'etc/new.txt',
+      'home/',
+      'home/.wh..wh..opq',
+      'home/only',
     ]);
 
     const run = await berth.run({ image: 'committed:v1', rm: true });
@@ -178,7 +193,11 @@ describe('berth commit', () => {
   });
 
   it('commits a commit: the chain grows, ENTRYPOINT drops the inherited CMD, and a running container can be committed', async () => {
-    const proc = berth.spawn({ image: 'committed:v1', name: 'runner', cmd: ['sh', '-c', 'echo second > /data/second; echo ready; sleep 30'] });
+    const proc = berth.spawn({
+      image: 'committed:v1',
+      name: 'runner',
+      cmd: ['sh', '-c', 'echo second > /data/second; echo ready; sleep 30'],
+    });
     await new Promise<void>((resolve) => proc.stdout!.once('data', () => resolve()));
     try {
       const image = await berth.commit('runner', 'committed:v2', { changes: ['ENTRYPOINT ["cat"]'] });
@@ -232,7 +251,8 @@ describe('berth commit', () => {
 });
 
 /** Every path of the image's filesystem with type, mode, owner, size and link target (not mtimes). */
-const LISTING = "find / -xdev \\( -path /proc -o -path /sys -o -path /dev \\) -prune -o -print | grep -v '^/etc/hostname$\\|^/etc/hosts$\\|^/etc/resolv.conf$' | sort | while read -r f; do stat -c '%n %F %A %u:%g %s %N' \"$f\"; done";
+const LISTING =
+  "find / -xdev \\( -path /proc -o -path /sys -o -path /dev \\) -prune -o -print | grep -v '^/etc/hostname$\\|^/etc/hosts$\\|^/etc/resolv.conf$' | sort | while read -r f; do stat -c '%n %F %A %u:%g %s %N' \"$f\"; done";
 
 describe('berth export', () => {
   it('writes the merged filesystem as one flat tar that import reads back: the same files, the changes applied', async () => {
@@ -253,7 +273,7 @@ describe('berth export', () => {
     const want = await sh(berth, 'committed:v1', LISTING);
     const got = await sh(berth, 'flat:v1', LISTING);
     expect(got.stderr).toBe('');
-    expect(got.stdout.split("\n").length).toBeGreaterThan(250);
+    expect(got.stdout.split('\n').length).toBeGreaterThan(250);
     expect(got.stdout).toBe(want.stdout);
   });
 
@@ -280,7 +300,9 @@ describe('berth save and berth load', () => {
     const image = berth.images.resolve('committed:v1');
     const file = path.join(work, 'committed.tar');
     await berth.saveImages(['committed:v1'], file);
-    expect(await tarNames(file)).toEqual(expect.arrayContaining(['oci-layout', 'index.json', 'manifest.json', `blobs/sha256/${image.id.slice(7)}`]));
+    expect(await tarNames(file)).toEqual(
+      expect.arrayContaining(['oci-layout', 'index.json', 'manifest.json', `blobs/sha256/${image.id.slice(7)}`]),
+    );
 
     const inspected = JSON.parse(run('skopeo', ['inspect', `oci-archive:${file}:v1`]));
     expect(inspected.Digest).toBe(image.manifestDigest);
@@ -320,7 +342,13 @@ describe('berth save and berth load', () => {
 
   it('loads a docker-archive (manifest.json, RepoTags, uncompressed layers) as skopeo and docker save write it', async () => {
     const file = path.join(work, 'docker-archive.tar');
-    run('skopeo', ['--insecure-policy', 'copy', '--quiet', `oci-archive:${path.join(work, 'committed.tar')}:v1`, `docker-archive:${file}:team/app:2`]);
+    run('skopeo', [
+      '--insecure-policy',
+      'copy',
+      '--quiet',
+      `oci-archive:${path.join(work, 'committed.tar')}:v1`,
+      `docker-archive:${file}:team/app:2`,
+    ]);
     const names = await tarNames(file);
     expect(names).toContain('manifest.json');
     expect(names).not.toContain('index.json');
@@ -340,7 +368,10 @@ describe('berth save and berth load', () => {
     for (let i = 0; i < 8; i++) bytes[at + i] ^= 0xff;
     fs.writeFileSync(bad, bytes);
     const { berth: other, roots: r } = freshBerth();
-    await expect(other.loadImages(bad)).rejects.toMatchObject({ code: 'DIGEST_MISMATCH', message: expect.stringMatching(/^The blob sha256:[0-9a-f]{64} in .* does not match its digest/) });
+    await expect(other.loadImages(bad)).rejects.toMatchObject({
+      code: 'DIGEST_MISMATCH',
+      message: expect.stringMatching(/^The blob sha256:[0-9a-f]{64} in .* does not match its digest/),
+    });
     expect(other.listImages()).toEqual([]);
     expect(ls(path.join(r.root, 'layers'))).toEqual([]);
     expect(ls(path.join(r.root, 'images'))).toEqual([]);
@@ -366,9 +397,20 @@ describe('berth image inspect and berth image prune', () => {
   it('inspects an image: ID, names, config, and each layer as diff ID, chain ID and blob', async () => {
     const image = berth.images.resolve('committed:v1');
     const info = berth.inspectImage('committed:v1');
-    expect(info).toMatchObject({ id: image.id, names: ['docker.io/library/committed:v1'], repoDigests: [], size: image.size, config: image.config });
+    expect(info).toMatchObject({
+      id: image.id,
+      names: ['docker.io/library/committed:v1'],
+      repoDigests: [],
+      size: image.size,
+      config: image.config,
+    });
     expect(info.layers.map((l) => [l.diffId, l.chainId, l.digest, l.mediaType])).toEqual(
-      image.chainIds.map((c, i) => [image.config.rootfs.diff_ids[i], c, image.config.rootfs.diff_ids[i], 'application/vnd.oci.image.layer.v1.tar']),
+      image.chainIds.map((c, i) => [
+        image.config.rootfs.diff_ids[i],
+        c,
+        image.config.rootfs.diff_ids[i],
+        'application/vnd.oci.image.layer.v1.tar',
+      ]),
     );
     const cli = await berthCli(['image', 'inspect', 'committed:v1']);
     expect([cli.code, cli.stderr]).toEqual([0, '']);
@@ -396,7 +438,9 @@ describe('berth image inspect and berth image prune', () => {
     const first = b.pruneImages();
     expect(first.images).toEqual([unnamed.id]);
     expect(first.layers).toEqual([unnamed.chainIds[1]]);
-    expect(first.blobs.sort()).toEqual([`sha256:${'ab'.repeat(32)}`, unnamed.id, unnamed.manifestDigest, unnamed.config.rootfs.diff_ids[1]].sort());
+    expect(first.blobs.sort()).toEqual(
+      [`sha256:${'ab'.repeat(32)}`, unnamed.id, unnamed.manifestDigest, unnamed.config.rootfs.diff_ids[1]].sort(),
+    );
     expect(first.reclaimed).toBeGreaterThan(0);
     expect(() => b.images.resolve(unnamed.id)).toThrow(/No such image/);
     expect((await b.run({ image: named.id, cmd: ['cat', '/k'], rm: true })).stdout).toBe('k\n');
@@ -404,7 +448,9 @@ describe('berth image inspect and berth image prune', () => {
     await b.remove('user');
     const cli = await berthCli(['image', 'prune', '-f'], { roots: r });
     expect([cli.code, cli.stderr]).toEqual([0, '']);
-    expect(cli.stdout).toBe(`Deleted Images:\ndeleted: ${named.id}\n\nDeleted Layers:\ndeleted: ${named.chainIds[1]}\n\nTotal reclaimed space: ${cli.stdout.split('Total reclaimed space: ')[1]}`);
+    expect(cli.stdout).toBe(
+      `Deleted Images:\ndeleted: ${named.id}\n\nDeleted Layers:\ndeleted: ${named.chainIds[1]}\n\nTotal reclaimed space: ${cli.stdout.split('Total reclaimed space: ')[1]}`,
+    );
     expect(b.listImages().map((i) => i.names)).toEqual([['docker.io/library/busybox:latest']]);
     expect(ls(path.join(r.root, 'layers'))).toEqual([b.images.resolve('busybox').chainIds[0].slice(7)]);
     expect((await sh(b, 'busybox', 'cat /etc/berth-fixture')).stdout).toBe('busybox fixture\n');
@@ -427,7 +473,16 @@ describe.skipIf(!fs.existsSync('/usr/bin/htpasswd') || !fs.existsSync(REGISTRY_B
     try {
       const layout = path.join(dir, 'layout');
       buildImage(layout, 'busybox', [busyboxTar()]);
-      run('skopeo', ['--insecure-policy', 'copy', '--quiet', '--dest-tls-verify=false', '--dest-creds', 'sailor:s3cret pass', `oci:${layout}:busybox`, `docker://${registry.host}/private/busybox:latest`]);
+      run('skopeo', [
+        '--insecure-policy',
+        'copy',
+        '--quiet',
+        '--dest-tls-verify=false',
+        '--dest-creds',
+        'sailor:s3cret pass',
+        `oci:${layout}:busybox`,
+        `docker://${registry.host}/private/busybox:latest`,
+      ]);
       const ref = `${registry.host}/private/busybox:latest`;
       const { berth: b, roots: r } = freshBerth();
       const authFile = path.join(r.root, 'auth.json');
@@ -504,16 +559,29 @@ describe('images with many layers', () => {
 
     const scratch = path.join(r.base, 'c');
     for (const d of ['upper', 'work', 'merged']) fs.mkdirSync(path.join(scratch, d), { recursive: true });
-    const layout100 = { lowers: short, upper: path.join(scratch, 'upper'), work: path.join(scratch, 'work'), merged: path.join(scratch, 'merged') };
+    const layout100 = {
+      lowers: short,
+      upper: path.join(scratch, 'upper'),
+      work: path.join(scratch, 'work'),
+      merged: path.join(scratch, 'merged'),
+    };
     const { data } = rootfsMount('overlay', layout100);
     expect(Buffer.byteLength(data)).toBeLessThan(4096);
     expect(() => rootfsMount('overlay', { ...layout100, lowers: long })).toThrow(/too many for one overlay mount option string/);
 
     // The kernel takes it: mounted in a private mount namespace of its own, gone when that process exits.
     const merged = layout100.merged;
-    const out = run('unshare', ['--mount', '--propagation', 'private', 'sh', '-c',
+    const out = run('unshare', [
+      '--mount',
+      '--propagation',
+      'private',
+      'sh',
+      '-c',
       `mount -t overlay overlay -o "$1" "$2" && ls "$2/layers" | wc -l && cat "$2/layers/2" "$2/layers/99" && test ! -e "$2/layers/1" && echo gone && cat "$2/etc/berth-fixture"`,
-      'sh', data, merged]);
+      'sh',
+      data,
+      merged,
+    ]);
     expect(out).toBe('98\n2\n99\ngone\nbusybox fixture\n');
 
     // Removing the image removes the short links with the layers.

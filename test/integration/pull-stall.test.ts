@@ -19,7 +19,10 @@ beforeAll(async () => {
   reg = await new FakeRegistry().start();
   const noise = Buffer.alloc(1 << 20);
   for (let i = 0; i < noise.length; i++) noise[i] = (i * 7919) % 251;
-  const img = reg.image('app', 'big', [{ tar: tarOf({ 'etc/os-release': 'fake\n' }) }, { tar: tarOf({ 'big.bin': noise }), compression: 'none' }]);
+  const img = reg.image('app', 'big', [
+    { tar: tarOf({ 'etc/os-release': 'fake\n' }) },
+    { tar: tarOf({ 'big.bin': noise }), compression: 'none' },
+  ]);
   bigLayer = img.layers[1];
   reg.stall.add(bigLayer);
 });
@@ -94,7 +97,9 @@ describe('a pull stalled by its registry', () => {
   it('gives up after BERTH_REGISTRY_TIMEOUT seconds of silence, in one line, exit 125, keeping nothing', async () => {
     const cli = await runCli(['pull', `${reg.host}/app:big`], { roots, env: { BERTH_REGISTRY_TIMEOUT: '1' } });
     expect(cli.code).toBe(125);
-    expect(cli.stderr).toBe(`berth: Registry ${reg.host} sent nothing for 1 s while downloading blob ${bigLayer} of ${reg.host}/app; check the registry or raise BERTH_REGISTRY_TIMEOUT\n`);
+    expect(cli.stderr).toBe(
+      `berth: Registry ${reg.host} sent nothing for 1 s while downloading blob ${bigLayer} of ${reg.host}/app; check the registry or raise BERTH_REGISTRY_TIMEOUT\n`,
+    );
     for (const dir of ['tmp', 'layers', 'images', 'blobs/sha256']) expect(ls(path.join(roots.root, dir))).toEqual([]);
   });
 });

@@ -10,6 +10,7 @@ import { CLI_PATH, runCli, tempRoots, type TempRoots } from '../helpers/env';
 import { missingTools, startRegistry, type TestRegistry } from '../helpers/registry';
 import { buildImage, buildIndex, buildRawImage, layersOf, layerTar, manifestOf, push } from '../fixtures/registry/images';
 import { startStallProxy } from '../fixtures/registry/stall-proxy';
+import { debris, ls, stagedBytes } from '../fixtures/registry/store-debris';
 
 let work: string;
 let registry: TestRegistry;
@@ -96,7 +97,10 @@ beforeAll(async () => {
   push(layout, 'tamper', `${host}/tamper:latest`, { format: 'oci' });
 
   // Incompressible, so the layer blob is large enough to be cut in the middle.
-  buildImage(layout, 'big', [bb, oneFileLayer('big', 'big.bin', Buffer.from(Array.from({ length: 4 << 20 }, (_, i) => (i * 2654435761) >>> 24)))]);
+  buildImage(layout, 'big', [
+    bb,
+    oneFileLayer('big', 'big.bin', Buffer.from(Array.from({ length: 4 << 20 }, (_, i) => (i * 2654435761) >>> 24))),
+  ]);
   digests.bigLayer = layersOf(layout, 'big')[1].digest;
   push(layout, 'big', `${host}/big:latest`, { format: 'oci' });
 }, 180_000);
@@ -106,21 +110,6 @@ afterAll(async () => {
   for (const r of roots) r.cleanup();
   if (work) fs.rmSync(work, { recursive: true, force: true });
 });
-
-/** Everything under the store root that is not published content: staging leftovers of any kind. */
-function debris(root: string): string[] {
-  const found: string[] = [];
-  const tmp = path.join(root, 'tmp');
-  if (fs.existsSync(tmp)) for (const f of fs.readdirSync(tmp)) found.push(`tmp/${f}`);
-  for (const dir of ['layers', 'images', 'blobs/sha256']) {
-    const abs = path.join(root, dir);
-    if (!fs.existsSync(abs)) continue;
-    for (const f of fs.readdirSync(abs)) if (f.startsWith('.') || f.includes('tmp')) found.push(`${dir}/${f}`);
-  }
-  return found;
-}
-
-const ls = (dir: string): string[] => (fs.existsSync(dir) ? fs.readdirSync(dir).sort() : []);
 
 describe('pull from a registry', () => {
   it('pulls a single-layer Docker schema 2 image, runs it, and skips everything the second time', async () => {
@@ -226,7 +215,9 @@ describe('pull from a registry', () => {
     const { berth } = freshBerth();
     const { image } = await berth.pullImage(`${registry.host}/zstd:latest`);
     const manifest = JSON.parse(fs.readFileSync(path.join(berth.root, 'blobs/sha256', image.manifestDigest.slice(7)), 'utf8'));
-    expect(manifest.layers.map((l: { mediaType: string }) => l.mediaType)).toEqual(Array(2).fill('application/vnd.oci.image.layer.v1.tar+zstd'));
+    expect(manifest.layers.map((l: { mediaType: string }) => l.mediaType)).toEqual(
+      Array(2).fill('application/vnd.oci.image.layer.v1.tar+zstd'),
+    );
     const run = await berth.run({ image: `${registry.host}/zstd`, cmd: ['cat', '/etc/compressed', '/etc/berth-fixture'], rm: true });
     expect(run.stdout).toBe('zstd\nbusybox fixture\n');
   });
@@ -308,7 +299,9 @@ describe('pull from a registry', () => {
     const { berth } = freshBerth();
     await expect(berth.pullImage(`${registry.host}/busybox:nosuchtag`)).rejects.toMatchObject({
       code: 'IMAGE_NOT_FOUND',
-      message: expect.stringMatching(new RegExp(`^The registry ${registry.host} has no ${registry.host}/busybox:nosuchtag \\("MANIFEST_UNKNOWN`)),
+      message: expect.stringMatching(
+        new RegExp(`^The registry ${registry.host} has no ${registry.host}/busybox:nosuchtag \\("MANIFEST_UNKNOWN`),
+      ),
     });
     await expect(berth.pullImage(`${registry.host}/nosuchrepo:latest`)).rejects.toMatchObject({ code: 'IMAGE_NOT_FOUND' });
     await expect(berth.pullImage(`${registry.host}/busybox`, { platform: 'linux' })).rejects.toThrow(
@@ -384,14 +377,3 @@ describe('run pulls what it lacks (--pull)', () => {
     expect(missing.stderr).toMatch(/Unable to find image ".*nosuch:latest" locally, and pulling it failed/);
   });
 });
-
-/** Bytes of partial blob files a pull has staged under tmp/. */
-function stagedBytes(tmp: string): number {
-  let total = 0;
-  for (const d of ls(tmp)) {
-    const dir = path.join(tmp, d);
-    if (!fs.statSync(dir).isDirectory()) continue;
-    for (const f of ls(dir)) if (f.startsWith('blob-')) total += fs.statSync(path.join(dir, f)).size;
-  }
-  return total;
-}

@@ -18,7 +18,9 @@ describe('registryKey', () => {
     expect(registryKey('registry-1.docker.io')).toBe('docker.io');
     expect(registryKey('http://127.0.0.1:5000/')).toBe('127.0.0.1:5000');
     expect(registryKey('Registry.Example.com')).toBe('registry.example.com');
-    expect(() => registryKey('not a host')).toThrow('Expected a registry host like registry.example.com or localhost:5000 for the registry but received "not a host"');
+    expect(() => registryKey('not a host')).toThrow(
+      'Expected a registry host like registry.example.com or localhost:5000 for the registry but received "not a host"',
+    );
   });
 });
 
@@ -35,7 +37,9 @@ describe('AuthFile', () => {
     }
     expect(fs.statSync(auth.file).mode & 0o777).toBe(0o600);
     expect(fs.readdirSync(tmp)).toEqual(['auth.json']);
-    expect(JSON.parse(fs.readFileSync(auth.file, 'utf8')).auths['127.0.0.1:5000']).toEqual({ auth: Buffer.from('u:p:with:colons').toString('base64') });
+    expect(JSON.parse(fs.readFileSync(auth.file, 'utf8')).auths['127.0.0.1:5000']).toEqual({
+      auth: Buffer.from('u:p:with:colons').toString('base64'),
+    });
     expect(new AuthFile(tmp).get('127.0.0.1:5000')).toEqual({ username: 'u', password: 'p:with:colons' });
     expect(auth.remove('127.0.0.1:5000')).toBe(true);
     expect(auth.remove('127.0.0.1:5000')).toBe(false);
@@ -44,7 +48,9 @@ describe('AuthFile', () => {
 
   it('names the file and the fix when it is not JSON', () => {
     fs.writeFileSync(path.join(tmp, 'auth.json'), '{oops');
-    expect(() => new AuthFile(tmp).get('docker.io')).toThrow(`${JSON.stringify(path.join(tmp, 'auth.json'))} is not valid JSON; fix or delete it, then log in again`);
+    expect(() => new AuthFile(tmp).get('docker.io')).toThrow(
+      `${JSON.stringify(path.join(tmp, 'auth.json'))} is not valid JSON; fix or delete it, then log in again`,
+    );
   });
 });
 

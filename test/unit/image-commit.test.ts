@@ -49,7 +49,9 @@ describe('applyChanges (commit --change)', () => {
   });
 
   it('refuses what it cannot apply, naming the instruction', () => {
-    expect(() => applyChanges({}, ['RUN make'])).toThrow('Expected one of CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, USER or WORKDIR for --change but received "RUN make"');
+    expect(() => applyChanges({}, ['RUN make'])).toThrow(
+      'Expected one of CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, USER or WORKDIR for --change but received "RUN make"',
+    );
     expect(() => applyChanges({}, ['CMD'])).toThrow('The --change "CMD" has no value');
     expect(() => applyChanges({}, ['CMD ["a", 1]'])).toThrow(/JSON array of strings/);
     expect(() => applyChanges({}, ['ENV A="open'])).toThrow('has an unclosed " quote');
@@ -60,7 +62,10 @@ describe('applyChanges (commit --change)', () => {
 describe('parseGetfattr', () => {
   it('decodes octal escapes and backslashes in names', () => {
     const seen: string[] = [];
-    parseGetfattr(Buffer.from('# file: /a/we ird\\012x\ntrusted.overlay.opaque="y"\n\n# file: /b\\\\c/\\303\\251\nuser.x="1"\n'), (f, n, v) => seen.push(`${f}|${n}|${v}`));
+    parseGetfattr(
+      Buffer.from('# file: /a/we ird\\012x\ntrusted.overlay.opaque="y"\n\n# file: /b\\\\c/\\303\\251\nuser.x="1"\n'),
+      (f, n, v) => seen.push(`${f}|${n}|${v}`),
+    );
     expect(seen).toEqual(['/a/we ird\nx|trusted.overlay.opaque|y', '/b\\c/é|user.x|1']);
   });
 });
@@ -91,7 +96,9 @@ async function entries(write: (w: TarWriter) => void): Promise<Array<{ path: str
     onReadEntry: (e: ReadEntry) => {
       const chunks: Buffer[] = [];
       e.on('data', (c: Buffer) => chunks.push(c));
-      e.on('end', () => out.push({ path: e.path, type: e.type, ...(e.linkpath ? { linkpath: e.linkpath } : {}), body: Buffer.concat(chunks).toString() }));
+      e.on('end', () =>
+        out.push({ path: e.path, type: e.type, ...(e.linkpath ? { linkpath: e.linkpath } : {}), body: Buffer.concat(chunks).toString() }),
+      );
     },
   });
   return out;
@@ -148,7 +155,17 @@ describe.skipIf(!isRoot || !has('getfattr') || !has('setfattr'))('overlay layers
     const { middle, top } = layers();
     const mid = await entries((w) => writeDiffTar(middle, w, { driver: 'overlay' }));
     expect(mid.map((e) => e.path)).toEqual([
-      'deep/', 'deep/a/', 'deep/a/c', 'dir-to-file', 'etc/', 'etc/.wh.gone', 'file-to-dir/', 'file-to-dir/inner', 'opq/', 'opq/.wh..wh..opq', 'opq/new',
+      'deep/',
+      'deep/a/',
+      'deep/a/c',
+      'dir-to-file',
+      'etc/',
+      'etc/.wh.gone',
+      'file-to-dir/',
+      'file-to-dir/inner',
+      'opq/',
+      'opq/.wh..wh..opq',
+      'opq/new',
     ]);
     const up = await entries((w) => writeDiffTar(top, w, { driver: 'overlay' }));
     expect(up.map((e) => e.path)).toEqual(['deep/', 'deep/a/', 'deep/a/d', 'etc/', 'etc/.wh.keep', '.wh.etc-keep-gone', 'h1', 'h2']);

@@ -75,7 +75,9 @@ describe('registry timeouts', () => {
         message: `Registry ${host} did not answer within 1 s while berth asked for /v2/; check the registry or raise BERTH_REGISTRY_CONNECT_TIMEOUT`,
       });
       process.env.BERTH_REGISTRY_CONNECT_TIMEOUT = 'soon';
-      await expect(store.pull(`${host}/app:x`)).rejects.toThrow('Expected a number of seconds like 60 for BERTH_REGISTRY_CONNECT_TIMEOUT but received "soon"');
+      await expect(store.pull(`${host}/app:x`)).rejects.toThrow(
+        'Expected a number of seconds like 60 for BERTH_REGISTRY_CONNECT_TIMEOUT but received "soon"',
+      );
     } finally {
       if (saved === undefined) delete process.env.BERTH_REGISTRY_CONNECT_TIMEOUT;
       else process.env.BERTH_REGISTRY_CONNECT_TIMEOUT = saved;
@@ -160,7 +162,10 @@ describe('pull verifies before it publishes', () => {
     const clean = tarOf({ 'f.txt': 'f\n' });
     const tail = Buffer.concat([clean, Buffer.alloc(4 << 20), Buffer.from('appended')]);
     reg.image('app', 'tail', [{ tar: tail, diffId: sha256(clean) }]);
-    await expect(store.pull(`${reg.host}/app:tail`)).rejects.toMatchObject({ code: 'DIGEST_MISMATCH', message: expect.stringContaining('(diff ID) does not match') });
+    await expect(store.pull(`${reg.host}/app:tail`)).rejects.toMatchObject({
+      code: 'DIGEST_MISMATCH',
+      message: expect.stringContaining('(diff ID) does not match'),
+    });
     expect(nothingKept()).toEqual([[], [], [], []]);
     reg.image('app', 'tail2', [{ tar: tail }]);
     const pulled = await store.pull(`${reg.host}/app:tail2`);

@@ -48,7 +48,14 @@ describe('ImageStore.pull', () => {
 
   it('downloads at most `concurrency` layers at once and unpacks a repeated layer blob once per chain', async () => {
     const same = { tar: tarOf({ 'same.txt': 's\n' }) };
-    reg.image('app', 'many', [{ tar: base }, same, { tar: tarOf({ 'x': '1' }) }, { tar: tarOf({ 'y': '2' }) }, { tar: tarOf({ 'z': '3' }) }, same]);
+    reg.image('app', 'many', [
+      { tar: base },
+      same,
+      { tar: tarOf({ x: '1' }) },
+      { tar: tarOf({ y: '2' }) },
+      { tar: tarOf({ z: '3' }) },
+      same,
+    ]);
     reg.blobDelayMs = 30;
     const r = await store.pull(`${reg.host}/app:many`, { concurrency: 2 });
     expect(reg.maxInFlight).toBe(2);
@@ -59,7 +66,7 @@ describe('ImageStore.pull', () => {
   });
 
   it('refuses a layer whose content does not match the config diff ID, keeping nothing', async () => {
-    reg.image('app', 'liar', [{ tar: base }, { tar: tarOf({ 'evil': '1' }), diffId: sha256('something else') }]);
+    reg.image('app', 'liar', [{ tar: base }, { tar: tarOf({ evil: '1' }), diffId: sha256('something else') }]);
     await expect(store.pull(`${reg.host}/app:liar`)).rejects.toMatchObject({
       code: 'DIGEST_MISMATCH',
       message: expect.stringContaining('(diff ID) does not match its digest'),
@@ -68,7 +75,7 @@ describe('ImageStore.pull', () => {
   });
 
   it('refuses a blob that differs from its digest or runs past its size, keeping nothing', async () => {
-    const img = reg.image('app', 'bad', [{ tar: base }, { tar: tarOf({ 'f': '1' }) }]);
+    const img = reg.image('app', 'bad', [{ tar: base }, { tar: tarOf({ f: '1' }) }]);
     reg.blobs.set(img.layers[1], Buffer.concat([reg.blobs.get(img.layers[1])!, Buffer.from('trailing')]));
     await expect(store.pull(`${reg.host}/app:bad`)).rejects.toMatchObject({
       code: 'DIGEST_MISMATCH',

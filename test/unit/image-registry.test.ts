@@ -42,10 +42,12 @@ function json(res: http.ServerResponse, status: number, body: unknown, headers: 
 
 describe('WWW-Authenticate', () => {
   it('parses bearer challenges with quoted, comma-holding values', () => {
-    expect(parseChallenge('Bearer realm="https://auth.example/token",service="registry.example",scope="repository:a/b:pull,push"')).toEqual({
-      scheme: 'bearer',
-      params: { realm: 'https://auth.example/token', service: 'registry.example', scope: 'repository:a/b:pull,push' },
-    });
+    expect(parseChallenge('Bearer realm="https://auth.example/token",service="registry.example",scope="repository:a/b:pull,push"')).toEqual(
+      {
+        scheme: 'bearer',
+        params: { realm: 'https://auth.example/token', service: 'registry.example', scope: 'repository:a/b:pull,push' },
+      },
+    );
     expect(parseChallenge('Basic realm="Registry Realm"')).toEqual({ scheme: 'basic', params: { realm: 'Registry Realm' } });
     expect(parseChallenge('Bearer realm=plain, error="invalid_token"')?.params).toEqual({ realm: 'plain', error: 'invalid_token' });
     expect(parseChallenge(null)).toBeUndefined();
@@ -54,8 +56,10 @@ describe('WWW-Authenticate', () => {
 
 describe('plain http policy', () => {
   it('allows http only for localhost, 127.0.0.0/8 and --insecure-registry hosts, always trying https first', () => {
-    for (const h of ['127.0.0.1:5000', '127.9.9.9', 'localhost:5000', 'localhost', '[::1]:5000']) expect(schemesFor(h)).toEqual(['https', 'http']);
-    for (const h of ['example.com', 'example.com:5000', '10.0.0.1:5000', '128.0.0.1', 'docker.io']) expect(schemesFor(h)).toEqual(['https']);
+    for (const h of ['127.0.0.1:5000', '127.9.9.9', 'localhost:5000', 'localhost', '[::1]:5000'])
+      expect(schemesFor(h)).toEqual(['https', 'http']);
+    for (const h of ['example.com', 'example.com:5000', '10.0.0.1:5000', '128.0.0.1', 'docker.io'])
+      expect(schemesFor(h)).toEqual(['https']);
     expect(schemesFor('example.com:5000', ['example.com'])).toEqual(['https', 'http']);
     expect(schemesFor('example.com:5000', ['example.com:5000'])).toEqual(['https', 'http']);
     expect(schemesFor('example.com:5000', ['example.com:6000'])).toEqual(['https']);
@@ -88,8 +92,15 @@ describe('media types and platforms', () => {
     expect(parsePlatform('linux/amd64')).toEqual({ os: 'linux', architecture: 'amd64', variant: undefined });
     expect(parsePlatform('linux/arm/v7')).toEqual({ os: 'linux', architecture: 'arm', variant: 'v7' });
     expect(parsePlatform('linux/x86_64').architecture).toBe('amd64');
-    expect(() => parsePlatform('linux')).toThrow('Expected a platform like linux/amd64 or linux/arm64/v8 for --platform but received "linux"');
-    const d = (architecture: string, variant?: string, os = 'linux') => ({ mediaType: 'm', digest: `${architecture}${variant ?? ''}${os}`, size: 1, platform: { os, architecture, variant } });
+    expect(() => parsePlatform('linux')).toThrow(
+      'Expected a platform like linux/amd64 or linux/arm64/v8 for --platform but received "linux"',
+    );
+    const d = (architecture: string, variant?: string, os = 'linux') => ({
+      mediaType: 'm',
+      digest: `${architecture}${variant ?? ''}${os}`,
+      size: 1,
+      platform: { os, architecture, variant },
+    });
     const entries = [d('unknown', undefined, 'unknown'), d('arm', 'v6'), d('arm', 'v7'), d('arm64', 'v8'), d('amd64')];
     expect(selectPlatform(entries, { os: 'linux', architecture: 'amd64' }, 'r').digest).toBe('amd64linux');
     expect(selectPlatform(entries, { os: 'linux', architecture: 'arm64' }, 'r').digest).toBe('arm64v8linux');
@@ -111,9 +122,15 @@ describe('RegistryClient', () => {
       }
       if (req.headers.authorization !== 'Bearer tok-1') {
         const scope = url.pathname === '/v2/' ? '' : `,scope="repository:team/app:pull"`;
-        return json(res, 401, { errors: [{ code: 'UNAUTHORIZED', message: 'authentication required' }] }, { 'www-authenticate': `Bearer realm="${base}/token",service="fake"${scope}` });
+        return json(
+          res,
+          401,
+          { errors: [{ code: 'UNAUTHORIZED', message: 'authentication required' }] },
+          { 'www-authenticate': `Bearer realm="${base}/token",service="fake"${scope}` },
+        );
       }
-      if (url.pathname === '/v2/team/app/manifests/1.0') return json(res, 200, MANIFEST, { 'content-type': 'application/vnd.oci.image.manifest.v1+json' });
+      if (url.pathname === '/v2/team/app/manifests/1.0')
+        return json(res, 200, MANIFEST, { 'content-type': 'application/vnd.oci.image.manifest.v1+json' });
       if (url.pathname === '/v2/team/app/blobs/sha256:' + 'a'.repeat(64)) return json(res, 200, 'blob-bytes');
       json(res, 404, {});
     });
@@ -132,7 +149,12 @@ describe('RegistryClient', () => {
   it('uses basic credentials when the registry asks for them, and says what is missing without', async () => {
     const reg = await serve((req, res) => {
       if (req.headers.authorization !== `Basic ${Buffer.from('u:p').toString('base64')}`) {
-        return json(res, 401, { errors: [{ code: 'UNAUTHORIZED', message: 'authentication required' }] }, { 'www-authenticate': 'Basic realm="r"' });
+        return json(
+          res,
+          401,
+          { errors: [{ code: 'UNAUTHORIZED', message: 'authentication required' }] },
+          { 'www-authenticate': 'Basic realm="r"' },
+        );
       }
       if (req.url === '/v2/') return json(res, 200, {});
       json(res, 200, MANIFEST, { 'content-type': 'application/vnd.oci.image.manifest.v1+json' });
@@ -171,7 +193,9 @@ describe('RegistryClient', () => {
     const client = new RegistryClient(reg.host);
     await expect(client.manifest('app', 'latest')).rejects.toMatchObject({
       code: 'DIGEST_MISMATCH',
-      message: expect.stringMatching(/^The manifest of 127\.0\.0\.1:\d+\/app:latest from 127\.0\.0\.1:\d+ has digest sha256:\w+, not sha256:c{64}/),
+      message: expect.stringMatching(
+        /^The manifest of 127\.0\.0\.1:\d+\/app:latest from 127\.0\.0\.1:\d+ has digest sha256:\w+, not sha256:c{64}/,
+      ),
     });
     await expect(client.manifest('app', `sha256:${'d'.repeat(64)}`)).rejects.toMatchObject({ code: 'DIGEST_MISMATCH' });
   });

@@ -63,7 +63,14 @@ function rawTar(members: Array<{ path: string; type?: string; body?: string; lin
   const blocks: Buffer[] = [];
   for (const m of members) {
     const body = Buffer.from(m.body ?? '');
-    const h = new Header({ path: m.path, type: (m.type ?? 'File') as Header['type'], mode: 0o644, size: body.length, linkpath: m.linkpath, mtime: new Date(0) });
+    const h = new Header({
+      path: m.path,
+      type: (m.type ?? 'File') as Header['type'],
+      mode: 0o644,
+      size: body.length,
+      linkpath: m.linkpath,
+      mtime: new Date(0),
+    });
     const block = Buffer.alloc(512);
     h.encode(block, 0);
     blocks.push(block, body, Buffer.alloc((512 - (body.length % 512)) % 512));
@@ -161,10 +168,15 @@ describe('ImageStore.import', () => {
 
   it('moves a name to the newly imported image, leaving the old one nameless', async () => {
     const first = await store.import(rootfsTar, 'app', { message: '1' });
-    const second = await store.import(makeRootfsTar('v2', { 'v2': 'two' }), 'app', { message: '2' });
+    const second = await store.import(makeRootfsTar('v2', { v2: 'two' }), 'app', { message: '2' });
     expect(store.resolve('app').id).toBe(second.id);
     expect(store.resolve(first.id).names).toEqual([]);
-    expect(store.list().map((i) => i.id).sort()).toEqual([first.id, second.id].sort());
+    expect(
+      store
+        .list()
+        .map((i) => i.id)
+        .sort(),
+    ).toEqual([first.id, second.id].sort());
   });
 
   it('names a missing or unreadable file, and creates nothing', async () => {
@@ -186,7 +198,14 @@ describe('ImageStore.import', () => {
 
   it('leaves no trace of a refused or broken archive', async () => {
     const unsafe = path.join(tmp, 'unsafe.tar');
-    fs.writeFileSync(unsafe, rawTar([{ path: 'ok', body: 'fine' }, { path: 'link', type: 'SymbolicLink', linkpath: '/etc' }, { path: 'link/passwd', body: 'evil' }]));
+    fs.writeFileSync(
+      unsafe,
+      rawTar([
+        { path: 'ok', body: 'fine' },
+        { path: 'link', type: 'SymbolicLink', linkpath: '/etc' },
+        { path: 'link/passwd', body: 'evil' },
+      ]),
+    );
     const err = await store.import(unsafe, 'evil').catch((e: unknown) => e);
     expect((err as BerthError).code).toBe('UNSAFE_ARCHIVE');
     expect((err as BerthError).message).toContain('"link/passwd"');
@@ -239,7 +258,9 @@ describe('ImageStore.resolve, list, tag, layerDirs', () => {
       err = e;
     }
     expect((err as BerthError).code).toBe('IMAGE_NOT_FOUND');
-    expect((err as BerthError).message).toBe('No such image: "busybox:1.36"; pull it with `berth pull busybox:1.36` or import it with `berth import FILE.tar busybox:1.36`');
+    expect((err as BerthError).message).toBe(
+      'No such image: "busybox:1.36"; pull it with `berth pull busybox:1.36` or import it with `berth import FILE.tar busybox:1.36`',
+    );
     expect(() => store.resolve(`sha256:${'f'.repeat(64)}`)).toThrow(`No such image: "sha256:${'f'.repeat(64)}"`);
     expect(() => store.resolve('Not A Ref')).toThrow(/Expected an image reference/);
   });
@@ -261,11 +282,7 @@ describe('ImageStore.resolve, list, tag, layerDirs', () => {
     store.tag(hex(image.id).slice(0, 12), 'bb');
     expect(store.resolve('localhost:5000/tools/bb:v1').id).toBe(image.id);
     const [listed] = store.list();
-    expect(listed.names).toEqual([
-      'docker.io/library/bb:latest',
-      'docker.io/library/busybox:latest',
-      'localhost:5000/tools/bb:v1',
-    ]);
+    expect(listed.names).toEqual(['docker.io/library/bb:latest', 'docker.io/library/busybox:latest', 'localhost:5000/tools/bb:v1']);
     expect(() => store.tag('nothere', 'x')).toThrow(/No such image: "nothere:latest"/);
     expect(() => store.tag('busybox', 'UPPER')).toThrow(/lowercase/);
   });

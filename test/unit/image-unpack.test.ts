@@ -320,7 +320,13 @@ describe('unpackLayer: content and attributes', () => {
 
   it('streams large bodies intact', async () => {
     const big = randomBytes(5 * 1024 * 1024 + 123);
-    const file = writeTar('big.tar', rawTar([{ path: 'big.bin', body: big }, { path: 'after', body: 'ok' }]));
+    const file = writeTar(
+      'big.tar',
+      rawTar([
+        { path: 'big.bin', body: big },
+        { path: 'after', body: 'ok' },
+      ]),
+    );
     const result = await unpackLayer(file, target);
     const got = fs.readFileSync(path.join(target, 'big.bin'));
     expect(createHash('sha256').update(got).digest('hex')).toBe(createHash('sha256').update(big).digest('hex'));
@@ -357,7 +363,13 @@ describe('unpackLayer: refusing unsafe archives', () => {
   }
 
   it('refuses ".." components', async () => {
-    const e = await expectRefused([{ path: 'ok', body: 'fine' }, { path: '../x', body: 'evil' }], '../x');
+    const e = await expectRefused(
+      [
+        { path: 'ok', body: 'fine' },
+        { path: '../x', body: 'evil' },
+      ],
+      '../x',
+    );
     expect(e.message).toBe('Refusing layer entry "../x": it escapes the layer directory');
     await expectRefused([{ path: 'a/b/../../../outside/x', body: 'evil' }], 'a/b/../../../outside/x');
     await expectRefused([{ path: 'a/..', type: 'Directory' }], 'a/..');
@@ -469,7 +481,13 @@ describe('unpackLayer: refusing unsafe archives', () => {
 
   it('refuses data that is not a tar, and truncated tars, keeping nothing', async () => {
     await expectRefused(Buffer.from('this is not a tar archive at all'.repeat(40)), /not a valid tar/, 'INVALID_ARGUMENT');
-    const whole = rawTar([{ path: 'a', body: 'A' }, { path: 'big', body: Buffer.alloc(4096, 1) }], { end: false });
+    const whole = rawTar(
+      [
+        { path: 'a', body: 'A' },
+        { path: 'big', body: Buffer.alloc(4096, 1) },
+      ],
+      { end: false },
+    );
     await expectRefused(whole.subarray(0, 512 * 3 + 100), /not a valid tar|Truncated/, 'INVALID_ARGUMENT');
     await expectRefused(zlib.gzipSync(Buffer.from('not a tar')), /not a valid tar/, 'INVALID_ARGUMENT');
     const gz = zlib.gzipSync(rawTar([{ path: 'a', body: 'A'.repeat(5000) }]));

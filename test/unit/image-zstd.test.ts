@@ -72,17 +72,23 @@ describe('zstd decoding', () => {
       [zstdCli(tar), tar, [4096, Infinity]],
       [zstdCli(tar, '-19', '--no-check'), tar, [65536]],
       [zstdCli(small), small, [1, Infinity]],
-      [Buffer.concat([zstdCli(smallTar), skippable, zstdCli(small, '--no-check')]), Buffer.concat([smallTar, small]), [1, 13, 4096, Infinity]],
+      [
+        Buffer.concat([zstdCli(smallTar), skippable, zstdCli(small, '--no-check')]),
+        Buffer.concat([smallTar, small]),
+        [1, 13, 4096, Infinity],
+      ],
     ];
     for (const [compressed, expected, slices] of cases) {
-      for (const slice of slices) expect((await inflate(compressed, Math.min(slice, compressed.length))).equals(expected), `slices of ${slice}`).toBe(true);
+      for (const slice of slices)
+        expect((await inflate(compressed, Math.min(slice, compressed.length))).equals(expected), `slices of ${slice}`).toBe(true);
     }
   });
 
   it('refuses a window past 8 MiB before allocating it: zstd --long, a 2 GiB descriptor, a single-segment frame of 1 GiB', async () => {
     await expect(inflate(zstdCli(smallTar, '--long=27'))).rejects.toMatchObject({
       code: 'UNSUPPORTED',
-      message: "The test data is zstd data that needs a 128 MiB window to decode, more than the 8 MiB berth accepts (RFC 8878's recommended limit); recompress it without zstd --long or --ultra",
+      message:
+        "The test data is zstd data that needs a 128 MiB window to decode, more than the 8 MiB berth accepts (RFC 8878's recommended limit); recompress it without zstd --long or --ultra",
     });
     await expect(inflate(Buffer.concat([frameHeader(31), rleBlock(16, 0, true)]))).rejects.toThrow(/needs a 2 GiB window/);
     const singleSegment = Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0xa0, 0, 0, 0, 0x40, ...rleBlock(16, 0, true)]);
@@ -95,7 +101,9 @@ describe('zstd decoding', () => {
       message: "The test data is not valid zstd data (a block claims 2097151 bytes, more than zstd's 128 KiB)",
     });
     const cut = zstdCli(smallTar);
-    await expect(inflate(cut.subarray(0, cut.length - 100))).rejects.toThrow('The test data is not valid zstd data (it ends in the middle of a frame)');
+    await expect(inflate(cut.subarray(0, cut.length - 100))).rejects.toThrow(
+      'The test data is not valid zstd data (it ends in the middle of a frame)',
+    );
   });
 });
 
@@ -136,9 +144,13 @@ describe('the uncompressed-size cap', () => {
     try {
       process.env.BERTH_MAX_LAYER_SIZE = '2m';
       const store = new ImageStore(root, { lock: noLock });
-      await expect(store.import(file, 'big')).rejects.toThrow(`The image archive ${JSON.stringify(file)} inflates past the 2 MiB limit of uncompressed layer size`);
+      await expect(store.import(file, 'big')).rejects.toThrow(
+        `The image archive ${JSON.stringify(file)} inflates past the 2 MiB limit of uncompressed layer size`,
+      );
       process.env.BERTH_MAX_LAYER_SIZE = '2 parsecs';
-      await expect(store.import(file, 'big')).rejects.toThrow('Expected a size like 64g, 512m or a number of bytes for BERTH_MAX_LAYER_SIZE but received "2 parsecs"');
+      await expect(store.import(file, 'big')).rejects.toThrow(
+        'Expected a size like 64g, 512m or a number of bytes for BERTH_MAX_LAYER_SIZE but received "2 parsecs"',
+      );
       process.env.BERTH_MAX_LAYER_SIZE = '4m';
       expect((await store.import(file, 'big')).names).toEqual(['docker.io/library/big:latest']);
     } finally {
@@ -154,13 +166,20 @@ describe('the uncompressed-size cap', () => {
     fs.mkdirSync(dir);
     fs.writeFileSync(path.join(dir, 'layer.tar.gz'), zlib.gzipSync(layer));
     fs.writeFileSync(path.join(dir, 'config.json'), config);
-    fs.writeFileSync(path.join(dir, 'manifest.json'), JSON.stringify([{ Config: 'config.json', RepoTags: ['bomb:1'], Layers: ['layer.tar.gz'] }]));
+    fs.writeFileSync(
+      path.join(dir, 'manifest.json'),
+      JSON.stringify([{ Config: 'config.json', RepoTags: ['bomb:1'], Layers: ['layer.tar.gz'] }]),
+    );
     const archive = path.join(tmp, 'archive.tar');
     execFileSync('tar', ['-C', dir, '-cf', archive, 'manifest.json', 'config.json', 'layer.tar.gz']);
     const store = new ImageStore(root, { lock: noLock, maxLayerSize: 4 << 20 });
-    await expect(store.load(archive)).rejects.toThrow(`The layer 1 of docker.io/library/bomb:1 in ${JSON.stringify(archive)} inflates past the 4 MiB limit of uncompressed layer size`);
+    await expect(store.load(archive)).rejects.toThrow(
+      `The layer 1 of docker.io/library/bomb:1 in ${JSON.stringify(archive)} inflates past the 4 MiB limit of uncompressed layer size`,
+    );
     expect([ls('tmp'), ls('layers'), ls('images'), ls('blobs/sha256')]).toEqual([[], [], [], []]);
     // Raised, the same archive loads.
-    expect((await new ImageStore(root, { lock: noLock, maxLayerSize: 16 << 20 }).load(archive)).images[0].names).toEqual(['docker.io/library/bomb:1']);
+    expect((await new ImageStore(root, { lock: noLock, maxLayerSize: 16 << 20 }).load(archive)).images[0].names).toEqual([
+      'docker.io/library/bomb:1',
+    ]);
   });
 });

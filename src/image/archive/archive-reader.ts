@@ -48,7 +48,10 @@ export class ArchiveFiles {
       if (entry.type !== 'File' && entry.type !== 'OldFile' && entry.type !== 'ContiguousFile') continue;
       const file = path.join(work, `member-${n++}`);
       if ((entry.size ?? 0) > maxMember) {
-        throw new BerthError('INVALID_ARGUMENT', `The member ${quote(name)} of the image archive ${quote(source)} is ${formatSize(entry.size ?? 0)}, past the ${formatSize(maxMember)} limit of uncompressed layer size; raise it with ${MAX_LAYER_SIZE_ENV} (like 100g)`);
+        throw new BerthError(
+          'INVALID_ARGUMENT',
+          `The member ${quote(name)} of the image archive ${quote(source)} is ${formatSize(entry.size ?? 0)}, past the ${formatSize(maxMember)} limit of uncompressed layer size; raise it with ${MAX_LAYER_SIZE_ENV} (like 100g)`,
+        );
       }
       archive.files.set(name, await copyHashed(entry, file));
     }
@@ -62,18 +65,30 @@ export class ArchiveFiles {
   /** A member by its name in the archive ("blobs/sha256/ab12…", "./manifest.json" and "manifest.json" alike). */
   get(name: string, what: string): ArchiveFile {
     const found = this.lookup(name);
-    if (!found) throw new BerthError('INVALID_ARGUMENT', `The image archive ${quote(this.source)} lacks ${what} (${quote(name)}); it is incomplete or not made by docker save, podman save or skopeo`);
+    if (!found)
+      throw new BerthError(
+        'INVALID_ARGUMENT',
+        `The image archive ${quote(this.source)} lacks ${what} (${quote(name)}); it is incomplete or not made by docker save, podman save or skopeo`,
+      );
     return found;
   }
 
   /** A small JSON member, parsed. */
   json<T>(name: string, what: string): T {
     const f = this.get(name, what);
-    if (f.size > MAX_JSON_BYTES) throw new BerthError('UNSUPPORTED', `The ${what} in ${quote(this.source)} is ${f.size} bytes, more than the ${MAX_JSON_BYTES} berth accepts`);
+    if (f.size > MAX_JSON_BYTES)
+      throw new BerthError(
+        'UNSUPPORTED',
+        `The ${what} in ${quote(this.source)} is ${f.size} bytes, more than the ${MAX_JSON_BYTES} berth accepts`,
+      );
     try {
       return JSON.parse(fs.readFileSync(f.file, 'utf8')) as T;
     } catch (e) {
-      throw new BerthError('INVALID_ARGUMENT', `The ${what} (${quote(name)}) in the image archive ${quote(this.source)} is not valid JSON`, { cause: e });
+      throw new BerthError(
+        'INVALID_ARGUMENT',
+        `The ${what} (${quote(name)}) in the image archive ${quote(this.source)} is not valid JSON`,
+        { cause: e },
+      );
     }
   }
 

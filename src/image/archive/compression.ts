@@ -92,7 +92,10 @@ async function* decompressOpened(input: Readable, what: string): AsyncGenerator<
     return;
   }
   if (kind !== 'gzip') {
-    throw new BerthError('UNSUPPORTED', `The ${what} is ${kind}-compressed; berth reads plain, gzip- or zstd-compressed tar, so decompress it first`);
+    throw new BerthError(
+      'UNSUPPORTED',
+      `The ${what} is ${kind}-compressed; berth reads plain, gzip- or zstd-compressed tar, so decompress it first`,
+    );
   }
   // Large output chunks: each is a round trip to the thread pool and a pass down the unpack pipeline,
   // and at the default 16 kB those made a pull's main thread mostly wait.

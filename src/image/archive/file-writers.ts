@@ -84,7 +84,7 @@ function workerMain(): void {
         path = f.path;
         if (op[0] === DATA) {
           const end = op[2] + op[3];
-          for (let off = op[2]; off < end; ) off += fs.writeSync(f.fd, data, off, end - off);
+          for (let off = op[2]; off < end;) off += fs.writeSync(f.fd, data, off, end - off);
           continue;
         }
         const [, id, uid, gid, mode, atime, mtime] = op;
@@ -248,7 +248,7 @@ export class FileSink {
   async data(id: number, chunk: Buffer): Promise<void> {
     const worker = this.files.get(id)!;
     const lane = this.lanes[worker];
-    for (let off = 0; off < chunk.length; ) {
+    for (let off = 0; off < chunk.length;) {
       const n = Math.min(chunk.length - off, RING_BYTES / 4);
       let pos = lane.head % RING_BYTES;
       // A piece is contiguous in the ring: the bytes left before its end are skipped.
@@ -306,7 +306,8 @@ export class FileSink {
   release(): void {
     this.pool.close(this.session);
     if (this.unacked === 0 && !this.isBroken) {
-      for (const lane of this.lanes) spareLanes.push(Object.assign(lane, { head: 0, tail: 0, ops: [], bytes: 0, seq: 1, acked: 0, ends: [] }));
+      for (const lane of this.lanes)
+        spareLanes.push(Object.assign(lane, { head: 0, tail: 0, ops: [], bytes: 0, seq: 1, acked: 0, ends: [] }));
       this.lanes.length = 0;
     }
   }
@@ -323,7 +324,8 @@ export class FileSink {
       this.failure = new BerthError('INTERNAL', `Cannot unpack layer entry ${quote(entry)}: ${ack.error.message}`, { cause });
     }
     // Keep the worker busy: what piled up while it wrote goes now if it is worth a message.
-    if (lane.ends.length === 0 && (lane.ops.length >= BATCH_OPS / 4 || lane.bytes >= BATCH_BYTES / 4) && this.failure === undefined) this.send(worker);
+    if (lane.ends.length === 0 && (lane.ops.length >= BATCH_OPS / 4 || lane.bytes >= BATCH_BYTES / 4) && this.failure === undefined)
+      this.send(worker);
     this.wake();
   }
 

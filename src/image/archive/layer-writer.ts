@@ -91,7 +91,10 @@ export class LayerWriter {
       case 'FIFO':
         return this.node(entry, abs);
       default:
-        throw new BerthError('UNSUPPORTED', `Layer entry ${quote(entry.path)} has tar type ${quote(entry.type)}, which berth cannot unpack`);
+        throw new BerthError(
+          'UNSUPPORTED',
+          `Layer entry ${quote(entry.path)} has tar type ${quote(entry.type)}, which berth cannot unpack`,
+        );
     }
   }
 

@@ -19,18 +19,30 @@ export function opaqueDirs(dir: string): Set<string> {
   const root = fs.realpathSync(dir);
   let out: Buffer;
   try {
-    out = childprocess().execFileSync('getfattr', ['-R', '-P', '--absolute-names', '-m', `^${OPAQUE.replace(/\./g, '\\.')}$`, '-d', '--', root], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      maxBuffer: 1 << 30,
-    });
+    out = childprocess().execFileSync(
+      'getfattr',
+      ['-R', '-P', '--absolute-names', '-m', `^${OPAQUE.replace(/\./g, '\\.')}$`, '-d', '--', root],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        maxBuffer: 1 << 30,
+      },
+    );
   } catch (e) {
     const err = e as NodeJS.ErrnoException & { stderr?: Buffer; stdout?: Buffer; status?: number };
     if (err.code === 'ENOENT') {
-      throw new BerthError('UNSUPPORTED', `Cannot read overlay opaque-directory markers under ${root}: getfattr was not found; install the Debian package "attr"`, { cause: e });
+      throw new BerthError(
+        'UNSUPPORTED',
+        `Cannot read overlay opaque-directory markers under ${root}: getfattr was not found; install the Debian package "attr"`,
+        { cause: e },
+      );
     }
     // getfattr exits 1 when some file vanished during the walk (a running container); what it printed holds.
     if (err.status !== 1 || !err.stdout) {
-      throw new BerthError('INTERNAL', `Cannot read overlay opaque-directory markers under ${root}: ${err.stderr?.toString().trim() || err.message}`, { cause: e });
+      throw new BerthError(
+        'INTERNAL',
+        `Cannot read overlay opaque-directory markers under ${root}: ${err.stderr?.toString().trim() || err.message}`,
+        { cause: e },
+      );
     }
     out = err.stdout;
   }

@@ -173,7 +173,7 @@ export async function* unzstd(input: AsyncIterable<Buffer>, what: string): Async
     }
   };
   for await (const chunk of input) {
-    for (let at = 0; at < chunk.length; ) {
+    for (let at = 0; at < chunk.length;) {
       const end = frames.next(chunk, at);
       push(chunk.subarray(at, end), false);
       at = end;

@@ -69,7 +69,10 @@ export class RegistryClient {
     const announced = res.headers.get('docker-content-digest');
     const expected = isDigest(reference) ? reference : announced && isDigest(announced) ? announced : undefined;
     if (expected && expected !== digest) {
-      throw new BerthError('DIGEST_MISMATCH', `The manifest of ${source} from ${this.registry} has digest ${digest}, not ${expected}: the registry sent corrupt or tampered data`);
+      throw new BerthError(
+        'DIGEST_MISMATCH',
+        `The manifest of ${source} from ${this.registry} has digest ${digest}, not ${expected}: the registry sent corrupt or tampered data`,
+      );
     }
     let mediaType = res.headers.get('content-type')?.split(';')[0].trim() ?? '';
     try {
@@ -99,13 +102,21 @@ export class RegistryClient {
       const res = await this.send(url, {}, { value: basicAuthorization(creds), origin: this.registryOrigin });
       await res.body?.cancel();
       if (res.ok) return;
-      throw new RegistryError('unauthorized', `The registry ${this.registry} refused the username ${quote(creds.username)} with that password (${res.status}); check the credentials`, { status: res.status });
+      throw new RegistryError(
+        'unauthorized',
+        `The registry ${this.registry} refused the username ${quote(creds.username)} with that password (${res.status}); check the credentials`,
+        { status: res.status },
+      );
     }
     if (challenge?.scheme === 'bearer' && challenge.params.realm) {
       await this.fetchToken(challenge, undefined);
       return;
     }
-    throw new RegistryError('protocol', `The registry ${this.registry} answered /v2/ with ${first.status} ${first.statusText} and no usable authentication challenge`, { status: first.status });
+    throw new RegistryError(
+      'protocol',
+      `The registry ${this.registry} answered /v2/ with ${first.status} ${first.statusText} and no usable authentication challenge`,
+      { status: first.status },
+    );
   }
 
   /** A blob's bytes as they arrive. The caller verifies them against the digest. */
@@ -137,10 +148,16 @@ export class RegistryClient {
       const fix = this.opts.credentials
         ? 'check the credentials and the repository name'
         : `the repository does not exist or needs credentials (log in with \`berth login ${this.registry}\`)`;
-      throw new RegistryError(res.status === 401 ? 'unauthorized' : 'denied', `The registry ${this.registry} refused access to ${what}${suffix}: ${fix}`, { status: res.status });
+      throw new RegistryError(
+        res.status === 401 ? 'unauthorized' : 'denied',
+        `The registry ${this.registry} refused access to ${what}${suffix}: ${fix}`,
+        { status: res.status },
+      );
     }
     if (res.status === 404) throw new RegistryError('not-found', `The registry ${this.registry} has no ${what}${suffix}`, { status: 404 });
-    throw new RegistryError('protocol', `The registry ${this.registry} answered ${res.status} ${res.statusText} for ${what}${suffix}`, { status: res.status });
+    throw new RegistryError('protocol', `The registry ${this.registry} answered ${res.status} ${res.statusText} for ${what}${suffix}`, {
+      status: res.status,
+    });
   }
 
   private authorization(repository: string): Authorization | undefined {
@@ -179,9 +196,11 @@ export class RegistryClient {
     const res = await this.send(url, { accept: 'application/json' }, auth, `a token from ${url.origin}${url.pathname}`);
     if (!res.ok) {
       const detail = await registryMessage(res);
-      throw new RegistryError(res.status === 401 || res.status === 403 ? 'unauthorized' : 'protocol',
+      throw new RegistryError(
+        res.status === 401 || res.status === 403 ? 'unauthorized' : 'protocol',
         `The token endpoint ${url.origin}${url.pathname} of ${this.registry} answered ${res.status}${detail ? ` (${quote(detail)})` : ''}${this.opts.credentials ? ': check the credentials' : ''}`,
-        { status: res.status });
+        { status: res.status },
+      );
     }
     let body: unknown;
     try {
@@ -211,7 +230,11 @@ export class RegistryClient {
           this.registryOrigin = base;
           return base;
         }
-        last = new RegistryError('protocol', `${base}/v2/ answered ${res.status} ${res.statusText}: is ${this.registry} a container registry?`, { status: res.status });
+        last = new RegistryError(
+          'protocol',
+          `${base}/v2/ answered ${res.status} ${res.statusText}: is ${this.registry} a container registry?`,
+          { status: res.status },
+        );
       } catch (e) {
         if (!(e instanceof RegistryError && e.failure === 'unreachable')) throw e;
         last = e;
@@ -219,10 +242,18 @@ export class RegistryClient {
     }
     const why = causeText(last);
     if (/CERT|certificate|self.signed/i.test(why)) {
-      throw new RegistryError('insecure', `The registry ${this.registry} has a TLS certificate this machine does not trust (${why}); add its CA with NODE_EXTRA_CA_CERTS=FILE`, { cause: last });
+      throw new RegistryError(
+        'insecure',
+        `The registry ${this.registry} has a TLS certificate this machine does not trust (${why}); add its CA with NODE_EXTRA_CA_CERTS=FILE`,
+        { cause: last },
+      );
     }
     if (schemes.length === 1 && /SSL|TLS|EPROTO|wrong version/i.test(why)) {
-      throw new RegistryError('insecure', `The registry ${this.registry} does not speak https (${why}); if it serves plain http, allow it with --insecure-registry ${this.registry}`, { cause: last });
+      throw new RegistryError(
+        'insecure',
+        `The registry ${this.registry} does not speak https (${why}); if it serves plain http, allow it with --insecure-registry ${this.registry}`,
+        { cause: last },
+      );
     }
     throw last;
   }
@@ -233,7 +264,12 @@ export class RegistryClient {
    * within the connect timeout, and its body then never go quiet for the idle timeout: a registry that
    * stalls fails the request instead of hanging it.
    */
-  private async send(url: URL, headers: Record<string, string>, authorization: Authorization | undefined, what = url.pathname): Promise<Response> {
+  private async send(
+    url: URL,
+    headers: Record<string, string>,
+    authorization: Authorization | undefined,
+    what = url.pathname,
+  ): Promise<Response> {
     const insecure = this.opts.insecureRegistries ?? [];
     let current = url;
     for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
@@ -244,7 +280,10 @@ export class RegistryClient {
       const signal = this.opts.signal ? AbortSignal.any([this.opts.signal, request.signal]) : request.signal;
       const host = current.host;
       const seconds = this.timeouts.connect;
-      const noAnswer = new RegistryError('timeout', `Registry ${host} did not answer within ${seconds} s while berth asked for ${what}; check the registry or raise ${CONNECT_TIMEOUT_ENV}`);
+      const noAnswer = new RegistryError(
+        'timeout',
+        `Registry ${host} did not answer within ${seconds} s while berth asked for ${what}; check the registry or raise ${CONNECT_TIMEOUT_ENV}`,
+      );
       const timer = setTimeout(() => request.abort(noAnswer), seconds * 1000);
       let res: Response;
       try {
@@ -252,7 +291,9 @@ export class RegistryClient {
       } catch (e) {
         if (request.signal.aborted) throw noAnswer;
         if (this.opts.signal?.aborted) throw this.opts.signal.reason ?? e;
-        throw new RegistryError('unreachable', `Cannot reach the registry ${this.registry} at ${current.origin}: ${causeText(e)}`, { cause: e });
+        throw new RegistryError('unreachable', `Cannot reach the registry ${this.registry} at ${current.origin}: ${causeText(e)}`, {
+          cause: e,
+        });
       } finally {
         clearTimeout(timer);
       }
@@ -261,7 +302,10 @@ export class RegistryClient {
         if (!res.body || NULL_BODY.has(res.status)) return res;
         const idle = this.timeouts.idle;
         const body = idleTimed(res.body, idle * 1000, () => {
-          const e = new RegistryError('timeout', `Registry ${host} sent nothing for ${idle} s while downloading ${what}; check the registry or raise ${IDLE_TIMEOUT_ENV}`);
+          const e = new RegistryError(
+            'timeout',
+            `Registry ${host} sent nothing for ${idle} s while downloading ${what}; check the registry or raise ${IDLE_TIMEOUT_ENV}`,
+          );
           request.abort(e);
           return e;
         });

@@ -5,7 +5,10 @@ const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
 const DOCKER_MANIFEST = 'application/vnd.docker.distribution.manifest.v2+json';
 const DOCKER_MANIFEST_LIST = 'application/vnd.docker.distribution.manifest.list.v2+json';
-const DOCKER_SCHEMA1 = ['application/vnd.docker.distribution.manifest.v1+json', 'application/vnd.docker.distribution.manifest.v1+prettyjws'];
+const DOCKER_SCHEMA1 = [
+  'application/vnd.docker.distribution.manifest.v1+json',
+  'application/vnd.docker.distribution.manifest.v1+prettyjws',
+];
 
 /** What a pull asks for, most wanted first. Schema 1 is left out: registries then convert to schema 2. */
 export const MANIFEST_ACCEPT = [OCI_INDEX, DOCKER_MANIFEST_LIST, OCI_MANIFEST, DOCKER_MANIFEST].join(', ');
@@ -16,9 +19,15 @@ export function manifestKind(mediaType: string, source: string): ManifestKind {
   if (mediaType === OCI_INDEX || mediaType === DOCKER_MANIFEST_LIST) return 'index';
   if (mediaType === OCI_MANIFEST || mediaType === DOCKER_MANIFEST) return 'manifest';
   if (DOCKER_SCHEMA1.includes(mediaType)) {
-    throw new BerthError('UNSUPPORTED', `${source} is a Docker schema 1 image, which berth cannot pull; push it again with a current docker, podman or skopeo`);
+    throw new BerthError(
+      'UNSUPPORTED',
+      `${source} is a Docker schema 1 image, which berth cannot pull; push it again with a current docker, podman or skopeo`,
+    );
   }
-  throw new BerthError('UNSUPPORTED', `${source} has the manifest media type ${quote(mediaType)}, which berth cannot pull (it reads OCI and Docker schema 2 images)`);
+  throw new BerthError(
+    'UNSUPPORTED',
+    `${source} has the manifest media type ${quote(mediaType)}, which berth cannot pull (it reads OCI and Docker schema 2 images)`,
+  );
 }
 
 type LayerCompression = 'gzip' | 'zstd' | 'none';
@@ -43,8 +52,13 @@ export function layerCompression(mediaType: string, digest: string): LayerCompre
   const kind = LAYER_TYPES[mediaType];
   if (kind) return kind;
   if (mediaType.includes('foreign')) {
-    throw new BerthError('UNSUPPORTED', `Layer ${digest} is a foreign layer (${quote(mediaType)}), used only by Windows images; berth runs Linux images`);
+    throw new BerthError(
+      'UNSUPPORTED',
+      `Layer ${digest} is a foreign layer (${quote(mediaType)}), used only by Windows images; berth runs Linux images`,
+    );
   }
-  throw new BerthError('UNSUPPORTED', `Layer ${digest} has the media type ${quote(mediaType)}, which berth cannot unpack (it reads tar layers, plain, gzip or zstd)`);
+  throw new BerthError(
+    'UNSUPPORTED',
+    `Layer ${digest} has the media type ${quote(mediaType)}, which berth cannot unpack (it reads tar layers, plain, gzip or zstd)`,
+  );
 }
-

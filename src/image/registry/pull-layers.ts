@@ -79,10 +79,12 @@ export class LayerFetcher {
           this.downloads.set(layer.digest, this.track(streamed.then((r) => r.blob)));
           staging = streamed.then((r) => r.layer);
         }
-        this.track(staging.then((staged) => {
-          this.stagedLayers[i] = staged;
-          this.finish(i, 'done');
-        }));
+        this.track(
+          staging.then((staged) => {
+            this.stagedLayers[i] = staged;
+            this.finish(i, 'done');
+          }),
+        );
       });
       await Promise.all(this.tasks);
       this.downloaded = await Promise.all(this.downloads.values());
@@ -171,7 +173,10 @@ export class LayerFetcher {
   }
 
   /** A download slot, the blob's body and its staging file name; the first failure stops the whole pull. */
-  private async fetching<T>(layer: Descriptor, fn: (body: AsyncIterable<Buffer>, file: string, expected: { digest: string; size: number; what: string }) => Promise<T>): Promise<T> {
+  private async fetching<T>(
+    layer: Descriptor,
+    fn: (body: AsyncIterable<Buffer>, file: string, expected: { digest: string; size: number; what: string }) => Promise<T>,
+  ): Promise<T> {
     await this.slot();
     try {
       if (this.failure !== undefined) throw this.failure;
@@ -183,7 +188,12 @@ export class LayerFetcher {
       // The first failure is the one to report; the aborts it causes in other downloads are not.
       if (this.failure === undefined && !this.controller.signal.aborted) {
         // A connection dropped mid-body surfaces as fetch's bare "terminated": say which download it was.
-        this.failure = e instanceof BerthError ? e : new RegistryError('unreachable', `Downloading layer ${layer.digest} from ${this.client.registry} failed: ${causeText(e)}`, { cause: e });
+        this.failure =
+          e instanceof BerthError
+            ? e
+            : new RegistryError('unreachable', `Downloading layer ${layer.digest} from ${this.client.registry} failed: ${causeText(e)}`, {
+                cause: e,
+              });
         this.controller.abort();
       }
       throw this.failure ?? e;

@@ -26,7 +26,11 @@ interface ManifestJson {
 }
 
 /** Resolve `ref` to a manifest for `platform` (default the host's), following an index or manifest list. */
-export async function resolveImage(client: RegistryClient, ref: ImageReference, platform: Platform = hostPlatform()): Promise<ResolvedImage> {
+export async function resolveImage(
+  client: RegistryClient,
+  ref: ImageReference,
+  platform: Platform = hostPlatform(),
+): Promise<ResolvedImage> {
   const source = formatReference(ref);
   const top = await client.manifest(ref.repository, ref.digest ?? ref.tag ?? 'latest');
   let fetched = top;
@@ -39,7 +43,8 @@ export async function resolveImage(client: RegistryClient, ref: ImageReference, 
     if (manifestKind(fetched.mediaType, source) !== 'manifest') throw malformed(source, 'an index that points at another index');
   }
   const m = parse(fetched.bytes, source);
-  if (m.schemaVersion !== 2 || !m.config || !Array.isArray(m.layers)) throw malformed(source, 'a manifest without schemaVersion 2, config and layers');
+  if (m.schemaVersion !== 2 || !m.config || !Array.isArray(m.layers))
+    throw malformed(source, 'a manifest without schemaVersion 2, config and layers');
   checkDescriptor(m.config, source);
   for (const layer of m.layers) {
     checkDescriptor(layer, source);

@@ -45,7 +45,10 @@ export interface PullResult {
 }
 
 /** The parts of the image store a pull writes, handed over by ImageStore.pull. */
-export type PullTarget = Pick<StoreParts, 'blobs' | 'layers' | 'records' | 'repositories' | 'tmp' | 'maxLayerSize' | 'mutateSync' | 'withNames'>;
+export type PullTarget = Pick<
+  StoreParts,
+  'blobs' | 'layers' | 'records' | 'repositories' | 'tmp' | 'maxLayerSize' | 'mutateSync' | 'withNames'
+>;
 
 const MAX_CONFIG_BYTES = 8 << 20;
 /** A publish that finds a layer or blob gone (a concurrent rmi or prune) fetches it again; this often at most. */
@@ -68,7 +71,12 @@ export async function pull(target: PullTarget, ref: string, opts: PullOptions = 
   if (opts.signal?.aborted) controller.abort(opts.signal.reason);
   opts.signal?.addEventListener('abort', () => controller.abort(opts.signal!.reason), { once: true });
   const signal = controller.signal;
-  const client = new RegistryClient(r.registry, { credentials: opts.credentials, insecureRegistries: opts.insecureRegistries, signal, timeouts: opts.registryTimeouts });
+  const client = new RegistryClient(r.registry, {
+    credentials: opts.credentials,
+    insecureRegistries: opts.insecureRegistries,
+    signal,
+    timeouts: opts.registryTimeouts,
+  });
   // As docker: a reference with a digest pulls that content and names nothing (a tag beside it is ignored).
   const name = r.digest ? formatReference({ registry: r.registry, repository: r.repository, digest: r.digest }) : formatReference(r);
   const source = formatReference(r);
@@ -76,8 +84,13 @@ export async function pull(target: PullTarget, ref: string, opts: PullOptions = 
   const resolved = await resolveImage(client, r, platform);
   const repoDigest = `${r.registry}/${r.repository}@${resolved.digest}`;
   opts.onProgress?.({ type: 'resolved', name, digest: resolved.digest, layers: resolved.layers.length });
-  const configBytes = storedBlob(target, resolved.config.digest)
-    ?? (await readVerified(await client.blob(r.repository, resolved.config.digest), resolved.config, `config ${resolved.config.digest} of ${source}`));
+  const configBytes =
+    storedBlob(target, resolved.config.digest) ??
+    (await readVerified(
+      await client.blob(r.repository, resolved.config.digest),
+      resolved.config,
+      `config ${resolved.config.digest} of ${source}`,
+    ));
   const config = parseConfig(configBytes, resolved.layers.length, source);
   const chain = chainIds(config.rootfs.diff_ids);
   const id = resolved.config.digest;
@@ -127,7 +140,10 @@ export async function pull(target: PullTarget, ref: string, opts: PullOptions = 
       fetcher?.discard();
     }
   }
-  throw new BerthError('INTERNAL', `Layers of ${source} were removed from the store ${MAX_ATTEMPTS} times while it was being pulled (concurrent rmi or prune); pull it again`);
+  throw new BerthError(
+    'INTERNAL',
+    `Layers of ${source} were removed from the store ${MAX_ATTEMPTS} times while it was being pulled (concurrent rmi or prune); pull it again`,
+  );
 }
 
 function complete(target: PullTarget, image: StoredImage): boolean {
@@ -146,7 +162,8 @@ function storedBlob(target: PullTarget, digest: string): Buffer | undefined {
 
 /** A small JSON blob, read whole and verified. */
 async function readVerified(body: AsyncIterable<Buffer>, d: Descriptor, what: string): Promise<Buffer> {
-  if (d.size > MAX_CONFIG_BYTES) throw new BerthError('UNSUPPORTED', `The ${what} is ${d.size} bytes, more than the ${MAX_CONFIG_BYTES} berth accepts`);
+  if (d.size > MAX_CONFIG_BYTES)
+    throw new BerthError('UNSUPPORTED', `The ${what} is ${d.size} bytes, more than the ${MAX_CONFIG_BYTES} berth accepts`);
   const chunks: Buffer[] = [];
   const checked = verifiedStream(limitSize(body, d, what), { digest: d.digest, what });
   for await (const chunk of checked) chunks.push(chunk as Buffer);
@@ -157,7 +174,11 @@ async function* limitSize(body: AsyncIterable<Buffer>, d: Descriptor, what: stri
   let n = 0;
   for await (const chunk of body) {
     n += chunk.length;
-    if (n > d.size) throw new BerthError('DIGEST_MISMATCH', `The ${what} is longer than the ${d.size} bytes its descriptor gives: the registry sent corrupt or tampered data`);
+    if (n > d.size)
+      throw new BerthError(
+        'DIGEST_MISMATCH',
+        `The ${what} is longer than the ${d.size} bytes its descriptor gives: the registry sent corrupt or tampered data`,
+      );
     yield chunk;
   }
 }

@@ -66,5 +66,8 @@ export function imageNotFound(ref: string): BerthError {
   const name = nameKey(ref);
   if (!name) return new BerthError('IMAGE_NOT_FOUND', `No such image: ${quote(ref)}`);
   const shown = familiar(name);
-  return new BerthError('IMAGE_NOT_FOUND', `No such image: ${quote(shown)}; pull it with \`berth pull ${shown}\` or import it with \`berth import FILE.tar ${shown}\``);
+  return new BerthError(
+    'IMAGE_NOT_FOUND',
+    `No such image: ${quote(shown)}; pull it with \`berth pull ${shown}\` or import it with \`berth import FILE.tar ${shown}\``,
+  );
 }

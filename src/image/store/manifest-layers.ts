@@ -37,7 +37,11 @@ export function manifestLayers(blobs: BlobStore, image: StoredImage): Descriptor
     try {
       size = fs.statSync(blobs.path(digest)).size;
     } catch (e) {
-      throw new BerthError('INTERNAL', `Image ${shortId(image.id)} has no manifest and its layer blob ${digest} is missing; remove the image and pull or import it again`, { cause: e });
+      throw new BerthError(
+        'INTERNAL',
+        `Image ${shortId(image.id)} has no manifest and its layer blob ${digest} is missing; remove the image and pull or import it again`,
+        { cause: e },
+      );
     }
     return { mediaType: MEDIA_TYPE_LAYER_TAR, digest, size };
   });

@@ -1,4 +1,6 @@
 import { readJsonIfExists, writeJsonAtomic } from '../../util/fs';
+import type { ImageRecord } from '../types';
+import type { StoredImage } from './records';
 
 /** Fully qualified name -> image ID. */
 export type NameMap = Record<string, string>;
@@ -25,4 +27,9 @@ export class Repositories {
       .filter((n) => names[n] === id)
       .sort();
   }
+}
+
+/** A stored image with the names repositories.json gives it. */
+export function withNames(image: StoredImage, names: NameMap): ImageRecord {
+  return { ...image, names: Repositories.namesOf(names, image.id) };
 }

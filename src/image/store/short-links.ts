@@ -15,7 +15,10 @@ const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
 export class ShortLinks {
   readonly dir: string;
 
-  constructor(root: string, private readonly layersDir: string) {
+  constructor(
+    root: string,
+    private readonly layersDir: string,
+  ) {
     this.dir = path.join(root, 'l');
   }
 

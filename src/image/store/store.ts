@@ -9,7 +9,7 @@ import { ImageRecords, type StoredImage } from './records';
 import { familiar, formatReference, parseReference, parseTagReference } from '../reference';
 import { AuthFile, registryKey } from '../registry/auth-file';
 import { display, findImage, imageNotFound, nameKey, shortId } from './lookup';
-import { Repositories, type NameMap } from './repositories';
+import { Repositories, withNames } from './repositories';
 import { flockStoreLock, type StoreLock } from './store-lock';
 import { maxLayerSize, type RegistryTimeouts } from '../limits';
 import { ensureTmp, makeStagingDir, sweepStaging } from './staging';
@@ -192,10 +192,16 @@ export class ImageStore {
   /** `docker login`: check the credentials against the registry, then store them in root/auth.json. */
   async login(registry: string | undefined, credentials: Credentials, opts: { insecureRegistries?: string[] } = {}): Promise<string> {
     const key = registryKey(registry);
-    if (!credentials.username) throw new BerthError('INVALID_ARGUMENT', `Logging in to ${quote(key)} needs a username; give one with -u USER`);
-    if (!credentials.password) throw new BerthError('INVALID_ARGUMENT', `Logging in to ${quote(key)} needs a password; give one with -p PASS or --password-stdin`);
+    if (!credentials.username)
+      throw new BerthError('INVALID_ARGUMENT', `Logging in to ${quote(key)} needs a username; give one with -u USER`);
+    if (!credentials.password)
+      throw new BerthError('INVALID_ARGUMENT', `Logging in to ${quote(key)} needs a password; give one with -p PASS or --password-stdin`);
     const { RegistryClient } = await import('../registry/client');
-    await new RegistryClient(key, { credentials, insecureRegistries: opts.insecureRegistries, timeouts: this.opts.registryTimeouts }).checkCredentials();
+    await new RegistryClient(key, {
+      credentials,
+      insecureRegistries: opts.insecureRegistries,
+      timeouts: this.opts.registryTimeouts,
+    }).checkCredentials();
     this.mutateSync(() => new AuthFile(this.root).set(key, credentials));
     return key;
   }
@@ -281,7 +287,10 @@ export class ImageStore {
     return [...image.chainIds].reverse().map((chainId) => {
       const dir = this.layers.diffDir(chainId);
       if (!fs.existsSync(dir)) {
-        throw new BerthError('INTERNAL', `Image ${shortId(image.id)} is missing its layer ${chainId}; remove the image and import or pull it again`);
+        throw new BerthError(
+          'INTERNAL',
+          `Image ${shortId(image.id)} is missing its layer ${chainId}; remove the image and import or pull it again`,
+        );
       }
       return dir;
     });
@@ -381,9 +390,8 @@ export class ImageStore {
 }
 
 function storeChanged(what: string): BerthError {
-  return new BerthError('INTERNAL', `Layers of ${what} were removed from the store ${MAX_PUBLISH_ATTEMPTS} times while it was being added (concurrent rmi or prune); try again`);
-}
-
-function withNames(image: StoredImage, names: NameMap): ImageRecord {
-  return { ...image, names: Repositories.namesOf(names, image.id) };
+  return new BerthError(
+    'INTERNAL',
+    `Layers of ${what} were removed from the store ${MAX_PUBLISH_ATTEMPTS} times while it was being added (concurrent rmi or prune); try again`,
+  );
 }

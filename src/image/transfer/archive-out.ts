@@ -18,7 +18,9 @@ export function writeArchiveTo(out: string | number, what: string, write: (fd: n
   try {
     fd = fs.openSync(tmp, 'w', 0o644);
   } catch (e) {
-    throw new BerthError('INVALID_ARGUMENT', `Cannot write the ${what} ${quote(file)}; check that its directory exists and is writable`, { cause: e });
+    throw new BerthError('INVALID_ARGUMENT', `Cannot write the ${what} ${quote(file)}; check that its directory exists and is writable`, {
+      cause: e,
+    });
   }
   try {
     try {

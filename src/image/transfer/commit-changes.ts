@@ -23,7 +23,11 @@ export function applyChanges(base: RunConfig | undefined, changes: string[]): Ru
     if (!m) throw invalid('--change', `a Dockerfile instruction (${SUPPORTED}) like "CMD [\\"sh\\"]"`, change);
     const keyword = m[1].toUpperCase();
     const value = (m[2] ?? '').trim();
-    if (value === '') throw new BerthError('INVALID_ARGUMENT', `The --change ${quote(change)} has no value; write it as in a Dockerfile, e.g. "${keyword} ..."`);
+    if (value === '')
+      throw new BerthError(
+        'INVALID_ARGUMENT',
+        `The --change ${quote(change)} has no value; write it as in a Dockerfile, e.g. "${keyword} ..."`,
+      );
     switch (keyword) {
       case 'CMD':
         c.Cmd = commandForm(value, change);

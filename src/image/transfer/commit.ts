@@ -40,12 +40,20 @@ export interface CommitSource {
  * record. The parent image is not touched. Everything is written under tmp/ and published only when
  * complete: the layer by one rename, then the blobs, then the record and the name.
  */
-export async function commitImage(parts: StoreParts, src: CommitSource, ref: string | undefined, opts: CommitOptions = {}): Promise<ImageRecord> {
+export async function commitImage(
+  parts: StoreParts,
+  src: CommitSource,
+  ref: string | undefined,
+  opts: CommitOptions = {},
+): Promise<ImageRecord> {
   const name = ref === undefined ? undefined : formatReference(parseTagReference(ref));
   return parts.mutate(async () => {
     const parent = parts.records.get(src.imageId);
     if (!parent) {
-      throw new BerthError('IMAGE_NOT_FOUND', `The image of this container (${shortId(src.imageId)}) is no longer in the store, so there is nothing to commit on top of; export the container instead (berth export)`);
+      throw new BerthError(
+        'IMAGE_NOT_FOUND',
+        `The image of this container (${shortId(src.imageId)}) is no longer in the store, so there is nothing to commit on top of; export the container instead (berth export)`,
+      );
     }
     // Checked before any writing: a typo in --change must not cost a layer's worth of I/O.
     const runConfig = applyChanges(parent.config.config, opts.changes ?? []);
@@ -65,7 +73,10 @@ export async function commitImage(parts: StoreParts, src: CommitSource, ref: str
       const parentChain = parent.chainIds.length ? parent.chainIds[parent.chainIds.length - 1] : null;
       const chainId = parentChain ? sha256Digest(`${parentChain} ${diffId}`) : diffId;
       const layer = parts.layers.get(chainId) ?? (await parts.layers.create(tarFile, diffId, chainId, parentChain));
-      const layerDescriptors = [...manifestLayers(parts.blobs, parent), { mediaType: MEDIA_TYPE_LAYER_TAR, digest: diffId, size: layerTar.size }];
+      const layerDescriptors = [
+        ...manifestLayers(parts.blobs, parent),
+        { mediaType: MEDIA_TYPE_LAYER_TAR, digest: diffId, size: layerTar.size },
+      ];
       parts.blobs.commit({ digest: diffId, size: layerTar.size, file: tarFile });
 
       const created = new Date().toISOString();
@@ -93,7 +104,14 @@ export async function commitImage(parts: StoreParts, src: CommitSource, ref: str
   });
 }
 
-function commitConfig(parent: ImageConfig, runConfig: NonNullable<ImageConfig['config']>, diffId: string, created: string, createdBy: string, opts: CommitOptions): ImageConfig {
+function commitConfig(
+  parent: ImageConfig,
+  runConfig: NonNullable<ImageConfig['config']>,
+  diffId: string,
+  created: string,
+  createdBy: string,
+  opts: CommitOptions,
+): ImageConfig {
   const entry = {
     created,
     created_by: createdBy,

@@ -21,7 +21,13 @@ function source(runtime: Runtime, ref: string): { info: ContainerInfo; upper: st
 }
 
 /** `docker commit CONTAINER [REF]`: see commitImage. */
-export function commitContainer(runtime: Runtime, images: ImageStore, container: string, ref: string | undefined, opts: CommitOptions = {}): Promise<ImageRecord> {
+export function commitContainer(
+  runtime: Runtime,
+  images: ImageStore,
+  container: string,
+  ref: string | undefined,
+  opts: CommitOptions = {},
+): Promise<ImageRecord> {
   const { info, upper } = source(runtime, container);
   const src: CommitSource = {
     upper,
@@ -41,7 +47,10 @@ export async function exportContainer(runtime: Runtime, container: string, out: 
   const { info, upper } = source(runtime, container);
   for (const dir of info.config.layers) {
     if (!fs.existsSync(dir)) {
-      throw new BerthError('INTERNAL', `Container ${info.config.name} is missing its image layer ${dir}; its image was removed from the store`);
+      throw new BerthError(
+        'INTERNAL',
+        `Container ${info.config.name} is missing its image layer ${dir}; its image was removed from the store`,
+      );
     }
   }
   const branches = containerBranches(upper, info.config.storageDriver, info.config.layers);

@@ -107,5 +107,8 @@ function isOpaque(layer: Layer, rel: string): boolean {
 
 /** The branches of a container: its write layer (in `driver`'s format) over its image layers (overlay format). */
 export function containerBranches(upper: string, driver: 'overlay' | 'aufs', imageLayers: string[]): Branch[] {
-  return [{ dir: upper, format: driver, skipEmptyFiles: MOUNT_POINT_FILES }, ...imageLayers.map((dir) => ({ dir, format: 'overlay' as const }))];
+  return [
+    { dir: upper, format: driver, skipEmptyFiles: MOUNT_POINT_FILES },
+    ...imageLayers.map((dir) => ({ dir, format: 'overlay' as const })),
+  ];
 }

@@ -48,9 +48,16 @@ export async function loadImages(parts: StoreParts, source: string): Promise<Loa
   const work = makeStagingDir(parts.tmp, 'load');
   try {
     const archive = await ArchiveFiles.read(source, work, maxBytes);
-    const found = archive.has('index.json') ? fromOciLayout(archive, source) : archive.has('manifest.json') ? fromDockerArchive(archive, source) : undefined;
+    const found = archive.has('index.json')
+      ? fromOciLayout(archive, source)
+      : archive.has('manifest.json')
+        ? fromDockerArchive(archive, source)
+        : undefined;
     if (!found) {
-      throw new BerthError('INVALID_ARGUMENT', `${quote(source)} is neither an OCI image layout (no index.json) nor a docker save archive (no manifest.json); to import a flat rootfs tar use berth import`);
+      throw new BerthError(
+        'INVALID_ARGUMENT',
+        `${quote(source)} is neither an OCI image layout (no index.json) nor a docker save archive (no manifest.json); to import a flat rootfs tar use berth import`,
+      );
     }
     if (found.length === 0) throw new BerthError('INVALID_ARGUMENT', `The image archive ${quote(source)} contains no image`);
     const staged = new Map<string, StagedLayer>();
@@ -59,7 +66,10 @@ export async function loadImages(parts: StoreParts, source: string): Promise<Loa
       const published = parts.mutateSync(() => publish(parts, images, staged));
       if (published) return { images: published };
     }
-    throw new BerthError('INTERNAL', `Layers of images in ${quote(source)} were removed from the store ${MAX_ATTEMPTS} times while they were being loaded (concurrent rmi or prune); load it again`);
+    throw new BerthError(
+      'INTERNAL',
+      `Layers of images in ${quote(source)} were removed from the store ${MAX_ATTEMPTS} times while they were being loaded (concurrent rmi or prune); load it again`,
+    );
   } finally {
     fs.rmSync(work, { recursive: true, force: true });
   }
@@ -70,7 +80,8 @@ const MAX_ATTEMPTS = 3;
 
 function fromOciLayout(archive: ArchiveFiles, source: string): FoundImage[] {
   const index = archive.json<{ manifests?: LayoutDescriptor[] }>('index.json', 'OCI index');
-  if (!Array.isArray(index.manifests)) throw new BerthError('INVALID_ARGUMENT', `The index.json of ${quote(source)} has no "manifests" list`);
+  if (!Array.isArray(index.manifests))
+    throw new BerthError('INVALID_ARGUMENT', `The index.json of ${quote(source)} has no "manifests" list`);
   // docker 25+ archives carry both files; manifest.json's RepoTags name images whose index entries lack a name.
   const dockerNames = new Map<string, string[]>();
   if (archive.has('manifest.json')) {
@@ -80,14 +91,16 @@ function fromOciLayout(archive: ArchiveFiles, source: string): FoundImage[] {
   }
   const host = hostPlatform();
   // Entries of other platforms at the top level are skipped when the host's is among them.
-  const top = index.manifests.some((m) => m.platform) && index.manifests.some((m) => samePlatform(m, host))
-    ? index.manifests.filter((m) => !m.platform || samePlatform(m, host))
-    : index.manifests;
+  const top =
+    index.manifests.some((m) => m.platform) && index.manifests.some((m) => samePlatform(m, host))
+      ? index.manifests.filter((m) => !m.platform || samePlatform(m, host))
+      : index.manifests;
   const byManifest = new Map<string, FoundImage>();
   for (const entry of top) {
     const manifest = resolveManifest(archive, entry, source);
     const m = JSON.parse(manifest.bytes.toString('utf8')) as { config?: Descriptor; layers?: Descriptor[] };
-    if (!m.config || !Array.isArray(m.layers)) throw new BerthError('INVALID_ARGUMENT', `The manifest ${manifest.digest} in ${quote(source)} has no config or layers`);
+    if (!m.config || !Array.isArray(m.layers))
+      throw new BerthError('INVALID_ARGUMENT', `The manifest ${manifest.digest} in ${quote(source)} has no config or layers`);
     const configBytes = fs.readFileSync(blob(archive, m.config, source).file);
     const found = byManifest.get(manifest.digest) ?? {
       names: [...(dockerNames.get(m.config.digest) ?? [])],
@@ -109,7 +122,10 @@ function resolveManifest(archive: ArchiveFiles, d: LayoutDescriptor, source: str
   if (depth > 2) throw new BerthError('UNSUPPORTED', `${quote(source)} nests indexes more than two deep`);
   const nested = JSON.parse(bytes.toString('utf8')) as { manifests?: LayoutDescriptor[] };
   const entries = (nested.manifests ?? []).filter((m) => !m.annotations?.['vnd.docker.reference.type']); // attestations
-  const chosen = entries.length === 1 && !entries[0].platform ? entries[0] : selectPlatform(entries, hostPlatform(), `The index ${d.digest} in ${quote(source)}`);
+  const chosen =
+    entries.length === 1 && !entries[0].platform
+      ? entries[0]
+      : selectPlatform(entries, hostPlatform(), `The index ${d.digest} in ${quote(source)}`);
   return resolveManifest(archive, chosen, source, depth + 1);
 }
 
@@ -117,7 +133,8 @@ function fromDockerArchive(archive: ArchiveFiles, source: string): FoundImage[] 
   const entries = archive.json<DockerManifestEntry[]>('manifest.json', 'docker manifest');
   if (!Array.isArray(entries)) throw new BerthError('INVALID_ARGUMENT', `The manifest.json of ${quote(source)} is not a list of images`);
   return entries.map((e) => {
-    if (!e.Config || !Array.isArray(e.Layers)) throw new BerthError('INVALID_ARGUMENT', `An entry of manifest.json in ${quote(source)} lacks Config or Layers`);
+    if (!e.Config || !Array.isArray(e.Layers))
+      throw new BerthError('INVALID_ARGUMENT', `An entry of manifest.json in ${quote(source)} lacks Config or Layers`);
     const config = archive.get(e.Config, 'image config');
     return {
       names: (e.RepoTags ?? []).map(normalizeName),
@@ -139,7 +156,14 @@ interface StagedImage {
 }
 
 /** Unpack every layer of every image that neither the store nor `staged` has, into `staged` (by chain ID). */
-async function stageImages(parts: StoreParts, found: FoundImage[], staged: Map<string, StagedLayer>, work: string, source: string, maxBytes: number): Promise<StagedImage[]> {
+async function stageImages(
+  parts: StoreParts,
+  found: FoundImage[],
+  staged: Map<string, StagedLayer>,
+  work: string,
+  source: string,
+  maxBytes: number,
+): Promise<StagedImage[]> {
   const images: StagedImage[] = [];
   for (const f of found) {
     const config: ImageConfig = parseConfig(f.configBytes, f.layers.length, quote(source));
@@ -148,11 +172,23 @@ async function stageImages(parts: StoreParts, found: FoundImage[], staged: Map<s
       if (staged.has(chain[i]) || parts.layers.get(chain[i])) continue;
       const diffId = config.rootfs.diff_ids[i];
       const what = `layer ${i + 1} of ${f.names[0] ?? 'an image'} in ${quote(source)}`;
-      const tar = verifiedStream(uncompressed(await openArchive(f.layers[i].blob.file), what, { maxBytes }), { digest: diffId, what: `uncompressed ${what} (diff ID)` });
+      const tar = verifiedStream(uncompressed(await openArchive(f.layers[i].blob.file), what, { maxBytes }), {
+        digest: diffId,
+        what: `uncompressed ${what} (diff ID)`,
+      });
       staged.set(chain[i], await parts.layers.stage(tar, diffId, chain[i], i === 0 ? null : chain[i - 1], work));
     }
     const configDigest = sha256Digest(f.configBytes);
-    const manifestBytes = f.manifestBytes ?? Buffer.from(JSON.stringify(imageManifest({ mediaType: MEDIA_TYPE_CONFIG, digest: configDigest, size: f.configBytes.length }, f.layers.map((l) => l.descriptor))));
+    const manifestBytes =
+      f.manifestBytes ??
+      Buffer.from(
+        JSON.stringify(
+          imageManifest(
+            { mediaType: MEDIA_TYPE_CONFIG, digest: configDigest, size: f.configBytes.length },
+            f.layers.map((l) => l.descriptor),
+          ),
+        ),
+      );
     const created = typeof config.created === 'string' ? config.created : new Date().toISOString();
     images.push({
       stored: { id: configDigest, manifestDigest: sha256Digest(manifestBytes), config, chainIds: chain, created },
@@ -199,10 +235,14 @@ function publish(parts: StoreParts, images: StagedImage[], staged: Map<string, S
 
 /** A blob of the layout by its descriptor, checked: the name says the digest, the bytes must agree. */
 function blob(archive: ArchiveFiles, d: Descriptor, source: string): ArchiveFile {
-  if (!d || typeof d.digest !== 'string' || !isDigest(d.digest)) throw new BerthError('UNSUPPORTED', `${quote(source)} refers to a blob ${quote(d?.digest)}; berth reads sha256 digests only`);
+  if (!d || typeof d.digest !== 'string' || !isDigest(d.digest))
+    throw new BerthError('UNSUPPORTED', `${quote(source)} refers to a blob ${quote(d?.digest)}; berth reads sha256 digests only`);
   const f = archive.get(`blobs/sha256/${d.digest.slice(7)}`, `the blob ${d.digest}`);
   if (f.digest !== d.digest || (typeof d.size === 'number' && f.size !== d.size)) {
-    throw new BerthError('DIGEST_MISMATCH', `The blob ${d.digest} in ${quote(source)} does not match its digest (it has ${f.digest}, ${f.size} bytes): the archive is corrupt or was tampered with`);
+    throw new BerthError(
+      'DIGEST_MISMATCH',
+      `The blob ${d.digest} in ${quote(source)} does not match its digest (it has ${f.digest}, ${f.size} bytes): the archive is corrupt or was tampered with`,
+    );
   }
   return f;
 }
@@ -216,7 +256,13 @@ function layerMediaType(file: string): string {
     fs.closeSync(fd);
   }
   const kind = detectCompression(head);
-  return ociMediaType(kind === 'gzip' ? 'application/vnd.oci.image.layer.v1.tar+gzip' : kind === 'zstd' ? 'application/vnd.oci.image.layer.v1.tar+zstd' : 'application/vnd.oci.image.layer.v1.tar');
+  return ociMediaType(
+    kind === 'gzip'
+      ? 'application/vnd.oci.image.layer.v1.tar+gzip'
+      : kind === 'zstd'
+        ? 'application/vnd.oci.image.layer.v1.tar+zstd'
+        : 'application/vnd.oci.image.layer.v1.tar',
+  );
 }
 
 /**
@@ -245,4 +291,3 @@ function normalizeName(ref: string): string {
 function samePlatform(d: PlatformDescriptor, host: { os: string; architecture: string }): boolean {
   return d.platform?.os === host.os && d.platform?.architecture === host.architecture;
 }
-

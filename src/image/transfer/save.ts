@@ -36,7 +36,9 @@ export async function saveImages(parts: StoreParts, refs: string[], out: string 
     const image = findImage(parts.records, names, ref);
     if (!image) throw imageNotFound(ref);
     const byName = nameKey(ref);
-    const all = Object.keys(names).filter((n) => names[n] === image.id).sort();
+    const all = Object.keys(names)
+      .filter((n) => names[n] === image.id)
+      .sort();
     return describe(parts, image, byName && names[byName] === image.id ? [byName] : all);
   });
   writeArchiveTo(out, 'image archive', (fd) => writeLayout(parts, saved, fd));
@@ -60,17 +62,33 @@ function describe(parts: StoreParts, image: StoredImage, names: string[]): Saved
   }
   const storedType = stored ? (JSON.parse(stored.toString('utf8')) as { mediaType?: string }).mediaType : undefined;
   if (stored && storedType === MEDIA_TYPE_MANIFEST) {
-    return { image, names, config, layers, manifest: { descriptor: { mediaType: MEDIA_TYPE_MANIFEST, digest: image.manifestDigest, size: stored.length } } };
+    return {
+      image,
+      names,
+      config,
+      layers,
+      manifest: { descriptor: { mediaType: MEDIA_TYPE_MANIFEST, digest: image.manifestDigest, size: stored.length } },
+    };
   }
   const bytes = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MEDIA_TYPE_MANIFEST, config, layers }));
-  return { image, names, config, layers, manifest: { descriptor: { mediaType: MEDIA_TYPE_MANIFEST, digest: sha256Digest(bytes), size: bytes.length }, bytes } };
+  return {
+    image,
+    names,
+    config,
+    layers,
+    manifest: { descriptor: { mediaType: MEDIA_TYPE_MANIFEST, digest: sha256Digest(bytes), size: bytes.length }, bytes },
+  };
 }
 
 function sizeOf(parts: StoreParts, image: StoredImage, digest: string, what: string): number {
   try {
     return fs.statSync(parts.blobs.path(digest)).size;
   } catch (e) {
-    throw new BerthError('INTERNAL', `Image ${shortId(image.id)} is missing its ${what} blob ${digest}; remove the image and pull or import it again`, { cause: e });
+    throw new BerthError(
+      'INTERNAL',
+      `Image ${shortId(image.id)} is missing its ${what} blob ${digest}; remove the image and pull or import it again`,
+      { cause: e },
+    );
   }
 }
 
@@ -101,7 +119,13 @@ function writeLayout(parts: StoreParts, saved: SavedImage[], fd: number): void {
     if (written.has(digest)) return;
     written.add(digest);
     if (bytes) w.bytesFile(blobName(digest), bytes);
-    else w.file(blobName(digest), { mode: 0o644, uid: 0, gid: 0, mtime: new Date(0) }, parts.blobs.path(digest), fs.statSync(parts.blobs.path(digest)).size);
+    else
+      w.file(
+        blobName(digest),
+        { mode: 0o644, uid: 0, gid: 0, mtime: new Date(0) },
+        parts.blobs.path(digest),
+        fs.statSync(parts.blobs.path(digest)).size,
+      );
   };
   for (const s of saved) {
     blob(s.manifest.descriptor.digest, s.manifest.bytes);
