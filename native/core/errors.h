@@ -16,34 +16,67 @@ struct SysError {
 // Every step the container's process can fail at between clone and execve. The names are the
 // vocabulary shared with TypeScript (src/runtime/child-steps.ts mirrors this list); a step crosses
 // a process boundary (berth-nsenter's report) as its number, so keep the order append-only.
-#define BERTH_CHILD_STEPS(X)                                                                                           \
-  X(None, "")                                                                                                          \
-  X(ParentDeathSignal, "parent death signal")                                                                          \
-  X(JoinCgroup, "join cgroup") X(UnshareCgroup, "unshare cgroup namespace") X(Sethostname, "sethostname")              \
-      X(JoinNetns, "join network namespace") X(Socket, "socket") X(LoopbackUp, "loopback up")                          \
-          X(MakeRootPrivate, "make / private") X(MountRootfs, "mount rootfs") X(OpenRootfs, "open rootfs")             \
-              X(Mkdir, "mkdir") X(Mknod, "mknod") X(Symlink, "symlink") X(Mount, "mount")                              \
-                  X(RemountReadOnly, "remount read-only") X(MountTargetInKernelFs, "mount target in /proc or /sys") X( \
-                      OpenOldRoot, "open /") X(ChdirRootfs, "chdir rootfs") X(PivotRoot, "pivot_root")                 \
-                      X(ChdirOldRoot, "chdir old root") X(MakeOldRootSlave, "make old root slave") X(                  \
-                          DetachOldRoot, "detach old root") X(ChdirSlash, "chdir /") X(Chdir, "chdir")                 \
-                          X(OpenPtmx, "open /dev/pts/ptmx") X(Unlockpt, "unlockpt") X(OpenPtyPeer, "open pty peer") X( \
-                              Setsid, "setsid") X(SetControllingTty, "set controlling terminal") X(Dup2, "dup2")       \
-                              X(SendPtyMaster, "send pty master") X(DupStdio, "dup stdio") X(Dup2Stdio, "dup2 stdio")  \
-                                  X(CloseRange, "close_range") X(NoNewPrivs, "no_new_privs")                           \
-                                      X(DropCapability, "drop capability") X(Seccomp, "seccomp")                       \
-                                          X(Setgroups, "setgroups") X(Setgid, "setgid") X(Setuid, "setuid")            \
-                                              X(Capset, "capset") X(Execve, "execve") X(Setns, "setns")                \
-                                                  X(Clone, "clone") X(PidfdOpen, "pidfd_open")                         \
-                                                      X(NotDumpable, "set non-dumpable") X(OpenCgroup, "open cgroup")  \
-                                                          X(OpenNetns, "open network namespace")                       \
-                                                              X(DecodePlan, "decode plan") X(WriteFile, "write")       \
-                                                                  X(MountPropagation, "mount propagation")             \
-                                                                      X(Setrlimit, "setrlimit")                        \
-                                                                          X(OomScoreAdj, "oom_score_adj")              \
-                                                                              X(JoinNamespace, "join namespace")       \
-                                                                                  X(ConsoleSocket, "console socket")   \
-                                                                                      X(ExecFifo, "exec fifo")
+// One step a line (test/unit/child-steps.test.ts reads them):
+// clang-format off
+#define BERTH_CHILD_STEPS(X) \
+  X(None, "") \
+  X(ParentDeathSignal, "parent death signal") \
+  X(JoinCgroup, "join cgroup") \
+  X(UnshareCgroup, "unshare cgroup namespace") \
+  X(Sethostname, "sethostname") \
+  X(JoinNetns, "join network namespace") \
+  X(Socket, "socket") \
+  X(LoopbackUp, "loopback up") \
+  X(MakeRootPrivate, "make / private") \
+  X(MountRootfs, "mount rootfs") \
+  X(OpenRootfs, "open rootfs") \
+  X(Mkdir, "mkdir") \
+  X(Mknod, "mknod") \
+  X(Symlink, "symlink") \
+  X(Mount, "mount") \
+  X(RemountReadOnly, "remount read-only") \
+  X(MountTargetInKernelFs, "mount target in /proc or /sys") \
+  X(OpenOldRoot, "open /") \
+  X(ChdirRootfs, "chdir rootfs") \
+  X(PivotRoot, "pivot_root") \
+  X(ChdirOldRoot, "chdir old root") \
+  X(MakeOldRootSlave, "make old root slave") \
+  X(DetachOldRoot, "detach old root") \
+  X(ChdirSlash, "chdir /") \
+  X(Chdir, "chdir") \
+  X(OpenPtmx, "open /dev/pts/ptmx") \
+  X(Unlockpt, "unlockpt") \
+  X(OpenPtyPeer, "open pty peer") \
+  X(Setsid, "setsid") \
+  X(SetControllingTty, "set controlling terminal") \
+  X(Dup2, "dup2") \
+  X(SendPtyMaster, "send pty master") \
+  X(DupStdio, "dup stdio") \
+  X(Dup2Stdio, "dup2 stdio") \
+  X(CloseRange, "close_range") \
+  X(NoNewPrivs, "no_new_privs") \
+  X(DropCapability, "drop capability") \
+  X(Seccomp, "seccomp") \
+  X(Setgroups, "setgroups") \
+  X(Setgid, "setgid") \
+  X(Setuid, "setuid") \
+  X(Capset, "capset") \
+  X(Execve, "execve") \
+  X(Setns, "setns") \
+  X(Clone, "clone") \
+  X(PidfdOpen, "pidfd_open") \
+  X(NotDumpable, "set non-dumpable") \
+  X(OpenCgroup, "open cgroup") \
+  X(OpenNetns, "open network namespace") \
+  X(DecodePlan, "decode plan") \
+  X(WriteFile, "write") \
+  X(MountPropagation, "mount propagation") \
+  X(Setrlimit, "setrlimit") \
+  X(OomScoreAdj, "oom_score_adj") \
+  X(JoinNamespace, "join namespace") \
+  X(ConsoleSocket, "console socket") \
+  X(ExecFifo, "exec fifo")
+// clang-format on
 
 enum class Step : unsigned char {
 #define BERTH_STEP_ENUM(id, name) k##id,
