@@ -75,7 +75,9 @@ export class ImageBench {
     fs.mkdirSync(this.dir, { recursive: true });
     const st = fs.statfsSync(this.dir);
     if (st.bavail * st.bsize < NEEDS_BYTES) {
-      throw new Error(`needs ${NEEDS_BYTES / 1e9} GB free in ${this.dir} (every output is kept until the end), has ${(st.bavail * st.bsize / 1e9).toFixed(1)} GB`);
+      throw new Error(
+        `needs ${NEEDS_BYTES / 1e9} GB free in ${this.dir} (every output is kept until the end), has ${((st.bavail * st.bsize) / 1e9).toFixed(1)} GB`,
+      );
     }
     const rand = mulberry32(0xbe47);
     const stage = (name, fill) => {
@@ -84,8 +86,20 @@ export class ImageBench {
       fill(d);
       const out = path.join(this.dir, `${name}.tar`);
       // as test/fixtures/registry/images.ts layerTar: GNU format, sorted, numeric owner 0:0, fixed mtime
-      run('tar', ['--create', '--file', out, '--directory', d, '--format=gnu', '--sort=name', '--mtime=@1000000000',
-        '--numeric-owner', '--owner=0', '--group=0', '.']);
+      run('tar', [
+        '--create',
+        '--file',
+        out,
+        '--directory',
+        d,
+        '--format=gnu',
+        '--sort=name',
+        '--mtime=@1000000000',
+        '--numeric-owner',
+        '--owner=0',
+        '--group=0',
+        '.',
+      ]);
       return out; // the staged tree stays until cleanup(), as every output here (see the header)
     };
     const etc = stage('etc', (d) => {
@@ -108,7 +122,8 @@ export class ImageBench {
         files.push(f);
       }
       fs.mkdirSync(path.join(d, 'usr/lib/bench'), { recursive: true });
-      for (let i = 0; i < LARGE_BIG_FILES; i++) fs.writeFileSync(path.join(d, `usr/lib/bench/big${i}.bin`), crypto.randomBytes(LARGE_BIG_SIZE));
+      for (let i = 0; i < LARGE_BIG_FILES; i++)
+        fs.writeFileSync(path.join(d, `usr/lib/bench/big${i}.bin`), crypto.randomBytes(LARGE_BIG_SIZE));
       for (let i = 0; i < LARGE_SYMLINKS; i++) {
         fs.symlinkSync(`../d000/f${String(i * LARGE_DIRS).padStart(4, '0')}`, path.join(dirs[1 + (i % (LARGE_DIRS - 1))], `l${i}`));
       }
@@ -150,9 +165,11 @@ export class ImageBench {
     if (!this.sizes) return undefined;
     const mb = (n) => (n >= 1e6 ? `${(n / 1e6).toFixed(1)} MB` : `${(n / 1e3).toFixed(1)} kB`);
     const { layers, large, blobs } = this.sizes;
-    return `image: 4 layers, tars ${layers.map(mb).join(' + ')}` +
+    return (
+      `image: 4 layers, tars ${layers.map(mb).join(' + ')}` +
       (blobs.length ? `, gzip blobs ${blobs.map(mb).join(' + ')}` : '') +
-      `; unpack: ${mb(large)} tar, ${LARGE_SMALL_FILES + LARGE_BIG_FILES} files, ${LARGE_SYMLINKS} symlinks, ${LARGE_HARDLINKS} hardlinks`;
+      `; unpack: ${mb(large)} tar, ${LARGE_SMALL_FILES + LARGE_BIG_FILES} files, ${LARGE_SYMLINKS} symlinks, ${LARGE_HARDLINKS} hardlinks`
+    );
   }
 
   // -------------------------------------------------------------------------
@@ -195,18 +212,33 @@ export class ImageBench {
       });
       const t1 = process.hrtime.bigint();
       if (r.upToDate || r.image.chainIds?.length !== 4) {
-        throw new Error(`berth pull: expected a fresh 4-layer image, got ${JSON.stringify({ upToDate: r.upToDate, layers: r.image.chainIds?.length })}`);
+        throw new Error(
+          `berth pull: expected a fresh 4-layer image, got ${JSON.stringify({ upToDate: r.upToDate, layers: r.image.chainIds?.length })}`,
+        );
       }
       if (timed && tVerified !== undefined) downloaded.push(Number(tVerified - t0) / 1e6);
       return Number(t1 - t0) / 1e6;
     };
-    const skopeo = () => timedSpawn('skopeo', ['--insecure-policy', 'copy', '--src-tls-verify=false', `docker://${ref}`, `dir:${path.join(work, `skopeo-${n++}`)}`]);
+    const skopeo = () =>
+      timedSpawn('skopeo', [
+        '--insecure-policy',
+        'copy',
+        '--src-tls-verify=false',
+        `docker://${ref}`,
+        `dir:${path.join(work, `skopeo-${n++}`)}`,
+      ]);
     // The same work as berth's pull (download, verify, decompress, unpack every layer) by the
     // tools of the field: skopeo into an OCI layout, then umoci unpack of it into a bundle.
     const skopeoUmoci = () => {
       const d = path.join(work, `umoci-${n++}`);
       fs.mkdirSync(d, { recursive: true });
-      const t0 = timedSpawn('skopeo', ['--insecure-policy', 'copy', '--src-tls-verify=false', `docker://${ref}`, `oci:${path.join(d, 'layout')}:bench`]);
+      const t0 = timedSpawn('skopeo', [
+        '--insecure-policy',
+        'copy',
+        '--src-tls-verify=false',
+        `docker://${ref}`,
+        `oci:${path.join(d, 'layout')}:bench`,
+      ]);
       return t0 + timedSpawn('umoci', ['unpack', '--image', `${path.join(d, 'layout')}:bench`, path.join(d, 'bundle')]);
     };
     const r = await interleavedAll(this.iterations, WARMUP, 3 * this.maxMsPerRow, { berth: berthPull, skopeo, skopeoUmoci });
@@ -306,7 +338,11 @@ export function timedSpawn(cmd, args, timeoutMs = OP_TIMEOUT_MS) {
   const t1 = process.hrtime.bigint();
   if (r.error || r.status !== 0) {
     const why = r.error?.message ?? (r.signal ? `killed by ${r.signal}` : `exit ${r.status}`);
-    throw new Error(`\`${[cmd, ...args].join(' ')}\` failed (${why}): ${String(r.stderr ?? '').trim().slice(-500)}`);
+    throw new Error(
+      `\`${[cmd, ...args].join(' ')}\` failed (${why}): ${String(r.stderr ?? '')
+        .trim()
+        .slice(-500)}`,
+    );
   }
   return Number(t1 - t0) / 1e6;
 }
@@ -320,19 +356,22 @@ async function startRegistry(dir) {
   const storage = path.join(dir, 'storage');
   fs.mkdirSync(storage, { recursive: true });
   const config = path.join(dir, 'config.yml');
-  fs.writeFileSync(config, [
-    'version: 0.1',
-    'log:',
-    '  level: error',
-    '  accesslog:',
-    '    disabled: true',
-    'storage:',
-    '  filesystem:',
-    `    rootdirectory: ${storage}`,
-    'http:',
-    `  addr: 127.0.0.1:${port}`,
-    '',
-  ].join('\n'));
+  fs.writeFileSync(
+    config,
+    [
+      'version: 0.1',
+      'log:',
+      '  level: error',
+      '  accesslog:',
+      '    disabled: true',
+      'storage:',
+      '  filesystem:',
+      `    rootdirectory: ${storage}`,
+      'http:',
+      `  addr: 127.0.0.1:${port}`,
+      '',
+    ].join('\n'),
+  );
   const logFile = path.join(dir, 'registry.log');
   const log = fs.openSync(logFile, 'a');
   const child = spawn('docker-registry', ['serve', config], { stdio: ['ignore', log, log] });

@@ -21,7 +21,10 @@ export async function measureDetachedCycle(berth, iterations, warmup) {
 export async function measureExec(berth, timeRuns, cliArgs, iterations, warmup) {
   const info = await berth.runDetached({ image: 'bench-busybox', cmd: ['sleep', '300'] });
   try {
-    const cli = timeRuns('berth CLI exec', iterations, () => ({ cmd: process.execPath, args: [...cliArgs, 'exec', info.config.id, '/bin/true'] }));
+    const cli = timeRuns('berth CLI exec', iterations, () => ({
+      cmd: process.execPath,
+      args: [...cliArgs, 'exec', info.config.id, '/bin/true'],
+    }));
     const api = [];
     for (let i = 0; i < warmup + iterations; i++) {
       const t0 = process.hrtime.bigint();
@@ -73,11 +76,26 @@ export async function measureShimRss(berth, count) {
 export function measureConmonRss(tar, dir, count) {
   const p = path.join(dir, 'podman-rss');
   const cgroupParent = `berth-bench-${process.pid}-conmon`;
-  const global = ['--root', path.join(p, 'root'), '--runroot', path.join(p, 'run'), '--tmpdir', path.join(p, 'tmp'),
-    '--cgroup-manager', 'cgroupfs', '--events-backend', 'none'];
+  const global = [
+    '--root',
+    path.join(p, 'root'),
+    '--runroot',
+    path.join(p, 'run'),
+    '--tmpdir',
+    path.join(p, 'tmp'),
+    '--cgroup-manager',
+    'cgroupfs',
+    '--events-backend',
+    'none',
+  ];
   for (const d of ['root', 'run', 'tmp']) fs.mkdirSync(path.join(p, d), { recursive: true });
   const podman = (args, timeout = 60_000) => {
-    const r = spawnSync('podman', [...global, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout, killSignal: 'SIGKILL' });
+    const r = spawnSync('podman', [...global, ...args], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout,
+      killSignal: 'SIGKILL',
+    });
     if (r.status !== 0) throw new Error(`podman ${args[0]} failed: ${(r.stderr || r.error?.message || '').trim().slice(-300)}`);
     return r.stdout.trim();
   };
@@ -87,8 +105,23 @@ export function measureConmonRss(tar, dir, count) {
     podman(['import', tar, 'localhost/bench-busybox']);
     for (let i = 0; i < count; i++) {
       // runc: crun refuses this hybrid cgroup host; a file limit under this host's (podman's default is above it)
-      const id = podman(['run', '-d', '--runtime', 'runc', '--ulimit', 'nofile=1024:1024', '--ulimit', 'nproc=1024:1024', '--network', 'none', '--cgroup-parent', `/${cgroupParent}`,
-        'localhost/bench-busybox', 'sleep', '60']);
+      const id = podman([
+        'run',
+        '-d',
+        '--runtime',
+        'runc',
+        '--ulimit',
+        'nofile=1024:1024',
+        '--ulimit',
+        'nproc=1024:1024',
+        '--network',
+        'none',
+        '--cgroup-parent',
+        `/${cgroupParent}`,
+        'localhost/bench-busybox',
+        'sleep',
+        '60',
+      ]);
       const pid = Number(podman(['inspect', '--format', '{{.State.ConmonPid}}', id]));
       conmons.push(pid);
       rss.push(Number(/^VmRSS:\s+(\d+)/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))[1]));
@@ -101,7 +134,13 @@ export function measureConmonRss(tar, dir, count) {
     while (conmons.some((pid) => fs.existsSync(`/proc/${pid}`)) && Date.now() < deadline) spawnSync('sleep', ['0.05']);
     // containers/storage bind-mounts its overlay dir onto itself: ours, under our temp dir
     const own = path.join(p, 'root', 'overlay');
-    if (fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').some((l) => l.split(' ')[4] === own)) spawnSync('umount', [own], { stdio: 'ignore' });
+    if (
+      fs
+        .readFileSync('/proc/self/mountinfo', 'utf8')
+        .split('\n')
+        .some((l) => l.split(' ')[4] === own)
+    )
+      spawnSync('umount', [own], { stdio: 'ignore' });
     // the cgroup parent podman made for them (ours by its name), deepest first
     for (const h of fs.readdirSync('/sys/fs/cgroup')) {
       const top = path.join('/sys/fs/cgroup', h, cgroupParent);

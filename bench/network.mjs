@@ -69,7 +69,21 @@ export function measureNetwork({ ctx, iterations, maxMsPerRow, warmup }) {
     ].join(' && ');
     const r = spawnSync(
       'unshare',
-      ['--net', '--mount', '--propagation', 'private', '--', '/bin/sh', '-c', script, sys, process.execPath, SELF, '--worker', JSON.stringify(args)],
+      [
+        '--net',
+        '--mount',
+        '--propagation',
+        'private',
+        '--',
+        '/bin/sh',
+        '-c',
+        script,
+        sys,
+        process.execPath,
+        SELF,
+        '--worker',
+        JSON.stringify(args),
+      ],
       { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 3 * maxMsPerRow + SETUP_MARGIN_MS, killSignal: 'SIGKILL' },
     );
     const out = r.stdout?.trim().split('\n').pop() ?? '';
@@ -77,7 +91,11 @@ export function measureNetwork({ ctx, iterations, maxMsPerRow, warmup }) {
     try {
       parsed = JSON.parse(out);
     } catch {
-      throw new Error(`network worker failed (${r.error?.message ?? (r.signal ? `killed by ${r.signal}` : `exit ${r.status}`)}): ${String(r.stderr ?? '').trim().slice(-800)}`);
+      throw new Error(
+        `network worker failed (${r.error?.message ?? (r.signal ? `killed by ${r.signal}` : `exit ${r.status}`)}): ${String(r.stderr ?? '')
+          .trim()
+          .slice(-800)}`,
+      );
     }
     if (parsed.error) throw new Error(parsed.error);
     return parsed;
@@ -94,7 +112,9 @@ export function printNetworkTargets(line, m) {
   line('berth bridge / podman bridge', m(NETWORK_ROWS.bridge), m(NETWORK_ROWS.podman), Infinity);
   const b = m(NETWORK_ROWS.bridge);
   const n = m(NETWORK_ROWS.none);
-  console.log(`bridge network cost per container (median bridge - none): ${b === undefined || n === undefined ? 'n/a' : `${(b - n).toFixed(1)} ms`}`);
+  console.log(
+    `bridge network cost per container (median bridge - none): ${b === undefined || n === undefined ? 'n/a' : `${(b - n).toFixed(1)} ms`}`,
+  );
 }
 
 // ---------------------------------------------------------------------------
@@ -122,7 +142,13 @@ async function worker(a) {
       let timer;
       const r = await Promise.race([
         berth.run({ image: 'bench-busybox', cmd: ['/bin/true'], rm: true, network, stdout: 'ignore', stderr: 'ignore' }),
-        new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`berth run --network ${network} took more than ${RUN_TIMEOUT_MS / 1000}s`)), RUN_TIMEOUT_MS))),
+        new Promise(
+          (_, reject) =>
+            (timer = setTimeout(
+              () => reject(new Error(`berth run --network ${network} took more than ${RUN_TIMEOUT_MS / 1000}s`)),
+              RUN_TIMEOUT_MS,
+            )),
+        ),
       ]).finally(() => clearTimeout(timer));
       const t1 = process.hrtime.bigint();
       if (r.exitCode !== 0) throw new Error(`berth run --network ${network} /bin/true exited ${r.exitCode}`);
@@ -157,8 +183,18 @@ async function worker(a) {
 function podmanRuns(a) {
   const p = path.join(a.dir, 'podman');
   const global = [
-    '--root', path.join(p, 'root'), '--runroot', path.join(p, 'run'), '--tmpdir', path.join(p, 'tmp'),
-    '--network-config-dir', path.join(p, 'networks'), '--cgroup-manager', 'cgroupfs', '--events-backend', 'none',
+    '--root',
+    path.join(p, 'root'),
+    '--runroot',
+    path.join(p, 'run'),
+    '--tmpdir',
+    path.join(p, 'tmp'),
+    '--network-config-dir',
+    path.join(p, 'networks'),
+    '--cgroup-manager',
+    'cgroupfs',
+    '--events-backend',
+    'none',
   ];
   for (const d of ['root', 'run', 'tmp', 'networks']) fs.mkdirSync(path.join(p, d), { recursive: true });
   try {
@@ -169,9 +205,27 @@ function podmanRuns(a) {
       if (i >= a.warmup && Date.now() - started > a.maxMsPerRow) break;
       // runc: crun refuses this hybrid cgroup host; file and process limits under this host's
       // (podman's defaults are above them here)
-      const ms = timedSpawn('podman', [...global, 'run', '--rm', '--runtime', 'runc', '--ulimit', 'nofile=1024:1024', '--ulimit', 'nproc=1024:1024',
-        '--network', 'bridge', '--cgroup-parent', `/${a.podmanCgroupParent}`,
-        'localhost/bench-busybox', '/bin/true'], RUN_TIMEOUT_MS);
+      const ms = timedSpawn(
+        'podman',
+        [
+          ...global,
+          'run',
+          '--rm',
+          '--runtime',
+          'runc',
+          '--ulimit',
+          'nofile=1024:1024',
+          '--ulimit',
+          'nproc=1024:1024',
+          '--network',
+          'bridge',
+          '--cgroup-parent',
+          `/${a.podmanCgroupParent}`,
+          'localhost/bench-busybox',
+          '/bin/true',
+        ],
+        RUN_TIMEOUT_MS,
+      );
       if (i >= a.warmup) samples.push(ms);
     }
     return samples;

@@ -47,26 +47,31 @@ export async function measurePodmanPair({ dir, tar, cgroupParent, runtimes, iter
   for (const [name, bin] of Object.entries(runtimes)) {
     fs.mkdirSync(at(`oci-root-${name}`));
     wrappers[name] = at('bin', name);
-    fs.writeFileSync(wrappers[name], `#!/bin/sh\nexec ${shellQuote(bin)} --root ${shellQuote(at(`oci-root-${name}`))} "$@"\n`, { mode: 0o755 });
+    fs.writeFileSync(wrappers[name], `#!/bin/sh\nexec ${shellQuote(bin)} --root ${shellQuote(at(`oci-root-${name}`))} "$@"\n`, {
+      mode: 0o755,
+    });
   }
   fs.writeFileSync(at('storage.conf'), `[storage]\ndriver = "overlay"\nrunroot = "${at('runroot')}"\ngraphroot = "${at('root')}"\n`);
-  fs.writeFileSync(at('containers.conf'), [
-    '[containers]',
-    'netns = "none"',
-    'log_driver = "k8s-file"',
-    `default_ulimits = ${JSON.stringify(ULIMITS)}`,
-    '[engine]',
-    'cgroup_manager = "cgroupfs"',
-    'events_logger = "file"',
-    `events_logfile_path = "${at('events.log')}"`,
-    `tmp_dir = "${at('tmp')}"`,
-    `static_dir = "${at('root', 'libpod')}"`,
-    `volume_path = "${at('root', 'volumes')}"`,
-    `runtime_supports_json = ${JSON.stringify(['crun', 'runc', ...names])}`,
-    '[network]',
-    `network_config_dir = "${at('net')}"`,
-    '',
-  ].join('\n'));
+  fs.writeFileSync(
+    at('containers.conf'),
+    [
+      '[containers]',
+      'netns = "none"',
+      'log_driver = "k8s-file"',
+      `default_ulimits = ${JSON.stringify(ULIMITS)}`,
+      '[engine]',
+      'cgroup_manager = "cgroupfs"',
+      'events_logger = "file"',
+      `events_logfile_path = "${at('events.log')}"`,
+      `tmp_dir = "${at('tmp')}"`,
+      `static_dir = "${at('root', 'libpod')}"`,
+      `volume_path = "${at('root', 'volumes')}"`,
+      `runtime_supports_json = ${JSON.stringify(['crun', 'runc', ...names])}`,
+      '[network]',
+      `network_config_dir = "${at('net')}"`,
+      '',
+    ].join('\n'),
+  );
   fs.writeFileSync(at('registries.conf'), 'unqualified-search-registries = []\n');
   const env = {
     ...baseEnv,
@@ -74,7 +79,18 @@ export async function measurePodmanPair({ dir, tar, cgroupParent, runtimes, iter
     CONTAINERS_STORAGE_CONF: at('storage.conf'),
     CONTAINERS_REGISTRIES_CONF: at('registries.conf'),
   };
-  const global = ['--root', at('root'), '--runroot', at('runroot'), '--tmpdir', at('tmp'), '--cgroup-manager', 'cgroupfs', '--events-backend', 'file'];
+  const global = [
+    '--root',
+    at('root'),
+    '--runroot',
+    at('runroot'),
+    '--tmpdir',
+    at('tmp'),
+    '--cgroup-manager',
+    'cgroupfs',
+    '--events-backend',
+    'file',
+  ];
   const errFile = at('stderr');
   const podman = (args, timeout = RUN_TIMEOUT_MS) => {
     const errFd = fs.openSync(errFile, 'w');
@@ -88,7 +104,9 @@ export async function measurePodmanPair({ dir, tar, cgroupParent, runtimes, iter
     const ms = Number(process.hrtime.bigint() - t0) / 1e6;
     if (r.error || r.status !== 0) {
       const why = r.error?.message ?? (r.signal ? `killed by ${r.signal}` : `exit ${r.status}`);
-      throw new Error(`podman ${args.slice(0, 3).join(' ')} ... failed (${why}): ${fs.readFileSync(errFile, 'utf8').trim().split('\n').slice(-3).join(' | ').slice(-400)}`);
+      throw new Error(
+        `podman ${args.slice(0, 3).join(' ')} ... failed (${why}): ${fs.readFileSync(errFile, 'utf8').trim().split('\n').slice(-3).join(' | ').slice(-400)}`,
+      );
     }
     return ms;
   };
@@ -99,8 +117,11 @@ export async function measurePodmanPair({ dir, tar, cgroupParent, runtimes, iter
   };
   try {
     const script = 'mount -t tmpfs -o size=16m,mode=0755 berth-bench-podman /var/lib && exec "$@"';
-    const r = spawnSync('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', script, 'sh', 'podman', ...global, 'import', tar, IMAGE],
-      { env, encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'], timeout: 60_000, killSignal: 'SIGKILL' });
+    const r = spawnSync(
+      'unshare',
+      ['--mount', '--propagation', 'private', 'sh', '-c', script, 'sh', 'podman', ...global, 'import', tar, IMAGE],
+      { env, encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'], timeout: 60_000, killSignal: 'SIGKILL' },
+    );
     if (r.error || r.status !== 0) throw new Error(`podman import failed: ${r.error?.message ?? r.stderr.trim().slice(-300)}`);
     const fns = names.map(runWith);
     let samples;
@@ -129,8 +150,19 @@ export async function measurePodmanPair({ dir, tar, cgroupParent, runtimes, iter
 
 function cleanupPodman(base, global, env, runtime, cgroupParent) {
   const problems = [];
-  const rm = spawnSync('podman', [...global, '--runtime', runtime, 'rm', '--all', '--force', '--time', '0'], { env, encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'], timeout: 60_000, killSignal: 'SIGKILL' });
-  if (rm.status !== 0) problems.push(`podman rm --all: ${String(rm.stderr ?? rm.error?.message).trim().slice(-300)}`);
+  const rm = spawnSync('podman', [...global, '--runtime', runtime, 'rm', '--all', '--force', '--time', '0'], {
+    env,
+    encoding: 'utf8',
+    stdio: ['ignore', 'ignore', 'pipe'],
+    timeout: 60_000,
+    killSignal: 'SIGKILL',
+  });
+  if (rm.status !== 0)
+    problems.push(
+      `podman rm --all: ${String(rm.stderr ?? rm.error?.message)
+        .trim()
+        .slice(-300)}`,
+    );
   const killed = waitForOurProcesses(base, 10_000, true);
   if (killed.length > 0) problems.push(`killed processes left running: ${killed.join(' ')}`);
   const stray = killCgroupTree(cgroupParent);
@@ -241,6 +273,9 @@ export function removeCgroupTree(relative) {
 
 export function mountsUnder(dir) {
   const prefix = dir + '/';
-  return fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n')
-    .map((l) => l.split(' ')[4]).filter((m) => m && (m === dir || m.startsWith(prefix)));
+  return fs
+    .readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .map((l) => l.split(' ')[4])
+    .filter((m) => m && (m === dir || m.startsWith(prefix)));
 }

@@ -84,7 +84,13 @@ function timed(errFile, cmd, args, { captureStdout = false, env = RUNTIME_ENV } 
   let t1;
   try {
     t0 = process.hrtime.bigint();
-    r = spawnSync(cmd, args, { stdio: ['ignore', captureStdout ? 'pipe' : 'ignore', errFd], encoding: 'utf8', env, timeout: RUN_TIMEOUT_MS, killSignal: 'SIGKILL' });
+    r = spawnSync(cmd, args, {
+      stdio: ['ignore', captureStdout ? 'pipe' : 'ignore', errFd],
+      encoding: 'utf8',
+      env,
+      timeout: RUN_TIMEOUT_MS,
+      killSignal: 'SIGKILL',
+    });
     t1 = process.hrtime.bigint();
   } finally {
     fs.closeSync(errFd);
@@ -155,7 +161,10 @@ function cycleOnce(rt, stateRoot, bundle, errFile, idPrefix) {
 function crunRows(a) {
   const res = {};
   const errFile = path.join(a.dir, 'crun.err');
-  for (const [key, make] of [['run', runOnce], ['cycle', cycleOnce]]) {
+  for (const [key, make] of [
+    ['run', runOnce],
+    ['cycle', cycleOnce],
+  ]) {
     try {
       [res[key]] = alternate([make('crun', a.stateRoot, a.bundle, errFile, a.idPrefix)], a.iterations, a.budget[key]);
     } catch (err) {
@@ -170,15 +179,34 @@ function measureCrun(a) {
   if (!cgroupHybridWithV2Controllers()) return { ...crunRows(a), how: 'crun on the host' };
   const r = spawnSync(
     'unshare',
-    ['--mount', '--propagation', 'private', '--', '/bin/sh', '-c', 'umount -l /sys/fs/cgroup/unified && exec "$@"', 'sh',
-      process.execPath, SELF, '--crun-worker', JSON.stringify(a)],
-    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: a.budget.run + a.budget.cycle + 4 * RUN_TIMEOUT_MS, killSignal: 'SIGKILL' },
+    [
+      '--mount',
+      '--propagation',
+      'private',
+      '--',
+      '/bin/sh',
+      '-c',
+      'umount -l /sys/fs/cgroup/unified && exec "$@"',
+      'sh',
+      process.execPath,
+      SELF,
+      '--crun-worker',
+      JSON.stringify(a),
+    ],
+    {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: a.budget.run + a.budget.cycle + 4 * RUN_TIMEOUT_MS,
+      killSignal: 'SIGKILL',
+    },
   );
   const out = r.stdout?.trim().split('\n').pop() ?? '';
   try {
     return { ...JSON.parse(out), how: 'crun in a mount namespace without /sys/fs/cgroup/unified (hybrid host)' };
   } catch {
-    const why = `crun worker failed (${r.error?.message ?? `exit ${r.status}`}): ${String(r.stderr ?? '').trim().slice(-300)}`;
+    const why = `crun worker failed (${r.error?.message ?? `exit ${r.status}`}): ${String(r.stderr ?? '')
+      .trim()
+      .slice(-300)}`;
     return { runError: why, cycleError: why };
   }
 }
@@ -232,9 +260,22 @@ const stateRoot = (ctx, rt) => path.join(ctx.dir, `state-${rt}`);
 function deleteLeftovers(rt, root) {
   if (rt !== 'berth-oci' && !have(rt)) return;
   const { cmd, pre } = runtimeCmd(rt, root);
-  const ids = spawnSync(cmd, [...pre, 'list', '-q'], { encoding: 'utf8', env: RUNTIME_ENV, stdio: ['ignore', 'pipe', 'ignore'], timeout: RUN_TIMEOUT_MS, killSignal: 'SIGKILL' });
-  for (const id of String(ids.stdout ?? '').split('\n').filter(Boolean)) {
-    spawnSync(cmd, [...pre, 'delete', '--force', id], { stdio: 'ignore', env: RUNTIME_ENV, timeout: RUN_TIMEOUT_MS, killSignal: 'SIGKILL' });
+  const ids = spawnSync(cmd, [...pre, 'list', '-q'], {
+    encoding: 'utf8',
+    env: RUNTIME_ENV,
+    stdio: ['ignore', 'pipe', 'ignore'],
+    timeout: RUN_TIMEOUT_MS,
+    killSignal: 'SIGKILL',
+  });
+  for (const id of String(ids.stdout ?? '')
+    .split('\n')
+    .filter(Boolean)) {
+    spawnSync(cmd, [...pre, 'delete', '--force', id], {
+      stdio: 'ignore',
+      env: RUNTIME_ENV,
+      timeout: RUN_TIMEOUT_MS,
+      killSignal: 'SIGKILL',
+    });
   }
 }
 
@@ -282,7 +323,9 @@ export async function measureOci({ tar, iterations = 30, podmanIterations = 15, 
       add(OCI_ROWS.version, version);
       if (STRIP_CA) {
         add(OCI_ROWS.nodeCa, nodeCa);
-        notes.push(`NODE_EXTRA_CA_CERTS=${CALLER_CA} is set here: Node parses it at every start (row "${OCI_ROWS.nodeCa}"); every runtime and podman ran without it (BENCH_KEEP_NODE_EXTRA_CA_CERTS=1 keeps it)`);
+        notes.push(
+          `NODE_EXTRA_CA_CERTS=${CALLER_CA} is set here: Node parses it at every start (row "${OCI_ROWS.nodeCa}"); every runtime and podman ran without it (BENCH_KEEP_NODE_EXTRA_CA_CERTS=1 keeps it)`,
+        );
       } else if (CALLER_CA !== undefined) {
         notes.push(`NODE_EXTRA_CA_CERTS=${CALLER_CA} kept: every berth-oci start includes parsing it`);
       }
@@ -310,8 +353,14 @@ export async function measureOci({ tar, iterations = 30, podmanIterations = 15, 
     };
     const [bRun, rRun] = pairRows('run', runOnce);
     const crun = have('crun')
-      ? measureCrun({ dir: ctx.dir, bundle: ctx.bundle, stateRoot: bo('crun'), idPrefix: ctx.idPrefix, iterations,
-        budget: { run: budget.crunRun, cycle: budget.crunCycle } })
+      ? measureCrun({
+          dir: ctx.dir,
+          bundle: ctx.bundle,
+          stateRoot: bo('crun'),
+          idPrefix: ctx.idPrefix,
+          iterations,
+          budget: { run: budget.crunRun, cycle: budget.crunCycle },
+        })
       : { runError: 'crun not installed (Debian package crun)', cycleError: 'crun not installed (Debian package crun)' };
     if (crun.how) notes.push(`crun: ${crun.how}`);
     process.stderr.write('bench: OCI run rows done\n');
@@ -323,7 +372,11 @@ export async function measureOci({ tar, iterations = 30, podmanIterations = 15, 
     add(OCI_ROWS.run('berth-oci'), bRun, bRun?.error);
     add(OCI_ROWS.run('runc'), rRun, noRunc ?? rRun?.error);
     add(OCI_ROWS.run('crun'), crun.run, crun.runError);
-    for (const [rt, c, err] of [['berth-oci', bCycle, bCycle?.error], ['runc', rCycle, noRunc ?? rCycle?.error], ['crun', crun.cycle, crun.cycleError]]) {
+    for (const [rt, c, err] of [
+      ['berth-oci', bCycle, bCycle?.error],
+      ['runc', rCycle, noRunc ?? rCycle?.error],
+      ['crun', crun.cycle, crun.cycleError],
+    ]) {
       add(OCI_ROWS.cycle(rt), c?.total, err);
       if (!err) for (const s of STEPS) add(OCI_ROWS.step(rt, s), c[s]);
     }
@@ -335,9 +388,14 @@ export async function measureOci({ tar, iterations = 30, podmanIterations = 15, 
       for (const n of podmanNames) add(n, null, `${missing} not installed (Debian package ${missing})`);
     } else {
       const p = await measurePodmanPair({
-        dir: ctx.dir, tar: ctx.tar, cgroupParent: `berth-bench-${process.pid}-oci-podman`,
-        runtimes: { 'berth-oci': BERTH_OCI, runc: 'runc' }, iterations: podmanIterations, budgetMs: budget.podman,
-        env: RUNTIME_ENV, alternate,
+        dir: ctx.dir,
+        tar: ctx.tar,
+        cgroupParent: `berth-bench-${process.pid}-oci-podman`,
+        runtimes: { 'berth-oci': BERTH_OCI, runc: 'runc' },
+        iterations: podmanIterations,
+        budgetMs: budget.podman,
+        env: RUNTIME_ENV,
+        alternate,
       });
       add(podmanNames[0], p['berth-oci'], p.errors?.['berth-oci']);
       add(podmanNames[1], p.runc, p.errors?.runc);
@@ -347,7 +405,9 @@ export async function measureOci({ tar, iterations = 30, podmanIterations = 15, 
   } finally {
     notes.push(...cleanup(ctx).map((p) => `cleanup: ${p}`));
   }
-  notes.push(`OCI part took ${((Date.now() - t0) / 1000).toFixed(1)} s; load average ${load0} before, ${loadavg()} after (other work on the machine skews every row)`);
+  notes.push(
+    `OCI part took ${((Date.now() - t0) / 1000).toFixed(1)} s; load average ${load0} before, ${loadavg()} after (other work on the machine skews every row)`,
+  );
   return { rows, notes };
 }
 
@@ -377,7 +437,8 @@ export function printOci({ rows, notes }) {
   const lines = rows.map((r) => {
     const pair = PAIRS.find(([b]) => b === r.name);
     const ratio = pair && m(pair[0]) !== undefined && m(pair[1]) !== undefined ? m(pair[0]) / m(pair[1]) : undefined;
-    const target = pair?.[2] === undefined ? '' : `<= ${pair[2].toFixed(2)}${ratio === undefined ? '' : ratio <= pair[2] ? ' met' : ' MISSED'}`;
+    const target =
+      pair?.[2] === undefined ? '' : `<= ${pair[2].toFixed(2)}${ratio === undefined ? '' : ratio <= pair[2] ? ' met' : ' MISSED'}`;
     return [
       r.name,
       r.stats ? String(r.stats.n) : '-',
@@ -388,7 +449,11 @@ export function printOci({ rows, notes }) {
     ];
   });
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
-  const fmt = (cells) => cells.map((c, i) => (i === 0 || i === 5 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ').trimEnd();
+  const fmt = (cells) =>
+    cells
+      .map((c, i) => (i === 0 || i === 5 ? c.padEnd(widths[i]) : c.padStart(widths[i])))
+      .join('  ')
+      .trimEnd();
   console.log('');
   console.log(fmt(header));
   console.log(widths.map((w) => '-'.repeat(w)).join('  '));
@@ -397,7 +462,9 @@ export function printOci({ rows, notes }) {
   const floor = m(OCI_ROWS.version);
   const state = m(OCI_ROWS.step('berth-oci', 'state'));
   if (floor !== undefined && state !== undefined) {
-    console.log(`berth-oci state: ${ms(state)} ms, of which ${ms(floor)} ms is Node + launcher + bundle load (berth-oci --version; node -e 0: ${ms(m(OCI_ROWS.node))} ms)`);
+    console.log(
+      `berth-oci state: ${ms(state)} ms, of which ${ms(floor)} ms is Node + launcher + bundle load (berth-oci --version; node -e 0: ${ms(m(OCI_ROWS.node))} ms)`,
+    );
   }
   for (const n of notes) console.log(`note: ${n}`);
 }
@@ -407,7 +474,13 @@ export function printOci({ rows, notes }) {
 // ---------------------------------------------------------------------------
 
 function must(cmd, args) {
-  const r = spawnSync(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8', env: RUNTIME_ENV, timeout: 60_000, killSignal: 'SIGKILL' });
+  const r = spawnSync(cmd, args, {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    encoding: 'utf8',
+    env: RUNTIME_ENV,
+    timeout: 60_000,
+    killSignal: 'SIGKILL',
+  });
   if (r.error || r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed: ${r.error?.message ?? r.stderr.trim()}`);
 }
 

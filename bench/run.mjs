@@ -153,8 +153,22 @@ function measureCrun(iterations, bundle) {
   }
   const r = spawnSync(
     'unshare',
-    ['--mount', '--propagation', 'private', '--', '/bin/sh', '-c', 'umount -l /sys/fs/cgroup/unified && exec "$@"', 'sh',
-      process.execPath, SELF, '--crun-worker', bundle, String(iterations), idPrefix],
+    [
+      '--mount',
+      '--propagation',
+      'private',
+      '--',
+      '/bin/sh',
+      '-c',
+      'umount -l /sys/fs/cgroup/unified && exec "$@"',
+      'sh',
+      process.execPath,
+      SELF,
+      '--crun-worker',
+      bundle,
+      String(iterations),
+      idPrefix,
+    ],
     { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: MAX_MS_PER_ROW + 2 * RUN_TIMEOUT_MS, killSignal: 'SIGKILL' },
   );
   const out = r.stdout?.trim().split('\n').pop() ?? '';
@@ -236,7 +250,10 @@ async function measureOverlayMount(iterations, ctx) {
   const require = (await import('node:module')).createRequire(import.meta.url);
   const addon = require(path.join(REPO_ROOT, 'build/Release/berth-bench.node'));
   const data = `lowerdir=${lower},upperdir=${d}/upper,workdir=${d}/work`;
-  return addon.benchMount('overlay', 'overlay', `${d}/merged`, data, WARMUP + iterations).slice(WARMUP).map((ns) => ns / 1e6);
+  return addon
+    .benchMount('overlay', 'overlay', `${d}/merged`, data, WARMUP + iterations)
+    .slice(WARMUP)
+    .map((ns) => ns / 1e6);
 }
 
 // ---------------------------------------------------------------------------
@@ -278,8 +295,11 @@ function teardown(ctx) {
     }
   }
   const prefix = ctx.dir + '/';
-  const mounted = fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n')
-    .map((l) => l.split(' ')[4]).filter((m) => m && (m === ctx.dir || m.startsWith(prefix)));
+  const mounted = fs
+    .readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .map((l) => l.split(' ')[4])
+    .filter((m) => m && (m === ctx.dir || m.startsWith(prefix)));
   if (mounted.length > 0) {
     console.error(`bench: not removing ${ctx.dir}, still mounted: ${mounted.join(' ')}`);
     return;
@@ -388,7 +408,10 @@ async function main() {
       const cliArgs = [path.join(REPO_ROOT, 'dist/cli/berth.js'), '--root', ctx.root, '--runroot', ctx.runRoot];
       await row('berth run -d+stop+rm (API)', [], () => measureDetachedCycle(berth, Math.min(ITERATIONS, 20), WARMUP));
       await row('berth CLI run -d', [], async () => {
-        const samples = timeRuns('berth CLI run -d', Math.min(ITERATIONS, 20), () => ({ cmd: process.execPath, args: [...cliArgs, 'run', '-d', 'bench-busybox', 'sleep', '60'] }));
+        const samples = timeRuns('berth CLI run -d', Math.min(ITERATIONS, 20), () => ({
+          cmd: process.execPath,
+          args: [...cliArgs, 'run', '-d', 'bench-busybox', 'sleep', '60'],
+        }));
         for (const c of berth.ps({ all: true })) await berth.remove(c.config.id, { force: true });
         return samples;
       });
@@ -410,7 +433,10 @@ async function main() {
     await row(IMAGE_ROWS.berthUnpack, ['tar'], async () => (await (unpack ??= images.measureUnpack())).berth);
     await row(IMAGE_ROWS.tar, ['tar'], async () => (await (unpack ??= images.measureUnpack())).tar);
     if (ONLY !== 'images') {
-      const netRun = () => (network ??= Promise.resolve().then(() => measureNetwork({ ctx, iterations: ITERATIONS, maxMsPerRow: MAX_MS_PER_ROW, warmup: WARMUP })));
+      const netRun = () =>
+        (network ??= Promise.resolve().then(() =>
+          measureNetwork({ ctx, iterations: ITERATIONS, maxMsPerRow: MAX_MS_PER_ROW, warmup: WARMUP }),
+        ));
       await row(NETWORK_ROWS.bridge, ['unshare', 'iptables'], async () => (await netRun()).bridge);
       await row(NETWORK_ROWS.none, ['unshare', 'iptables'], async () => (await netRun()).none);
       await row(NETWORK_ROWS.podman, ['podman'], async () => {
