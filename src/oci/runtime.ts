@@ -112,7 +112,7 @@ export class OciRuntime implements OciRuntimeApi {
       safely(() => manager.remove(cgroup.name));
       safely(() => freezer.remove(cgroup));
       fs.rmSync(dir, { recursive: true, force: true });
-      throw e;
+      throw createError(e, id);
     }
   }
 
@@ -290,6 +290,30 @@ export class OciRuntime implements OciRuntimeApi {
       pids: { current: s.pids ?? 0 },
     };
   }
+}
+
+/** A native start failure in the words runc's callers know (the cause kept). */
+function createError(e: unknown, id: string): unknown {
+  const err = e as NodeJS.ErrnoException & { step?: string; path?: string };
+  if (!(e instanceof Error) || !err.step) return e;
+  const where = err.path ?? '';
+  if (err.step === 'execve' && (err.code === 'ENOENT' || err.code === 'ENOTDIR')) {
+    return new BerthError('START_FAILED', `create ${id}: exec: ${JSON.stringify(where)}: executable file not found in $PATH`, {
+      cause: e,
+      exitStatus: 127,
+    });
+  }
+  if (err.step === 'mount' && err.code === 'EXDEV') {
+    return new BerthError('INVALID_ARGUMENT', `create ${id}: mount destination ${where} leads out of the rootfs through a symlink`, {
+      cause: e,
+    });
+  }
+  if (err.step === 'mount target in /proc or /sys') {
+    return new BerthError('INVALID_ARGUMENT', `create ${id}: mount destination ${where} resolves into /proc or /sys through a symlink`, {
+      cause: e,
+    });
+  }
+  return new BerthError('START_FAILED', `create ${id}: ${err.message}`, { cause: e });
 }
 
 /** linux.seccomp compiled (src/oci/seccomp loads only for configs that have one). */

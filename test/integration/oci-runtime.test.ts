@@ -158,7 +158,10 @@ describe('berth-oci bad input', () => {
     const cases: Array<[string[], RegExp]> = [
       [['create', '--bundle', noConfig, 'x1'], /has no config\.json; make one with `berth-oci spec`/],
       [['create', '--bundle', bundle('badroot', (c) => (c.root.path = 'nowhere')), 'x2'], /root\.path: ".*nowhere" is not a directory/],
-      [['create', '--bundle', bundle('badcmd', (c) => (c.process.args = ['/no/such/cmd'])), 'x3'], /execve/],
+      [
+        ['create', '--bundle', bundle('badcmd', (c) => (c.process.args = ['/no/such/cmd'])), 'x3'],
+        /exec: "\/no\/such\/cmd": executable file not found in \$PATH/,
+      ],
       [['create', '--bundle', bundle('slash'), 'a/b'], /Invalid container ID "a\/b"/],
       [['start', 'nosuch'], /container does not exist: nosuch/],
     ];
@@ -183,5 +186,49 @@ describe('berth-oci bad input', () => {
     const pid = state('dup').pid;
     expect(oci('delete', '--force', 'dup').status).toBe(0);
     expect(fs.existsSync(`/proc/${pid}`) && !fs.readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z ')).toBe(false);
+  });
+
+  it('an init SIGKILLed while created or while running is stopped, and delete cleans up its cgroup and state', () => {
+    const b = bundle('killed', (c) => (c.process.args = ['sleep', '30']));
+    for (const [id, started] of [
+      ['k1', false],
+      ['k2', true],
+    ] as const) {
+      expect(oci('create', '--bundle', b, id).status).toBe(0);
+      if (started) expect(oci('start', id).status).toBe(0);
+      const { pid } = state(id);
+      const cgroups = fs.readFileSync(`/proc/${pid}/cgroup`, 'utf8');
+      expect(cgroups).toMatch(new RegExp(`/berth-oci/${id}$`, 'm'));
+      process.kill(pid, 'SIGKILL');
+      for (let i = 0; i < 100 && state(id).status !== 'stopped'; i++) spawnSync('sleep', ['0.02']);
+      expect(state(id).status).toBe('stopped');
+      // a created one's start is refused once its init is gone
+      if (!started) expect(oci('start', id).stderr).toMatch(/cannot start a container that has stopped/);
+      expect(oci('delete', id).status).toBe(0);
+      expect(oci('state', id).stderr).toMatch(/container does not exist/);
+    }
+    // the host check after each test finds no cgroup or mount left
+  });
+
+  it('a bind mount destination that leads out of the rootfs through a symlink is refused at create', () => {
+    const evil = path.join(base, 'evil-rootfs');
+    fs.cpSync(rootfs, evil, { recursive: true, verbatimSymlinks: true });
+    fs.symlinkSync('../../../../../../../../tmp', path.join(evil, 'escape'));
+    const dir = path.join(base, 'evil');
+    fs.mkdirSync(dir);
+    const r0 = spawnSync(OCI, ['spec', '--bundle', dir], { encoding: 'utf8' });
+    expect(r0.status).toBe(0);
+    const config = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8')) as Config;
+    config.root.path = evil;
+    config.process.terminal = false;
+    config.process.args = ['true'];
+    config.mounts = [...(config.mounts ?? []), { destination: '/escape/x', type: 'bind', source: base, options: ['rbind'] }];
+    fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(config));
+    const r = oci('create', '--bundle', dir, 'evil');
+    expect(r.status).toBe(1);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/create evil: mount destination \/escape\/x leads out of the rootfs through a symlink/);
+    expect(fs.existsSync('/tmp/x')).toBe(false);
+    expect(fs.existsSync(path.join(root, 'evil'))).toBe(false);
   });
 });
