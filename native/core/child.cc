@@ -188,17 +188,16 @@ void finishRoot(ChildContext* ctx, const SpawnPlan& plan) {
 }
 
 void pivotRoot(ChildContext* ctx, int rootfd) {
-  int oldroot = static_cast<int>(open("/", O_DIRECTORY | O_PATH | O_CLOEXEC));
-  if (oldroot < 0) fail(ctx, Step::kOpenOldRoot, errno);
   if (fchdir(rootfd) < 0) fail(ctx, Step::kChdirRootfs, errno);
-  // pivot_root(".", ".") stacks the old root on top of the new one; detaching it leaves only the
-  // container's rootfs, with no directory for the old root to linger in.
+  // pivot_root(".", ".") stacks the old root on top of the new one, and "." (our working
+  // directory) is then the top of that stack: detaching it leaves only the container's rootfs,
+  // with no directory for the old root to linger in (pivot_root(2)). No descriptor of the host's
+  // root is ever opened: a process that joined a shared PID namespace is visible here, and such a
+  // descriptor would be a way out. Everything was made private at the start, so the detach does
+  // not propagate to the host.
   if (syscall(SYS_pivot_root, ".", ".") < 0) fail(ctx, Step::kPivotRoot, errno);
-  if (fchdir(oldroot) < 0) fail(ctx, Step::kChdirOldRoot, errno);
-  if (mount(nullptr, ".", nullptr, MS_SLAVE | MS_REC, nullptr) < 0) fail(ctx, Step::kMakeOldRootSlave, errno);
   if (umount2(".", MNT_DETACH) < 0) fail(ctx, Step::kDetachOldRoot, errno);
   if (chdir("/") < 0) fail(ctx, Step::kChdirSlash, errno);
-  close(oldroot);
 }
 
 void setupTty(ChildContext* ctx, const SpawnPlan& plan) {

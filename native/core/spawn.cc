@@ -175,9 +175,12 @@ Spawned spawn(const SpawnPlan& plan) {
 
 pid_t spawnCreated(const SpawnPlan& plan, int consoleSocket, int execFifoFd) {
   cgroupPrepare(plan);
-  std::vector<UniqueFd> procs = openProcsFiles(plan);
+  // We join the container's cgroup ourselves and the init is born in it: a process that joins an
+  // existing PID namespace is visible there from its clone on, and must not hold the host's
+  // cgroupfs files even for the instant before it could close them.
+  for (UniqueFd& fd : openProcsFiles(plan))
+    if (write(fd.get(), "0", 1) < 0) throwSys(errno, "join cgroup", "");
   std::vector<int> procsFds;
-  for (const UniqueFd& fd : procs) procsFds.push_back(fd.get());
   int sv[2];
   if (pipe2(sv, O_CLOEXEC) < 0) throwSys(errno, "pipe2", "status");
   UniqueFd statusRead(sv[0]), statusWrite(sv[1]);

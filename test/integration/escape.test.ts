@@ -11,6 +11,7 @@ import { CLI_PATH, hostChanges, hostSnapshot, tempRoots, type TempRoots } from '
 import { busyboxTar } from '../helpers/fixtures';
 import { REPO_ROOT, WORK_DIR } from '../helpers/paths';
 
+const OCI_PATH = path.join(REPO_ROOT, 'dist', 'oci-cli', 'berth-oci.js');
 const ATTACKER_SOURCE = path.join(REPO_ROOT, 'test', 'fixtures', 'escape', 'attacker.c');
 const EXECS = 30;
 
@@ -38,11 +39,25 @@ interface Cli {
   stderr: string;
 }
 
+interface Secret {
+  marker: string;
+  file: string;
+}
+
 /** The CLI under the private node, holding a secret file on fd 3 and a secret in its environment. */
-function cli(args: string[], secret: { marker: string; file: string }): Promise<Cli> {
+function cli(args: string[], secret: Secret): Promise<Cli> {
+  return underNodeCopy([CLI_PATH, '--root', roots.root, '--runroot', roots.runRoot, ...args], secret);
+}
+
+/** berth-oci under the private node, holding the same secrets. */
+function oci(args: string[], secret: Secret): Promise<Cli> {
+  return underNodeCopy([OCI_PATH, '--root', path.join(base, 'oci-state'), ...args], secret);
+}
+
+function underNodeCopy(argv: string[], secret: Secret): Promise<Cli> {
   const fd = fs.openSync(secret.file, 'r');
   return new Promise((resolve, reject) => {
-    const child = spawn(nodeCopy, [CLI_PATH, '--root', roots.root, '--runroot', roots.runRoot, ...args], {
+    const child = spawn(nodeCopy, argv, {
       env: { PATH: process.env.PATH, BERTH_DEFAULT_NETWORK: 'none', BERTH_ESCAPE_MARKER: secret.marker },
       stdio: ['ignore', 'pipe', 'pipe', fd],
     });
@@ -69,9 +84,19 @@ interface Attack {
   hostFilesBefore: Record<string, string>;
 }
 
-/** Runs the attacker as a detached container started with `runFlags`, `EXECS` execs into it (some
- *  with a tty), then lets it try its writes once the last caller is gone. */
-async function attack(name: string, runFlags: string[]): Promise<Attack> {
+/** `EXECS` execs into the attacker's container, some with a tty. */
+async function execs(name: string, secret: Secret): Promise<void> {
+  for (let i = 0; i < EXECS; i++) {
+    const tty = i % 5 === 4 ? ['-t'] : [];
+    const r = await cli(['exec', ...tty, name, 'true'], secret);
+    expect(r.code, r.stderr).toBe(0);
+  }
+}
+
+/** Runs the attacker as a detached container started with `runFlags`, lets `visit` start
+ *  processes it can see (by default `execs`), then lets it try its writes once the last caller is
+ *  gone. */
+async function attack(name: string, runFlags: string[], visit: (name: string, secret: Secret) => Promise<void> = execs): Promise<Attack> {
   const dir = fs.mkdtempSync(path.join(base, `${name}-`));
   const shared = path.join(dir, 'x');
   fs.mkdirSync(shared);
@@ -90,11 +115,7 @@ async function attack(name: string, runFlags: string[]): Promise<Attack> {
   expect(run.code).toBe(0);
   try {
     await waitFor(path.join(shared, 'ready'), 10_000);
-    for (let i = 0; i < EXECS; i++) {
-      const tty = i % 5 === 4 ? ['-t'] : [];
-      const r = await cli(['exec', ...tty, name, 'true'], secret);
-      expect(r.code, r.stderr).toBe(0);
-    }
+    await visit(name, secret);
     fs.writeFileSync(path.join(shared, 'stop'), '');
     await waitFor(path.join(shared, 'report'), 15_000);
   } finally {
@@ -110,8 +131,9 @@ async function attack(name: string, runFlags: string[]): Promise<Attack> {
   return { report, hostFilesBefore };
 }
 
-/** What must hold whatever the container's capabilities. */
-function expectNothingOfTheHost(a: Attack): void {
+/** What must hold whatever the container's capabilities. `ociInit`: the processes caught are
+ *  berth-oci inits, which hold their own exec fifo and status pipe until execve (as runc's do). */
+function expectNothingOfTheHost(a: Attack, ociInit = false): void {
   for (const [file, hash] of Object.entries(a.hostFilesBefore)) expect(sha256(file), file).toBe(hash);
   const lines = a.report;
   expect(lines.at(-1)).toMatch(/^probes \d+ foreign \d+$/);
@@ -120,11 +142,21 @@ function expectNothingOfTheHost(a: Attack): void {
   expect(lines.filter((l) => l.includes('caller-secret'))).toEqual([]);
   // Every executable it got hold of is a sealed in-memory copy, never a file of the host.
   const exes = lines.filter((l) => l.startsWith('exe '));
-  for (const l of exes) expect(l).toMatch(/^exe \d+ \/memfd:berth-(nsenter|init) \(deleted\)$/);
+  // (a berth-oci container sharing the PID namespace runs its own program from its read-only root)
+  const own = ociInit ? /^exe \d+ \/bin\/busybox$/ : /^$/;
+  for (const l of exes.filter((e) => !own.test(e))) expect(l).toMatch(/^exe \d+ \/memfd:berth-(nsenter|init) \(deleted\)$/);
   // A process caught before its execve holds the command's 0, 1 and 2 and nothing else.
   const early = new Set(exes.map((l) => l.split(' ')[1]));
   const fds = lines.filter((l) => l.startsWith('fd ') && early.has(l.split(' ')[1]));
-  for (const l of fds) expect(Number(l.split(' ')[2]), l).toBeLessThanOrEqual(2);
+  for (const l of fds) {
+    // An init setting up its rootfs holds paths in it (by their host path until pivot_root, by
+    // its own after): of the host (everything of the test's lives in /tmp), only its rootfs and
+    // its exec fifo.
+    if (ociInit) {
+      const target = l.split(' ').slice(3).join(' ');
+      if (target.startsWith('/tmp/')) expect(target, l).toMatch(/\/oci-rootfs(\/|$)|\/exec\.fifo$/);
+    } else expect(Number(l.split(' ')[2]), l).toBeLessThanOrEqual(2);
+  }
 }
 
 beforeAll(() => {
@@ -172,6 +204,34 @@ describe('container root racing exec (CVE-2019-5736)', () => {
       }
     });
   }
+
+  it('cannot reach the caller from a berth-oci container that joins its PID namespace (SYS_PTRACE)', async () => {
+    const rootfs = path.join(base, 'oci-rootfs');
+    fs.mkdirSync(rootfs);
+    execFileSync('tar', ['-xf', busyboxTar(), '-C', rootfs]);
+    const joinInto = async (name: string, secret: Secret) => {
+      const pid = JSON.parse((await cli(['inspect', name], secret)).stdout)[0].state.pid as number;
+      const bundle = path.join(base, 'oci-bundle');
+      fs.mkdirSync(bundle);
+      expect((await oci(['spec', '--bundle', bundle], secret)).code).toBe(0);
+      const config = JSON.parse(fs.readFileSync(path.join(bundle, 'config.json'), 'utf8'));
+      config.root.path = rootfs;
+      config.process.terminal = false;
+      config.process.args = ['true'];
+      config.linux.namespaces = config.linux.namespaces.map((n: { type: string }) =>
+        n.type === 'pid' ? { type: 'pid', path: `/proc/${pid}/ns/pid` } : n,
+      );
+      fs.writeFileSync(path.join(bundle, 'config.json'), JSON.stringify(config));
+      for (let i = 0; i < EXECS; i++) {
+        const r = await oci(['run', '--bundle', bundle, `join${i}`], secret);
+        expect(r.code, r.stderr).toBe(0);
+      }
+    };
+    const a = await attack('ocijoin', ['--cap-add', 'SYS_PTRACE'], joinInto);
+    expectNothingOfTheHost(a, true);
+    // every init was caught waiting for start: it holds only the sealed helper it was cloned from
+    expect(a.report.filter((l) => /^exe \d+ \/memfd:berth-nsenter \(deleted\)$/.test(l)).length).toBeGreaterThan(EXECS / 2);
+  });
 
   it('cannot write berth-init through /proc/1/exe (--init)', async () => {
     const a = await attack('init', ['--init']);
