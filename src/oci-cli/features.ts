@@ -149,11 +149,12 @@ export function features(version: string): Record<string, unknown> {
   return {
     ociVersionMin: '1.0.0',
     ociVersionMax: OCI_VERSION,
-    hooks: ['prestart', 'createRuntime', 'createContainer', 'startContainer', 'poststart', 'poststop'],
+    // createContainer and startContainer (run inside the container's namespaces) are refused at create
+    hooks: ['prestart', 'createRuntime', 'poststart', 'poststop'],
     mountOptions: MOUNT_OPTIONS,
     linux: {
-      // No time namespace (its offsets are not implemented).
-      namespaces: ['cgroup', 'ipc', 'mount', 'network', 'pid', 'user', 'uts'],
+      // No user namespace yet (uidMappings are refused at create), no time namespace.
+      namespaces: ['cgroup', 'ipc', 'mount', 'network', 'pid', 'uts'],
       capabilities: capabilities(),
       // cgroupfs only: systemd's slices and scopes are not driven (--systemd-cgroup is refused).
       cgroup: { v1: true, v2: true, systemd: false, systemdUser: false, rdma: false },
