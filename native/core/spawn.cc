@@ -104,6 +104,34 @@ struct sock_fprog seccompProgram(const SpawnPlan& plan) {
   return prog;
 }
 
+// What every child is handed, prepared before clone: argv and env as C arrays, the network
+// namespace to join, berth-init's sealed copy, the seccomp program; and its stack.
+struct PreparedChild {
+  std::vector<char*> argv, env;
+  UniqueFd netns;
+  struct sock_fprog prog;
+  ChildContext ctx;
+  void* stack;
+
+  PreparedChild(const SpawnPlan& plan, const std::vector<int>& procsFds, int ttySocket)
+      : argv(cstrings(plan.argv)),
+        env(cstrings(plan.env)),
+        netns(openNetns(plan)),
+        prog(seccompProgram(plan)),
+        ctx{&plan,     argv.data(),         env.data(), procsFds.data(), static_cast<int>(procsFds.size()),
+            ttySocket, {Step::kNone, 0, -1}} {
+    ctx.netnsFd = netns.get();
+    if (!plan.initPath.empty()) ctx.initFd = sealedExecutable(plan.initPath);
+    if (prog.len) ctx.seccomp = &prog;
+    stack = mmap(nullptr, kChildStack, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    if (stack == MAP_FAILED) throwSys(errno, "mmap", "child stack");
+  }
+  ~PreparedChild() { munmap(stack, kChildStack); }
+  PreparedChild(const PreparedChild&) = delete;
+  PreparedChild& operator=(const PreparedChild&) = delete;
+  char* stackTop() const { return static_cast<char*>(stack) + kChildStack; }
+};
+
 Spawned spawn(const SpawnPlan& plan) {
   // Joining a running container is berth-nsenter's job (core/enter.h): a clone of this process
   // would be visible inside the container while it still shares our memory.
@@ -122,18 +150,8 @@ Spawned spawn(const SpawnPlan& plan) {
     ttyChild.reset(sv[1]);
   }
 
-  std::vector<char*> argv = cstrings(plan.argv);
-  std::vector<char*> env = cstrings(plan.env);
-  ChildContext ctx{&plan,          argv.data(),         env.data(), procsFds.data(), static_cast<int>(procsFds.size()),
-                   ttyChild.get(), {Step::kNone, 0, -1}};
-  UniqueFd netns = openNetns(plan);
-  ctx.netnsFd = netns.get();
-  if (!plan.initPath.empty()) ctx.initFd = sealedExecutable(plan.initPath);
-  struct sock_fprog prog = seccompProgram(plan);
-  if (prog.len) ctx.seccomp = &prog;
-
-  void* stack = mmap(nullptr, kChildStack, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-  if (stack == MAP_FAILED) throwSys(errno, "mmap", "child stack");
+  PreparedChild child(plan, procsFds, ttyChild.get());
+  ChildContext& ctx = child.ctx;
 
   // The child inherits this mask: no handler of Node's may run on the child's stack before it
   // resets every disposition.
@@ -144,10 +162,9 @@ Spawned spawn(const SpawnPlan& plan) {
   // The child is the first process of a new PID namespace: nothing in the container exists to
   // see it while it shares our memory.
   int flags = plan.cloneFlags | CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD;
-  pid_t pid = clone(childMain, static_cast<char*>(stack) + kChildStack, flags, &ctx, &pidfd);
+  pid_t pid = clone(childMain, child.stackTop(), flags, &ctx, &pidfd);
   int cloneErr = errno;
   pthread_sigmask(SIG_SETMASK, &old, nullptr);
-  munmap(stack, kChildStack);
   if (pid < 0) throwSys(cloneErr, "clone", "");
 
   if (ctx.failure.step != Step::kNone) {
@@ -180,31 +197,19 @@ pid_t spawnCreated(const SpawnPlan& plan, int consoleSocket, int execFifoFd) {
   // cgroupfs files even for the instant before it could close them.
   for (UniqueFd& fd : openProcsFiles(plan))
     if (write(fd.get(), "0", 1) < 0) throwSys(errno, "join cgroup", "");
-  std::vector<int> procsFds;
+  const std::vector<int> procsFds;  // none: see above
   int sv[2];
   if (pipe2(sv, O_CLOEXEC) < 0) throwSys(errno, "pipe2", "status");
   UniqueFd statusRead(sv[0]), statusWrite(sv[1]);
 
-  std::vector<char*> argv = cstrings(plan.argv);
-  std::vector<char*> env = cstrings(plan.env);
-  ChildContext ctx{&plan,         argv.data(),         env.data(), procsFds.data(), static_cast<int>(procsFds.size()),
-                   consoleSocket, {Step::kNone, 0, -1}};
-  UniqueFd netns = openNetns(plan);
-  ctx.netnsFd = netns.get();
-  if (!plan.initPath.empty()) ctx.initFd = sealedExecutable(plan.initPath);
-  ctx.statusFd = statusWrite.get();
-  ctx.execFifoFd = execFifoFd;
-  struct sock_fprog prog = seccompProgram(plan);
-  if (prog.len) ctx.seccomp = &prog;
-
-  void* stack = mmap(nullptr, kChildStack, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-  if (stack == MAP_FAILED) throwSys(errno, "mmap", "child stack");
+  PreparedChild child(plan, procsFds, consoleSocket);
+  child.ctx.statusFd = statusWrite.get();
+  child.ctx.execFifoFd = execFifoFd;
   // No CLONE_VM: the init waits for `start` long after we are gone, in memory of its own (a copy
   // of this small process's, never Node's). CLONE_PARENT: our caller's child, so that whoever
   // waits for containers (conmon, containerd's shim, `berth-oci run`) can reap it.
-  pid_t pid = clone(childMain, static_cast<char*>(stack) + kChildStack, plan.cloneFlags | CLONE_PARENT | SIGCHLD, &ctx);
+  pid_t pid = clone(childMain, child.stackTop(), plan.cloneFlags | CLONE_PARENT | SIGCHLD, &child.ctx);
   int cloneErr = errno;
-  munmap(stack, kChildStack);
   if (pid < 0) throwSys(cloneErr, "clone", "");
   statusWrite.reset();
 

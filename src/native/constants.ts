@@ -32,6 +32,14 @@ export function makedev(major: number, minor: number): number {
   return ((minor & 0xff) | ((major & 0xfff) << 8) | ((minor & ~0xff) << 12)) >>> 0;
 }
 
+/** makedev's inverse: the major and minor numbers of a dev_t. */
+export function major(dev: number): number {
+  return (dev >>> 8) & 0xfff;
+}
+export function minor(dev: number): number {
+  return (dev & 0xff) | ((dev >>> 12) & 0xfff00);
+}
+
 /** Capability numbers (linux/capability.h). */
 export const CAPS: Record<string, number> = {
   CAP_CHOWN: 0,

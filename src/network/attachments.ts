@@ -25,7 +25,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BerthError } from '../errors';
 import { native } from '../native';
-import { processStartTime } from '../runtime/proc';
+import { processStartTime } from '../util/proc';
 import { DEFAULT_CNI_PATH } from './cni';
 import { CniAttachments } from './cni-attachment';
 import { syncHostsFiles } from './hosts-sync';

@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BerthError } from '../errors';
-import { processStartTime } from '../runtime/proc';
+import { processStartTime } from '../util/proc';
 import { readJsonIfExists, writeJsonAtomic } from '../util/fs';
 import type { CniResult } from './cni';
 import type { Conflist } from './config';

@@ -5,7 +5,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { DEFAULT_CAPS } from '../native/constants';
+import { DEFAULT_CAPS, major, minor } from '../native/constants';
 import { hostDevices } from '../runtime/host-devices';
 import { rootfsMount, type RootfsLayout } from '../runtime/rootfs';
 import type { ContainerConfig } from '../runtime/types';
@@ -112,7 +112,3 @@ export function containerSpec(config: ContainerConfig, layout: RootfsLayout, con
     },
   };
 }
-
-// glibc's dev_t encoding (src/native/constants makedev's inverse)
-const major = (dev: number) => (dev >>> 8) & 0xfff;
-const minor = (dev: number) => (dev & 0xff) | ((dev >>> 12) & 0xfff00);

@@ -1,10 +1,9 @@
 /** The process part of an OCI config (create's process and exec's process.json alike) in the
  *  plan's terms: capability sets and rlimits. */
-import { BerthError } from '../errors';
-import { CAPS } from '../native/constants';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { DEFAULT_CAPS } from '../native/constants';
+import { BerthError } from '../errors';
+import { CAPS, DEFAULT_CAPS } from '../native/constants';
 import { quote } from '../util/quote';
 import type { Process } from './spec';
 

@@ -108,33 +108,18 @@ const DEV_LINKS: Array<[string, string]> = [
   ['stderr', '/proc/self/fd/2'],
 ];
 
-/** v1: a tmpfs with the container's own cgroup of each hierarchy bound in (as runc mounts it);
- *  v2: cgroup2 itself, which the cgroup namespace roots at the container's cgroup. */
-function cgroupMount(m: Mount, target: string, flags: number, ctx: OciPlanContext): NativeMountOp[] {
+/** v2: cgroup2 itself, which the container's cgroup namespace roots at its own cgroup; v1: a tmpfs
+ *  with the container's own cgroup of each hierarchy bound in (as runc mounts it). */
+function cgroupMount(target: string, flags: number, ctx: OciPlanContext): NativeMountOp[] {
+  if (isUnified()) return [op({ kind: 'mount', target, source: 'cgroup2', fstype: 'cgroup2', flags, create: 1 })];
   const ro = flags & MS.RDONLY;
-  if (
-    ctx.cgroupDirs.length === 1 &&
-    ctx.cgroupDirs[0].startsWith('/sys/fs/cgroup/') &&
-    !ctx.cgroupDirs[0].slice(15).includes(',') &&
-    isUnified()
-  ) {
-    return [op({ kind: 'mount', target, source: 'cgroup2', fstype: 'cgroup2', flags, create: 1 })];
-  }
+  const safety = flags & (MS.NOSUID | MS.NODEV | MS.NOEXEC);
   const ops = [op({ kind: 'mount', target, source: 'tmpfs', fstype: 'tmpfs', flags: flags & ~MS.RDONLY, data: 'mode=755', create: 1 })];
   for (const dir of ctx.cgroupDirs) {
     const hierarchy = path.relative('/sys/fs/cgroup', dir).split('/')[0];
-    ops.push(
-      op({
-        kind: 'mount',
-        target: `${target}/${hierarchy}`,
-        source: dir,
-        flags: MS.BIND | MS.REC | (ro ? MS.RDONLY : 0) | (flags & (MS.NOSUID | MS.NODEV | MS.NOEXEC)),
-        create: 1,
-      }),
-    );
+    ops.push(op({ kind: 'mount', target: `${target}/${hierarchy}`, source: dir, flags: MS.BIND | MS.REC | ro | safety, create: 1 }));
   }
-  if (ro) ops.push(op({ kind: 'mount', target, flags: MS.REMOUNT | MS.RDONLY | (flags & (MS.NOSUID | MS.NODEV | MS.NOEXEC)) }));
-  void m;
+  if (ro) ops.push(op({ kind: 'mount', target, flags: MS.REMOUNT | MS.RDONLY | safety }));
   return ops;
 }
 
@@ -144,6 +129,16 @@ function bindCreates(source: string, destination: string, field: string, ctx: Oc
   const st = fs.statSync(source, { throwIfNoEntry: false });
   if (!st) fail(`${field}.source`, `${quote(source)} does not exist`);
   return st!.isDirectory() ? 1 : 2;
+}
+
+// Whether a masked path is a directory (a tmpfs over it) or a file (/dev/null over it): decided on
+// the host, whose procfs and sysfs are the kernel's the container sees, once per process and path
+// rather than on every start.
+const maskKinds = new Map<string, boolean>();
+function maskedIsDir(p: string): boolean {
+  let isDir = maskKinds.get(p);
+  if (isDir === undefined) maskKinds.set(p, (isDir = fs.statSync(p, { throwIfNoEntry: false })?.isDirectory() ?? false));
+  return isDir;
 }
 
 let kcore: boolean | undefined;
@@ -200,7 +195,7 @@ function mountOps(spec: Spec, ctx: OciPlanContext): NativeMountOp[] {
       return;
     }
     if (type === 'cgroup') {
-      ops.push(...cgroupMount(m, target, o.flags, ctx).map((c) => ({ ...c, intoKernelFs })));
+      ops.push(...cgroupMount(target, o.flags, ctx).map((c) => ({ ...c, intoKernelFs })));
       return;
     }
     if (!type) fail(`${field}.type`, 'a mount needs a type (or the bind option)');
@@ -246,7 +241,7 @@ function mountOps(spec: Spec, ctx: OciPlanContext): NativeMountOp[] {
     ops.push(op({ kind: 'write', target: `proc/sys/${key.replace(/\./g, '/')}`, data: String(value), intoKernelFs: true }));
   }
   for (const p of spec.linux?.maskedPaths ?? []) {
-    const isDir = fs.statSync(p, { throwIfNoEntry: false })?.isDirectory() ?? false;
+    const isDir = maskedIsDir(p);
     ops.push(
       isDir
         ? op({

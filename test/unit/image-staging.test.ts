@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ImageStore } from '../../src/image/store/store';
 import { stagingName } from '../../src/image/store/staging';
 import type { StoreLock } from '../../src/image/store/store-lock';
-import { processStartTime } from '../../src/runtime/proc';
+import { processStartTime } from '../../src/util/proc';
 
 const noLock: StoreLock = { sync: (_f, fn) => fn(), async: (_f, fn) => fn() };
 

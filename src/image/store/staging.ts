@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { processStartTime } from '../../runtime/proc';
+import { processStartTime } from '../../util/proc';
 import { randomHexId } from '../../util/random';
 
 /**
