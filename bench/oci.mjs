@@ -34,13 +34,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { measurePodmanPair, mountsUnder, removeCgroupTree } from './oci-podman.mjs';
+import { cgroupHybridWithV2Controllers, inNamespaceWithoutUnified } from './crun-hybrid.mjs';
 
 const SELF = fileURLToPath(import.meta.url);
 const REPO_ROOT = path.resolve(path.dirname(SELF), '..');
 export const BERTH_OCI = path.join(REPO_ROOT, 'dist/oci-cli/berth-oci.js');
 const RUN_TIMEOUT_MS = 10_000;
 const WARMUP = 3;
-const CGROUP_FS = '/sys/fs/cgroup';
 
 /** Shares of the wall-time budget per group of rows. */
 /**
@@ -177,29 +177,7 @@ function crunRows(a) {
 
 function measureCrun(a) {
   if (!cgroupHybridWithV2Controllers()) return { ...crunRows(a), how: 'crun on the host' };
-  const r = spawnSync(
-    'unshare',
-    [
-      '--mount',
-      '--propagation',
-      'private',
-      '--',
-      '/bin/sh',
-      '-c',
-      'umount -l /sys/fs/cgroup/unified && exec "$@"',
-      'sh',
-      process.execPath,
-      SELF,
-      '--crun-worker',
-      JSON.stringify(a),
-    ],
-    {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'pipe'],
-      timeout: a.budget.run + a.budget.cycle + 4 * RUN_TIMEOUT_MS,
-      killSignal: 'SIGKILL',
-    },
-  );
+  const r = inNamespaceWithoutUnified(SELF, ['--crun-worker', JSON.stringify(a)], a.budget.run + a.budget.cycle + 4 * RUN_TIMEOUT_MS);
   const out = r.stdout?.trim().split('\n').pop() ?? '';
   try {
     return { ...JSON.parse(out), how: 'crun in a mount namespace without /sys/fs/cgroup/unified (hybrid host)' };
@@ -208,18 +186,6 @@ function measureCrun(a) {
       .trim()
       .slice(-300)}`;
     return { runError: why, cycleError: why };
-  }
-}
-
-function cgroupHybridWithV2Controllers() {
-  const TMPFS_MAGIC = 0x01021994;
-  const CGROUP2_SUPER_MAGIC = 0x63677270;
-  try {
-    if (fs.statfsSync(CGROUP_FS).type !== TMPFS_MAGIC) return false;
-    if (fs.statfsSync(`${CGROUP_FS}/unified`).type !== CGROUP2_SUPER_MAGIC) return false;
-    return fs.readFileSync(`${CGROUP_FS}/unified/cgroup.controllers`, 'utf8').trim() !== '';
-  } catch {
-    return false;
   }
 }
 

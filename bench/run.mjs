@@ -38,6 +38,7 @@ import { measureConmonRss, measureDetachedCycle, measureExec, measureRuncExec, m
 import { IMAGE_ROWS, ImageBench, printImageTargets } from './images.mjs';
 import { NETWORK_ROWS, measureNetwork, printNetworkTargets } from './network.mjs';
 import { measureOci, ociOptionsFromEnv, printOci } from './oci.mjs';
+import { cgroupHybridWithV2Controllers, inNamespaceWithoutUnified } from './crun-hybrid.mjs';
 
 // crun and runc run their bundle without a network (a fresh namespace with lo): berth's rows do
 // the same, so berth's default network is set to none for every berth this script starts (the
@@ -151,26 +152,7 @@ function measureCrun(iterations, bundle) {
   if (!cgroupHybridWithV2Controllers()) {
     return timeRuns('crun', iterations, runtimeRun('crun', [], bundle, idPrefix));
   }
-  const r = spawnSync(
-    'unshare',
-    [
-      '--mount',
-      '--propagation',
-      'private',
-      '--',
-      '/bin/sh',
-      '-c',
-      'umount -l /sys/fs/cgroup/unified && exec "$@"',
-      'sh',
-      process.execPath,
-      SELF,
-      '--crun-worker',
-      bundle,
-      String(iterations),
-      idPrefix,
-    ],
-    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: MAX_MS_PER_ROW + 2 * RUN_TIMEOUT_MS, killSignal: 'SIGKILL' },
-  );
+  const r = inNamespaceWithoutUnified(SELF, ['--crun-worker', bundle, String(iterations), idPrefix], MAX_MS_PER_ROW + 2 * RUN_TIMEOUT_MS);
   const out = r.stdout?.trim().split('\n').pop() ?? '';
   let parsed;
   try {
@@ -188,18 +170,6 @@ function crunWorker([bundle, iterations, idPrefix]) {
     process.stdout.write(JSON.stringify({ samples }) + '\n');
   } catch (err) {
     process.stdout.write(JSON.stringify({ error: err.message }) + '\n');
-  }
-}
-
-function cgroupHybridWithV2Controllers() {
-  const TMPFS_MAGIC = 0x01021994;
-  const CGROUP2_SUPER_MAGIC = 0x63677270;
-  try {
-    if (fs.statfsSync('/sys/fs/cgroup').type !== TMPFS_MAGIC) return false;
-    if (fs.statfsSync('/sys/fs/cgroup/unified').type !== CGROUP2_SUPER_MAGIC) return false;
-    return fs.readFileSync('/sys/fs/cgroup/unified/cgroup.controllers', 'utf8').trim() !== '';
-  } catch {
-    return false;
   }
 }
 
