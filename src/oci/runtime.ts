@@ -135,15 +135,22 @@ export class OciRuntime implements OciRuntimeApi {
     const fd = fs.openSync(fifo, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
     try {
       const byte = Buffer.alloc(1);
-      // The init's open(O_WRONLY) completes now that a reader is here; its one byte follows.
-      for (let waited = 0; ; waited += 2) {
+      const took = (): boolean => {
         try {
-          if (fs.readSync(fd, byte, 0, 1, null) === 1) break;
+          return fs.readSync(fd, byte, 0, 1, null) === 1;
         } catch (e) {
           if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
+          return false;
         }
-        if (processStartTime(r.pid) !== r.pidStartTime)
+      };
+      // The init's open(O_WRONLY) completes now that a reader is here; its one byte follows.
+      for (let waited = 0; !took(); waited += 2) {
+        // A short command may write its byte, run and exit between the read and this check: the
+        // byte it left in the fifo says it started.
+        if (processStartTime(r.pid) !== r.pidStartTime) {
+          if (took()) break;
           throw new BerthError('START_FAILED', `the init of ${id} ended before it could start`);
+        }
         if (waited > 10_000) throw new BerthError('START_FAILED', `the init of ${id} did not take the start signal within 10 s`);
         sleep(2);
       }
