@@ -362,6 +362,14 @@ export class Berth {
     return this.runtime.removeNetwork(name);
   }
 
+  /** Every network of this root removed, the default `berth` included, with their bridges and
+   *  leases (what a root that is thrown away must not leave on the host); dead containers'
+   *  attachments are released first. Refused, after the others are gone, for networks in use. */
+  removeAllNetworks(): NetworkInfo[] {
+    requireRoot();
+    return this.runtime.networks.removeAllNetworks();
+  }
+
   /** `docker network connect`: joins a container to one more network (an interface eth1, eth2, ...
    *  in it at once if it runs, and on every later start); `ip` on a user network. */
   connectNetwork(network: string, container: string, opts: { ip?: string } = {}): ContainerInfo {

@@ -224,6 +224,13 @@ export class NetworkManager {
     return this.admin.removeNetwork(name);
   }
 
+  /** Every network of the root removed, the default one too (see NetworkAdmin.removeAll), after
+   *  dead containers' sandboxes are released: their DEL takes their veths and iptables rules. */
+  removeAllNetworks(): NetworkInfo[] {
+    this.sweep();
+    return this.admin.removeAll();
+  }
+
   /** DEL of every network, namespace unpinned, record removed; the caller holds the container lock. */
   private releaseLocked(rec: AttachmentRecord): void {
     let first: unknown;

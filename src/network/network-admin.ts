@@ -89,4 +89,28 @@ export class NetworkAdmin {
     fs.rmSync(path.join(this.dataDir, info.name), { recursive: true, force: true });
     return info;
   }
+
+  /**
+   * Every network of the root, the default `berth` included (docker's `network prune` keeps its
+   * default; a root being thrown away, a temporary one or a reset, must not keep its bridge): each
+   * network no live container uses goes as with removeNetwork. Those that cannot go (in use) stay
+   * and are named in one error, thrown after the others are gone.
+   */
+  removeAll(): NetworkInfo[] {
+    const removed: NetworkInfo[] = [];
+    const failures: unknown[] = [];
+    for (const n of this.store.list()) {
+      try {
+        removed.push(this.removeNetwork(n.name));
+      } catch (e) {
+        failures.push(e);
+      }
+    }
+    if (failures.length === 0) return removed;
+    const first = failures[0];
+    const messages = failures.map((e) => (e instanceof Error ? e.message : String(e))).join('; ');
+    throw new BerthError(first instanceof BerthError ? first.code : 'NETWORK_ERROR', `Not every network was removed: ${messages}`, {
+      cause: first,
+    });
+  }
 }

@@ -188,7 +188,7 @@ export class NetworkStore {
         );
       }
       fs.rmSync(this.file(found.info.name), { force: true });
-      deleteBridge(found.info.bridge);
+      deleteBridge(found.info);
       return found.info;
     });
   }
@@ -234,13 +234,22 @@ function waitForEmptyBridge(bridge: string, timeoutMs: number): string[] {
   }
 }
 
-/** The bridge of a removed network: only if it is a bridge and no interface is attached to it. */
-function deleteBridge(bridge: string): void {
+/**
+ * The bridge of a removed network: only if it is a bridge, no interface is attached to it, and it is
+ * this network's. The bridge plugin gives a bridge an address only as the gateway of a non-internal
+ * network, so one carrying IPv4 addresses but not this network's gateway belongs to someone else:
+ * the default network's berthN is chosen per root from the names free when it was configured, and a
+ * root that never used its network never made the bridge, so another root may own one of that name.
+ */
+function deleteBridge(info: NetworkInfo): void {
+  const bridge = info.bridge;
   const sys = path.join('/sys/class/net', bridge);
   if (!fs.existsSync(path.join(sys, 'bridge'))) return;
   if (waitForEmptyBridge(bridge, 0).length > 0) return;
   const ip = findTool('ip');
   if (!ip) throw new BerthError('UNSUPPORTED', `Cannot delete bridge ${bridge}: ip not found; install the Debian package iproute2`);
+  const addresses = bridgeAddresses(ip, bridge);
+  if (addresses.length > 0 && !addresses.includes(info.gateway)) return;
   try {
     childProcess().execFileSync(ip, ['link', 'delete', 'dev', bridge, 'type', 'bridge'], {
       stdio: ['ignore', 'ignore', 'pipe'],
@@ -249,6 +258,20 @@ function deleteBridge(bridge: string): void {
   } catch (e) {
     if (linkExists(bridge))
       throw new BerthError('NETWORK_ERROR', `Cannot delete bridge ${bridge}: ${String((e as { stderr?: Buffer }).stderr ?? e).trim()}`);
+  }
+}
+
+/** The IPv4 addresses on a link, without their prefix length. */
+function bridgeAddresses(ip: string, link: string): string[] {
+  try {
+    const out = childProcess().execFileSync(ip, ['-4', '-o', 'addr', 'show', 'dev', link], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+      env: toolEnv(),
+    });
+    return [...out.matchAll(/\binet (\d+\.\d+\.\d+\.\d+)\//g)].map((m) => m[1]);
+  } catch {
+    return []; // gone meanwhile: the delete below says so if it matters
   }
 }
 

@@ -1,7 +1,8 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { constants as osConstants } from 'node:os';
+import { NetworkManager } from '../../src/network/attachments';
 import { REPO_ROOT } from './paths';
 
 // ---------------------------------------------------------------------------
@@ -16,9 +17,11 @@ export interface TempRoots {
   /** Run root (pids, sockets, locks): BERTH_RUNROOT. */
   runRoot: string;
   /**
-   * Removes base recursively. Refuses, and throws, if anything is still mounted
-   * under base: rm -rf through a leaked bind mount would delete host files, and
-   * a leaked mount is itself the bug a test should report.
+   * Removes the root's networks (its default network's bridge too: bridges are
+   * host-wide and outlive the directory), then base recursively. Refuses, and
+   * throws, if a network is still in use or anything is still mounted under
+   * base: rm -rf through a leaked bind mount would delete host files, and a
+   * leaked mount is itself the bug a test should report.
    */
   cleanup(): void;
 }
@@ -34,6 +37,7 @@ export function tempRoots(): TempRoots {
     root,
     runRoot,
     cleanup() {
+      removeNetworksOf(root, runRoot);
       const leaked = mountsUnder(base);
       if (leaked.length > 0) {
         throw new Error(`refusing to remove ${base}: still mounted under it:\n  ${leaked.join('\n  ')}`);
@@ -41,6 +45,16 @@ export function tempRoots(): TempRoots {
       fs.rmSync(base, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * What the root made on the host for its networks, through the library (Berth.removeAllNetworks
+ * does the same): dead containers' attachments released, then every network with its bridge. Only
+ * this root's own state names what goes, so networks of concurrent tests stay untouched.
+ */
+function removeNetworksOf(root: string, runRoot: string): void {
+  if (!fs.existsSync(path.join(root, 'networks')) && !fs.existsSync(path.join(runRoot, 'cni'))) return;
+  new NetworkManager(root, runRoot).removeAllNetworks();
 }
 
 /** Mount points in this process's mount namespace at or below dir. */
@@ -66,6 +80,11 @@ export interface HostSnapshot {
    * docker keeps its parent cgroup.
    */
   cgroupDirs: Set<string>;
+  /** Network links named berth* (default networks' bridges, berth0, berth1, ...). */
+  berthLinks: Set<string>;
+  /** iptables-save lines naming berth (the default network's masquerading rules name it), counters
+   *  stripped; empty where iptables-save is missing or not permitted. */
+  berthRules: Set<string>;
 }
 
 export interface HostSnapshotOptions {
@@ -79,6 +98,8 @@ export function hostSnapshot(opts: HostSnapshotOptions = {}): HostSnapshot {
     mountCount: mountinfo.length,
     mountPoints: new Set(mountinfo.map(mountPointOf)),
     cgroupDirs: new Set(berthCgroupDirs(opts.cgroupParent ?? 'berth')),
+    berthLinks: new Set(safeReaddir('/sys/class/net').flatMap((e) => (e.name.startsWith('berth') ? [e.name] : []))),
+    berthRules: new Set(berthIptablesRules()),
   };
 }
 
@@ -96,7 +117,27 @@ export function hostChanges(before: HostSnapshot, after: HostSnapshot = hostSnap
   }
   for (const c of after.cgroupDirs) if (!before.cgroupDirs.has(c)) changes.push(`cgroup added: ${c}`);
   for (const c of before.cgroupDirs) if (!after.cgroupDirs.has(c)) changes.push(`cgroup removed: ${c}`);
+  for (const l of after.berthLinks) if (!before.berthLinks.has(l)) changes.push(`link added: ${l}`);
+  for (const l of before.berthLinks) if (!after.berthLinks.has(l)) changes.push(`link removed: ${l}`);
+  for (const r of after.berthRules) if (!before.berthRules.has(r)) changes.push(`iptables rule added: ${r}`);
+  for (const r of before.berthRules) if (!after.berthRules.has(r)) changes.push(`iptables rule removed: ${r}`);
   return changes;
+}
+
+function berthIptablesRules(): string[] {
+  let out: string;
+  try {
+    out = execFileSync('iptables-save', { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  } catch {
+    return [];
+  }
+  let table = '';
+  const rules: string[] = [];
+  for (const line of out.split('\n')) {
+    if (line.startsWith('*')) table = line.slice(1);
+    else if (/berth/i.test(line)) rules.push(`${table} ${line.replace(/ \[\d+:\d+\]$/, '')}`);
+  }
+  return rules.sort();
 }
 
 const CGROUP_FS = '/sys/fs/cgroup';
