@@ -84,6 +84,25 @@
       "ldflags": ["-static", "-Wl,--gc-sections"]
     },
     {
+      "target_name": "berth-oci",
+      "type": "executable",
+      "sources": [
+        "native/oci-front/main.cc",
+        "native/oci-front/flags.cc",
+        "native/oci-front/native_state.cc",
+        "native/oci-front/commands.cc",
+        "native/core/io.cc"
+      ],
+      "include_dirs": ["native"],
+      "defines": ["_GNU_SOURCE"],
+      "cflags!": ["-fno-exceptions"],
+      "cflags_cc!": ["-fno-exceptions", "-std=gnu++17"],
+      "cflags_cc": ["-std=c++17", "-O2", "-Wall", "-Wextra", "-Werror", "-Wno-missing-field-initializers",
+                    "-ffunction-sections", "-fdata-sections"],
+      "ldflags!": ["-rdynamic"],
+      "ldflags": ["-static", "-Wl,--gc-sections"]
+    },
+    {
       "target_name": "berth-nsenter",
       "type": "executable",
       "sources": [

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // OCI runtime rows of `npm run bench` (issue 10, "Speed"): berth-oci, the runc-compatible runtime
-// (dist/oci-cli/berth-oci.js), against runc and crun on one bundle, and under podman.
+// as installed (bin/berth-oci: the native front, Node behind it), against runc and crun on one
+// bundle, and under podman.
 //
 //   node bench/oci.mjs                 # this part alone, as root (npm run build first)
 //   BENCH_ONLY=oci npm run bench       # the same through run.mjs
@@ -11,7 +12,8 @@
 //     when delete comes: --force, as for every runtime), the four spawns' times summed, and each
 //     step on its own line;
 //   - `podman run --rm busybox true` with --runtime berth-oci against --runtime runc (oci-podman.mjs);
-//   - floors: `node -e 0` and `berth-oci --version` (Node start + the launcher + the bundle's load),
+//   - floors: `node -e 0` and `berth-oci --version` (which the front hands to Node: Node's start +
+//     the launcher + the bundle's load, what every command the front does not answer costs),
 //     and `node -e 0` with the caller's NODE_EXTRA_CA_CERTS where it is set (RUNTIME_ENV below).
 // berth-oci and runc runs alternate (one of each per iteration), as do podman's two rows, so drift
 // in the machine's load hits both sides alike. crun runs in a worker process of its own (below).
@@ -38,7 +40,7 @@ import { cgroupHybridWithV2Controllers, inNamespaceWithoutUnified } from './crun
 
 const SELF = fileURLToPath(import.meta.url);
 const REPO_ROOT = path.resolve(path.dirname(SELF), '..');
-export const BERTH_OCI = path.join(REPO_ROOT, 'dist/oci-cli/berth-oci.js');
+export const BERTH_OCI = path.join(REPO_ROOT, 'bin/berth-oci');
 const RUN_TIMEOUT_MS = 10_000;
 const WARMUP = 3;
 
@@ -125,7 +127,7 @@ export function alternate(fns, iterations, budgetMs) {
 
 /** A runtime's command line: the binary and the global flags that give it our state root. */
 function runtimeCmd(rt, stateRoot) {
-  if (rt === 'berth-oci') return { cmd: process.execPath, pre: [BERTH_OCI, '--root', stateRoot] };
+  if (rt === 'berth-oci') return { cmd: BERTH_OCI, pre: ['--root', stateRoot] };
   return { cmd: rt, pre: ['--root', stateRoot] };
 }
 
@@ -205,7 +207,7 @@ function setup(tar) {
     const rootfs = path.join(ctx.bundle, 'rootfs');
     fs.mkdirSync(rootfs, { recursive: true });
     must('tar', ['--extract', '--file', ctx.tar, '--directory', rootfs, '--numeric-owner', '--same-permissions']);
-    must(process.execPath, [BERTH_OCI, 'spec', '--bundle', ctx.bundle]);
+    must(BERTH_OCI, ['spec', '--bundle', ctx.bundle]);
     const configPath = path.join(ctx.bundle, 'config.json');
     const config = JSON.parse(fs.readFileSync(configPath, 'utf8'));
     config.process.terminal = false;
@@ -269,7 +271,8 @@ export async function measureOci({ tar, iterations = 30, podmanIterations = 15, 
   const rows = [];
   const notes = [];
   const add = (name, samples, error) => rows.push(error ? { name, error } : { name, stats: stats(samples) });
-  if (!fs.existsSync(BERTH_OCI)) throw new Error(`${BERTH_OCI} missing: npm run build first`);
+  if (!fs.existsSync(path.join(REPO_ROOT, 'dist/oci-cli/berth-oci.js')))
+    throw new Error('dist/oci-cli/berth-oci.js missing: npm run build first');
   const ctx = setup(tar);
   const t0 = Date.now();
   const load0 = loadavg();
@@ -279,10 +282,7 @@ export async function measureOci({ tar, iterations = 30, podmanIterations = 15, 
   try {
     // floors: what Node and berth-oci cost before any work
     try {
-      const fns = [
-        () => timed(errFile, process.execPath, ['-e', '0']).ms,
-        () => timed(errFile, process.execPath, [BERTH_OCI, '--version']).ms,
-      ];
+      const fns = [() => timed(errFile, process.execPath, ['-e', '0']).ms, () => timed(errFile, BERTH_OCI, ['--version']).ms];
       if (STRIP_CA) fns.push(() => timed(errFile, process.execPath, ['-e', '0'], { env: process.env }).ms);
       const [node, version, nodeCa] = alternate(fns, iterations, budget.floors);
       add(OCI_ROWS.node, node);
@@ -429,7 +429,7 @@ export function printOci({ rows, notes }) {
   const state = m(OCI_ROWS.step('berth-oci', 'state'));
   if (floor !== undefined && state !== undefined) {
     console.log(
-      `berth-oci state: ${ms(state)} ms, of which ${ms(floor)} ms is Node + launcher + bundle load (berth-oci --version; node -e 0: ${ms(m(OCI_ROWS.node))} ms)`,
+      `berth-oci state: ${ms(state)} ms, answered by the native front (a command Node runs costs at least ${ms(floor)} ms: berth-oci --version; node -e 0: ${ms(m(OCI_ROWS.node))} ms)`,
     );
   }
   for (const n of notes) console.log(`note: ${n}`);

@@ -21,6 +21,11 @@ export const freezer = {
     if (unified() || !fs.existsSync(path.join(V1_ROOT, 'tasks'))) return undefined;
     return path.join(V1_ROOT, c.parent, c.name);
   },
+  /** Where pause and resume write, as berth-oci's native front reads it (src/oci/native-state.ts). */
+  location(c: Location): { version: 1 | 2; dir: string } {
+    const dir = this.dir(c);
+    return dir ? { version: 1, dir } : { version: 2, dir: v2dir(c) };
+  },
   joinFiles(c: Location): string[] {
     const dir = this.dir(c);
     return dir && fs.existsSync(dir) ? [path.join(dir, 'tasks')] : [];

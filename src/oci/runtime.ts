@@ -19,6 +19,7 @@ import type { Resources, State } from './spec';
 import { OciStateStore, type ContainerRecord } from './state-store';
 import { freezer } from './freezer';
 import { execToPlan } from './exec-plan';
+import { writeNativeState } from './native-state';
 import { specToPlan } from './to-plan';
 
 const DEFAULT_CGROUP_PARENT = 'berth-oci';
@@ -104,6 +105,16 @@ export class OciRuntime implements OciRuntimeApi {
       };
       this.store.write(record);
       const state = this.store.state(record, false);
+      writeNativeState(dir, {
+        pid,
+        startTime: record.pidStartTime,
+        state,
+        fifo: this.store.fifo(id),
+        freezer: freezer.location(cgroup),
+        cgroupDirs: this.cgroupDirs(manager, cgroup),
+        emptyParents: cgroup.parent === DEFAULT_CGROUP_PARENT ? this.cgroupDirs(manager, cgroup).map((d) => path.dirname(d)) : [],
+        hooks: Object.keys(spec.hooks ?? {}).filter((k) => (spec.hooks as Record<string, unknown[]>)[k]?.length),
+      });
       runHooks(spec.hooks, 'prestart', state);
       runHooks(spec.hooks, 'createRuntime', state);
       if (o.pidFile) fs.writeFileSync(path.resolve(o.pidFile), String(pid));
@@ -114,6 +125,12 @@ export class OciRuntime implements OciRuntimeApi {
       fs.rmSync(dir, { recursive: true, force: true });
       throw createError(e, id);
     }
+  }
+
+  /** What delete removes: the container's cgroup in every hierarchy, the v1 freezer's last. */
+  private cgroupDirs(manager: CgroupManager, cgroup: { parent: string; name: string }): string[] {
+    const f = freezer.dir(cgroup);
+    return [...manager.dirs(cgroup.name), ...(f ? [f] : [])];
   }
 
   /** v1 has no freezer among berth's controllers: the OCI runtime adds it for pause/resume. */

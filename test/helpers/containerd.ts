@@ -51,7 +51,10 @@ export interface Containerd {
 }
 
 export async function startContainerd(runtime = ociRuntimeUnderTest()): Promise<Containerd> {
-  if (!fs.existsSync(runtime)) throw new Error(`the OCI runtime ${runtime} does not exist (npm run build makes dist/oci-cli/berth-oci.js)`);
+  if (!fs.existsSync(runtime))
+    throw new Error(
+      `the OCI runtime ${runtime} does not exist (npm run build makes dist/oci-cli/berth-oci.js, npm run build:native the front bin/berth-oci runs)`,
+    );
   const runContainerdExisted = fs.existsSync('/run/containerd');
   const base = fs.mkdtempSync('/tmp/berth-containerd-');
   const at = (...p: string[]) => path.join(base, ...p);

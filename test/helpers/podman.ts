@@ -17,7 +17,8 @@ import { mountsUnder } from './env';
 import { busyboxTar } from './fixtures';
 import { REPO_ROOT } from './paths';
 
-export const BERTH_OCI = path.join(REPO_ROOT, 'dist', 'oci-cli', 'berth-oci.js');
+/** berth-oci as installed: the native front, with Node behind it (package.json's bin). */
+export const BERTH_OCI = path.join(REPO_ROOT, 'bin', 'berth-oci');
 
 /** The runtime binary under test: berth-oci, or what BERTH_OCI_RUNTIME names (runc, crun). */
 export function ociRuntimeUnderTest(): string {
@@ -207,7 +208,10 @@ export const TEST_IMAGE = 'localhost/busybox:latest';
 const ULIMITS = ['nofile=4096:4096', 'nproc=4096:4096'];
 
 export async function startPodman(runtime = ociRuntimeUnderTest()): Promise<Podman> {
-  if (!fs.existsSync(runtime)) throw new Error(`the OCI runtime ${runtime} does not exist (npm run build makes dist/oci-cli/berth-oci.js)`);
+  if (!fs.existsSync(runtime))
+    throw new Error(
+      `the OCI runtime ${runtime} does not exist (npm run build makes dist/oci-cli/berth-oci.js, npm run build:native the front bin/berth-oci runs)`,
+    );
   const base = fs.mkdtempSync('/tmp/berth-podman-');
   const at = (...p: string[]) => path.join(base, ...p);
   for (const d of ['root', 'runroot', 'tmp', 'net', 'bin', 'oci-root']) fs.mkdirSync(at(d));

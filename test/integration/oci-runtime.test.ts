@@ -10,7 +10,8 @@ import { busyboxTar } from '../helpers/fixtures';
 import { REPO_ROOT } from '../helpers/paths';
 import type { Linux, Process, Spec } from '../../src/oci/spec';
 
-const OCI = path.join(REPO_ROOT, 'dist', 'oci-cli', 'berth-oci.js');
+// berth-oci as installed: the native front answers state, start, kill and delete, Node the rest
+const OCI = path.join(REPO_ROOT, 'bin', 'berth-oci');
 let base: string;
 let root: string;
 let rootfs: string;
