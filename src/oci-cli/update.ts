@@ -1,7 +1,8 @@
 /**
  * `berth-oci update`: new resource limits for a container, from `--resources FILE|-` (a runtime
  * spec linux.resources object, what containerd's shim sends on stdin) or from runc's per-limit
- * flags. Only what is given changes: the runtime gets a Resources with just those fields.
+ * flags. Only what is given changes: the runtime gets a Resources with just those fields, checked
+ * and converted as create's (src/oci/resources.ts): block I/O, huge pages, unified, ... included.
  */
 import * as fs from 'node:fs';
 import type { Resources } from '../oci/spec';
@@ -21,6 +22,8 @@ const FLAGS = [
   { name: 'cpu-quota', kind: 'string', usage: 'CPU CFS hardcap limit (in usecs). Allowed cpu time in a given period' },
   { name: 'cpu-share', kind: 'string', usage: 'CPU shares (relative weight vs. other containers)' },
   { name: 'cpu-shares', kind: 'string', usage: 'CPU shares', hidden: true },
+  { name: 'cpu-burst', kind: 'string', usage: 'CPU CFS burst limit (in usecs), on top of the quota' },
+  { name: 'cpu-idle', kind: 'string', usage: 'set cgroup SCHED_IDLE or not, 0: default behavior, 1: SCHED_IDLE' },
   { name: 'cpu-rt-period', kind: 'string', usage: 'CPU realtime period to be used for hardcapping (in usecs). 0 to use system default' },
   { name: 'cpu-rt-runtime', kind: 'string', usage: 'CPU realtime hardcap limit (in usecs). Allowed cpu time in a given period' },
   { name: 'cpuset-cpus', kind: 'string', usage: 'CPU(s) to use' },
@@ -29,7 +32,7 @@ const FLAGS = [
   { name: 'memory-reservation', kind: 'string', usage: 'Memory reservation or soft_limit (in bytes)' },
   { name: 'memory-swap', kind: 'string', usage: "Total memory usage (memory + swap); set '-1' to enable unlimited swap" },
   { name: 'kernel-memory', kind: 'string', usage: 'Kernel memory limit (ignored, as by runc)', hidden: true },
-  { name: 'kernel-memory-tcp', kind: 'string', usage: 'Kernel memory limit for TCP (ignored, as by runc)', hidden: true },
+  { name: 'kernel-memory-tcp', kind: 'string', usage: 'Kernel memory limit (in bytes) for tcp buffer (cgroup v1 only)' },
   { name: 'pids-limit', kind: 'int', default: '0', usage: 'Maximum number of pids allowed in the container' },
   { name: 'l3-cache-schema', kind: 'string', usage: 'The string of Intel RDT/CAT L3 cache schema (not supported)' },
   { name: 'mem-bw-schema', kind: 'string', usage: 'The string of Intel RDT/MBA memory bandwidth schema (not supported)' },
@@ -75,17 +78,22 @@ export function resourcesFromFlags(a: UpdateArgs): Resources {
   const r: Resources = {};
   const memory: NonNullable<Resources['memory']> = {};
   const cpu: NonNullable<Resources['cpu']> = {};
-  const mem = (flag: 'memory' | 'memory-swap' | 'memory-reservation') => (a[flag] ? ramInBytes(a[flag], flag) : undefined);
+  const mem = (flag: 'memory' | 'memory-swap' | 'memory-reservation' | 'kernel-memory-tcp') =>
+    a[flag] ? ramInBytes(a[flag], flag) : undefined;
   const limit = mem('memory');
   if (limit !== undefined) memory.limit = limit;
   const swap = mem('memory-swap');
   if (swap !== undefined) memory.swap = swap;
   const reservation = mem('memory-reservation');
   if (reservation !== undefined) memory.reservation = reservation;
+  const kernelTCP = mem('kernel-memory-tcp');
+  if (kernelTCP !== undefined) memory.kernelTCP = kernelTCP;
   const shares = a['cpu-share'] || a['cpu-shares'];
   if (shares) cpu.shares = integer(shares, 'cpu-share', false);
   if (a['cpu-period']) cpu.period = integer(a['cpu-period'], 'cpu-period', false);
   if (a['cpu-quota']) cpu.quota = integer(a['cpu-quota'], 'cpu-quota', true);
+  if (a['cpu-burst']) cpu.burst = integer(a['cpu-burst'], 'cpu-burst', false);
+  if (a['cpu-idle']) cpu.idle = integer(a['cpu-idle'], 'cpu-idle', false);
   if (a['cpu-rt-period']) cpu.realtimePeriod = integer(a['cpu-rt-period'], 'cpu-rt-period', false);
   if (a['cpu-rt-runtime']) cpu.realtimeRuntime = integer(a['cpu-rt-runtime'], 'cpu-rt-runtime', true);
   if (a['cpuset-cpus']) cpu.cpus = a['cpuset-cpus'];

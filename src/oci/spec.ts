@@ -110,21 +110,48 @@ export interface DeviceCgroupRule {
   access?: string;
 }
 
+export interface BlockIODevice {
+  major: number;
+  minor: number;
+}
+
 export interface Resources {
   devices?: DeviceCgroupRule[];
-  memory?: { limit?: number; reservation?: number; swap?: number; kernel?: number; swappiness?: number; disableOOMKiller?: boolean };
+  memory?: {
+    limit?: number;
+    reservation?: number;
+    swap?: number;
+    kernel?: number;
+    kernelTCP?: number;
+    swappiness?: number | null;
+    disableOOMKiller?: boolean;
+    useHierarchy?: boolean;
+    checkBeforeUpdate?: boolean;
+  };
   cpu?: {
     shares?: number;
     quota?: number;
+    burst?: number;
     period?: number;
     realtimeRuntime?: number;
     realtimePeriod?: number;
     cpus?: string;
     mems?: string;
+    idle?: number;
   };
   pids?: { limit: number };
-  blockIO?: { weight?: number };
+  blockIO?: {
+    weight?: number;
+    leafWeight?: number;
+    weightDevice?: Array<BlockIODevice & { weight?: number; leafWeight?: number }>;
+    throttleReadBpsDevice?: Array<BlockIODevice & { rate: number }>;
+    throttleWriteBpsDevice?: Array<BlockIODevice & { rate: number }>;
+    throttleReadIOPSDevice?: Array<BlockIODevice & { rate: number }>;
+    throttleWriteIOPSDevice?: Array<BlockIODevice & { rate: number }>;
+  };
   hugepageLimits?: Array<{ pageSize: string; limit: number }>;
+  network?: { classID?: number; priorities?: Array<{ name: string; priority: number }> };
+  rdma?: Record<string, { hcaHandles?: number; hcaObjects?: number }>;
   unified?: Record<string, string>;
 }
 

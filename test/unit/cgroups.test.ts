@@ -142,12 +142,19 @@ describe('detectCgroups', () => {
       memory: '/sys/fs/cgroup/memory',
       pids: '/sys/fs/cgroup/pids',
       devices: '/sys/fs/cgroup/devices',
+      net_cls: '/sys/fs/cgroup/net_cls,net_prio',
+      net_prio: '/sys/fs/cgroup/net_cls,net_prio',
     });
-    // one directory per joined hierarchy; cpu and cpuacct share one; systemd, net_cls and freezer are not joined
+    // one directory per hierarchy a container may join (net_cls only for linux.resources.network);
+    // cpu and cpuacct share one; systemd and freezer (the OCI runtime's own) are not among them
     const dirs = mgr.dirs(ID);
-    expect(dirs).toHaveLength(5);
+    // the unified tree only where its root offers hugetlb: this fixture names the real path
+    const hugetlbThere = v1.hugetlbTree() === '/sys/fs/cgroup/unified';
+    expect(dirs).toHaveLength(hugetlbThere ? 7 : 6);
     expect(dirs).toContain(`/sys/fs/cgroup/cpu,cpuacct/berth/${ID}`);
-    expect(dirs.some((d) => d.includes('unified') || d.includes('systemd') || d.includes('net_cls') || d.includes('freezer'))).toBe(false);
+    expect(dirs).toContain(`/sys/fs/cgroup/net_cls,net_prio/berth/${ID}`);
+    expect(dirs.some((d) => d.includes('unified'))).toBe(hugetlbThere);
+    expect(dirs.some((d) => d.includes('systemd') || d.includes('freezer'))).toBe(false);
   });
 
   it('refuses a host with no cgroup hierarchy at /sys/fs/cgroup', () => {

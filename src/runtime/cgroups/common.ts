@@ -1,4 +1,7 @@
 import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { BerthError } from '../../errors';
+import type { CgroupLimits } from './types';
 
 /** Removes cgroup directories, leaf first. A cgroup whose last task is still being torn down by the
  *  kernel can report EBUSY for a moment after its process was reaped: retry briefly. */
@@ -56,4 +59,17 @@ export function readPids(file: string): number[] {
   } catch {
     return [];
   }
+}
+
+/** A linux.resources field this host's cgroups cannot honour: one line naming the field and why. */
+export function resourceError(field: string, why: string): BerthError {
+  return new BerthError('INVALID_ARGUMENT', `config.json linux.resources.${field}: ${why}`);
+}
+
+/** rdma.max, one device a write: "mlx4_0 hca_handle=2 hca_object=2000" ("max" where not given). */
+export function rdmaWrites(dir: string, rdma: CgroupLimits['rdma']): Array<[string, string]> {
+  return Object.entries(rdma ?? {}).map(([device, l]) => [
+    path.join(dir, 'rdma.max'),
+    `${device} hca_handle=${l.hcaHandles ?? 'max'} hca_object=${l.hcaObjects ?? 'max'}`,
+  ]);
 }

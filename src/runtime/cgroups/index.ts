@@ -4,10 +4,11 @@ import type { CgroupManager } from './types';
 import { CgroupV1 } from './v1';
 import { CgroupV2 } from './v2';
 
-export type { CgroupManager, CgroupPlan } from './types';
+export type { BlockIOLimits, CgroupLimits, CgroupManager, CgroupPlan, DeviceRate } from './types';
 
 /** Picks v2 when /sys/fs/cgroup itself is a cgroup2 mount (unified), else v1 (legacy or hybrid:
- *  a hybrid host's v2 tree at /sys/fs/cgroup/unified holds no useful controllers). */
+ *  a hybrid host's v2 tree at /sys/fs/cgroup/unified is used only for hugetlb, when no v1
+ *  hierarchy has it: CgroupV1.hugetlbTree). */
 export function detectCgroups(mounts: MountInfoEntry[] = readMountInfo(), parent = 'berth'): CgroupManager {
   const unified = mounts.find((m) => m.mountPoint === '/sys/fs/cgroup' && m.fstype === 'cgroup2');
   if (unified) return new CgroupV2(unified.mountPoint, parent);

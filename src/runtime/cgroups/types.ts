@@ -8,6 +8,63 @@ export interface CgroupPlan {
   procs: string[];
 }
 
+/** One block device, by its device numbers, with a rate (bytes or operations per second). */
+export interface DeviceRate {
+  major: number;
+  minor: number;
+  rate: number;
+}
+
+export interface DeviceWeight {
+  major: number;
+  minor: number;
+  weight?: number;
+  leafWeight?: number;
+}
+
+/** linux.resources.blockIO in v1's terms (weights 10..1000); v2 converts. */
+export interface BlockIOLimits {
+  weight?: number;
+  leafWeight?: number;
+  weightDevices?: DeviceWeight[];
+  readBps?: DeviceRate[];
+  writeBps?: DeviceRate[];
+  readIops?: DeviceRate[];
+  writeIops?: DeviceRate[];
+}
+
+/** Everything a cgroup manager can apply: docker's limits plus the rest of an OCI
+ *  linux.resources, validated (src/oci/resources.ts). Fields a cgroup version has no file for are
+ *  refused by that version's manager, never dropped. */
+export interface CgroupLimits extends ResourceLimits {
+  cpusetMems?: string;
+  memoryReservation?: number;
+  memorySwappiness?: number;
+  disableOOMKiller?: boolean;
+  kernelTcp?: number;
+  cpuRtRuntime?: number;
+  cpuRtPeriod?: number;
+  cpuIdle?: number;
+  cpuBurst?: number;
+  blockIO?: BlockIOLimits;
+  /** pageSize as the kernel names it in hugetlb.<pageSize>.* ("2MB", "1GB"); limit in bytes. */
+  hugepages?: Array<{ pageSize: string; limit: number }>;
+  /** cgroup v2 file name -> value, written as given (v2 only). */
+  unified?: Record<string, string>;
+  netClassId?: number;
+  netPriorities?: Array<{ name: string; priority: number }>;
+  /** device name -> limits (rdma.max) */
+  rdma?: Record<string, { hcaHandles?: number; hcaObjects?: number }>;
+}
+
+/** Where the host's kernel facts are read; tests point these at temp files. */
+export interface CgroupHostOptions {
+  /** /sys/kernel/mm/hugepages: the huge page sizes the kernel offers. */
+  hugepagesDir?: string;
+  /** The controllers a cgroup2 tree's root offers (its cgroup.controllers). */
+  controllersOf?: (mountPoint: string) => string[];
+}
+
 export interface CgroupStats {
   memoryBytes?: number;
   /** undefined when unlimited */
@@ -23,7 +80,7 @@ export interface CgroupManager {
   /** The container's cgroup directories, one per hierarchy (v2: one). */
   dirs(id: string): string[];
   /** `opts.allDevices`: --privileged, every device allowed (v1's devices controller). */
-  plan(id: string, limits: ResourceLimits, opts?: { allDevices?: boolean }): CgroupPlan;
+  plan(id: string, limits: CgroupLimits, opts?: { allDevices?: boolean }): CgroupPlan;
   /** The files a process writes itself into to join the running container's cgroup (exec). */
   joinFiles(id: string): string[];
   /** True when the kernel's OOM killer killed a process of this container. Read before remove. */
