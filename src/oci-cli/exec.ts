@@ -11,6 +11,7 @@ import type { Process, Spec } from '../oci/spec';
 import { absolute, command } from './command';
 import { errorMessage, OciCliError } from './errors';
 import type { Parsed } from './flags';
+import type { PtyProxy } from './pty-proxy';
 
 const FLAGS = [
   {
@@ -65,7 +66,14 @@ export const exec = command({
     if (a['pid-file']) o.pidFile = absolute(a['pid-file']);
     if (a['preserve-fds'] > 0) o.preserveFds = a['preserve-fds'];
     checkTerminal(process, a.detach, o.consoleSocket);
-    return rt.exec(id, o);
+    if (!process.terminal || a.detach) return rt.exec(id, o);
+    // A foreground tty: berth-oci holds it and copies it to its own stdio, as runc does.
+    const { proxyPty } = await import('./pty-proxy');
+    let pty: PtyProxy | undefined;
+    o.onPty = (master) => (pty = proxyPty(master));
+    const status = await rt.exec(id, o);
+    await pty?.finish();
+    return status;
   },
 });
 
@@ -153,14 +161,11 @@ export function validateProcess(p: Process | null | undefined): asserts p is Pro
 }
 
 /** runc's checkTerminal: a tty of a detached process can only go to a console socket, and a
- *  console socket without a tty (or with a process that stays attached) has nothing to receive. */
+ *  console socket without a tty (or with a process that stays attached) has nothing to receive;
+ *  a tty of an attached process berth-oci holds itself. */
 function checkTerminal(p: Process, detach: boolean, consoleSocket: string | undefined): void {
   if (detach && p.terminal && !consoleSocket)
     throw new OciCliError('cannot allocate tty if berth-oci will detach without setting console socket');
-  // runc would proxy a tty of an attached process itself; berth-oci keeps no process between a
-  // container and its caller, so the caller's console socket has to take it.
-  if (!detach && p.terminal)
-    throw new OciCliError('exec --tty without --detach is not supported by berth-oci: use --detach with --console-socket');
   if ((!detach || !p.terminal) && consoleSocket)
     throw new OciCliError('cannot use console socket if berth-oci will not detach or allocate tty');
 }

@@ -5,6 +5,7 @@ import type { CreateOptions, OciRuntimeApi } from '../oci/runtime-api';
 import { absolute, command } from './command';
 import { errorCode, errorMessage, OciCliError } from './errors';
 import type { Parsed } from './flags';
+import type { PtyProxy } from './pty-proxy';
 import { parseSignal } from './signals';
 
 const ID = '<container-id>';
@@ -98,8 +99,12 @@ export const run = command({
       // Refused before anything is made: a container nobody can wait for would be left behind.
       if (!canWait(rt))
         throw new OciCliError('run without --detach needs a runtime that can wait for the container (OciRuntime.wait); use --detach');
-      if (readsTerminal(o.bundle))
-        throw new OciCliError('run without --detach cannot hold a terminal itself: use --detach with --console-socket');
+    }
+    // A terminal with nobody to take it: berth-oci holds it and copies it to its own stdio.
+    let pty: PtyProxy | undefined;
+    if (!a.detach && !o.consoleSocket && readsTerminal(o.bundle)) {
+      const { proxyPty } = await import('./pty-proxy');
+      o.onPty = (master) => (pty = proxyPty(master));
     }
     await rt.create(id, o);
     try {
@@ -121,6 +126,7 @@ export const run = command({
     let status: number;
     try {
       status = await rt.wait(id);
+      await pty?.finish();
     } finally {
       for (const s of FORWARDED) process.off(s, forward);
     }

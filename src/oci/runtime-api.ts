@@ -18,6 +18,9 @@ export interface CreateOptions {
   noNewKeyring?: boolean;
   /** Descriptors 3 .. 3+N-1 of the caller become the container's too (runc --preserve-fds). */
   preserveFds?: number;
+  /** With process.terminal and no console socket: receives the pty master, which the caller
+   *  then owns (a foreground `run` copies it to its own stdio, as runc does). */
+  onPty?: (master: number) => void;
 }
 
 export interface ExecOptions {
@@ -27,6 +30,8 @@ export interface ExecOptions {
   /** Return once the process runs instead of waiting for its exit. */
   detach?: boolean;
   preserveFds?: number;
+  /** As CreateOptions.onPty, for a foreground `exec --tty` without a console socket. */
+  onPty?: (master: number) => void;
 }
 
 export interface OciRuntimeApi {

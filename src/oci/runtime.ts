@@ -63,7 +63,7 @@ export class OciRuntime implements OciRuntimeApi {
     const spec = readConfig(bundle);
     checkHooks(spec.hooks);
     if (o.preserveFds) throw new BerthError('INVALID_ARGUMENT', '--preserve-fds is not supported by berth-oci yet');
-    if (spec.process?.terminal && !o.consoleSocket) {
+    if (spec.process?.terminal && !o.consoleSocket && !o.onPty) {
       throw new BerthError(
         'INVALID_ARGUMENT',
         'cannot allocate tty if berth-oci will detach without setting console socket; pass --console-socket',
@@ -90,6 +90,10 @@ export class OciRuntime implements OciRuntimeApi {
       });
       const spawned = spawnContainer(nativePlan);
       pid = spawned.pid;
+      if (spawned.ptyMaster >= 0) {
+        if (o.onPty) o.onPty(spawned.ptyMaster);
+        else fs.closeSync(spawned.ptyMaster);
+      }
       // The init is our child (CLONE_PARENT): `run` waits for it through this pidfd; after a plain
       // create berth-oci exits and leaves it to its caller (conmon, containerd's shim) to reap.
       this.children.set(id, spawned.pidfd);
@@ -265,7 +269,10 @@ export class OciRuntime implements OciRuntimeApi {
     });
     const spawned = spawnContainer(plan);
     if (o.pidFile) fs.writeFileSync(path.resolve(o.pidFile), String(spawned.pid));
-    if (spawned.ptyMaster >= 0) fs.closeSync(spawned.ptyMaster);
+    if (spawned.ptyMaster >= 0) {
+      if (o.onPty && !o.detach) o.onPty(spawned.ptyMaster);
+      else fs.closeSync(spawned.ptyMaster);
+    }
     if (o.detach) {
       fs.closeSync(spawned.pidfd);
       return 0;
