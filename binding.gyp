@@ -11,7 +11,12 @@
         "native/core/resolve.cc",
         "native/core/plan_codec.cc",
         "native/shim/config.cc",
-        "native/shim/json.cc"
+        "native/shim/json.cc",
+        "native/tests/oci_front_test.cc",
+        "native/oci-front/flags.cc",
+        "native/oci-front/native_state.cc",
+        "native/oci-front/commands.cc",
+        "native/core/io.cc"
       ],
       "include_dirs": ["native"],
       "defines": ["_GNU_SOURCE"],
