@@ -55,11 +55,11 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   features: async () => (await import('./features')).featuresCommand,
 };
 
-/** The real runtime over a state root; its warnings (a hook that failed after start, an
- *  ignored LSM label) go to the log. src/oci/runtime.ts is written beside this command line;
+/** The real runtime over a state root; its warnings (a hook that failed after start) and debug
+ *  lines (an LSM label ignored on a host without that LSM) go to the log. src/oci/runtime.ts is written beside this command line;
  *  until it is there, every command that needs it says so in one line. */
-export function loadRuntime(root: string, warn?: (line: string) => void): OciRuntimeApi {
-  let mod: { OciRuntime?: new (root: string, warn?: (line: string) => void) => OciRuntimeApi };
+export function loadRuntime(root: string, warn?: (line: string) => void, debug?: (line: string) => void): OciRuntimeApi {
+  let mod: { OciRuntime?: new (root: string, warn?: (line: string) => void, debug?: (line: string) => void) => OciRuntimeApi };
   try {
     mod = require('../oci/runtime') as typeof mod;
   } catch (e) {
@@ -69,7 +69,7 @@ export function loadRuntime(root: string, warn?: (line: string) => void): OciRun
     throw e;
   }
   if (typeof mod.OciRuntime !== 'function') throw new OciCliError('src/oci/runtime.ts exports no OciRuntime class');
-  return new mod.OciRuntime(root, warn);
+  return new mod.OciRuntime(root, warn, debug);
 }
 
 const processIo: Io = {
@@ -105,7 +105,17 @@ export async function main(argv: string[], runtime?: OciRuntimeApi, io: Io = pro
     const root = path.resolve(g.root);
     log.debug(`berth-oci ${argv.map((a) => JSON.stringify(a)).join(' ')}`);
     let rt = runtime;
-    const ctx: Context = { root, log, io, runtime: () => (rt ??= loadRuntime(root, (line) => log.warn(line))) };
+    const ctx: Context = {
+      root,
+      log,
+      io,
+      runtime: () =>
+        (rt ??= loadRuntime(
+          root,
+          (line) => log.warn(line),
+          (line) => log.debug(line),
+        )),
+    };
     return await (await COMMANDS[name]()).execute(rest, ctx);
   } catch (e) {
     log.error(errorMessage(e));

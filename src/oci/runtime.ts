@@ -12,6 +12,7 @@ import { readMountInfo } from '../runtime/cgroups/mountinfo';
 import { NSENTER_PATH } from '../runtime/shim';
 import { processStartTime } from '../util/proc';
 import { checkHooks, runHooks } from './hooks';
+import { checkLsmLabels } from './lsm';
 import { readConfig } from './read-config';
 import { cgroupLocation, specLimits } from './resources';
 import type { CreateOptions, ExecOptions, OciRuntimeApi } from './runtime-api';
@@ -45,6 +46,7 @@ export class OciRuntime implements OciRuntimeApi {
   constructor(
     root: string,
     private readonly warn: (line: string) => void = () => {},
+    private readonly debug: (line: string) => void = () => {},
   ) {
     this.store = new OciStateStore(path.resolve(root));
   }
@@ -62,6 +64,7 @@ export class OciRuntime implements OciRuntimeApi {
     const bundle = path.resolve(o.bundle);
     const spec = readConfig(bundle);
     checkHooks(spec.hooks);
+    for (const line of checkLsmLabels(spec)) this.debug(line);
     if (o.preserveFds) throw new BerthError('INVALID_ARGUMENT', '--preserve-fds is not supported by berth-oci yet');
     if (spec.process?.terminal && !o.consoleSocket && !o.onPty) {
       throw new BerthError(
@@ -258,6 +261,7 @@ export class OciRuntime implements OciRuntimeApi {
       );
     }
     if (o.preserveFds) throw new BerthError('INVALID_ARGUMENT', '--preserve-fds is not supported by berth-oci yet');
+    for (const line of checkLsmLabels({ process: o.process })) this.debug(line);
     const manager = this.cgroups(r.cgroup.parent);
     const joinFiles = [...manager.joinFiles(r.cgroup.name), ...freezer.joinFiles(r.cgroup)];
     const seccompFilter = r.config.linux?.seccomp ? compileSeccomp(r.config.linux.seccomp, this.warn) : undefined;
