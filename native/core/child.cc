@@ -25,6 +25,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "core/enter.h"
 #include "core/io.h"
 #include "core/spawn.h"
 
@@ -146,6 +147,7 @@ void runMountOp(ChildContext* ctx, int rootfd, const MountOp& op, int index) {
     int mfd = resolveInRoot(rootfd, op.target.c_str(), 0);
     if (mfd < 0) fail(ctx, Step::kRemountReadOnly, -mfd, index);
     unsigned long ro = MS_BIND | MS_REMOUNT | MS_RDONLY | (op.flags & (MS_NOSUID | MS_NODEV | MS_NOEXEC));
+    if (ctx->inUserns) ro |= mountFlagsOf(fdPath(fdbuf, mfd));
     if (mount(nullptr, fdPath(fdbuf, mfd), nullptr, ro, nullptr) < 0) fail(ctx, Step::kRemountReadOnly, errno, index);
     close(mfd);
   }
@@ -172,7 +174,8 @@ void moveRoot(ChildContext* ctx, int rootfd) {
 // What the OCI config asks of the root once it is /: read-only, its propagation, rlimits, the
 // OOM score.
 void finishRoot(ChildContext* ctx, const SpawnPlan& plan) {
-  if (plan.rootfsReadonly && mount(nullptr, "/", nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY, nullptr) < 0)
+  unsigned long locked = ctx->inUserns ? mountFlagsOf("/") : 0;
+  if (plan.rootfsReadonly && mount(nullptr, "/", nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY | locked, nullptr) < 0)
     fail(ctx, Step::kRemountReadOnly, errno);
   if (plan.rootfsPropagation && mount(nullptr, "/", nullptr, plan.rootfsPropagation, nullptr) < 0)
     fail(ctx, Step::kMountPropagation, errno);
@@ -301,8 +304,13 @@ void adoptStdio(ChildContext* ctx, const SpawnPlan& plan) {
     setupTty(ctx, plan);
   else
     setupStdio(ctx, plan);
-  // Nothing of the parent's survives execve except 0, 1 and 2.
-  if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) < 0) fail(ctx, Step::kCloseRange, errno);
+  if (plan.preserveFds) {
+    int* keep[] = {&ctx->statusFd, &ctx->execFifoFd, &ctx->initFd};
+    if (int err = placePreservedFds(kEnterPreservedFd, plan.preserveFds, keep, 3)) fail(ctx, Step::kDup2, err);
+  }
+  // Nothing of the parent's survives execve except 0, 1, 2 (and --preserve-fds' 3..3+N-1).
+  if (syscall(SYS_close_range, 3U + static_cast<unsigned>(plan.preserveFds), ~0U, CLOSE_RANGE_CLOEXEC) < 0)
+    fail(ctx, Step::kCloseRange, errno);
   dropPrivileges(ctx, plan);
   umask(plan.umask);
   if (plan.blockSignals) {
@@ -341,7 +349,19 @@ int childMain(void* arg) {
   umask(0);
   if (plan.parentDeathSignal && prctl(PR_SET_PDEATHSIG, plan.parentDeathSignal, 0, 0, 0) < 0)
     fail(ctx, Step::kParentDeathSignal, errno);
-
+  // A new user namespace has no ids until the parent has written its maps (EOF: it could not, and
+  // says why itself). Then its root (as runc's init): what is made below is the container root's.
+  if (ctx->usernsSyncFd >= 0) {
+    char mapped;
+    close(ctx->usernsSyncWriteFd);
+    if (read(ctx->usernsSyncFd, &mapped, 1) != 1) _exit(127);
+    close(ctx->usernsSyncFd);
+  }
+  if (ctx->inUserns) {
+    if (syscall(SYS_setresgid, 0, 0, 0) < 0) fail(ctx, Step::kSetgid, errno);
+    if (syscall(SYS_setresuid, 0, 0, 0) < 0) fail(ctx, Step::kSetuid, errno);
+    if (syscall(SYS_setgroups, 0, nullptr) < 0) fail(ctx, Step::kSetgroups, errno);
+  }
   for (int i = 0; i < ctx->procsCount; i++)
     if (write(ctx->procsFds[i], "0", 1) < 0) fail(ctx, Step::kJoinCgroup, errno, i);
   // Our copies only (no CLONE_FILES): nothing of the host's cgroupfs stays open in the container.

@@ -14,6 +14,8 @@
 
 #include <cerrno>
 #include <cstring>
+#include <string>
+#include <vector>
 
 #include "core/sealed_exe.h"
 #include "core/spawn_internal.h"
@@ -23,11 +25,14 @@ namespace berth {
 namespace {
 
 constexpr size_t kTrampolineStack = 64 * 1024;
-constexpr int kFdCount = 6;  // 0, 1, 2, data, tty socket, the helper's executable
+constexpr int kExeFd = kEnterPreservedFd - 1;  // the helper's executable, after 0, 1, 2, data, tty
 
 struct Trampoline {
-  int from[kFdCount];  // where each of berth-nsenter's descriptors 0..5 comes from
-  int err;             // set when the exec failed
+  const int* from;  // where each of berth-nsenter's descriptors 0..count-1 comes from
+  int count;
+  int* high;     // room for count descriptors, prepared by the parent
+  int err;       // set when the exec failed
+  int failedFd;  // the source whose dup failed (a --preserve-fds descriptor that is not open), or -1
 };
 
 int trampolineMain(void* arg) {
@@ -36,30 +41,31 @@ int trampolineMain(void* arg) {
   memset(&sa, 0, sizeof sa);
   sa.sa_handler = SIG_DFL;
   for (int sig = 1; sig < NSIG; sig++) sigaction(sig, &sa, nullptr);
-  // Every source out of the way first, so that no target overwrites a later source.
-  int high[kFdCount];
-  for (int i = 0; i < kFdCount; i++) {
-    high[i] = fcntl(t->from[i], F_DUPFD_CLOEXEC, 16);
-    if (high[i] < 0) {
+  // Every source out of the way first (above every target), so that no target overwrites a later
+  // source.
+  for (int i = 0; i < t->count; i++) {
+    t->high[i] = fcntl(t->from[i], F_DUPFD_CLOEXEC, t->count + 16);
+    if (t->high[i] < 0) {
       t->err = errno;
+      t->failedFd = t->from[i];
       _exit(127);
     }
   }
-  for (int i = 0; i < kFdCount; i++) {
+  for (int i = 0; i < t->count; i++) {
     // the executable stays close-on-exec: nothing of the host's survives into the helper
-    if (dup3(high[i], i, i == kFdCount - 1 ? O_CLOEXEC : 0) < 0) {
+    if (dup3(t->high[i], i, i == kExeFd ? O_CLOEXEC : 0) < 0) {
       t->err = errno;
       _exit(127);
     }
   }
-  syscall(SYS_close_range, static_cast<unsigned>(kFdCount), ~0U, 0U);
+  syscall(SYS_close_range, static_cast<unsigned>(t->count), ~0U, 0U);
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, nullptr);
   char name[] = "berth-nsenter";
   char* argv[] = {name, nullptr};
   char* envp[] = {nullptr};
-  syscall(SYS_execveat, kFdCount - 1, "", argv, envp, AT_EMPTY_PATH);
+  syscall(SYS_execveat, kExeFd, "", argv, envp, AT_EMPTY_PATH);
   t->err = errno;
   _exit(127);
 }
@@ -81,8 +87,12 @@ UniqueFd planMemfd(const uint8_t* encoded, size_t len) {
 pid_t startHelper(const SpawnPlan& plan, int dataFd, int ttyFd, int exeFd) {
   // With a tty the helper puts the pty's peer on 0, 1 and 2; until then they hold the data memfd.
   const int* stdio = plan.tty ? nullptr : plan.stdio;
-  Trampoline t{{stdio ? stdio[0] : dataFd, stdio ? stdio[1] : dataFd, stdio ? stdio[2] : dataFd, dataFd, ttyFd, exeFd},
-               0};
+  std::vector<int> from = {
+      stdio ? stdio[0] : dataFd, stdio ? stdio[1] : dataFd, stdio ? stdio[2] : dataFd, dataFd, ttyFd, exeFd};
+  // --preserve-fds: our 3..3+N-1, as our caller handed them to us
+  for (int i = 0; i < plan.preserveFds; i++) from.push_back(3 + i);
+  std::vector<int> high(from.size());
+  Trampoline t{from.data(), static_cast<int>(from.size()), high.data(), 0, -1};
   void* stack = mmap(nullptr, kTrampolineStack, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
   if (stack == MAP_FAILED) throwSys(errno, "mmap", "trampoline stack");
   // No handler of Node's may run on the trampoline's stack before it resets every disposition.
@@ -96,6 +106,7 @@ pid_t startHelper(const SpawnPlan& plan, int dataFd, int ttyFd, int exeFd) {
   if (pid < 0) throwSys(cloneErr, "clone", "berth-nsenter");
   if (t.err) {
     waitpid(pid, nullptr, 0);
+    if (t.failedFd >= 0) throwSys(t.err, "dup", "fd " + std::to_string(t.failedFd) + " passed to berth-nsenter");
     throwSys(t.err, "execveat", plan.helperPath);
   }
   return pid;

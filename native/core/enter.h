@@ -19,6 +19,9 @@ namespace berth {
 // berth-nsenter's descriptors at start.
 constexpr int kEnterDataFd = 3;  // memfd: EnterReport page, then the encoded plan at kEnterPlanOffset
 constexpr int kEnterTtyFd = 4;   // socket the pty master is sent back over (plan.tty)
+// 5 is berth-nsenter's own executable (close-on-exec); then plan.preserveFds descriptors, the
+// caller's 3..3+N-1, which the command gets back at 3..3+N-1 (core/io.h placePreservedFds).
+constexpr int kEnterPreservedFd = 6;
 
 constexpr size_t kEnterPlanOffset = 4096;
 constexpr uint32_t kEnterReportMagic = 0x62657231;  // "ber1": the helper got as far as reporting

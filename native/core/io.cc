@@ -1,16 +1,48 @@
 #include "core/io.h"
 
+#include <fcntl.h>
 #include <ftw.h>
 #include <net/if.h>
 #include <stdio.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 
 namespace berth {
+
+unsigned long mountFlagsOf(const char* path) {
+  struct statvfs st;
+  if (statvfs(path, &st) < 0) return 0;
+  unsigned long flags = 0;
+  if (st.f_flag & ST_NOSUID) flags |= MS_NOSUID;
+  if (st.f_flag & ST_NODEV) flags |= MS_NODEV;
+  if (st.f_flag & ST_NOEXEC) flags |= MS_NOEXEC;
+  return flags;
+}
+
+int placePreservedFds(int from, int count, int* const* keep, int keepCount) {
+  const int end = 3 + count;
+  for (int k = 0; k < keepCount; k++) {
+    int fd = *keep[k];
+    if (fd < 3 || fd >= end) continue;
+    int moved = fcntl(fd, F_DUPFD_CLOEXEC, end);
+    if (moved < 0) return errno;
+    close(fd);
+    *keep[k] = moved;
+  }
+  // In increasing order: a target at or above `from` is a source already moved.
+  for (int i = 0; i < count; i++)
+    if (from + i != 3 + i && dup2(from + i, 3 + i) < 0) return errno;
+  // dup2 clears close-on-exec on its target; one left in place needs it cleared by hand
+  for (int i = 0; i < count; i++)
+    if (fcntl(3 + i, F_SETFD, 0) < 0) return errno;
+  return 0;
+}
 
 bool writeAll(int fd, const void* data, size_t n) {
   const char* p = static_cast<const char*>(data);

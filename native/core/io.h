@@ -22,4 +22,14 @@ int bringLoopbackUp();
 // 0 or the first errno (a tree that is already gone is not a failure).
 int removeTree(const char* path, bool keepGoing);
 
+// The per-mount flags (MS_NOSUID, MS_NODEV, MS_NOEXEC) the mount at `path` already has. In a user
+// namespace the kernel locks those of a mount that came from the host, and refuses a remount (read
+// only, say) that would clear them: such a remount must carry them along, as runc's does.
+unsigned long mountFlagsOf(const char* path);
+
+// --preserve-fds: descriptors from..from+count-1 become 3..3+count-1 (without close-on-exec). The
+// descriptors *keep points to that are still needed until execve are first moved out of the way
+// (above 3+count, close-on-exec) and updated. 0, or the errno.
+int placePreservedFds(int from, int count, int* const* keep, int keepCount);
+
 }  // namespace berth

@@ -82,6 +82,7 @@ int namespaceFlag(const std::string& ns) {
   if (ns == "ipc") return CLONE_NEWIPC;
   if (ns == "net") return CLONE_NEWNET;
   if (ns == "cgroup") return 0;  // unshared by the child after it joined its cgroup
+  if (ns == "user") return CLONE_NEWUSER;
   throw PlanFormatError{"namespaces: unknown namespace " + ns};
 }
 
@@ -95,6 +96,7 @@ uint64_t rlimitValue(double v, const char* field) {
 
 // A namespace joined by path, as setns(2) names its type.
 int setnsFlag(const std::string& ns) {
+  if (ns == "user") return CLONE_NEWUSER;
   if (ns == "pid") return CLONE_NEWPID;
   if (ns == "net") return CLONE_NEWNET;
   if (ns == "ipc") return CLONE_NEWIPC;
@@ -201,6 +203,10 @@ SpawnPlan decodePlan(const uint8_t* data, size_t len) {
   p.capsInheritable[1] = r.integer<uint32_t>("capsInheritable");
   p.capsAmbient.resize(r.items("capsAmbient", 8));
   for (int& c : p.capsAmbient) c = r.integer<int>("capsAmbient");
+  p.uidMap = r.str("uidMap");
+  p.gidMap = r.str("gidMap");
+  p.preserveFds = r.integer<int>("preserveFds");
+  if (p.preserveFds < 0) throw PlanFormatError{"preserveFds"};
   if (p.seccompFilter.size() % 8 != 0 || p.seccompFilter.size() / 8 > 4096) throw PlanFormatError{"seccompFilter"};
   r.end();
   if (p.argv.empty() || (p.execCandidates.empty() && p.initPath.empty())) throw PlanFormatError{"argv: empty"};

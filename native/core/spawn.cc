@@ -7,6 +7,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -136,6 +137,9 @@ Spawned spawn(const SpawnPlan& plan) {
   // Joining a running container is berth-nsenter's job (core/enter.h): a clone of this process
   // would be visible inside the container while it still shares our memory.
   if (plan.joinPid) throwSys(EINVAL, "spawn", "a plan that joins a running container needs spawnInside");
+  // Both need a parent that is not suspended in vfork (the maps) or holds the caller's fds: berth-nsenter.
+  if (plan.cloneFlags & CLONE_NEWUSER) throwSys(EINVAL, "spawn", "a new user namespace needs spawnInside");
+  if (plan.preserveFds) throwSys(EINVAL, "spawn", "preserveFds needs spawnInside");
   cgroupPrepare(plan);
 
   std::vector<UniqueFd> procs = openProcsFiles(plan);
@@ -190,28 +194,81 @@ Spawned spawn(const SpawnPlan& plan) {
   return Spawned{pid, pidfd, master};
 }
 
-pid_t spawnCreated(const SpawnPlan& plan, int consoleSocket, int execFifoFd) {
+void joinCreatedCgroup(const SpawnPlan& plan) {
   cgroupPrepare(plan);
-  // We join the container's cgroup ourselves and the init is born in it: a process that joins an
-  // existing PID namespace is visible there from its clone on, and must not hold the host's
-  // cgroupfs files even for the instant before it could close them.
+  // The init is born in the cgroup: a process that joins an existing PID namespace is visible there
+  // from its clone on, and must not hold the host's cgroupfs files even for the instant before it
+  // could close them.
   for (UniqueFd& fd : openProcsFiles(plan))
     if (write(fd.get(), "0", 1) < 0) throwSys(errno, "join cgroup", "");
-  const std::vector<int> procsFds;  // none: see above
+}
+
+namespace {
+
+void writeProcFile(pid_t pid, const char* name, const std::string& text) {
+  std::string file = "/proc/" + std::to_string(pid) + "/" + name;
+  UniqueFd fd(open(file.c_str(), O_WRONLY | O_CLOEXEC));
+  if (!fd.valid()) throwSys(errno, "open", file);
+  // one write: the kernel takes a map only whole
+  if (write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size())) throwSys(errno, "write", file);
+}
+
+// What the child of a new user namespace cannot do for itself, done while it waits: its id maps
+// (we are root in the parent namespace, so no newuidmap; setgroups stays "allow", so the container
+// may set its additional groups), and the limits only the host's CAP_SYS_RESOURCE may raise (the
+// child sets the same values again, which is no raise).
+void prepareUserns(pid_t pid, const SpawnPlan& plan) {
+  writeProcFile(pid, "uid_map", plan.uidMap);
+  writeProcFile(pid, "gid_map", plan.gidMap);
+  for (const SpawnPlan::Rlimit& l : plan.rlimits) {
+    struct rlimit64 value = {l.soft, l.hard};
+    if (syscall(SYS_prlimit64, pid, l.resource, &value, nullptr) < 0)
+      throwSys(errno, "prlimit", "resource " + std::to_string(l.resource));
+  }
+  if (!plan.oomScoreAdj.empty()) writeProcFile(pid, "oom_score_adj", plan.oomScoreAdj);
+}
+
+}  // namespace
+
+pid_t spawnCreated(const SpawnPlan& plan, int consoleSocket, int execFifoFd) {
+  const std::vector<int> procsFds;  // none: joinCreatedCgroup put us in the cgroup already
   int sv[2];
   if (pipe2(sv, O_CLOEXEC) < 0) throwSys(errno, "pipe2", "status");
   UniqueFd statusRead(sv[0]), statusWrite(sv[1]);
+  const bool newUserns = plan.cloneFlags & CLONE_NEWUSER;
+  UniqueFd syncRead, syncWrite;
+  if (newUserns) {
+    if (pipe2(sv, O_CLOEXEC) < 0) throwSys(errno, "pipe2", "user namespace sync");
+    syncRead.reset(sv[0]);
+    syncWrite.reset(sv[1]);
+  }
 
   PreparedChild child(plan, procsFds, consoleSocket);
   child.ctx.statusFd = statusWrite.get();
   child.ctx.execFifoFd = execFifoFd;
+  child.ctx.usernsSyncFd = syncRead.get();
+  child.ctx.usernsSyncWriteFd = syncWrite.get();
+  child.ctx.inUserns = newUserns;
+  for (const auto& [flag, path] : plan.joinNamespaces) child.ctx.inUserns |= flag == CLONE_NEWUSER;
   // No CLONE_VM: the init waits for `start` long after we are gone, in memory of its own (a copy
   // of this small process's, never Node's). CLONE_PARENT: our caller's child, so that whoever
-  // waits for containers (conmon, containerd's shim, `berth-oci run`) can reap it.
+  // waits for containers (conmon, containerd's shim, `berth-oci run`) can reap it. CLONE_NEWUSER
+  // comes with the other new namespaces, which the new user namespace then owns.
   pid_t pid = clone(childMain, child.stackTop(), plan.cloneFlags | CLONE_PARENT | SIGCHLD, &child.ctx);
   int cloneErr = errno;
   if (pid < 0) throwSys(cloneErr, "clone", "");
   statusWrite.reset();
+  if (newUserns) {
+    syncRead.reset();
+    try {
+      prepareUserns(pid, plan);
+    } catch (const SysError&) {
+      kill(pid, SIGKILL);  // still waiting on the pipe: the pid is its own
+      throw;
+    }
+    if (write(syncWrite.get(), "1", 1) != 1) throwSys(errno, "write", "user namespace sync");
+    syncWrite.reset();
+  }
 
   ChildFailure record = {Step::kNone, 0, -1};
   ssize_t n;

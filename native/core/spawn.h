@@ -101,6 +101,12 @@ struct SpawnPlan {
   bool capsForAnyUser = false;
   uint32_t capsInheritable[2] = {0, 0};
   std::vector<int> capsAmbient;
+  // With CLONE_NEWUSER in cloneFlags (berth-nsenter only): written verbatim to the child's
+  // /proc/PID/uid_map and gid_map by the process that cloned it, while the child waits.
+  std::string uidMap, gidMap;
+  // runc's --preserve-fds (berth-nsenter only): the caller's fds 3..3+N-1, which berth-nsenter
+  // holds from kEnterPreservedFd on (core/enter.h), become the command's 3..3+N-1.
+  int preserveFds = 0;
 };
 
 struct Spawned {
@@ -129,6 +135,9 @@ struct CreatedError {
 // is the caller's parent's child (CLONE_PARENT), and stops before execve on the exec fifo. Returns
 // its pid once it is ready; throws SysError, or CreatedError. Only for single-threaded berth-nsenter.
 pid_t spawnCreated(const SpawnPlan& plan, int consoleSocket, int execFifoFd);
+// The first half of the OCI create: the container's cgroup made and joined by the caller itself,
+// before it joins any namespace (a user namespace's root has no say over the host's cgroupfs).
+void joinCreatedCgroup(const SpawnPlan& plan);
 
 // Child side (child.cc). Runs on its own stack in the parent's address space (CLONE_VM|CLONE_VFORK).
 struct ChildContext {
@@ -148,6 +157,13 @@ struct ChildContext {
   // berth-nsenter already put the command's stdio (or the pty's peer) on 0, 1 and 2
   bool stdioReady = false;
   const struct sock_fprog* seccomp = nullptr;  // built by the parent when plan.seccomp
+  // A new user namespace: the read end of the pipe the parent writes one byte to once it has
+  // written the id maps (EOF: it failed, and says so itself).
+  int usernsSyncFd = -1;
+  int usernsSyncWriteFd = -1;  // our copy of the parent's end, closed first: EOF must be seen
+  // In a user namespace other than the caller's (new, or joined by path before clone): become its
+  // root before anything else, and keep locked mount flags on remounts.
+  bool inUserns = false;
 };
 int childMain(void* arg);
 // The end of every start: working directory, stdio, credentials, execve. Never returns.

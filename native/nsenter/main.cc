@@ -140,6 +140,13 @@ void openTty(const berth::SpawnPlan& plan) {
 // The OCI create: join what the config names by path, reach the console socket, hold the exec
 // fifo, and start the init that waits for `start` (core/spawn.h spawnCreated).
 [[noreturn]] void createMain(const berth::SpawnPlan& plan) {
+  // The host's cgroupfs first, while we are still the host's root; then the namespaces, in the
+  // plan's order (a user namespace first: the others are joined with its privileges).
+  try {
+    berth::joinCreatedCgroup(plan);
+  } catch (const berth::SysError& e) {
+    finishSys(e);
+  }
   for (const auto& [flag, path] : plan.joinNamespaces) {
     int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) finish(Step::kJoinNamespace, errno);
@@ -199,8 +206,11 @@ int main() {
   joinNamespaces(plan);
   if (plan.tty) openTty(plan);
   close(berth::kEnterTtyFd);
-  // The command is born with 0, 1 and 2 and nothing else of ours.
-  if (syscall(SYS_close_range, 3U, ~0U, 0U) < 0) finish(Step::kCloseRange, errno);
+  // The command is born with 0, 1 and 2 and nothing else of ours (but --preserve-fds', which it
+  // moves down to 3..3+N-1 itself).
+  if (syscall(SYS_close_range, 3U, static_cast<unsigned>(berth::kEnterPreservedFd - 1), 0U) < 0 ||
+      syscall(SYS_close_range, static_cast<unsigned>(berth::kEnterPreservedFd + plan.preserveFds), ~0U, 0U) < 0)
+    finish(Step::kCloseRange, errno);
 
   std::vector<sock_filter> filter;
   struct sock_fprog prog = {0, nullptr};

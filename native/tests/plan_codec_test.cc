@@ -66,7 +66,7 @@ std::string fieldOf(const std::string& bytes) {
 
 TEST_CASE(plan_golden_decodes_every_field) {
   SpawnPlan p = decode(golden());
-  CHECK_EQ(p.cloneFlags, CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET);
+  CHECK_EQ(p.cloneFlags, CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWUSER);
   CHECK(p.unshareCgroup);
   CHECK_EQ(p.rootfs, "/var/lib/berth/containers/0123abcd/rootfs");
   CHECK_EQ(p.rootfsSource, "overlay");
@@ -166,16 +166,21 @@ TEST_CASE(plan_golden_decodes_every_field) {
   CHECK_EQ(p.rlimits[1].hard, ~0ULL);
   CHECK_EQ(p.oomScoreAdj, "-500");
   CHECK_EQ(p.domainname, "example.org");
-  CHECK_EQ(p.joinNamespaces.size(), 2u);
-  CHECK_EQ(p.joinNamespaces[0].first, CLONE_NEWNET);
-  CHECK_EQ(p.joinNamespaces[0].second, "/proc/1/ns/net");
-  CHECK_EQ(p.joinNamespaces[1].first, CLONE_NEWUTS);
+  CHECK_EQ(p.joinNamespaces.size(), 3u);
+  CHECK_EQ(p.joinNamespaces[0].first, CLONE_NEWUSER);
+  CHECK_EQ(p.joinNamespaces[0].second, "/proc/7/ns/user");
+  CHECK_EQ(p.joinNamespaces[1].first, CLONE_NEWNET);
+  CHECK_EQ(p.joinNamespaces[1].second, "/proc/1/ns/net");
+  CHECK_EQ(p.joinNamespaces[2].first, CLONE_NEWUTS);
   CHECK_EQ(p.seccompFilter.size(), 16u);  // two struct sock_filter
   CHECK_EQ(p.seccompFilter.substr(0, 4), std::string("\x20\x00\x00\x00", 4));
   CHECK(p.capsForAnyUser);
   CHECK_EQ(p.capsInheritable[0], 536870912u);
   CHECK_EQ(p.capsInheritable[1], 0u);
   CHECK(p.capsAmbient == (std::vector<int>{29, 5}));
+  CHECK_EQ(p.uidMap, "0 100000 65536\n");
+  CHECK_EQ(p.gidMap, "0 100000 65536\n65536 5000 1\n");
+  CHECK_EQ(p.preserveFds, 2);
 }
 
 TEST_CASE(plan_truncated_at_every_offset_fails) {
@@ -185,9 +190,16 @@ TEST_CASE(plan_truncated_at_every_offset_fails) {
       // The error names what was being read: a caller reports a broken plan by field.
       if (n < 4) CHECK_EQ(e.field, "magic");
       if (n >= 4 && n < 8) CHECK_EQ(e.field, "namespaces");
-      if (n + 1 == g.size()) CHECK_EQ(e.field, "capsAmbient");
+      if (n + 1 == g.size()) CHECK_EQ(e.field, "preserveFds");
     });
   }
+}
+
+// A negative --preserve-fds count would have berth-nsenter keep descriptors it must close.
+TEST_CASE(plan_negative_preserve_fds_fail) {
+  std::string g = golden();
+  std::string bad = g.substr(0, g.size() - 8) + f64(-1);
+  CHECK_EQ(fieldOf(bad), "preserveFds");
 }
 
 TEST_CASE(plan_trailing_bytes_fail) {

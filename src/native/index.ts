@@ -35,7 +35,9 @@ export interface NativeMountOp {
 }
 
 export interface NativeSpawnPlan {
-  /** Names from: pid, mnt, uts, ipc, net, cgroup. cgroup is unshared after the cgroup join. */
+  /** Names from: pid, mnt, uts, ipc, net, cgroup, user. cgroup is unshared after the cgroup join;
+   *  user (berth-nsenter only) is cloned with the others, which it then owns: the creating process
+   *  writes uidMap and gidMap while the child waits, then the child becomes root in it. */
   namespaces: string[];
   /** Host path the rootfs is mounted on inside the new mount namespace. */
   rootfs: string;
@@ -96,7 +98,8 @@ export interface NativeSpawnPlan {
   rlimits?: Array<[number, number, number]>;
   oomScoreAdj?: number;
   domainname?: string;
-  /** Namespaces joined by path before clone: pid, net, ipc, uts, cgroup (berth-nsenter only). */
+  /** Namespaces joined by path before clone: user, pid, net, ipc, uts, cgroup (berth-nsenter only),
+   *  in this order: user first, so that the others are joined with its privileges. */
   joinNamespaces?: Array<[string, string]>;
   /** A compiled seccomp program (struct sock_filter[]) replacing berth's default filter. */
   seccompFilter?: Buffer;
@@ -104,6 +107,12 @@ export interface NativeSpawnPlan {
   capsForAnyUser?: boolean;
   capsInheritable?: [number, number];
   capsAmbient?: number[];
+  /** With a new user namespace: the text written to the child's /proc/PID/uid_map and gid_map
+   *  ("inside outside count" lines). */
+  uidMap?: string;
+  gidMap?: string;
+  /** runc's --preserve-fds (berth-nsenter only): the caller's fds 3..3+N-1 become the command's. */
+  preserveFds?: number;
 }
 
 export interface NativeSpawned {

@@ -144,5 +144,8 @@ export function encodePlan(p: NativeSpawnPlan): Buffer {
   e.num(p.capsInheritable?.[0] ?? 0);
   e.num(p.capsInheritable?.[1] ?? 0);
   e.nums(p.capsAmbient ?? []);
+  e.str(p.uidMap ?? '');
+  e.str(p.gidMap ?? '');
+  e.num(p.preserveFds ?? 0);
   return e.done();
 }

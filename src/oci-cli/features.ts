@@ -153,8 +153,9 @@ export function features(version: string): Record<string, unknown> {
     hooks: ['prestart', 'createRuntime', 'poststart', 'poststop'],
     mountOptions: MOUNT_OPTIONS,
     linux: {
-      // No user namespace yet (uidMappings are refused at create), no time namespace.
-      namespaces: ['cgroup', 'ipc', 'mount', 'network', 'pid', 'uts'],
+      // No time namespace. A user namespace is new (with uidMappings and gidMappings) or joined by
+      // path; mounts cannot be idmapped (mountExtensions below).
+      namespaces: ['cgroup', 'ipc', 'mount', 'network', 'pid', 'user', 'uts'],
       capabilities: capabilities(),
       // cgroupfs only: systemd's slices and scopes are not driven (--systemd-cgroup is refused).
       cgroup: { v1: true, v2: true, systemd: false, systemdUser: false, rdma: false },

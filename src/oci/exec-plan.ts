@@ -5,15 +5,27 @@ import { BerthError } from '../errors';
 import type { NativeSpawnPlan } from '../native';
 import { quote } from '../util/quote';
 import type { Process, Spec } from './spec';
-import { capabilitiesOf, execCandidates, rlimitsOf } from './process-plan';
+import { capabilitiesOf, execCandidates, preservedFds, rlimitsOf } from './process-plan';
 
-const JOINED: Record<string, string> = { pid: 'pid', network: 'net', mount: 'mnt', ipc: 'ipc', uts: 'uts', cgroup: 'cgroup' };
+// setns(pidfd) joins them all in one call, the user namespace first (the kernel checks the others
+// against its privileges).
+const JOINED: Record<string, string> = {
+  pid: 'pid',
+  network: 'net',
+  mount: 'mnt',
+  ipc: 'ipc',
+  uts: 'uts',
+  cgroup: 'cgroup',
+  user: 'user',
+};
 
 export interface ExecPlanContext {
   joinFiles: string[];
   consoleSocket?: string;
   helperPath: string;
   seccompFilter?: Buffer;
+  /** runc's --preserve-fds: the caller's fds 3..3+N-1 become the process's. */
+  preserveFds?: number;
 }
 
 export function execToPlan(pid: number, p: Process, config: Spec, ctx: ExecPlanContext): NativeSpawnPlan {
@@ -25,6 +37,7 @@ export function execToPlan(pid: number, p: Process, config: Spec, ctx: ExecPlanC
   const user = p.user ?? config.process?.user ?? { uid: 0, gid: 0 };
   const env = p.env ?? config.process?.env ?? [];
   const caps = capabilitiesOf({ ...p, user });
+  const preserveFds = preservedFds(ctx.preserveFds);
   const namespaces = (config.linux?.namespaces ?? []).map((n) => JOINED[n.type]).filter((n): n is string => !!n);
   return {
     namespaces: [...new Set(namespaces)],
@@ -60,5 +73,6 @@ export function execToPlan(pid: number, p: Process, config: Spec, ctx: ExecPlanC
     ...(ctx.consoleSocket ? { consoleSocket: ctx.consoleSocket } : {}),
     seccomp: false,
     ...(ctx.seccompFilter ? { seccompFilter: ctx.seccompFilter } : {}),
+    ...(preserveFds ? { preserveFds } : {}),
   };
 }

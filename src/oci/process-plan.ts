@@ -103,3 +103,11 @@ export function rlimitsOf(p: Process): Array<[number, number, number]> {
     return [resource, rlimitValue(l.soft), rlimitValue(l.hard)];
   });
 }
+
+/** --preserve-fds' count, checked (the native side trusts it). */
+export function preservedFds(n: number | undefined): number {
+  if (n === undefined) return 0;
+  if (!Number.isInteger(n) || n < 0 || n > 1024)
+    throw new BerthError('INVALID_ARGUMENT', `--preserve-fds: expected a number of descriptors from 0 to 1024 but received ${quote(n)}`);
+  return n;
+}

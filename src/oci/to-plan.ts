@@ -11,9 +11,11 @@ import type { NativeMountOp, NativeSpawnPlan } from '../native';
 import type { CgroupPlan } from '../runtime/cgroups';
 import { quote } from '../util/quote';
 import { parseMountOptions } from './mount-options';
-import { capabilitiesOf, execCandidates, rlimitsOf } from './process-plan';
+import { capabilitiesOf, execCandidates, preservedFds, rlimitsOf } from './process-plan';
 import { ANNOTATION } from './annotations';
-import type { Mount, Namespace, Spec } from './spec';
+import { namespaces, type NamespacePlan } from './namespaces';
+import type { Mount, Spec } from './spec';
+import { userNamespacePlan } from './user-namespace';
 
 /** What a `berth run` start knows beyond its config (see OciPlanContext.berth). */
 export interface BerthStart {
@@ -37,6 +39,8 @@ export interface OciPlanContext {
   /** The compiled linux.seccomp program, if the config has one. */
   seccompFilter?: Buffer;
   stdio?: [number, number, number];
+  /** runc's --preserve-fds: the caller's fds 3..3+N-1 become the container process's. */
+  preserveFds?: number;
   /** `berth run`'s starts: the addon spawns from Node itself (no berth-nsenter), so a network
    *  namespace path is joined by the child (netnsPath) and nothing else may be joined; the child
    *  dies with the thread that spawned it; berth-init and berth's built-in filter are annotations. */
@@ -64,33 +68,6 @@ const PROC_FILES = new Set([
   'proc/loadavg',
   'proc/slabinfo',
 ]);
-
-// Type names as the plan (and clone(2)'s flags) know them.
-const NEW_NAMESPACE: Record<string, string> = { pid: 'pid', network: 'net', mount: 'mnt', ipc: 'ipc', uts: 'uts', cgroup: 'cgroup' };
-const JOIN_NAMESPACE: Record<string, string> = { pid: 'pid', network: 'net', ipc: 'ipc', uts: 'uts', cgroup: 'cgroup' };
-
-function namespaces(list: Namespace[], joinInChild: boolean): { create: string[]; join: Array<[string, string]>; netnsPath?: string } {
-  let netnsPath: string | undefined;
-  const create: string[] = [];
-  const join: Array<[string, string]> = [];
-  list.forEach((ns, i) => {
-    const field = `linux.namespaces[${i}]`;
-    if (ns.type === 'user') fail(field, 'user namespaces are not supported by berth-oci yet; run the container without one');
-    if (ns.type === 'time') fail(field, 'time namespaces are not supported by berth-oci');
-    if (!(ns.type in NEW_NAMESPACE)) fail(`${field}.type`, `unknown namespace type ${quote(ns.type)}`);
-    if (ns.path) {
-      if (!JOIN_NAMESPACE[ns.type])
-        fail(`${field}.path`, 'joining a mount namespace by path is not supported; give the container a new one');
-      if (joinInChild && ns.type === 'network') netnsPath = ns.path;
-      else if (joinInChild) fail(`${field}.path`, 'only a network namespace can be joined by path here');
-      else join.push([JOIN_NAMESPACE[ns.type], ns.path]);
-    } else {
-      create.push(NEW_NAMESPACE[ns.type]);
-    }
-  });
-  if (!create.includes('mnt')) fail('linux.namespaces', 'berth-oci needs a new mount namespace (type "mount") for the container');
-  return { create, join, ...(netnsPath ? { netnsPath } : {}) };
-}
 
 const DEFAULT_DEVICES: Array<[string, number, number]> = [
   ['null', 1, 3],
@@ -159,8 +136,13 @@ function unionRoot(spec: Spec): Mount | undefined {
   return m && rel(m.destination ?? '') === '' && UNION_FILESYSTEMS.has(m.type ?? '') ? m : undefined;
 }
 
-function mountOps(spec: Spec, ctx: OciPlanContext): NativeMountOp[] {
+/** A device node of the host bound over an empty file: a user namespace's root may not mknod (as
+ *  runc does it there). */
+const deviceBind = (target: string, hostPath: string) => op({ kind: 'mount', target, source: hostPath, flags: MS.BIND, create: 2 });
+
+function mountOps(spec: Spec, ctx: OciPlanContext, ns: NamespacePlan): NativeMountOp[] {
   const ops: NativeMountOp[] = [];
+  const userns = ns.user.kind !== 'none';
   let devIsTmpfs = false;
   (spec.mounts ?? []).forEach((m, i) => {
     const field = `mounts[${i}]`;
@@ -199,6 +181,12 @@ function mountOps(spec: Spec, ctx: OciPlanContext): NativeMountOp[] {
       return;
     }
     if (!type) fail(`${field}.type`, 'a mount needs a type (or the bind option)');
+    // sysfs may be mounted only by the user namespace that owns the network namespace: without a
+    // new one of those, the host's /sys is bound instead (runc's rootless way)
+    if (type === 'sysfs' && userns && !ns.create.includes('net')) {
+      ops.push(op({ kind: 'mount', target, source: '/sys', flags: MS.BIND | MS.REC | o.flags, create: 1, intoKernelFs }));
+      return;
+    }
     if (target === 'dev' && type === 'tmpfs') devIsTmpfs = true;
     ops.push(
       op({
@@ -217,7 +205,11 @@ function mountOps(spec: Spec, ctx: OciPlanContext): NativeMountOp[] {
   // As runc: a /dev of our own gets the standard devices and links.
   if (devIsTmpfs) {
     for (const [name, major, minor] of DEFAULT_DEVICES)
-      ops.push(op({ kind: 'mknod', target: `dev/${name}`, mode: S_IFCHR | 0o666, rdev: makedev(major, minor) }));
+      ops.push(
+        userns
+          ? deviceBind(`dev/${name}`, `/dev/${name}`)
+          : op({ kind: 'mknod', target: `dev/${name}`, mode: S_IFCHR | 0o666, rdev: makedev(major, minor) }),
+      );
     for (const [name, target] of DEV_LINKS) ops.push(op({ kind: 'symlink', target: `dev/${name}`, source: target }));
     if (hostHasKcore()) ops.push(op({ kind: 'symlink', target: 'dev/core', source: '/proc/kcore' }));
   }
@@ -233,7 +225,14 @@ function mountOps(spec: Spec, ctx: OciPlanContext): NativeMountOp[] {
             ? 0o010000
             : fail(`${field}.type`, `expected c, b, u or p but received ${quote(d.type)}`);
     ops.push(
-      op({ kind: 'mknod', target: rel(d.path), mode: kind | ((d.fileMode ?? 0o666) & 0o7777), rdev: makedev(d.major ?? 0, d.minor ?? 0) }),
+      userns
+        ? deviceBind(rel(d.path), path.posix.normalize(d.path))
+        : op({
+            kind: 'mknod',
+            target: rel(d.path),
+            mode: kind | ((d.fileMode ?? 0o666) & 0o7777),
+            rdev: makedev(d.major ?? 0, d.minor ?? 0),
+          }),
     );
   });
   for (const [key, value] of Object.entries(spec.linux?.sysctl ?? {})) {
@@ -307,6 +306,8 @@ export function specToPlan(spec: Spec, ctx: OciPlanContext): NativeSpawnPlan {
     fail('root.path', `${quote(rootfs)} is not a directory`);
   const berth = ctx.berth;
   const ns = namespaces(spec.linux?.namespaces ?? [], !!berth);
+  const userns = userNamespacePlan(spec.linux, ns.user, p.user);
+  const preserveFds = preservedFds(ctx.preserveFds);
   const union = unionRoot(spec);
   const init = berth && spec.annotations?.[ANNOTATION.init] === 'true';
   const env = p.env ?? [];
@@ -327,7 +328,7 @@ export function specToPlan(spec: Spec, ctx: OciPlanContext): NativeSpawnPlan {
     rootfsReadonly: !!spec.root!.readonly,
     rootfsPropagation: propagation,
     noPivot: !!ctx.noPivot,
-    mounts: mountOps(spec, ctx),
+    mounts: mountOps(spec, ctx, ns),
     hostname: spec.hostname ?? '',
     domainname: spec.domainname ?? '',
     cgroupDirs: ctx.cgroup.dirs,
@@ -362,5 +363,7 @@ export function specToPlan(spec: Spec, ctx: OciPlanContext): NativeSpawnPlan {
     ...(ctx.consoleSocket ? { consoleSocket: ctx.consoleSocket } : {}),
     seccomp: !!berth && spec.annotations?.[ANNOTATION.seccomp] === 'default',
     ...(ctx.seccompFilter ? { seccompFilter: ctx.seccompFilter } : {}),
+    ...userns,
+    ...(preserveFds ? { preserveFds } : {}),
   };
 }

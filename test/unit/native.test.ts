@@ -64,6 +64,9 @@ const PLAN_FIELDS = {
   capsForAnyUser: true,
   capsInheritable: true,
   capsAmbient: true,
+  uidMap: true,
+  gidMap: true,
+  preserveFds: true,
 } satisfies Record<keyof NativeSpawnPlan, true>;
 const MOUNT_FIELDS = {
   kind: true,
@@ -133,6 +136,9 @@ describe('plan codec golden bytes (TypeScript side)', () => {
       capsForAnyUser: false,
       capsInheritable: [0, 0] as [number, number],
       capsAmbient: [],
+      uidMap: '',
+      gidMap: '',
+      preserveFds: 0,
       mounts: plan.mounts.map((m) => ({ ...m, intoKernelFs: false, propagation: 0 })),
     };
     const { oomScoreAdj: _adj, ...withoutAdj } = zeroed;
@@ -158,6 +164,9 @@ describe('plan codec golden bytes (TypeScript side)', () => {
       'capsForAnyUser',
       'capsInheritable',
       'capsAmbient',
+      'uidMap',
+      'gidMap',
+      'preserveFds',
     ] as const;
     for (const k of optionalFields) delete omitted[k];
     expect(encodePlan(omitted).equals(encodePlan(withoutAdj))).toBe(true);

@@ -118,7 +118,7 @@ describe('specToPlan: root, process, namespaces', () => {
 
   it('refuses what it cannot honour, naming the field', () => {
     expect(caught(() => plan(spec({}, { namespaces: [{ type: 'mount' }, { type: 'user' }] }))).message).toMatch(
-      /^config\.json linux\.namespaces\[1\]: user namespaces are not supported/,
+      /^config\.json linux\.uidMappings: a new user namespace \(linux\.namespaces\[1\]\) needs uid mappings/,
     );
     expect(caught(() => plan(spec({}, { namespaces: [{ type: 'pid' }] }))).message).toMatch(/needs a new mount namespace/);
     expect(caught(() => plan(spec({}, { namespaces: [{ type: 'mount', path: '/proc/1/ns/mnt' }] }))).message).toMatch(
