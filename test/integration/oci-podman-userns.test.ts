@@ -1,0 +1,78 @@
+// podman (Debian's, with conmon) running containers with --uidmap on berth-oci: podman makes the
+// mappings, chowns the image for them and sends a user namespace in the config. Skipped only where
+// podman, conmon, script or unshare is missing. BERTH_OCI_RUNTIME=/usr/sbin/runc runs it on runc.
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hostChanges, hostSnapshot, type HostSnapshot } from '../helpers/env';
+import {
+  missingProgram,
+  ociRuntimeUnderTest,
+  PODMAN_PROGRAMS,
+  startPodman,
+  TEST_IMAGE,
+  type Podman,
+  type RunResult,
+} from '../helpers/podman';
+
+const missing = missingProgram(PODMAN_PROGRAMS);
+const runtime = ociRuntimeUnderTest();
+
+function ok(r: RunResult): string {
+  expect(r.code, `exit ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`).toBe(0);
+  return r.stdout;
+}
+
+describe.skipIf(missing !== undefined)(
+  `podman --uidmap on ${path.basename(runtime, '.js')}${missing ? ` (skipped: ${missing} is missing)` : ''}`,
+  () => {
+    let p: Podman;
+    let before: HostSnapshot;
+
+    beforeAll(async () => {
+      p = await startPodman(runtime);
+      before = hostSnapshot({ cgroupParent: p.cgroupParent.slice(1) });
+    }, 120_000);
+
+    afterAll(async () => {
+      if (!p) return;
+      await p.cleanup();
+      expect(hostChanges(before, hostSnapshot({ cgroupParent: p.cgroupParent.slice(1) }))).toEqual([]);
+    }, 120_000);
+
+    it('run --uidmap 0:100000:65536: root inside, its mapping in /proc/self/uid_map', async () => {
+      const out = ok(
+        await p.podman([
+          'run',
+          '--rm',
+          '--uidmap',
+          '0:100000:65536',
+          '--gidmap',
+          '0:100000:65536',
+          TEST_IMAGE,
+          'sh',
+          '-c',
+          'id -u; cat /proc/self/uid_map; touch /tmp/x && echo wrote',
+        ]),
+      );
+      const [uid, map, wrote] = out.trim().split('\n');
+      expect([uid, map.trim().split(/\s+/), wrote]).toEqual(['0', ['0', '100000', '65536'], 'wrote']);
+    });
+
+    it('-d with --uidmap: the host sees the mapped uid, exec joins the namespace', async () => {
+      const id = ok(
+        await p.podman(['run', '-d', '--uidmap', '0:100000:65536', '--gidmap', '0:100000:65536', TEST_IMAGE, 'sleep', '1000']),
+      ).trim();
+      const pid = Number(ok(await p.podman(['inspect', '--format', '{{.State.Pid}}', id])).trim());
+      const status = await import('node:fs').then((fs) => fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+      expect(/^Uid:\s+(\d+)/m.exec(status)![1]).toBe('100000');
+      const ex = ok(await p.podman(['exec', id, 'sh', '-c', 'id -u; cat /proc/self/uid_map']));
+      expect(
+        ex
+          .trim()
+          .split('\n')
+          .map((l) => l.trim().split(/\s+/).join(' ')),
+      ).toEqual(['0', '0 100000 65536']);
+      ok(await p.podman(['rm', '-f', '-t', '0', id]));
+    });
+  },
+);
