@@ -1,70 +1,116 @@
-// Writes src/oci/seccomp/syscalls-x86_64.ts, the x86_64 syscall name -> number table the seccomp
-// compiler resolves profile names with. Run it when the kernel headers grow: `node scripts/gen-syscalls.mjs
-// [path/to/unistd_64.h]` (default: Debian's linux-libc-dev copy). The headers of a distribution lag the
-// kernel by a few releases, so NEWER below adds the syscalls merged after them, taken from the kernel's
-// arch/x86/entry/syscalls/syscall_64.tbl; a name or number that the headers already define differently
-// is an error, so the list can never silently disagree with the headers.
+// Writes the syscall name -> number tables the seccomp compiler resolves profile names with, one per
+// ABI an x86_64 kernel runs: src/oci/seccomp/syscalls-x86_64.ts (unistd_64.h), syscalls-i386.ts
+// (unistd_32.h: 32-bit programs, and int 0x80 from 64-bit ones) and syscalls-x32.ts (unistd_x32.h;
+// numbers without __X32_SYSCALL_BIT, which the compiler adds). Run it when the kernel headers grow:
+// `node scripts/gen-syscalls.mjs [DIR]`, DIR holding the three headers (default: Debian's
+// linux-libc-dev copy, /usr/include/x86_64-linux-gnu/asm). The headers of a distribution lag the
+// kernel by a few releases, so NEWER below adds the syscalls merged after them, from the kernel's
+// arch/x86/entry/syscalls/syscall_64.tbl and syscall_32.tbl; a name or number that the headers
+// already define differently is an error, so the lists can never silently disagree with the headers.
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
-const header = process.argv[2] ?? '/usr/include/x86_64-linux-gnu/asm/unistd_64.h';
-const out = path.join(root, 'src/oci/seccomp/syscalls-x86_64.ts');
+const arg = process.argv[2] ?? '/usr/include/x86_64-linux-gnu/asm';
+// an older invocation named unistd_64.h itself: its directory holds the other two
+const dir = arg.endsWith('.h') ? path.dirname(arg) : arg;
 
-/** Syscalls newer than Debian bookworm's linux-libc-dev 6.1 headers: [name, number, first kernel]. */
+/**
+ * Syscalls newer than Debian bookworm's linux-libc-dev 6.1 headers: [name, number, first kernel, ABIs].
+ * Since 5.1 a new syscall has one number on every architecture, so a `common` one of syscall_64.tbl
+ * has that number for x32 and in syscall_32.tbl too; `64` ones (uprobes, shadow stacks) exist on
+ * x86_64 alone.
+ */
+const ALL = ['x86_64', 'x32', 'i386'];
 const NEWER = [
-  ['uretprobe', 335, '6.11'],
-  ['uprobe', 336, '6.18'],
-  ['cachestat', 451, '6.5'],
-  ['fchmodat2', 452, '6.6'],
-  ['map_shadow_stack', 453, '6.6'],
-  ['futex_wake', 454, '6.7'],
-  ['futex_wait', 455, '6.7'],
-  ['futex_requeue', 456, '6.7'],
-  ['statmount', 457, '6.8'],
-  ['listmount', 458, '6.8'],
-  ['lsm_get_self_attr', 459, '6.8'],
-  ['lsm_set_self_attr', 460, '6.8'],
-  ['lsm_list_modules', 461, '6.8'],
-  ['mseal', 462, '6.10'],
-  ['setxattrat', 463, '6.13'],
-  ['getxattrat', 464, '6.13'],
-  ['listxattrat', 465, '6.13'],
-  ['removexattrat', 466, '6.13'],
-  ['open_tree_attr', 467, '6.15'],
-  ['file_getattr', 468, '6.17'],
-  ['file_setattr', 469, '6.17'],
-  ['listns', 470, '6.19'],
+  ['uretprobe', 335, '6.11', ['x86_64']],
+  ['uprobe', 336, '6.18', ['x86_64']],
+  ['cachestat', 451, '6.5', ALL],
+  ['fchmodat2', 452, '6.6', ALL],
+  ['map_shadow_stack', 453, '6.6', ['x86_64']],
+  ['futex_wake', 454, '6.7', ALL],
+  ['futex_wait', 455, '6.7', ALL],
+  ['futex_requeue', 456, '6.7', ALL],
+  ['statmount', 457, '6.8', ALL],
+  ['listmount', 458, '6.8', ALL],
+  ['lsm_get_self_attr', 459, '6.8', ALL],
+  ['lsm_set_self_attr', 460, '6.8', ALL],
+  ['lsm_list_modules', 461, '6.8', ALL],
+  ['mseal', 462, '6.10', ALL],
+  ['setxattrat', 463, '6.13', ALL],
+  ['getxattrat', 464, '6.13', ALL],
+  ['listxattrat', 465, '6.13', ALL],
+  ['removexattrat', 466, '6.13', ALL],
+  ['open_tree_attr', 467, '6.15', ALL],
+  ['file_getattr', 468, '6.17', ALL],
+  ['file_setattr', 469, '6.17', ALL],
+  ['listns', 470, '6.19', ALL],
 ];
 
-const text = fs.readFileSync(header, 'utf8');
-const table = new Map();
-for (const m of text.matchAll(/^#define __NR_(\w+)\s+(\d+)\s*$/gm)) table.set(m[1], Number(m[2]));
-if (table.size < 300) throw new Error(`${header}: only ${table.size} syscalls found; is it unistd_64.h?`);
-const fromHeaders = table.size;
+const ABIS = [
+  {
+    abi: 'x86_64',
+    header: 'unistd_64.h',
+    constant: 'X86_64_SYSCALLS',
+    tbl: 'syscall_64.tbl',
+    what: 'x86_64 syscall name -> number',
+    // #define __NR_read 0
+    pattern: /^#define __NR_(\w+)\s+(\d+)\s*$/gm,
+    minimum: 300,
+  },
+  {
+    abi: 'i386',
+    header: 'unistd_32.h',
+    constant: 'I386_SYSCALLS',
+    tbl: 'syscall_32.tbl',
+    what: 'i386 (SCMP_ARCH_X86, AUDIT_ARCH_I386) syscall name -> number',
+    pattern: /^#define __NR_(\w+)\s+(\d+)\s*$/gm,
+    minimum: 380,
+  },
+  {
+    abi: 'x32',
+    header: 'unistd_x32.h',
+    constant: 'X32_SYSCALLS',
+    tbl: 'syscall_64.tbl',
+    what: 'x32 (SCMP_ARCH_X32) syscall name -> number without __X32_SYSCALL_BIT (0x40000000, which the\n *  kernel reports set in seccomp_data.nr, with arch AUDIT_ARCH_X86_64)',
+    // #define __NR_read (__X32_SYSCALL_BIT + 0)
+    pattern: /^#define __NR_(\w+)\s+\(__X32_SYSCALL_BIT \+ (\d+)\)\s*$/gm,
+    minimum: 300,
+  },
+];
 
-const byNumber = new Map([...table].map(([name, nr]) => [nr, name]));
-for (const [name, nr] of NEWER) {
-  if (table.has(name) && table.get(name) !== nr) throw new Error(`${name}: ${header} says ${table.get(name)}, NEWER says ${nr}`);
-  if (byNumber.has(nr) && byNumber.get(nr) !== name) throw new Error(`${nr}: ${header} says ${byNumber.get(nr)}, NEWER says ${name}`);
-  table.set(name, nr);
-  byNumber.set(nr, name);
+for (const { abi, header, constant, tbl, what, pattern, minimum } of ABIS) {
+  const file = path.join(dir, header);
+  const text = fs.readFileSync(file, 'utf8');
+  const table = new Map();
+  for (const m of text.matchAll(pattern)) table.set(m[1], Number(m[2]));
+  if (table.size < minimum) throw new Error(`${file}: only ${table.size} syscalls found; is it ${header}?`);
+  const fromHeaders = table.size;
+
+  const byNumber = new Map([...table].map(([name, nr]) => [nr, name]));
+  const newer = NEWER.filter(([, , , abis]) => abis.includes(abi));
+  for (const [name, nr] of newer) {
+    if (table.has(name) && table.get(name) !== nr) throw new Error(`${name}: ${file} says ${table.get(name)}, NEWER says ${nr}`);
+    if (byNumber.has(nr) && byNumber.get(nr) !== name) throw new Error(`${nr}: ${file} says ${byNumber.get(nr)}, NEWER says ${name}`);
+    table.set(name, nr);
+    byNumber.set(nr, name);
+  }
+
+  const entries = [...table].sort((a, b) => a[1] - b[1]);
+  const added = newer.filter(([name]) => !text.includes(`__NR_${name} `));
+  const out = path.join(root, `src/oci/seccomp/syscalls-${abi}.ts`);
+  const lines = [
+    `// Generated by scripts/gen-syscalls.mjs from ${header} (${fromHeaders} syscalls) plus ${added.length}`,
+    `// newer ones from the kernel's arch/x86/entry/syscalls/${tbl} (listed in the script). Do not edit:`,
+    '// change the script and run `node scripts/gen-syscalls.mjs`.',
+    '',
+    `/** ${what}. A Map, so that names like "constructor" cannot reach Object.prototype. */`,
+    `export const ${constant}: ReadonlyMap<string, number> = new Map<string, number>([`,
+    ...entries.map(([name, nr]) => `  ['${name}', ${nr}],`),
+    ']);',
+    '',
+  ];
+  fs.writeFileSync(out, lines.join('\n'));
+  console.log(`wrote ${entries.length} syscalls (${fromHeaders} from ${file}, ${added.length} newer) to ${path.relative(root, out)}`);
 }
-
-const entries = [...table].sort((a, b) => a[1] - b[1]);
-const added = NEWER.filter(([name]) => !text.includes(`__NR_${name} `));
-const lines = [
-  '// Generated by scripts/gen-syscalls.mjs from ' + path.basename(header) + ' (' + fromHeaders + ' syscalls) plus ' + added.length,
-  "// newer ones from the kernel's arch/x86/entry/syscalls/syscall_64.tbl (listed in the script). Do not edit:",
-  '// change the script and run `node scripts/gen-syscalls.mjs`. x86_64 numbers only: the x32 ABI (numbers',
-  '// with bit 30 set) and i386 have tables of their own, which the compiler does not use (see compile.ts).',
-  '',
-  '/** x86_64 syscall name -> number. A Map, so that names like "constructor" cannot reach Object.prototype. */',
-  'export const X86_64_SYSCALLS: ReadonlyMap<string, number> = new Map<string, number>([',
-  ...entries.map(([name, nr]) => `  ['${name}', ${nr}],`),
-  ']);',
-  '',
-];
-fs.writeFileSync(out, lines.join('\n'));
-console.log(`wrote ${entries.length} syscalls (${fromHeaders} from ${header}, ${added.length} newer) to ${path.relative(root, out)}`);

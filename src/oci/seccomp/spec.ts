@@ -24,6 +24,8 @@ import {
   SECCOMP_RET_TRACE,
   SECCOMP_RET_TRAP,
 } from './bpf';
+import { I386_SYSCALLS } from './syscalls-i386';
+import { X32_SYSCALLS } from './syscalls-x32';
 import { X86_64_SYSCALLS } from './syscalls-x86_64';
 
 export type LinuxSeccompAction =
@@ -60,7 +62,8 @@ export interface LinuxSyscall {
 export interface LinuxSeccomp {
   defaultAction: LinuxSeccompAction;
   defaultErrnoRet?: number;
-  /** SCMP_ARCH_* names. The filter always covers x86_64; see compile.ts for the others. */
+  /** SCMP_ARCH_* names. The filter always covers x86_64, and x32 and i386 (SCMP_ARCH_X86) when
+   *  listed; see compile.ts for the others. */
   architectures?: string[];
   /** SECCOMP_FILTER_FLAG_* names, passed to seccomp(2). */
   flags?: string[];
@@ -81,9 +84,20 @@ export interface Condition {
   valueTwo: bigint;
 }
 
-/** One rule for one syscall number, its conditions ANDed. */
+/** The syscall ABIs of an x86_64 kernel, each with a table of its own (scripts/gen-syscalls.mjs). */
+export type Abi = 'x86_64' | 'x32' | 'i386';
+
+/** The architecture names of the ABIs, and their numbers. x32's are without __X32_SYSCALL_BIT. */
+export const ABIS: ReadonlyMap<string, { abi: Abi; syscalls: ReadonlyMap<string, number> }> = new Map([
+  ['SCMP_ARCH_X86_64', { abi: 'x86_64', syscalls: X86_64_SYSCALLS }],
+  ['SCMP_ARCH_X32', { abi: 'x32', syscalls: X32_SYSCALLS }],
+  ['SCMP_ARCH_X86', { abi: 'i386', syscalls: I386_SYSCALLS }],
+]);
+
+/** One rule for one syscall number of one ABI, its conditions ANDed. */
 export interface Rule {
   name: string;
+  abi: Abi;
   nr: number;
   action: number;
   conditions: Condition[];
@@ -92,13 +106,16 @@ export interface Rule {
 export interface ValidatedSeccomp {
   /** SECCOMP_RET_* value of the default action, data included. */
   defaultAction: number;
-  /** Whether syscalls above the largest one the profile names return ENOSYS (runc's patchbpf stub). */
-  enosysAbove: number | undefined;
+  /** Per ABI, the largest syscall number the profile names, above which a refusing default answers
+   *  ENOSYS instead (runc's patchbpf stub); absent when it does not. */
+  enosysAbove: Partial<Record<Abi, number>>;
   /** Rules in profile order, already without those whose action is the default action. */
   rules: Rule[];
   flags: number;
   architectures: string[];
-  /** Names not in the x86_64 table, in first-seen order. */
+  /** The ABIs the filter covers: x86_64, then x32 and i386 when listed. */
+  abis: Abi[];
+  /** Names no covered ABI knows, in first-seen order. */
   ignored: string[];
 }
 
@@ -264,9 +281,13 @@ export function validateSeccomp(spec: unknown): ValidatedSeccomp {
     flags |= bit;
   });
 
+  const abis = [...new Set(['SCMP_ARCH_X86_64', ...architectures])].flatMap((a) => {
+    const found = ABIS.get(a);
+    return found ? [found] : [];
+  });
   const rules: Rule[] = [];
   const ignored: string[] = [];
-  let largest = -1;
+  const largest: Partial<Record<Abi, number>> = {};
   optionalArray(spec.syscalls, `${FIELD}.syscalls`).forEach((call, i) => {
     const field = `${FIELD}.syscalls[${i}]`;
     if (!isObject(call)) throw invalid(field, 'an object', call);
@@ -276,19 +297,26 @@ export function validateSeccomp(spec: unknown): ValidatedSeccomp {
     const conditions = optionalArray(call.args, `${field}.args`).map((a, j) => condition(a, `${field}.args[${j}]`));
     names.forEach((name, j) => {
       if (typeof name !== 'string' || name === '') throw invalid(`${field}.names[${j}]`, 'a syscall name', name);
-      const nr = X86_64_SYSCALLS.get(name);
-      if (nr === undefined) {
-        if (!ignored.includes(name)) ignored.push(name);
-        return;
+      let known = false;
+      for (const { abi, syscalls } of abis) {
+        const nr = syscalls.get(name);
+        if (nr === undefined) continue; // chown32 on x86_64, arch_prctl on i386
+        known = true;
+        // runc's ENOSYS stub counts every named syscall, including rules dropped just below.
+        largest[abi] = Math.max(largest[abi] ?? -1, nr);
+        if (action === defaultAction) continue;
+        for (const group of splitSharedArguments(conditions)) rules.push({ name, abi, nr, action, conditions: group });
       }
-      // runc's ENOSYS stub counts every named syscall, including rules dropped just below.
-      largest = Math.max(largest, nr);
-      if (action === defaultAction) return;
-      for (const group of splitSharedArguments(conditions)) rules.push({ name, nr, action, conditions: group });
+      if (!known && !ignored.includes(name)) ignored.push(name);
     });
   });
 
-  return { defaultAction, enosysAbove: enosysStub(spec.defaultAction, defaultAction, largest), rules, flags, architectures, ignored };
+  const enosysAbove: Partial<Record<Abi, number>> = {};
+  for (const { abi } of abis) {
+    const above = enosysStub(spec.defaultAction, defaultAction, largest[abi] ?? -1);
+    if (above !== undefined) enosysAbove[abi] = above;
+  }
+  return { defaultAction, enosysAbove, rules, flags, architectures, abis: abis.map((a) => a.abi), ignored };
 }
 
 /**
