@@ -48,8 +48,35 @@ export function v1WeightFiles(hierarchyRoot: string, parentDir: string): V1Weigh
 
 const device = (d: { major: number; minor: number }) => `${d.major}:${d.minor}`;
 
+/** BFQ weighs a device only while it is that device's scheduler; elsewhere the kernel answers a
+ *  per-device weight with EOPNOTSUPP, which names neither the device nor the cure. */
+export function checkBfqDevices(b: BlockIOLimits, sysDevBlock = '/sys/dev/block'): void {
+  (b.weightDevices ?? []).forEach((d, i) => {
+    if (d.weight === undefined) return;
+    const dev = path.join(sysDevBlock, device(d));
+    // /sys/dev/block/M:m links to the device; a partition's queue is its disk's (the dir above)
+    const real = fs.existsSync(dev) ? fs.realpathSync(dev) : undefined;
+    const file = real && [real, path.dirname(real)].map((r) => path.join(r, 'queue', 'scheduler')).find((f) => fs.existsSync(f));
+    const field = `blockIO.weightDevice[${i}]`;
+    if (!file) throw resourceError(field, `there is no block device ${device(d)} on this host`);
+    const scheduler = fs.readFileSync(file, 'utf8').trim();
+    if (!scheduler.includes('[bfq]')) {
+      throw resourceError(
+        field,
+        `device ${device(d)} is not scheduled by BFQ (queue/scheduler: ${scheduler}), which per-device weights need: echo bfq > ${path.join(dev, 'queue', 'scheduler')}, or leave it out`,
+      );
+    }
+  });
+}
+
 /** v1: blkio weights and throttles; a weight without a weight file is refused, naming the files. */
-export function v1BlockIOWrites(dir: string, b: BlockIOLimits, files: V1WeightFiles | undefined, hierarchy: string): Writes {
+export function v1BlockIOWrites(
+  dir: string,
+  b: BlockIOLimits,
+  files: V1WeightFiles | undefined,
+  hierarchy: string,
+  sysDevBlock?: string,
+): Writes {
   const w: Writes = [];
   const f = (name: string) => path.join(dir, name);
   if (wantsWeight(b) && !files) {
@@ -64,6 +91,7 @@ export function v1BlockIOWrites(dir: string, b: BlockIOLimits, files: V1WeightFi
       `there is no blkio.leaf_weight in ${hierarchy}: only the CFQ scheduler had leaf weights (removed in Linux 5.0); leave it out`,
     );
   }
+  if (files === BFQ) checkBfqDevices(b, sysDevBlock);
   if (b.weight !== undefined) w.push([f(files!.weight), String(b.weight)]);
   if (b.leafWeight !== undefined) w.push([f(files!.leafWeight!), String(b.leafWeight)]);
   for (const d of b.weightDevices ?? []) {
@@ -88,10 +116,11 @@ export function blkioToIOWeight(weight: number): number {
 
 /** v2: io.bfq.weight takes v1's scale as is; without BFQ, io.weight (iocost) takes the converted
  *  one. io.max's keys name what is limited; a rate of 0 means "no limit", as in v1. */
-export function v2IOWrites(dir: string, b: BlockIOLimits, bfq: boolean): Writes {
+export function v2IOWrites(dir: string, b: BlockIOLimits, bfq: boolean, sysDevBlock?: string): Writes {
   const w: Writes = [];
   const f = (name: string) => path.join(dir, name);
   if (wantsLeafWeight(b)) throw resourceError('blockIO.leafWeight', 'cgroup v2 has no leaf weights; leave it out');
+  if (bfq) checkBfqDevices(b, sysDevBlock);
   const weightFile = bfq ? 'io.bfq.weight' : 'io.weight';
   const scale = (weight: number) => String(bfq ? weight : blkioToIOWeight(weight));
   if (b.weight !== undefined) w.push([f(weightFile), scale(b.weight)]);

@@ -61,6 +61,8 @@ export interface CgroupLimits extends ResourceLimits {
 export interface CgroupHostOptions {
   /** /sys/kernel/mm/hugepages: the huge page sizes the kernel offers. */
   hugepagesDir?: string;
+  /** /sys/dev/block: block devices by major:minor, with their I/O schedulers. */
+  sysDevBlock?: string;
   /** The controllers a cgroup2 tree's root offers (its cgroup.controllers). */
   controllersOf?: (mountPoint: string) => string[];
 }

@@ -154,7 +154,7 @@ export class CgroupV1 implements CgroupManager {
     const blkio = has('blkio') ? this.dir('blkio', id) : undefined;
     if (blkio && limits.blockIO) {
       const mp = this.controllers.get('blkio')!;
-      writes.push(...v1BlockIOWrites(blkio, limits.blockIO, v1WeightFiles(mp, this.dir('blkio')!), mp));
+      writes.push(...v1BlockIOWrites(blkio, limits.blockIO, v1WeightFiles(mp, this.dir('blkio')!), mp, this.host.sysDevBlock));
     }
     const netCls = has('net_cls') ? this.dir('net_cls', id) : undefined;
     if (netCls && limits.netClassId !== undefined) writes.push([path.join(netCls, 'net_cls.classid'), String(limits.netClassId)]);

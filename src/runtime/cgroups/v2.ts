@@ -70,7 +70,8 @@ export class CgroupV2 implements CgroupManager {
     }
     writes.push(...v2LimitWrites(dir, limits));
     // BFQ's io.bfq.weight is on no root: an existing parent shows whether the kernel has it.
-    if (limits.blockIO) writes.push(...v2IOWrites(dir, limits.blockIO, fs.existsSync(path.join(parent, 'io.bfq.weight'))));
+    if (limits.blockIO)
+      writes.push(...v2IOWrites(dir, limits.blockIO, fs.existsSync(path.join(parent, 'io.bfq.weight')), this.host.sysDevBlock));
     if (limits.hugepages?.length) {
       checkPageSizes(limits.hugepages, this.host.hugepagesDir);
       writes.push(...hugetlbWrites(dir, limits.hugepages, 2));
