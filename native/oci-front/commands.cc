@@ -141,7 +141,7 @@ int stateCommand(const NativeState& s) {
 }
 
 int startCommand(const NativeState& s) {
-  if (statusOf(s) != Status::Created || s.hasHook("poststart")) return kHandOver;
+  if (statusOf(s) != Status::Created || s.hasHook("poststart") || s.hasHook("startContainer")) return kHandOver;
   UniqueFd fifo(open(s.fifo.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
   if (!fifo.valid()) return kHandOver;
   UniqueFd pidfd(initPidfd(s));

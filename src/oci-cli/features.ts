@@ -149,8 +149,8 @@ export function features(version: string): Record<string, unknown> {
   return {
     ociVersionMin: '1.0.0',
     ociVersionMax: OCI_VERSION,
-    // createContainer and startContainer (run inside the container's namespaces) are refused at create
-    hooks: ['prestart', 'createRuntime', 'poststart', 'poststop'],
+    // createContainer (run in the container before pivot_root) is refused at create
+    hooks: ['prestart', 'createRuntime', 'startContainer', 'poststart', 'poststop'],
     mountOptions: MOUNT_OPTIONS,
     linux: {
       // No time namespace. A user namespace is new (with uidMappings and gidMappings) or joined by
@@ -158,7 +158,7 @@ export function features(version: string): Record<string, unknown> {
       namespaces: ['cgroup', 'ipc', 'mount', 'network', 'pid', 'user', 'uts'],
       capabilities: capabilities(),
       // cgroupfs only: systemd's slices and scopes are not driven (--systemd-cgroup is refused).
-      cgroup: { v1: true, v2: true, systemd: false, systemdUser: false, rdma: false },
+      cgroup: { v1: true, v2: true, systemd: false, systemdUser: false, rdma: true },
       seccomp: {
         enabled: true,
         // SCMP_ACT_NOTIFY needs a listener socket (listenerPath), which berth does not pass on.

@@ -17,7 +17,8 @@
  *   cgroup            a directory delete removes, in order; its cgroup.procs lists what
  *                     `delete --force` kills
  *   empty-parent      a directory delete removes afterwards if it is empty
- *   hook              a kind of hook the config has (poststart and poststop are Node's to run)
+ *   hook              a kind of hook the config has (startContainer, poststart and poststop
+ *                     are Node's to run)
  */
 import * as path from 'node:path';
 import { writeFileAtomic } from '../util/fs';

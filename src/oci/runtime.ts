@@ -13,6 +13,7 @@ import { NSENTER_PATH } from '../runtime/shim';
 import { processStartTime } from '../util/proc';
 import { checkHooks, runHooks } from './hooks';
 import { checkLsmLabels } from './lsm';
+import { runStartContainerHooks } from './container-hooks';
 import { readConfig } from './read-config';
 import { cgroupLocation, specLimits } from './resources';
 import type { CreateOptions, ExecOptions, OciRuntimeApi } from './runtime-api';
@@ -65,7 +66,6 @@ export class OciRuntime implements OciRuntimeApi {
     const spec = readConfig(bundle);
     checkHooks(spec.hooks);
     for (const line of checkLsmLabels(spec)) this.debug(line);
-    if (o.preserveFds) throw new BerthError('INVALID_ARGUMENT', '--preserve-fds is not supported by berth-oci yet');
     if (spec.process?.terminal && !o.consoleSocket && !o.onPty) {
       throw new BerthError(
         'INVALID_ARGUMENT',
@@ -89,6 +89,7 @@ export class OciRuntime implements OciRuntimeApi {
         execFifoPath: this.store.fifo(id),
         ...(o.consoleSocket ? { consoleSocket: path.resolve(o.consoleSocket) } : {}),
         noPivot: o.noPivot,
+        ...(o.preserveFds ? { preserveFds: o.preserveFds } : {}),
         ...(seccompFilter ? { seccompFilter } : {}),
       });
       const spawned = spawnContainer(nativePlan);
@@ -155,6 +156,17 @@ export class OciRuntime implements OciRuntimeApi {
         'INVALID_STATE',
         `cannot start a container that has ${state.status === 'stopped' ? 'stopped' : 'already started'}: ${id}`,
       );
+    const inside = r.config.hooks?.startContainer ?? [];
+    if (inside.length > 0) {
+      const manager = this.cgroups(r.cgroup.parent);
+      await runStartContainerHooks(inside, state, {
+        initPid: r.pid,
+        config: r.config,
+        joinFiles: [...manager.joinFiles(r.cgroup.name), ...freezer.joinFiles(r.cgroup)],
+        helperPath: NSENTER_PATH,
+        dir: this.store.dir(id),
+      });
+    }
     const fifo = this.store.fifo(id);
     const fd = fs.openSync(fifo, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
     try {
@@ -260,7 +272,6 @@ export class OciRuntime implements OciRuntimeApi {
         'cannot allocate tty if berth-oci will detach without setting console socket; pass --console-socket',
       );
     }
-    if (o.preserveFds) throw new BerthError('INVALID_ARGUMENT', '--preserve-fds is not supported by berth-oci yet');
     for (const line of checkLsmLabels({ process: o.process })) this.debug(line);
     const manager = this.cgroups(r.cgroup.parent);
     const joinFiles = [...manager.joinFiles(r.cgroup.name), ...freezer.joinFiles(r.cgroup)];
@@ -268,6 +279,7 @@ export class OciRuntime implements OciRuntimeApi {
     const plan = execToPlan(r.pid, o.process, r.config, {
       joinFiles,
       helperPath: NSENTER_PATH,
+      ...(o.preserveFds ? { preserveFds: o.preserveFds } : {}),
       ...(o.consoleSocket ? { consoleSocket: path.resolve(o.consoleSocket) } : {}),
       ...(seccompFilter ? { seccompFilter } : {}),
     });
@@ -309,10 +321,18 @@ export class OciRuntime implements OciRuntimeApi {
   update(id: string, resources: Resources): void {
     const r = this.store.read(id);
     const { limits } = specLimits(resources);
-    const plan = this.cgroups(r.cgroup.parent).plan(r.cgroup.name, limits);
+    const manager = this.cgroups(r.cgroup.parent);
+    const plan = manager.plan(r.cgroup.name, limits);
+    // cpu, cpuset, blkio, hugetlb... are joined only when create had a limit for them: a first
+    // limit of such a kind makes the container's cgroup there and moves its processes in.
+    const unjoined = plan.procs.filter((p) => !fs.existsSync(path.dirname(p)));
+    for (const d of plan.dirs) if (!fs.existsSync(d)) fs.mkdirSync(d);
     // Only the limit files: the device rules stay as create wrote them.
     for (const [file, value] of plan.writes) {
       if (!/devices\.(allow|deny)$/.test(file)) fs.writeFileSync(file, value);
+    }
+    for (const p of unjoined) {
+      for (const pid of manager.pids(r.cgroup.name)) fs.writeFileSync(path.join(path.dirname(p), 'cgroup.procs'), String(pid));
     }
   }
 
@@ -355,8 +375,8 @@ function createError(e: unknown, id: string): unknown {
 function compileSeccomp(section: unknown, warn: (line: string) => void): Buffer {
   const { compileSeccompFilter } = require('./seccomp/compile') as typeof import('./seccomp/compile');
   const out = compileSeccompFilter(section as import('./seccomp/compile').LinuxSeccomp);
-  // Names of other architectures' syscalls (docker's profile lists i386 ones) are left out, as
-  // runc and libseccomp leave names they do not know: worth a line only when debugging.
+  // Names no listed architecture knows (docker's profile lists a few newer or foreign ones) are
+  // left out, as runc and libseccomp leave names they do not know: worth a line only when debugging.
   if (out.ignored.length && process.env.BERTH_DEBUG) warn(`seccomp: syscalls unknown to berth-oci left out: ${out.ignored.join(' ')}`);
   return out.filter;
 }

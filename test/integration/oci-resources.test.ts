@@ -155,6 +155,21 @@ describe.runIf(v1)('berth-oci linux.resources on this cgroup v1 host', () => {
     expect(fs.existsSync(dir)).toBe(false);
   });
 
+  it('update of a kind of limit create had none of joins the container to that hierarchy first', () => {
+    const created = oci('create', '--bundle', bundle('late', {}), 'late');
+    expect(created.status, created.stderr).toBe(0);
+    const dir = path.join(CG, 'cpu', PARENT, 'late');
+    // cpu is joined only when limited
+    expect(fs.existsSync(dir)).toBe(false);
+    const r = oci('update', '--cpu-quota', '50000', '--cpu-period', '100000', 'late');
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(read(path.join(dir, 'cpu.cfs_quota_us'))).toBe('50000\n');
+    expect(read(path.join(dir, 'tasks')).split('\n')).toContain(String(pidOf('late')));
+    expect(oci('delete', '--force', 'late').status).toBe(0);
+    expect(fs.existsSync(dir)).toBe(false);
+  });
+
   it.runIf(hugetlbTree)('puts a huge page limit in the hugetlb cgroup, joins exec to it, and removes it on delete', () => {
     const b = bundle('huge', { hugepageLimits: [{ pageSize: '2MB', limit: 4 * 1024 * 1024 }] });
     const created = oci('create', '--bundle', b, 'huge');

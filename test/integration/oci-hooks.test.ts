@@ -1,0 +1,113 @@
+// OCI hooks run for real by berth-oci: the host's (prestart, createRuntime, poststart, poststop)
+// on the host, startContainer inside the container before its process, each with the state on
+// stdin; a failing hook fails its step where the spec says so.
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { hostChanges, hostSnapshot, type HostSnapshot } from '../helpers/env';
+import { busyboxTar } from '../helpers/fixtures';
+import { REPO_ROOT } from '../helpers/paths';
+import type { Hooks } from '../../src/oci/spec';
+
+const OCI = path.join(REPO_ROOT, 'bin', 'berth-oci');
+let base: string;
+let root: string;
+let before: HostSnapshot;
+
+/** A bundle with its own writable copy of busybox (hooks write into it). */
+function bundle(name: string, args: string[], hooks: Hooks): string {
+  const dir = path.join(base, name);
+  fs.mkdirSync(path.join(dir, 'rootfs'), { recursive: true });
+  spawnSync('tar', ['-xf', busyboxTar(), '-C', path.join(dir, 'rootfs')]);
+  expect(spawnSync(OCI, ['spec', '--bundle', dir]).status).toBe(0);
+  const config = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8'));
+  Object.assign(config.process, { terminal: false, args });
+  config.root.readonly = false;
+  config.hooks = hooks;
+  fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(config));
+  return dir;
+}
+
+function run(id: string, b: string): { status: number; stdout: string; stderr: string } {
+  const out = path.join(base, `${id}.out`);
+  const fd = fs.openSync(out, 'w');
+  const r = spawnSync(OCI, ['--root', root, 'run', '--bundle', b, id], { stdio: ['ignore', fd, 'pipe'], timeout: 30_000 });
+  fs.closeSync(fd);
+  return { status: r.status ?? -1, stdout: fs.readFileSync(out, 'utf8'), stderr: r.stderr.toString() };
+}
+
+beforeAll(() => {
+  base = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-oci-hooks-'));
+  root = path.join(base, 'state');
+});
+afterAll(() => fs.rmSync(base, { recursive: true, force: true }));
+beforeEach(() => {
+  before = hostSnapshot();
+});
+afterEach(() => {
+  for (const id of fs.existsSync(root) ? fs.readdirSync(root) : []) spawnSync(OCI, ['--root', root, 'delete', '--force', id]);
+  expect(hostChanges(before)).toEqual([]);
+});
+
+describe('OCI hooks', () => {
+  it('startContainer runs inside the container, before its process, with the state on stdin', () => {
+    const hostMarker = path.join(base, 'host-side');
+    const b = bundle('inside', ['cat', '/from-hook'], {
+      // the path resolves in the container (busybox's sh; the host's /bin/sh would do as well, so
+      // the hook proves where it ran by what it sees: its pid in the container's PID namespace)
+      startContainer: [
+        {
+          path: '/bin/sh',
+          args: [
+            'sh',
+            '-c',
+            `{ cat; echo; echo "pid $$"; echo "env $HOOK_VAR"; if test -e ${hostMarker}; then echo host; fi; } > /from-hook`,
+          ],
+          env: ['HOOK_VAR=set-by-config'],
+          timeout: 10,
+        },
+      ],
+      poststop: [{ path: '/bin/sh', args: ['sh', '-c', `cat > ${hostMarker}`] }],
+    });
+    fs.writeFileSync(hostMarker, '');
+    const r = run('inside', b);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const [state, ...rest] = r.stdout.split('\n');
+    expect(JSON.parse(state)).toMatchObject({ id: 'inside', status: 'created', bundle: b });
+    // pid 2: the container's init is 1; a host process would have a host pid
+    expect(rest).toContain('pid 2');
+    expect(rest).toContain('env set-by-config');
+    // the host's files are not in its view
+    expect(rest).not.toContain('host');
+    // poststop ran on the host, at delete
+    expect(JSON.parse(fs.readFileSync(hostMarker, 'utf8'))).toMatchObject({ id: 'inside', status: 'stopped' });
+  });
+
+  it('a failing startContainer hook fails the start, in one line, and run leaves nothing', () => {
+    const b = bundle('failing', ['true'], { startContainer: [{ path: '/bin/sh', args: ['sh', '-c', 'echo no way >&2; exit 3'] }] });
+    const r = run('failing', b);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toBe('berth-oci: startContainer hook 0 ("/bin/sh") exited with 3: no way\n');
+    expect(fs.readdirSync(root)).toEqual([]);
+  });
+
+  it('a startContainer hook past its timeout is killed and fails the start', () => {
+    const b = bundle('slow', ['true'], { startContainer: [{ path: '/bin/sleep', args: ['sleep', '30'], timeout: 1 }] });
+    const started = Date.now();
+    const r = run('slow', b);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toBe('berth-oci: startContainer hook 0 ("/bin/sleep") timed out after 1 s\n');
+    expect(Date.now() - started).toBeLessThan(20_000);
+  });
+
+  it('createContainer hooks are refused at create, naming the field, with nothing made', () => {
+    const b = bundle('create', ['true'], { createContainer: [{ path: '/bin/true' }] });
+    const r = run('create', b);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/^berth-oci: config.json hooks.createContainer: .* not supported by berth-oci yet\n$/);
+    expect(fs.existsSync(root) ? fs.readdirSync(root) : []).toEqual([]);
+  });
+});
