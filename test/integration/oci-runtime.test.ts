@@ -114,6 +114,34 @@ describe('berth-oci lifecycle', () => {
     expect(fs.existsSync(path.join(root, 'run'))).toBe(false);
   });
 
+  it('--preserve-fds passes the caller’s fds 3.. to the process of run and of exec, and no other', () => {
+    const b = bundle('pfd', (c) => {
+      c.process.args = ['sh', '-c', 'read line <&3; echo "run $line"; ls /proc/self/fd | tr "\\n" " "; exec sleep 30'];
+    });
+    const given = path.join(base, 'pfd.in');
+    fs.writeFileSync(given, 'from-the-caller\n');
+    const withFds = (args: string[]) => {
+      const out = path.join(base, `pfd.${++calls}`);
+      const [i, o, e, extra] = [
+        fs.openSync('/dev/null', 'r'),
+        fs.openSync(out, 'w'),
+        fs.openSync(`${out}.err`, 'w'),
+        fs.openSync(given, 'r'),
+      ];
+      const r = spawnSync(OCI, ['--root', root, ...args], { stdio: [i, o, e, extra, extra], timeout: 30_000 });
+      for (const fd of [i, o, e, extra]) fs.closeSync(fd);
+      return { status: r.status ?? -1, stdout: fs.readFileSync(out, 'utf8'), stderr: fs.readFileSync(`${out}.err`, 'utf8') };
+    };
+    expect(withFds(['run', '--detach', '--preserve-fds', '1', '--bundle', b, 'pfd']).status).toBe(0);
+    const ex = withFds(['exec', '--preserve-fds', '2', 'pfd', 'sh', '-c', 'cat <&4; ls /proc/self/fd | tr "\\n" " "']);
+    expect(ex.stderr).toBe('');
+    // (ls's own directory fd is the last)
+    expect(ex.stdout).toBe('from-the-caller\n0 1 2 3 4 5 ');
+    for (let i = 0; i < 100 && !fs.readFileSync(path.join(base, `pfd.${calls - 1}`), 'utf8').includes(' 3 '); i++)
+      spawnSync('sleep', ['0.02']);
+    expect(fs.readFileSync(path.join(base, `pfd.${calls - 1}`), 'utf8')).toBe('run from-the-caller\n0 1 2 3 4 ');
+  });
+
   it('exec joins a running container; pause freezes it and resume thaws it', () => {
     const b = bundle('ex', (c) => {
       c.hostname = 'ocibox';
