@@ -70,6 +70,24 @@ const run = command({
       help: "Publish a container's ports to the host: [HOST_IP:][HOST_PORT:]CONTAINER_PORT[/tcp|udp], ranges like 8000-8002:80-82 (a bridge network)",
     },
     { name: '--publish-all', short: 'P', kind: 'boolean', help: 'Publish every port the image exposes on free host ports' },
+    { name: '--read-only', kind: 'boolean', help: "Mount the container's root filesystem as read only" },
+    {
+      name: '--tmpfs',
+      kind: 'strings',
+      value: 'PATH[:OPTS]',
+      help: 'Mount a tmpfs directory (default options noexec,nosuid,nodev), like /run:rw,size=64m',
+    },
+    { name: '--shm-size', kind: 'string', value: 'SIZE', help: 'Size of /dev/shm (default 64m)' },
+    { name: '--ulimit', kind: 'strings', value: 'NAME=SOFT[:HARD]', help: 'Ulimit options, like nofile=1024:2048 (-1 for unlimited)' },
+    {
+      name: '--sysctl',
+      kind: 'strings',
+      value: 'KEY=VALUE',
+      help: 'Namespaced kernel parameters: kernel.msg*, kernel.sem, kernel.shm*, fs.mqueue.*, net.* (not with --network host)',
+    },
+    { name: '--oom-score-adj', kind: 'string', value: 'N', help: "Tune host's OOM preferences (-1000 to 1000)" },
+    { name: '--group-add', kind: 'strings', value: 'GROUP', help: 'Add additional groups to join (a gid or a name in the image)' },
+    { name: '--domainname', kind: 'string', value: 'NAME', help: 'Container NIS domain name' },
   ],
   async run(args, global): Promise<number> {
     const [image, ...cmd] = args._;
@@ -114,6 +132,14 @@ const run = command({
       addHosts: args.addHost,
       publish: args.publish,
       publishAll: args.publishAll,
+      readOnly: args.readOnly,
+      tmpfs: args.tmpfs,
+      shmSize: args.shmSize,
+      ulimits: args.ulimit,
+      sysctls: args.sysctl,
+      oomScoreAdj: args.oomScoreAdj,
+      groupAdd: args.groupAdd,
+      domainname: args.domainname,
     };
     // before the image is looked for: a bad flag must not cost a pull
     checkContainerOptions(options, 'berth run', false);

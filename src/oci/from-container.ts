@@ -44,7 +44,12 @@ export function containerSpec(config: ContainerConfig, layout: RootfsLayout, con
       source: 'devpts',
       options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', 'gid=5'],
     },
-    { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=65536k'] },
+    {
+      destination: '/dev/shm',
+      type: 'tmpfs',
+      source: 'shm',
+      options: ['nosuid', 'noexec', 'nodev', 'mode=1777', config.shmSize !== undefined ? `size=${config.shmSize}` : 'size=65536k'],
+    },
     { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
     { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', ...(config.privileged ? [] : ['ro'])] },
   ];
@@ -59,6 +64,13 @@ export function containerSpec(config: ContainerConfig, layout: RootfsLayout, con
     type: 'bind',
     source: v.hostPath,
     options: ['rbind', ...(v.readonly ? ['ro'] : [])],
+  }));
+  // --tmpfs: after the volumes, as docker orders its mounts (a tmpfs below a volume is on top)
+  const tmpfs: Mount[] = (config.tmpfs ?? []).map((t) => ({
+    destination: t.containerPath,
+    type: 'tmpfs',
+    source: 'tmpfs',
+    options: t.options,
   }));
   const hostNet = config.network?.mode === 'host';
   const namespaces: Namespace[] = [
@@ -79,9 +91,12 @@ export function containerSpec(config: ContainerConfig, layout: RootfsLayout, con
       cwd: config.workdir,
       capabilities: { bounding: caps, effective: caps, permitted: caps },
       noNewPrivileges: !!config.noNewPrivileges,
+      ...(config.ulimits ? { rlimits: config.ulimits } : {}),
+      ...(config.oomScoreAdj !== undefined ? { oomScoreAdj: config.oomScoreAdj } : {}),
     },
-    root: { path: layout.merged },
+    root: { path: layout.merged, ...(config.readonlyRootfs ? { readonly: true } : {}) },
     hostname: config.hostname,
+    ...(config.domainname !== undefined ? { domainname: config.domainname } : {}),
     // the union of the image's layers, mounted by the container's own process in its own mount
     // namespace: a mount on / of the root itself (specToPlan makes it the rootfs mount)
     mounts: [
@@ -89,9 +104,11 @@ export function containerSpec(config: ContainerConfig, layout: RootfsLayout, con
       ...kernelMounts,
       ...etc,
       ...volumes,
+      ...tmpfs,
     ],
     linux: {
       namespaces,
+      ...(config.sysctls ? { sysctl: config.sysctls } : {}),
       ...(config.privileged
         ? {
             devices: hostDevices().map((d) => ({

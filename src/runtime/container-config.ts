@@ -21,6 +21,7 @@ import {
   type SecurityOptions,
 } from './options';
 import { parseStorageDriver } from './rootfs';
+import { processGroups, runFlagsConfig } from './run-flags-config';
 import type { ContainerConfig } from './types';
 
 /** A config as the store takes it: the store adds the creation time and, without one, a name. */
@@ -87,7 +88,7 @@ export function containerConfig(
     workdir: path.posix.normalize(workdir),
     uid: user.uid,
     gid: user.gid,
-    groups: user.groups,
+    groups: processGroups(user.groups, o.groupAdd, layers),
     hostname,
     tty,
     interactive: !!o.interactive,
@@ -103,6 +104,7 @@ export function containerConfig(
     restart: parseRestart(o.restart),
     log: parseLogOpts(o.logOpts),
     ...net,
+    ...runFlagsConfig(o),
   };
 }
 

@@ -31,6 +31,7 @@ import {
   splitUser,
   parseSecurityOpts,
 } from './options';
+import { runFlagsConfig } from './run-flags-config';
 
 // ---------------------------------------------------------------------------------------------
 // The API boundary. Types first (a JavaScript caller is not held to ContainerOptions), then every
@@ -131,6 +132,14 @@ const CONTAINER_SCHEMA: Schema = {
   capAdd: strings(),
   capDrop: strings(),
   privileged: bool,
+  readOnly: bool,
+  tmpfs: strings(),
+  shmSize: strOrNum,
+  ulimits: strings(),
+  sysctls: either('an array of KEY=VALUE strings or an object of strings', [Array.isArray, strings()], [isPlainObject, stringRecord()]),
+  oomScoreAdj: strOrNum,
+  groupAdd: strings(),
+  domainname: str(),
   network: str(),
   ip: str(),
   mac: str(),
@@ -156,6 +165,7 @@ export function checkContainerOptions(o: unknown, what: string, stdio: boolean):
   parseRestart(c.restart);
   parseLogOpts(c.logOpts);
   parseSecurityOpts(c.securityOpt);
+  runFlagsConfig(c);
 }
 
 /** The options of exec(), as checkContainerOptions. */

@@ -62,6 +62,22 @@ export interface ContainerOptions extends NetworkOptionsInput {
   capDrop?: string[];
   /** docker's --privileged: every capability and device, no seccomp, no masked paths, writable /sys. */
   privileged?: boolean;
+  /** docker's --read-only: the image's filesystem (and the write layer) mounted read-only. */
+  readOnly?: boolean;
+  /** docker's --tmpfs: PATH[:OPTIONS], over docker's noexec,nosuid,nodev. */
+  tmpfs?: string[];
+  /** docker's --shm-size: the size of /dev/shm (default 64m). */
+  shmSize?: string | number;
+  /** docker's --ulimit: NAME=SOFT[:HARD], -1 for unlimited. */
+  ulimits?: string[];
+  /** docker's --sysctl: KEY=VALUE of the container's own namespaces (kernel.shm*, net.*, ...). */
+  sysctls?: string[] | Record<string, string>;
+  /** docker's --oom-score-adj: -1000 to 1000. */
+  oomScoreAdj?: string | number;
+  /** docker's --group-add: more groups of the process, by gid or by name in the image's /etc/group. */
+  groupAdd?: string[];
+  /** docker's --domainname: the NIS domain name of the container. */
+  domainname?: string;
 }
 
 /** Options of `exec`: what differs from the container's own process. */
@@ -226,6 +242,28 @@ export function splitUser(spec: string): [user: string, group: string | undefine
   if ([u, g].some((x) => x !== undefined && /^\d+$/.test(x) && !(Number(x) <= 0xfffffffe)))
     throw invalid('--user', 'uid[:gid] below 4294967295', spec);
   return [u, g];
+}
+
+/** --group-add: gids, or group names looked up in the image's /etc/group. */
+export function resolveGroupAdd(values: readonly string[], layers: string[]): number[] {
+  const group = values.some((v) => !/^\d+$/.test(v)) ? (readLayerFile(layers, 'etc/group') ?? '').split('\n').map((l) => l.split(':')) : [];
+  return values.map((v) => {
+    checkGroupAdd(v);
+    if (/^\d+$/.test(v)) return Number(v);
+    const entry = group.find((g) => g[0] === v);
+    if (!entry)
+      throw new BerthError(
+        'INVALID_ARGUMENT',
+        `Unable to find group ${quote(v)} for --group-add: no matching entry in the image's /etc/group; give a numeric gid instead`,
+      );
+    return Number(entry[2]);
+  });
+}
+
+/** The shape of one --group-add, before the image is known. */
+export function checkGroupAdd(v: string): void {
+  if (!/^(\d+|[a-zA-Z_][a-zA-Z0-9_.-]*)$/.test(v) || (/^\d+$/.test(v) && !(Number(v) <= 0xfffffffe)))
+    throw invalid('--group-add', 'a gid below 4294967295 or a group name', v);
 }
 
 /** docker's --user: uid[:gid] or name[:group], names looked up in the image. */

@@ -1,4 +1,5 @@
-import type { Spec } from '../oci/spec';
+import type { Rlimit, Spec } from '../oci/spec';
+import type { TmpfsSpec } from './filesystem-options';
 import type { ContainerNetwork, EndpointInfo, HostEntry } from '../network/types';
 import type { CgroupStats } from './cgroups/types';
 import type { ResourceLimits } from './limits';
@@ -56,6 +57,20 @@ export interface ContainerConfig {
   dns?: string[];
   /** --add-host entries of /etc/hosts. */
   addHosts?: HostEntry[];
+  /** --read-only: root.readonly of its OCI config. */
+  readonlyRootfs?: boolean;
+  /** --tmpfs mounts, docker's default options merged with the given ones. */
+  tmpfs?: TmpfsSpec[];
+  /** --shm-size in bytes (absent: docker's 64m). */
+  shmSize?: number;
+  /** --ulimit: process.rlimits of its OCI config. */
+  ulimits?: Rlimit[];
+  /** --sysctl: linux.sysctl of its OCI config (namespaced keys only). */
+  sysctls?: Record<string, string>;
+  /** --oom-score-adj. */
+  oomScoreAdj?: number;
+  /** --domainname: the UTS namespace's domain name. */
+  domainname?: string;
 }
 
 export type ContainerStatus = 'created' | 'running' | 'exited';
