@@ -41,7 +41,8 @@
         "native/addon/addon.cc",
         "native/addon/convert.cc",
         "native/addon/exit_watch.cc",
-        "native/addon/remove_tree.cc"
+        "native/addon/remove_tree.cc",
+        "native/addon/xattrs.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")", "native"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "_GNU_SOURCE"],

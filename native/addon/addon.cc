@@ -15,6 +15,7 @@
 #include "addon/convert.h"
 #include "addon/exit_watch.h"
 #include "addon/remove_tree.h"
+#include "addon/xattrs.h"
 #include "core/enter.h"
 #include "core/netns.h"
 #include "core/plan_codec.h"
@@ -178,6 +179,8 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("sealedExecutable", Napi::Function::New(env, SealedExecutable));
   exports.Set("createNetns", Napi::Function::New(env, OnPath<createNetns>));
   exports.Set("getXattr", Napi::Function::New(env, GetXattr));
+  exports.Set("listXattrs", Napi::Function::New(env, ListXattrs));
+  exports.Set("setXattr", Napi::Function::New(env, SetXattr));
   exports.Set("removeNetns", Napi::Function::New(env, OnPath<removeNetns>));
   return exports;
 }

@@ -152,6 +152,10 @@ export interface NativeAddon {
   removeTree(path: string): Promise<void>;
   /** An extended attribute of path itself (lgetxattr; at most 256 bytes), undefined when absent. */
   getXattr(path: string, name: string): string | undefined;
+  /** Every extended attribute of path itself (llistxattr + lgetxattr, a symlink is not followed). */
+  listXattrs(path: string): Array<[name: string, value: Buffer]>;
+  /** lsetxattr(2): set one extended attribute on path itself, never on a symlink's target. */
+  setXattr(path: string, name: string, value: Buffer): void;
   /** A new network namespace (loopback up) pinned by a bind mount at path, which must not exist. */
   createNetns(path: string): void;
   /** Unpins and deletes a namespace createNetns made; nothing when path is missing. */

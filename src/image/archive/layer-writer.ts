@@ -3,6 +3,8 @@ import * as path from 'node:path';
 import type { ReadEntry } from 'tar';
 import { BerthError } from '../../errors';
 import { FileSink } from './file-writers';
+import { applyXattrs } from './layer-xattrs';
+import { entryXattrs, type Xattrs } from './pax-xattrs';
 import { clearFor, lstatOrUndefined, memberComponents, parentDir, refuseEntry, type KnownTree } from './safe-path';
 import { makeNode, makeWhiteout, markOpaque, type NodeKind } from './special-files';
 import { quote } from '../../util/quote';
@@ -25,7 +27,8 @@ export interface LayerWriterOptions {
 
 /**
  * Writes tar entries into one layer directory, as overlayfs expects a lower/upper dir to look: OCI
- * whiteouts become 0/0 character devices and opaque xattrs. It never follows a symlink that the archive
+ * whiteouts become 0/0 character devices and opaque xattrs; PAX SCHILY.xattr.* records become the
+ * entries' extended attributes (layer-xattrs.ts says which). It never follows a symlink that the archive
  * itself could have planted: ancestors must be directories it made or checked with lstat, existing names
  * are unlinked before being replaced, and files are created O_EXCL|O_NOFOLLOW.
  *
@@ -51,6 +54,12 @@ export class LayerWriter {
   private readonly creator: { uid: number; gid: number } | undefined;
   /** Permission bits a new file keeps despite the umask. */
   private readonly umask: number;
+  /**
+   * Extended attributes of files and directories, set once the workers have closed the files: a
+   * write or chown after them would clear security.capability. Applied before any name is removed
+   * (replacing), so every path here still leads, through directories only, to what was made for it.
+   */
+  private readonly xattrs: Array<{ abs: string; entry: string; xattrs: Xattrs }> = [];
 
   constructor(root: string, opts: LayerWriterOptions = {}) {
     this.root = root;
@@ -71,6 +80,7 @@ export class LayerWriter {
     if (parts.length === 0) {
       if (entry.type !== 'Directory') throw refuseEntry(entry.path, 'only a directory can stand for the layer root');
       this.dirs.set('', attributes(entry, 0o755));
+      this.deferXattrs(entry, this.root);
       return;
     }
     const abs = path.join(parentDir(this.root, parts, entry.path, true, 'it', this.tree), base);
@@ -102,6 +112,7 @@ export class LayerWriter {
   async finish(): Promise<void> {
     await this.sink.drain();
     this.sink.release();
+    this.applyDeferredXattrs();
     if (!this.dirs.has('')) this.dirs.set('', { mode: 0o755, uid: 0, gid: 0, atime: new Date(), mtime: new Date() });
     const byDepth = [...this.dirs.entries()].sort((a, b) => depth(b[0]) - depth(a[0]));
     for (const [rel, a] of byDepth) {
@@ -131,6 +142,23 @@ export class LayerWriter {
       this.size += (chunk as Buffer).length;
     }
     this.sink.close(id, { uid: chown ? a.uid : -1, gid: chown ? a.gid : -1, mode: plain ? -1 : a.mode, atime: a.atime, mtime: a.mtime });
+    this.deferXattrs(entry, abs);
+  }
+
+  private deferXattrs(entry: ReadEntry, abs: string): void {
+    const xattrs = entryXattrs(entry);
+    if (xattrs) this.xattrs.push({ abs, entry: entry.path, xattrs });
+  }
+
+  /** Only once the workers are drained: the files must be complete and closed. */
+  private applyDeferredXattrs(): void {
+    for (const x of this.xattrs.splice(0)) applyXattrs(x.abs, x.entry, x.xattrs, this.privileged, this.notes);
+  }
+
+  /** Attributes of what the main thread made itself, complete already (symlinks, device nodes, links). */
+  private applyXattrsNow(entry: ReadEntry, abs: string): void {
+    const xattrs = entryXattrs(entry);
+    if (xattrs) applyXattrs(abs, entry.path, xattrs, this.privileged, this.notes);
   }
 
   /**
@@ -140,6 +168,7 @@ export class LayerWriter {
   private async replacing(abs: string, keepDirectory: boolean): Promise<fs.Stats | undefined> {
     if (!this.tree.dirs.has(abs) && !this.tree.others.has(abs)) return undefined;
     await this.sink.drain();
+    this.applyDeferredXattrs();
     return clearFor(abs, keepDirectory, this.tree);
   }
 
@@ -151,6 +180,7 @@ export class LayerWriter {
       this.tree.dirs.add(abs);
     }
     this.dirs.set(parts.join('/'), attributes(entry, 0o755));
+    this.deferXattrs(entry, abs);
   }
 
   private async symlink(entry: ReadEntry, abs: string): Promise<void> {
@@ -162,6 +192,7 @@ export class LayerWriter {
     const a = attributes(entry, 0o777);
     if (this.preserveOwner && (a.uid !== this.creator?.uid || a.gid !== this.creator?.gid)) fs.lchownSync(abs, a.uid, a.gid);
     fs.lutimesSync(abs, a.atime, a.mtime);
+    this.applyXattrsNow(entry, abs);
   }
 
   private async hardlink(entry: ReadEntry, abs: string, parts: string[]): Promise<void> {
@@ -179,6 +210,8 @@ export class LayerWriter {
     // link(2) does not follow a symlink target: linking to a symlink links the symlink itself.
     fs.linkSync(target, abs);
     this.tree.others.add(abs);
+    // the target's inode, which may still be a file a worker has open: deferred like a file's
+    this.deferXattrs(entry, abs);
   }
 
   private async node(entry: ReadEntry, abs: string): Promise<void> {
@@ -194,6 +227,7 @@ export class LayerWriter {
     if (this.preserveOwner) fs.lchownSync(abs, a.uid, a.gid);
     fs.chmodSync(abs, a.mode);
     fs.utimesSync(abs, a.atime, a.mtime);
+    this.applyXattrsNow(entry, abs);
   }
 
   private async whiteout(entry: ReadEntry, parts: string[]): Promise<void> {

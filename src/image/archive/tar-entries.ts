@@ -2,6 +2,7 @@ import { Readable } from 'node:stream';
 import { once } from 'node:events';
 import type { ReadEntry } from 'tar';
 import { BerthError } from '../../errors';
+import { PaxXattrReader } from './pax-xattrs';
 import { quote } from '../../util/quote';
 
 /** node-tar's complaints about the data (bad checksum, truncation, not a tar) become one readable error; others pass. */
@@ -17,11 +18,14 @@ function explain(cause: unknown, what: string): unknown {
  * next entry only once the current one has ended, so the consumer may do async work per entry (and read
  * the body) without entries overtaking each other. Any malformed header, truncation or entry type the
  * parser would skip silently (GNU sparse files, oversized metadata) fails the iteration instead.
+ * Each entry's extended attributes (PAX SCHILY.xattr.*, which node-tar drops) are read alongside:
+ * entryXattrs(entry) in pax-xattrs.ts.
  */
 export async function* tarEntries(input: Readable, what = 'layer archive'): AsyncGenerator<ReadEntry> {
   // Loaded here, not at the top: node-tar takes ~35 ms to load, and `berth run` never needs it.
-  const { Parser } = require('tar') as typeof import('tar');
-  const parser = new Parser({ strict: true });
+  const tar = require('tar') as typeof import('tar');
+  const parser = new tar.Parser({ strict: true });
+  const xattrs = new PaxXattrReader(tar);
   const queue: ReadEntry[] = [];
   const stop = new AbortController();
   let failure: unknown;
@@ -52,6 +56,12 @@ export async function* tarEntries(input: Readable, what = 'layer archive'): Asyn
     // The error reaches a consumer reading the body through its iterator; without a listener of our own,
     // destroying an entry nobody is reading at that moment would be an uncaught 'error' event.
     e.on('error', () => {});
+    try {
+      xattrs.attach(e);
+    } catch (err) {
+      fail(err);
+      return;
+    }
     entries++;
     queue.push(e);
     notify();
@@ -75,6 +85,8 @@ export async function* tarEntries(input: Readable, what = 'layer archive'): Asyn
       // Past the end the bytes are still read, not parsed: the checks upstream (digest, diff ID) hash them.
       if (eof) continue;
       if (!nonZero && entries === 0) nonZero = (chunk as Buffer).some((b) => b !== 0);
+      // before the parser: the reader must have seen an entry's headers when the parser emits it
+      xattrs.write(chunk as Buffer);
       if (!parser.write(chunk as Buffer)) await once(parser, 'drain', { signal: stop.signal });
     }
     parser.end();
