@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { fileInfo, HardlinkTracker, isWhiteoutDevice, joinName, sortedNames, writeObject } from './fs-entries';
+import { entryAttributes, fileInfo, HardlinkTracker, isWhiteoutDevice, joinName, sortedNames, writeObject } from './fs-entries';
 import { opaqueDirs } from './overlay-xattrs';
 import type { TarWriter } from './tar-writer';
 
@@ -46,7 +46,7 @@ export function writeDiffTar(upper: string, w: TarWriter, opts: DiffTarOptions):
         continue;
       }
       if (st.isDirectory()) {
-        w.directory(entry, attrs);
+        w.directory(entry, entryAttributes(abs, info));
         walk(entry);
         continue;
       }

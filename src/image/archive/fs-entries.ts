@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { readLayerXattrs } from './layer-xattrs';
 import type { EntryAttributes, TarWriter } from './tar-writer';
 
 /** lstat with 64-bit inode numbers: hardlinks are matched by (dev, ino), and ino may not fit a double. */
@@ -18,6 +19,12 @@ export function fileInfo(abs: string): FileInfo | undefined {
     throw e;
   }
   return { st, attrs: { mode: Number(st.mode & 0o7777n), uid: Number(st.uid), gid: Number(st.gid), mtime: new Date(Number(st.mtimeMs)) } };
+}
+
+/** An object's attributes as an archive entry records them: its lstat fields and its extended attributes. */
+export function entryAttributes(abs: string, info: FileInfo): EntryAttributes {
+  const xattrs = readLayerXattrs(abs);
+  return xattrs ? { ...info.attrs, xattrs } : info.attrs;
 }
 
 export function isWhiteoutDevice(st: fs.BigIntStats): boolean {
@@ -64,18 +71,21 @@ export class HardlinkTracker {
  * skipped, as docker and GNU tar skip them. Returns false when nothing was written.
  */
 export function writeObject(w: TarWriter, name: string, abs: string, info: FileInfo, links: HardlinkTracker): boolean {
-  const { st, attrs } = info;
+  const { st } = info;
   if (st.isFile()) {
     const prior = links.seen(st, name);
-    if (prior !== undefined) w.hardlink(name, attrs, prior);
-    else w.file(name, attrs, abs, Number(st.size));
-  } else if (st.isSymbolicLink()) {
-    w.symlink(name, attrs, fs.readlinkSync(abs));
+    // a later name of an inode carries nothing of its own: the first one has its attributes
+    if (prior !== undefined) w.hardlink(name, info.attrs, prior);
+    else w.file(name, entryAttributes(abs, info), abs, Number(st.size));
+    return true;
+  }
+  if (st.isSymbolicLink()) {
+    w.symlink(name, entryAttributes(abs, info), fs.readlinkSync(abs));
   } else if (st.isCharacterDevice() || st.isBlockDevice()) {
     const [major, minor] = deviceNumbers(st.rdev);
-    w.device(name, attrs, st.isCharacterDevice() ? 'CharacterDevice' : 'BlockDevice', major, minor);
+    w.device(name, entryAttributes(abs, info), st.isCharacterDevice() ? 'CharacterDevice' : 'BlockDevice', major, minor);
   } else if (st.isFIFO()) {
-    w.device(name, attrs, 'FIFO');
+    w.device(name, entryAttributes(abs, info), 'FIFO');
   } else {
     return false;
   }

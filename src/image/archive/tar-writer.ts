@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import { Header, Pax, type HeaderData } from 'tar';
+import { paxRecord, XATTR_RECORD_PREFIX, type Xattrs } from './pax-xattrs';
 // Loaded on first use, as in blobs.ts: `berth run` never hashes.
 const crypto = (): typeof import('node:crypto') => require('node:crypto');
 
@@ -12,10 +13,12 @@ export interface EntryAttributes {
   uid: number;
   gid: number;
   mtime: Date;
+  /** Extended attributes, written as PAX SCHILY.xattr.* records (GNU tar's and docker's form). */
+  xattrs?: Xattrs;
 }
 
 /**
- * A tar (ustar with PAX extended headers for long names and big numbers) written to a file descriptor,
+ * A tar (ustar with PAX extended headers for long names, big numbers and extended attributes) written to a file descriptor,
  * hashed on the way: a layer's diff ID is the sha256 of exactly these bytes. node-tar encodes the headers;
  * berth decides the entries, because node-tar's Pack reads the filesystem itself and knows neither overlay
  * whiteouts nor opaque directories. Synchronous writes, as in layer-writer.ts: layers are thousands of
@@ -85,15 +88,38 @@ export class TarWriter {
     return { digest: `sha256:${this.hash.digest('hex')}`, size: this.bytes };
   }
 
-  private header(data: HeaderData & { path: string }): void {
+  private header(data: HeaderData & { path: string; xattrs?: Xattrs }): void {
     // Whole seconds: sub-second mtimes would need a PAX record on every entry for no use to a layer.
     const mtime = data.mtime ? new Date(Math.floor(data.mtime.getTime() / 1000) * 1000) : new Date(0);
-    const h = new Header({ ...data, mtime });
-    if (h.encode()) {
-      const { path, linkpath, size, uid, gid } = data;
+    const { xattrs, ...fields } = data;
+    const h = new Header({ ...fields, mtime });
+    const needPax = h.encode();
+    const { path, linkpath, size, uid, gid } = data;
+    if (xattrs && xattrs.size > 0) {
+      // node-tar's Pax encodes only its own fields, as text: the records of binary values are built here.
+      const standard = needPax ? new Pax({ path, linkpath, size, uid, gid, mtime }).encodeBody() : '';
+      const records = [...xattrs].map(([name, value]) => paxRecord(`${XATTR_RECORD_PREFIX}${name}`, value));
+      this.paxHeader(path, Buffer.concat([Buffer.from(standard), ...records]));
+    } else if (needPax) {
       this.write(new Pax({ path, linkpath, size, uid, gid, mtime }).encode());
     }
     this.write(h.block!);
+  }
+
+  /** An 'x' header whose body is `body`, named as node-tar and GNU tar name theirs. */
+  private paxHeader(path: string, body: Buffer): void {
+    const block = Buffer.alloc(BLOCK);
+    const base = path.replace(/\/+$/, '').split('/').pop() ?? '';
+    new Header({
+      path: `PaxHeader/${base}`.slice(0, 99),
+      mode: 0o644,
+      size: body.length,
+      mtime: new Date(0),
+      type: 'ExtendedHeader',
+    }).encode(block);
+    this.write(block);
+    this.write(body);
+    this.pad(body.length);
   }
 
   private pad(size: number): void {

@@ -1,7 +1,16 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { MOUNT_POINT_FILES } from '../archive/diff-tar';
-import { fileInfo, HardlinkTracker, isWhiteoutDevice, joinName, sortedNames, writeObject, type FileInfo } from '../archive/fs-entries';
+import {
+  entryAttributes,
+  fileInfo,
+  HardlinkTracker,
+  isWhiteoutDevice,
+  joinName,
+  sortedNames,
+  writeObject,
+  type FileInfo,
+} from '../archive/fs-entries';
 import { opaqueDirs } from '../archive/overlay-xattrs';
 import type { TarWriter } from '../archive/tar-writer';
 
@@ -64,7 +73,7 @@ export function writeFlatTar(branches: Branch[], w: TarWriter): void {
       const { layer, info } = chosen.get(name)!;
       const entry = joinName(rel, name);
       if (info.st.isDirectory()) {
-        w.directory(entry, info.attrs);
+        w.directory(entry, entryAttributes(path.join(stack[layer].dir, entry), info));
         merge(entry, dirStack(stack, layer, entry));
       } else {
         writeObject(w, entry, path.join(stack[layer].dir, entry), info, links);
