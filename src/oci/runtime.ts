@@ -14,6 +14,7 @@ import { processStartTime } from '../util/proc';
 import { checkHooks, runHooks } from './hooks';
 import { checkLsmLabels } from './lsm';
 import { runStartContainerHooks } from './container-hooks';
+import { seccompCache } from './seccomp-cache';
 import { readConfig } from './read-config';
 import { cgroupLocation, specLimits } from './resources';
 import type { CreateOptions, ExecOptions, OciRuntimeApi } from './runtime-api';
@@ -371,13 +372,22 @@ function createError(e: unknown, id: string): unknown {
   return new BerthError('START_FAILED', `create ${id}: ${err.message}`, { cause: e });
 }
 
-/** linux.seccomp compiled (src/oci/seccomp loads only for configs that have one). */
+/** linux.seccomp compiled (src/oci/seccomp loads only for configs that have one, and only when
+ *  the program is not in the cache already). */
 function compileSeccomp(section: unknown, warn: (line: string) => void): Buffer {
+  // (bundled, this file and the compiler are one: the cache is keyed by both either way)
+  const cache = seccompCache(path.join(path.dirname(__filename), '.seccomp-cache'), [
+    __filename,
+    path.join(__dirname, 'seccomp', 'compile.js'),
+  ]);
+  const cached = cache.get(section);
+  if (cached) return cached;
   const { compileSeccompFilter } = require('./seccomp/compile') as typeof import('./seccomp/compile');
   const out = compileSeccompFilter(section as import('./seccomp/compile').LinuxSeccomp);
   // Names no listed architecture knows (docker's profile lists a few newer or foreign ones) are
   // left out, as runc and libseccomp leave names they do not know: worth a line only when debugging.
   if (out.ignored.length && process.env.BERTH_DEBUG) warn(`seccomp: syscalls unknown to berth-oci left out: ${out.ignored.join(' ')}`);
+  cache.put(section, out.filter);
   return out.filter;
 }
 
