@@ -3,6 +3,7 @@ import { Berth } from '../index';
 import { checkContainerOptions } from '../runtime/option-checks';
 import { attachForeground, foregroundStdio } from './attach';
 import { command } from './command';
+import { claimCidfile, envWithFiles, labelsWithFiles } from './run-files';
 
 const run = command({
   name: 'run',
@@ -88,6 +89,10 @@ const run = command({
     { name: '--oom-score-adj', kind: 'string', value: 'N', help: "Tune host's OOM preferences (-1000 to 1000)" },
     { name: '--group-add', kind: 'strings', value: 'GROUP', help: 'Add additional groups to join (a gid or a name in the image)' },
     { name: '--domainname', kind: 'string', value: 'NAME', help: 'Container NIS domain name' },
+    { name: '--env-file', kind: 'strings', value: 'FILE', help: 'Read in a file of environment variables (KEY=VALUE lines, # comments)' },
+    { name: '--label', short: 'l', kind: 'strings', value: 'KEY=VALUE', help: 'Set meta data on a container' },
+    { name: '--label-file', kind: 'strings', value: 'FILE', help: 'Read in a line delimited file of labels' },
+    { name: '--cidfile', kind: 'string', value: 'FILE', help: 'Write the container ID to the file (refused if it exists)' },
   ],
   async run(args, global): Promise<number> {
     const [image, ...cmd] = args._;
@@ -101,7 +106,7 @@ const run = command({
       image,
       cmd,
       name: args.name,
-      env: args.env,
+      env: envWithFiles(args.envFile, args.env),
       workdir: args.workdir,
       hostname: args.hostname,
       user: args.user,
@@ -140,24 +145,34 @@ const run = command({
       oomScoreAdj: args.oomScoreAdj,
       groupAdd: args.groupAdd,
       domainname: args.domainname,
+      labels: labelsWithFiles(args.labelFile, args.label),
     };
     // before the image is looked for: a bad flag must not cost a pull
     checkContainerOptions(options, 'berth run', false);
-    if (args.detach) {
-      if (interactive || tty)
-        throw new BerthError(
-          'INVALID_ARGUMENT',
-          'Conflicting options: -d with -i or -t; attaching to detached containers is not supported yet (use berth exec -it)',
-        );
-      const info = await berth.runDetached(options);
-      process.stdout.write(`${info.config.id}\n`);
-      return 0;
-    }
-    if (options.restart !== undefined && options.restart !== 'no') {
+    if (args.detach && (interactive || tty))
+      throw new BerthError(
+        'INVALID_ARGUMENT',
+        'Conflicting options: -d with -i or -t; attaching to detached containers is not supported yet (use berth exec -it)',
+      );
+    if (!args.detach && options.restart !== undefined && options.restart !== 'no') {
       throw new BerthError('INVALID_ARGUMENT', 'A restart policy needs a detached container: add -d');
     }
-    await berth.ensureImage(image, options.pull);
-    const proc = berth.spawn({ ...options, ...foregroundStdio(tty, interactive) });
+    const cidfile = claimCidfile(args.cidfile);
+    let proc;
+    try {
+      if (args.detach) {
+        const info = await berth.runDetached(options);
+        cidfile.write(info.config.id);
+        process.stdout.write(`${info.config.id}\n`);
+        return 0;
+      }
+      await berth.ensureImage(image, options.pull);
+      proc = berth.spawn({ ...options, ...foregroundStdio(tty, interactive) });
+    } catch (e) {
+      cidfile.abandon();
+      throw e;
+    }
+    cidfile.write(proc.id);
     const status = await attachForeground(proc, tty, interactive);
     if (status.oomKilled) {
       process.stderr.write(`berth: container ${proc.name} was killed by the OOM killer: it needed more memory than its --memory limit\n`);

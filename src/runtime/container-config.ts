@@ -20,6 +20,7 @@ import {
   type ContainerOptions,
   type SecurityOptions,
 } from './options';
+import { containerLabels } from './metadata-options';
 import { parseStorageDriver } from './rootfs';
 import { processGroups, runFlagsConfig } from './run-flags-config';
 import type { ContainerConfig } from './types';
@@ -78,6 +79,7 @@ export function containerConfig(
     hasNetworkOptions(o) || defaultNetwork !== 'none' ? parseNetworkOptions(o, ic.ExposedPorts, networkExists, defaultNetwork) : undefined;
   const hostname = o.hostname ?? id.slice(0, 12);
   const tty = !!o.tty;
+  const labels = containerLabels(ic.Labels, o.labels);
   return {
     id,
     name: o.name,
@@ -105,6 +107,7 @@ export function containerConfig(
     log: parseLogOpts(o.logOpts),
     ...net,
     ...runFlagsConfig(o),
+    ...(labels ? { labels } : {}),
   };
 }
 

@@ -31,6 +31,7 @@ import {
   splitUser,
   parseSecurityOpts,
 } from './options';
+import { parseLabels } from './metadata-options';
 import { runFlagsConfig } from './run-flags-config';
 
 // ---------------------------------------------------------------------------------------------
@@ -140,6 +141,7 @@ const CONTAINER_SCHEMA: Schema = {
   oomScoreAdj: strOrNum,
   groupAdd: strings(),
   domainname: str(),
+  labels: either('an array of KEY=VALUE strings or an object of strings', [Array.isArray, strings()], [isPlainObject, stringRecord()]),
   network: str(),
   ip: str(),
   mac: str(),
@@ -166,6 +168,7 @@ export function checkContainerOptions(o: unknown, what: string, stdio: boolean):
   parseLogOpts(c.logOpts);
   parseSecurityOpts(c.securityOpt);
   runFlagsConfig(c);
+  parseLabels(c.labels);
 }
 
 /** The options of exec(), as checkContainerOptions. */

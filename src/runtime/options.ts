@@ -78,6 +78,8 @@ export interface ContainerOptions extends NetworkOptionsInput {
   groupAdd?: string[];
   /** docker's --domainname: the NIS domain name of the container. */
   domainname?: string;
+  /** docker's -l/--label: KEY=VALUE (or KEY for ""), over the image's labels. */
+  labels?: string[] | Record<string, string>;
 }
 
 /** Options of `exec`: what differs from the container's own process. */

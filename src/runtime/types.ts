@@ -71,6 +71,8 @@ export interface ContainerConfig {
   oomScoreAdj?: number;
   /** --domainname: the UTS namespace's domain name. */
   domainname?: string;
+  /** The image's labels with -l/--label's over them. */
+  labels?: Record<string, string>;
 }
 
 export type ContainerStatus = 'created' | 'running' | 'exited';

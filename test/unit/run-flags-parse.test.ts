@@ -1,5 +1,7 @@
 // The parsers of docker's filesystem and process run flags, on plain values.
 import { describe, expect, it } from 'vitest';
+import { containerLabels, parseLabels } from '../../src/runtime/metadata-options';
+import { parseKeyValueText, readKeyValueFile } from '../../src/util/kv-file';
 import { parseShmSize, parseTmpfs, parseTmpfsList } from '../../src/runtime/filesystem-options';
 import {
   parseDomainname,
@@ -88,5 +90,35 @@ describe('--shm-size, --oom-score-adj, --domainname', () => {
     for (const bad of ['1001', '-1001', '1.5', 'x', '']) expect(() => parseOomScoreAdj(bad), bad).toThrow('for --oom-score-adj');
     expect(parseDomainname('example.org')).toBe('example.org');
     expect(() => parseDomainname('a_b')).toThrow('for --domainname');
+  });
+});
+
+describe("--env-file and --label-file's format", () => {
+  const parse = (text: string, lookup?: (k: string) => string | undefined) => parseKeyValueText(Buffer.from(text), 'f', lookup);
+  it('keeps values as written, skips comments and blank lines, looks a bare KEY up', () => {
+    expect(parse('\uFEFFA=1\n  # c\n\n\tB= two \r\nC="q"=x\nD\nE\n', (k) => (k === 'D' ? 'd' : undefined))).toEqual([
+      'A=1',
+      'B= two ',
+      'C="q"=x',
+      'D=d',
+    ]);
+    expect(parse('LABEL\nx=1')).toEqual(['x=1']);
+  });
+  it('names the line of a bad entry', () => {
+    expect(() => parse('A=1\n=2')).toThrow('No variable name on line 2 of f');
+    expect(() => parse('A B=1')).toThrow('Variable "A B" on line 1 of f contains whitespace');
+    expect(() => parseKeyValueText(Buffer.from([0x41, 0x3d, 0xff]), 'f')).toThrow('Invalid UTF-8 on line 1 of f');
+  });
+  it('says which file cannot be read', () => {
+    expect(() => readKeyValueFile('/nonexistent/env', '--env-file')).toThrow('Cannot read --env-file "/nonexistent/env": no such file');
+  });
+});
+
+describe('--label', () => {
+  it('takes KEY=VALUE and KEY, the container over the image', () => {
+    expect(parseLabels(['a=1', 'b', 'c=x=y'])).toEqual({ a: '1', b: '', c: 'x=y' });
+    expect(containerLabels({ a: 'image', i: '1' }, ['a=mine'])).toEqual({ a: 'mine', i: '1' });
+    expect(containerLabels(undefined, [])).toBeUndefined();
+    for (const bad of ['', '=v', 'a b=c']) expect(() => parseLabels([bad]), bad).toThrow('for --label');
   });
 });
