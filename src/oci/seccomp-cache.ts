@@ -2,12 +2,11 @@
  * Compiled seccomp programs kept between berth-oci commands. podman, containerd and Kubernetes
  * send docker's default profile with every container, and compiling it for three ABIs is ~15 ms of
  * a one-shot Node process: a third of `create`'s own work. The program is a pure function of the
- * profile and of the compiler, so it is kept under a digest of both, beside the code that made
+ * profile and of the compiler, so it is kept under a key of both, beside the code that made
  * it (as the launcher keeps V8's code cache): nothing is trusted that this user could not have
  * written itself (the file must be its own and writable by nobody else), and anything unreadable
  * or stale is simply compiled again.
  */
-import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
@@ -29,18 +28,25 @@ export function seccompCache(dir: string, code: string[]): SeccompCache {
       return `${f}:-`;
     }
   });
-  const file = (section: unknown) =>
-    path.join(dir, `${createHash('sha256').update(JSON.stringify(version)).update(JSON.stringify(section)).digest('hex')}.bpf`);
+  // The file holds its whole key before the program, and a read compares it: the name is only a
+  // bucket, so no hash collision can hand back another profile's program (and node:crypto, ~9 ms
+  // to load, is not needed).
+  const keyOf = (section: unknown) => Buffer.from(JSON.stringify([version, section]));
+  const file = (key: Buffer) => path.join(dir, `${fnv1a(key, 0x811c9dc5)}${fnv1a(key, 0x01000193)}.bpf`);
   const uid = process.geteuid?.() ?? 0;
   return {
     get(section) {
       try {
-        const f = file(section);
-        const fd = fs.openSync(f, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+        const key = keyOf(section);
+        const fd = fs.openSync(file(key), fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
         try {
           const st = fs.fstatSync(fd);
-          if (st.uid !== uid || (st.mode & 0o022) !== 0 || st.size % 8 !== 0 || st.size === 0) return undefined;
-          return fs.readFileSync(fd);
+          if (st.uid !== uid || (st.mode & 0o022) !== 0) return undefined;
+          const data = fs.readFileSync(fd);
+          const length = data.length >= 4 ? data.readUInt32LE(0) : -1;
+          const program = data.subarray(4 + length);
+          if (length !== key.length || !data.subarray(4, 4 + length).equals(key)) return undefined;
+          return program.length > 0 && program.length % 8 === 0 ? Buffer.from(program) : undefined;
         } finally {
           fs.closeSync(fd);
         }
@@ -54,13 +60,23 @@ export function seccompCache(dir: string, code: string[]): SeccompCache {
         const entries = fs.readdirSync(dir);
         // bounded: a caller with a profile per container starts the cache over now and then
         if (entries.length >= MAX_ENTRIES) for (const e of entries) fs.rmSync(path.join(dir, e), { force: true });
-        const f = file(section);
+        const key = keyOf(section);
+        const f = file(key);
         const tmp = `${f}.${process.pid}`;
-        fs.writeFileSync(tmp, filter, { mode: 0o600 });
+        const length = Buffer.alloc(4);
+        length.writeUInt32LE(key.length);
+        fs.writeFileSync(tmp, Buffer.concat([length, key, filter]), { mode: 0o600 });
         fs.renameSync(tmp, f);
       } catch {
         // a read-only install: compile every time
       }
     },
   };
+}
+
+/** 32-bit FNV-1a from `basis`, as 8 hex digits. */
+function fnv1a(data: Buffer, basis: number): string {
+  let h = basis >>> 0;
+  for (const byte of data) h = Math.imul(h ^ byte, 0x01000193) >>> 0;
+  return h.toString(16).padStart(8, '0');
 }

@@ -48,6 +48,11 @@ describe('seccompCache', () => {
     fs.chmodSync(only(), 0o600);
     fs.writeFileSync(only(), Buffer.alloc(5));
     expect(c.get(profile)).toBeUndefined();
+    // a file in the right place whose key is another profile's (a collision, or a planted file)
+    const other = seccompCache(path.join(dir, 'other'), [code]);
+    other.put({ defaultAction: 'SCMP_ACT_ALLOW' }, Buffer.alloc(8, 1));
+    fs.copyFileSync(path.join(dir, 'other', fs.readdirSync(path.join(dir, 'other'))[0]), only());
+    expect(c.get(profile)).toBeUndefined();
   });
 
   it('stays bounded: a full cache starts over', () => {
