@@ -106,12 +106,25 @@ export function normalizeArgv(spec: arg.Spec, argv: string[], stopAtPositional: 
     } else if (flag !== a && /[\n\r\u2028\u2029]/.test(a)) {
       out.push(flag, a.slice(eq + 1));
     } else {
-      out.push(a);
-      // a String flag's value is the next element, whatever it looks like
-      if (flag === a && type !== undefined && type !== Boolean && i + 1 < argv.length) out.push(argv[++i]);
+      // a String flag's value is the next element, whatever it looks like; arg would take one
+      // that starts with "-" for a flag (docker's `--memory-swap -1`), so it goes after an "="
+      if (flag === a && type !== undefined && type !== Boolean && i + 1 < argv.length) {
+        const value = argv[++i];
+        if (value.startsWith('-') && !/[\n\r\u2028\u2029]/.test(value)) out.push(`${longName(spec, a)}=${value}`);
+        else out.push(a, value);
+      } else {
+        out.push(a);
+      }
     }
   }
   return out;
+}
+
+/** The long name an alias or short letter stands for: '-c' -> '--cpu-shares'. */
+function longName(spec: arg.Spec, flag: string): string {
+  let name = flag;
+  for (let i = 0; typeof spec[name] === 'string' && i < 8; i++) name = spec[name] as string;
+  return name;
 }
 
 /** The one stderr line of a failure of one of several operands (rm a b c): its causes joined,

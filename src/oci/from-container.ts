@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DEFAULT_CAPS, major, minor } from '../native/constants';
 import { hostDevices } from '../runtime/host-devices';
+import { resourcesOf } from '../runtime/resource-spec';
 import { rootfsMount, type RootfsLayout } from '../runtime/rootfs';
 import type { ContainerConfig } from '../runtime/types';
 import type { Mount, Namespace, Spec } from './spec';
@@ -73,6 +74,7 @@ export function containerSpec(config: ContainerConfig, layout: RootfsLayout, con
     options: t.options,
   }));
   const hostNet = config.network?.mode === 'host';
+  const resources = resourcesOf(config.limits ?? {});
   const namespaces: Namespace[] = [
     { type: 'pid' },
     { type: 'mount' },
@@ -109,6 +111,8 @@ export function containerSpec(config: ContainerConfig, layout: RootfsLayout, con
     linux: {
       namespaces,
       ...(config.sysctls ? { sysctl: config.sysctls } : {}),
+      // what inspect shows; starts apply config.limits through the cgroup manager
+      ...(resources ? { resources } : {}),
       ...(config.privileged
         ? {
             devices: hostDevices().map((d) => ({

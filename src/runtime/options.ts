@@ -4,22 +4,15 @@ import { BerthError, invalid } from '../errors';
 import { quote } from '../util/quote';
 import type { NetworkOptionsInput } from '../network/options';
 import type { LogOptions, RestartPolicy } from './shim';
-import {
-  parseBytes,
-  parseCpuShares,
-  parseCpus,
-  parseCpuset,
-  parseMemory,
-  parseMemorySwap,
-  parsePidsLimit,
-  type ResourceLimits,
-} from './limits';
+import { parseBytes, parseCpuShares, parseCpus, parseCpuset, parseMemory, parseMemorySwap, parsePidsLimit } from './limits';
 import { DEFAULT_PATH } from './plan';
+import type { CgroupLimits } from './cgroups';
+import { parseResourceFlags, type ResourceFlagOptions } from './resource-options';
 import type { VolumeSpec } from './types';
 
 /** Options of one container, as the API and the CLI take them. */
 /** What `run`, `runDetached` and `spawn` take; the network options are NetworkOptionsInput's. */
-export interface ContainerOptions extends NetworkOptionsInput {
+export interface ContainerOptions extends NetworkOptionsInput, ResourceFlagOptions {
   image: string;
   /** Command and arguments; defaults to the image's Cmd. */
   cmd?: string[];
@@ -94,15 +87,15 @@ export interface ExecOptions {
 
 const asString = (v: string | number) => String(v);
 
-export function parseLimits(o: ContainerOptions): ResourceLimits {
-  const limits: ResourceLimits = {};
+export function parseLimits(o: ContainerOptions): CgroupLimits {
+  const limits: CgroupLimits = {};
   if (o.memory !== undefined) limits.memory = typeof o.memory === 'number' ? checkBytes(o.memory) : parseMemory(o.memory);
   if (o.memorySwap !== undefined) limits.memorySwap = parseMemorySwap(asString(o.memorySwap), limits.memory);
   if (o.cpus !== undefined) limits.cpus = parseCpus(asString(o.cpus));
   if (o.cpuShares !== undefined) limits.cpuShares = parseCpuShares(asString(o.cpuShares));
   if (o.cpusetCpus !== undefined) limits.cpusetCpus = parseCpuset(o.cpusetCpus);
   if (o.pidsLimit !== undefined) limits.pidsLimit = parsePidsLimit(asString(o.pidsLimit));
-  return limits;
+  return { ...limits, ...parseResourceFlags(o, limits) };
 }
 
 function checkBytes(n: number): number {

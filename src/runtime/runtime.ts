@@ -9,6 +9,7 @@ import { processInfo, processStartTime, type ProcessInfo } from '../util/proc';
 import { quote } from '../util/quote';
 import { safely } from '../util/safely';
 import { detectCgroups, type CgroupManager } from './cgroups';
+import { asFlagError } from './resource-options';
 import { containerConfig } from './container-config';
 import { attachNetworks, connectNetwork, disconnectNetwork } from './container-networks';
 import { isRunning, onCniNetwork } from './container-predicates';
@@ -76,6 +77,13 @@ export class Runtime {
   /** Validates everything and records the container; nothing is mounted or started yet. */
   create(o: ContainerOptions): ContainerInfo {
     const config = containerConfig(ContainerStore.newId(), o, this.images, this.defaults, (n) => this.networks.store.exists(n));
+    // what this host's cgroups cannot do (swappiness on v2, a weight without CFQ or BFQ) is
+    // refused now, naming the flag, rather than at every start
+    try {
+      this.cgroups.plan(config.id, config.limits, { allDevices: !!config.privileged });
+    } catch (e) {
+      throw asFlagError(e);
+    }
     for (const v of config.volumes) fs.mkdirSync(v.hostPath, { recursive: true });
     return this.store.create(config);
   }

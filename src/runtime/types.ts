@@ -2,7 +2,7 @@ import type { Rlimit, Spec } from '../oci/spec';
 import type { TmpfsSpec } from './filesystem-options';
 import type { ContainerNetwork, EndpointInfo, HostEntry } from '../network/types';
 import type { CgroupStats } from './cgroups/types';
-import type { ResourceLimits } from './limits';
+import type { CgroupLimits } from './cgroups';
 import type { StorageDriverName } from './rootfs';
 import type { LogOptions, RestartPolicy } from './shim';
 
@@ -31,7 +31,8 @@ export interface ContainerConfig {
   interactive: boolean;
   autoRemove: boolean;
   volumes: VolumeSpec[];
-  limits: ResourceLimits;
+  /** docker's resource flags as the cgroup managers take them. */
+  limits: CgroupLimits;
   storageDriver: StorageDriverName;
   /** Image layer directories, top first. */
   layers: string[];

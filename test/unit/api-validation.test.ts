@@ -363,10 +363,10 @@ describe('CLI flags given as --flag=value', () => {
   });
 
   it('leaves values of String flags and the container command alone', () => {
-    // "-m --rm=x": --rm=x is -m's value; after the image, everything is the command's
+    // "-m --rm=x": --rm=x is -m's value (joined with "=", or arg would take it for a flag); after
+    // the image, everything is the command's
     expect(normalizeArgv(spec, ['-m', '--rm=x', 'busybox', 'sh', '--rm=no', '--memory=a\nb'], true)).toEqual([
-      '-m',
-      '--rm=x',
+      '--memory=--rm=x',
       'busybox',
       'sh',
       '--rm=no',

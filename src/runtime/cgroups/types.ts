@@ -37,6 +37,8 @@ export interface BlockIOLimits {
  *  linux.resources, validated (src/oci/resources.ts). Fields a cgroup version has no file for are
  *  refused by that version's manager, never dropped. */
 export interface CgroupLimits extends ResourceLimits {
+  /** The CFS period in microseconds that cpus' quota is a share of (default 100000). */
+  cpuPeriod?: number;
   cpusetMems?: string;
   memoryReservation?: number;
   memorySwappiness?: number;

@@ -80,7 +80,13 @@ export class CgroupV1 implements CgroupManager {
   private joined(limits: CgroupLimits): string[] {
     const wanted = new Set(ALWAYS);
     const cpuExtras = [limits.cpuRtRuntime, limits.cpuRtPeriod, limits.cpuIdle, limits.cpuBurst];
-    if (limits.cpus !== undefined || limits.cpuShares !== undefined || cpuExtras.some((v) => v !== undefined)) wanted.add('cpu');
+    if (
+      limits.cpus !== undefined ||
+      limits.cpuPeriod !== undefined ||
+      limits.cpuShares !== undefined ||
+      cpuExtras.some((v) => v !== undefined)
+    )
+      wanted.add('cpu');
     if (limits.cpusetCpus !== undefined || limits.cpusetMems !== undefined) wanted.add('cpuset');
     const need = (controller: string, field: string, asked: boolean, elsewhere = false) => {
       if (!asked) return;
@@ -134,9 +140,10 @@ export class CgroupV1 implements CgroupManager {
       if (this.hasFile('memory', 'memory.memsw.limit_in_bytes')) writes.push([memsw, String(swap)]);
     }
     const cpu = has('cpu') ? this.dir('cpu', id) : undefined;
-    if (cpu && limits.cpus !== undefined) {
-      writes.push([path.join(cpu, 'cpu.cfs_period_us'), '100000']);
-      writes.push([path.join(cpu, 'cpu.cfs_quota_us'), String(Math.round(limits.cpus * 100000))]);
+    if (cpu && (limits.cpus !== undefined || limits.cpuPeriod !== undefined)) {
+      const period = limits.cpuPeriod ?? 100000;
+      writes.push([path.join(cpu, 'cpu.cfs_period_us'), String(period)]);
+      if (limits.cpus !== undefined) writes.push([path.join(cpu, 'cpu.cfs_quota_us'), String(Math.round(limits.cpus * period))]);
     }
     if (cpu && limits.cpuShares !== undefined) writes.push([path.join(cpu, 'cpu.shares'), String(limits.cpuShares)]);
     const pids = this.dir('pids', id);

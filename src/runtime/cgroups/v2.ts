@@ -136,7 +136,10 @@ export function v2LimitWrites(dir: string, limits: CgroupLimits): Array<[string,
     const swap = limits.memorySwap ?? limits.memory * 2;
     w.push([f('memory.swap.max'), swap < 0 ? 'max' : String(swap - limits.memory)]);
   }
-  if (limits.cpus !== undefined) w.push([f('cpu.max'), `${Math.round(limits.cpus * 100000)} 100000`]);
+  if (limits.cpus !== undefined || limits.cpuPeriod !== undefined) {
+    const period = limits.cpuPeriod ?? 100000;
+    w.push([f('cpu.max'), `${limits.cpus !== undefined ? Math.round(limits.cpus * period) : 'max'} ${period}`]);
+  }
   if (limits.cpuShares !== undefined) w.push([f('cpu.weight'), String(sharesToWeight(limits.cpuShares))]);
   if (limits.cpusetCpus !== undefined) w.push([f('cpuset.cpus'), limits.cpusetCpus]);
   if (limits.pidsLimit !== undefined) w.push([f('pids.max'), limits.pidsLimit < 0 ? 'max' : String(limits.pidsLimit)]);
