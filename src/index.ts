@@ -187,6 +187,15 @@ export class Berth {
     return this.runtime.runDetached(options);
   }
 
+  /** `docker create`: validates the options and records the container (pulling its image when
+   *  missing) without starting it; `start` runs it. */
+  async create(options: ContainerOptions): Promise<ContainerInfo> {
+    requireRoot();
+    checkContainerOptions(options, 'create()', false);
+    await this.ensureImage(options.image, options.pull);
+    return this.runtime.create(options);
+  }
+
   /** `docker start`: runs a created or exited container again, detached, with the same write layer. */
   async start(ref: string): Promise<ContainerInfo> {
     requireRoot();

@@ -7,6 +7,7 @@ import { commandLines, optionLines } from './help';
 /** Every command: its line in `berth --help`, and its module, loaded only when invoked. */
 export const COMMANDS: Record<string, [summary: string, load: LoadCommand]> = {
   run: ['Create and run a container from an image', async () => (await import('./run')).default],
+  create: ['Create a new container without starting it', async () => (await import('./create')).default],
   exec: ['Run a command in a running container', async () => (await import('./exec')).default],
   ps: ['List containers', async () => (await import('./ps')).default],
   logs: ['Print the output of a detached container', async () => (await import('./lifecycle-commands')).logs],
