@@ -4,6 +4,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import { beforeEach, describe, expect, it } from 'vitest';
+import type { ReadEntry } from 'tar';
+import * as tar from 'tar';
+import { entryXattrs, PaxXattrReader } from '../../src/image/archive/pax-xattrs';
+import { tarEntries } from '../../src/image/archive/tar-entries';
 import { unpackLayer } from '../../src/image/archive/unpack';
 import { isRoot, rawTar, unpackDirs } from '../helpers/layer-tar';
 import { CAP_NET_RAW, fileCaps, paxMember, withXattrs, xattrsOf } from '../helpers/xattr-tar';
@@ -143,5 +147,32 @@ describe.runIf(isRoot)('unpackLayer: extended attributes', () => {
       expect(xattrsOf(path.join(target, long))).toEqual({ 'user.n': Buffer.from('3') });
       expect(xattrsOf(path.join(target, 'last'))).toEqual({ 'user.n': Buffer.from('4') });
     }
+  });
+
+  it("reads GNU tar's gnu, posix (PAX) and v7 formats in step with node-tar, attributes on the right entries", async () => {
+    const src = path.join(tmp, 'tree');
+    const long = `${'a-rather-long-directory-name/'.repeat(5)}leaf`;
+    fs.mkdirSync(path.join(src, long), { recursive: true });
+    for (let i = 0; i < 20; i++) fs.writeFileSync(path.join(src, long, `f${i}`), 'x'.repeat(i * 300));
+    fs.symlinkSync('f1', path.join(src, long, 'link'));
+    execFileSync('setfattr', ['-n', 'user.which', '-v', 'f7', path.join(src, long, 'f7')]);
+    for (const format of ['gnu', 'posix', 'v7']) {
+      const file = path.join(tmp, `${format}.tar`);
+      execFileSync('tar', [`--format=${format}`, '--xattrs', '--xattrs-include=user.*', '-C', src, '-cf', file, '.']);
+      const seen: Record<string, string> = {};
+      for await (const e of tarEntries(Readable.from([fs.readFileSync(file)]))) {
+        const x = entryXattrs(e);
+        if (x) seen[e.path] = x.get('user.which')!.toString();
+      }
+      // GNU tar adds PAX headers for the attributes whatever the format
+      expect(seen, format).toEqual({ [`./${long}/f7`]: 'f7' });
+    }
+  });
+
+  it('refuses to hand an entry attributes read for another header', () => {
+    const reader = new PaxXattrReader(tar);
+    reader.write(rawTar([...withXattrs({ path: 'a', body: 'one' }, { 'user.n': '1' })]));
+    const other = { path: 'a', header: { cksum: 1, size: 3 } } as unknown as ReadEntry;
+    expect(() => reader.attach(other)).toThrow(/read out of step/);
   });
 });

@@ -8,9 +8,9 @@ const OPAQUE = 'trusted.overlay.opaque';
 
 /**
  * The directories under `root` that overlayfs treats as opaque (xattr trusted.overlay.opaque=y), as paths
- * relative to `root` ('' for root itself). Node has no xattr API and the native addon offers none, so this
- * runs `getfattr` (Debian package attr) once for the whole tree rather than once per directory: a
- * layer has thousands of directories, and a process per directory would dominate a commit.
+ * relative to `root` ('' for root itself). This runs `getfattr` (Debian package attr) once for the whole
+ * tree: a layer has thousands of directories, and a process per directory would dominate a commit.
+ * (The addon's listXattrs, which commit and export use for each entry's own attributes, would do too.)
  */
 export function opaqueDirs(dir: string): Set<string> {
   const found = new Set<string>();

@@ -1,6 +1,7 @@
 /**
- * The file types Node's fs cannot create. Until the native addon grows mknod/setxattr, berth runs the
- * standard tools: `mknod` (Debian package coreutils) and `setfattr` (Debian package attr).
+ * The file types Node's fs cannot create. Until the native addon grows mknod (and the opaque marker moves
+ * to its setXattr), berth runs the standard tools: `mknod` (Debian package coreutils) and `setfattr`
+ * (Debian package attr).
  */
 // Loaded on first use: `berth run` reads the store but never needs node:child_process, and loading it costs
 // milliseconds on every start.
