@@ -175,4 +175,14 @@ describe.runIf(isRoot)('unpackLayer: extended attributes', () => {
     const other = { path: 'a', header: { cksum: 1, size: 3 } } as unknown as ReadEntry;
     expect(() => reader.attach(other)).toThrow(/read out of step/);
   });
+
+  it('refuses a layer whose attribute the kernel rejects (a malformed capability), keeping nothing', async () => {
+    const err = await unpackBuffer(
+      rawTar([...withXattrs({ path: 'f', body: 'x' }, { 'security.capability': Buffer.from([1, 2, 3]) })]),
+    ).catch((e: unknown) => e as Error);
+    expect((err as Error).message).toBe(
+      'Cannot set the extended attribute "security.capability" of "f" in the layer: the kernel refuses it (Invalid argument)',
+    );
+    expect(fs.readdirSync(path.dirname(target))).toEqual([]);
+  });
 });

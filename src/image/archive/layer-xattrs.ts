@@ -52,11 +52,14 @@ export function applyXattrs(abs: string, entry: string, xattrs: Xattrs, privileg
       native().setXattr(abs, name, value);
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code ?? '';
+      // the strerror text only: the path is the staging directory's, which means nothing to the reader
+      const message = (e as Error).message;
+      const reason = message.slice(message.lastIndexOf(': ') + 2);
       if (REFUSED_BY_KERNEL.has(code)) {
-        notes.push(`skipped ${shown}: ${(e as Error).message.replace(/^lsetxattr [^:]*: /, '')}`);
+        notes.push(`skipped ${shown}: ${reason}`);
         continue;
       }
-      throw new BerthError('INVALID_ARGUMENT', `Cannot set the ${shown}: ${(e as Error).message}`, { cause: e });
+      throw new BerthError('INVALID_ARGUMENT', `Cannot set the ${shown} in the layer: the kernel refuses it (${reason})`, { cause: e });
     }
   }
 }
