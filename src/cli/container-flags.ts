@@ -109,6 +109,12 @@ export const CONTAINER_FLAGS = [
   { name: '--env-file', kind: 'strings', value: 'FILE', help: 'Read in a file of environment variables (KEY=VALUE lines, # comments)' },
   { name: '--label', short: 'l', kind: 'strings', value: 'KEY=VALUE', help: 'Set meta data on a container' },
   { name: '--label-file', kind: 'strings', value: 'FILE', help: 'Read in a line delimited file of labels' },
+  {
+    name: '--cgroup-parent',
+    kind: 'string',
+    value: 'PATH',
+    help: 'Optional parent cgroup for the container (a cgroupfs path like /apps/web)',
+  },
   { name: '--cidfile', kind: 'string', value: 'FILE', help: 'Write the container ID to the file (refused if it exists)' },
 ] as const satisfies Flags;
 
@@ -171,6 +177,7 @@ export function containerOptions(args: Parsed<typeof CONTAINER_FLAGS>, image: st
     oomScoreAdj: args.oomScoreAdj,
     groupAdd: args.groupAdd,
     domainname: args.domainname,
+    cgroupParent: args.cgroupParent,
     labels: labelsWithFiles(args.labelFile, args.label),
   };
 }

@@ -10,7 +10,11 @@ const inspect = command({
     const berth = new Berth(global);
     const out = positionals(inspect, args, 1, Infinity).map((ref) => {
       const c = berth.inspect(ref);
-      return { ...c, cgroupPaths: berth.runtime.cgroups.dirs(c.config.id), path: berth.runtime.store.containerDir(c.config.id) };
+      return {
+        ...c,
+        cgroupPaths: berth.runtime.cgroupsOf(c.config).dirs(c.config.id),
+        path: berth.runtime.store.containerDir(c.config.id),
+      };
     });
     process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
     return 0;

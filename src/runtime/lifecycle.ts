@@ -51,7 +51,7 @@ export class Lifecycle {
   private async launch(info: ContainerInfo, dir: string, netns: string | undefined): Promise<ContainerInfo> {
     const { config } = info;
     const files = containerFiles(dir);
-    const cgroups = this.rt.cgroups;
+    const cgroups = this.rt.cgroupsOf(config);
     const plan = spawnPlan(
       config,
       dir,

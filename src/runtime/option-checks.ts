@@ -153,6 +153,7 @@ const CONTAINER_SCHEMA: Schema = {
   oomScoreAdj: strOrNum,
   groupAdd: strings(),
   domainname: str(),
+  cgroupParent: str(),
   labels: either('an array of KEY=VALUE strings or an object of strings', [Array.isArray, strings()], [isPlainObject, stringRecord()]),
   network: str(),
   ip: str(),

@@ -71,6 +71,8 @@ export interface ContainerOptions extends NetworkOptionsInput, ResourceFlagOptio
   groupAdd?: string[];
   /** docker's --domainname: the NIS domain name of the container. */
   domainname?: string;
+  /** docker's --cgroup-parent: a cgroupfs path the container's cgroup goes below. */
+  cgroupParent?: string;
   /** docker's -l/--label: KEY=VALUE (or KEY for ""), over the image's labels. */
   labels?: string[] | Record<string, string>;
 }

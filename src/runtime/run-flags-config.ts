@@ -4,6 +4,7 @@
  * both checks: the API boundary calls it without the image (group names only shape-checked),
  * containerConfig with the image's layers (group names resolved).
  */
+import { parseCgroupParent } from './cgroup-parent';
 import { parseShmSize, parseTmpfsList } from './filesystem-options';
 import { checkGroupAdd, parseVolume, resolveGroupAdd, type ContainerOptions } from './options';
 import { parseDomainname, parseOomScoreAdj, parseSysctls, parseUlimits } from './process-options';
@@ -11,7 +12,7 @@ import type { ContainerConfig } from './types';
 
 export type RunFlagsConfig = Pick<
   ContainerConfig,
-  'readonlyRootfs' | 'tmpfs' | 'shmSize' | 'ulimits' | 'sysctls' | 'oomScoreAdj' | 'domainname'
+  'readonlyRootfs' | 'tmpfs' | 'shmSize' | 'ulimits' | 'sysctls' | 'oomScoreAdj' | 'domainname' | 'cgroupParent'
 >;
 
 /** Only what was given goes into config.json. */
@@ -28,6 +29,7 @@ export function runFlagsConfig(o: ContainerOptions): RunFlagsConfig {
   if (Object.keys(sysctls).length > 0) out.sysctls = sysctls;
   if (o.oomScoreAdj !== undefined) out.oomScoreAdj = parseOomScoreAdj(o.oomScoreAdj);
   if (o.domainname !== undefined) out.domainname = parseDomainname(o.domainname);
+  if (o.cgroupParent !== undefined) out.cgroupParent = parseCgroupParent(o.cgroupParent);
   o.groupAdd?.forEach(checkGroupAdd);
   return out;
 }

@@ -9,6 +9,7 @@ import { processInfo, processStartTime, type ProcessInfo } from '../util/proc';
 import { quote } from '../util/quote';
 import { safely } from '../util/safely';
 import { detectCgroups, type CgroupManager } from './cgroups';
+import { cgroupsBelow } from './cgroup-parent';
 import { asFlagError } from './resource-options';
 import { containerConfig } from './container-config';
 import { attachNetworks, connectNetwork, disconnectNetwork } from './container-networks';
@@ -68,6 +69,11 @@ export class Runtime {
     return this.cgroupManager;
   }
 
+  /** The cgroups of one container: below its own --cgroup-parent, else the runtime's parent. */
+  cgroupsOf(config: Pick<ContainerConfig, 'cgroupParent'>): CgroupManager {
+    return config.cgroupParent === undefined ? this.cgroups : cgroupsBelow(config.cgroupParent);
+  }
+
   /** Networks and attachments (made on first use: a container without a network touches nothing of them). */
   get networks(): NetworkManager {
     this.networkManager ??= new NetworkManager(this.root, this.runRoot, this.defaults.cniPath, (id) => this.liveShim(id));
@@ -80,7 +86,7 @@ export class Runtime {
     // what this host's cgroups cannot do (swappiness on v2, a weight without CFQ or BFQ) is
     // refused now, naming the flag, rather than at every start
     try {
-      this.cgroups.plan(config.id, config.limits, { allDevices: !!config.privileged });
+      this.cgroupsOf(config).plan(config.id, config.limits, { allDevices: !!config.privileged });
     } catch (e) {
       throw asFlagError(e);
     }
@@ -134,7 +140,7 @@ export class Runtime {
     const { config } = info;
     const dir = this.prepareStart(info);
 
-    const cgroups = this.cgroups;
+    const cgroups = this.cgroupsOf(config);
     let plan: NativeSpawnPlan | undefined;
     let spawned: NativeSpawned;
     let netns: string | undefined;
@@ -190,13 +196,15 @@ export class Runtime {
   /** docker top: the processes of a running container (host PIDs). */
   top(ref: string): ProcessInfo[] {
     const { config } = this.running(ref);
-    return this.cgroups.pids(config.id).flatMap((pid) => processInfo(pid) ?? []);
+    return this.cgroupsOf(config)
+      .pids(config.id)
+      .flatMap((pid) => processInfo(pid) ?? []);
   }
 
   /** docker stats --no-stream: memory, CPU time and process count from the container's cgroup. */
   stats(ref: string): ContainerStats {
     const { config } = this.running(ref);
-    return { id: config.id, name: config.name, ...this.cgroups.stats(config.id) };
+    return { id: config.id, name: config.name, ...this.cgroupsOf(config).stats(config.id) };
   }
 
   private running(ref: string): ContainerInfo {
@@ -260,8 +268,8 @@ export class Runtime {
     fs.closeSync(pidfd);
     const id = info.config.id;
     if (onCniNetwork(info.config)) safely(() => this.networks.release(id));
-    const oomKilled = safely(() => this.cgroups.oomKilled(id)) ?? false;
-    safely(() => this.cgroups.remove(id));
+    const oomKilled = safely(() => this.cgroupsOf(info.config).oomKilled(id)) ?? false;
+    safely(() => this.cgroupsOf(info.config).remove(id));
     const status: ExitStatus = {
       exitCode: exit.signal ? 128 + exit.signal : exit.code,
       ...(exit.signal ? { signal: exit.signal } : {}),
@@ -285,7 +293,7 @@ export class Runtime {
    *  unless overridden. Resolves `exited` when that process ends (the container keeps running). */
   exec(ref: string, o: ExecOptions, stdio: StdioPlan): Started {
     const info = this.resolve(ref);
-    return startExec(info, o, stdio, this.store.containerDir(info.config.id), this.cgroups.joinFiles(info.config.id));
+    return startExec(info, o, stdio, this.store.containerDir(info.config.id), this.cgroupsOf(info.config).joinFiles(info.config.id));
   }
 
   /** The OCI config the container's starts run (its network namespace named only while it runs). */
@@ -322,7 +330,7 @@ export class Runtime {
     // now and is the truth, not our guess.
     const fresh = this.store.read(c.config.id);
     if (fresh && JSON.stringify(fresh.state) !== JSON.stringify(c.state)) return this.repair(fresh);
-    safely(() => this.cgroups.remove(c.config.id));
+    safely(() => this.cgroupsOf(c.config).remove(c.config.id));
     this.store.writeState(c.config.id, state);
     return { config: c.config, state };
   }
@@ -375,7 +383,7 @@ export class Runtime {
     }
     // the pinned namespace outlives the process: DEL still finds its interfaces
     if (onCniNetwork(c.config)) safely(() => this.networks.release(c.config.id, { ifOwnerGone: true }));
-    safely(() => this.cgroups.remove(c.config.id));
+    safely(() => this.cgroupsOf(c.config).remove(c.config.id));
     this.store.remove(c.config.id, { name: c.config.name });
     return c;
   }

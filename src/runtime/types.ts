@@ -72,6 +72,8 @@ export interface ContainerConfig {
   oomScoreAdj?: number;
   /** --domainname: the UTS namespace's domain name. */
   domainname?: string;
+  /** --cgroup-parent: the cgroup path its own cgroup goes below (absent: the runtime's parent). */
+  cgroupParent?: string;
   /** The image's labels with -l/--label's over them. */
   labels?: Record<string, string>;
 }

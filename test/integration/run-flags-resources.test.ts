@@ -112,6 +112,25 @@ describe('block I/O flags', () => {
   });
 });
 
+describe('--cgroup-parent', () => {
+  it("puts the container's cgroup below the path given; rm removes it and leaves the parent", async () => {
+    const parent = `berth/parent-${process.pid}`;
+    const r = await cli(['run', '-d', '--cgroup-parent', `/${parent}`, '-m', '64m', 'busybox', 'sleep', '30']);
+    expect(r.code, r.stderr).toBe(0);
+    const id = r.stdout.trim();
+    const lines = read(`/proc/${berth.inspect(id).state.pid!}/cgroup`).split('\n');
+    const memory = lines.find((l) => (unified ? l.startsWith('0::') : l.split(':')[1].split(',').includes('memory')))!;
+    expect(memory.split(':')[2]).toBe(`/${parent}/${id}`);
+    const dir = unified ? path.join(CG, parent, id) : path.join(CG, 'memory', parent, id);
+    expect(read(path.join(dir, unified ? 'memory.max' : 'memory.limit_in_bytes'))).toBe(String(64 * 1024 * 1024));
+    expect((await cli(['rm', '-f', id])).code).toBe(0);
+    expect(fs.existsSync(dir)).toBe(false);
+    // the parents this test's container made: empty now, removed so that no cgroup is left
+    const parents = unified ? [path.join(CG, parent)] : fs.readdirSync(CG).map((h) => path.join(CG, h, parent));
+    for (const p of parents.filter((p) => fs.existsSync(p))) fs.rmdirSync(p);
+  });
+});
+
 describe('the OCI config shows them', () => {
   it('in linux.resources of inspect', async () => {
     const r = await cli([
@@ -162,6 +181,14 @@ describe('bad values', () => {
       [
         ['--device-read-iops', `${d}:0`],
         `Expected DEVICE_PATH:N with a number of operations per second above 0 for --device-read-iops but received "${d}:0"`,
+      ],
+      [
+        ['--cgroup-parent', 'a/../b'],
+        'Expected a cgroup path of names (letters, digits, _ . @ -) separated by / for --cgroup-parent but received "a/../b"',
+      ],
+      [
+        ['--cgroup-parent', 'system.slice:berth:x'],
+        '--cgroup-parent "system.slice:berth:x" is a systemd slice path; berth drives cgroupfs: give a path like /apps/web',
       ],
       [['--device-write-iops', 'sda'], 'Expected DEVICE_PATH:VALUE, like /dev/sda:100 for --device-write-iops but received "sda"'],
     ];
