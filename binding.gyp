@@ -29,6 +29,7 @@
       "sources": [
         "native/core/spawn.cc",
         "native/core/child.cc",
+        "native/core/child_hooks.cc",
         "native/core/resolve.cc",
         "native/core/cgroup.cc",
         "native/core/plan_codec.cc",
@@ -65,6 +66,7 @@
       "sources": [
         "native/core/spawn.cc",
         "native/core/child.cc",
+        "native/core/child_hooks.cc",
         "native/core/resolve.cc",
         "native/core/cgroup.cc",
         "native/core/plan_codec.cc",
@@ -114,6 +116,7 @@
       "sources": [
         "native/nsenter/main.cc",
         "native/core/child.cc",
+        "native/core/child_hooks.cc",
         "native/core/spawn.cc",
         "native/core/resolve.cc",
         "native/core/cgroup.cc",

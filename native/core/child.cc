@@ -387,6 +387,8 @@ int childMain(void* arg) {
   if (rootfd < 0) fail(ctx, Step::kOpenRootfs, errno);
   int index = 0;
   for (const MountOp& op : plan.mounts) runMountOp(ctx, rootfd, op, index++);
+  ChildFailure hook = runCreateContainerHooks(ctx);
+  if (hook.step != Step::kNone) fail(ctx, hook.step, hook.err, hook.index);
   if (plan.noPivot)
     moveRoot(ctx, rootfd);
   else

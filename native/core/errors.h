@@ -75,7 +75,9 @@ struct SysError {
   X(OomScoreAdj, "oom_score_adj") \
   X(JoinNamespace, "join namespace") \
   X(ConsoleSocket, "console socket") \
-  X(ExecFifo, "exec fifo")
+  X(ExecFifo, "exec fifo") \
+  X(CreateContainerHook, "createContainer hook") \
+  X(CreateContainerHookTimeout, "createContainer hook timeout")
 // clang-format on
 
 enum class Step : unsigned char {

@@ -207,6 +207,17 @@ SpawnPlan decodePlan(const uint8_t* data, size_t len) {
   p.gidMap = r.str("gidMap");
   p.preserveFds = r.integer<int>("preserveFds");
   if (p.preserveFds < 0) throw PlanFormatError{"preserveFds"};
+  p.createContainerHooks.resize(r.items("createContainerHooks", 20));
+  for (SpawnPlan::Hook& h : p.createContainerHooks) {
+    h.path = r.str("createContainerHooks.path");
+    h.args = r.strs("createContainerHooks.args");
+    h.env = r.strs("createContainerHooks.env");
+    h.timeout = r.integer<int>("createContainerHooks.timeout");
+    if (h.path.empty() || h.path[0] != '/' || h.args.empty() || h.timeout < 0)
+      throw PlanFormatError{"createContainerHooks"};
+  }
+  p.hookStateHead = r.str("hookStateHead");
+  p.hookStateTail = r.str("hookStateTail");
   if (p.seccompFilter.size() % 8 != 0 || p.seccompFilter.size() / 8 > 4096) throw PlanFormatError{"seccompFilter"};
   r.end();
   if (p.argv.empty() || (p.execCandidates.empty() && p.initPath.empty())) throw PlanFormatError{"argv: empty"};

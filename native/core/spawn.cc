@@ -54,6 +54,9 @@ std::string failurePath(const SpawnPlan& plan, const ChildFailure& f) {
     case Step::kExecve:
       if (!plan.initPath.empty()) return plan.initPath;
       return i < plan.execCandidates.size() ? plan.execCandidates[i] : "";
+    case Step::kCreateContainerHook:
+    case Step::kCreateContainerHookTimeout:
+      return i < plan.createContainerHooks.size() ? plan.createContainerHooks[i].path : "";
     case Step::kJoinCgroup:
     case Step::kOpenCgroup:
       return i < plan.cgroupProcs.size() ? plan.cgroupProcs[i] : "";
@@ -113,6 +116,8 @@ struct PreparedChild {
   struct sock_fprog prog;
   ChildContext ctx;
   void* stack;
+  std::vector<std::vector<char*>> hookArgv, hookEnv;
+  std::vector<ChildContext::HookExec> hooks;
 
   PreparedChild(const SpawnPlan& plan, const std::vector<int>& procsFds, int ttySocket)
       : argv(cstrings(plan.argv)),
@@ -124,6 +129,15 @@ struct PreparedChild {
     ctx.netnsFd = netns.get();
     if (!plan.initPath.empty()) ctx.initFd = sealedExecutable(plan.initPath);
     if (prog.len) ctx.seccomp = &prog;
+    for (const SpawnPlan::Hook& h : plan.createContainerHooks) {
+      hookArgv.push_back(cstrings(h.args));
+      hookEnv.push_back(cstrings(h.env));
+    }
+    for (size_t i = 0; i < plan.createContainerHooks.size(); i++)
+      hooks.push_back({plan.createContainerHooks[i].path.c_str(), hookArgv[i].data(), hookEnv[i].data(),
+                       plan.createContainerHooks[i].timeout});
+    ctx.hooks = hooks.data();
+    ctx.hookCount = static_cast<int>(hooks.size());
     stack = mmap(nullptr, kChildStack, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
     if (stack == MAP_FAILED) throwSys(errno, "mmap", "child stack");
   }
@@ -140,6 +154,8 @@ Spawned spawn(const SpawnPlan& plan) {
   // Both need a parent that is not suspended in vfork (the maps) or holds the caller's fds: berth-nsenter.
   if (plan.cloneFlags & CLONE_NEWUSER) throwSys(EINVAL, "spawn", "a new user namespace needs spawnInside");
   if (plan.preserveFds) throwSys(EINVAL, "spawn", "preserveFds needs spawnInside");
+  // (they fork: the child of a CLONE_VM spawn must not)
+  if (!plan.createContainerHooks.empty()) throwSys(EINVAL, "spawn", "createContainer hooks need spawnInside");
   cgroupPrepare(plan);
 
   std::vector<UniqueFd> procs = openProcsFiles(plan);

@@ -107,6 +107,16 @@ struct SpawnPlan {
   // runc's --preserve-fds (berth-nsenter only): the caller's fds 3..3+N-1, which berth-nsenter
   // holds from kEnterPreservedFd on (core/enter.h), become the command's 3..3+N-1.
   int preserveFds = 0;
+  // OCI createContainer hooks (berth-oci's create only): run by the init after its mounts and
+  // before pivot_root, in its namespaces with the host's root still in view, each with the state
+  // JSON on stdin: hookStateHead, the init's pid, hookStateTail.
+  struct Hook {
+    std::string path;
+    std::vector<std::string> args, env;
+    int timeout = 0;  // seconds; 0 waits for ever
+  };
+  std::vector<Hook> createContainerHooks;
+  std::string hookStateHead, hookStateTail;
 };
 
 struct Spawned {
@@ -164,8 +174,19 @@ struct ChildContext {
   // In a user namespace other than the caller's (new, or joined by path before clone): become its
   // root before anything else, and keep locked mount flags on remounts.
   bool inUserns = false;
+  // plan.createContainerHooks as C arrays, prepared before clone
+  struct HookExec {
+    const char* path;
+    char* const* argv;
+    char* const* env;
+    int timeout;
+  };
+  const HookExec* hooks = nullptr;
+  int hookCount = 0;
 };
 int childMain(void* arg);
+// child_hooks.cc: plan.createContainerHooks, in order; {kNone} when every one exited 0.
+ChildFailure runCreateContainerHooks(const ChildContext* ctx);
 // The end of every start: working directory, stdio, credentials, execve. Never returns.
 [[noreturn]] void execCommand(ChildContext* ctx, const SpawnPlan& plan);
 

@@ -181,6 +181,13 @@ TEST_CASE(plan_golden_decodes_every_field) {
   CHECK_EQ(p.uidMap, "0 100000 65536\n");
   CHECK_EQ(p.gidMap, "0 100000 65536\n65536 5000 1\n");
   CHECK_EQ(p.preserveFds, 2);
+  CHECK_EQ(p.createContainerHooks.size(), 1u);
+  CHECK_EQ(p.createContainerHooks[0].path, "/usr/bin/hook");
+  CHECK(p.createContainerHooks[0].args == (std::vector<std::string>{"hook", "--create"}));
+  CHECK(p.createContainerHooks[0].env == (std::vector<std::string>{"HOOK=1"}));
+  CHECK_EQ(p.createContainerHooks[0].timeout, 5);
+  CHECK_EQ(p.hookStateHead, "{\"ociVersion\":\"1.1.0\",\"id\":\"golden\",\"status\":\"creating\",\"pid\":");
+  CHECK_EQ(p.hookStateTail, ",\"bundle\":\"/b\",\"annotations\":{}}");
 }
 
 TEST_CASE(plan_truncated_at_every_offset_fails) {
@@ -190,7 +197,7 @@ TEST_CASE(plan_truncated_at_every_offset_fails) {
       // The error names what was being read: a caller reports a broken plan by field.
       if (n < 4) CHECK_EQ(e.field, "magic");
       if (n >= 4 && n < 8) CHECK_EQ(e.field, "namespaces");
-      if (n + 1 == g.size()) CHECK_EQ(e.field, "preserveFds");
+      if (n + 1 == g.size()) CHECK_EQ(e.field, "hookStateTail");
     });
   }
 }
@@ -198,8 +205,18 @@ TEST_CASE(plan_truncated_at_every_offset_fails) {
 // A negative --preserve-fds count would have berth-nsenter keep descriptors it must close.
 TEST_CASE(plan_negative_preserve_fds_fail) {
   std::string g = golden();
-  std::string bad = g.substr(0, g.size() - 8) + f64(-1);
+  size_t at = g.rfind(f64(2));  // preserveFds, the last 2 of the golden plan
+  std::string bad = g.substr(0, at) + f64(-1) + g.substr(at + 8);
   CHECK_EQ(fieldOf(bad), "preserveFds");
+}
+
+// A hook the init would run by a relative path (or with no argv) is not a plan.
+TEST_CASE(plan_relative_hook_path_fails) {
+  std::string g = golden();
+  size_t at = g.find("/usr/bin/hook");
+  std::string bad = g;
+  bad[at] = 'x';
+  CHECK_EQ(fieldOf(bad), "createContainerHooks");
 }
 
 TEST_CASE(plan_trailing_bytes_fail) {

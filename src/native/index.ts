@@ -113,6 +113,18 @@ export interface NativeSpawnPlan {
   gidMap?: string;
   /** runc's --preserve-fds (berth-nsenter only): the caller's fds 3..3+N-1 become the command's. */
   preserveFds?: number;
+  /** OCI createContainer hooks (berth-oci's create): run by the init before pivot_root, each with
+   *  hookState[0] + the init's pid + hookState[1] (the state JSON) on stdin. */
+  createContainerHooks?: NativeHook[];
+  hookState?: [string, string];
+}
+
+export interface NativeHook {
+  path: string;
+  args: string[];
+  env: string[];
+  /** Seconds; 0 waits for ever. */
+  timeout: number;
 }
 
 export interface NativeSpawned {

@@ -147,5 +147,15 @@ export function encodePlan(p: NativeSpawnPlan): Buffer {
   e.str(p.uidMap ?? '');
   e.str(p.gidMap ?? '');
   e.num(p.preserveFds ?? 0);
+  const hooks = p.createContainerHooks ?? [];
+  e.count(hooks.length);
+  for (const h of hooks) {
+    e.str(h.path);
+    e.strs(h.args);
+    e.strs(h.env);
+    e.num(h.timeout);
+  }
+  e.str(p.hookState?.[0] ?? '');
+  e.str(p.hookState?.[1] ?? '');
   return e.done();
 }

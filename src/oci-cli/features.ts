@@ -149,8 +149,7 @@ export function features(version: string): Record<string, unknown> {
   return {
     ociVersionMin: '1.0.0',
     ociVersionMax: OCI_VERSION,
-    // createContainer (run in the container before pivot_root) is refused at create
-    hooks: ['prestart', 'createRuntime', 'startContainer', 'poststart', 'poststop'],
+    hooks: ['prestart', 'createRuntime', 'createContainer', 'startContainer', 'poststart', 'poststop'],
     mountOptions: MOUNT_OPTIONS,
     linux: {
       // No time namespace. A user namespace is new (with uidMappings and gidMappings) or joined by

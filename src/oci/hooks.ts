@@ -1,5 +1,7 @@
 /** OCI hooks: programs the runtime runs at points of a container's life, the state JSON on stdin. */
+import * as path from 'node:path';
 import { BerthError } from '../errors';
+import type { NativeHook } from '../native';
 import { quote } from '../util/quote';
 import type { Hook, Hooks, State } from './spec';
 
@@ -38,14 +40,25 @@ function runHook(hook: Hook, state: State): string | undefined {
   return undefined;
 }
 
-/** createContainer hooks run in the container's namespaces before pivot_root, their path on the
- *  host: berth-oci's init cannot run them yet, so they are refused at create rather than skipped.
- *  (startContainer hooks run inside too: src/oci/container-hooks.ts.) */
-export function checkHooks(hooks: Hooks | undefined): void {
-  if ((hooks?.createContainer ?? []).length > 0) {
-    throw new BerthError(
-      'INVALID_ARGUMENT',
-      'config.json hooks.createContainer: hooks run in the container before pivot_root are not supported by berth-oci yet',
-    );
-  }
+/** createContainer hooks as the init runs them (native/core/child_hooks.cc): after its mounts and
+ *  before pivot_root, in the container's namespaces and cgroup, the path on the host. */
+export function createContainerHookPlan(hooks: Hooks | undefined): NativeHook[] {
+  return (hooks?.createContainer ?? []).map((h, i) => {
+    const field = `config.json hooks.createContainer[${i}]`;
+    if (typeof h.path !== 'string' || !path.posix.isAbsolute(h.path))
+      throw new BerthError('INVALID_ARGUMENT', `${field}.path: expected an absolute path but received ${quote(h.path)}`);
+    if (h.timeout !== undefined && (!Number.isInteger(h.timeout) || h.timeout <= 0))
+      throw new BerthError('INVALID_ARGUMENT', `${field}.timeout: expected a positive number of seconds but received ${quote(h.timeout)}`);
+    return { path: h.path, args: h.args?.length ? h.args : [h.path], env: h.env ?? [], timeout: h.timeout ?? 0 };
+  });
+}
+
+// Stands in for the init's pid, which only the init knows when its hooks run.
+const PID_MARK = -424242;
+
+/** The state a createContainer hook reads (status "creating", as runc's), split around its pid. */
+export function hookStateTemplate(state: State): [string, string] {
+  const json = JSON.stringify({ ...state, status: 'creating', pid: PID_MARK });
+  const at = json.indexOf(String(PID_MARK));
+  return [json.slice(0, at), json.slice(at + String(PID_MARK).length)];
 }

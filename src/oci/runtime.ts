@@ -11,14 +11,14 @@ import { detectCgroups, type CgroupManager, type CgroupPlan } from '../runtime/c
 import { readMountInfo } from '../runtime/cgroups/mountinfo';
 import { NSENTER_PATH } from '../runtime/shim';
 import { processStartTime } from '../util/proc';
-import { checkHooks, runHooks } from './hooks';
+import { hookStateTemplate, runHooks } from './hooks';
 import { checkLsmLabels } from './lsm';
 import { runStartContainerHooks } from './container-hooks';
 import { seccompCache } from './seccomp-cache';
 import { readConfig } from './read-config';
 import { cgroupLocation, specLimits } from './resources';
 import type { CreateOptions, ExecOptions, OciRuntimeApi } from './runtime-api';
-import type { Resources, State } from './spec';
+import { OCI_VERSION, type Resources, type State } from './spec';
 import { OciStateStore, type ContainerRecord } from './state-store';
 import { freezer } from './freezer';
 import { execToPlan } from './exec-plan';
@@ -65,7 +65,6 @@ export class OciRuntime implements OciRuntimeApi {
   async create(id: string, o: CreateOptions): Promise<void> {
     const bundle = path.resolve(o.bundle);
     const spec = readConfig(bundle);
-    checkHooks(spec.hooks);
     for (const line of checkLsmLabels(spec)) this.debug(line);
     if (spec.process?.terminal && !o.consoleSocket && !o.onPty) {
       throw new BerthError(
@@ -90,6 +89,14 @@ export class OciRuntime implements OciRuntimeApi {
         execFifoPath: this.store.fifo(id),
         ...(o.consoleSocket ? { consoleSocket: path.resolve(o.consoleSocket) } : {}),
         noPivot: o.noPivot,
+        hookState: hookStateTemplate({
+          ociVersion: OCI_VERSION,
+          id,
+          status: 'creating',
+          pid: 0,
+          bundle,
+          annotations: spec.annotations ?? {},
+        }),
         ...(o.preserveFds ? { preserveFds: o.preserveFds } : {}),
         ...(seccompFilter ? { seccompFilter } : {}),
       });
@@ -363,6 +370,12 @@ function createError(e: unknown, id: string): unknown {
     return new BerthError('INVALID_ARGUMENT', `create ${id}: mount destination ${where} leads out of the rootfs through a symlink`, {
       cause: e,
     });
+  }
+  if (err.step === 'createContainer hook' || err.step === 'createContainer hook timeout') {
+    const hook = `createContainer hook ${(err as { index?: number }).index ?? 0} (${JSON.stringify(where)})`;
+    const why = err.step === 'createContainer hook timeout' ? 'timed out' : `exited with ${err.errno}`;
+    // (no cause: the native error's errno text would misread the exit status)
+    return new BerthError('START_FAILED', `create ${id}: ${hook} ${why}`);
   }
   if (err.step === 'mount target in /proc or /sys') {
     return new BerthError('INVALID_ARGUMENT', `create ${id}: mount destination ${where} resolves into /proc or /sys through a symlink`, {

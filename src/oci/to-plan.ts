@@ -13,6 +13,7 @@ import { quote } from '../util/quote';
 import { parseMountOptions } from './mount-options';
 import { capabilitiesOf, execCandidates, preservedFds, rlimitsOf } from './process-plan';
 import { ANNOTATION } from './annotations';
+import { createContainerHookPlan } from './hooks';
 import { namespaces, type NamespacePlan } from './namespaces';
 import type { Mount, Spec } from './spec';
 import { userNamespacePlan } from './user-namespace';
@@ -41,6 +42,8 @@ export interface OciPlanContext {
   stdio?: [number, number, number];
   /** runc's --preserve-fds: the caller's fds 3..3+N-1 become the container process's. */
   preserveFds?: number;
+  /** The state JSON createContainer hooks read, around the init's pid (hooks.ts hookStateTemplate). */
+  hookState?: [string, string];
   /** `berth run`'s starts: the addon spawns from Node itself (no berth-nsenter), so a network
    *  namespace path is joined by the child (netnsPath) and nothing else may be joined; the child
    *  dies with the thread that spawned it; berth-init and berth's built-in filter are annotations. */
@@ -308,6 +311,8 @@ export function specToPlan(spec: Spec, ctx: OciPlanContext): NativeSpawnPlan {
   const ns = namespaces(spec.linux?.namespaces ?? [], !!berth);
   const userns = userNamespacePlan(spec.linux, ns.user, p.user);
   const preserveFds = preservedFds(ctx.preserveFds);
+  const hooks = createContainerHookPlan(spec.hooks);
+  if (hooks.length > 0 && (berth || !ctx.hookState)) fail('hooks.createContainer', 'only berth-oci runs them');
   const union = unionRoot(spec);
   const init = berth && spec.annotations?.[ANNOTATION.init] === 'true';
   const env = p.env ?? [];
@@ -365,5 +370,6 @@ export function specToPlan(spec: Spec, ctx: OciPlanContext): NativeSpawnPlan {
     ...(ctx.seccompFilter ? { seccompFilter: ctx.seccompFilter } : {}),
     ...userns,
     ...(preserveFds ? { preserveFds } : {}),
+    ...(hooks.length > 0 ? { createContainerHooks: hooks, hookState: ctx.hookState } : {}),
   };
 }

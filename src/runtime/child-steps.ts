@@ -60,6 +60,8 @@ export const CHILD_STEPS = [
   'join namespace',
   'console socket',
   'exec fifo',
+  'createContainer hook',
+  'createContainer hook timeout',
 ] as const;
 
 export type ChildStep = (typeof CHILD_STEPS)[number];

@@ -1,5 +1,6 @@
 // OCI hooks run for real by berth-oci: the host's (prestart, createRuntime, poststart, poststop)
-// on the host, startContainer inside the container before its process, each with the state on
+// on the host, createContainer in the container before pivot_root, startContainer inside the
+// container before its process, each with the state on
 // stdin; a failing hook fails its step where the spec says so.
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -103,11 +104,59 @@ describe('OCI hooks', () => {
     expect(Date.now() - started).toBeLessThan(20_000);
   });
 
-  it('createContainer hooks are refused at create, naming the field, with nothing made', () => {
-    const b = bundle('create', ['true'], { createContainer: [{ path: '/bin/true' }] });
-    const r = run('create', b);
+  it('createContainer runs in the container before pivot_root: the host path, the container namespaces, the state on stdin', () => {
+    const hook = path.join(base, 'create-hook.sh');
+    // host paths resolve (the script itself, and the bundle's rootfs by its host path)
+    fs.writeFileSync(
+      hook,
+      `#!/bin/sh\nstate=$(cat)\nroot=$(echo "$state" | sed 's/.*"bundle":"\\([^"]*\\)".*/\\1/')/rootfs\n` +
+        `{ echo "$state"; echo "hostname $(hostname)"; echo "pid $$"; echo "var $HOOK_VAR"; } > "$root/from-create-hook"\n`,
+      { mode: 0o755 },
+    );
+    const b = bundle('created', ['sh', '-c', 'cat /from-create-hook; echo "init-pid $(cat /proc/1/stat | cut -d" " -f1)"'], {
+      createContainer: [{ path: hook, args: ['create-hook.sh'], env: ['HOOK_VAR=from-config'], timeout: 10 }],
+    });
+    const config = JSON.parse(fs.readFileSync(path.join(b, 'config.json'), 'utf8'));
+    config.hostname = 'in-container';
+    fs.writeFileSync(path.join(b, 'config.json'), JSON.stringify(config));
+    const pidFile = path.join(base, 'created.pid');
+    // (the created init holds the caller's stdio until start: files, not pipes)
+    const out = path.join(base, 'created.out');
+    const fd = fs.openSync(out, 'w');
+    const created = spawnSync(OCI, ['--root', root, 'create', '--bundle', b, '--pid-file', pidFile, 'created'], {
+      stdio: ['ignore', fd, fd],
+      timeout: 30_000,
+    });
+    fs.closeSync(fd);
+    expect(fs.readFileSync(out, 'utf8')).toBe('');
+    expect(created.status).toBe(0);
+    const lines = fs.readFileSync(path.join(b, 'rootfs', 'from-create-hook'), 'utf8').split('\n');
+    // the state names the init by the caller's pid, status creating
+    expect(JSON.parse(lines[0])).toEqual({
+      ociVersion: '1.1.0',
+      id: 'created',
+      status: 'creating',
+      pid: Number(fs.readFileSync(pidFile, 'utf8')),
+      bundle: b,
+      annotations: {},
+    });
+    // the container's UTS and PID namespaces (the init is 1 there)
+    expect(lines).toContain('hostname in-container');
+    expect(lines).toContain('pid 2');
+    expect(lines).toContain('var from-config');
+    expect(spawnSync(OCI, ['--root', root, 'delete', '--force', 'created']).status).toBe(0);
+  });
+
+  it('a failing createContainer hook fails create in one line, naming it, and leaves nothing', () => {
+    const b = bundle('create-fails', ['true'], { createContainer: [{ path: '/bin/sh', args: ['sh', '-c', 'exit 5'] }] });
+    const r = run('create-fails', b);
     expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(/^berth-oci: config.json hooks.createContainer: .* not supported by berth-oci yet\n$/);
+    expect(r.stderr).toBe('berth-oci: create create-fails: createContainer hook 0 ("/bin/sh") exited with 5\n');
     expect(fs.existsSync(root) ? fs.readdirSync(root) : []).toEqual([]);
+    const slow = bundle('create-slow', ['true'], { createContainer: [{ path: '/bin/sleep', args: ['sleep', '30'], timeout: 1 }] });
+    const t = run('create-slow', slow);
+    expect(t.status).toBe(1);
+    expect(t.stderr).toBe('berth-oci: create create-slow: createContainer hook 0 ("/bin/sleep") timed out\n');
+    expect(fs.readdirSync(root)).toEqual([]);
   });
 });

@@ -67,6 +67,8 @@ const PLAN_FIELDS = {
   uidMap: true,
   gidMap: true,
   preserveFds: true,
+  createContainerHooks: true,
+  hookState: true,
 } satisfies Record<keyof NativeSpawnPlan, true>;
 const MOUNT_FIELDS = {
   kind: true,

@@ -179,7 +179,7 @@ describe('features and spec', () => {
     };
     expect(f.ociVersionMin).toBe('1.0.0');
     expect(f.ociVersionMax).toBe('1.1.0');
-    expect(f.hooks).toEqual(['prestart', 'createRuntime', 'startContainer', 'poststart', 'poststop']);
+    expect(f.hooks).toEqual(['prestart', 'createRuntime', 'createContainer', 'startContainer', 'poststart', 'poststop']);
     expect(f.mountOptions).toEqual(expect.arrayContaining(['rbind', 'ro', 'rprivate', 'nosuid']));
     expect(f.linux.namespaces).toEqual(['cgroup', 'ipc', 'mount', 'network', 'pid', 'user', 'uts']);
     expect(f.linux.capabilities).toContain('CAP_SYS_ADMIN');
