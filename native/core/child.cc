@@ -171,18 +171,13 @@ void moveRoot(ChildContext* ctx, int rootfd) {
   if (chdir("/") < 0) fail(ctx, Step::kChdirSlash, errno);
 }
 
-// What the OCI config asks of the root once it is /: read-only, its propagation, rlimits, the
-// OOM score.
+// What the OCI config asks of the root once it is /: read-only, its propagation, the OOM score.
 void finishRoot(ChildContext* ctx, const SpawnPlan& plan) {
   unsigned long locked = ctx->inUserns ? mountFlagsOf("/") : 0;
   if (plan.rootfsReadonly && mount(nullptr, "/", nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY | locked, nullptr) < 0)
     fail(ctx, Step::kRemountReadOnly, errno);
   if (plan.rootfsPropagation && mount(nullptr, "/", nullptr, plan.rootfsPropagation, nullptr) < 0)
     fail(ctx, Step::kMountPropagation, errno);
-  for (const SpawnPlan::Rlimit& l : plan.rlimits) {
-    struct rlimit64 value = {l.soft, l.hard};
-    if (syscall(SYS_prlimit64, 0, l.resource, &value, nullptr) < 0) fail(ctx, Step::kSetrlimit, errno, l.resource);
-  }
   if (!plan.oomScoreAdj.empty()) {
     int fd = static_cast<int>(open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC));
     if (fd < 0 || !writeAll(fd, plan.oomScoreAdj.data(), plan.oomScoreAdj.size())) fail(ctx, Step::kOomScoreAdj, errno);
@@ -311,6 +306,14 @@ void adoptStdio(ChildContext* ctx, const SpawnPlan& plan) {
   // Nothing of the parent's survives execve except 0, 1, 2 (and --preserve-fds' 3..3+N-1).
   if (syscall(SYS_close_range, 3U + static_cast<unsigned>(plan.preserveFds), ~0U, CLOSE_RANGE_CLOEXEC) < 0)
     fail(ctx, Step::kCloseRange, errno);
+  // After stdio is in place (a low RLIMIT_NOFILE would refuse the descriptors it is moved
+  // through) and while still privileged (raising a hard limit needs CAP_SYS_RESOURCE).
+  if (ctx->applyRlimits) {
+    for (const SpawnPlan::Rlimit& l : plan.rlimits) {
+      struct rlimit64 value = {l.soft, l.hard};
+      if (syscall(SYS_prlimit64, 0, l.resource, &value, nullptr) < 0) fail(ctx, Step::kSetrlimit, errno, l.resource);
+    }
+  }
   dropPrivileges(ctx, plan);
   umask(plan.umask);
   if (plan.blockSignals) {
@@ -395,6 +398,7 @@ int childMain(void* arg) {
     pivotRoot(ctx, rootfd);
   close(rootfd);
   finishRoot(ctx, plan);
+  ctx->applyRlimits = true;
   execCommand(ctx, plan);
 }
 

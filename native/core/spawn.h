@@ -183,6 +183,8 @@ struct ChildContext {
   };
   const HookExec* hooks = nullptr;
   int hookCount = 0;
+  // a new container's start (not exec): plan.rlimits are set just before credentials drop
+  bool applyRlimits = false;
 };
 int childMain(void* arg);
 // child_hooks.cc: plan.createContainerHooks, in order; {kNone} when every one exited 0.

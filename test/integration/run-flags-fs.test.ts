@@ -57,6 +57,8 @@ describe('process and kernel settings', () => {
   it('--ulimit sets soft and hard limits; -1 is unlimited', async () => {
     const r = await run(['--ulimit', 'nofile=100:200', '--ulimit', 'core=-1'], 'ulimit -n; ulimit -Hn; ulimit -c');
     expect(r.stdout).toBe('100\n200\nunlimited\n');
+    // as low as a process can work with: set after the container's stdio is in place
+    expect((await run(['--ulimit', 'nofile=8'], 'ulimit -n')).stdout).toBe('8\n');
   });
 
   it('--sysctl writes namespaced values the container sees in /proc/sys; the host keeps its own', async () => {
