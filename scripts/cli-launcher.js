@@ -1,4 +1,5 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --
+// (`--`: Node 20 would otherwise take a `--env-file` of the command line for its own, nodejs/node#54232)
 // The executables berth and berth-oci (this file, copied under both names by scripts/bundle-cli.mjs).
 // Each runs its bundled command line through a V8 code cache kept beside it: Node 20 has no
 // built-in compile cache, and compiling a bundle on every invocation costs ~4 ms, a tenth of Node's

@@ -70,6 +70,8 @@ std::string packageDir() {
   const char* node = getenv("BERTH_OCI_NODE");
   std::vector<char*> args;
   args.push_back(const_cast<char*>(node && *node ? node : "node"));
+  // `--`: Node 20 would take options of the command line for its own (nodejs/node#54232)
+  args.push_back(const_cast<char*>("--"));
   args.push_back(script.data());
   for (int i = 1; i < argc; i++) args.push_back(argv[i]);
   args.push_back(nullptr);

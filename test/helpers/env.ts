@@ -237,7 +237,9 @@ export function runCli(args: string[], opts: RunCliOptions = {}): Promise<CliRes
   Object.assign(env, opts.env);
 
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI_PATH, ...args], {
+    // `node --` as the executable's #! line runs it: Node 20 would otherwise read a
+    // `--env-file` of berth's own command line as its own (nodejs/node#54232)
+    const child = spawn(process.execPath, ['--', CLI_PATH, ...args], {
       cwd: opts.cwd ?? REPO_ROOT,
       env,
       stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],

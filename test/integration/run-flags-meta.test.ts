@@ -1,11 +1,12 @@
 // docker's metadata and environment flags of `berth run`: --env-file, -l/--label, --label-file
 // (shown by inspect, over the image's labels), --cidfile (written at create, refused if it exists).
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Berth } from '../../src/index';
 import { withBusybox } from '../helpers/berth';
-import { runCli, type TempRoots } from '../helpers/env';
+import { CLI_PATH, runCli, type TempRoots } from '../helpers/env';
 
 const fixture = withBusybox({
   beforeCheck: async (b) => {
@@ -37,6 +38,24 @@ describe('--env-file', () => {
     expect(env).toEqual(expect.arrayContaining(['SPACED=a b ', 'QUOTED="q"', 'EQ=x=y', 'FROM_CALLER=here', 'OVER=flag', 'SECOND=2']));
     expect(env.filter((l) => l.startsWith('OVER='))).toEqual(['OVER=flag']);
     expect(env.some((l) => l.startsWith('NOT_SET_ANYWHERE'))).toBe(false);
+  });
+
+  it('a missing file is berth’s one-line error, not Node’s (the executable runs `node --`)', async () => {
+    const missing = path.join(path.dirname(file('x.env', '')), 'missing.env');
+    const r = await cli(['run', '--rm', '--env-file', missing, 'busybox', 'true']);
+    expect(r.code).toBe(125);
+    expect(r.stderr).toMatch(/^berth: .*--env-file.*missing\.env.*\n$/);
+    expect(berth.ps({ all: true })).toEqual([]);
+    // and so through the installed executable itself (its #! line)
+    const direct = spawnSync(
+      CLI_PATH,
+      ['--root', roots.root, '--runroot', roots.runRoot, 'run', '--env-file', missing, 'busybox', 'true'],
+      {
+        encoding: 'utf8',
+      },
+    );
+    expect(direct.status).toBe(125);
+    expect(direct.stderr).toBe(r.stderr);
   });
 
   it('refuses a bad line with its number, exit 125, nothing made', async () => {
