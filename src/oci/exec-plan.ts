@@ -5,19 +5,8 @@ import { BerthError } from '../errors';
 import type { NativeSpawnPlan } from '../native';
 import { quote } from '../util/quote';
 import type { Process, Spec } from './spec';
+import { NEW_NAMESPACE } from './namespaces';
 import { capabilitiesOf, execCandidates, preservedFds, rlimitsOf } from './process-plan';
-
-// setns(pidfd) joins them all in one call, the user namespace first (the kernel checks the others
-// against its privileges).
-const JOINED: Record<string, string> = {
-  pid: 'pid',
-  network: 'net',
-  mount: 'mnt',
-  ipc: 'ipc',
-  uts: 'uts',
-  cgroup: 'cgroup',
-  user: 'user',
-};
 
 export interface ExecPlanContext {
   joinFiles: string[];
@@ -38,7 +27,9 @@ export function execToPlan(pid: number, p: Process, config: Spec, ctx: ExecPlanC
   const env = p.env ?? config.process?.env ?? [];
   const caps = capabilitiesOf({ ...p, user });
   const preserveFds = preservedFds(ctx.preserveFds);
-  const namespaces = (config.linux?.namespaces ?? []).map((n) => JOINED[n.type]).filter((n): n is string => !!n);
+  // every namespace of the container's, joined through its pidfd in one setns(2) (the user
+  // namespace first: the kernel checks the others against its privileges)
+  const namespaces = (config.linux?.namespaces ?? []).map((n) => NEW_NAMESPACE[n.type]).filter((n): n is string => !!n);
   return {
     namespaces: [...new Set(namespaces)],
     rootfs: '',

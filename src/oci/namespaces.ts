@@ -9,8 +9,8 @@ const fail = (field: string, why: string): never => {
   throw new BerthError('INVALID_ARGUMENT', `config.json ${field}: ${why}`);
 };
 
-// Type names as the plan (and clone(2)'s flags) know them.
-const NEW_NAMESPACE: Record<string, string> = {
+/** The spec's namespace types as the plan (and clone(2)'s and setns(2)'s flags) name them. */
+export const NEW_NAMESPACE: Readonly<Record<string, string>> = {
   pid: 'pid',
   network: 'net',
   mount: 'mnt',

@@ -5,40 +5,19 @@
 // with what Node prints for the same container (BERTH_OCI_NATIVE=0).
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { hostChanges, hostSnapshot, type HostSnapshot } from '../helpers/env';
-import { busyboxTar } from '../helpers/fixtures';
-import { REPO_ROOT } from '../helpers/paths';
-import type { Spec } from '../../src/oci/spec';
+import { BERTH_OCI as OCI, OciSandbox, type OciConfig, type OciResult as Result } from '../helpers/oci';
 
-type Config = Spec & { process: NonNullable<Spec['process']> };
-
-const OCI = path.join(REPO_ROOT, 'bin', 'berth-oci');
 const NO_NODE = { BERTH_OCI_NODE: '/nonexistent/node' };
 const NODE_ONLY = { BERTH_OCI_NATIVE: '0' };
+let sandbox: OciSandbox;
 let base: string;
 let root: string;
-let rootfs: string;
 let before: HostSnapshot;
 
-interface Result {
-  status: number;
-  stdout: string;
-  stderr: string;
-}
-
-// Output through files: a created init inherits the caller's stdio, so a pipe would stay open.
-let calls = 0;
-function oci(args: string[], env: Record<string, string> = {}): Result {
-  const out = path.join(base, `out.${++calls}`);
-  const [o, e] = [fs.openSync(out, 'w'), fs.openSync(`${out}.err`, 'w')];
-  const r = spawnSync(OCI, ['--root', root, ...args], { stdio: ['ignore', o, e], timeout: 30_000, env: { ...process.env, ...env } });
-  fs.closeSync(o);
-  fs.closeSync(e);
-  return { status: r.status ?? -1, stdout: fs.readFileSync(out, 'utf8'), stderr: fs.readFileSync(`${out}.err`, 'utf8') };
-}
+const oci = (args: string[], env: Record<string, string> = {}) => sandbox.oci(args, env);
 
 /** Through the front alone: fails the test if the command needed Node. */
 function front(...args: string[]): Result {
@@ -48,20 +27,14 @@ function front(...args: string[]): Result {
   return r;
 }
 
-function bundle(name: string, args: string[], edit: (c: Config) => void = () => {}): string {
-  const dir = path.join(base, name);
-  fs.mkdirSync(dir);
-  fs.symlinkSync(rootfs, path.join(dir, 'rootfs'));
-  expect(oci(['spec', '--bundle', dir]).status).toBe(0);
-  const config = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8'));
-  config.process.terminal = false;
-  config.process.args = args;
-  edit(config);
-  fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(config, null, 2));
-  return dir;
+function bundle(name: string, args: string[], edit: (c: OciConfig) => void = () => {}): string {
+  return sandbox.bundle(name, (c) => {
+    c.process.args = args;
+    edit(c);
+  });
 }
 
-function create(id: string, args: string[], edit?: (c: Config) => void): void {
+function create(id: string, args: string[], edit?: (c: OciConfig) => void): void {
   const r = oci(['create', '--bundle', bundle(id, args, edit), id]);
   expect(r.stderr).toBe('');
   expect(r.status).toBe(0);
@@ -83,18 +56,15 @@ const cgroupDirsOf = (id: string) =>
     .flatMap((v, i, all) => (i % 2 === 0 && v === 'cgroup' ? [all[i + 1]] : []));
 
 beforeAll(() => {
-  base = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-oci-front-'));
-  root = path.join(base, 'state');
-  rootfs = path.join(base, 'rootfs');
-  fs.mkdirSync(rootfs);
-  spawnSync('tar', ['-xf', busyboxTar(), '-C', rootfs]);
+  sandbox = new OciSandbox('berth-oci-front-');
+  ({ base, root } = sandbox);
 });
-afterAll(() => fs.rmSync(base, { recursive: true, force: true }));
+afterAll(() => sandbox.remove());
 beforeEach(() => {
   before = hostSnapshot();
 });
 afterEach(() => {
-  for (const id of fs.existsSync(root) ? fs.readdirSync(root) : []) oci(['delete', '--force', id]);
+  sandbox.deleteAll();
   expect(hostChanges(before)).toEqual([]);
 });
 

@@ -4,33 +4,31 @@
 // stdin; a failing hook fails its step where the spec says so.
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { hostChanges, hostSnapshot, type HostSnapshot } from '../helpers/env';
-import { busyboxTar } from '../helpers/fixtures';
-import { REPO_ROOT } from '../helpers/paths';
+import { BERTH_OCI as OCI, OciSandbox } from '../helpers/oci';
 import type { Hooks } from '../../src/oci/spec';
 
-const OCI = path.join(REPO_ROOT, 'bin', 'berth-oci');
+let sandbox: OciSandbox;
 let base: string;
 let root: string;
 let before: HostSnapshot;
 
 /** A bundle with its own writable copy of busybox (hooks write into it). */
 function bundle(name: string, args: string[], hooks: Hooks): string {
-  const dir = path.join(base, name);
-  fs.mkdirSync(path.join(dir, 'rootfs'), { recursive: true });
-  spawnSync('tar', ['-xf', busyboxTar(), '-C', path.join(dir, 'rootfs')]);
-  expect(spawnSync(OCI, ['spec', '--bundle', dir]).status).toBe(0);
-  const config = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8'));
-  Object.assign(config.process, { terminal: false, args });
-  config.root.readonly = false;
-  config.hooks = hooks;
-  fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(config));
-  return dir;
+  return sandbox.bundle(
+    name,
+    (c) => {
+      c.process.args = args;
+      c.root.readonly = false;
+      c.hooks = hooks;
+    },
+    { ownRootfs: true },
+  );
 }
 
+/** `run`, its stdout a file (the init's), its stderr berth-oci's own (run waits for the init). */
 function run(id: string, b: string): { status: number; stdout: string; stderr: string } {
   const out = path.join(base, `${id}.out`);
   const fd = fs.openSync(out, 'w');
@@ -40,15 +38,15 @@ function run(id: string, b: string): { status: number; stdout: string; stderr: s
 }
 
 beforeAll(() => {
-  base = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-oci-hooks-'));
-  root = path.join(base, 'state');
+  sandbox = new OciSandbox('berth-oci-hooks-');
+  ({ base, root } = sandbox);
 });
-afterAll(() => fs.rmSync(base, { recursive: true, force: true }));
+afterAll(() => sandbox.remove());
 beforeEach(() => {
   before = hostSnapshot();
 });
 afterEach(() => {
-  for (const id of fs.existsSync(root) ? fs.readdirSync(root) : []) spawnSync(OCI, ['--root', root, 'delete', '--force', id]);
+  sandbox.deleteAll();
   expect(hostChanges(before)).toEqual([]);
 });
 

@@ -6,67 +6,29 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { hostChanges, hostSnapshot, type HostSnapshot } from '../helpers/env';
-import { busyboxTar } from '../helpers/fixtures';
+import { BERTH_OCI as OCI, OciSandbox, type OciConfig } from '../helpers/oci';
 import { REPO_ROOT } from '../helpers/paths';
-import type { Linux, Process, Spec } from '../../src/oci/spec';
 
-// berth-oci as installed: the native front answers state, start, kill and delete, Node the rest
-const OCI = path.join(REPO_ROOT, 'bin', 'berth-oci');
+let sandbox: OciSandbox;
 let base: string;
 let root: string;
-let rootfs: string;
 let before: HostSnapshot;
 
-interface Result {
-  status: number;
-  stdout: string;
-  stderr: string;
-}
-// stdout and stderr go to files, as a caller's would go to its own pipes: a created or detached
-// init inherits them, so a pipe to us would stay open for the container's whole life.
-let calls = 0;
-const oci = (...args: string[]): Result => {
-  const out = path.join(base, `out.${++calls}`);
-  const err = `${out}.err`;
-  const [o, e] = [fs.openSync(out, 'w'), fs.openSync(err, 'w')];
-  const r = spawnSync(OCI, ['--root', root, ...args], { stdio: ['ignore', o, e], timeout: 30_000 });
-  fs.closeSync(o);
-  fs.closeSync(e);
-  return { status: r.status ?? -1, stdout: fs.readFileSync(out, 'utf8'), stderr: fs.readFileSync(err, 'utf8') };
-};
-
-/** A bundle with busybox as its rootfs and `runc spec`'s kind of config, changed by `edit`. */
-// `berth-oci spec` always writes these parts
-type Config = Spec & { process: Process & { capabilities: { bounding: string[] } }; root: NonNullable<Spec['root']>; linux: Linux };
-function bundle(name: string, edit: (c: Config) => void = () => {}): string {
-  const dir = path.join(base, name);
-  fs.mkdirSync(dir);
-  fs.symlinkSync(rootfs, path.join(dir, 'rootfs'));
-  const r = spawnSync(OCI, ['spec', '--bundle', dir], { encoding: 'utf8' });
-  expect(r.status, r.stderr).toBe(0);
-  const config = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8'));
-  config.process.terminal = false;
-  edit(config);
-  fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(config, null, 2));
-  return dir;
-}
-
+const oci = (...args: string[]) => sandbox.oci(args);
+const bundle = (name: string, edit?: (c: OciConfig) => void) => sandbox.bundle(name, edit);
 const state = (id: string) =>
   JSON.parse(oci('state', id).stdout) as { status: string; pid: number; id: string; bundle: string; ociVersion: string };
 
 beforeAll(() => {
-  base = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-oci-'));
-  root = path.join(base, 'state');
-  rootfs = path.join(base, 'rootfs');
-  fs.mkdirSync(rootfs);
-  spawnSync('tar', ['-xf', busyboxTar(), '-C', rootfs]);
+  sandbox = new OciSandbox('berth-oci-');
+  ({ base, root } = sandbox);
 });
-afterAll(() => fs.rmSync(base, { recursive: true, force: true }));
+afterAll(() => sandbox.remove());
 beforeEach(() => {
   before = hostSnapshot();
 });
 afterEach(() => {
-  for (const id of fs.existsSync(root) ? fs.readdirSync(root) : []) oci('delete', '--force', id);
+  sandbox.deleteAll();
   expect(hostChanges(before)).toEqual([]);
 });
 
@@ -120,8 +82,9 @@ describe('berth-oci lifecycle', () => {
     });
     const given = path.join(base, 'pfd.in');
     fs.writeFileSync(given, 'from-the-caller\n');
+    let pfdCalls = 0;
     const withFds = (args: string[]) => {
-      const out = path.join(base, `pfd.${++calls}`);
+      const out = path.join(base, `pfd.${++pfdCalls}`);
       const [i, o, e, extra] = [
         fs.openSync('/dev/null', 'r'),
         fs.openSync(out, 'w'),
@@ -137,9 +100,9 @@ describe('berth-oci lifecycle', () => {
     expect(ex.stderr).toBe('');
     // (ls's own directory fd is the last)
     expect(ex.stdout).toBe('from-the-caller\n0 1 2 3 4 5 ');
-    for (let i = 0; i < 100 && !fs.readFileSync(path.join(base, `pfd.${calls - 1}`), 'utf8').includes(' 3 '); i++)
+    for (let i = 0; i < 100 && !fs.readFileSync(path.join(base, `pfd.${pfdCalls - 1}`), 'utf8').includes(' 3 '); i++)
       spawnSync('sleep', ['0.02']);
-    expect(fs.readFileSync(path.join(base, `pfd.${calls - 1}`), 'utf8')).toBe('run from-the-caller\n0 1 2 3 4 ');
+    expect(fs.readFileSync(path.join(base, `pfd.${pfdCalls - 1}`), 'utf8')).toBe('run from-the-caller\n0 1 2 3 4 ');
   });
 
   it('exec joins a running container; pause freezes it and resume thaws it', () => {
@@ -241,13 +204,13 @@ describe('berth-oci bad input', () => {
 
   it('a bind mount destination that leads out of the rootfs through a symlink is refused at create', () => {
     const evil = path.join(base, 'evil-rootfs');
-    fs.cpSync(rootfs, evil, { recursive: true, verbatimSymlinks: true });
+    fs.cpSync(sandbox.rootfs, evil, { recursive: true, verbatimSymlinks: true });
     fs.symlinkSync('../../../../../../../../tmp', path.join(evil, 'escape'));
     const dir = path.join(base, 'evil');
     fs.mkdirSync(dir);
     const r0 = spawnSync(OCI, ['spec', '--bundle', dir], { encoding: 'utf8' });
     expect(r0.status).toBe(0);
-    const config = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8')) as Config;
+    const config = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8')) as OciConfig;
     config.root.path = evil;
     config.process.terminal = false;
     config.process.args = ['true'];

@@ -4,27 +4,18 @@
 // made by script(1).
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { hostChanges, hostSnapshot, type HostSnapshot } from '../helpers/env';
-import { busyboxTar } from '../helpers/fixtures';
-import { REPO_ROOT } from '../helpers/paths';
+import { BERTH_OCI as OCI, OciSandbox } from '../helpers/oci';
 
-const OCI = path.join(REPO_ROOT, 'bin', 'berth-oci');
+let sandbox: OciSandbox;
 let base: string;
 let root: string;
 let before: HostSnapshot;
 
 function bundle(name: string, args: string[], terminal: boolean): string {
-  const dir = path.join(base, name);
-  fs.mkdirSync(dir);
-  fs.symlinkSync(path.join(base, 'rootfs'), path.join(dir, 'rootfs'));
-  expect(spawnSync(OCI, ['spec', '--bundle', dir]).status).toBe(0);
-  const config = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8'));
-  Object.assign(config.process, { terminal, args });
-  fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(config));
-  return dir;
+  return sandbox.bundle(name, (c) => Object.assign(c.process, { terminal, args }));
 }
 
 /** `command` under a terminal of script(1)'s, `input` typed into it; what the terminal showed. */
@@ -36,17 +27,15 @@ function underTerminal(command: string, input: string): { status: number; screen
 const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
 beforeAll(() => {
-  base = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-oci-tty-'));
-  root = path.join(base, 'state');
-  fs.mkdirSync(path.join(base, 'rootfs'));
-  spawnSync('tar', ['-xf', busyboxTar(), '-C', path.join(base, 'rootfs')]);
+  sandbox = new OciSandbox('berth-oci-tty-');
+  ({ base, root } = sandbox);
 });
-afterAll(() => fs.rmSync(base, { recursive: true, force: true }));
+afterAll(() => sandbox.remove());
 beforeEach(() => {
   before = hostSnapshot();
 });
 afterEach(() => {
-  for (const id of fs.existsSync(root) ? fs.readdirSync(root) : []) spawnSync(OCI, ['--root', root, 'delete', '--force', id]);
+  sandbox.deleteAll();
   expect(hostChanges(before)).toEqual([]);
 });
 
