@@ -10,6 +10,7 @@ import { ImageStore } from './image/store/store';
 import type { PullOptions, PullResult } from './image/registry/pull';
 import type { ImageRecord } from './image/types';
 import * as imageApi from './image/berth-api';
+import * as volumeApi from './volume/berth-api';
 import type { CreateNetworkOptions, EndpointInfo, NetworkInfo, PortMapping } from './network/types';
 import { ContainerProcess, startAttached, type StdioOptions } from './runtime/container-process';
 import { isRunning } from './runtime/container-predicates';
@@ -19,6 +20,7 @@ import type { LogEntry, ReadLogOptions } from './runtime/logs';
 import { checkContainerOptions, checkExecOptions } from './runtime/option-checks';
 import type { ContainerOptions, ExecOptions } from './runtime/options';
 import { Runtime, type ExitStatus } from './runtime/runtime';
+import { mountsOf } from './runtime/container-volumes';
 import type { ContainerInfo, ContainerState, ContainerStats } from './runtime/types';
 import { BERTH_OPTIONS, checkArgs, CREDENTIALS, FORCE, LOG_OPTIONS, NETWORK_OPTIONS, PULL_OPTIONS, TIMEOUT } from './util/api-options';
 import type { ProcessInfo } from './util/proc';
@@ -30,11 +32,12 @@ export type { BerthErrorCode, SystemError } from './errors';
 export type { ImageRecord, ImageConfig } from './image/types';
 export type { ContainerOptions, ExecOptions } from './runtime/options';
 export type { ExitStatus } from './runtime/runtime';
-export type { ContainerInfo, ContainerConfig, ContainerState, VolumeSpec } from './runtime/types';
+export type { ContainerInfo, ContainerConfig, ContainerState, MountInfo, VolumeSpec } from './runtime/types';
 export type { StdioOption } from './runtime/stdio';
 export type { LogEntry, ReadLogOptions } from './runtime/logs';
 export type { CgroupStats } from './runtime/cgroups/types';
 export type { CreateNetworkOptions, EndpointInfo, NetworkInfo, PortMapping } from './network/types';
+export type { CreateVolumeOptions, ListVolumesOptions, PruneVolumesOptions, VolumeInfo, VolumePruneResult } from './volume/berth-api';
 export type { CommitOptions, Credentials, ImageInspect, LoadResult, PruneResult } from './image/berth-api';
 export { ContainerProcess } from './runtime/container-process';
 export type { ContainerEvent } from './runtime/events';
@@ -277,15 +280,15 @@ export class Berth {
     checkArgs({ ref });
     const info = this.runtime.resolve(ref);
     const networks = this.runtime.endpoints(info);
-    const withConfig = { ...info, ociConfig: this.runtime.ociConfig(info) };
+    const withConfig = { ...info, ociConfig: this.runtime.ociConfig(info), mounts: mountsOf(info.config) };
     return networks.length > 0 ? { ...withConfig, network: networks[0], networks } : withConfig;
   }
 
-  /** `docker rm`: removes the container with its write layer and cgroup. */
-  remove(ref: string, opts: { force?: boolean } = {}): Promise<ContainerInfo> {
+  /** `docker rm`: removes the container with its write layer and cgroup; `volumes` (rm -v) its anonymous volumes too. */
+  remove(ref: string, opts: { force?: boolean; volumes?: boolean } = {}): Promise<ContainerInfo> {
     requireRoot();
     checkArgs({ ref });
-    checkOptions(opts, FORCE, 'the options of remove()');
+    checkOptions(opts, { ...FORCE, volumes: bool }, 'the options of remove()');
     return this.runtime.remove(ref, opts);
   }
 
@@ -343,6 +346,36 @@ export class Berth {
     requireRoot();
     checkArgs({ registry });
     return imageApi.logout(this, registry);
+  }
+
+  /** `docker volume create`: a local volume under root/volumes (the existing one if the name has one). */
+  createVolume(opts: volumeApi.CreateVolumeOptions = {}): volumeApi.VolumeInfo {
+    requireRoot();
+    return volumeApi.createVolume(this.runtime, opts);
+  }
+
+  /** `docker volume ls`, with its filters. */
+  listVolumes(opts: volumeApi.ListVolumesOptions = {}): volumeApi.VolumeInfo[] {
+    return volumeApi.listVolumes(this.runtime, opts);
+  }
+
+  /** `docker volume inspect`. */
+  inspectVolume(name: string): volumeApi.VolumeInfo {
+    checkArgs({ name });
+    return volumeApi.inspectVolume(this.runtime, name);
+  }
+
+  /** `docker volume rm`: refused while a container, running or not, mounts it; force: a missing one is no error. */
+  removeVolume(name: string, opts: { force?: boolean } = {}): volumeApi.VolumeInfo | undefined {
+    requireRoot();
+    checkArgs({ name });
+    return volumeApi.removeVolume(this.runtime, name, opts);
+  }
+
+  /** `docker volume prune`: unused anonymous volumes (every unused one with all). */
+  pruneVolumes(opts: volumeApi.PruneVolumesOptions = {}): volumeApi.VolumePruneResult {
+    requireRoot();
+    return volumeApi.pruneVolumes(this.runtime, opts);
   }
 
   /** `docker network create`: a bridge network (CNI bridge + host-local + portmap) stored as a

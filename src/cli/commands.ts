@@ -34,6 +34,7 @@ export const COMMANDS: Record<string, [summary: string, load: LoadCommand]> = {
   logout: ['Log out from a registry', async () => (await import('./login')).logout],
   tag: ['Give an image another name', async () => (await import('./tag')).default],
   network: ['Manage networks (create, ls, inspect, rm, connect, disconnect)', async () => (await import('./network')).default],
+  volume: ['Manage volumes (create, ls, inspect, rm, prune)', async () => (await import('./volume')).default],
   port: ['List the published ports of a container', async () => (await import('./port')).default],
 };
 

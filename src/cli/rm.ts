@@ -5,13 +5,16 @@ const rm = command({
   name: 'rm',
   operands: 'CONTAINER [CONTAINER...]',
   summary: 'Remove containers with their write layer and cgroup.',
-  flags: [{ name: '--force', short: 'f', kind: 'boolean', help: 'Force the removal of a running container (uses SIGKILL)' }],
+  flags: [
+    { name: '--force', short: 'f', kind: 'boolean', help: 'Force the removal of a running container (uses SIGKILL)' },
+    { name: '--volumes', short: 'v', kind: 'boolean', help: 'Remove anonymous volumes associated with the container' },
+  ],
   async run(args, global): Promise<number> {
     const berth = new Berth(global);
     let failed = 0;
     for (const ref of positionals(rm, args, 1, Infinity)) {
       try {
-        await berth.remove(ref, { force: args.force });
+        await berth.remove(ref, { force: args.force, volumes: args.volumes });
         process.stdout.write(`${ref}\n`);
       } catch (e) {
         failed++;

@@ -23,7 +23,7 @@ import {
 import { containerLabels } from './metadata-options';
 import { parseStorageDriver } from './rootfs';
 import { processGroups, runFlagsConfig } from './run-flags-config';
-import type { ContainerConfig } from './types';
+import type { ContainerConfig, VolumeSpec } from './types';
 
 /** A config as the store takes it: the store adds the creation time and, without one, a name. */
 export type NewContainerConfig = Omit<ContainerConfig, 'name' | 'created'> & { name?: string };
@@ -49,13 +49,13 @@ export function containerConfig(
       'Conflicting options: --restart and --rm; a container removed when it exits cannot be restarted',
     );
   }
-  const volumes = (o.volumes ?? []).map(parseVolume);
   const storageDriver = parseStorageDriver(o.storageDriver ?? defaults.storageDriver ?? 'overlay');
   const image = images.resolve(o.image);
   let layers = images.layerDirs(image);
   // mount(2) takes one page of options: deep images go through the store's short layer links.
   if (layers.reduce((n, l) => n + l.length + 1, 0) > 3500) layers = images.shortLayerDirs(image);
   const ic = image.config.config ?? {};
+  const volumes = withImageVolumes((o.volumes ?? []).map(parseVolume), (ic as ImageVolumes).Volumes, o.tmpfs ?? []);
   const argv = commandLine(ic.Entrypoint ?? [], ic.Cmd ?? [], o.entrypoint, o.cmd);
   if (argv.length === 0) {
     throw new BerthError(
@@ -109,6 +109,24 @@ export function containerConfig(
     ...runFlagsConfig(o),
     ...(labels ? { labels } : {}),
   };
+}
+
+/** The image config's Volumes (berth's ImageConfig type names only what the rest of berth reads). */
+interface ImageVolumes {
+  Volumes?: Record<string, object> | null;
+}
+
+/** docker: every VOLUME of the image is an anonymous volume, unless a -v or --tmpfs mounts there. */
+function withImageVolumes(volumes: VolumeSpec[], imageVolumes: ImageVolumes['Volumes'], tmpfs: readonly string[]): VolumeSpec[] {
+  const taken = new Set([...volumes.map((v) => v.containerPath), ...tmpfs.map((t) => path.posix.normalize(t.split(':')[0]))]);
+  const out = [...volumes];
+  for (const p of Object.keys(imageVolumes ?? {})) {
+    const target = path.posix.normalize(p);
+    if (!path.posix.isAbsolute(target) || target === '/' || taken.has(target)) continue;
+    taken.add(target);
+    out.push({ hostPath: '', containerPath: target, readonly: false, anonymous: true });
+  }
+  return out;
 }
 
 /** docker's rules: --entrypoint replaces the image's entrypoint and drops its Cmd; a command given

@@ -79,7 +79,8 @@ export class Lifecycle {
         stopMarker: files.stopMarker,
         ...(config.autoRemove ? { removeDir: dir, nameLink: path.join(this.rt.store.dir, '.names', config.name) } : {}),
         // networks are released by Node code: the shim runs `berth container cleanup` at the final exit
-        ...(netns && fs.existsSync(CLI_PATH)
+        // (also the anonymous volumes of an --rm container, which the shim itself removed)
+        ...((netns || (config.autoRemove && config.volumes.some((v) => v.anonymous))) && fs.existsSync(CLI_PATH)
           ? {
               exitCommand: [
                 process.execPath,

@@ -71,7 +71,14 @@ const userCheck: Check = (v, field) => {
   throw typeError(field, 'a string uid[:gid] or name[:group]', v, fix);
 };
 
-const VOLUME_SCHEMA: Schema = { hostPath: str({ nonEmpty: true }), containerPath: str({ nonEmpty: true }), readonly: bool };
+const VOLUME_SCHEMA: Schema = {
+  hostPath: str(),
+  containerPath: str({ nonEmpty: true }),
+  readonly: bool,
+  volume: str({ nonEmpty: true }),
+  anonymous: bool,
+  noCopy: bool,
+};
 
 /** 'pipe', 'inherit', 'ignore' or an open file descriptor of this process. */
 const stdioCheck: Check = either(
@@ -112,9 +119,9 @@ const CONTAINER_SCHEMA: Schema = {
   hostname: shaped((s) => HOSTNAME_RE.test(s), '--hostname', 'a hostname of letters, digits, dots and dashes (at most 63)'),
   volumes: arrayOf(
     either(
-      'a HOST:CONTAINER[:ro] string or an object {hostPath, containerPath, readonly}',
+      'a HOST:CONTAINER[:ro] (or NAME:CONTAINER, /CONTAINER) string or an object {hostPath or volume, containerPath, readonly}',
       [(v) => typeof v === 'string', str()],
-      [isPlainObject, object(VOLUME_SCHEMA, ['hostPath', 'containerPath'])],
+      [isPlainObject, object(VOLUME_SCHEMA, ['containerPath'])],
     ),
     'an array of volumes',
   ),

@@ -9,6 +9,7 @@ import { DEFAULT_PATH } from './plan';
 import type { CgroupLimits } from './cgroups';
 import { parseResourceFlags, type ResourceFlagOptions } from './resource-options';
 import type { VolumeSpec } from './types';
+import { checkVolumeName } from '../volume/names';
 
 /** Options of one container, as the API and the CLI take them. */
 /** What `run`, `runDetached` and `spawn` take; the network options are NetworkOptionsInput's. */
@@ -128,21 +129,39 @@ export function parseLogOpts(opts: string[] = []): LogOptions {
   return out;
 }
 
-/** HOST:CONTAINER[:ro|rw]. Host paths must be absolute (named volumes come later). */
+/** docker's -v modes berth takes: ro/rw, nocopy, and the SELinux relabels z/Z (no-ops: no SELinux here). */
+const VOLUME_MODES = ['ro', 'rw', 'nocopy', 'z', 'Z'];
+
+/**
+ * -v as docker reads it: HOST:CONTAINER[:MODES] binds a host path (absolute), NAME:CONTAINER[:MODES]
+ * mounts the named volume NAME (made if missing), a lone /CONTAINER an anonymous volume. MODES are
+ * comma-separated: ro or rw, nocopy (no copy-up of the image's content), z or Z.
+ */
 export function parseVolume(spec: string | VolumeSpec): VolumeSpec {
   let v: VolumeSpec;
   if (typeof spec === 'string') {
     const parts = spec.split(':');
-    if (parts.length < 2 || parts.length > 3 || !parts[0] || !parts[1]) {
-      throw invalid('--volume', 'HOST_PATH:CONTAINER_PATH[:ro]', spec);
+    if (parts.length > 3 || parts.some((p) => p === ''))
+      throw invalid('--volume', 'HOST_PATH:CONTAINER_PATH[:ro], NAME:CONTAINER_PATH[:ro] or /CONTAINER_PATH', spec);
+    const modes = parts.length === 3 ? parts[2].split(',') : [];
+    const bad = modes.find((m) => !VOLUME_MODES.includes(m));
+    if (bad !== undefined) throw invalid('--volume', 'the modes ro, rw, nocopy, z or Z after the second colon', spec);
+    if (modes.includes('ro') && modes.includes('rw')) throw invalid('--volume', 'one of ro and rw', spec);
+    const readonly = modes.includes('ro');
+    if (parts.length === 1) {
+      v = { hostPath: '', containerPath: parts[0], readonly: false, anonymous: true };
+    } else if (isVolumeName(parts[0])) {
+      checkVolumeName(parts[0]);
+      v = { hostPath: '', containerPath: parts[1], readonly, volume: parts[0], ...(modes.includes('nocopy') ? { noCopy: true } : {}) };
+    } else {
+      v = { hostPath: parts[0], containerPath: parts[1], readonly };
     }
-    const mode = parts[2] ?? 'rw';
-    if (mode !== 'ro' && mode !== 'rw') throw invalid('--volume', 'the mode ro or rw after the second colon', spec);
-    v = { hostPath: parts[0], containerPath: parts[1], readonly: mode === 'ro' };
   } else {
-    v = { ...spec };
+    v = { ...spec, hostPath: spec.hostPath ?? '' };
+    if (v.volume !== undefined && !v.anonymous) checkVolumeName(v.volume);
   }
-  if (!path.isAbsolute(v.hostPath)) {
+  const isVolume = v.anonymous || v.volume !== undefined;
+  if (!isVolume && !path.isAbsolute(v.hostPath)) {
     throw new BerthError(
       'INVALID_ARGUMENT',
       `Expected an absolute host path for --volume but received ${quote(v.hostPath)}; write it as $PWD/${quote(v.hostPath).slice(1, -1)}`,
@@ -151,10 +170,15 @@ export function parseVolume(spec: string | VolumeSpec): VolumeSpec {
   if (!path.posix.isAbsolute(v.containerPath)) {
     throw new BerthError('INVALID_ARGUMENT', `Expected an absolute container path for --volume but received ${quote(v.containerPath)}`);
   }
-  const target = path.posix.normalize(v.containerPath);
+  const target = path.posix.normalize(v.containerPath).replace(/(.)\/+$/, '$1');
   if (target === '/')
     throw new BerthError('INVALID_ARGUMENT', 'A volume cannot be mounted on the container\'s root "/"; choose a directory below it');
-  return { hostPath: path.resolve(v.hostPath), containerPath: target, readonly: v.readonly };
+  return { ...v, hostPath: isVolume ? v.hostPath : path.resolve(v.hostPath), containerPath: target };
+}
+
+/** docker: a source that is not a path (no leading / and not . or ..-relative) names a volume. */
+function isVolumeName(source: string): boolean {
+  return !source.startsWith('/') && !source.startsWith('.');
 }
 
 /** The KEY=VALUE (or KEY) entries of -e or an env object, keys checked: docker refuses an empty

@@ -12,6 +12,7 @@ import { detectCgroups, type CgroupManager } from './cgroups';
 import { cgroupsBelow } from './cgroup-parent';
 import { asFlagError } from './resource-options';
 import { containerConfig } from './container-config';
+import { createWithVolumes, removeAnonymousVolumes, removeAnonymousVolumesOf, volumeUsers } from './container-volumes';
 import { attachNetworks, connectNetwork, disconnectNetwork } from './container-networks';
 import { isRunning, onCniNetwork } from './container-predicates';
 import { startError } from './errors';
@@ -22,6 +23,7 @@ import { type ContainerOptions, type ExecOptions } from './options';
 import { containerOciSpec, spawnPlan, type StdioPlan } from './plan';
 import { startExec } from './container-exec';
 import type { Spec } from '../oci/spec';
+import { VolumeStore } from '../volume/store';
 import { ContainerStore, isShim, reconcile } from './store';
 import type { ContainerConfig, ContainerInfo, ContainerState, ContainerStats } from './types';
 
@@ -47,6 +49,7 @@ export class Runtime {
   private readonly lifecycle: Lifecycle;
   private cgroupManager?: CgroupManager;
   private networkManager?: NetworkManager;
+  private volumeStore?: VolumeStore;
 
   constructor(
     readonly root: string,
@@ -74,6 +77,12 @@ export class Runtime {
     return config.cgroupParent === undefined ? this.cgroups : cgroupsBelow(config.cgroupParent);
   }
 
+  /** Named and anonymous volumes (src/volume/): in use while any container's config mounts one. */
+  get volumes(): VolumeStore {
+    this.volumeStore ??= new VolumeStore(this.root, (name) => volumeUsers(this.store.list(), name));
+    return this.volumeStore;
+  }
+
   /** Networks and attachments (made on first use: a container without a network touches nothing of them). */
   get networks(): NetworkManager {
     this.networkManager ??= new NetworkManager(this.root, this.runRoot, this.defaults.cniPath, (id) => this.liveShim(id));
@@ -90,8 +99,12 @@ export class Runtime {
     } catch (e) {
       throw asFlagError(e);
     }
-    for (const v of config.volumes) fs.mkdirSync(v.hostPath, { recursive: true });
-    return this.store.create(config);
+    return createWithVolumes(
+      () => this.volumes,
+      config,
+      (c) => this.store.create(c),
+      (info) => this.store.remove(info.config.id, { name: info.config.name }),
+    );
   }
 
   /** docker run in the foreground: create, then start with the given stdio. */
@@ -113,6 +126,7 @@ export class Runtime {
     const info = this.create(o);
     const discard = (e: unknown): never => {
       safely(() => this.store.remove(info.config.id, { name: info.config.name }));
+      removeAnonymousVolumes(() => this.volumes, info.config);
       throw e;
     };
     let started: T;
@@ -277,6 +291,7 @@ export class Runtime {
     };
     if (info.config.autoRemove) {
       this.store.remove(id, { detached: this.defaults.detachedCleanup, background: true, name: info.config.name });
+      removeAnonymousVolumes(() => this.volumes, info.config);
     } else {
       this.store.writeState(id, {
         ...running,
@@ -336,14 +351,17 @@ export class Runtime {
   }
 
   /** `container cleanup`, the exit command of a detached container's shim: once that shim is gone
-   *  (bounded wait), releases the networks it owned, even if the container itself was removed (--rm). */
+   *  (bounded wait), releases the networks it owned, even if the container itself was removed (--rm),
+   *  and then the anonymous volumes of such a removed one. */
   async cleanup(id: string, shimPid?: number): Promise<void> {
     if (!/^[0-9a-f]{64}$/.test(id)) throw new BerthError('INVALID_ARGUMENT', `Expected a full container ID but received ${quote(id)}`);
     const startTime = shimPid !== undefined ? processStartTime(shimPid) : undefined;
     for (let i = 0; i < 500 && startTime !== undefined && processStartTime(shimPid!) === startTime; i++)
       await new Promise((r) => setTimeout(r, 10));
     this.releaseNetwork(id);
-    if (this.store.read(id)) this.resolve(id); // repairs the state if the shim could not write it
+    if (this.store.read(id))
+      this.resolve(id); // repairs the state if the shim could not write it
+    else removeAnonymousVolumesOf(() => this.volumes, id); // an --rm container the shim removed
   }
 
   /** The live shim of a detached container recorded as running, if it has one. */
@@ -373,7 +391,7 @@ export class Runtime {
 
   /** docker rm: refuses a running container unless force, which kills it first (and keeps a
    *  restart policy from bringing it back). */
-  async remove(ref: string, opts: { force?: boolean } = {}): Promise<ContainerInfo> {
+  async remove(ref: string, opts: { force?: boolean; volumes?: boolean } = {}): Promise<ContainerInfo> {
     const c = this.resolve(ref);
     if (isRunning(c.state)) {
       if (!opts.force) {
@@ -385,6 +403,7 @@ export class Runtime {
     if (onCniNetwork(c.config)) safely(() => this.networks.release(c.config.id, { ifOwnerGone: true }));
     safely(() => this.cgroupsOf(c.config).remove(c.config.id));
     this.store.remove(c.config.id, { name: c.config.name });
+    if (opts.volumes) removeAnonymousVolumes(() => this.volumes, c.config);
     return c;
   }
 }

@@ -7,9 +7,27 @@ import type { StorageDriverName } from './rootfs';
 import type { LogOptions, RestartPolicy } from './shim';
 
 export interface VolumeSpec {
+  /** A bind's host directory; a volume's _data directory once create made or found the volume. */
   hostPath: string;
   containerPath: string;
   readonly: boolean;
+  /** A named volume's name; for an anonymous one, the generated name create gave it. */
+  volume?: string;
+  /** `-v /path` or an image VOLUME: a volume of its own, removed by rm -v and --rm. */
+  anonymous?: boolean;
+  /** volume-nocopy: no copy-up of the image's content into a new volume. */
+  noCopy?: boolean;
+}
+
+/** `inspect`: a container's mount as docker shows it. */
+export interface MountInfo {
+  Type: 'bind' | 'volume';
+  Name?: string;
+  Source: string;
+  Destination: string;
+  Driver?: string;
+  Mode: string;
+  RW: boolean;
 }
 
 /** Everything needed to start a container, fixed at create time. Stored as config.json. */
@@ -107,6 +125,8 @@ export interface ContainerInfo {
   networks?: EndpointInfo[];
   /** inspect only: the OCI runtime-spec config its starts run (src/oci/from-container.ts). */
   ociConfig?: Spec;
+  /** inspect only: its binds and volumes. */
+  mounts?: MountInfo[];
 }
 
 /** `stats`: a running container's cgroup figures. */

@@ -180,9 +180,10 @@ describe('container options at the API boundary', () => {
     await refused(run({ image: 'busybox', env: ['A\nB=c'] }), 'Expected KEY=VALUE for --env but received "A\\nB=c"');
     await refused(run({ image: 'busybox', workdir: 'tmp\n' }), 'Expected an absolute path for --workdir but received "tmp\\n"');
     await refused(
-      run({ image: 'busybox', volumes: ['rel\n:/data'] }),
-      'Expected an absolute host path for --volume but received "rel\\n"; write it as $PWD/rel\\n',
+      run({ image: 'busybox', volumes: ['./rel\n:/data'] }),
+      'Expected an absolute host path for --volume but received "./rel\\n"; write it as $PWD/./rel\\n',
     );
+    await refused(run({ image: 'busybox', volumes: ['rel\n:/data'] }), /^"rel\\n" includes invalid characters for a local volume name/);
     await refused(run({ image: 'busybox', restart: 'always\n' }), /for --restart but received "always\\n"$/);
     await refused(
       run({ image: 'busybox', pull: 'sometimes\n' }),

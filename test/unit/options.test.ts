@@ -51,24 +51,46 @@ describe('parseVolume', () => {
   });
 
   it('refuses other modes', () => {
-    for (const spec of ['/a:/b:RO', '/a:/b:z', '/a:/b:', '/a:/b:ro,z']) {
+    for (const spec of ['/a:/b:RO', '/a:/b:x', '/a:/b:ro,q']) {
       const e = caught(() => parseVolume(spec));
       expect(e.code).toBe('INVALID_ARGUMENT');
-      expect(e.message).toBe(`Expected the mode ro or rw after the second colon for --volume but received "${spec}"`);
+      expect(e.message).toBe(`Expected the modes ro, rw, nocopy, z or Z after the second colon for --volume but received "${spec}"`);
+    }
+    expect(caught(() => parseVolume('/a:/b:ro,rw')).message).toMatch(/one of ro and rw/);
+  });
+
+  it('takes the relabel modes z and Z as no-ops, and nocopy', () => {
+    expect(parseVolume('/a:/b:z')).toEqual({ hostPath: '/a', containerPath: '/b', readonly: false });
+    expect(parseVolume('/a:/b:ro,Z').readonly).toBe(true);
+    expect(parseVolume('vol:/b:nocopy')).toEqual({ hostPath: '', containerPath: '/b', readonly: false, volume: 'vol', noCopy: true });
+  });
+
+  it.each([':/b', '/a:', '', '/a:/b:ro:x', ':'])('refuses the malformed spec %j', (spec) => {
+    const e = caught(() => parseVolume(spec));
+    expect(e.code).toBe('INVALID_ARGUMENT');
+    expect(e.message).toBe(
+      `Expected HOST_PATH:CONTAINER_PATH[:ro], NAME:CONTAINER_PATH[:ro] or /CONTAINER_PATH for --volume but received "${spec}"`,
+    );
+  });
+
+  it('reads NAME:CONTAINER as a named volume and a lone /CONTAINER as an anonymous one', () => {
+    expect(parseVolume('data:/data:ro')).toEqual({ hostPath: '', containerPath: '/data', readonly: true, volume: 'data' });
+    expect(parseVolume('/data/')).toEqual({ hostPath: '', containerPath: '/data', readonly: false, anonymous: true });
+  });
+
+  it("refuses a volume name outside docker's characters", () => {
+    for (const spec of ['rel/dir:/data', 'a:/data', '_x:/data', 'x y:/data']) {
+      const e = caught(() => parseVolume(spec));
+      expect(e.code).toBe('INVALID_ARGUMENT');
+      expect(e.message).toMatch(/includes invalid characters for a local volume name.*give an absolute path$/);
     }
   });
 
-  it.each(['/a', ':/b', '/a:', '', '/a:/b:ro:x', ':'])('refuses the malformed spec %j', (spec) => {
-    const e = caught(() => parseVolume(spec));
-    expect(e.code).toBe('INVALID_ARGUMENT');
-    expect(e.message).toBe(`Expected HOST_PATH:CONTAINER_PATH[:ro] for --volume but received "${spec}"`);
-  });
-
   it('refuses a relative host path, suggesting $PWD', () => {
-    const e = caught(() => parseVolume('data:/data'));
+    const e = caught(() => parseVolume('./data:/data'));
     expect(e.code).toBe('INVALID_ARGUMENT');
-    expect(e.message).toBe('Expected an absolute host path for --volume but received "data"; write it as $PWD/data');
-    expect(() => parseVolume('./data:/data')).toThrow('$PWD/./data');
+    expect(e.message).toBe('Expected an absolute host path for --volume but received "./data"; write it as $PWD/./data');
+    expect(() => parseVolume('../data:/data')).toThrow('$PWD/../data');
   });
 
   it('refuses a relative container path', () => {

@@ -1,0 +1,81 @@
+/**
+ * The volumes of a container at create and at removal. Creation holds the volume store's lock from
+ * making the volumes to recording the container, so a concurrent `volume rm` either runs before
+ * (and the volume is made again) or sees the container; copy-up happens under the same lock, so two
+ * creations never both fill one new volume.
+ */
+import * as fs from 'node:fs';
+import { safely } from '../util/safely';
+import { copyImageContent } from '../volume/copy-up';
+import type { VolumeStore, VolumeUser } from '../volume/store';
+import type { NewContainerConfig } from './container-config';
+import type { ContainerConfig, ContainerInfo, MountInfo } from './types';
+
+const usesVolumes = (config: Pick<ContainerConfig, 'volumes'>) => config.volumes.some((v) => v.volume !== undefined || v.anonymous);
+
+/** Makes the host directories of binds and the volumes of a new container, then records it with
+ *  record() and copies the image's content into empty volumes; on any failure the record goes again
+ *  (discard) and so do the volumes made here. */
+export function createWithVolumes(
+  volumes: () => VolumeStore,
+  config: NewContainerConfig,
+  record: (c: NewContainerConfig) => ContainerInfo,
+  discard: (info: ContainerInfo) => void,
+): ContainerInfo {
+  for (const v of config.volumes) if (v.volume === undefined && !v.anonymous) fs.mkdirSync(v.hostPath, { recursive: true });
+  if (!usesVolumes(config)) return record(config);
+  const store = volumes();
+  return store.withLock(() => {
+    const made: string[] = [];
+    let info: ContainerInfo | undefined;
+    try {
+      const resolved = config.volumes.map((v) => {
+        if (v.volume === undefined && !v.anonymous) return v;
+        const { record: vol, created } = store.create(v.anonymous ? { anonymous: true, container: config.id } : { name: v.volume });
+        if (created) made.push(vol.name);
+        return { ...v, volume: vol.name, hostPath: store.mountpoint(vol.name) };
+      });
+      info = record({ ...config, volumes: resolved });
+      // docker copies into a volume that is still empty, on every use, unless nocopy
+      for (const v of resolved) if (!v.noCopy && v.volume !== undefined) copyImageContent(config.layers, v.containerPath, v.hostPath);
+      return info;
+    } catch (e) {
+      if (info) safely(() => discard(info!));
+      for (const name of made) safely(() => store.remove(name, { force: true }));
+      throw e;
+    }
+  });
+}
+
+/** rm -v and --rm: the container's anonymous volumes, once no other container mounts one. */
+export function removeAnonymousVolumes(volumes: () => VolumeStore, config: Pick<ContainerConfig, 'volumes'>): void {
+  const anonymous = config.volumes.filter((v) => v.anonymous && v.volume !== undefined);
+  if (anonymous.length === 0) return;
+  const store = volumes();
+  for (const v of anonymous) safely(() => store.remove(v.volume!, { force: true }));
+}
+
+/** The anonymous volumes made for container id, once it is gone (a detached --rm one, whose shim
+ *  removed it): `container cleanup` runs this. */
+export function removeAnonymousVolumesOf(volumes: () => VolumeStore, id: string): void {
+  const store = volumes();
+  if (!fs.existsSync(store.dir)) return;
+  for (const v of store.list()) if (v.anonymous && v.container === id) safely(() => store.remove(v.name, { force: true }));
+}
+
+/** The containers whose config mounts the volume `name`. */
+export function volumeUsers(containers: ContainerInfo[], name: string): VolumeUser[] {
+  return containers.filter((c) => c.config.volumes.some((v) => v.volume === name)).map((c) => ({ id: c.config.id, name: c.config.name }));
+}
+
+/** inspect's Mounts, in docker's shape. */
+export function mountsOf(config: Pick<ContainerConfig, 'volumes'>): MountInfo[] {
+  return config.volumes.map((v) => ({
+    Type: v.volume !== undefined ? 'volume' : 'bind',
+    ...(v.volume !== undefined ? { Name: v.volume, Driver: 'local' } : {}),
+    Source: v.hostPath,
+    Destination: v.containerPath,
+    Mode: v.readonly ? 'ro' : '',
+    RW: !v.readonly,
+  }));
+}
