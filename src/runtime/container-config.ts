@@ -118,7 +118,12 @@ interface ImageVolumes {
 
 /** docker: every VOLUME of the image is an anonymous volume, unless a -v or --tmpfs mounts there. */
 function withImageVolumes(volumes: VolumeSpec[], imageVolumes: ImageVolumes['Volumes'], tmpfs: readonly string[]): VolumeSpec[] {
-  const taken = new Set([...volumes.map((v) => v.containerPath), ...tmpfs.map((t) => path.posix.normalize(t.split(':')[0]))]);
+  const targets = volumes.map((v) => v.containerPath);
+  const dup = targets.find((t, i) => targets.indexOf(t) !== i);
+  if (dup !== undefined) {
+    throw new BerthError('INVALID_ARGUMENT', `Duplicate mount point ${quote(dup)}: two --volume mount there; keep one`);
+  }
+  const taken = new Set([...targets, ...tmpfs.map((t) => path.posix.normalize(t.split(':')[0]))]);
   const out = [...volumes];
   for (const p of Object.keys(imageVolumes ?? {})) {
     const target = path.posix.normalize(p);

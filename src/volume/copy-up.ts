@@ -99,8 +99,17 @@ export function imageDirectory(layers: string[], containerPath: string): { rel: 
   return st ? { rel: done.join('/'), layers: current.layers, st } : undefined;
 }
 
-/** Copies the merged directory rel of the layers into dest (an existing directory). */
-function copyMerged(dirLayers: DirLayers, rel: string, dest: string): void {
+/** Extended attributes of src onto out (security.capability among them, as docker's copy keeps
+ *  it), but not overlayfs' own trusted.overlay.*, which mean nothing outside a layer. */
+function copyXattrs(src: string, out: string): void {
+  for (const [name, value] of native().listXattrs(src)) {
+    if (!name.startsWith('trusted.overlay.')) native().setXattr(out, name, value);
+  }
+}
+
+/** Copies the merged directory rel of the layers into dest (an existing directory). `links` maps
+ *  a copied file's device:inode to its copy, so hard links stay hard links. */
+function copyMerged(dirLayers: DirLayers, rel: string, dest: string, links: Map<string, string>): void {
   const names = new Set<string>();
   for (const l of dirLayers) {
     for (const n of fs.readdirSync(path.join(l, rel))) names.add(n);
@@ -113,18 +122,26 @@ function copyMerged(dirLayers: DirLayers, rel: string, dest: string): void {
     const { st } = c;
     if (st.isDirectory()) {
       fs.mkdirSync(out);
-      copyMerged(c.layers, path.posix.join(rel, name), out);
+      copyMerged(c.layers, path.posix.join(rel, name), out, links);
     } else if (st.isSymbolicLink()) {
       fs.symlinkSync(fs.readlinkSync(src), out);
       fs.lchownSync(out, st.uid, st.gid);
       continue;
     } else if (st.isFile()) {
+      const key = `${st.dev}:${st.ino}`;
+      const first = st.nlink > 1 ? links.get(key) : undefined;
+      if (first !== undefined) {
+        fs.linkSync(first, out);
+        continue;
+      }
+      if (st.nlink > 1) links.set(key, out);
       fs.copyFileSync(src, out, fs.constants.COPYFILE_EXCL);
     } else {
       continue; // devices, fifos and sockets: Node cannot make them, and an image's volume path rarely has one
     }
     fs.lchownSync(out, st.uid, st.gid);
     fs.chmodSync(out, st.mode & 0o7777); // after chown, which clears setuid bits
+    copyXattrs(src, out); // after chown, which drops security.capability
     fs.utimesSync(out, st.atime, st.mtime);
   }
 }
@@ -139,7 +156,7 @@ export function copyImageContent(layers: string[], containerPath: string, dest: 
   const dir = imageDirectory(layers, containerPath);
   if (!dir) return false;
   try {
-    copyMerged(dir.layers, dir.rel, dest);
+    copyMerged(dir.layers, dir.rel, dest, new Map());
     fs.chownSync(dest, dir.st.uid, dir.st.gid);
     fs.chmodSync(dest, dir.st.mode & 0o7777);
   } catch (e) {

@@ -1,12 +1,15 @@
 // Named and anonymous volumes with real containers: `berth volume create|ls|inspect|rm|prune`,
 // `run -v NAME:/path` and `-v /path`, `rm -v`, `--rm`, the in-use refusal naming the container,
 // inspect's mounts; bad input one line, exit 125, nothing left behind. Copy-up: volumes-copy-up.test.ts.
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Berth } from '../../src/index';
 import { withBusybox } from '../helpers/berth';
 import { runCli, type TempRoots } from '../helpers/env';
+import { busyboxTar } from '../helpers/fixtures';
 
 const fixture = withBusybox({
   beforeCheck: async (b) => {
@@ -104,6 +107,8 @@ describe('named volumes', () => {
     const create = await cli(['volume', 'create', 'x']);
     expect(create.code).toBe(125);
     expect(create.stderr).toMatch(/^berth: "x" includes invalid characters for a local volume name[^\n]*\n$/);
+    const dup = await cli(['create', '-v', 'one1:/d', '-v', '/tmp:/d/', 'busybox', 'true']);
+    expect(dup.stderr).toBe('berth: Duplicate mount point "/d": two --volume mount there; keep one\n');
     for (const spec of ['bad name:/d', '_x:/d', 'a:/d', 'ok-name:/d:bogus']) {
       const r = await cli(['create', '--name', 'never', '-v', spec, 'busybox', 'true']);
       expect(r.code, spec).toBe(125);
@@ -113,8 +118,8 @@ describe('named volumes', () => {
     expect(berth.ps({ all: true })).toEqual([]);
     // a create that fails after its volumes were made (the name is taken) takes them back
     expect((await cli(['create', '--name', 'taken', 'busybox', 'true'])).code).toBe(0);
-    const dup = await cli(['create', '--name', 'taken', '-v', 'fresh:/d', '-v', '/anon', 'busybox', 'true']);
-    expect(dup.code).toBe(125);
+    const taken = await cli(['create', '--name', 'taken', '-v', 'fresh:/d', '-v', '/anon', 'busybox', 'true']);
+    expect(taken.code).toBe(125);
     expect(await names()).toEqual([]);
   });
 
@@ -208,6 +213,50 @@ describe('anonymous volumes', () => {
     expect(left).toHaveLength(2);
     expect(left).toContain('named-used');
     expect((await cli(['volume', 'prune', '-f'])).stdout).toBe('Total reclaimed space: 0B\n');
+  });
+});
+
+describe("the image's Volumes", () => {
+  /** busybox as a docker-archive whose config declares VOLUME /etc and /cache, loaded as withvol. */
+  beforeAll(async () => {
+    const dir = path.join(roots.root, 'withvol-archive');
+    fs.mkdirSync(dir);
+    fs.copyFileSync(busyboxTar(), path.join(dir, 'layer.tar'));
+    const diffId = `sha256:${createHash('sha256')
+      .update(fs.readFileSync(path.join(dir, 'layer.tar')))
+      .digest('hex')}`;
+    const config = {
+      architecture: process.arch === 'arm64' ? 'arm64' : 'amd64',
+      os: 'linux',
+      config: { Cmd: ['sh'], Volumes: { '/etc': {}, '/cache': {} } },
+      rootfs: { type: 'layers', diff_ids: [diffId] },
+    };
+    fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(config));
+    fs.writeFileSync(
+      path.join(dir, 'manifest.json'),
+      JSON.stringify([{ Config: 'config.json', RepoTags: ['withvol:latest'], Layers: ['layer.tar'] }]),
+    );
+    execFileSync('tar', ['-cf', path.join(dir, 'image.tar'), '-C', dir, 'manifest.json', 'config.json', 'layer.tar']);
+    const loaded = await cli(['load', '-i', path.join(dir, 'image.tar')]);
+    expect(loaded.code, loaded.stderr).toBe(0);
+  });
+
+  it('become anonymous volumes, filled from the image, removed by rm -v; a -v at the same path replaces one', async () => {
+    const r = await cli(['run', '--name', 'iv', 'withvol', 'sh', '-c', 'cat /etc/berth-fixture; echo c > /cache/f']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe('busybox fixture\n');
+    const mounts = berth.inspect('iv').mounts ?? [];
+    expect(mounts.map((m) => [m.Type, m.Destination])).toEqual([
+      ['volume', '/etc'],
+      ['volume', '/cache'],
+    ]);
+    expect(await names(['-f', 'label=com.docker.volume.anonymous'])).toHaveLength(2);
+    expect(fs.readFileSync(path.join(mounts[0].Source, 'berth-fixture'), 'utf8')).toBe('busybox fixture\n');
+    expect((await cli(['rm', '-v', 'iv'])).code).toBe(0);
+    expect(await names()).toEqual([]);
+    const own = await cli(['run', '--rm', '-v', 'my-cache:/cache', 'withvol', 'true']);
+    expect(own.code, own.stderr).toBe(0);
+    expect(await names()).toEqual(['my-cache']);
   });
 });
 

@@ -195,6 +195,21 @@ describe('copy-up from image layers', () => {
     expect(fs.readdirSync(etc)).toEqual(['y']); // the opaque upper /etc hides the lower's x
   });
 
+  it.runIf(isRoot)('keeps hard links as links and extended attributes, but not overlay markers', () => {
+    const lower = layers[1];
+    fs.linkSync(path.join(lower, 'data', 'sub', 'c'), path.join(lower, 'data', 'sub', 'c2'));
+    execFileSync('setfattr', ['-n', 'user.note', '-v', 'kept', path.join(lower, 'data', 'sub', 'c')]);
+    const dest = path.join(tmp, 'vol4');
+    fs.mkdirSync(dest);
+    expect(copyImageContent(layers, '/data/sub', dest)).toBe(true);
+    expect(fs.statSync(path.join(dest, 'c')).ino).toBe(fs.statSync(path.join(dest, 'c2')).ino);
+    expect(execFileSync('getfattr', ['--only-values', '-n', 'user.note', path.join(dest, 'c')]).toString()).toBe('kept');
+    const etc = path.join(tmp, 'etc2');
+    fs.mkdirSync(etc);
+    copyImageContent(layers, '/', etc);
+    expect(execFileSync('getfattr', ['-d', '-m', '-', path.join(etc, 'etc')]).toString()).not.toMatch(/overlay/);
+  });
+
   it('resolves symlinks on the way inside the image, never out of it', () => {
     // /link -> ../../../../data climbs no higher than the image's root: /data
     expect(imageDirectory(layers, '/link')?.rel).toBe('data');
