@@ -14,7 +14,8 @@ import { processStartTime } from '../util/proc';
 import { hookStateTemplate, runHooks } from './hooks';
 import { checkLsmLabels } from './lsm';
 import { runStartContainerHooks } from './container-hooks';
-import { seccompCache } from './seccomp-cache';
+import { compileSeccomp } from './seccomp-cache';
+import { createError } from './create-error';
 import { readConfig } from './read-config';
 import { cgroupLocation, specLimits } from './resources';
 import type { CreateOptions, ExecOptions, OciRuntimeApi } from './runtime-api';
@@ -353,55 +354,6 @@ export class OciRuntime implements OciRuntimeApi {
       pids: { current: s.pids ?? 0 },
     };
   }
-}
-
-/** A native start failure in the words runc's callers know (the cause kept). */
-function createError(e: unknown, id: string): unknown {
-  const err = e as NodeJS.ErrnoException & { step?: string; path?: string };
-  if (!(e instanceof Error) || !err.step) return e;
-  const where = err.path ?? '';
-  if (err.step === 'execve' && (err.code === 'ENOENT' || err.code === 'ENOTDIR')) {
-    return new BerthError('START_FAILED', `create ${id}: exec: ${JSON.stringify(where)}: executable file not found in $PATH`, {
-      cause: e,
-      exitStatus: 127,
-    });
-  }
-  if (err.step === 'mount' && err.code === 'EXDEV') {
-    return new BerthError('INVALID_ARGUMENT', `create ${id}: mount destination ${where} leads out of the rootfs through a symlink`, {
-      cause: e,
-    });
-  }
-  if (err.step === 'createContainer hook' || err.step === 'createContainer hook timeout') {
-    const hook = `createContainer hook ${(err as { index?: number }).index ?? 0} (${JSON.stringify(where)})`;
-    const why = err.step === 'createContainer hook timeout' ? 'timed out' : `exited with ${err.errno}`;
-    // (no cause: the native error's errno text would misread the exit status)
-    return new BerthError('START_FAILED', `create ${id}: ${hook} ${why}`);
-  }
-  if (err.step === 'mount target in /proc or /sys') {
-    return new BerthError('INVALID_ARGUMENT', `create ${id}: mount destination ${where} resolves into /proc or /sys through a symlink`, {
-      cause: e,
-    });
-  }
-  return new BerthError('START_FAILED', `create ${id}: ${err.message}`, { cause: e });
-}
-
-/** linux.seccomp compiled (src/oci/seccomp loads only for configs that have one, and only when
- *  the program is not in the cache already). */
-function compileSeccomp(section: unknown, warn: (line: string) => void): Buffer {
-  // (bundled, this file and the compiler are one: the cache is keyed by both either way)
-  const cache = seccompCache(path.join(path.dirname(__filename), '.seccomp-cache'), [
-    __filename,
-    path.join(__dirname, 'seccomp', 'compile.js'),
-  ]);
-  const cached = cache.get(section);
-  if (cached) return cached;
-  const { compileSeccompFilter } = require('./seccomp/compile') as typeof import('./seccomp/compile');
-  const out = compileSeccompFilter(section as import('./seccomp/compile').LinuxSeccomp);
-  // Names no listed architecture knows (docker's profile lists a few newer or foreign ones) are
-  // left out, as runc and libseccomp leave names they do not know: worth a line only when debugging.
-  if (out.ignored.length && process.env.BERTH_DEBUG) warn(`seccomp: syscalls unknown to berth-oci left out: ${out.ignored.join(' ')}`);
-  cache.put(section, out.filter);
-  return out.filter;
 }
 
 function killQuietly(pid: number, signal = 9): void {

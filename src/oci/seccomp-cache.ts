@@ -80,3 +80,28 @@ function fnv1a(data: Buffer, basis: number): string {
   for (const byte of data) h = Math.imul(h ^ byte, 0x01000193) >>> 0;
   return h.toString(16).padStart(8, '0');
 }
+
+/** linux.seccomp compiled (src/oci/seccomp loads only for configs that have one, and only when
+ *  the program is not in the cache already). */
+export function compileSeccomp(section: unknown, warn: (line: string) => void): Buffer {
+  // Keyed by the code that compiles: bundled, one file holds all of it; built but not bundled,
+  // this file and every one of the compiler's. Run from the TypeScript sources (tests), nothing is
+  // kept: a source tree gets no cache directory.
+  const compiler = path.join(__dirname, 'seccomp');
+  let code: string[] = [__filename];
+  try {
+    code = [__filename, ...fs.readdirSync(compiler).map((f) => path.join(compiler, f))];
+  } catch {
+    // bundled: no compiler directory beside it
+  }
+  const cache = __filename.endsWith('.js') ? seccompCache(path.join(__dirname, '.seccomp-cache'), code) : undefined;
+  const cached = cache?.get(section);
+  if (cached) return cached;
+  const { compileSeccompFilter } = require('./seccomp/compile') as typeof import('./seccomp/compile');
+  const out = compileSeccompFilter(section as import('./seccomp/compile').LinuxSeccomp);
+  // Names no listed architecture knows (docker's profile lists a few newer or foreign ones) are
+  // left out, as runc and libseccomp leave names they do not know: worth a line only when debugging.
+  if (out.ignored.length && process.env.BERTH_DEBUG) warn(`seccomp: syscalls unknown to berth-oci left out: ${out.ignored.join(' ')}`);
+  cache?.put(section, out.filter);
+  return out.filter;
+}
