@@ -9,7 +9,7 @@ const create = command({
   operands: '[VOLUME]',
   summary: 'Create a volume (a generated 64-hex name without VOLUME); an existing one is left as it is.',
   flags: [
-    { name: '--label', short: 'l', kind: 'strings', value: 'KEY=VALUE', help: 'Set metadata for a volume (repeatable)' },
+    { name: '--label', short: 'l', kind: 'strings', value: 'KEY=VALUE', help: 'Set metadata for a volume' },
     { name: '--driver', short: 'd', kind: 'string', value: 'NAME', help: 'Volume driver name: local, the only one berth has' },
   ],
   run(args, global): number {
@@ -34,7 +34,7 @@ const ls = command({
       short: 'f',
       kind: 'strings',
       value: 'KEY=VALUE',
-      help: 'Filter output: name=PART, label=KEY[=VALUE], dangling=true|false, driver=local (repeatable)',
+      help: 'Filter output: name=PART, label=KEY[=VALUE], dangling=true|false, driver=local',
     },
   ],
   run(args, global): number {
@@ -92,7 +92,7 @@ const prune = command({
   // berth never prompts; -f is accepted as docker accepts it, so that docker's scripts run
   flags: [
     { name: '--all', short: 'a', kind: 'boolean', help: 'Remove all unused volumes, not just anonymous ones' },
-    { name: '--filter', kind: 'strings', value: 'label=KEY[=VALUE]', help: 'Only volumes with these labels (repeatable)' },
+    { name: '--filter', kind: 'strings', value: 'label=KEY[=VALUE]', help: 'Only volumes with these labels' },
     { name: '--force', short: 'f', kind: 'boolean', help: 'Do not prompt for confirmation (berth never prompts)' },
   ],
   run(args, global): number {

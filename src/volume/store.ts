@@ -174,9 +174,13 @@ export class VolumeStore {
     });
   }
 
-  /** docker volume prune: unused anonymous volumes (every unused one with all), filtered. */
+  /** docker volume prune: unused anonymous volumes (every unused one with all), filtered. Also the
+   *  leftovers of creations and removals a crash interrupted (never listed: their names start with a dot). */
   prune(opts: { all?: boolean; filters?: VolumeFilters } = {}): { removed: string[]; spaceReclaimed: number } {
     return this.withLock(() => {
+      for (const n of fs.existsSync(this.dir) ? fs.readdirSync(this.dir) : []) {
+        if (n.startsWith('.tmp-') || n.startsWith('.rm-')) fs.rmSync(path.join(this.dir, n), { recursive: true, force: true });
+      }
       const removed: string[] = [];
       let spaceReclaimed = 0;
       for (const v of this.list(opts.filters)) {

@@ -123,6 +123,21 @@ describe('named volumes', () => {
     expect(await names()).toEqual([]);
   });
 
+  it('a volume rm racing a create that mounts the volume never leaves the container without it', async () => {
+    for (let i = 0; i < 4; i++) {
+      expect((await cli(['volume', 'create', 'contested'])).code).toBe(0);
+      const [c, r] = await Promise.all([
+        cli(['create', '--name', `racer${i}`, '-v', 'contested:/d', 'busybox', 'true']),
+        cli(['volume', 'rm', 'contested']),
+      ]);
+      expect(c.code, c.stderr).toBe(0);
+      // rm ran first (and the create made the volume again), or it saw the container
+      if (r.code !== 0) expect(r.stderr).toMatch(/in use by container "racer/);
+      expect(await names()).toEqual(['contested']);
+      expect((await cli(['rm', `racer${i}`])).code).toBe(0);
+    }
+  });
+
   it('concurrent creates of one name all succeed with one volume', async () => {
     const rs = await Promise.all([1, 2, 3, 4].map(() => cli(['volume', 'create', 'race'])));
     expect(rs.map((r) => r.code)).toEqual([0, 0, 0, 0]);

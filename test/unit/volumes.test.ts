@@ -126,6 +126,11 @@ describe('VolumeStore', () => {
     expect(store.prune({ all: true, filters: parseVolumeFilters(['label=keep=yes']) }).removed).toEqual([]);
     expect(store.prune({ all: true }).removed).toEqual(['named']);
     expect(store.list().map((v) => v.name)).toEqual([used]);
+    // leftovers of a crash mid-create or mid-remove go with a prune
+    fs.mkdirSync(path.join(store.dir, '.tmp-crashed', '_data'), { recursive: true });
+    fs.mkdirSync(path.join(store.dir, '.rm-gone-1234'));
+    store.prune();
+    expect(fs.readdirSync(store.dir).sort()).toEqual(['.lock', used]);
   });
 
   it('lists with filters, dangling from the users', () => {
