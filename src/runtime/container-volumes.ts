@@ -9,22 +9,19 @@ import { safely } from '../util/safely';
 import { copyImageContent } from '../volume/copy-up';
 import type { VolumeStore, VolumeUser } from '../volume/store';
 import type { NewContainerConfig } from './container-config';
+import type { ContainerStore } from './store';
 import type { ContainerConfig, ContainerInfo, MountInfo } from './types';
 
 const usesVolumes = (config: Pick<ContainerConfig, 'volumes'>) => config.volumes.some((v) => v.volume !== undefined || v.anonymous);
 
 /** Makes the host directories of binds and the volumes of a new container, then records it with
- *  record() and copies the image's content into empty volumes; on any failure the record goes again
- *  (discard) and so do the volumes made here. */
-export function createWithVolumes(
-  volumes: () => VolumeStore,
-  config: NewContainerConfig,
-  record: (c: NewContainerConfig) => ContainerInfo,
-  discard: (info: ContainerInfo) => void,
-): ContainerInfo {
+ *  the container store and copies the image's content into empty volumes; on any failure the record
+ *  goes again and so do the volumes made here. */
+export function createWithVolumes(store: VolumeStore, containers: ContainerStore, config: NewContainerConfig): ContainerInfo {
+  const record = (c: NewContainerConfig) => containers.create(c);
+  const discard = (info: ContainerInfo) => containers.remove(info.config.id, { name: info.config.name });
   for (const v of config.volumes) if (v.volume === undefined && !v.anonymous) fs.mkdirSync(v.hostPath, { recursive: true });
   if (!usesVolumes(config)) return record(config);
-  const store = volumes();
   return store.withLock(() => {
     const made: string[] = [];
     let info: ContainerInfo | undefined;
@@ -48,17 +45,14 @@ export function createWithVolumes(
 }
 
 /** rm -v and --rm: the container's anonymous volumes, once no other container mounts one. */
-export function removeAnonymousVolumes(volumes: () => VolumeStore, config: Pick<ContainerConfig, 'volumes'>): void {
+export function removeAnonymousVolumes(store: VolumeStore, config: Pick<ContainerConfig, 'volumes'>): void {
   const anonymous = config.volumes.filter((v) => v.anonymous && v.volume !== undefined);
-  if (anonymous.length === 0) return;
-  const store = volumes();
   for (const v of anonymous) safely(() => store.remove(v.volume!, { force: true }));
 }
 
 /** The anonymous volumes made for container id, once it is gone (a detached --rm one, whose shim
  *  removed it): `container cleanup` runs this. */
-export function removeAnonymousVolumesOf(volumes: () => VolumeStore, id: string): void {
-  const store = volumes();
+export function removeAnonymousVolumesOf(store: VolumeStore, id: string): void {
   if (!fs.existsSync(store.dir)) return;
   for (const v of store.list()) if (v.anonymous && v.container === id) safely(() => store.remove(v.name, { force: true }));
 }

@@ -46,10 +46,11 @@ export interface Started {
 /** Containers: create from an image, start, watch the exit, clean up, remove. */
 export class Runtime {
   readonly store: ContainerStore;
+  /** Named and anonymous volumes (src/volume/): in use while any container's config mounts one. */
+  readonly volumes: VolumeStore;
   private readonly lifecycle: Lifecycle;
   private cgroupManager?: CgroupManager;
   private networkManager?: NetworkManager;
-  private volumeStore?: VolumeStore;
 
   constructor(
     readonly root: string,
@@ -64,6 +65,7 @@ export class Runtime {
     } = {},
   ) {
     this.store = new ContainerStore(root, runRoot);
+    this.volumes = new VolumeStore(root, (name) => volumeUsers(this.store.list(), name));
     this.lifecycle = new Lifecycle(this);
   }
 
@@ -75,12 +77,6 @@ export class Runtime {
   /** The cgroups of one container: below its own --cgroup-parent, else the runtime's parent. */
   cgroupsOf(config: Pick<ContainerConfig, 'cgroupParent'>): CgroupManager {
     return config.cgroupParent === undefined ? this.cgroups : cgroupsBelow(config.cgroupParent);
-  }
-
-  /** Named and anonymous volumes (src/volume/): in use while any container's config mounts one. */
-  get volumes(): VolumeStore {
-    this.volumeStore ??= new VolumeStore(this.root, (name) => volumeUsers(this.store.list(), name));
-    return this.volumeStore;
   }
 
   /** Networks and attachments (made on first use: a container without a network touches nothing of them). */
@@ -99,12 +95,7 @@ export class Runtime {
     } catch (e) {
       throw asFlagError(e);
     }
-    return createWithVolumes(
-      () => this.volumes,
-      config,
-      (c) => this.store.create(c),
-      (info) => this.store.remove(info.config.id, { name: info.config.name }),
-    );
+    return createWithVolumes(this.volumes, this.store, config);
   }
 
   /** docker run in the foreground: create, then start with the given stdio. */
@@ -126,7 +117,7 @@ export class Runtime {
     const info = this.create(o);
     const discard = (e: unknown): never => {
       safely(() => this.store.remove(info.config.id, { name: info.config.name }));
-      removeAnonymousVolumes(() => this.volumes, info.config);
+      removeAnonymousVolumes(this.volumes, info.config);
       throw e;
     };
     let started: T;
@@ -291,7 +282,7 @@ export class Runtime {
     };
     if (info.config.autoRemove) {
       this.store.remove(id, { detached: this.defaults.detachedCleanup, background: true, name: info.config.name });
-      removeAnonymousVolumes(() => this.volumes, info.config);
+      removeAnonymousVolumes(this.volumes, info.config);
     } else {
       this.store.writeState(id, {
         ...running,
@@ -351,8 +342,7 @@ export class Runtime {
   }
 
   /** `container cleanup`, the exit command of a detached container's shim: once that shim is gone
-   *  (bounded wait), releases the networks it owned, even if the container itself was removed (--rm),
-   *  and then the anonymous volumes of such a removed one. */
+   *  (bounded wait), releases the networks it owned, even if the container itself was removed (--rm). */
   async cleanup(id: string, shimPid?: number): Promise<void> {
     if (!/^[0-9a-f]{64}$/.test(id)) throw new BerthError('INVALID_ARGUMENT', `Expected a full container ID but received ${quote(id)}`);
     const startTime = shimPid !== undefined ? processStartTime(shimPid) : undefined;
@@ -361,7 +351,7 @@ export class Runtime {
     this.releaseNetwork(id);
     if (this.store.read(id))
       this.resolve(id); // repairs the state if the shim could not write it
-    else removeAnonymousVolumesOf(() => this.volumes, id); // an --rm container the shim removed
+    else removeAnonymousVolumesOf(this.volumes, id); // an --rm container the shim removed
   }
 
   /** The live shim of a detached container recorded as running, if it has one. */
@@ -403,7 +393,7 @@ export class Runtime {
     if (onCniNetwork(c.config)) safely(() => this.networks.release(c.config.id, { ifOwnerGone: true }));
     safely(() => this.cgroupsOf(c.config).remove(c.config.id));
     this.store.remove(c.config.id, { name: c.config.name });
-    if (opts.volumes) removeAnonymousVolumes(() => this.volumes, c.config);
+    if (opts.volumes) removeAnonymousVolumes(this.volumes, c.config);
     return c;
   }
 }
