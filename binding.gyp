@@ -16,6 +16,7 @@
         "native/oci-front/flags.cc",
         "native/oci-front/native_state.cc",
         "native/oci-front/commands.cc",
+        "native/oci-front/list.cc",
         "native/core/io.cc"
       ],
       "include_dirs": ["native"],
@@ -99,6 +100,7 @@
         "native/oci-front/flags.cc",
         "native/oci-front/native_state.cc",
         "native/oci-front/commands.cc",
+        "native/oci-front/list.cc",
         "native/core/io.cc"
       ],
       "include_dirs": ["native"],

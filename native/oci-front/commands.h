@@ -23,6 +23,9 @@ int deleteCommand(const NativeState& s, const std::string& stateDir, bool force)
 int pauseCommand(const NativeState& s);
 int resumeCommand(const NativeState& s);
 
+// `list [--format table|json] [-q]` over every container of the root (list.cc).
+int listCommand(const std::string& root, const std::string& format, bool quiet);
+
 // A signal as `runc kill` reads it (a number up to 64, or a name with or without SIG, any case);
 // 0 when the front leaves it to Node (a name it does not know, 0, a number kill(2) refuses).
 int parseSignal(const std::string& raw);

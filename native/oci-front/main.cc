@@ -1,4 +1,4 @@
-// berth-oci, the executable: answers state, start, kill, delete, pause and resume from the plain
+// berth-oci, the executable: answers state, start, kill, delete, pause, resume and list from the plain
 // data `create` recorded (src/oci/native-state.ts), and hands every other command line, and
 // anything it meets that it does not cover, to the Node command line (dist/oci-cli/berth-oci.js)
 // unchanged. conmon and containerd's shim run several of these per container; each answered here
@@ -49,6 +49,7 @@ const Command kCommands[] = {
     {"delete", {{"force", "f", Kind::Bool}}, 1, 1},
     {"pause", {}, 1, 1},
     {"resume", {}, 1, 1},
+    {"list", {{"format", "f", Kind::String}, {"quiet", "q", Kind::Bool}}, 0, 0},
 };
 
 // Where this executable's package is: build/Release/berth-oci -> the package root.
@@ -109,14 +110,18 @@ int run(const std::vector<std::string>& args) {
     if (g.operands[0] == c.name) cmd = &c;
   if (!cmd) return kHandOver;
   Parsed p = parseFlags(cmd->flags, g.operands, 1, true);
-  if (!p.ok || p.isTrue("help") || p.operands.size() < cmd->minArgs || p.operands.size() > cmd->maxArgs ||
-      !validId(p.operands[0]))
+  if (!p.ok || p.isTrue("help") || p.operands.size() < cmd->minArgs || p.operands.size() > cmd->maxArgs)
     return kHandOver;
+  std::string name = cmd->name;
+  if (name == "list") {
+    const std::string* format = p.get("format");
+    return listCommand(root, format ? *format : "table", p.isTrue("quiet"));
+  }
+  if (!validId(p.operands[0])) return kHandOver;
 
   std::string dir = root + "/" + p.operands[0];
   NativeState s;
   if (!readNativeState(dir, &s)) return kHandOver;
-  std::string name = cmd->name;
   if (name == "state") return stateCommand(s);
   if (name == "start") return startCommand(s);
   if (name == "kill") {

@@ -85,6 +85,18 @@ bool readNativeState(const std::string& dir, NativeState* out) {
       out->emptyParents.push_back(value);
     } else if (key == "hook") {
       out->hooks.push_back(value);
+    } else if (key == "list-head") {
+      out->listHead = value;
+    } else if (key == "list-mid") {
+      out->listMid = value;
+    } else if (key == "list-tail") {
+      out->listTail = value;
+    } else if (key == "list-bundle") {
+      out->listBundle = value;
+    } else if (key == "list-created") {
+      out->listCreated = value;
+    } else if (key == "list-owner") {
+      out->listOwner = value;
     }
     // an unknown key is from a newer berth: what the front knows still holds
   }

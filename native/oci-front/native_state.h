@@ -18,6 +18,9 @@ struct NativeState {
   std::vector<std::string> cgroupDirs;
   std::vector<std::string> emptyParents;
   std::vector<std::string> hooks;
+  // `list`: the JSON entry around pid and status, and the table's cells
+  std::string listHead, listMid, listTail;
+  std::string listBundle, listCreated, listOwner;
 
   bool hasHook(const char* kind) const;
 };

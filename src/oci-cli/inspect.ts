@@ -1,24 +1,9 @@
 /** list, ps and events: what runc prints about containers, in runc's formats. */
-import * as fs from 'node:fs';
-import * as path from 'node:path';
-import type { State } from '../oci/spec';
-import { command, type Context } from './command';
+import { listEntryOf } from '../oci/list-entry';
+import { command } from './command';
 import { OciCliError } from './errors';
 
 const FORMAT = { name: 'format', short: 'f', kind: 'string', default: 'table', usage: 'select one of: table or json' } as const;
-
-/** One row of `runc list`, as its JSON has it (runc's containerState). */
-export interface ListEntry {
-  ociVersion: string;
-  id: string;
-  pid: number;
-  status: string;
-  bundle: string;
-  rootfs: string;
-  created: string;
-  annotations?: Record<string, string>;
-  owner: string;
-}
 
 export const list = command({
   name: 'list',
@@ -31,7 +16,7 @@ export const list = command({
     const entries = ctx
       .runtime()
       .list()
-      .map((s) => listEntry(ctx, s));
+      .map((s) => listEntryOf(ctx.root, s));
     if (a.quiet) {
       ctx.io.stdout(entries.map((e) => `${e.id}\n`).join(''));
       return 0;
@@ -49,49 +34,6 @@ export const list = command({
     return 0;
   },
 });
-
-/** The state plus what runc's list adds: rootfs, created (RFC 3339, nanoseconds), owner (the
- *  user owning the state directory). The runtime's state may carry created and rootfs itself. */
-function listEntry(ctx: Context, s: State): ListEntry {
-  const extra = s as State & { created?: unknown; rootfs?: unknown; owner?: unknown };
-  let st: fs.Stats | undefined;
-  try {
-    st = fs.statSync(path.join(ctx.root, s.id));
-  } catch {
-    st = undefined;
-  }
-  const created = typeof extra.created === 'string' ? extra.created : st ? goTime(st.birthtimeMs > 0 ? st.birthtime : st.ctime) : '';
-  const e: ListEntry = {
-    ociVersion: s.ociVersion,
-    id: s.id,
-    pid: s.pid ?? 0,
-    status: s.status,
-    bundle: s.bundle,
-    rootfs: typeof extra.rootfs === 'string' ? extra.rootfs : '',
-    created,
-    owner: typeof extra.owner === 'string' ? extra.owner : st ? userName(st.uid) : '',
-  };
-  if (s.annotations && Object.keys(s.annotations).length > 0) e.annotations = s.annotations;
-  return e;
-}
-
-/** Go's time.RFC3339Nano in UTC: trailing zeros of the fraction dropped. */
-function goTime(d: Date): string {
-  return d.toISOString().replace(/\.?0+Z$/, 'Z');
-}
-
-/** The name of a uid from /etc/passwd, or runc's `#uid`. */
-function userName(uid: number): string {
-  try {
-    for (const line of fs.readFileSync('/etc/passwd', 'utf8').split('\n')) {
-      const f = line.split(':');
-      if (f.length > 2 && f[2] === String(uid)) return f[0];
-    }
-  } catch {
-    // no passwd: the number
-  }
-  return `#${uid}`;
-}
 
 /** Go's text/tabwriter as runc sets it up (minwidth 12, padding 3, spaces): each cell but a
  *  line's last padded to its column's width. */

@@ -19,9 +19,13 @@
  *   empty-parent      a directory delete removes afterwards if it is empty
  *   hook              a kind of hook the config has (startContainer, poststart and poststop
  *                     are Node's to run)
+ *   list-head, list-mid, list-tail
+ *                     its `list --format json` entry around pid and status (head PID mid
+ *                     STATUS tail), and list-bundle, list-created, list-owner its table cells
  */
 import * as path from 'node:path';
 import { writeFileAtomic } from '../util/fs';
+import type { ListEntry } from './list-entry';
 import type { State } from './spec';
 
 export const NATIVE_STATE_FILE = 'native-state';
@@ -36,6 +40,8 @@ export interface NativeState {
   cgroupDirs: string[];
   emptyParents: string[];
   hooks: string[];
+  /** Its row of `list`, as the command line prints it (list-entry.ts). */
+  listEntry: ListEntry;
 }
 
 // Stand-ins for the two values the front fills in; neither can occur in a real state.
@@ -52,8 +58,19 @@ export function stateTemplate(state: State): { head: string; mid: string; tail: 
   return { head: json.slice(0, at + 1), mid: json.slice(at + status.length - 1, pidAt), tail: json.slice(pidAt + String(PID_MARK).length) };
 }
 
+/** The list entry's JSON split around its pid and status (the entry has pid first). */
+export function listTemplate(e: ListEntry): { head: string; mid: string; tail: string } {
+  const json = JSON.stringify({ ...e, pid: PID_MARK, status: STATUS_MARK });
+  const pidAt = json.indexOf(String(PID_MARK));
+  const status = JSON.stringify(STATUS_MARK);
+  const at = json.indexOf(status, pidAt);
+  if (pidAt < 0 || at < 0) throw new Error('the list entry JSON lost its pid or status');
+  return { head: json.slice(0, pidAt), mid: json.slice(pidAt + String(PID_MARK).length, at + 1), tail: json.slice(at + status.length - 1) };
+}
+
 export function encodeNativeState(s: NativeState): Buffer {
   const { head, mid, tail } = stateTemplate(s.state);
+  const list = listTemplate(s.listEntry);
   const pairs: Array<[string, string]> = [
     ['pid', String(s.pid)],
     ['start-time', String(s.startTime)],
@@ -65,6 +82,12 @@ export function encodeNativeState(s: NativeState): Buffer {
     ...s.cgroupDirs.map((d): [string, string] => ['cgroup', d]),
     ...s.emptyParents.map((d): [string, string] => ['empty-parent', d]),
     ...s.hooks.map((h): [string, string] => ['hook', h]),
+    ['list-head', list.head],
+    ['list-mid', list.mid],
+    ['list-tail', list.tail],
+    ['list-bundle', s.listEntry.bundle],
+    ['list-created', s.listEntry.created],
+    ['list-owner', s.listEntry.owner],
   ];
   for (const [k, v] of pairs) if (v.includes('\0')) throw new Error(`${k} holds a NUL byte`);
   return Buffer.from(pairs.map(([k, v]) => `${k}\0${v}\0`).join(''));

@@ -24,6 +24,7 @@ import { OciStateStore, type ContainerRecord } from './state-store';
 import { freezer } from './freezer';
 import { execToPlan } from './exec-plan';
 import { writeNativeState } from './native-state';
+import { listEntryOf } from './list-entry';
 import { specToPlan } from './to-plan';
 
 const DEFAULT_CGROUP_PARENT = 'berth-oci';
@@ -131,6 +132,7 @@ export class OciRuntime implements OciRuntimeApi {
         cgroupDirs: this.cgroupDirs(manager, cgroup),
         emptyParents: cgroup.parent === DEFAULT_CGROUP_PARENT ? this.cgroupDirs(manager, cgroup).map((d) => path.dirname(d)) : [],
         hooks: Object.keys(spec.hooks ?? {}).filter((k) => (spec.hooks as Record<string, unknown[]>)[k]?.length),
+        listEntry: listEntryOf(this.store.root, state),
       });
       runHooks(spec.hooks, 'prestart', state);
       runHooks(spec.hooks, 'createRuntime', state);

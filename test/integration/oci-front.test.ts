@@ -1,4 +1,4 @@
-// berth-oci's native front (native/oci-front): state, start, kill, delete, pause and resume
+// berth-oci's native front (native/oci-front): state, start, kill, delete, pause, resume and list
 // answered from the plain data create recorded, without Node; everything else, and every error,
 // handed to Node unchanged. "Without Node" is proven by running the front with BERTH_OCI_NODE
 // naming no program: a command that reached Node would fail. What the front prints is compared
@@ -107,6 +107,27 @@ describe('the native front of berth-oci', () => {
     expect(statusOf('flags')).toBe('running');
     front('delete', 'flags', '--force=true');
     expect(fs.existsSync(path.join(root, 'flags'))).toBe(false);
+  });
+
+  it('lists the root as Node does, in every format, without Node', () => {
+    expect(front('list').stdout).toBe(oci(['list'], NODE_ONLY).stdout);
+    create('list-a', ['sleep', '60'], (c) => {
+      c.annotations = { 'org.example/x': 'y "z"' };
+    });
+    create('list-b', ['sleep', '60']);
+    front('start', 'list-b');
+    create('list-c', ['true']);
+    front('start', 'list-c');
+    for (let i = 0; i < 200 && statusOf('list-c') !== 'stopped'; i++) spawnSync('sleep', ['0.01']);
+    for (const args of [['list'], ['list', '--format', 'json'], ['list', '-f=json'], ['list', '-q']]) {
+      expect(front(...args).stdout, args.join(' ')).toBe(oci(args, NODE_ONLY).stdout);
+    }
+    const entries = JSON.parse(front('list', '--format', 'json').stdout) as Array<{ id: string; status: string }>;
+    expect(entries.map((e) => [e.id, e.status])).toEqual([
+      ['list-a', 'created'],
+      ['list-b', 'running'],
+      ['list-c', 'stopped'],
+    ]);
   });
 
   it('start of a command that exits at once still succeeds', () => {

@@ -1,7 +1,8 @@
 // The plain data berth-oci's native front answers from (src/oci/native-state.ts): the state
 // template must put back together exactly what `berth-oci state` prints, for any annotations.
 import { describe, expect, it } from 'vitest';
-import { encodeNativeState, stateTemplate, type NativeState } from '../../src/oci/native-state';
+import { encodeNativeState, listTemplate, stateTemplate, type NativeState } from '../../src/oci/native-state';
+import type { ListEntry } from '../../src/oci/list-entry';
 import type { State } from '../../src/oci/spec';
 
 const state = (annotations: Record<string, string>): State => ({
@@ -36,6 +37,28 @@ describe('stateTemplate', () => {
   }
 });
 
+describe('listTemplate', () => {
+  const entry: ListEntry = {
+    ociVersion: '1.1.0',
+    id: 'c1',
+    pid: 4321,
+    status: 'running',
+    bundle: '/b "q"',
+    rootfs: '',
+    created: '2026-12-02T01:02:03.456Z',
+    owner: 'root',
+    annotations: { 'a/"b"': 'π\n' },
+  };
+  it('head PID mid STATUS tail is JSON.stringify(entry), pid before status', () => {
+    const { head, mid, tail } = listTemplate(entry);
+    for (const [pid, status] of [
+      [0, 'stopped'],
+      [77, 'paused'],
+    ] as const)
+      expect(`${head}${pid}${mid}${status}${tail}`).toBe(JSON.stringify({ ...entry, pid, status }));
+  });
+});
+
 describe('encodeNativeState', () => {
   const base: NativeState = {
     pid: 4321,
@@ -46,11 +69,12 @@ describe('encodeNativeState', () => {
     cgroupDirs: ['/sys/fs/cgroup/memory/berth-oci/c1', '/sys/fs/cgroup/pids/berth-oci/c1'],
     emptyParents: ['/sys/fs/cgroup/memory/berth-oci'],
     hooks: ['poststop'],
+    listEntry: { ociVersion: '1.1.0', id: 'c1', pid: 4321, status: 'running', bundle: '/tmp/b', rootfs: '', created: 'T', owner: 'root' },
   };
 
   it('writes key NUL value NUL pairs, lists as repeated keys', () => {
     const pairs = decode(encodeNativeState(base));
-    expect(pairs.filter(([k]) => !['head', 'mid', 'tail'].includes(k))).toEqual([
+    expect(pairs.filter(([k]) => !['head', 'mid', 'tail', 'list-head', 'list-mid', 'list-tail'].includes(k))).toEqual([
       ['pid', '4321'],
       ['start-time', '777'],
       ['fifo', '/run/x/c1/exec.fifo'],
@@ -59,6 +83,9 @@ describe('encodeNativeState', () => {
       ['cgroup', '/sys/fs/cgroup/pids/berth-oci/c1'],
       ['empty-parent', '/sys/fs/cgroup/memory/berth-oci'],
       ['hook', 'poststop'],
+      ['list-bundle', '/tmp/b'],
+      ['list-created', 'T'],
+      ['list-owner', 'root'],
     ]);
     expect(pairs.find(([k]) => k === 'mid')?.[1]).toBe('",\n  "pid": ');
   });
