@@ -1,4 +1,4 @@
-import { Berth } from '../index';
+import { Berth, type VolumeInfo } from '../index';
 import { parseVolumeLabels } from '../volume/names';
 import { command, errorLine, positionals, table } from './command';
 import { commandGroup } from './group';
@@ -59,9 +59,19 @@ const inspect = command({
   flags: [],
   run(args, global): number {
     const berth = new Berth(global);
-    const out = positionals(inspect, args, 1, Infinity).map((n) => berth.inspectVolume(n));
+    // as docker: the volumes found are printed, each missing one is an error line
+    const out: VolumeInfo[] = [];
+    let failed = false;
+    for (const n of positionals(inspect, args, 1, Infinity)) {
+      try {
+        out.push(berth.inspectVolume(n));
+      } catch (e) {
+        failed = true;
+        process.stderr.write(errorLine(e));
+      }
+    }
     process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
-    return 0;
+    return failed ? 125 : 0;
   },
 });
 

@@ -64,7 +64,10 @@ describe('named volumes', () => {
     const ls = await cli(['volume', 'ls']);
     expect(ls.stdout.split('\n')[0]).toMatch(/^DRIVER\s+VOLUME NAME$/);
     expect(ls.stdout).toMatch(/^local\s+dbdata$/m);
-    expect((await cli(['volume', 'inspect', 'nosuch'])).stderr).toBe('berth: No such volume: "nosuch"\n');
+    const some = await cli(['volume', 'inspect', 'nosuch', 'dbdata']);
+    expect(some.code).toBe(125);
+    expect(some.stderr).toBe('berth: No such volume: "nosuch"\n');
+    expect((JSON.parse(some.stdout) as Array<{ Name: string }>).map((v) => v.Name)).toEqual(['dbdata']);
   });
 
   it('ls -f: name, label and dangling', async () => {
