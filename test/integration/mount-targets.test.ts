@@ -45,8 +45,9 @@ describe('mount targets', () => {
     async (target) => {
       const e = await refused(target);
       expect(e.code).toBe('INVALID_ARGUMENT');
+      // (named as docker normalises the destination: /data/ is /data)
       expect(e.message).toBe(
-        `Mount target ${JSON.stringify(target)} resolves into /proc or /sys of the container (through a symlink in the image); mount it on another path`,
+        `Mount target ${JSON.stringify(target.replace(/(.)\/$/, '$1'))} resolves into /proc or /sys of the container (through a symlink in the image); mount it on another path`,
       );
     },
   );
