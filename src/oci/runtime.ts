@@ -91,14 +91,19 @@ export class OciRuntime implements OciRuntimeApi {
         execFifoPath: this.store.fifo(id),
         ...(o.consoleSocket ? { consoleSocket: path.resolve(o.consoleSocket) } : {}),
         noPivot: o.noPivot,
-        hookState: hookStateTemplate({
-          ociVersion: OCI_VERSION,
-          id,
-          status: 'creating',
-          pid: 0,
-          bundle,
-          annotations: spec.annotations ?? {},
-        }),
+        // (only a config with createContainer hooks needs the state they read)
+        ...(spec.hooks?.createContainer?.length
+          ? {
+              hookState: hookStateTemplate({
+                ociVersion: OCI_VERSION,
+                id,
+                status: 'creating',
+                pid: 0,
+                bundle,
+                annotations: spec.annotations ?? {},
+              }),
+            }
+          : {}),
         ...(o.preserveFds ? { preserveFds: o.preserveFds } : {}),
         ...(seccompFilter ? { seccompFilter } : {}),
       });
@@ -123,14 +128,15 @@ export class OciRuntime implements OciRuntimeApi {
       };
       this.store.write(record);
       const state = this.store.state(record, false);
+      const cgroupDirs = this.cgroupDirs(manager, cgroup);
       writeNativeState(dir, {
         pid,
         startTime: record.pidStartTime,
         state,
         fifo: this.store.fifo(id),
         freezer: freezer.location(cgroup),
-        cgroupDirs: this.cgroupDirs(manager, cgroup),
-        emptyParents: cgroup.parent === DEFAULT_CGROUP_PARENT ? this.cgroupDirs(manager, cgroup).map((d) => path.dirname(d)) : [],
+        cgroupDirs,
+        emptyParents: cgroup.parent === DEFAULT_CGROUP_PARENT ? cgroupDirs.map((d) => path.dirname(d)) : [],
         hooks: Object.keys(spec.hooks ?? {}).filter((k) => (spec.hooks as Record<string, unknown[]>)[k]?.length),
         listEntry: listEntryOf(this.store.root, state),
       });

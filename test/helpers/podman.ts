@@ -13,6 +13,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { constants as osConstants } from 'node:os';
+import { expect } from 'vitest';
 import { mountsUnder } from './env';
 import { busyboxTar } from './fixtures';
 import { REPO_ROOT } from './paths';
@@ -36,6 +37,12 @@ export interface RunResult {
   code: number;
   stdout: string;
   stderr: string;
+}
+
+/** The output of a command that must succeed, or a failure showing what podman said. */
+export function ok(r: RunResult): string {
+  expect(r.code, `exit ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`).toBe(0);
+  return r.stdout;
 }
 
 export interface RunOptions {

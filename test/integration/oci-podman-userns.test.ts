@@ -4,23 +4,10 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hostChanges, hostSnapshot, type HostSnapshot } from '../helpers/env';
-import {
-  missingProgram,
-  ociRuntimeUnderTest,
-  PODMAN_PROGRAMS,
-  startPodman,
-  TEST_IMAGE,
-  type Podman,
-  type RunResult,
-} from '../helpers/podman';
+import { missingProgram, ok, ociRuntimeUnderTest, PODMAN_PROGRAMS, startPodman, TEST_IMAGE, type Podman } from '../helpers/podman';
 
 const missing = missingProgram(PODMAN_PROGRAMS);
 const runtime = ociRuntimeUnderTest();
-
-function ok(r: RunResult): string {
-  expect(r.code, `exit ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`).toBe(0);
-  return r.stdout;
-}
 
 describe.skipIf(missing !== undefined)(
   `podman --uidmap on ${path.basename(runtime, '.js')}${missing ? ` (skipped: ${missing} is missing)` : ''}`,

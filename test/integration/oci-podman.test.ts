@@ -6,24 +6,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hostChanges, hostSnapshot, type HostSnapshot } from '../helpers/env';
-import {
-  missingProgram,
-  ociRuntimeUnderTest,
-  PODMAN_PROGRAMS,
-  startPodman,
-  TEST_IMAGE,
-  type Podman,
-  type RunResult,
-} from '../helpers/podman';
+import { missingProgram, ok, ociRuntimeUnderTest, PODMAN_PROGRAMS, startPodman, TEST_IMAGE, type Podman } from '../helpers/podman';
 
 const missing = missingProgram(PODMAN_PROGRAMS);
 const runtime = ociRuntimeUnderTest();
-
-/** The output of a command that must succeed, or a failure showing what podman said. */
-function ok(r: RunResult): string {
-  expect(r.code, `exit ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`).toBe(0);
-  return r.stdout;
-}
 
 describe.skipIf(missing !== undefined)(
   `podman --runtime ${path.basename(runtime, '.js')}${missing ? ` (skipped: ${missing} is not installed; apt-get install podman conmon)` : ''}`,
