@@ -14,9 +14,17 @@ import * as volumeApi from './volume/berth-api';
 import type { CreateNetworkOptions, EndpointInfo, NetworkInfo, PortMapping } from './network/types';
 import { ContainerProcess, startAttached, type StdioOptions } from './runtime/container-process';
 import { isRunning } from './runtime/container-predicates';
+import {
+  filterContainers,
+  filtersNeedAll,
+  FILTERS_CHECK,
+  parseContainerFilters,
+  type ContainerFilterInput,
+} from './runtime/container-filters';
 import { ensureImage } from './runtime/pull-policy';
 import { watchContainers, type ContainerEvent } from './runtime/events';
 import type { LogEntry, ReadLogOptions } from './runtime/logs';
+import type { AttachConnection, AttachStart } from './runtime/attach-socket';
 import { checkContainerOptions, checkExecOptions } from './runtime/option-checks';
 import type { ContainerOptions, ExecOptions } from './runtime/options';
 import { Runtime, type ExitStatus } from './runtime/runtime';
@@ -35,6 +43,7 @@ export type { ExitStatus } from './runtime/runtime';
 export type { ContainerInfo, ContainerConfig, ContainerState, MountInfo, VolumeSpec } from './runtime/types';
 export type { StdioOption } from './runtime/stdio';
 export type { LogEntry, ReadLogOptions } from './runtime/logs';
+export type { AttachConnection, AttachExit, AttachStart } from './runtime/attach-socket';
 export type { CgroupStats } from './runtime/cgroups/types';
 export type { CreateNetworkOptions, EndpointInfo, NetworkInfo, PortMapping } from './network/types';
 export type { CreateVolumeOptions, ListVolumesOptions, PruneVolumesOptions, VolumeInfo, VolumePruneResult } from './volume/berth-api';
@@ -143,10 +152,10 @@ export class Berth {
 
   /** docker's --pull: `missing` pulls only when the store lacks the image, `always` checks the
    *  registry every time, `never` only looks in the store. */
-  async ensureImage(ref: string, policy: ContainerOptions['pull'] = 'missing'): Promise<void> {
+  async ensureImage(ref: string, policy: ContainerOptions['pull'] = 'missing', platform?: string): Promise<void> {
     requireRoot();
     checkArgs({ ref });
-    return ensureImage(this.images, ref, policy, (r) => this.pullImage(r));
+    return ensureImage(this.images, ref, policy, (r) => this.pullImage(r, platform === undefined ? {} : { platform }));
   }
 
   /** Creates and starts a container; returns at once with its streams. The image must be in the
@@ -161,7 +170,7 @@ export class Berth {
   async run(options: SpawnOptions): Promise<RunResult> {
     requireRoot();
     checkContainerOptions(options, 'run()', true);
-    await this.ensureImage(options.image, options.pull);
+    await this.ensureImage(options.image, options.pull, options.platform);
     const proc = this.spawn(options);
     const out: Buffer[] = [];
     const err: Buffer[] = [];
@@ -186,7 +195,7 @@ export class Berth {
   async runDetached(options: ContainerOptions): Promise<ContainerInfo> {
     requireRoot();
     checkContainerOptions(options, 'runDetached()', false);
-    await this.ensureImage(options.image, options.pull);
+    await this.ensureImage(options.image, options.pull, options.platform);
     return this.runtime.runDetached(options);
   }
 
@@ -195,23 +204,33 @@ export class Berth {
   async create(options: ContainerOptions): Promise<ContainerInfo> {
     requireRoot();
     checkContainerOptions(options, 'create()', false);
-    await this.ensureImage(options.image, options.pull);
+    await this.ensureImage(options.image, options.pull, options.platform);
     return this.runtime.create(options);
   }
 
   /** `docker start`: runs a created or exited container again, detached, with the same write layer. */
-  async start(ref: string): Promise<ContainerInfo> {
+  async start(ref: string, attach?: AttachStart): Promise<ContainerInfo> {
     requireRoot();
     checkArgs({ ref });
-    return this.runtime.startDetached(ref);
+    return this.runtime.startDetached(ref, attach);
   }
 
-  /** `docker stop`: SIGTERM, then SIGKILL after `timeout` seconds (default 10). */
+  /** `docker attach`: a connection to a running container's output and stdin, through its shim
+   *  ('stdout', 'stderr', 'exit' events; write(), endStdin(), resize(); close() detaches). With
+   *  `attach` on runDetached() or start(), the connection exists before the container starts. */
+  attach(ref: string): Promise<AttachConnection> {
+    requireRoot();
+    checkArgs({ ref });
+    return this.runtime.attach(ref);
+  }
+
+  /** `docker stop`: SIGTERM (or the container's --stop-signal, its image's STOPSIGNAL), then SIGKILL
+   *  after `timeout` seconds (default its --stop-timeout, else 10). */
   stop(ref: string, opts: { timeout?: number } = {}): Promise<ContainerInfo> {
     requireRoot();
     checkArgs({ ref });
     checkOptions(opts, TIMEOUT, 'the options of stop()');
-    return this.runtime.stop(ref, opts.timeout ?? 10);
+    return this.runtime.stop(ref, opts.timeout);
   }
 
   /** `docker kill`: a signal (default SIGKILL) to the container's init process. */
@@ -269,11 +288,14 @@ export class Berth {
     return watchContainers(() => this.runtime.list(), onEvent, opts.intervalMs ?? 200);
   }
 
-  /** Containers, newest first; running ones only unless all. */
-  ps(opts: { all?: boolean } = {}): ContainerInfo[] {
-    checkOptions(opts, { all: bool }, 'the options of ps()');
-    const all = this.runtime.list();
-    return opts.all ? all : all.filter((c) => isRunning(c.state));
+  /** Containers, newest first; running ones only unless all (or a status/exited filter).
+   *  `filters`: docker's ps filters, ['status=exited', 'label=env=prod'] or { status: ['exited'] }. */
+  ps(opts: { all?: boolean; filters?: ContainerFilterInput } = {}): ContainerInfo[] {
+    checkOptions(opts, { all: bool, filters: FILTERS_CHECK }, 'the options of ps()');
+    const filters = parseContainerFilters(opts.filters);
+    const list = this.runtime.list();
+    const shown = opts.all || filtersNeedAll(filters) ? list : list.filter((c) => isRunning(c.state));
+    return filterContainers(shown, filters, { imageId: (ref) => this.images.resolve(ref).id }, list);
   }
 
   inspect(ref: string): ContainerInfo {

@@ -1,34 +1,14 @@
-import { BerthError, invalid } from '../errors';
+import { BerthError } from '../errors';
 import { Berth } from '../index';
 import type { ContainerInfo } from '../runtime/types';
 import { quote } from '../util/quote';
 import { command, humanDuration, table } from './command';
 import { isRunning, hasExited } from '../runtime/container-predicates';
-
-interface Filter {
-  key: 'status' | 'name' | 'id';
-  value: string;
-}
-
-function parseFilter(f: string): Filter {
-  const eq = f.indexOf('=');
-  const key = f.slice(0, eq);
-  const value = f.slice(eq + 1);
-  if (eq < 0 || !['status', 'name', 'id'].includes(key)) throw invalid('--filter', 'status=..., name=... or id=...', f);
-  if (key === 'status' && !['created', 'running', 'exited'].includes(value))
-    throw invalid('--filter status', 'created, running or exited', value);
-  return { key: key as Filter['key'], value };
-}
-
-function matches(c: ContainerInfo, f: Filter): boolean {
-  if (f.key === 'status') return c.state.status === f.value;
-  if (f.key === 'name') return c.config.name.includes(f.value);
-  return c.config.id.startsWith(f.value);
-}
+import { healthSuffix } from '../runtime/health/monitor';
 
 export function statusText(c: ContainerInfo, now = Date.now()): string {
   const s = c.state;
-  if (isRunning(s)) return `Up ${humanDuration(now - Date.parse(s.startedAt!))}`;
+  if (isRunning(s)) return `Up ${humanDuration(now - Date.parse(s.startedAt!))}${healthSuffix(s.health)}`;
   if (hasExited(s)) return `Exited (${s.exitCode ?? 255}) ${humanDuration(now - Date.parse(s.finishedAt ?? c.config.created))} ago`;
   return 'Created';
 }
@@ -45,15 +25,12 @@ const ps = command({
       short: 'f',
       kind: 'strings',
       value: 'KEY=VAL',
-      help: 'Filter output: status=created|running|exited, name=SUBSTRING, id=PREFIX',
+      help: 'Filter output (repeatable; one key ORed, keys ANDed): status=, exited=CODE, name=, id=PREFIX, label=KEY[=VALUE], ancestor=IMAGE, volume=, network=, before=/since=CONTAINER',
     },
     { name: '--format', kind: 'string', value: 'json', help: 'Format output: json, one object per line' },
   ],
   run(args, global) {
-    const filters = (args.filter ?? []).map(parseFilter);
-    // docker: a status filter looks at all containers, not only running ones
-    const all = args.all || filters.some((f) => f.key === 'status');
-    const list = new Berth(global).ps({ all }).filter((c) => filters.every((f) => matches(c, f)));
+    const list = new Berth(global).ps({ all: args.all, filters: args.filter ?? [] });
     if (args.format !== undefined && args.format !== 'json') {
       throw new BerthError('INVALID_ARGUMENT', `Expected json for --format but received ${quote(args.format)}`);
     }

@@ -48,7 +48,7 @@ const run = command({
         process.stdout.write(`${info.config.id}\n`);
         return 0;
       }
-      await berth.ensureImage(image, options.pull);
+      await berth.ensureImage(image, options.pull, options.platform);
       proc = berth.spawn({ ...options, ...foregroundStdio(tty, interactive) });
     } catch (e) {
       cidfile.abandon();

@@ -12,6 +12,11 @@ export interface ImageConfig {
     User?: string;
     ExposedPorts?: Record<string, object>;
     Labels?: Record<string, string>;
+    /** docker's STOPSIGNAL: what `stop` sends (a name like SIGQUIT or a number). */
+    StopSignal?: string;
+    /** HEALTHCHECK (durations in nanoseconds) and SHELL, which its CMD-SHELL form runs through. */
+    Healthcheck?: import('../runtime/health/options').ImageHealthcheck;
+    Shell?: string[] | null;
   };
   rootfs: { type: 'layers'; diff_ids: string[] };
   history?: Array<{ created?: string; created_by?: string; author?: string; comment?: string; empty_layer?: boolean }>;

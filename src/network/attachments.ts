@@ -44,6 +44,8 @@ export interface AttachSpec {
   /** The container's networks, the primary first. */
   networks: ContainerNetwork[];
   addHosts: HostEntry[];
+  /** --network-alias: more names of the container on its primary network. */
+  aliases?: string[];
 }
 
 export class NetworkManager {
@@ -99,6 +101,7 @@ export class NetworkManager {
         hostname: spec.hostname,
         hostsFile: path.join(spec.containerDir, 'hosts'),
         addHosts: spec.addHosts,
+        ...(spec.aliases ? { aliases: spec.aliases } : {}),
         pid: process.pid,
         pidStartTime: processStartTime(process.pid),
         netns,

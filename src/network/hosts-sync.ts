@@ -39,6 +39,9 @@ export function peersOf(member: AttachmentRecord, live: AttachmentRecord[]): Hos
     for (const p of live) {
       const theirs = p.containerId !== member.containerId ? p.attachments.find((x) => x.network === a.network && x.endpoint.ip) : undefined;
       if (theirs && !peers.some((e) => e.host === p.name)) peers.push({ host: p.name, ip: theirs.endpoint.ip });
+      // docker's --network-alias: scoped to the network it was given for, the primary one
+      if (theirs && p.attachments[0] === theirs)
+        for (const alias of p.aliases ?? []) if (!peers.some((e) => e.host === alias)) peers.push({ host: alias, ip: theirs.endpoint.ip });
     }
   }
   return peers;

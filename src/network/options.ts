@@ -5,9 +5,10 @@ import { DEFAULT_NETWORK } from './networks';
 import { exposedPorts, parsePublish } from './ports';
 import { parseIPv4 } from './subnet';
 import type { ContainerNetwork, HostEntry, PortMapping } from './types';
+import type { NetworkExtrasInput } from './run-network-extras';
 
 /** The network options of a container (ContainerOptions has them too). */
-export interface NetworkOptionsInput {
+export interface NetworkOptionsInput extends NetworkExtrasInput {
   /**
    * none (loopback only), host (the host's network namespace), bridge (berth's default network
    * `berth`) or the name of a network made with createNetwork. Default: bridge, unless the Berth

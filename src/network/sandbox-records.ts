@@ -32,6 +32,8 @@ export interface AttachmentRecord {
   /** The container's /etc/hosts on the host (bind-mounted; rewritten in place). */
   hostsFile: string;
   addHosts: HostEntry[];
+  /** --network-alias: names the container also answers to on its primary network (peersOf). */
+  aliases?: string[];
   /** The process the sandbox lives as long as (see attachments.ts). */
   pid: number;
   pidStartTime?: number;

@@ -4,15 +4,16 @@
  * `berth run` and `start` goes through it (then specToPlan), and `berth inspect` shows it.
  */
 import * as fs from 'node:fs';
-import * as path from 'node:path';
-import { DEFAULT_CAPS, major, minor } from '../native/constants';
-import { hostDevices } from '../runtime/host-devices';
+import { DEFAULT_CAPS } from '../native/constants';
+import { ociDevices } from '../runtime/device-options';
 import { resourcesOf } from '../runtime/resource-spec';
 import { rootfsMount, type RootfsLayout } from '../runtime/rootfs';
 import type { ContainerConfig } from '../runtime/types';
-import type { Mount, Namespace, Spec } from './spec';
+import type { Mount, Spec } from './spec';
 import { OCI_VERSION } from './spec';
 import { ANNOTATION } from './annotations';
+import { cgroupfsMount, etcFile, namespaceList, type NamespaceJoins } from '../runtime/namespace-options';
+import { stopAnnotations } from '../runtime/stop-options';
 
 /** Kernel state docker hides from containers (only what this kernel has). */
 const MASKED_PATHS = [
@@ -33,8 +34,16 @@ const READONLY_PATHS = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/pro
 let present: string[] | undefined;
 const maskedPaths = () => (present ??= MASKED_PATHS.filter((p) => fs.existsSync(p)));
 
-export function containerSpec(config: ContainerConfig, layout: RootfsLayout, containerDir: string, netnsPath?: string): Spec {
+export function containerSpec(
+  config: ContainerConfig,
+  layout: RootfsLayout,
+  containerDir: string,
+  netnsPath?: string,
+  joins?: NamespaceJoins,
+): Spec {
   const caps = config.capabilities ?? DEFAULT_CAPS;
+  // --security-opt seccomp=FILE: the container's own profile instead of berth's filter (none when privileged)
+  const seccomp = config.seccompProfile && !config.privileged && config.seccomp !== false ? config.seccompProfile : undefined;
   const union = rootfsMount(config.storageDriver, layout);
   const kernelMounts: Mount[] = [
     { destination: '/proc', type: 'proc', source: 'proc', options: ['nosuid', 'noexec', 'nodev'] },
@@ -53,18 +62,21 @@ export function containerSpec(config: ContainerConfig, layout: RootfsLayout, con
     },
     { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
     { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', ...(config.privileged ? [] : ['ro'])] },
+    cgroupfsMount(config),
   ];
   const etc: Mount[] = ['hostname', 'hosts', 'resolv.conf'].map((f) => ({
     destination: `/etc/${f}`,
     type: 'bind',
-    source: path.join(containerDir, f),
+    source: etcFile(containerDir, joins, f),
     options: ['bind'],
   }));
   const volumes: Mount[] = config.volumes.map((v) => ({
     destination: v.containerPath,
     type: 'bind',
     source: v.hostPath,
-    options: ['rbind', ...(v.readonly ? ['ro'] : [])],
+    // bind-nonrecursive: not the source's submounts; a propagation (--mount bind-propagation, -v's
+    // word) is applied to the bind after it is made (specToPlan's second mount call)
+    options: [v.nonRecursive ? 'bind' : 'rbind', ...(v.readonly ? ['ro'] : []), ...(v.propagation ? [v.propagation] : [])],
   }));
   // --tmpfs: after the volumes, as docker orders its mounts (a tmpfs below a volume is on top)
   const tmpfs: Mount[] = (config.tmpfs ?? []).map((t) => ({
@@ -73,16 +85,11 @@ export function containerSpec(config: ContainerConfig, layout: RootfsLayout, con
     source: 'tmpfs',
     options: t.options,
   }));
-  const hostNet = config.network?.mode === 'host';
-  const resources = resourcesOf(config.limits ?? {});
-  const namespaces: Namespace[] = [
-    { type: 'pid' },
-    { type: 'mount' },
-    { type: 'uts' },
-    { type: 'ipc' },
-    ...(hostNet ? [] : [netnsPath ? { type: 'network' as const, path: netnsPath } : { type: 'network' as const }]),
-    { type: 'cgroup' },
-  ];
+  const devices = ociDevices(config);
+  const limits = resourcesOf(config.limits ?? {});
+  const resources = devices.rules ? { ...limits, devices: devices.rules } : limits;
+  const unconfinedPaths = config.privileged || config.systemPathsUnconfined;
+  const namespaces = namespaceList(config, netnsPath, joins);
   return {
     ociVersion: OCI_VERSION,
     process: {
@@ -93,11 +100,12 @@ export function containerSpec(config: ContainerConfig, layout: RootfsLayout, con
       cwd: config.workdir,
       capabilities: { bounding: caps, effective: caps, permitted: caps },
       noNewPrivileges: !!config.noNewPrivileges,
+      ...(config.apparmorProfile !== undefined ? { apparmorProfile: config.apparmorProfile } : {}),
       ...(config.ulimits ? { rlimits: config.ulimits } : {}),
       ...(config.oomScoreAdj !== undefined ? { oomScoreAdj: config.oomScoreAdj } : {}),
     },
     root: { path: layout.merged, ...(config.readonlyRootfs ? { readonly: true } : {}) },
-    hostname: config.hostname,
+    ...(config.namespaces?.uts === 'host' ? {} : { hostname: joins?.hostname ?? config.hostname }),
     ...(config.domainname !== undefined ? { domainname: config.domainname } : {}),
     // the union of the image's layers, mounted by the container's own process in its own mount
     // namespace: a mount on / of the root itself (specToPlan makes it the rootfs mount)
@@ -113,23 +121,16 @@ export function containerSpec(config: ContainerConfig, layout: RootfsLayout, con
       ...(config.sysctls ? { sysctl: config.sysctls } : {}),
       // what inspect shows; starts apply config.limits through the cgroup manager
       ...(resources ? { resources } : {}),
-      ...(config.privileged
-        ? {
-            devices: hostDevices().map((d) => ({
-              type: (d.mode & 0o170000) === 0o060000 ? ('b' as const) : ('c' as const),
-              path: `/${d.target}`,
-              major: major(d.rdev),
-              minor: minor(d.rdev),
-              fileMode: d.mode & 0o7777,
-            })),
-          }
-        : {}),
-      maskedPaths: config.privileged ? [] : maskedPaths(),
-      readonlyPaths: config.privileged ? [] : READONLY_PATHS,
+      // --privileged: every host device; --device: those given (src/runtime/device-options.ts)
+      ...(devices.devices ? { devices: devices.devices } : {}),
+      ...(seccomp ? { seccomp } : {}),
+      maskedPaths: unconfinedPaths ? [] : maskedPaths(),
+      readonlyPaths: unconfinedPaths ? [] : READONLY_PATHS,
     },
     annotations: {
-      [ANNOTATION.seccomp]: config.seccomp === false || config.privileged ? 'unconfined' : 'default',
+      [ANNOTATION.seccomp]: seccomp ? 'profile' : config.seccomp === false || config.privileged ? 'unconfined' : 'default',
       ...(config.init ? { [ANNOTATION.init]: 'true' } : {}),
+      ...stopAnnotations(config),
     },
   };
 }

@@ -14,16 +14,24 @@ import {
   parseLimits,
   parseLogOpts,
   parseRestart,
-  parseSecurityOpts,
   parseVolume,
   resolveUser,
   type ContainerOptions,
-  type SecurityOptions,
 } from './options';
+import { deviceConfig } from './device-options';
+import { parseSecurityOpts, securityConfig } from './security-options';
 import { containerLabels } from './metadata-options';
+import { healthConfig } from './health/options';
+import { parseMounts } from './mount-flag';
+import { defaultHostname, joinedNetworkConfig, namespaceConfig } from './namespace-options';
 import { parseStorageDriver } from './rootfs';
+import { checkStorageOpts } from './storage-opt';
 import { processGroups, runFlagsConfig } from './run-flags-config';
 import type { ContainerConfig, VolumeSpec } from './types';
+import { stopConfig } from './stop-options';
+import { networkExtrasConfig, withExposed, type LinkTarget } from '../network/run-network-extras';
+import { runMiscConfig } from './run-misc-options';
+import { parseLogDriver } from './logs';
 
 /** A config as the store takes it: the store adds the creation time and, without one, a name. */
 export type NewContainerConfig = Omit<ContainerConfig, 'name' | 'created'> & { name?: string };
@@ -32,6 +40,8 @@ export interface ConfigDefaults {
   storageDriver?: string;
   /** 'none', 'bridge' or a user network: the network of a container created without one. */
   defaultNetwork?: string;
+  /** The container a --link names, if it exists. */
+  findContainer?: (ref: string) => LinkTarget | undefined;
 }
 
 /** Validates the options against the image and builds the config of container `id`. */
@@ -55,7 +65,12 @@ export function containerConfig(
   // mount(2) takes one page of options: deep images go through the store's short layer links.
   if (layers.reduce((n, l) => n + l.length + 1, 0) > 3500) layers = images.shortLayerDirs(image);
   const ic = image.config.config ?? {};
-  const volumes = withImageVolumes((o.volumes ?? []).map(parseVolume), (ic as ImageVolumes).Volumes, o.tmpfs ?? []);
+  const mounts = parseMounts(o.mounts);
+  const volumes = withImageVolumes([...(o.volumes ?? []).map(parseVolume), ...mounts.volumes], (ic as ImageVolumes).Volumes, [
+    ...(o.tmpfs ?? []),
+    ...mounts.tmpfs.map((t) => t.containerPath),
+  ]);
+  checkStorageOpts(o.storageOpt, storageDriver, layers[0]);
   const argv = commandLine(ic.Entrypoint ?? [], ic.Cmd ?? [], o.entrypoint, o.cmd);
   if (argv.length === 0) {
     throw new BerthError(
@@ -76,10 +91,13 @@ export function containerConfig(
   const defaultNetwork = defaults.defaultNetwork ?? 'bridge';
   // loopback only needs nothing of the network code (nor its files): the fast path
   const net =
-    hasNetworkOptions(o) || defaultNetwork !== 'none' ? parseNetworkOptions(o, ic.ExposedPorts, networkExists, defaultNetwork) : undefined;
-  const hostname = o.hostname ?? id.slice(0, 12);
+    joinedNetworkConfig(o) ??
+    (hasNetworkOptions(o) || defaultNetwork !== 'none' ? parseNetworkOptions(o, withExposed(ic.ExposedPorts, o.expose), networkExists, defaultNetwork) : undefined);
+  const hostname = o.hostname ?? defaultHostname(o, id);
   const tty = !!o.tty;
   const labels = containerLabels(ic.Labels, o.labels);
+  const healthcheck = healthConfig(ic.Healthcheck, o, ic.Shell);
+  const capabilities = containerCapabilities(o);
   return {
     id,
     name: o.name,
@@ -100,14 +118,20 @@ export function containerConfig(
     storageDriver,
     layers,
     init: !!o.init,
-    capabilities: containerCapabilities(o),
+    capabilities,
     ...(o.privileged ? { privileged: true } : {}),
-    ...securityConfig(parseSecurityOpts(o.securityOpt)),
+    ...securityConfig(parseSecurityOpts(o.securityOpt), capabilities),
+    ...deviceConfig(o),
     restart: parseRestart(o.restart),
-    log: parseLogOpts(o.logOpts),
+    log: { ...parseLogOpts(o.logOpts), ...parseLogDriver(o.logDriver) },
     ...net,
     ...runFlagsConfig(o),
+    ...namespaceConfig(o),
     ...(labels ? { labels } : {}),
+    ...stopConfig(o, ic.StopSignal),
+    ...networkExtrasConfig(o, net?.network, defaults.findContainer ?? (() => undefined)),
+    ...runMiscConfig(o, image.config),
+    ...(healthcheck ? { healthcheck } : {}),
   };
 }
 
@@ -146,11 +170,6 @@ export function commandLine(
     entrypoint === undefined ? imageEntrypoint : (typeof entrypoint === 'string' ? [entrypoint] : entrypoint).filter((a) => a !== '');
   const args = cmd && cmd.length > 0 ? cmd : entrypoint === undefined ? imageCmd : [];
   return [...ep, ...args];
-}
-
-/** Only what differs from the defaults goes into config.json. */
-function securityConfig(s: SecurityOptions): Pick<ContainerConfig, 'seccomp' | 'noNewPrivileges'> {
-  return { ...(s.seccomp ? {} : { seccomp: false }), ...(s.noNewPrivileges ? { noNewPrivileges: true } : {}) };
 }
 
 function hasNetworkOptions(o: ContainerOptions): boolean {

@@ -7,6 +7,8 @@ import type { NetworkManager } from '../network/attachments';
 import { DEFAULT_NETWORK } from '../network/networks';
 import { parseIPv4 } from '../network/subnet';
 import { quote } from '../util/quote';
+import { linkHostEntries } from '../network/run-network-extras';
+import type { ContainerNetwork } from '../network/types';
 import { isRunning, onCniNetwork } from './container-predicates';
 import type { ContainerConfig, ContainerInfo } from './types';
 
@@ -30,8 +32,16 @@ export function attachNetworks(networks: Networks, config: ContainerConfig, dir:
     hostname: config.hostname,
     containerDir: dir,
     networks: [config.network, ...(config.connected ?? []).map((c) => ({ mode: 'bridge' as const, name: c.name, ip: c.ip }))],
-    addHosts: config.addHosts ?? [],
+    addHosts: [...(config.addHosts ?? []), ...linkHostEntries(config.links, (id) => linkAddress(networks, id, config.network))],
+    ...(config.networkAliases ? { aliases: config.networkAliases } : {}),
   });
+}
+
+/** A linked container's address on the network the two share, if it runs. */
+function linkAddress(networks: Networks, id: string, network: ContainerNetwork): string | undefined {
+  return networks()
+    .endpoints(id)
+    .find((e) => e.network === (network.name ?? DEFAULT_NETWORK))?.ip;
 }
 
 /** network connect: the container's config with one more user network, joined at once if it runs. */

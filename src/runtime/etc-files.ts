@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { hostsContent, resolvConfContent } from '../network/hosts';
 import type { HostEntry } from '../network/types';
+import { withSearchAndOptions } from '../network/run-network-extras';
 import type { ContainerConfig } from './types';
 import { onHostNetwork } from './container-predicates';
 
@@ -11,6 +12,9 @@ export interface EtcOptions {
   addHosts?: HostEntry[];
   /** --network host: the host's /etc/hosts and resolv.conf (loopback resolvers included). */
   hostNetwork?: boolean;
+  /** --dns-search, --dns-option: resolv.conf's search and options lines instead of the host's. */
+  dnsSearch?: string[];
+  dnsOptions?: string[];
 }
 
 /** /etc/hostname, /etc/hosts and /etc/resolv.conf for a container, bind-mounted over the image's.
@@ -30,7 +34,7 @@ export function etcHosts(hostname: string, o: EtcOptions = {}): string {
 }
 
 function etcResolvConf(o: EtcOptions = {}): string {
-  return resolvConfContent(readOr('/etc/resolv.conf'), o.dns, o.hostNetwork);
+  return withSearchAndOptions(resolvConfContent(readOr('/etc/resolv.conf'), o.dns, o.hostNetwork), o.dnsSearch, o.dnsOptions);
 }
 
 function readOr(file: string): string {
@@ -43,5 +47,5 @@ function readOr(file: string): string {
 
 /** The options of a container that its /etc files depend on. */
 export function etcOptions(c: ContainerConfig): EtcOptions {
-  return { dns: c.dns, addHosts: c.addHosts, hostNetwork: onHostNetwork(c) };
+  return { dns: c.dns, addHosts: c.addHosts, hostNetwork: onHostNetwork(c), dnsSearch: c.dnsSearch, dnsOptions: c.dnsOptions };
 }

@@ -7,11 +7,15 @@ import { quote } from '../util/quote';
 import { safely } from '../util/safely';
 import { isRunning, isStopped } from './container-predicates';
 import { startError } from './errors';
+import { AttachConnection, attachSocketPath, connectAttach, type AttachStart } from './attach-socket';
 import { readLogs, type LogEntry, type ReadLogOptions } from './logs';
 import { spawnPlan } from './plan';
 import type { Runtime } from './runtime';
+import { startHealthMonitor } from './health/monitor';
 import { CLI_PATH, formatShimConfig, startShim } from './shim';
 import type { ContainerInfo, ContainerState } from './types';
+import { deviceCgroup } from './device-options';
+import { stopPlan } from './stop-options';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -34,30 +38,32 @@ export function containerFiles(dir: string) {
 export class Lifecycle {
   constructor(private readonly rt: Runtime) {}
 
-  /** Starts a created or exited container under a shim; resolves once it runs. */
-  async startDetached(info: ContainerInfo): Promise<ContainerInfo> {
+  /** Starts a created or exited container under a shim; resolves once it runs. With `attach`,
+   *  the shim holds a connection from before the container starts (start -a, a foreground run). */
+  async startDetached(info: ContainerInfo, attach?: AttachStart): Promise<ContainerInfo> {
     const { config } = info;
     const dir = this.rt.prepareStart(info);
     // the network first: the shim's container (and its every restart) joins it
     const netns = this.rt.attachNetworks(config, dir);
     try {
-      return await this.launch(info, dir, netns);
+      return await this.launch(info, dir, netns, attach);
     } catch (e) {
       if (netns) safely(() => this.rt.networks.release(config.id));
       throw e;
     }
   }
 
-  private async launch(info: ContainerInfo, dir: string, netns: string | undefined): Promise<ContainerInfo> {
+  private async launch(info: ContainerInfo, dir: string, netns: string | undefined, attach?: AttachStart): Promise<ContainerInfo> {
     const { config } = info;
     const files = containerFiles(dir);
     const cgroups = this.rt.cgroupsOf(config);
     const plan = spawnPlan(
       config,
       dir,
-      cgroups.plan(config.id, config.limits, { allDevices: !!config.privileged }),
-      { fds: [0, 1, 2], tty: config.tty, ttySize: [24, 80] },
+      cgroups.plan(config.id, config.limits, deviceCgroup(config)),
+      { fds: [0, 1, 2], tty: config.tty, ttySize: attach?.ttySize ?? [24, 80] },
       netns,
+      this.rt.namespaceJoins(config),
     );
     fs.writeFileSync(files.plan, encodePlan(plan));
     const memoryDir = cgroups.version === 1 ? cgroups.dirs(config.id).find((d) => d.includes('/memory/')) : cgroups.dirs(config.id)[0];
@@ -70,7 +76,7 @@ export class Lifecycle {
       formatShimConfig({
         plan: files.plan,
         state: files.state,
-        log: files.log,
+        log: config.log?.driver === 'none' ? undefined : files.log,
         logMaxSize: config.log?.maxSize ?? 10 * 1024 * 1024,
         logMaxFiles: config.log?.maxFiles ?? 3,
         cgroupDirs: cgroups.dirs(config.id),
@@ -95,16 +101,22 @@ export class Lifecycle {
               ],
             }
           : {}),
+        attachSocket: attachSocketPath(this.rt.runRoot, config.id),
+        attached: !!attach,
+        stdinOpen: config.interactive,
+        stdinOnce: !!attach?.stdinOnce,
       }),
     );
+    fs.mkdirSync(path.dirname(attachSocketPath(this.rt.runRoot, config.id)), { recursive: true, mode: 0o700 });
     fs.rmSync(files.stopMarker, { force: true });
     let shim;
     try {
-      shim = await startShim(files.shimConfig);
+      shim = await startShim(files.shimConfig, undefined, !!attach);
     } catch (e) {
       if (e instanceof BerthError) throw e;
       throw startError(e, config, plan);
     }
+    if (shim.attach) attach!.onAttach(new AttachConnection(shim.attach));
     let started: ContainerInfo;
     try {
       started = this.rt.resolve(config.id);
@@ -116,18 +128,22 @@ export class Lifecycle {
     // the network lives as long as the shim from now on (across restarts of the container); one
     // that is gone already is released by setOwner
     if (netns) safely(() => this.rt.networks.setOwner(config.id, started.state.shimPid ?? started.state.pid!));
+    if (config.healthcheck && isRunning(started.state))
+      safely(() => startHealthMonitor(config, started.state, dir, cgroups.joinFiles(config.id)));
     return started;
   }
 
-  /** docker stop: SIGTERM, SIGKILL after `timeout` seconds; the restart policy no longer applies. */
-  async stop(ref: string, timeoutSeconds = 10): Promise<ContainerInfo> {
+  /** docker stop: its stop signal (SIGTERM unless --stop-signal or the image's STOPSIGNAL), SIGKILL
+   *  after `timeout` seconds (default its --stop-timeout, else 10); the restart policy no longer applies. */
+  async stop(ref: string, timeoutSeconds?: number): Promise<ContainerInfo> {
     const info = this.rt.resolve(ref);
     const dir = this.rt.store.containerDir(info.config.id);
     fs.writeFileSync(containerFiles(dir).stopMarker, '');
     if (!isRunning(info.state)) return info;
     const { pid, pidStartTime } = info.state;
-    if (signalIfAlive(pid!, pidStartTime, 15)) {
-      if (!(await gone(pid!, pidStartTime, timeoutSeconds * 1000))) {
+    const { signal, timeoutMs } = stopPlan(info.config, timeoutSeconds);
+    if (signalIfAlive(pid!, pidStartTime, signal)) {
+      if (!(await gone(pid!, pidStartTime, timeoutMs))) {
         signalIfAlive(pid!, pidStartTime, 9);
         await gone(pid!, pidStartTime, 10_000);
       }
@@ -155,7 +171,9 @@ export class Lifecycle {
 
   /** docker logs: the json-file log the shim keeps; with follow, until the container stops for good. */
   logs(ref: string, opts: Omit<ReadLogOptions, 'done'> = {}): AsyncGenerator<LogEntry> {
-    const { id } = this.rt.resolve(ref).config;
+    const { id, log } = this.rt.resolve(ref).config;
+    if (log?.driver === 'none')
+      throw new BerthError('INVALID_STATE', 'configured logging driver does not support reading (the container runs with --log-driver none)');
     const done = () => {
       try {
         return !isRunning(this.rt.resolve(id).state);
@@ -164,6 +182,13 @@ export class Lifecycle {
       }
     };
     return readLogs(containerFiles(this.rt.store.containerDir(id)).log, { ...opts, done });
+  }
+
+  /** docker attach: a connection to a running container's shim. */
+  attach(ref: string): Promise<AttachConnection> {
+    const { config, state } = this.rt.resolve(ref);
+    if (!isRunning(state)) throw new BerthError('INVALID_STATE', 'You cannot attach to a stopped container, start it first');
+    return connectAttach(attachSocketPath(this.rt.runRoot, config.id), quote(config.name));
   }
 
   /** docker wait: resolves with the exit code once the container has stopped for good (a restart

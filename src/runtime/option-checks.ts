@@ -32,7 +32,14 @@ import {
   parseSecurityOpts,
 } from './options';
 import { parseLabels } from './metadata-options';
+import { HEALTH_SCHEMA, parseHealthFlags } from './health/options';
+import { checkDeviceOptions } from './device-options';
 import { runFlagsConfig } from './run-flags-config';
+import { checkJoinedNetwork, parseNamespaceOptions } from './namespace-options';
+import { checkStopOptions } from './stop-options';
+import { checkNetworkExtras } from '../network/run-network-extras';
+import { checkRunMisc } from './run-misc-options';
+import { parseLogDriver } from './logs';
 
 // ---------------------------------------------------------------------------------------------
 // The API boundary. Types first (a JavaScript caller is not held to ContainerOptions), then every
@@ -148,12 +155,18 @@ const CONTAINER_SCHEMA: Schema = {
   init: bool,
   restart: str(),
   logOpts: strings(),
+  logDriver: str(),
   securityOpt: strings(),
   capAdd: strings(),
   capDrop: strings(),
   privileged: bool,
+  devices: strings(),
+  deviceCgroupRules: strings(),
   readOnly: bool,
   tmpfs: strings(),
+  mounts: strings(),
+  volumesFrom: strings(),
+  storageOpt: strings(),
   shmSize: strOrNum,
   ulimits: strings(),
   sysctls: either('an array of KEY=VALUE strings or an object of strings', [Array.isArray, strings()], [isPlainObject, stringRecord()]),
@@ -163,12 +176,28 @@ const CONTAINER_SCHEMA: Schema = {
   cgroupParent: str(),
   labels: either('an array of KEY=VALUE strings or an object of strings', [Array.isArray, strings()], [isPlainObject, stringRecord()]),
   network: str(),
+  pid: str(),
+  ipc: str(),
+  uts: str(),
+  userns: str(),
+  cgroupns: str(),
   ip: str(),
   mac: str(),
   dns: strings(),
   addHosts: strings(),
   publish: strings(),
   publishAll: bool,
+  stopSignal: strOrNum,
+  stopTimeout: strOrNum,
+  networkAliases: strings(),
+  links: strings(),
+  dnsSearch: strings(),
+  dnsOptions: strings(),
+  expose: strings(),
+  ip6: str(),
+  platform: str(),
+  runtime: str(),
+  ...HEALTH_SCHEMA,
 };
 
 const SPAWN_SCHEMA: Schema = { ...CONTAINER_SCHEMA, ...STDIO_SCHEMA };
@@ -186,9 +215,17 @@ export function checkContainerOptions(o: unknown, what: string, stdio: boolean):
   if (c.env !== undefined) envEntries(c.env);
   parseRestart(c.restart);
   parseLogOpts(c.logOpts);
+  parseLogDriver(c.logDriver);
   parseSecurityOpts(c.securityOpt);
+  checkDeviceOptions(c);
   runFlagsConfig(c);
   parseLabels(c.labels);
+  parseNamespaceOptions(c);
+  checkJoinedNetwork(c);
+  checkStopOptions(c);
+  checkNetworkExtras(c);
+  checkRunMisc(c);
+  parseHealthFlags(c);
 }
 
 /** The options of exec(), as checkContainerOptions. */

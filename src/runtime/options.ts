@@ -3,17 +3,23 @@ import * as path from 'node:path';
 import { BerthError, invalid } from '../errors';
 import { quote } from '../util/quote';
 import type { NetworkOptionsInput } from '../network/options';
+import type { NamespaceOptionsInput } from './namespace-options';
 import type { LogOptions, RestartPolicy } from './shim';
 import { parseBytes, parseCpuShares, parseCpus, parseCpuset, parseMemory, parseMemorySwap, parsePidsLimit } from './limits';
 import { DEFAULT_PATH } from './plan';
 import type { CgroupLimits } from './cgroups';
 import { parseResourceFlags, type ResourceFlagOptions } from './resource-options';
 import type { VolumeSpec } from './types';
+import type { StopFlagOptions } from './stop-options';
+import type { RunMiscOptions } from './run-misc-options';
+import type { HealthOptions } from './health/options';
 import { checkVolumeName } from '../volume/names';
+import { checkVolumeModes, PROPAGATIONS } from './volume-modes';
 
 /** Options of one container, as the API and the CLI take them. */
 /** What `run`, `runDetached` and `spawn` take; the network options are NetworkOptionsInput's. */
-export interface ContainerOptions extends NetworkOptionsInput, ResourceFlagOptions {
+export interface ContainerOptions
+  extends NetworkOptionsInput, ResourceFlagOptions, StopFlagOptions, RunMiscOptions, NamespaceOptionsInput, HealthOptions {
   image: string;
   /** Command and arguments; defaults to the image's Cmd. */
   cmd?: string[];
@@ -48,18 +54,32 @@ export interface ContainerOptions extends NetworkOptionsInput, ResourceFlagOptio
   restart?: string;
   /** Detached containers: docker's --log-opt, e.g. ['max-size=10m', 'max-file=3']. */
   logOpts?: string[];
+  /** docker's --log-driver: json-file (default) or none. */
+  logDriver?: string;
   /** docker's --security-opt: 'seccomp=unconfined' (no seccomp filter; default: berth's),
-   *  'no-new-privileges' (setuid binaries and file capabilities grant nothing). */
+   *  'seccomp=FILE' (a docker seccomp profile), 'no-new-privileges[=true|false]' (setuid binaries
+   *  and file capabilities grant nothing), 'systempaths=unconfined', 'apparmor=P' and 'label=L'
+   *  (accepted where the host has no such LSM). */
   securityOpt?: string[];
   /** docker's --cap-add / --cap-drop: names with or without CAP_, or ALL. */
   capAdd?: string[];
   capDrop?: string[];
   /** docker's --privileged: every capability and device, no seccomp, no masked paths, writable /sys. */
   privileged?: boolean;
+  /** docker's --device: HOST[:CONTAINER][:PERMS] (PERMS from r, w, m; default rwm). */
+  devices?: string[];
+  /** docker's --device-cgroup-rule: "c 1:3 rwm", "b 7:* r", "a" (allowed after docker's defaults). */
+  deviceCgroupRules?: string[];
   /** docker's --read-only: the image's filesystem (and the write layer) mounted read-only. */
   readOnly?: boolean;
   /** docker's --tmpfs: PATH[:OPTIONS], over docker's noexec,nosuid,nodev. */
   tmpfs?: string[];
+  /** docker's --mount: type=bind|volume|tmpfs,source=...,target=...[,readonly,...] (src/runtime/mount-flag.ts). */
+  mounts?: string[];
+  /** docker's --volumes-from: CONTAINER[:ro|rw], the binds and volumes of another container. */
+  volumesFrom?: string[];
+  /** docker's --storage-opt: size=SIZE, only where the storage can enforce it. */
+  storageOpt?: string[];
   /** docker's --shm-size: the size of /dev/shm (default 64m). */
   shmSize?: string | number;
   /** docker's --ulimit: NAME=SOFT[:HARD], -1 for unlimited. */
@@ -129,8 +149,9 @@ export function parseLogOpts(opts: string[] = []): LogOptions {
   return out;
 }
 
-/** docker's -v modes berth takes: ro/rw, nocopy, and the SELinux relabels z/Z (no-ops: no SELinux here). */
-const VOLUME_MODES = ['ro', 'rw', 'nocopy', 'z', 'Z'];
+/** docker's -v modes: ro/rw, nocopy, the SELinux relabels z/Z (no-ops where SELinux is off, see
+ *  checkVolumeModes), a bind's propagation, and macOS's consistency words (ignored, as on Linux). */
+const VOLUME_MODES = ['ro', 'rw', 'nocopy', 'z', 'Z', ...PROPAGATIONS, 'consistent', 'cached', 'delegated'];
 
 /**
  * -v as docker reads it: HOST:CONTAINER[:MODES] binds a host path (absolute), NAME:CONTAINER[:MODES]
@@ -145,16 +166,18 @@ export function parseVolume(spec: string | VolumeSpec): VolumeSpec {
       throw invalid('--volume', 'HOST_PATH:CONTAINER_PATH[:ro], NAME:CONTAINER_PATH[:ro] or /CONTAINER_PATH', spec);
     const modes = parts.length === 3 ? parts[2].split(',') : [];
     const bad = modes.find((m) => !VOLUME_MODES.includes(m));
-    if (bad !== undefined) throw invalid('--volume', 'the modes ro, rw, nocopy, z or Z after the second colon', spec);
+    if (bad !== undefined)
+      throw invalid('--volume', 'the modes ro, rw, nocopy, z, Z or a propagation (rshared, ...) after the second colon', spec);
     if (modes.includes('ro') && modes.includes('rw')) throw invalid('--volume', 'one of ro and rw', spec);
     const readonly = modes.includes('ro');
+    const propagation = checkVolumeModes(spec, modes, parts.length === 3 && !isVolumeName(parts[0]));
     if (parts.length === 1) {
       v = { hostPath: '', containerPath: parts[0], readonly: false, anonymous: true };
     } else if (isVolumeName(parts[0])) {
       checkVolumeName(parts[0]);
       v = { hostPath: '', containerPath: parts[1], readonly, volume: parts[0], ...(modes.includes('nocopy') ? { noCopy: true } : {}) };
     } else {
-      v = { hostPath: parts[0], containerPath: parts[1], readonly };
+      v = { hostPath: parts[0], containerPath: parts[1], readonly, ...(propagation ? { propagation } : {}) };
     }
   } else {
     v = { ...spec, hostPath: spec.hostPath ?? '' };
@@ -334,30 +357,5 @@ export function resolveUser(spec: string | undefined, layers: string[]): Resolve
   return { uid, gid, groups: [...groups], home };
 }
 
-export interface SecurityOptions {
-  /** berth's default seccomp filter; false: unconfined. */
-  seccomp: boolean;
-  noNewPrivileges: boolean;
-}
-
-/** docker's --security-opt values berth knows; anything else is an error naming what is known. */
-export function parseSecurityOpts(opts: string[] | undefined): SecurityOptions {
-  const out: SecurityOptions = { seccomp: true, noNewPrivileges: false };
-  for (const o of opts ?? []) {
-    const [key, value] = o.includes('=')
-      ? [o.slice(0, o.indexOf('=')), o.slice(o.indexOf('=') + 1)]
-      : o.includes(':')
-        ? [o.slice(0, o.indexOf(':')), o.slice(o.indexOf(':') + 1)]
-        : [o, undefined];
-    if (key === 'seccomp' && (value === 'unconfined' || value === 'default' || value === 'builtin')) out.seccomp = value !== 'unconfined';
-    else if (key === 'no-new-privileges' && (value === undefined || value === 'true' || value === 'false'))
-      out.noNewPrivileges = value !== 'false';
-    else {
-      throw new BerthError(
-        'INVALID_ARGUMENT',
-        `Expected seccomp=unconfined, seccomp=default or no-new-privileges[=true|false] for --security-opt but received ${quote(o)} (seccomp profiles from files are not supported)`,
-      );
-    }
-  }
-  return out;
-}
+// --security-opt's parser lives in security-options.ts (seccomp profiles, LSM options).
+export { parseSecurityOpts, type SecurityOptions } from './security-options';

@@ -13,19 +13,25 @@ import { cgroupsBelow } from './cgroup-parent';
 import { asFlagError } from './resource-options';
 import { containerConfig } from './container-config';
 import { createWithVolumes, removeAnonymousVolumes, removeAnonymousVolumesOf, volumeUsers } from './container-volumes';
+import { withVolumesFrom } from './volumes-from';
 import { attachNetworks, connectNetwork, disconnectNetwork } from './container-networks';
 import { isRunning, onCniNetwork } from './container-predicates';
 import { startError } from './errors';
 import { etcOptions, writeEtcFiles } from './etc-files';
 import { Lifecycle } from './lifecycle';
+import { namespaceJoins, resolveJoinedContainers, type NamespaceJoins } from './namespace-options';
+import { readHealth, startHealthMonitor } from './health/monitor';
 import type { LogEntry, ReadLogOptions } from './logs';
 import { type ContainerOptions, type ExecOptions } from './options';
 import { containerOciSpec, spawnPlan, type StdioPlan } from './plan';
 import { startExec } from './container-exec';
 import type { Spec } from '../oci/spec';
 import { VolumeStore } from '../volume/store';
+import type { AttachConnection, AttachStart } from './attach-socket';
 import { ContainerStore, isShim, reconcile } from './store';
+import { deviceCgroup } from './device-options';
 import type { ContainerConfig, ContainerInfo, ContainerState, ContainerStats } from './types';
+import { linkTargetFinder } from './container-links';
 
 export interface ExitStatus {
   /** The container's exit code; 128 + signal when a signal killed it, as shells report it. */
@@ -87,11 +93,16 @@ export class Runtime {
 
   /** Validates everything and records the container; nothing is mounted or started yet. */
   create(o: ContainerOptions): ContainerInfo {
-    const config = containerConfig(ContainerStore.newId(), o, this.images, this.defaults, (n) => this.networks.store.exists(n));
+    const from = withVolumesFrom(o, (ref) => this.store.resolve(ref));
+    const defaults = { ...this.defaults, findContainer: linkTargetFinder((ref) => this.resolve(ref)) };
+    const config = resolveJoinedContainers(
+      containerConfig(ContainerStore.newId(), from, this.images, defaults, (n) => this.networks.store.exists(n)),
+      (ref) => this.resolve(ref),
+    );
     // what this host's cgroups cannot do (swappiness on v2, a weight without CFQ or BFQ) is
     // refused now, naming the flag, rather than at every start
     try {
-      this.cgroupsOf(config).plan(config.id, config.limits, { allDevices: !!config.privileged });
+      this.cgroupsOf(config).plan(config.id, config.limits, deviceCgroup(config));
     } catch (e) {
       throw asFlagError(e);
     }
@@ -104,8 +115,8 @@ export class Runtime {
   }
 
   /** docker run -d: create, then start under a shim; resolves once the container runs. */
-  runDetached(o: ContainerOptions): Promise<ContainerInfo> {
-    return this.createAndStart(o, (info) => this.lifecycle.startDetached(info));
+  runDetached(o: ContainerOptions, attach?: AttachStart): Promise<ContainerInfo> {
+    return this.createAndStart(o, (info) => this.lifecycle.startDetached(info, attach));
   }
 
   /**
@@ -150,8 +161,9 @@ export class Runtime {
     let spawned: NativeSpawned;
     let netns: string | undefined;
     try {
+      const joins = this.namespaceJoins(config);
       netns = this.attachNetworks(config, dir);
-      plan = spawnPlan(config, dir, cgroups.plan(config.id, config.limits, { allDevices: !!config.privileged }), stdio, netns);
+      plan = spawnPlan(config, dir, cgroups.plan(config.id, config.limits, deviceCgroup(config)), stdio, netns, joins);
       spawned = spawnContainer(plan);
     } catch (e) {
       if (netns) safely(() => this.networks.release(config.id));
@@ -167,19 +179,30 @@ export class Runtime {
       startedAt: new Date().toISOString(),
     };
     this.store.writeState(config.id, state);
+    if (config.healthcheck) safely(() => startHealthMonitor(config, state, dir, cgroups.joinFiles(config.id)));
     const exited = new Promise<ExitStatus>((resolve) => {
       native().watchExit(spawned.pidfd, (exit) => resolve(this.finish(info, state, exit, spawned.pidfd)));
     });
     return { info: { config, state }, pid: spawned.pid, pidfd: spawned.pidfd, ptyMaster: spawned.ptyMaster, exited };
   }
 
+  /** The namespaces of running containers a start of this one joins (--pid/--ipc/--network container:X). */
+  namespaceJoins(config: ContainerConfig): NamespaceJoins | undefined {
+    return namespaceJoins(config, (ref) => this.resolve(ref), (id) => this.store.containerDir(id));
+  }
+
   /** docker start: a created or exited container again, detached, with the same write layer. */
-  startDetached(ref: string): Promise<ContainerInfo> {
-    return this.lifecycle.startDetached(this.resolve(ref));
+  startDetached(ref: string, attach?: AttachStart): Promise<ContainerInfo> {
+    return this.lifecycle.startDetached(this.resolve(ref), attach);
+  }
+
+  /** docker attach of a running detached container. */
+  attach(ref: string): Promise<AttachConnection> {
+    return this.lifecycle.attach(ref);
   }
 
   /** docker stop: SIGTERM, then SIGKILL after timeoutSeconds; the restart policy no longer applies. */
-  stop(ref: string, timeoutSeconds: number): Promise<ContainerInfo> {
+  stop(ref: string, timeoutSeconds?: number): Promise<ContainerInfo> {
     return this.lifecycle.stop(ref, timeoutSeconds);
   }
 
@@ -314,7 +337,13 @@ export class Runtime {
     this.store.sweep();
     // attachments of containers that vanished unwatched (an --rm one whose shim removed it)
     if (this.networkManager || fs.existsSync(path.join(this.runRoot, 'cni', 'attachments'))) safely(() => this.networks.sweep());
-    return this.store.list().map((c) => this.repair(c));
+    return this.store.list().map((c) => this.withHealth(this.repair(c)));
+  }
+
+  /** docker's State.Health of a container with a health check, as its monitor last wrote it. */
+  private withHealth(c: ContainerInfo): ContainerInfo {
+    const health = readHealth(c.config, this.store.containerDir(c.config.id));
+    return health ? { config: c.config, state: { ...c.state, health } } : c;
   }
 
   /** IDs of the images containers are made from: what rmi and image prune must keep. */
@@ -323,7 +352,7 @@ export class Runtime {
   }
 
   resolve(ref: string): ContainerInfo {
-    return this.repair(this.store.resolve(ref));
+    return this.withHealth(this.repair(this.store.resolve(ref)));
   }
 
   /** A container recorded as running whose process is gone: record the exit and drop its cgroup. */

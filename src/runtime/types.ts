@@ -1,10 +1,16 @@
+import type { NetworkExtras } from '../network/run-network-extras';
 import type { Rlimit, Spec } from '../oci/spec';
+import type { LinuxSeccomp } from '../oci/seccomp/spec';
+import type { DeviceMapping } from './device-options';
 import type { TmpfsSpec } from './filesystem-options';
 import type { ContainerNetwork, EndpointInfo, HostEntry } from '../network/types';
 import type { CgroupStats } from './cgroups/types';
 import type { CgroupLimits } from './cgroups';
 import type { StorageDriverName } from './rootfs';
 import type { LogOptions, RestartPolicy } from './shim';
+import type { HealthConfig } from './health/options';
+import type { HealthState } from './health/monitor';
+import type { NamespaceModes } from './namespace-modes';
 
 export interface VolumeSpec {
   /** A bind's host directory; a volume's _data directory once create made or found the volume. */
@@ -17,21 +23,36 @@ export interface VolumeSpec {
   anonymous?: boolean;
   /** volume-nocopy: no copy-up of the image's content into a new volume. */
   noCopy?: boolean;
+  /** From --mount (inspect shows docker's Mode ""; a bind's source must exist). */
+  mount?: boolean;
+  /** --mount type=bind: the source must exist (docker), not made as -v makes it. */
+  mustExist?: boolean;
+  /** A bind whose source is a file (found at create): the target is made as an empty file. */
+  file?: boolean;
+  /** bind-propagation (or a -v propagation word): private, rprivate, shared, rshared, slave, rslave. */
+  propagation?: string;
+  /** bind-nonrecursive: the source's submounts are not bound along. */
+  nonRecursive?: boolean;
+  /** volume-label: the labels of the volume when this mount makes it. */
+  labels?: Record<string, string>;
 }
 
 /** `inspect`: a container's mount as docker shows it. */
 export interface MountInfo {
-  Type: 'bind' | 'volume';
+  Type: 'bind' | 'volume' | 'tmpfs';
   Name?: string;
   Source: string;
   Destination: string;
   Driver?: string;
   Mode: string;
   RW: boolean;
+  /** A bind's propagation (docker's default rprivate); "" for volumes and tmpfs. */
+  Propagation: string;
 }
 
-/** Everything needed to start a container, fixed at create time. Stored as config.json. */
-export interface ContainerConfig {
+/** Everything needed to start a container, fixed at create time. Stored as config.json.
+ *  NetworkExtras: --network-alias, --link, --dns-search, --dns-option, --expose. */
+export interface ContainerConfig extends NetworkExtras {
   id: string;
   name: string;
   /** The reference the user gave, and the image ID it resolved to. */
@@ -62,6 +83,17 @@ export interface ContainerConfig {
   capabilities?: string[];
   /** --privileged: every capability and device, no seccomp, no masked or read-only paths, /sys writable. */
   privileged?: boolean;
+  /** --device: host devices made in the container, their rules after docker's default ones. */
+  devices?: DeviceMapping[];
+  /** --device-cgroup-rule: devices.allow rules ("c 1:3 rwm") after docker's default ones. */
+  deviceCgroupRules?: string[];
+  /** --security-opt seccomp=FILE, rendered into OCI linux.seccomp (instead of berth's filter). */
+  seccompProfile?: LinuxSeccomp;
+  /** --security-opt apparmor= and label=: kept (inspect), not applied (the host has no such LSM). */
+  apparmorProfile?: string;
+  securityLabel?: string[];
+  /** --security-opt systempaths=unconfined: no masked or read-only paths. */
+  systemPathsUnconfined?: boolean;
   /** Run berth-init as PID 1 (reaps zombies, forwards signals). */
   init?: boolean;
   /** Detached containers: what the shim does when the container exits. */
@@ -94,6 +126,14 @@ export interface ContainerConfig {
   cgroupParent?: string;
   /** The image's labels with -l/--label's over them. */
   labels?: Record<string, string>;
+  /** --health-* over the image's HEALTHCHECK, run by berth-health (src/runtime/health). */
+  healthcheck?: HealthConfig;
+  /** --stop-signal (or the image's STOPSIGNAL) as a number; absent: SIGTERM (stop-options.ts). */
+  stopSignal?: number;
+  /** --stop-timeout: seconds stop waits before SIGKILL (-1: no limit); absent: 10. */
+  stopTimeout?: number;
+  /** --pid, --ipc, --uts, --cgroupns: the namespaces that are not its own (namespace-options.ts). */
+  namespaces?: NamespaceModes;
 }
 
 export type ContainerStatus = 'created' | 'running' | 'exited';
@@ -114,6 +154,8 @@ export interface ContainerState {
   restartCount?: number;
   /** The shim watching a detached container. */
   shimPid?: number;
+  /** docker's State.Health: read from health.json (berth-health writes it), never stored here. */
+  health?: HealthState;
 }
 
 export interface ContainerInfo {

@@ -1,0 +1,19 @@
+/** What --link needs of the container store: the container a name refers to, if any, and whether it runs. */
+import { BerthError } from '../errors';
+import type { LinkTarget } from '../network/run-network-extras';
+import { isRunning } from './container-predicates';
+import type { ContainerInfo } from './types';
+
+/** A lookup for networkExtrasConfig: undefined for a container that does not exist. */
+export function linkTargetFinder(resolve: (ref: string) => ContainerInfo): (ref: string) => LinkTarget | undefined {
+  return (ref) => {
+    let c: ContainerInfo;
+    try {
+      c = resolve(ref);
+    } catch (e) {
+      if (e instanceof BerthError && e.code === 'CONTAINER_NOT_FOUND') return undefined;
+      throw e;
+    }
+    return { id: c.config.id, name: c.config.name, running: isRunning(c.state), network: c.config.network };
+  };
+}
