@@ -47,7 +47,9 @@ export default function setup(): void {
   // make relinks only what changed, so the outputs' own times may stay older than an edited test
   // source: a stamp says when the last build ran.
   const stamp = at('build', '.native-built');
-  const outputs = ['berth.node', 'berth-shim', 'berth-nsenter', 'berth-init', 'berth-oci'].map((f) => mtime(at('build', 'Release', f)));
+  const outputs = ['berth.node', 'berth-shim', 'berth-nsenter', 'berth-init', 'berth-oci', 'berth-health'].map((f) =>
+    mtime(at('build', 'Release', f)),
+  );
   const built = Math.min(...outputs) === 0 ? 0 : Math.max(Math.min(...outputs), mtime(stamp));
   if (native > built) {
     run('build:native');

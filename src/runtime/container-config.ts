@@ -92,7 +92,9 @@ export function containerConfig(
   // loopback only needs nothing of the network code (nor its files): the fast path
   const net =
     joinedNetworkConfig(o) ??
-    (hasNetworkOptions(o) || defaultNetwork !== 'none' ? parseNetworkOptions(o, withExposed(ic.ExposedPorts, o.expose), networkExists, defaultNetwork) : undefined);
+    (hasNetworkOptions(o) || defaultNetwork !== 'none'
+      ? parseNetworkOptions(o, withExposed(ic.ExposedPorts, o.expose), networkExists, defaultNetwork)
+      : undefined);
   const hostname = o.hostname ?? defaultHostname(o, id);
   const tty = !!o.tty;
   const labels = containerLabels(ic.Labels, o.labels);

@@ -188,7 +188,11 @@ export class Runtime {
 
   /** The namespaces of running containers a start of this one joins (--pid/--ipc/--network container:X). */
   namespaceJoins(config: ContainerConfig): NamespaceJoins | undefined {
-    return namespaceJoins(config, (ref) => this.resolve(ref), (id) => this.store.containerDir(id));
+    return namespaceJoins(
+      config,
+      (ref) => this.resolve(ref),
+      (id) => this.store.containerDir(id),
+    );
   }
 
   /** docker start: a created or exited container again, detached, with the same write layer. */
