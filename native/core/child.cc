@@ -322,7 +322,7 @@ void adoptStdio(ChildContext* ctx, const SpawnPlan& plan) {
     sigprocmask(SIG_SETMASK, &all, nullptr);
   }
 
-  if (ctx->statusFd >= 0) waitForStart(ctx, plan);
+  if (ctx->execFifoFd >= 0) waitForStart(ctx, plan);
   if (ctx->initFd >= 0) {
     // berth-init from a sealed in-memory copy: the container's PID 1 has no host file as its
     // /proc/1/exe that root inside could open for writing (CVE-2019-5736).

@@ -290,7 +290,9 @@ pid_t spawnCreated(const SpawnPlan& plan, int consoleSocket, int execFifoFd) {
   ssize_t n;
   do n = read(statusRead.get(), &record, sizeof record);
   while (n < 0 && errno == EINTR);
-  if (n != static_cast<ssize_t>(sizeof record)) {
+  if (n == 0 && execFifoFd < 0) {
+    // no exec fifo: the init execs at once, and its execve closed the pipe
+  } else if (n != static_cast<ssize_t>(sizeof record)) {
     // killed before it could say anything
     record = {Step::kClone, n < 0 ? errno : EPIPE, -1};
   }

@@ -162,12 +162,17 @@ void openTty(const berth::SpawnPlan& plan) {
   } else {
     close(berth::kEnterTtyFd);
   }
-  // Made here, not by the caller: Node has no mkfifo, and a second process for it costs more.
-  // 0622 whatever the umask: the init may be an unprivileged user by the time it opens it
-  if (mkfifo(plan.execFifoPath.c_str(), 0622) < 0 || chmod(plan.execFifoPath.c_str(), 0622) < 0)
-    finish(Step::kExecFifo, errno);
-  int fifo = open(plan.execFifoPath.c_str(), O_PATH | O_CLOEXEC);
-  if (fifo < 0) finish(Step::kExecFifo, errno);
+  // Without an exec fifo (a `berth run` start that joins another container's PID or IPC
+  // namespace) the init execs at once, and the report follows its execve.
+  int fifo = -1;
+  if (!plan.execFifoPath.empty()) {
+    // Made here, not by the caller: Node has no mkfifo, and a second process for it costs more.
+    // 0622 whatever the umask: the init may be an unprivileged user by the time it opens it
+    if (mkfifo(plan.execFifoPath.c_str(), 0622) < 0 || chmod(plan.execFifoPath.c_str(), 0622) < 0)
+      finish(Step::kExecFifo, errno);
+    fifo = open(plan.execFifoPath.c_str(), O_PATH | O_CLOEXEC);
+    if (fifo < 0) finish(Step::kExecFifo, errno);
+  }
   try {
     pid_t pid = berth::spawnCreated(plan, console, fifo);
     finish(Step::kNone, 0, -1, pid);
@@ -199,6 +204,9 @@ int main() {
     finish(Step::kDecodePlan, EINVAL);
   }
   close(berth::kEnterDataFd);
+  // The caller put the command's stdio on our 0, 1 and 2 (core/enter.cc startHelper): the plan's
+  // numbers are the caller's descriptors.
+  for (int i = 0; i < 3; i++) plan.stdio[i] = i;
   if (plan.joinPid <= 0) createMain(plan);
 
   if (!plan.consoleSocket.empty()) consoleFd = connectConsole(plan.consoleSocket);
@@ -218,7 +226,13 @@ int main() {
   std::vector<char*> env = berth::cstrings(plan.env);
   berth::ChildContext ctx{&plan, argv.data(), env.data(), nullptr, 0, -1, {Step::kNone, 0, -1}};
   ctx.stdioReady = true;
-  if (plan.seccomp) {
+  // The plan's compiled program (a profile's: --security-opt seccomp=FILE, an OCI config's
+  // linux.seccomp) over berth's default, as the start's child installs them (core/spawn.cc).
+  if (!plan.seccompFilter.empty()) {
+    prog.len = static_cast<unsigned short>(plan.seccompFilter.size() / sizeof(sock_filter));
+    prog.filter = reinterpret_cast<sock_filter*>(const_cast<char*>(plan.seccompFilter.data()));
+    ctx.seccomp = &prog;
+  } else if (plan.seccomp) {
     filter = berth::defaultSeccompFilter();
     prog.len = static_cast<unsigned short>(filter.size());
     prog.filter = filter.data();

@@ -19,8 +19,11 @@ export interface HostEntry {
 
 /** How a container is networked, fixed at create time (config.json). */
 export interface ContainerNetwork {
-  /** none: loopback only; host: the host's network namespace; bridge: a berth (CNI) network. */
-  mode: 'none' | 'host' | 'bridge';
+  /** none: loopback only; host: the host's network namespace; bridge: a berth (CNI) network;
+   *  container: the network namespace of another running container (--network container:X). */
+  mode: 'none' | 'host' | 'bridge' | 'container';
+  /** container: the ID of the container whose network namespace it joins. */
+  container?: string;
   /** bridge: the berth network's name ('berth' is the default network). */
   name?: string;
   ip?: string;

@@ -44,7 +44,9 @@ export function namespaces(list: Namespace[], joinInChild: boolean): NamespacePl
       if (!JOIN_NAMESPACE[ns.type])
         fail(`${field}.path`, 'joining a mount namespace by path is not supported; give the container a new one');
       if (joinInChild && ns.type === 'network') netnsPath = ns.path;
-      else if (joinInChild) fail(`${field}.path`, 'only a network namespace can be joined by path here');
+      // berth's own starts: another container's PID or IPC namespace, joined by berth-nsenter
+      else if (joinInChild && ns.type !== 'pid' && ns.type !== 'ipc')
+        fail(`${field}.path`, 'only a network, PID or IPC namespace can be joined by path here');
       // the user namespace first, as runc joins it: the others are then joined with its privileges
       else if (ns.type === 'user') join.unshift(['user', ns.path]);
       else join.push([JOIN_NAMESPACE[ns.type], ns.path]);
