@@ -9,15 +9,7 @@ import type { ImageStore } from '../image/store/store';
 import { parseNetworkOptions } from '../network/options';
 import { quote } from '../util/quote';
 import { containerCapabilities } from './capabilities';
-import {
-  buildEnv,
-  parseLimits,
-  parseLogOpts,
-  parseRestart,
-  parseVolume,
-  resolveUser,
-  type ContainerOptions,
-} from './options';
+import { buildEnv, parseLimits, parseLogOpts, parseRestart, parseVolume, resolveUser, type ContainerOptions } from './options';
 import { deviceConfig } from './device-options';
 import { parseSecurityOpts, securityConfig } from './security-options';
 import { containerLabels } from './metadata-options';

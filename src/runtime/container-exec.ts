@@ -8,6 +8,7 @@ import { isRunning } from './container-predicates';
 import { startError } from './errors';
 import { mergeEnv, resolveUser, type ExecOptions } from './options';
 import { execPlan, type StdioPlan } from './plan';
+import { containerSeccompFilter } from './security-options';
 import type { ExitStatus, Started } from './runtime';
 import type { ContainerInfo } from './types';
 
@@ -34,6 +35,7 @@ export function startExec(info: ContainerInfo, o: ExecOptions, stdio: StdioPlan,
       cwd: workdir,
       ...user,
       seccomp: config.seccomp !== false && !config.privileged,
+      seccompFilter: containerSeccompFilter(config),
       noNewPrivileges: !!config.noNewPrivileges,
       capabilities: config.capabilities,
     },

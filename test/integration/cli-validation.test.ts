@@ -57,7 +57,7 @@ describe('berth run refuses bad flags before anything is made', () => {
       ],
       [
         ['-v', `${volume}:/data`, '--security-opt', 'seccomp=\u001b[2J'],
-        'Expected seccomp=unconfined, seccomp=default or no-new-privileges[=true|false] for --security-opt but received "seccomp=\\u001b[2J" (seccomp profiles from files are not supported)',
+        'Cannot read the seccomp profile "\\u001b[2J" of --security-opt seccomp: no such file; give a docker seccomp profile (JSON file), or seccomp=unconfined',
       ],
       [['-w', 'relative'], 'Expected an absolute path for --workdir but received "relative"'],
       // arg alone took --rm=anything for --rm, and cut --flag=value at a line break

@@ -299,7 +299,7 @@ describe('CLI', () => {
       [['--bogus'], /unknown flag/],
       [
         ['--security-opt', 'seccomp=/etc/profile.json'],
-        /Expected seccomp=unconfined, seccomp=default or no-new-privileges.*received "seccomp=\/etc\/profile.json"/,
+        /Cannot read the seccomp profile "\/etc\/profile.json" of --security-opt seccomp: no such file/,
       ],
     ];
     for (const [flags, message] of cases) {

@@ -34,9 +34,13 @@ describe('parseSecurityOpts', () => {
   });
 
   it('refuses what it does not know, naming what it knows', () => {
-    for (const bad of ['seccomp=/tmp/profile.json', 'apparmor=unconfined', 'label=disable', 'no-new-privileges=yes', '']) {
-      expect(caught(() => parseSecurityOpts([bad])).message).toMatch(/Expected seccomp=unconfined, seccomp=default or no-new-privileges/);
+    for (const bad of ['seccomp', 'apparmor', 'label=bogus', 'no-new-privileges=yes', 'systempaths=masked', '']) {
+      expect(caught(() => parseSecurityOpts([bad])).message).toMatch(
+        /^Unknown --security-opt .*; supported: seccomp=unconfined, seccomp=default, seccomp=PROFILE.json, no-new-privileges/,
+      );
     }
+    // a profile file that is not there (more in test/unit/security-options.test.ts)
+    expect(caught(() => parseSecurityOpts(['seccomp=/nonexistent/profile.json'])).message).toMatch(/^Cannot read the seccomp profile/);
   });
 });
 
@@ -54,7 +58,9 @@ describe('parseVolume', () => {
     for (const spec of ['/a:/b:RO', '/a:/b:x', '/a:/b:ro,q']) {
       const e = caught(() => parseVolume(spec));
       expect(e.code).toBe('INVALID_ARGUMENT');
-      expect(e.message).toBe(`Expected the modes ro, rw, nocopy, z or Z after the second colon for --volume but received "${spec}"`);
+      expect(e.message).toBe(
+        `Expected the modes ro, rw, nocopy, z, Z or a propagation (rshared, ...) after the second colon for --volume but received "${spec}"`,
+      );
     }
     expect(caught(() => parseVolume('/a:/b:ro,rw')).message).toMatch(/one of ro and rw/);
   });

@@ -59,6 +59,12 @@ export interface CgroupLimits extends ResourceLimits {
   rdma?: Record<string, { hcaHandles?: number; hcaObjects?: number }>;
 }
 
+/** The devices controller's part of a plan. */
+export interface DevicePlanOptions {
+  allDevices?: boolean;
+  deviceRules?: readonly string[];
+}
+
 /** Where the host's kernel facts are read; tests point these at temp files. */
 export interface CgroupHostOptions {
   /** /sys/kernel/mm/hugepages: the huge page sizes the kernel offers. */
@@ -83,8 +89,10 @@ export interface CgroupManager {
   readonly version: 1 | 2;
   /** The container's cgroup directories, one per hierarchy (v2: one). */
   dirs(id: string): string[];
-  /** `opts.allDevices`: --privileged, every device allowed (v1's devices controller). */
-  plan(id: string, limits: CgroupLimits, opts?: { allDevices?: boolean }): CgroupPlan;
+  /** `opts.allDevices`: --privileged, every device allowed (v1's devices controller);
+   *  `opts.deviceRules`: allow rules after docker's defaults ("c 1:3 rwm": --device and
+   *  --device-cgroup-rule; src/runtime/device-options.ts). */
+  plan(id: string, limits: CgroupLimits, opts?: DevicePlanOptions): CgroupPlan;
   /** The files a process writes itself into to join the running container's cgroup (exec). */
   joinFiles(id: string): string[];
   /** True when the kernel's OOM killer killed a process of this container. Read before remove. */

@@ -4,7 +4,7 @@ import { hasBlockIO, v1BlockIOWrites, v1WeightFiles } from './block-io';
 import { readKeyValues, readNumber, readPids, rdmaWrites, readTrimmed, removeCgroupDirs, resourceError } from './common';
 import { checkPageSizes, hugetlbWrites, hybridHugetlbTree } from './hugetlb';
 import type { MountInfoEntry } from './mountinfo';
-import type { CgroupHostOptions, CgroupLimits, CgroupManager, CgroupPlan, CgroupStats } from './types';
+import type { CgroupHostOptions, CgroupLimits, CgroupManager, CgroupPlan, CgroupStats, DevicePlanOptions } from './types';
 
 /** The v1 controllers berth uses; others (perf_event, ...) are left alone. freezer comes with
  *  pause (src/oci/freezer.ts). */
@@ -109,7 +109,7 @@ export class CgroupV1 implements CgroupManager {
     return [...mps];
   }
 
-  plan(id: string, limits: CgroupLimits, opts: { allDevices?: boolean } = {}): CgroupPlan {
+  plan(id: string, limits: CgroupLimits, opts: DevicePlanOptions = {}): CgroupPlan {
     if (limits.unified && Object.keys(limits.unified).length > 0)
       throw resourceError('unified', 'cgroup v2 files cannot be written on this cgroup v1 host; leave it out');
     const dirs: string[] = [];
@@ -155,6 +155,7 @@ export class CgroupV1 implements CgroupManager {
     } else if (devices) {
       writes.push([path.join(devices, 'devices.deny'), 'a']);
       for (const rule of DEFAULT_DEVICE_RULES) writes.push([path.join(devices, 'devices.allow'), rule]);
+      for (const rule of opts.deviceRules ?? []) writes.push([path.join(devices, 'devices.allow'), rule]);
     }
     if (memory) writes.push(...memoryExtraWrites(memory, limits));
     if (cpu) writes.push(...this.cpuExtraWrites(cpu, limits));

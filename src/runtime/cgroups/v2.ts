@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { hasBlockIO, v2IOWrites } from './block-io';
 import { rdmaWrites, readKeyValues, readNumber, readPids, removeCgroupDirs, resourceError } from './common';
 import { checkPageSizes, hugetlbWrites } from './hugetlb';
-import type { CgroupHostOptions, CgroupLimits, CgroupManager, CgroupPlan, CgroupStats } from './types';
+import type { CgroupHostOptions, CgroupLimits, CgroupManager, CgroupPlan, CgroupStats, DevicePlanOptions } from './types';
 
 const WANTED = ['cpuset', 'cpu', 'memory', 'pids'];
 /** Controllers whose files a unified key may name; they are enabled when a key needs them. */
@@ -56,8 +56,9 @@ export class CgroupV2 implements CgroupManager {
     return out;
   }
 
-  plan(id: string, limits: CgroupLimits): CgroupPlan {
+  plan(id: string, limits: CgroupLimits, opts: DevicePlanOptions = {}): CgroupPlan {
     refuseV1Only(limits);
+    refusePartialDeviceRules(opts);
     const parent = path.join(this.mountPoint, this.parent);
     const dir = path.join(parent, id);
     const writes: Array<[string, string]> = [];
@@ -110,6 +111,18 @@ export class CgroupV2 implements CgroupManager {
   remove(id: string): void {
     removeCgroupDirs(this.dirs(id));
   }
+}
+
+/** v2's device control is an eBPF program attached to the cgroup, which berth does not load: no
+ *  device access is refused by the cgroup here, so an allow rule holds as it is, but a rule that
+ *  gives less than rwm (--device /dev/x:r) cannot be enforced and is refused, never dropped. */
+function refusePartialDeviceRules(opts: DevicePlanOptions): void {
+  const partial = (opts.deviceRules ?? []).find((r) => !r.endsWith(' rwm'));
+  if (partial !== undefined)
+    throw resourceError(
+      'devices',
+      `the device rule ${JSON.stringify(partial)} allows less than rwm, and cgroup v2 device control needs an eBPF program berth does not load yet; give rwm or use a cgroup v1 host`,
+    );
 }
 
 /** v1 knobs cgroup v2 has no file for: refused rather than dropped. */
