@@ -20,7 +20,7 @@ export const CONTAINER_FLAGS = [
     short: 'v',
     kind: 'strings',
     value: 'SRC:CTR[:OPTS]',
-    help: 'Bind mount a host path (created if missing), mount a named volume NAME:CTR (created if missing), or an anonymous volume /CTR; OPTS: ro, nocopy',
+    help: 'Bind mount a host directory (created if missing) or file, mount a named volume NAME:CTR (created if missing), or an anonymous volume /CTR; OPTS: ro, nocopy, z, rshared, ...',
   },
   { name: '--memory', short: 'm', kind: 'string', value: 'SIZE', help: 'Memory limit, like 64m or 1g' },
   { name: '--memory-swap', kind: 'string', value: 'SIZE', help: "Swap limit equal to memory plus swap: '-1' to enable unlimited swap" },
@@ -133,7 +133,7 @@ export const CONTAINER_FLAGS = [
     name: '--mount',
     kind: 'strings',
     value: 'MOUNT',
-    help: 'Attach a filesystem mount: type=bind|volume|tmpfs,source=SRC,target=DST[,readonly][,bind-propagation=P][,volume-nocopy][,tmpfs-size=N] (a bind source must exist)',
+    help: 'Attach a filesystem mount, like type=bind,src=/srv,dst=/data,readonly (type=bind|volume|tmpfs; bind-propagation, volume-nocopy, tmpfs-size, ...; a bind source must exist)',
   },
   {
     name: '--volumes-from',

@@ -12,6 +12,8 @@ export interface TmpfsSpec {
   containerPath: string;
   /** mount(2) flags and tmpfs data, as an OCI mount's options. */
   options: string[];
+  /** From --mount type=tmpfs: inspect lists it among the Mounts (docker does; not --tmpfs's). */
+  mount?: boolean;
 }
 
 /** moby's defaults for --tmpfs (daemon/oci_linux.go): no programs, no setuid, no devices. */

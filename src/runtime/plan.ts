@@ -9,7 +9,9 @@ import { specToPlan } from '../oci/to-plan';
 import type { CgroupPlan } from './cgroups';
 import { ensureInitLayer } from './init-layer';
 import type { RootfsLayout } from './rootfs';
+import { containerSeccompFilter } from './security-options';
 import { INIT_PATH, NSENTER_PATH } from './shim';
+import type { NamespaceJoins } from './namespace-options';
 import type { ContainerConfig } from './types';
 
 export { DEFAULT_PATH, capabilityPlan, execCandidates } from '../oci/process-plan';
@@ -42,16 +44,22 @@ export function spawnPlan(
   cgroup: CgroupPlan,
   stdio: StdioPlan,
   netnsPath?: string,
+  joins?: NamespaceJoins,
 ): NativeSpawnPlan {
   const layout = layoutOf(config, containerDir);
-  const spec = containerSpec(config, layout, containerDir, netnsPath);
+  const spec = containerSpec(config, layout, containerDir, netnsPath, joins);
+  const seccompFilter = containerSeccompFilter(config);
   return specToPlan(spec, {
     bundle: containerDir,
     cgroup,
-    cgroupDirs: [],
-    helperPath: '',
+    // the directories its process joins: /sys/fs/cgroup shows them (a v1 `cgroup` mount)
+    cgroupDirs: cgroup.procs.map((p) => path.dirname(p)),
+    // an init outside a PID namespace of its own, or joining another container's PID or IPC
+    // namespace, is started by berth-nsenter (native/core/spawn.h startsThroughHelper)
+    helperPath: config.namespaces?.pid || joins?.ipc ? NSENTER_PATH : '',
     stdio: stdio.fds,
-    berth: { parentDeathSignal: 9, initPath: INIT_PATH, ttySize: stdio.ttySize, fileBinds: ETC_FILES },
+    ...(seccompFilter ? { seccompFilter } : {}),
+    berth: { parentDeathSignal: 9, initPath: INIT_PATH, ttySize: stdio.ttySize, fileBinds: fileBindsOf(config) },
   });
 }
 
@@ -61,6 +69,12 @@ export function containerOciSpec(config: ContainerConfig, containerDir: string, 
 }
 
 const ETC_FILES: ReadonlySet<string> = new Set(['/etc/hostname', '/etc/hosts', '/etc/resolv.conf']);
+
+/** The /etc files and the binds whose source create found to be a file (-v FILE:FILE). */
+function fileBindsOf(config: ContainerConfig): ReadonlySet<string> {
+  const files = config.volumes.filter((v) => v.file).map((v) => v.containerPath);
+  return files.length === 0 ? ETC_FILES : new Set([...ETC_FILES, ...files]);
+}
 
 /** The mounts of a start (as spawnPlan makes them): docker's kernel filesystems, /etc files,
  *  volumes, devices, masks and read-only paths. */
@@ -73,6 +87,8 @@ export function containerMounts(config: ContainerConfig, containerDir: string): 
  *  its own are. */
 export type ExecSpec = Pick<NativeSpawnPlan, 'argv' | 'env' | 'cwd' | 'uid' | 'gid' | 'groups' | 'noNewPrivileges'> & {
   seccomp: boolean;
+  /** The container's own compiled profile (--security-opt seccomp=FILE), instead of berth's filter. */
+  seccompFilter?: Buffer;
   capabilities?: string[];
 };
 
@@ -106,5 +122,6 @@ export function execPlan(pid: number, spec: ExecSpec, joinFiles: string[], stdio
     joinPid: pid,
     helperPath: NSENTER_PATH,
     seccomp: spec.seccomp,
+    ...(spec.seccompFilter ? { seccompFilter: spec.seccompFilter } : {}),
   };
 }

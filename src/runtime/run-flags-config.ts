@@ -6,6 +6,9 @@
  */
 import { parseCgroupParent } from './cgroup-parent';
 import { parseShmSize, parseTmpfsList } from './filesystem-options';
+import { parseMounts, withMountTmpfs } from './mount-flag';
+import { parseStorageOpts } from './storage-opt';
+import { parseVolumesFrom } from './volumes-from';
 import { checkGroupAdd, parseVolume, resolveGroupAdd, type ContainerOptions } from './options';
 import { parseDomainname, parseOomScoreAdj, parseSysctls, parseUlimits } from './process-options';
 import type { ContainerConfig } from './types';
@@ -19,8 +22,11 @@ export type RunFlagsConfig = Pick<
 export function runFlagsConfig(o: ContainerOptions): RunFlagsConfig {
   const out: RunFlagsConfig = {};
   if (o.readOnly) out.readonlyRootfs = true;
-  const volumeTargets = (o.volumes ?? []).map((v) => parseVolume(v).containerPath);
-  const tmpfs = parseTmpfsList(o.tmpfs, volumeTargets);
+  const mountVolumes = parseMounts(o.mounts).volumes;
+  const volumeTargets = [...(o.volumes ?? []).map((v) => parseVolume(v).containerPath), ...mountVolumes.map((v) => v.containerPath)];
+  const tmpfs = withMountTmpfs(parseTmpfsList(o.tmpfs, volumeTargets), o.mounts, volumeTargets);
+  parseStorageOpts(o.storageOpt);
+  o.volumesFrom?.forEach(parseVolumesFrom);
   if (tmpfs.length > 0) out.tmpfs = tmpfs;
   if (o.shmSize !== undefined) out.shmSize = parseShmSize(o.shmSize);
   const ulimits = parseUlimits(o.ulimits);

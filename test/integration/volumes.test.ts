@@ -176,6 +176,7 @@ describe('anonymous volumes', () => {
         Destination: '/data',
         Mode: '',
         RW: true,
+        Propagation: '',
       },
       {
         Type: 'volume',
@@ -185,8 +186,9 @@ describe('anonymous volumes', () => {
         Destination: '/n',
         Mode: '',
         RW: true,
+        Propagation: '',
       },
-      { Type: 'bind', Source: `${roots.root}/bind`, Destination: '/b', Mode: '', RW: true },
+      { Type: 'bind', Source: `${roots.root}/bind`, Destination: '/b', Mode: '', RW: true, Propagation: 'rprivate' },
     ]);
     const cliInspect = JSON.parse((await cli(['inspect', 'anon'])).stdout) as Array<{ mounts: unknown }>;
     expect(cliInspect[0].mounts).toEqual(mounts);
