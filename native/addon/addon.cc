@@ -50,7 +50,7 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
     Napi::Buffer<uint8_t> encoded = info[0].As<Napi::Buffer<uint8_t>>();
     // exec, the OCI create, and a start that joins another container's PID or IPC namespace go
     // through berth-nsenter (core/enter.h): nothing a container sees may share our memory
-    bool viaHelper = plan.joinPid || !plan.execFifoPath.empty() || !plan.joinNamespaces.empty();
+    bool viaHelper = plan.joinPid || !plan.execFifoPath.empty() || startsThroughHelper(plan);
     Spawned s = viaHelper ? spawnInside(plan, encoded.Data(), encoded.Length()) : spawn(plan);
     return startedToJs(env, s.pid, s.pidfd, s.ptyMaster);
   } catch (const SysError& e) {

@@ -1,5 +1,6 @@
 #pragma once
 #include <linux/filter.h>
+#include <sched.h>
 #include <sys/types.h>
 
 #include <cstdint>
@@ -134,6 +135,13 @@ struct ChildError {
 // Creates the container process: namespaces, cgroup, rootfs, pivot_root, credentials, execve.
 // Returns once the child has exec'd; throws SysError (parent-side failure) or ChildError.
 Spawned spawn(const SpawnPlan& plan);
+
+// A start whose init is not the first process of a new PID namespace of its own (--pid host, or
+// another container's joined by path): a clone of the caller would be visible to processes while
+// it still shares the caller's memory, so berth-nsenter starts it instead (core/enter.h).
+inline bool startsThroughHelper(const SpawnPlan& plan) {
+  return !(plan.cloneFlags & CLONE_NEWPID) || !plan.joinNamespaces.empty();
+}
 
 // A failed create whose child was started (it exits on its own; the caller reaps it by pid).
 struct CreatedError {
