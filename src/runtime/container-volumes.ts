@@ -62,7 +62,8 @@ function bindSources(volumes: VolumeSpec[]): VolumeSpec[] {
     if (v.volume !== undefined || v.anonymous) return v;
     const st = fs.statSync(v.hostPath, { throwIfNoEntry: false });
     if (!st) fs.mkdirSync(v.hostPath, { recursive: true });
-    return st && !st.isDirectory() ? { ...v, file: true } : v;
+    const { file: _given, ...rest } = v; // what create finds, never what an API caller claimed
+    return st && !st.isDirectory() ? { ...rest, file: true } : rest;
   });
 }
 
