@@ -26,6 +26,7 @@ import { watchContainers, type ContainerEvent } from './runtime/events';
 import type { LogEntry, ReadLogOptions } from './runtime/logs';
 import type { AttachConnection, AttachStart } from './runtime/attach-socket';
 import { checkContainerOptions, checkExecOptions } from './runtime/option-checks';
+import { checkUpdateOptions, updateContainer, type UpdateOptions } from './runtime/container-update';
 import type { ContainerOptions, ExecOptions } from './runtime/options';
 import { Runtime, type ExitStatus } from './runtime/runtime';
 import { mountsOf } from './runtime/container-volumes';
@@ -51,6 +52,8 @@ export type { CommitOptions, Credentials, ImageInspect, LoadResult, PruneResult 
 export { ContainerProcess } from './runtime/container-process';
 export type { ContainerEvent } from './runtime/events';
 export type { ContainerStats } from './runtime/types';
+export type { UpdateOptions } from './runtime/container-update';
+export type { ContainerFilterInput } from './runtime/container-filters';
 /** What `top` shows for each process of a container. */
 export type ContainerProcessInfo = ProcessInfo;
 
@@ -192,11 +195,11 @@ export class Berth {
 
   /** `docker run -d`: starts the container under a berth-shim that outlives this process, which
    *  keeps its log, records its exit and applies its restart policy. Resolves once it runs. */
-  async runDetached(options: ContainerOptions): Promise<ContainerInfo> {
+  async runDetached(options: ContainerOptions, attach?: AttachStart): Promise<ContainerInfo> {
     requireRoot();
     checkContainerOptions(options, 'runDetached()', false);
     await this.ensureImage(options.image, options.pull, options.platform);
-    return this.runtime.runDetached(options);
+    return this.runtime.runDetached(options, attach);
   }
 
   /** `docker create`: validates the options and records the container (pulling its image when
@@ -246,6 +249,15 @@ export class Berth {
     checkOptions(opts, TIMEOUT, 'the options of restart()');
     await this.stop(ref, opts);
     return this.start(ref);
+  }
+
+  /** `docker update`: new resource limits (and restart policy) for a container, written to its
+   *  cgroup at once if it runs and kept for every later start. Options as run's: memory, cpus, ... */
+  update(ref: string, options: UpdateOptions): ContainerInfo {
+    requireRoot();
+    checkArgs({ ref });
+    checkUpdateOptions(options);
+    return updateContainer(this.runtime, ref, options);
   }
 
   /** `docker wait`: the state once the container has stopped for good. */

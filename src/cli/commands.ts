@@ -9,6 +9,7 @@ export const COMMANDS: Record<string, [summary: string, load: LoadCommand]> = {
   run: ['Create and run a container from an image', async () => (await import('./run')).default],
   create: ['Create a new container without starting it', async () => (await import('./create')).default],
   exec: ['Run a command in a running container', async () => (await import('./exec')).default],
+  attach: ['Attach to a running container', async () => (await import('./attach-command')).default],
   ps: ['List containers', async () => (await import('./ps')).default],
   logs: ['Print the output of a detached container', async () => (await import('./lifecycle-commands')).logs],
   start: ['Start stopped containers', async () => (await import('./lifecycle-commands')).start],
@@ -36,6 +37,7 @@ export const COMMANDS: Record<string, [summary: string, load: LoadCommand]> = {
   network: ['Manage networks (create, ls, inspect, rm, connect, disconnect)', async () => (await import('./network')).default],
   volume: ['Manage volumes (create, ls, inspect, rm, prune)', async () => (await import('./volume')).default],
   port: ['List the published ports of a container', async () => (await import('./port')).default],
+  update: ["Update containers' resource limits", async () => (await import('./update')).default],
 };
 
 /** Options before the command, for every command. */

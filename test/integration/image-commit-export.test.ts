@@ -115,7 +115,7 @@ describe('berth commit', () => {
     const bad = await berthCli(['commit', '-c', 'FROM scratch', 'changer', 'cli:v2']);
     expect(bad.code).toBe(125);
     expect(bad.stderr).toBe(
-      'berth: Expected one of CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, USER or WORKDIR for --change but received "FROM scratch"\n',
+      'berth: Expected one of CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, STOPSIGNAL, USER or WORKDIR for --change but received "FROM scratch"\n',
     );
     expect(fs.readdirSync(path.join(roots.root, 'blobs/sha256')).length).toBe(blobs);
     expect(fs.readdirSync(path.join(roots.root, 'tmp'))).toEqual([]);

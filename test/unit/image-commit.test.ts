@@ -50,7 +50,7 @@ describe('applyChanges (commit --change)', () => {
 
   it('refuses what it cannot apply, naming the instruction', () => {
     expect(() => applyChanges({}, ['RUN make'])).toThrow(
-      'Expected one of CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, USER or WORKDIR for --change but received "RUN make"',
+      'Expected one of CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, STOPSIGNAL, USER or WORKDIR for --change but received "RUN make"',
     );
     expect(() => applyChanges({}, ['CMD'])).toThrow('The --change "CMD" has no value');
     expect(() => applyChanges({}, ['CMD ["a", 1]'])).toThrow(/JSON array of strings/);

@@ -2,10 +2,11 @@ import * as path from 'node:path';
 import { BerthError, invalid } from '../../errors';
 import type { ImageConfig } from '../types';
 import { quote } from '../../util/quote';
+import { parseSignal } from '../../util/signals';
 
 type RunConfig = NonNullable<ImageConfig['config']>;
 
-const SUPPORTED = 'CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, USER or WORKDIR';
+const SUPPORTED = 'CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, STOPSIGNAL, USER or WORKDIR';
 /** Docker's default SHELL: a shell-form CMD or ENTRYPOINT runs through it. */
 const SHELL = ['/bin/sh', '-c'];
 
@@ -48,6 +49,10 @@ export function applyChanges(base: RunConfig | undefined, changes: string[]): Ru
         break;
       case 'USER':
         c.User = unquote(value);
+        break;
+      case 'STOPSIGNAL':
+        parseSignal(unquote(value), '--change STOPSIGNAL'); // what `stop` will send must be a signal
+        c.StopSignal = unquote(value);
         break;
       case 'EXPOSE':
         c.ExposedPorts = { ...(c.ExposedPorts ?? {}) };
