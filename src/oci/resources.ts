@@ -2,6 +2,7 @@
 import { BerthError } from '../errors';
 import type { BlockIOLimits, CgroupLimits, DeviceRate } from '../runtime/cgroups';
 import { pageSizeBytes, pageSizeName } from '../runtime/cgroups/hugetlb';
+import { ociExtraDeviceRules } from '../runtime/device-options';
 import { quote } from '../util/quote';
 import type { BlockIODevice, Resources, Spec } from './spec';
 
@@ -37,9 +38,9 @@ function int(v: unknown, field: string, min: number, max = Number.MAX_SAFE_INTEG
 
 /** The limits berth applies, and whether the device rules allow everything (else docker's list).
  *  Values are checked here; what a cgroup version has no file for is refused by its manager. */
-export function specLimits(r: Resources | undefined): { limits: CgroupLimits; allDevices: boolean } {
+export function specLimits(r: Resources | undefined): { limits: CgroupLimits; allDevices: boolean; deviceRules: string[] } {
   const limits: CgroupLimits = {};
-  if (!r) return { limits, allDevices: false };
+  if (!r) return { limits, allDevices: false, deviceRules: [] };
   memoryLimits(r.memory ?? {}, limits);
   cpuLimits(r.cpu ?? {}, limits);
   if (r.pids && set(r.pids.limit)) limits.pidsLimit = r.pids.limit > 0 ? r.pids.limit : -1;
@@ -56,7 +57,9 @@ export function specLimits(r: Resources | undefined): { limits: CgroupLimits; al
   const allDevices = (r.devices ?? []).some(
     (d) => d.allow && (d.type ?? 'a') === 'a' && d.major == null && d.minor == null && (d.access ?? 'rwm').length === 3,
   );
-  return { limits, allDevices };
+  // its other allow rules (podman's --device) after that list (src/runtime/device-options.ts)
+  const deviceRules = allDevices ? [] : ociExtraDeviceRules(r.devices ?? []);
+  return { limits, allDevices, deviceRules };
 }
 
 function memoryLimits(m: NonNullable<Resources['memory']>, limits: CgroupLimits): void {

@@ -79,8 +79,8 @@ export class OciRuntime implements OciRuntimeApi {
     const manager = this.cgroups(cgroup.parent);
     let pid: number | undefined;
     try {
-      const { limits, allDevices } = specLimits(spec.linux?.resources);
-      const plan = this.withFreezer(manager.plan(cgroup.name, limits, { allDevices }), cgroup);
+      const { limits, allDevices, deviceRules } = specLimits(spec.linux?.resources);
+      const plan = this.withFreezer(manager.plan(cgroup.name, limits, { allDevices, deviceRules }), cgroup);
       const seccompFilter = spec.linux?.seccomp ? compileSeccomp(spec.linux.seccomp, this.warn) : undefined;
       const nativePlan: NativeSpawnPlan = specToPlan(spec, {
         bundle,

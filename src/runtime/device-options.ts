@@ -215,3 +215,37 @@ export function ociDevices(c: DeviceFields): { devices?: Device[]; rules?: Devic
     ...(extra.length ? { rules: [{ allow: false, access: 'rwm' }, ...[...DEFAULT_DEVICE_RULES, ...extra].map((r) => ociRule(r))] } : {}),
   };
 }
+
+/** berth-oci: the allow rules of an OCI config's linux.resources.devices beyond docker's default
+ *  list (which every container gets: callers send deny-all, then that list), in devices.allow's
+ *  syntax and order, so that podman's or containerd's --device is usable. A deny rule after the
+ *  leading deny-all is refused: berth's managers apply allow rules only. */
+export function ociExtraDeviceRules(rules: readonly DeviceCgroupRule[], field = 'config.json linux.resources.devices'): string[] {
+  const out: string[] = [];
+  const defaults = new Set(DEFAULT_DEVICE_RULES);
+  rules.forEach((r, i) => {
+    const f = `${field}[${i}]`;
+    const type = r.type ?? 'a';
+    if (!['a', 'b', 'c'].includes(type))
+      throw new BerthError('INVALID_ARGUMENT', `${f}.type: expected a, b or c but received ${quote(r.type)}`);
+    const num = (v: number | null | undefined, name: string) => {
+      if (v === undefined || v === null || v === -1) return '*';
+      if (!Number.isSafeInteger(v) || v < 0)
+        throw new BerthError('INVALID_ARGUMENT', `${f}.${name}: expected a device number but received ${quote(v)}`);
+      return String(v);
+    };
+    const access = r.access || 'rwm';
+    if (!validPerms(access))
+      throw new BerthError('INVALID_ARGUMENT', `${f}.access: expected letters of rwm but received ${quote(r.access)}`);
+    const rule = `${type} ${num(r.major, 'major')}:${num(r.minor, 'minor')} ${orderPerms(access)}`;
+    if (!r.allow) {
+      if (i === 0 && rule === 'a *:* rwm') return;
+      throw new BerthError(
+        'INVALID_ARGUMENT',
+        `${f}: a deny rule other than the first deny-all is not supported by berth-oci; leave it out`,
+      );
+    }
+    if (!defaults.has(rule)) out.push(rule);
+  });
+  return out;
+}

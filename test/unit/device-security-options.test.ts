@@ -4,11 +4,13 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
+import { specLimits } from '../../src/oci/resources';
 import { CgroupV1 } from '../../src/runtime/cgroups/v1';
 import { CgroupV2 } from '../../src/runtime/cgroups/v2';
 import {
   deviceCgroup,
   ociDevices,
+  ociExtraDeviceRules,
   parseDevice,
   parseDeviceCgroupRule,
   resolveDevice,
@@ -134,6 +136,49 @@ describe('the device cgroup', () => {
       { allow: true, type: 'b', major: 7, minor: null, access: 'rwm' },
     ]);
     expect(ociDevices({})).toEqual({});
+  });
+});
+
+describe("berth-oci: an OCI config's linux.resources.devices", () => {
+  it("applies the allow rules beyond docker's default list (podman's --device), in order", () => {
+    const docker = [
+      { allow: false, access: 'rwm' },
+      { allow: true, type: 'c' as const, major: null, minor: null, access: 'm' },
+      { allow: true, type: 'c' as const, major: 1, minor: 3, access: 'rwm' },
+      { allow: true, type: 'c' as const, major: 136, minor: -1, access: 'rwm' },
+    ];
+    expect(specLimits({ devices: docker }).deviceRules).toEqual([]);
+    expect(
+      specLimits({
+        devices: [
+          ...docker,
+          { allow: true, type: 'b', major: 7, minor: 0, access: 'wr' },
+          { allow: true, type: 'c', major: 10, access: '' },
+        ],
+      }).deviceRules,
+    ).toEqual(['b 7:0 rw', 'c 10:* rwm']);
+    expect(specLimits({ devices: [{ allow: true, access: 'rwm' }] })).toMatchObject({ allDevices: true, deviceRules: [] });
+    expect(specLimits(undefined).deviceRules).toEqual([]);
+  });
+
+  it('refuses what it cannot apply, naming the field', () => {
+    expect(
+      caught(() =>
+        ociExtraDeviceRules([
+          { allow: false, access: 'rwm' },
+          { allow: false, type: 'c', major: 1, minor: 3 },
+        ]),
+      ).message,
+    ).toBe('config.json linux.resources.devices[1]: a deny rule other than the first deny-all is not supported by berth-oci; leave it out');
+    expect(caught(() => ociExtraDeviceRules([{ allow: true, type: 'x' as 'a' }])).message).toMatch(
+      /devices\[0\]\.type: expected a, b or c/,
+    );
+    expect(caught(() => ociExtraDeviceRules([{ allow: true, type: 'c', major: 1.5 }])).message).toMatch(
+      /devices\[0\]\.major: expected a device number/,
+    );
+    expect(caught(() => ociExtraDeviceRules([{ allow: true, type: 'c', access: 'rx' }])).message).toMatch(
+      /devices\[0\]\.access: expected letters of rwm/,
+    );
   });
 });
 
