@@ -2,11 +2,12 @@
  * docker's --volumes-from CONTAINER[:ro|rw]: the binds and volumes (not the tmpfs mounts) of
  * another container, in any state, at the same destinations and in their modes (or all ro, or all
  * rw). Resolved before the new container's config is built, as VolumeSpec objects among its
- * volumes; a -v or --mount at one of those destinations replaces it (docker's order). A missing
+ * volumes; a -v, --mount or --tmpfs at one of those destinations replaces it (docker's order). A missing
  * container is refused before anything is made.
  */
 import { BerthError, invalid } from '../errors';
 import { quote } from '../util/quote';
+import { parseTmpfs } from './filesystem-options';
 import { parseMounts } from './mount-flag';
 import { parseVolume, type ContainerOptions } from './options';
 import type { ContainerInfo, VolumeSpec } from './types';
@@ -27,6 +28,7 @@ export function withVolumesFrom(o: ContainerOptions, resolve: (ref: string) => C
     ...(o.volumes ?? []).map((v) => parseVolume(v).containerPath),
     ...mounts.volumes.map((v) => v.containerPath),
     ...mounts.tmpfs.map((t) => t.containerPath),
+    ...(o.tmpfs ?? []).map((t) => parseTmpfs(t).containerPath),
   ]);
   const from = new Map<string, VolumeSpec>();
   for (const value of o.volumesFrom) {

@@ -120,6 +120,8 @@ describe('-v with a single file', () => {
     );
     expect(r.stdout, r.stderr).toBe('from host\nfrom host\nfile\nrefused\n');
     expect(fs.readFileSync(file, 'utf8')).toBe('from host\nmore\n');
+    const m = await run(['--mount', `type=bind,src=${file},dst=/opt/one.conf,ro`], 'cat /opt/one.conf; test -f /opt/one.conf && echo file');
+    expect(m.stdout, m.stderr).toBe('from host\nmore\nfile\n');
   });
 });
 
@@ -151,9 +153,12 @@ describe('--volumes-from', () => {
     expect(r.stdout, r.stderr).toBe('shared\nanon\nbind data\ndata-rw\nbind-ro\n0\n');
     const ro = await run(['--volumes-from', 'source:ro'], 'cat /data/x; echo w >> /data/x 2>/dev/null || echo data-ro');
     expect(ro.stdout, ro.stderr).toBe('shared\nw\ndata-ro\n');
-    // a -v at one of its destinations replaces that mount
-    const over = await run(['--volumes-from', 'source', '-v', `${hostDir('over', { x: 'over\n' })}:/data`], 'cat /data/x');
-    expect(over.stdout, over.stderr).toBe('over\n');
+    // a -v or --tmpfs at one of its destinations replaces that mount
+    const over = await run(
+      ['--volumes-from', 'source', '-v', `${hostDir('over', { x: 'over\n' })}:/data`, '--tmpfs', '/anon'],
+      'cat /data/x; ls -A /anon | wc -l',
+    );
+    expect(over.stdout, over.stderr).toBe('over\n0\n');
     // the anonymous volume stays the source container's: rm -v of a user keeps it
     const anon = berth.inspect('source').mounts!.find((m) => m.Destination === '/anon')!;
     expect((await cli(['create', '--name', 'user', '--volumes-from', 'source', 'busybox', 'true'])).code).toBe(0);
