@@ -12,7 +12,7 @@ import type { ContainerConfig } from '../runtime/types';
 import type { Mount, Spec } from './spec';
 import { OCI_VERSION } from './spec';
 import { ANNOTATION } from './annotations';
-import { cgroupfsMount, etcFile, namespaceList, type NamespaceJoins } from '../runtime/namespace-options';
+import { cgroupfsMount, etcFile, namespaceList, shmMount, type NamespaceJoins } from '../runtime/namespace-options';
 import { stopAnnotations } from '../runtime/stop-options';
 
 /** Kernel state docker hides from containers (only what this kernel has). */
@@ -54,12 +54,12 @@ export function containerSpec(
       source: 'devpts',
       options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', 'gid=5'],
     },
-    {
+    shmMount(config, {
       destination: '/dev/shm',
       type: 'tmpfs',
       source: 'shm',
       options: ['nosuid', 'noexec', 'nodev', 'mode=1777', config.shmSize !== undefined ? `size=${config.shmSize}` : 'size=65536k'],
-    },
+    }),
     { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
     { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', ...(config.privileged ? [] : ['ro'])] },
     cgroupfsMount(config),

@@ -203,7 +203,17 @@ export function namespaceJoins(
   const pidRef = joinedRef(config.namespaces?.pid, '--pid');
   if (pidRef !== undefined) joins.pid = `/proc/${runningInit(pidRef, `--pid container:${pidRef.slice(0, 12)}`, resolve)}/ns/pid`;
   const ipcRef = joinedRef(config.namespaces?.ipc, '--ipc');
-  if (ipcRef !== undefined) joins.ipc = `/proc/${runningInit(ipcRef, `--ipc container:${ipcRef.slice(0, 12)}`, resolve)}/ns/ipc`;
+  if (ipcRef !== undefined) {
+    const pid = runningInit(ipcRef, `--ipc container:${ipcRef.slice(0, 12)}`, resolve);
+    // docker's rule: only a donor made to share (or on the host's IPC namespace) is joined
+    const donor = resolve(ipcRef).config;
+    if (donor.namespaces?.ipc !== 'shareable' && donor.namespaces?.ipc !== 'host')
+      throw new BerthError(
+        'INVALID_STATE',
+        `Cannot join the IPC namespace of container ${quote(donor.name)}: it is not shareable; create it with --ipc shareable`,
+      );
+    joins.ipc = `/proc/${pid}/ns/ipc`;
+  }
   if (config.network?.mode === 'container' && config.network.container !== undefined) {
     const id = config.network.container;
     const pid = runningInit(id, `--network container:${id.slice(0, 12)}`, resolve);
@@ -266,4 +276,9 @@ export function cgroupfsMount(config: Pick<ContainerConfig, 'privileged'>): Moun
     source: 'cgroup',
     options: ['nosuid', 'noexec', 'nodev', 'relatime', config.privileged ? 'rw' : 'ro'],
   };
+}
+
+/** /dev/shm: the host's with --ipc host (as docker binds it), else a tmpfs of the container's own. */
+export function shmMount(config: Pick<ContainerConfig, 'namespaces'>, own: Mount): Mount {
+  return config.namespaces?.ipc === 'host' ? { destination: '/dev/shm', type: 'bind', source: '/dev/shm', options: ['rbind'] } : own;
 }

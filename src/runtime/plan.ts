@@ -64,8 +64,8 @@ export function spawnPlan(
 }
 
 /** The container's OCI config, as its starts use it (berth inspect). */
-export function containerOciSpec(config: ContainerConfig, containerDir: string, netnsPath?: string): Spec {
-  return containerSpec(config, layoutOf(config, containerDir), containerDir, netnsPath);
+export function containerOciSpec(config: ContainerConfig, containerDir: string, netnsPath?: string, joins?: NamespaceJoins): Spec {
+  return containerSpec(config, layoutOf(config, containerDir), containerDir, netnsPath, joins);
 }
 
 const ETC_FILES: ReadonlySet<string> = new Set(['/etc/hostname', '/etc/hosts', '/etc/resolv.conf']);

@@ -333,7 +333,10 @@ export class Runtime {
   ociConfig(info: ContainerInfo): Spec {
     // where the network manager pins it (src/network/attachments.ts)
     const netns = isRunning(info.state) && onCniNetwork(info.config) ? path.join(this.runRoot, 'netns', info.config.id) : undefined;
-    return containerOciSpec(info.config, this.store.containerDir(info.config.id), netns);
+    // the namespaces of the containers it joins, named while both run (inspect of a stopped one
+    // shows namespaces of its own where the next start joins X's)
+    const joins = isRunning(info.state) ? safely(() => this.namespaceJoins(info.config)) : undefined;
+    return containerOciSpec(info.config, this.store.containerDir(info.config.id), netns, joins);
   }
 
   /** All containers, repairing the ones whose process vanished while nobody watched. */

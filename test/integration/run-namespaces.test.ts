@@ -71,6 +71,30 @@ describe('--ipc', () => {
     const host = await cli(['run', '--rm', '--ipc', 'host', 'busybox', 'readlink', '/proc/self/ns/ipc']);
     expect(host.stdout.trim()).toBe(nsOf('self', 'ipc'));
   });
+
+  it("host: the host's /dev/shm too (docker binds it)", async () => {
+    const name = `berth-ns-test-${process.pid}`;
+    fs.writeFileSync(`/dev/shm/${name}`, 'from-host');
+    try {
+      const r = await cli(['run', '--rm', '--ipc', 'host', 'busybox', 'cat', `/dev/shm/${name}`]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toBe('from-host');
+      const own = await cli(['run', '--rm', 'busybox', 'ls', '/dev/shm']);
+      expect(own.stdout).toBe('');
+    } finally {
+      fs.rmSync(`/dev/shm/${name}`, { force: true });
+    }
+  });
+
+  it("container:X needs X created with --ipc shareable (docker's rule)", async () => {
+    await detached('ipc-private', 'exec sleep 1000');
+    const r = await cli(['run', '--rm', '--ipc', 'container:ipc-private', 'busybox', 'true']);
+    expect({ code: r.code, stderr: r.stderr }).toEqual({
+      code: 125,
+      stderr: 'berth: Cannot join the IPC namespace of container "ipc-private": it is not shareable; create it with --ipc shareable\n',
+    });
+    expect(berth.ps({ all: true }).map((c) => c.config.name)).toEqual(['ipc-private']);
+  });
 });
 
 describe('--uts host', () => {
@@ -170,6 +194,7 @@ describe('bad input: one line, exit 125, nothing left', () => {
     [['--uts', 'host', '--hostname', 'x'], /^berth: Conflicting options: --hostname and --uts host; .*\n$/],
     [['--cgroupns', 'nope'], /^berth: Expected host or private for --cgroupns but received "nope"\n$/],
     [['--ipc', 'host', '--sysctl', 'kernel.shmmax=1000'], /kernel\.shmmax is not allowed with --ipc host/],
+    [['-d', '--restart', 'always', '--pid', 'container:x'], /^berth: Conflicting options: --restart always and container:x; /],
   ])('%j', async (flags, message) => {
     const r = await cli(['run', '--rm', ...flags, 'busybox', 'true']);
     expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 125, stderr: expect.stringMatching(message) });
