@@ -189,19 +189,7 @@ function ociRule(rule: string, allow = true): DeviceCgroupRule {
  *  when the container has rules of its own (docker's defaults are implied otherwise: berth's
  *  cgroup managers apply them to every container). */
 export function ociDevices(c: DeviceFields): { devices?: Device[]; rules?: DeviceCgroupRule[] } {
-  if (c.privileged) {
-    return {
-      devices: hostDevices().map((d) => ({
-        type: modeType(d.mode) ?? 'c',
-        path: `/${d.target}`,
-        major: major(d.rdev),
-        minor: minor(d.rdev),
-        fileMode: d.mode & 0o7777,
-      })),
-    };
-  }
-  const extra = extraDeviceRules(c);
-  const devices = (c.devices ?? []).map((d) => ({
+  const given: Device[] = (c.devices ?? []).map((d) => ({
     type: d.type,
     path: d.path,
     major: d.major,
@@ -210,8 +198,23 @@ export function ociDevices(c: DeviceFields): { devices?: Device[]; rules?: Devic
     uid: d.uid,
     gid: d.gid,
   }));
+  if (c.privileged) {
+    // every host device at its own path, and the --device ones where they were asked (as docker)
+    const taken = new Set(given.map((d) => d.path));
+    const host: Device[] = hostDevices()
+      .filter((d) => !taken.has(`/${d.target}`))
+      .map((d) => ({
+        type: modeType(d.mode) ?? 'c',
+        path: `/${d.target}`,
+        major: major(d.rdev),
+        minor: minor(d.rdev),
+        fileMode: d.mode & 0o7777,
+      }));
+    return { devices: [...host, ...given] };
+  }
+  const extra = extraDeviceRules(c);
   return {
-    ...(devices.length ? { devices } : {}),
+    ...(given.length ? { devices: given } : {}),
     ...(extra.length ? { rules: [{ allow: false, access: 'rwm' }, ...[...DEFAULT_DEVICE_RULES, ...extra].map((r) => ociRule(r))] } : {}),
   };
 }

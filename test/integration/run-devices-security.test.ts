@@ -114,11 +114,28 @@ describe('--security-opt seccomp=FILE', () => {
   });
 
   it('holds for processes exec’d into the container; inspect shows the rendered linux.seccomp', async () => {
-    const d = await cli(['run', '-d', '--network', 'none', '--security-opt', `seccomp=${file}`, 'busybox', 'sleep', '60']);
+    const d = await cli([
+      'run',
+      '-d',
+      '--network',
+      'none',
+      '--security-opt',
+      `seccomp=${file}`,
+      'busybox',
+      'sh',
+      '-c',
+      'mkdir /tmp/init 2>/tmp/err; touch /tmp/ready; exec sleep 60',
+    ]);
     expect(d.code, d.stderr).toBe(0);
     const id = d.stdout.trim();
-    const e = await cli(['exec', id, 'sh', '-c', 'mkdir /tmp/e || echo no-mkdir; grep Seccomp: /proc/self/status']);
-    expect(e.stdout).toBe('no-mkdir\nSeccomp:\t2\n');
+    const e = await cli([
+      'exec',
+      id,
+      'sh',
+      '-c',
+      'while [ ! -e /tmp/ready ]; do sleep 0.05; done; cat /tmp/err; mkdir /tmp/e || echo no-mkdir; grep Seccomp: /proc/self/status',
+    ]);
+    expect(e.stdout).toBe("mkdir: can't create directory '/tmp/init': Operation not permitted\nno-mkdir\nSeccomp:\t2\n");
     const spec = berth.inspect(id).ociConfig!;
     expect(spec.annotations!['org.berth.seccomp']).toBe('profile');
     expect(spec.linux!.seccomp).toEqual({
@@ -131,7 +148,9 @@ describe('--security-opt seccomp=FILE', () => {
     });
   });
 
-  it('--privileged runs without it, as docker', async () => {
+  it('--privileged runs without it, as docker (and takes --device too)', async () => {
+    const both = await run(['--privileged', '--device', '/dev/zero:/dev/myzero'], "stat -c '%t:%T' /dev/myzero /dev/zero");
+    expect(both.stdout).toBe('1:5\n1:5\n');
     const r = await run(
       ['--privileged', '--security-opt', `seccomp=${file}`],
       'grep Seccomp: /proc/self/status; mkdir /tmp/d && echo made',
