@@ -25,7 +25,7 @@ const ps = command({
       short: 'f',
       kind: 'strings',
       value: 'KEY=VAL',
-      help: 'Filter output (repeatable; one key ORed, keys ANDed): status=, exited=CODE, name=, id=PREFIX, label=KEY[=VALUE], ancestor=IMAGE, volume=, network=, before=/since=CONTAINER',
+      help: 'Filter output (repeatable; one key ORed, keys ANDed): status=, exited=CODE, name=, id=PREFIX, label=KEY[=VALUE], ancestor=IMAGE, volume=, network=, health=starting|healthy|unhealthy|none, before=/since=CONTAINER',
     },
     { name: '--format', kind: 'string', value: 'json', help: 'Format output: json, one object per line' },
   ],

@@ -12,11 +12,14 @@ import { hasExited, isRunning } from './container-predicates';
 import type { ContainerInfo } from './types';
 
 /** docker's keys (health= is the health checks' own). */
-const KEYS = ['label', 'ancestor', 'exited', 'status', 'name', 'id', 'volume', 'network', 'before', 'since'] as const;
+const KEYS = ['label', 'ancestor', 'exited', 'status', 'name', 'id', 'volume', 'network', 'before', 'since', 'health'] as const;
 type Key = (typeof KEYS)[number];
 
 /** docker's states; berth's containers are only ever created, running or exited. */
 const STATES = ['created', 'restarting', 'running', 'removing', 'paused', 'exited', 'dead'];
+
+/** docker's health= values: a health check's status, or none for a container without one. */
+const HEALTH = ['starting', 'healthy', 'unhealthy', 'none'];
 
 /** Every value of each key given, as the API's `filters` or the CLI's repeated --filter make them. */
 export type ContainerFilters = Partial<Record<Key, string[]>>;
@@ -44,6 +47,7 @@ export function parseContainerFilters(input: ContainerFilterInput | undefined): 
       throw new BerthError('INVALID_ARGUMENT', `Invalid filter ${quote(key)}; the filters of ps are ${KEYS.join(', ')}`);
     if (key === 'status' && !STATES.includes(value)) throw invalid('--filter status', STATES.join(', '), value);
     if (key === 'exited' && !/^-?\d+$/.test(value)) throw invalid('--filter exited', 'an exit code (an integer)', value);
+    if (key === 'health' && !HEALTH.includes(value)) throw invalid('--filter health', HEALTH.join(', '), value);
     if (value === '' && key !== 'name') throw invalid(`--filter ${key}`, 'a value', value);
     (out[key as Key] ??= []).push(value);
   }
@@ -86,6 +90,7 @@ export function filterContainers(
         c.config.volumes.some((m) => m.volume === v || m.containerPath === v || (m.hostPath !== '' && m.hostPath === v)),
       ) &&
       any(f.network, (v) => networksOf(c).includes(v === 'bridge' ? DEFAULT_NETWORK : v)) &&
+      any(f.health, (v) => (c.state.health?.Status ?? 'none') === v) &&
       any(before, (t) => c.config.created < t) &&
       any(since, (t) => c.config.created > t)
     );

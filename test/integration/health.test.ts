@@ -99,10 +99,21 @@ describe('--health-cmd', () => {
     expect(inspect[0].state.health.Status).toBe('healthy');
   });
 
-  it('is starting until the first check has run', async () => {
+  it('is starting until the first check has run; ps --filter health= selects by it', async () => {
     await runDetached(['--name', 'wait', '--health-cmd', 'true', '--health-interval', '1m', 'busybox', 'sleep', '60']);
     expect((await cli(['ps'])).stdout).toMatch(/Up .* \(health: starting\)\s+wait\n/);
     expect(health('wait')).toEqual({ Status: 'starting', FailingStreak: 0, Log: [] });
+    // ps --filter health=
+    await runDetached(['--name', 'plain', 'busybox', 'sleep', '60']);
+    const names = async (f: string) => (await cli(['ps', '--format', 'json', '--filter', f])).stdout.match(/"Names":"\w+"/g);
+    expect(await names('health=starting')).toEqual(['"Names":"wait"']);
+    expect(await names('health=none')).toEqual(['"Names":"plain"']);
+    expect(await names('health=healthy')).toBeNull();
+    const bad = await cli(['ps', '--filter', 'health=fine']);
+    expect({ code: bad.code, stderr: bad.stderr }).toEqual({
+      code: 125,
+      stderr: 'berth: Expected starting, healthy, unhealthy, none for --filter health but received "fine"\n',
+    });
   });
 
   it('a failing check makes it unhealthy after --health-retries consecutive failures', async () => {

@@ -94,7 +94,7 @@ describe('ps --filter', () => {
     expect({ code: bad.code, stderr: bad.stderr }).toEqual({
       code: 125,
       stderr:
-        'berth: Invalid filter "colour"; the filters of ps are label, ancestor, exited, status, name, id, volume, network, before, since\n',
+        'berth: Invalid filter "colour"; the filters of ps are label, ancestor, exited, status, name, id, volume, network, before, since, health\n',
     });
     const status = await cli(['ps', '-f', 'status=sleeping']);
     expect(status.code).toBe(125);
