@@ -4,12 +4,13 @@
 // systempaths=unconfined, --privileged, --cap-add/--cap-drop (CapEff), and bad input.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Berth } from '../../src/index';
 import { CAPS, DEFAULT_CAPS } from '../../src/native/constants';
 import { lsmHost } from '../../src/oci/lsm';
 import { withBusybox } from '../helpers/berth';
 import { runCli, type TempRoots } from '../helpers/env';
+import { OciSandbox } from '../helpers/oci';
 
 const fixture = withBusybox({
   beforeCheck: async (b) => {
@@ -276,5 +277,42 @@ describe('bad input', () => {
     }
     expect((await cli(['ps', '-a', '-q'])).stdout).toBe('');
     expect(fs.readdirSync(roots.root, { recursive: true, encoding: 'utf8' }).sort()).toEqual(before);
+  });
+});
+
+describe("berth-oci: an OCI config's linux.devices and linux.resources.devices", () => {
+  let sandbox: OciSandbox;
+  beforeAll(() => {
+    sandbox = new OciSandbox('berth-oci-dev-');
+  });
+  afterAll(() => sandbox.remove());
+
+  it.runIf(hasLoop)("a node allowed by its own rule (as podman's --device sends it) is usable as the rule says; others refused", () => {
+    const b = sandbox.bundle('dev', (c) => {
+      c.process.args = [
+        'sh',
+        '-c',
+        'exec 3</dev/xloop && echo read-ok; (exec 5</dev/yloop) && echo y-ok; exec 4>/dev/xloop && echo write-ok',
+      ];
+      c.linux.devices = [
+        { type: 'b', path: '/dev/xloop', major: 7, minor: 0, fileMode: 0o600 },
+        { type: 'b', path: '/dev/yloop', major: 7, minor: 1, fileMode: 0o600 },
+      ];
+      c.linux.resources = {
+        devices: [
+          { allow: false, access: 'rwm' },
+          { allow: true, type: 'c', major: 1, minor: 3, access: 'rwm' },
+          { allow: true, type: 'b', major: 7, minor: 0, access: 'r' },
+        ],
+      };
+    });
+    try {
+      const r = sandbox.oci(['run', '--bundle', b, 'dev']);
+      expect(r.stdout).toBe('read-ok\n');
+      expect(r.stderr).toMatch(/can't (create|open) '?\/dev\/xloop'?: Operation not permitted/);
+      expect(r.stderr).toMatch(/can't open '?\/dev\/yloop'?: Operation not permitted/);
+    } finally {
+      sandbox.deleteAll();
+    }
   });
 });
