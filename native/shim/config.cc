@@ -62,7 +62,7 @@ Config readConfig(const std::string& path) {
     std::string key = line.substr(0, eq);
     std::string value = line.substr(eq + 1);
     bool isPath = key == "plan" || key == "state" || key == "log" || key == "cgroup_dir" || key == "oom_file" ||
-                  key == "stop_marker" || key == "remove_dir" || key == "name_link";
+                  key == "stop_marker" || key == "remove_dir" || key == "name_link" || key == "attach_socket";
     if (isPath && (value.empty() || value[0] != '/'))
       bad(path, "expected an absolute path for " + key + " but received \"" + value + "\"");
     if (key == "plan")
@@ -95,12 +95,19 @@ Config readConfig(const std::string& path) {
       if (c.exitCommand.empty() && (value.empty() || value[0] != '/'))
         bad(path, "expected an absolute path for exit_command but received \"" + value + "\"");
       c.exitCommand.push_back(value);
-    } else
+    } else if (key == "attach_socket")
+      c.attachSocket = value;
+    else if (key == "attached")
+      c.attached = number(path, key, value) != 0;
+    else if (key == "stdin_open")
+      c.stdinOpen = number(path, key, value) != 0;
+    else if (key == "stdin_once")
+      c.stdinOnce = number(path, key, value) != 0;
+    else
       bad(path, "unknown key \"" + key + "\"");
   }
   if (c.plan.empty()) bad(path, "missing plan=");
   if (c.state.empty()) bad(path, "missing state=");
-  if (c.log.empty()) bad(path, "missing log=");
   if (c.logMaxFiles == 0) c.logMaxFiles = 1;
   return c;
 }

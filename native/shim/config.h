@@ -14,7 +14,7 @@ enum class RestartPolicy { kNo, kAlways, kOnFailure, kUnlessStopped };
 struct Config {
   std::string plan;         // the encoded spawn plan (src/native/plan-codec.ts)
   std::string state;        // state.json, replaced atomically on every change
-  std::string log;          // json-file log
+  std::string log;          // json-file log; empty: --log-driver none
   uint64_t logMaxSize = 0;  // 0: unbounded
   unsigned logMaxFiles = 1;
   std::vector<std::string> cgroupDirs;  // removed after the final exit
@@ -28,6 +28,10 @@ struct Config {
   // Run (not waited for) after the final exit, with the shim's pid appended: `berth container
   // cleanup`, which releases what only Node can (the CNI networks). As podman's exit command.
   std::vector<std::string> exitCommand;
+  std::string attachSocket;  // the attach socket (attach.h); empty: none
+  bool attached = false;     // fd 4 is a client connected already (start -a, a foreground run)
+  bool stdinOpen = false;    // -i: the container's stdin is a pipe (or the pty) fed by clients
+  bool stdinOnce = false;    // close the container's stdin when a client's input ends (docker run -i)
 };
 
 // A failure to report on the status pipe as `err STEP\tERRNO\tINDEX\tPATH`.

@@ -13,6 +13,7 @@
 namespace berth::shim {
 
 int JsonLog::open() {
+  if (path_.empty()) return 0;
   fd_.reset(::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY, 0640));
   if (!fd_.valid()) return errno;
   struct stat st;
@@ -36,6 +37,7 @@ void JsonLog::rotate() {
 }
 
 void JsonLog::append(const char* stream, const char* data, size_t n, const struct timespec& when) {
+  if (!fd_.valid()) return;
   char time[40];
   rfc3339Nano(when, time);
   entry_.clear();
@@ -110,6 +112,7 @@ void LogStream::pump(JsonLog& log, bool untilEof) {
     }
     if (n <= 0) break;  // EOF, or EIO from a pty master whose slave side closed
     idle = 0;
+    if (tap) tap(buf, static_cast<size_t>(n));
     feed(log, buf, static_cast<size_t>(n));
     // Back to poll now and then: a chatty container must not delay reaping.
     if (!untilEof && (static_cast<size_t>(n) < sizeof buf || ++reads >= 16)) return;

@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "core/unique_fd.h"
@@ -18,7 +19,7 @@ class JsonLog {
  public:
   JsonLog(std::string path, uint64_t maxSize, unsigned maxFiles)
       : path_(std::move(path)), maxSize_(maxSize), maxFiles_(maxFiles) {}
-  // 0, or the errno of open(2).
+  // 0, or the errno of open(2). An empty path is `--log-driver none`: nothing is written.
   int open();
   void append(const char* stream, const char* data, size_t n, const struct timespec& when);
 
@@ -47,6 +48,8 @@ class LogStream {
   void pump(JsonLog& log, bool untilEof);
   void close();
   int fd = -1;
+  // Sees every chunk read, before the log does (the attach clients' copy).
+  std::function<void(const char*, size_t)> tap;
 
  private:
   const char* name_;

@@ -49,7 +49,11 @@ int main(int argc, char** argv) {
   int status = fcntl(3, F_SETFD, FD_CLOEXEC) == 0 ? 3 : -1;
   // Whatever else the launcher leaked to us (Node does not mark every fd close-on-exec) would be
   // held open for the container's whole life: a pipe's reader would never see EOF.
-  syscall(SYS_close_range, status < 0 ? 3U : 4U, ~0U, 0U);
+  // fd 4 may be an attach client connected already (config `attached=1`): kept until the config
+  // says whether it is one.
+  struct stat st;
+  bool client = status >= 0 && fstat(4, &st) == 0 && S_ISSOCK(st.st_mode) && fcntl(4, F_SETFD, FD_CLOEXEC) == 0;
+  syscall(SYS_close_range, status < 0 ? 3U : client ? 5U : 4U, ~0U, 0U);
   if (argc != 2) {
     static const char usage[] = "usage: berth-shim CONFIG_FILE\n";
     if (write(2, usage, sizeof usage - 1) < 0) {
@@ -73,6 +77,7 @@ int main(int argc, char** argv) {
     return 1;
   }
 
+  if (client && !config.attached) close(4);
   pid_t pid = fork();
   if (pid < 0) {
     berth::shim::reportStatus(status, berth::shim::errorLine(StartError{"fork", errno, -1, ""}));

@@ -3,14 +3,18 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <vector>
 
+#include "core/enter.h"
 #include "core/unique_fd.h"
 #include "shim/cleanup.h"
 #include "shim/json.h"
@@ -22,6 +26,10 @@ constexpr unsigned kFirstBackoffMs = 100;
 constexpr unsigned kMaxBackoffMs = 5000;
 // A run this long was a success of sorts: the next restart starts from the first delay again.
 constexpr long kStableRunSeconds = 10;
+// Client input queued for the container's stdin before clients are no longer read.
+constexpr size_t kMaxStdinQueued = 64 * 1024;
+// The launcher's end of a socketpair, inherited for `attached=1` (main.cc keeps it open).
+constexpr int kAttachedClientFd = 4;
 
 struct timespec monotonicNow() {
   struct timespec t;
@@ -84,6 +92,8 @@ Monitor::Monitor(Config config, SpawnPlan plan)
   // If the shim dies the container dies too, so that a recorded 'running' is never a lie that
   // outlives its witness.
   plan_.parentDeathSignal = SIGKILL;
+  out_.tap = [this](const char* d, size_t n) { attach_.broadcast(kFrameStdout, d, n); };
+  err_.tap = [this](const char* d, size_t n) { attach_.broadcast(kFrameStderr, d, n); };
 }
 
 int Monitor::run(int statusFd) {
@@ -100,7 +110,11 @@ int Monitor::run(int statusFd) {
     failure = StartError{"open", errno, -1, "/dev/null"};
   } else if (int err = log_.open()) {
     failure = StartError{"open", err, -1, config_.log};
+  } else if (int err = config_.attachSocket.empty() ? 0 : attach_.listen(config_.attachSocket)) {
+    failure = StartError{"listen", err, -1, config_.attachSocket};
   } else {
+    // Before the container starts: this client sees its output from the first byte.
+    if (config_.attached) attach_.adopt(kAttachedClientFd);
     oomSeen_ = oomCount();
     try {
       start();
@@ -113,6 +127,7 @@ int Monitor::run(int statusFd) {
   if (!failure.step.empty()) {
     // Nothing of this start may outlive the report: the launcher checks the host right after.
     removeCgroupDirs(config_.cgroupDirs);
+    attach_.shutdown(0);
     reportStatus(statusFd, errorLine(failure));
     return 1;
   }
@@ -175,10 +190,28 @@ void Monitor::start() {
     errRead.reset(fds[0]);
     errWrite.reset(fds[1]);
     plan_.stdio[0] = devNull_;
+    if (config_.stdinOpen && !stdinEof_) {
+      if (pipe2(fds, O_CLOEXEC) < 0) throwSys(errno, "pipe2", "stdin");
+      plan_.stdio[0] = fds[0];
+      stdin_.reset(fds[1]);
+    }
     plan_.stdio[1] = outWrite.get();
     plan_.stdio[2] = errWrite.get();
   }
-  Spawned s = spawn(plan_);
+  // The host's PID namespace, or another container's (core/spawn.h startsThroughHelper): through
+  // berth-nsenter (core/enter.h), from the plan file's bytes (stdio is ours, startHelper hands it over).
+  Spawned s;
+  if (!startsThroughHelper(plan_)) {
+    s = spawn(plan_);
+  } else {
+    std::string bytes;
+    try {
+      bytes = readWholeFile(config_.plan, "plan");
+    } catch (const StartError& e) {
+      throwSys(e.err, "read", config_.plan);
+    }
+    s = spawnInside(plan_, reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
+  }
   close(s.pidfd);  // SIGCHLD tells of every exit, the container's and any reparented process's
   startedMono_ = monotonicNow();
   run_.pid = s.pid;
@@ -196,27 +229,77 @@ void Monitor::start() {
 }
 
 void Monitor::waitForExit() {
+  std::vector<struct pollfd> fds;
   while (!exited_) {
-    struct pollfd fds[3];
-    nfds_t n = 0;
-    fds[n++] = {signalFd_, POLLIN, 0};
-    int outAt = -1, errAt = -1;
-    if (out_.fd >= 0) {
-      outAt = static_cast<int>(n);
-      fds[n++] = {out_.fd, POLLIN, 0};
+    fds.clear();
+    fds.push_back({signalFd_, POLLIN, 0});
+    // A slow attach client holds the container's output back, as a terminal would.
+    bool reading = !attach_.congested();
+    int outAt = -1, errAt = -1, inAt = -1;
+    if (out_.fd >= 0 && reading) {
+      outAt = static_cast<int>(fds.size());
+      fds.push_back({out_.fd, POLLIN, 0});
     }
-    if (err_.fd >= 0) {
-      errAt = static_cast<int>(n);
-      fds[n++] = {err_.fd, POLLIN, 0};
+    if (err_.fd >= 0 && reading) {
+      errAt = static_cast<int>(fds.size());
+      fds.push_back({err_.fd, POLLIN, 0});
     }
-    if (poll(fds, n, -1) < 0) {
+    if (!stdinPending_.empty() && stdinFd() >= 0) {
+      inAt = static_cast<int>(fds.size());
+      fds.push_back({stdinFd(), POLLOUT, 0});
+    }
+    size_t attachAt = fds.size();
+    attach_.pollFds(fds, stdinPending_.size() < kMaxStdinQueued);
+    if (poll(fds.data(), fds.size(), -1) < 0) {
       if (errno != EINTR) reapChildren();  // cannot happen with valid fds; never spin blindly
       continue;
     }
     if (outAt >= 0 && fds[outAt].revents) out_.pump(log_, false);
     if (errAt >= 0 && fds[errAt].revents) err_.pump(log_, false);
+    if (inAt >= 0 && fds[inAt].revents) writeStdin();
+    attach_.handle(fds, attachAt, [this](uint8_t type, const std::string& p) { onInput(type, p); });
     if (fds[0].revents) reapChildren();
   }
+  stdin_.reset();  // the next run gets a pipe of its own
+  stdinPending_.clear();
+}
+
+int Monitor::stdinFd() const {
+  if (!config_.stdinOpen) return -1;
+  return plan_.tty ? out_.fd : stdin_.get();
+}
+
+void Monitor::onInput(uint8_t type, const std::string& payload) {
+  if (type == kFrameStdin && stdinFd() >= 0) {
+    stdinPending_ += payload;
+    writeStdin();
+  } else if (type == kFrameStdinEof && config_.stdinOnce && !plan_.tty) {
+    stdinEof_ = true;
+    if (stdinPending_.empty()) stdin_.reset();
+  } else if (type == kFrameResize && plan_.tty && out_.fd >= 0) {
+    struct winsize ws = {};
+    unsigned rows = 0, cols = 0;
+    if (sscanf(payload.c_str(), "%u %u", &rows, &cols) == 2 && rows > 0 && cols > 0 && rows < 65536 && cols < 65536) {
+      ws.ws_row = static_cast<unsigned short>(rows);
+      ws.ws_col = static_cast<unsigned short>(cols);
+      ioctl(out_.fd, TIOCSWINSZ, &ws);
+    }
+  }
+}
+
+void Monitor::writeStdin() {
+  int fd = stdinFd();
+  while (fd >= 0 && !stdinPending_.empty()) {
+    ssize_t w = write(fd, stdinPending_.data(), stdinPending_.size());
+    if (w < 0 && errno == EINTR) continue;
+    if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+    if (w <= 0) {
+      stdinPending_.clear();  // the container closed its stdin: what it did not read is dropped
+      break;
+    }
+    stdinPending_.erase(0, static_cast<size_t>(w));
+  }
+  if (stdinEof_ && stdinPending_.empty()) stdin_.reset();
 }
 
 void Monitor::reapChildren() {
@@ -282,6 +365,10 @@ void Monitor::finish(const ExitInfo& exit) {
   // After the cgroups: whoever sees 'exited' may count on them being gone.
   writeState(config_.state, run_, restarts_, shimPid_, &exit);
   if (!config_.removeDir.empty()) removeContainerDir(config_.removeDir, config_.nameLink);
+  // Last to attached clients: the exit, once the container is removed (run --rm returns then).
+  std::string code = std::to_string(exit.exitCode) + (exit.oomKilled ? " 1" : " 0");
+  attach_.broadcast(kFrameExit, code.data(), code.size());
+  attach_.shutdown(5000);
   runExitCommand();
 }
 

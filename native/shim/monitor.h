@@ -5,6 +5,8 @@
 #include <string>
 
 #include "core/spawn.h"
+#include "core/unique_fd.h"
+#include "shim/attach.h"
 #include "shim/config.h"
 #include "shim/log.h"
 #include "shim/state.h"
@@ -32,6 +34,12 @@ class Monitor {
   unsigned long long oomCount() const;
   void finish(const ExitInfo& exit);
   void runExitCommand();
+  // Attach clients' frames: stdin data, its end, a terminal size.
+  void onInput(uint8_t type, const std::string& payload);
+  // Writes what clients sent to the container's stdin, as much as it takes now.
+  void writeStdin();
+  // Where clients' input goes: the stdin pipe, or with a tty the pty master; -1 without -i.
+  int stdinFd() const;
 
   Config config_;
   SpawnPlan plan_;
@@ -46,6 +54,10 @@ class Monitor {
   int waitStatus_ = 0;
   unsigned restarts_ = 0;
   unsigned long long oomSeen_ = 0;
+  AttachServer attach_;
+  UniqueFd stdin_;  // our end of the container's stdin pipe (-i without a tty), one per run
+  std::string stdinPending_;
+  bool stdinEof_ = false;  // stdin_once: a client's input ended, the container's stdin stays closed
 };
 
 // The line written to the status pipe for a failed start: `err STEP\tERRNO\tINDEX\tPATH\n`.

@@ -3,6 +3,7 @@ import { Berth, type BerthOptions } from '../index';
 import { parseSignal, parseStopTimeout } from '../util/signals';
 import { command, errorLine, positionals, type Command } from './command';
 import type { Flags } from './flags';
+import { attachedRun, runAttached } from './run-attached';
 
 /** Runs fn for each container named on the command line; docker prints each name that worked and
  *  one error line for each that did not, then exits 1 if any failed. Flags are checked before:
@@ -45,16 +46,23 @@ export const start = command({
   operands: 'CONTAINER [CONTAINER...]',
   summary: 'Start stopped containers again, detached, with their write layer.',
   flags: [
-    { name: '--attach', short: 'a', kind: 'boolean', help: 'Attach STDOUT/STDERR until the container stops, and exit with its status' },
+    { name: '--attach', short: 'a', kind: 'boolean', help: 'Attach STDOUT/STDERR and forward signals, and exit with its status' },
+    { name: '--interactive', short: 'i', kind: 'boolean', help: "Attach container's STDIN" },
+    {
+      name: '--detach-keys',
+      kind: 'string',
+      value: 'KEYS',
+      help: 'Override the key sequence for detaching a container (default "ctrl-p,ctrl-q")',
+    },
   ],
   async run(args, global): Promise<number> {
-    if (!args.attach) return forEach(start, args, global, (b, ref) => b.start(ref));
+    if (!args.attach && !args.interactive) return forEach(start, args, global, (b, ref) => b.start(ref));
     const [ref] = positionals(start, args, 1);
     const berth = new Berth(global);
-    await berth.start(ref);
-    for await (const e of berth.logs(ref, { follow: true, tail: 0 }))
-      (e.stream === 'stderr' ? process.stderr : process.stdout).write(e.log);
-    return (await berth.wait(ref)).exitCode ?? 0;
+    const { config } = berth.runtime.resolve(ref);
+    // attached from before its process starts: nothing of its output is missed (run-attached.ts)
+    const o = attachedRun({ detachKeys: args.detachKeys, interactive: args.interactive && config.interactive, tty: config.tty });
+    return runAttached(berth, o, (a) => berth.start(ref, a));
   },
 });
 

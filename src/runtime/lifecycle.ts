@@ -7,7 +7,7 @@ import { quote } from '../util/quote';
 import { safely } from '../util/safely';
 import { isRunning, isStopped } from './container-predicates';
 import { startError } from './errors';
-import { AttachConnection, attachSocketPath, connectAttach, type AttachStart } from './attach-socket';
+import { attachSocketPath, connectAttach, type AttachConnection, type AttachStart } from './attach-socket';
 import { readLogs, type LogEntry, type ReadLogOptions } from './logs';
 import { spawnPlan } from './plan';
 import type { Runtime } from './runtime';
@@ -116,7 +116,7 @@ export class Lifecycle {
       if (e instanceof BerthError) throw e;
       throw startError(e, config, plan);
     }
-    if (shim.attach) attach!.onAttach(new AttachConnection(shim.attach));
+    if (shim.attach) attach!.onAttach(shim.attach);
     let started: ContainerInfo;
     try {
       started = this.rt.resolve(config.id);
@@ -173,7 +173,10 @@ export class Lifecycle {
   logs(ref: string, opts: Omit<ReadLogOptions, 'done'> = {}): AsyncGenerator<LogEntry> {
     const { id, log } = this.rt.resolve(ref).config;
     if (log?.driver === 'none')
-      throw new BerthError('INVALID_STATE', 'configured logging driver does not support reading (the container runs with --log-driver none)');
+      throw new BerthError(
+        'INVALID_STATE',
+        'configured logging driver does not support reading (the container runs with --log-driver none)',
+      );
     const done = () => {
       try {
         return !isRunning(this.rt.resolve(id).state);

@@ -1,4 +1,13 @@
 import * as fs from 'node:fs';
+import { invalid } from '../errors';
+
+/** docker's --log-driver: json-file (the default, the shim's log) or none. Other drivers of
+ *  docker's (local, journald, syslog...) are refused. */
+export function parseLogDriver(driver: string | undefined): { driver?: 'none' } {
+  if (driver === undefined || driver === 'json-file') return {};
+  if (driver === 'none') return { driver: 'none' };
+  throw invalid('--log-driver', 'json-file or none', driver);
+}
 
 /** One line of a container's log, as the shim wrote it (docker's json-file format). */
 export interface LogEntry {

@@ -1,6 +1,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import type { Duplex } from 'node:stream';
 import { BerthError, type SystemError } from '../errors';
+import { AttachConnection } from './attach-socket';
 import { native } from '../native';
 import { quote } from '../util/quote';
 
@@ -25,13 +27,16 @@ export interface LogOptions {
   maxSize: number;
   /** Files kept, the current one included. */
   maxFiles: number;
+  /** docker's --log-driver: json-file (default) or none (no log at all). */
+  driver?: 'json-file' | 'none';
 }
 
 /** The shim's configuration file: key=value lines (see native/shim). Values never hold a newline. */
 export interface ShimConfig {
   plan: string;
   state: string;
-  log: string;
+  /** The json-file log; none for --log-driver none. */
+  log?: string;
   logMaxSize: number;
   logMaxFiles: number;
   cgroupDirs: string[];
@@ -43,13 +48,20 @@ export interface ShimConfig {
   nameLink?: string;
   /** Run by the shim after the final exit, its pid appended (berth container cleanup). */
   exitCommand?: string[];
+  /** The attach socket the shim serves (attach-socket.ts). */
+  attachSocket?: string;
+  /** fd 4 of the shim is a client connected already: it sees the output from the first byte. */
+  attached?: boolean;
+  /** -i: the container's stdin is fed by attach clients; stdinOnce: closed when a client's ends. */
+  stdinOpen?: boolean;
+  stdinOnce?: boolean;
 }
 
 export function formatShimConfig(c: ShimConfig): string {
   const lines = [
     `plan=${c.plan}`,
     `state=${c.state}`,
-    `log=${c.log}`,
+    ...(c.log ? [`log=${c.log}`] : []),
     `log_max_size=${c.logMaxSize}`,
     `log_max_files=${c.logMaxFiles}`,
     ...c.cgroupDirs.map((d) => `cgroup_dir=${d}`),
@@ -60,6 +72,10 @@ export function formatShimConfig(c: ShimConfig): string {
     ...(c.removeDir ? [`remove_dir=${c.removeDir}`] : []),
     ...(c.nameLink ? [`name_link=${c.nameLink}`] : []),
     ...(c.exitCommand ?? []).map((a) => `exit_command=${a}`),
+    ...(c.attachSocket ? [`attach_socket=${c.attachSocket}`] : []),
+    ...(c.attached ? ['attached=1'] : []),
+    ...(c.stdinOpen ? ['stdin_open=1'] : []),
+    ...(c.stdinOnce ? ['stdin_once=1'] : []),
   ];
   for (const l of lines)
     if (l.includes('\n')) throw new BerthError('INVALID_ARGUMENT', `A path given to the shim contains a newline: ${quote(l)}`);
@@ -69,6 +85,8 @@ export function formatShimConfig(c: ShimConfig): string {
 export interface ShimStarted {
   pid: number;
   startTime: number;
+  /** With `attached`: our end of the socketpair the shim holds as an attach client. */
+  attach?: AttachConnection;
 }
 
 /** A child failure as the shim reports it, shaped like the addon's errors so that startError can
@@ -96,8 +114,10 @@ function shimFailure(line: string): SystemError {
   return e;
 }
 
-/** Starts berth-shim for one container and waits for its one-line report on fd 3. */
-export function startShim(configFile: string, timeoutMs = 30_000): Promise<ShimStarted> {
+/** Starts berth-shim for one container and waits for its one-line report on fd 3. `attached`:
+ *  the shim gets a socketpair as fd 4 (libuv makes 'pipe' stdio of a socketpair), an attach
+ *  client from before the container starts. */
+export function startShim(configFile: string, timeoutMs = 30_000, attached = false): Promise<ShimStarted> {
   if (!fs.existsSync(SHIM_PATH)) {
     return Promise.reject(
       new BerthError('INTERNAL', `berth-shim is missing at ${SHIM_PATH}; rebuild the native parts with \`npm rebuild berth\``),
@@ -109,16 +129,23 @@ export function startShim(configFile: string, timeoutMs = 30_000): Promise<ShimS
     // From a sealed in-memory copy: the shim is the parent of everything the container runs, and
     // its /proc/PID/exe must never be the host's file (native/core/sealed_exe.h).
     const sealed = `/proc/${process.pid}/fd/${native().sealedExecutable(SHIM_PATH)}`;
-    const child = spawn(sealed, [configFile], { argv0: 'berth-shim', stdio: ['ignore', 'ignore', 'ignore', 'pipe'] });
+    const child = spawn(sealed, [configFile], {
+      argv0: 'berth-shim',
+      stdio: ['ignore', 'ignore', 'ignore', 'pipe', ...(attached ? (['pipe'] as const) : [])],
+    });
     const report = child.stdio[3]!;
+    // read from now on: Node drains a stdio stream nobody reads once the child exits (at once)
+    const attach = attached ? new AttachConnection(child.stdio[4] as Duplex) : undefined;
     let text = '';
     const timer = setTimeout(() => finish(new BerthError('START_FAILED', `berth-shim did not report within ${timeoutMs} ms`)), timeoutMs);
     const finish = (result: Error | ShimStarted) => {
       clearTimeout(timer);
       report.removeAllListeners();
       report.destroy();
-      if (result instanceof Error) reject(result);
-      else resolve(result);
+      if (result instanceof Error) {
+        attach?.close();
+        reject(result);
+      } else resolve(attach ? { ...result, attach } : result);
     };
     report.on('data', (b: Buffer) => {
       text += b.toString();

@@ -1,0 +1,66 @@
+#pragma once
+#include <poll.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/unique_fd.h"
+
+namespace berth::shim {
+
+// The attach socket (conmon's): every connected client gets the container's output, and what a
+// client sends goes to the container's stdin. Frames both ways: 1 byte type, 4 bytes big-endian
+// length, payload. Detach keys are the client's business: it just disconnects.
+enum : uint8_t {
+  // shim -> client
+  kFrameStdout = 1,
+  kFrameStderr = 2,
+  kFrameExit = 3,  // "CODE OOM" (OOM 0 or 1): the final exit, after everything else was done
+  // client -> shim
+  kFrameStdin = 0,
+  kFrameStdinEof = 4,
+  kFrameResize = 5,  // "ROWS COLS"
+};
+
+class AttachServer {
+ public:
+  // Frames received from a client: type and payload.
+  using InputHandler = std::function<void(uint8_t, const std::string&)>;
+  // Binds and listens on path (replacing a stale socket); 0 or the errno.
+  int listen(const std::string& path);
+  // A client that is connected already (the launcher's end of a socketpair, inherited as a fd).
+  void adopt(int fd);
+  // Queues a frame for every client.
+  void broadcast(uint8_t type, const char* data, size_t n);
+  // Too much output is queued for a slow client: the caller stops reading the container's output
+  // until it is written, as a terminal would block the container.
+  bool congested() const;
+  // Appends this server's descriptors to fds; `readInput` false leaves client input unread.
+  void pollFds(std::vector<struct pollfd>& fds, bool readInput) const;
+  // Handles fds[from...] as appended by the last pollFds.
+  void handle(const std::vector<struct pollfd>& fds, size_t from, const InputHandler& input);
+  // Writes what is queued (waiting at most timeoutMs in all), then closes every client and the
+  // socket, and unlinks the socket.
+  void shutdown(int timeoutMs);
+
+ private:
+  struct Client {
+    UniqueFd fd;
+    std::string out;  // queued frames
+    size_t outAt = 0;
+    std::string in;  // a partly received frame
+    bool dead = false;
+  };
+  void accept();
+  void writeSome(Client& c);
+  void readSome(Client& c, const InputHandler& input);
+  UniqueFd listener_;
+  std::string path_;
+  std::vector<std::unique_ptr<Client>> clients_;
+};
+
+}  // namespace berth::shim
