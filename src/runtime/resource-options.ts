@@ -151,6 +151,7 @@ const FLAG_OF_FIELD: Array<[RegExp, string]> = [
   [/^blockIO/, '--blkio-weight / --device-*-bps / --device-*-iops'],
   [/^cpu\.mems|^cpuset/, '--cpuset-mems'],
   [/^cpu/, '--cpu-period / --cpu-quota / --cpus'],
+  [/^devices/, '--device / --device-cgroup-rule'],
 ];
 
 export function asFlagError(e: unknown): unknown {

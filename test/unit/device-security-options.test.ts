@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { specLimits } from '../../src/oci/resources';
 import { CgroupV1 } from '../../src/runtime/cgroups/v1';
+import { asFlagError } from '../../src/runtime/resource-options';
 import { CgroupV2 } from '../../src/runtime/cgroups/v2';
 import {
   deviceCgroup,
@@ -124,6 +125,10 @@ describe('the device cgroup', () => {
     expect(() => v2.plan('c1', {}, deviceCgroup({ deviceCgroupRules: ['b 7:* rwm'] }))).not.toThrow();
     expect(caught(() => v2.plan('c1', {}, deviceCgroup(config))).message).toMatch(
       /^config.json linux.resources.devices: the device rule "c 1:3 r" allows less than rwm, and cgroup v2 device control needs an eBPF program/,
+    );
+    // what `berth create` says (it plans the cgroup before recording anything)
+    expect((asFlagError(caught(() => v2.plan('c1', {}, deviceCgroup(config)))) as Error).message).toMatch(
+      /^--device \/ --device-cgroup-rule: the device rule "c 1:3 r" allows less than rwm/,
     );
   });
 
