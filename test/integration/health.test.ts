@@ -216,6 +216,38 @@ describe('--health-cmd', () => {
   });
 });
 
+describe('the Node API', () => {
+  it('takes the flags as options (durations as strings or nanoseconds) and shows state.health', async () => {
+    const info = await berth.runDetached({
+      image: 'busybox',
+      name: 'api',
+      cmd: ['sleep', '60'],
+      network: 'none',
+      healthCmd: 'echo api',
+      healthInterval: 200e6,
+      healthTimeout: '2s',
+      healthRetries: 1,
+    });
+    expect(info.config.healthcheck).toEqual({
+      test: ['CMD-SHELL', 'echo api'],
+      intervalMs: 200,
+      timeoutMs: 2000,
+      startPeriodMs: 0,
+      startIntervalMs: 5000,
+      retries: 1,
+    });
+    const h = await until('healthy', () => (health('api')?.Status === 'healthy' ? health('api') : undefined));
+    expect(h.Log[0].Output).toBe('api\n');
+    expect(berth.ps().find((c) => c.config.name === 'api')?.state.health?.Status).toBe('healthy');
+    await expect(berth.runDetached({ image: 'busybox', healthRetries: true } as never)).rejects.toThrow(
+      'Expected healthRetries to be a string or a finite number but received a boolean true',
+    );
+    await expect(berth.runDetached({ image: 'busybox', healthInterval: '1d' })).rejects.toThrow(
+      'Expected a duration like 30s, 500ms or 1m30s for --health-interval but received "1d"',
+    );
+  });
+});
+
 describe('the monitor', () => {
   it('exits with the container (stop, rm -f), and killing it does not touch the container', async () => {
     await runDetached(['--name', 'm1', '--health-cmd', 'true', '--health-interval', '200ms', 'busybox', 'sleep', '60']);
@@ -224,6 +256,11 @@ describe('the monitor', () => {
     expect(fs.readlinkSync(`/proc/${m.pid}/exe`)).toMatch(/^\/memfd:berth-health/);
     expect((await cli(['stop', '-t', '1', 'm1'])).code).toBe(0);
     await until('the monitor gone after stop', () => !m.alive(), 5000);
+    // a start again has a monitor of its own, and starts over
+    expect((await cli(['start', 'm1'])).code).toBe(0);
+    const again = monitorOf('m1');
+    expect(again.pid).not.toBe(m.pid);
+    await until('healthy after start', () => health('m1')?.Status === 'healthy');
 
     await runDetached(['--name', 'm2', '--health-cmd', 'true', '--health-interval', '200ms', 'busybox', 'sleep', '60']);
     const m2 = monitorOf('m2');
