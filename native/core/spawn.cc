@@ -151,6 +151,9 @@ Spawned spawn(const SpawnPlan& plan) {
   // Joining a running container is berth-nsenter's job (core/enter.h): a clone of this process
   // would be visible inside the container while it still shares our memory.
   if (plan.joinPid) throwSys(EINVAL, "spawn", "a plan that joins a running container needs spawnInside");
+  // ... and so would one outside a PID namespace of its own (core/spawn.h startsThroughHelper).
+  if (startsThroughHelper(plan))
+    throwSys(EINVAL, "spawn", "a plan without a new PID namespace of its own needs spawnInside");
   // Both need a parent that is not suspended in vfork (the maps) or holds the caller's fds: berth-nsenter.
   if (plan.cloneFlags & CLONE_NEWUSER) throwSys(EINVAL, "spawn", "a new user namespace needs spawnInside");
   if (plan.preserveFds) throwSys(EINVAL, "spawn", "preserveFds needs spawnInside");
