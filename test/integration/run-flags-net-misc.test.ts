@@ -3,11 +3,16 @@
 // STOPSIGNAL (honoured by stop), --platform, --runtime, -q, --pull never, and `-1` values written
 // after a space (--memory-swap -1, --pids-limit -1).
 import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Berth, ContainerProcess, SpawnOptions } from '../../src/index';
 import { withBusybox } from '../helpers/berth';
 import { runCli, type TempRoots } from '../helpers/env';
 import { netChanges, netSnapshot, removeCniBaseChains, restoreIpForward, testSubnets, type NetSnapshot } from '../helpers/network';
+import { busyboxTar } from '../helpers/fixtures';
+import { missingTools, startRegistry, type TestRegistry } from '../helpers/registry';
+import { buildImage, buildIndex, layerTar, push } from '../fixtures/registry/images';
 
 const haveCni = fs.existsSync('/usr/lib/cni/bridge') && fs.existsSync('/usr/lib/cni/portmap') && fs.existsSync('/usr/lib/cni/host-local');
 
@@ -255,5 +260,63 @@ describe('--stop-signal, --stop-timeout and the image’s STOPSIGNAL', () => {
     expect((await timedStop('over')).exitCode).toBe(137);
     for (const c of berth.ps({ all: true })) await berth.remove(c.config.id, { force: true });
     await cli(['rmi', 'usr1img']);
+  });
+});
+
+describe.skipIf(missingTools().length > 0)('--platform with a multi-platform image in a registry', () => {
+  const hostArch = process.arch === 'arm64' ? 'arm64' : 'amd64';
+  const otherArch = hostArch === 'amd64' ? 'arm64' : 'amd64';
+  let registry: TestRegistry;
+  let work: string;
+  let ref: string;
+  beforeAll(async () => {
+    work = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-platform-'));
+    registry = await startRegistry(path.join(work, 'registry'));
+    const layout = path.join(work, 'layout');
+    for (const arch of [hostArch, otherArch]) {
+      const dir = path.join(work, arch);
+      fs.mkdirSync(path.join(dir, 'etc'), { recursive: true });
+      fs.writeFileSync(path.join(dir, 'etc/platform'), `${arch}\n`);
+      buildImage(layout, `plat-${arch}`, [busyboxTar(), layerTar(dir, path.join(work, `${arch}.tar`))], arch);
+    }
+    buildIndex(layout, 'multi', [
+      { tag: `plat-${otherArch}`, architecture: otherArch },
+      { tag: `plat-${hostArch}`, architecture: hostArch },
+    ]);
+    ref = `${registry.host}/multi:latest`;
+    push(layout, 'multi', ref, { all: true, format: 'oci' });
+  }, 120_000);
+  afterAll(async () => {
+    await registry?.stop();
+    if (work) fs.rmSync(work, { recursive: true, force: true });
+  });
+
+  it('a missing image is pulled for the platform asked; a platform the index lacks is one line', async () => {
+    const c = await cli(['create', '-q', '--platform', `linux/${otherArch}`, ref, 'true']);
+    expect(c.code, c.stderr).toBe(0);
+    expect(berth.images.resolve(ref).config.architecture).toBe(otherArch);
+    // the image now is the other platform's: asking for the host's again is refused, unless pulled
+    await refused(['run', '--rm', '--platform', `linux/${hostArch}`, ref, 'true'], /does not match the specified platform/);
+    const r = await cli([
+      'run',
+      '--rm',
+      '--pull',
+      'always',
+      '--platform',
+      `linux/${hostArch}`,
+      '--network',
+      'none',
+      ref,
+      'cat',
+      '/etc/platform',
+    ]);
+    expect({ code: r.code, stdout: r.stdout }, r.stderr).toEqual({ code: 0, stdout: `${hostArch}\n` });
+    // the pull's own error is the cause line under run's
+    const none = await cli(['create', '--pull', 'always', '--platform', 'linux/s390x', ref, 'true']);
+    expect(none.code).toBe(125);
+    expect(none.stderr).toMatch(
+      /caused by: .* has no image for linux\/s390x \(it has linux\/\w+, linux\/\w+\); choose one with --platform\n$/,
+    );
+    expect(berth.ps({ all: true }).map((x) => x.config.image)).toEqual([ref]);
   });
 });
