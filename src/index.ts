@@ -54,6 +54,8 @@ export type { ContainerEvent } from './runtime/events';
 export type { ContainerStats } from './runtime/types';
 export type { UpdateOptions } from './runtime/container-update';
 export type { ContainerFilterInput } from './runtime/container-filters';
+export type { HealthState } from './runtime/health/monitor';
+export type { HealthConfig, HealthOptions } from './runtime/health/options';
 /** What `top` shows for each process of a container. */
 export type ContainerProcessInfo = ProcessInfo;
 
