@@ -11,6 +11,7 @@ import { lsmHost } from '../../src/oci/lsm';
 import { withBusybox } from '../helpers/berth';
 import { runCli, type TempRoots } from '../helpers/env';
 import { OciSandbox } from '../helpers/oci';
+import { REPO_ROOT } from '../helpers/paths';
 
 const fixture = withBusybox({
   beforeCheck: async (b) => {
@@ -147,6 +148,19 @@ describe('--security-opt seccomp=FILE', () => {
         { names: ['mkdirat'], action: 'SCMP_ACT_ERRNO', errnoRet: 1 },
       ],
     });
+  });
+
+  it("docker's own default profile: everything ordinary works; its CAP_SYS_ADMIN rules follow --cap-add", async () => {
+    const dockerDefault = path.join(REPO_ROOT, 'test', 'fixtures', 'oci', 'docker-default-seccomp.json');
+    const script =
+      'grep Seccomp: /proc/self/status; mkdir /tmp/d && echo ok > /tmp/d/f && cat /tmp/d/f; mkdir /tmp/m && mount -t tmpfs t /tmp/m && echo mounted';
+    const plain = await run(['--security-opt', `seccomp=${dockerDefault}`], script);
+    expect(plain.stdout).toBe('Seccomp:\t2\nok\n');
+    // docker's profile allows mount(2) with CAP_SYS_ADMIN (berth's built-in filter never does)
+    const admin = await run(['--security-opt', `seccomp=${dockerDefault}`, '--cap-add', 'SYS_ADMIN'], script);
+    expect([admin.stdout, admin.stderr]).toEqual(['Seccomp:\t2\nok\nmounted\n', '']);
+    const builtin = await run(['--cap-add', 'SYS_ADMIN'], script);
+    expect(builtin.stdout).toBe('Seccomp:\t2\nok\n');
   });
 
   it('--privileged runs without it, as docker (and takes --device too)', async () => {
