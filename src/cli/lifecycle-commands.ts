@@ -36,7 +36,7 @@ const TIME_FLAGS = [
     aliases: ['--timeout'],
     kind: 'string',
     value: 'SECONDS',
-    help: 'Seconds to wait before killing the container (default 10)',
+    help: "Seconds to wait before killing the container (default the container's --stop-timeout, else 10)",
   },
 ] as const satisfies Flags;
 const timeout = (time: string | undefined) => (time === undefined ? undefined : parseStopTimeout(time));
@@ -69,7 +69,7 @@ export const start = command({
 export const stop = command({
   name: 'stop',
   operands: 'CONTAINER [CONTAINER...]',
-  summary: 'Stop containers: SIGTERM, then SIGKILL after the timeout.',
+  summary: 'Stop containers: their stop signal (--stop-signal, the image STOPSIGNAL, else SIGTERM), then SIGKILL after the timeout.',
   flags: TIME_FLAGS,
   run(args, global): Promise<number> {
     const t = timeout(args.time);
