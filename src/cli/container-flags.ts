@@ -217,7 +217,7 @@ export const CONTAINER_FLAGS = [
     name: '--platform',
     kind: 'string',
     value: 'OS/ARCH[/VARIANT]',
-    help: 'Set platform if server is multi-platform capable; the image must be of it',
+    help: "The image's platform: a missing image is pulled for it, a present one must be of it",
   },
   { name: '--runtime', kind: 'string', value: 'NAME', help: "Runtime to use for this container: berth's own only (berth, berth-oci)" },
   { name: '--quiet', short: 'q', kind: 'boolean', help: 'Suppress the pull output' },
