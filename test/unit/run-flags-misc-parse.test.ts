@@ -170,3 +170,22 @@ describe('update merge', () => {
     expect(c.limits.memory).toBe(64 * MiB);
   });
 });
+
+describe('--network-alias in the peers of /etc/hosts', () => {
+  it('a peer is listed by its name and, on its primary network only, by its aliases', async () => {
+    const { peersOf } = await import('../../src/network/hosts-sync');
+    const attachment = (network: string, ip: string) => ({ network, endpoint: { ip } }) as never;
+    const record = (id: string, name: string, attachments: never[], aliases?: string[]) =>
+      ({ containerId: id.repeat(64), name, attachments, ...(aliases ? { aliases } : {}) }) as never;
+    const me = record('a', 'me', [attachment('front', '10.0.0.2'), attachment('back', '10.1.0.2')]);
+    const db = record('b', 'db', [attachment('back', '10.1.0.3'), attachment('front', '10.0.0.3')], ['data', 'pg']);
+    const web = record('c', 'web', [attachment('front', '10.0.0.4')], ['www']);
+    expect(peersOf(me, [me, db, web])).toEqual([
+      { host: 'db', ip: '10.0.0.3' },
+      { host: 'web', ip: '10.0.0.4' },
+      { host: 'www', ip: '10.0.0.4' },
+      { host: 'data', ip: '10.1.0.3' },
+      { host: 'pg', ip: '10.1.0.3' },
+    ]);
+  });
+});
