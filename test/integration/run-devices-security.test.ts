@@ -59,7 +59,17 @@ describe('--device', () => {
   });
 
   it.runIf(hasLoop)('shows the nodes and the rules after docker’s defaults in the OCI config (berth inspect)', async () => {
-    const r = await cli(['create', '--device', `${LOOP}:/dev/d/xloop:rw`, '--device-cgroup-rule', 'c 10:* m', 'busybox', 'true']);
+    const r = await cli([
+      'create',
+      '--network',
+      'none',
+      '--device',
+      `${LOOP}:/dev/d/xloop:rw`,
+      '--device-cgroup-rule',
+      'c 10:* m',
+      'busybox',
+      'true',
+    ]);
     expect(r.code, r.stderr).toBe(0);
     const spec = berth.inspect(r.stdout.trim()).ociConfig!;
     expect(spec.linux!.devices).toEqual([expect.objectContaining({ type: 'b', path: '/dev/d/xloop', major: 7, minor: 0 })]);
