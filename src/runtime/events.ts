@@ -7,12 +7,15 @@ import type { ContainerInfo, ContainerState } from './types';
 import { hasExited, isRunning } from './container-predicates';
 
 /** Container events, as `watch()` reports them: start (also on restarts), die (the process
- *  ended), oom (it died of the OOM killer), exit (it stopped for good, restart policy included). */
+ *  ended), oom (it died of the OOM killer), exit (it stopped for good, restart policy included),
+ *  health_status (its health check turned healthy or unhealthy: docker's `health_status: S`). */
 export interface ContainerEvent {
-  type: 'start' | 'die' | 'oom' | 'exit';
+  type: 'start' | 'die' | 'oom' | 'exit' | 'health_status';
   id: string;
   name: string;
   exitCode?: number;
+  /** health_status: the new status. */
+  health?: 'healthy' | 'unhealthy';
   time: string;
 }
 
@@ -22,12 +25,15 @@ export type ContainerEventType = ContainerEvent['type'];
 export function stateChanges(
   before: ContainerState | undefined,
   now: ContainerState,
-): Array<{ type: ContainerEventType; exitCode?: number }> {
-  const out: Array<{ type: ContainerEventType; exitCode?: number }> = [];
+): Array<{ type: ContainerEventType; exitCode?: number; health?: 'healthy' | 'unhealthy' }> {
+  const out: Array<{ type: ContainerEventType; exitCode?: number; health?: 'healthy' | 'unhealthy' }> = [];
   // a new pid while running is a restart (by the shim's policy) seen only after it happened
   const restarted = isRunning(now) && (!isRunning(before) || before.pid !== now.pid);
   if (restarted && isRunning(before)) out.push({ type: 'die' });
   if (restarted) out.push({ type: 'start' });
+  // docker reports a health check's changes to healthy or unhealthy (starting is where it begins)
+  const health = isRunning(now) ? now.health?.Status : undefined;
+  if (health && health !== 'starting' && (restarted || before?.health?.Status !== health)) out.push({ type: 'health_status', health });
   if (hasExited(now) && isRunning(before)) {
     out.push({ type: 'die', exitCode: now.exitCode });
     if (now.oomKilled) out.push({ type: 'oom', exitCode: now.exitCode });
@@ -49,8 +55,15 @@ export function containerEvents(
   for (const c of containers) {
     const before = seen.get(c.config.id);
     seen.set(c.config.id, c.state);
-    for (const { type, exitCode } of stateChanges(before, c.state)) {
-      events.push({ type, id: c.config.id, name: c.config.name, time: now(), ...(exitCode === undefined ? {} : { exitCode }) });
+    for (const { type, exitCode, health } of stateChanges(before, c.state)) {
+      events.push({
+        type,
+        id: c.config.id,
+        name: c.config.name,
+        time: now(),
+        ...(exitCode === undefined ? {} : { exitCode }),
+        ...(health ? { health } : {}),
+      });
     }
   }
   return events;

@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { Berth } from '../../src/index';
+import { Berth, type ContainerEvent } from '../../src/index';
 import { healthFiles, type HealthState } from '../../src/runtime/health/monitor';
 import { processStartTime } from '../../src/util/proc';
 import { hostChanges, hostSnapshot, runCli, tempRoots, type HostSnapshot, type TempRoots } from '../helpers/env';
@@ -226,13 +226,13 @@ describe('the Node API', () => {
       name: 'api',
       cmd: ['sleep', '60'],
       network: 'none',
-      healthCmd: 'echo api',
+      healthCmd: 'test ! -e /tmp/bad && echo api',
       healthInterval: 200e6,
       healthTimeout: '2s',
       healthRetries: 1,
     });
     expect(info.config.healthcheck).toEqual({
-      test: ['CMD-SHELL', 'echo api'],
+      test: ['CMD-SHELL', 'test ! -e /tmp/bad && echo api'],
       intervalMs: 200,
       timeoutMs: 2000,
       startPeriodMs: 0,
@@ -242,6 +242,16 @@ describe('the Node API', () => {
     const h = await until('healthy', () => (health('api')?.Status === 'healthy' ? health('api') : undefined));
     expect(h.Log[0].Output).toBe('api\n');
     expect(berth.ps().find((c) => c.config.name === 'api')?.state.health?.Status).toBe('healthy');
+    // watch(): docker's health_status event when it turns unhealthy
+    const events: ContainerEvent[] = [];
+    const stop = berth.watch((e) => events.push(e), { intervalMs: 50 });
+    try {
+      expect((await cli(['exec', 'api', 'touch', '/tmp/bad'])).code).toBe(0);
+      await until('a health_status event', () => events.find((e) => e.type === 'health_status'));
+    } finally {
+      stop();
+    }
+    expect(events.filter((e) => e.type === 'health_status')).toEqual([expect.objectContaining({ name: 'api', health: 'unhealthy' })]);
     await expect(berth.runDetached({ image: 'busybox', healthRetries: true } as never)).rejects.toThrow(
       'Expected healthRetries to be a string or a finite number but received a boolean true',
     );

@@ -1,9 +1,12 @@
 // docker's health check flags and the image's HEALTHCHECK: Go durations, the Test forms, the
-// merge of flags over the image's fields, and the refusals (exit 125 from the CLI).
+// merge of flags over the image's fields, the refusals (exit 125 from the CLI), ps's suffix and the
+// health_status events.
 import { describe, expect, it } from 'vitest';
 import { BerthError } from '../../src/errors';
 import { formatGoDuration, healthArgv, healthConfig, parseGoDuration, parseHealthFlags } from '../../src/runtime/health/options';
-import { healthSuffix } from '../../src/runtime/health/monitor';
+import { stateChanges } from '../../src/runtime/events';
+import { healthSuffix, type HealthState } from '../../src/runtime/health/monitor';
+import type { ContainerState } from '../../src/runtime/types';
 import { caught } from '../helpers/caught';
 
 const MS = 1e6;
@@ -134,5 +137,37 @@ describe('ps STATUS suffix', () => {
     expect(healthSuffix({ Status: 'starting', FailingStreak: 0, Log: [] })).toBe(' (health: starting)');
     expect(healthSuffix({ Status: 'healthy', FailingStreak: 0, Log: [] })).toBe(' (healthy)');
     expect(healthSuffix({ Status: 'unhealthy', FailingStreak: 3, Log: [] })).toBe(' (unhealthy)');
+  });
+});
+
+describe('health_status events', () => {
+  const state = (pid: number, status?: HealthState['Status']): ContainerState => ({
+    status: 'running',
+    pid,
+    pidStartTime: pid,
+    ...(status ? { health: { Status: status, FailingStreak: 0, Log: [] } } : {}),
+  });
+
+  it("as docker's: a change to healthy or unhealthy, never to starting", () => {
+    expect(stateChanges(state(5, 'starting'), state(5, 'healthy'))).toEqual([{ type: 'health_status', health: 'healthy' }]);
+    expect(stateChanges(state(5, 'healthy'), state(5, 'unhealthy'))).toEqual([{ type: 'health_status', health: 'unhealthy' }]);
+    expect(stateChanges(state(5, 'healthy'), state(5, 'healthy'))).toEqual([]);
+    expect(stateChanges(state(5, 'healthy'), state(5, 'starting'))).toEqual([]);
+    expect(stateChanges(state(5), state(5))).toEqual([]);
+    // a restart seen already healthy again: start, then its health
+    expect(stateChanges(state(5, 'healthy'), state(6, 'healthy'))).toEqual([
+      { type: 'die' },
+      { type: 'start' },
+      { type: 'health_status', health: 'healthy' },
+    ]);
+    // an exited container's last health is no event
+    expect(
+      stateChanges(state(5, 'healthy'), {
+        status: 'exited',
+        pid: 5,
+        exitCode: 0,
+        health: { Status: 'unhealthy', FailingStreak: 3, Log: [] },
+      }).map((e) => e.type),
+    ).toEqual(['die', 'exit']);
   });
 });
