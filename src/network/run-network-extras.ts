@@ -94,7 +94,8 @@ export interface LinkTarget {
   id: string;
   name: string;
   running: boolean;
-  network?: ContainerNetwork;
+  /** The bridge networks it is on: the one it was created on, then those `network connect` added. */
+  networks: string[];
 }
 
 /**
@@ -129,8 +130,7 @@ export function networkExtrasConfig(
         'INVALID_ARGUMENT',
         `Conflicting options: --link and --network ${network?.mode ?? 'none'}; links need a bridge network`,
       );
-    const theirs = target.network?.mode === 'bridge' ? (target.network.name ?? DEFAULT_NETWORK) : undefined;
-    if (theirs !== (network.name ?? DEFAULT_NETWORK))
+    if (!target.networks.includes(network.name ?? DEFAULT_NETWORK))
       throw new BerthError(
         'INVALID_ARGUMENT',
         `Cannot link to ${name}: it is not on network ${quote(network.name ?? DEFAULT_NETWORK)}; run both on one network`,

@@ -1,6 +1,7 @@
 /** What --link needs of the container store: the container a name refers to, if any, and whether it runs. */
 import { BerthError } from '../errors';
 import type { LinkTarget } from '../network/run-network-extras';
+import { DEFAULT_NETWORK } from '../network/networks';
 import { isRunning } from './container-predicates';
 import type { ContainerInfo } from './types';
 
@@ -14,6 +15,9 @@ export function linkTargetFinder(resolve: (ref: string) => ContainerInfo): (ref:
       if (e instanceof BerthError && e.code === 'CONTAINER_NOT_FOUND') return undefined;
       throw e;
     }
-    return { id: c.config.id, name: c.config.name, running: isRunning(c.state), network: c.config.network };
+    const n = c.config.network;
+    const primary = n?.mode === 'bridge' ? [n.name ?? DEFAULT_NETWORK] : [];
+    const networks = [...primary, ...(c.config.connected ?? []).map((x) => x.name)];
+    return { id: c.config.id, name: c.config.name, running: isRunning(c.state), networks };
   };
 }

@@ -52,7 +52,9 @@ describe.skipIf(!haveCni)('--network-alias, --link, --expose on a user network',
     initial = netSnapshot();
     // a free /24 of the test range, not the first (other test files take that one)
     const subnets = testSubnets(6);
-    berth.createNetwork({ name: NET, subnet: subnets[1 + Math.floor(Math.random() * 5)], bridge: `bt${TAG}m0` });
+    const pick = 1 + Math.floor(Math.random() * 4);
+    berth.createNetwork({ name: NET, subnet: subnets[pick], bridge: `bt${TAG}m0` });
+    berth.createNetwork({ name: `${NET}-2`, subnet: subnets[pick + 1], bridge: `bt${TAG}m1` });
   });
   afterAll(() => {
     for (const n of berth.listNetworks()) berth.removeNetwork(n.name);
@@ -88,6 +90,15 @@ describe.skipIf(!haveCni)('--network-alias, --link, --expose on a user network',
     expect(hosts).toContain(`${ip}\tcache`);
     expect(hosts).toContain(`${ip}\tdbl nm-server`);
     expect(r.stdout).toContain('PING-OK');
+  });
+
+  it('--link finds a container connected to the network later (network connect)', async () => {
+    const s = server('nm-two', { network: `${NET}-2` });
+    berth.connectNetwork(NET, 'nm-two');
+    const ip = berth.inspect(s.id).networks!.find((n) => n.network === NET)!.ip;
+    const r = await cli(['run', '--rm', '--network', NET, '--link', 'nm-two:two', 'busybox', 'cat', '/etc/hosts']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout.split('\n')).toContain(`${ip}\ttwo nm-two`);
   });
 
   it('--expose ports are published by -P like the image’s, and recorded', async () => {
