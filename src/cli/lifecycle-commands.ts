@@ -114,7 +114,7 @@ export const wait = command({
 export const logs = command({
   name: 'logs',
   operands: 'CONTAINER',
-  summary: "Print a detached container's output: stdout to stdout, stderr to stderr.",
+  summary: "Print a container's output from its json-file log: stdout to stdout, stderr to stderr.",
   flags: [
     { name: '--follow', short: 'f', kind: 'boolean', help: 'Follow log output until the container stops' },
     { name: '--tail', kind: 'string', value: 'N', help: 'Number of lines to show from the end of the logs (default "all")' },

@@ -47,9 +47,10 @@ class Live {
 
 const env = () => ({ ...process.env, BERTH_ROOT: roots.root, BERTH_RUNROOT: roots.runRoot });
 
-/** The CLI on a pty: `script` gives it a terminal and copies our pipe into it. */
-function onPty(args: string[]): Live {
-  const cmd = [process.execPath, '--', CLI_PATH, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+/** The CLI on a pty: `script` gives it a terminal and copies our pipe into it; `before` runs
+ *  first in script's shell (stty rows 33 cols 111). */
+function onPty(args: string[], before = ''): Live {
+  const cmd = before + [process.execPath, '--', CLI_PATH, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
   return new Live(spawn('script', ['-qefc', cmd, '/dev/null'], { env: env(), stdio: ['pipe', 'pipe', 'pipe'] }));
 }
 
@@ -105,8 +106,11 @@ describe('run -d -it, then attach', () => {
     a.write('\x18');
     expect(await a.exited).toBe(0);
     expect(running('fgit')).toBe(true);
-    const b = onPty(['attach', 'fgit']);
+    // attach passes its terminal's size on
+    const b = onPty(['attach', 'fgit'], 'stty rows 33 cols 111; ');
     await sleep(300);
+    b.write('stty size\r');
+    await b.waitFor(/33 111\r+\n/);
     b.write('exit 5\r');
     expect(await b.exited).toBe(5);
   });
