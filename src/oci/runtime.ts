@@ -26,6 +26,7 @@ import { execToPlan } from './exec-plan';
 import { writeNativeState } from './native-state';
 import { listEntryOf } from './list-entry';
 import { specToPlan } from './to-plan';
+import { applyLimits } from '../runtime/cgroups/update-limits';
 
 const DEFAULT_CGROUP_PARENT = 'berth-oci';
 
@@ -338,19 +339,10 @@ export class OciRuntime implements OciRuntimeApi {
   update(id: string, resources: Resources): void {
     const r = this.store.read(id);
     const { limits } = specLimits(resources);
-    const manager = this.cgroups(r.cgroup.parent);
-    const plan = manager.plan(r.cgroup.name, limits);
     // cpu, cpuset, blkio, hugetlb... are joined only when create had a limit for them: a first
-    // limit of such a kind makes the container's cgroup there and moves its processes in.
-    const unjoined = plan.procs.filter((p) => !fs.existsSync(path.dirname(p)));
-    for (const d of plan.dirs) if (!fs.existsSync(d)) fs.mkdirSync(d);
-    // Only the limit files: the device rules stay as create wrote them.
-    for (const [file, value] of plan.writes) {
-      if (!/devices\.(allow|deny)$/.test(file)) fs.writeFileSync(file, value);
-    }
-    for (const p of unjoined) {
-      for (const pid of manager.pids(r.cgroup.name)) fs.writeFileSync(path.join(path.dirname(p), 'cgroup.procs'), String(pid));
-    }
+    // limit of such a kind makes the container's cgroup there and moves its processes in; only the
+    // limit files are written, the device rules stay as create wrote them (as berth update)
+    applyLimits(this.cgroups(r.cgroup.parent), r.cgroup.name, limits);
   }
 
   stats(id: string): Record<string, unknown> {

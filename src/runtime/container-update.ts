@@ -4,12 +4,11 @@
  * its cgroup manager's own plan, as create would write them), and stored, so every later start
  * keeps them. The flags are parsed as run's (parseLimits), so the same values mean the same.
  */
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { BerthError } from '../errors';
 import { quote } from '../util/quote';
 import { checkOptions, str, strOrNum, type Schema } from '../util/validate';
 import type { CgroupLimits, CgroupManager } from './cgroups';
+import { applyLimits } from './cgroups/update-limits';
 import { isRunning } from './container-predicates';
 import { parseLimits, parseRestart } from './options';
 import type { ContainerConfig, ContainerInfo } from './types';
@@ -100,41 +99,6 @@ export function updatedConfig(config: ContainerConfig, u: UpdateOptions): Contai
       );
   }
   return { ...config, limits, ...(restart ? { restart } : {}) };
-}
-
-/**
- * Writes the limits into a running container's cgroup files, as create's plan has them. A limit of
- * a kind create gave it none of (cpu, cpuset, blkio on v1) makes its cgroup there and moves its
- * processes in. The kernel refuses some orders (v1: a memory limit above the memsw limit, or
- * memsw below it): a refused write is retried once the others are written. Device rules stay.
- */
-export function applyLimits(manager: CgroupManager, id: string, limits: CgroupLimits): void {
-  const plan = manager.plan(id, limits);
-  const unjoined = plan.procs.filter((p) => !fs.existsSync(path.dirname(p)));
-  for (const d of plan.dirs) if (!fs.existsSync(d)) fs.mkdirSync(d);
-  let pending = plan.writes.filter(([file]) => !/devices\.(allow|deny)$/.test(file) && !/cgroup\.procs$/.test(file));
-  for (let pass = 0; pending.length > 0; pass++) {
-    const failed: Array<[string, string]> = [];
-    let error: unknown;
-    for (const [file, value] of pending) {
-      try {
-        fs.writeFileSync(file, value);
-      } catch (e) {
-        failed.push([file, value]);
-        error = e;
-      }
-    }
-    if (failed.length === pending.length || pass > 2) {
-      const [file, value] = failed[0];
-      throw new BerthError('INVALID_STATE', `Cannot update ${path.basename(file)} to ${value}: ${(error as Error).message}`, {
-        cause: error,
-      });
-    }
-    pending = failed;
-  }
-  for (const p of unjoined) {
-    for (const pid of manager.pids(id)) fs.writeFileSync(path.join(path.dirname(p), 'cgroup.procs'), String(pid));
-  }
 }
 
 /** What updateContainer needs of the runtime. */
