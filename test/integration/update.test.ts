@@ -61,6 +61,21 @@ describe.skipIf(!v1)('berth update', () => {
     expect(await inside('up', '/sys/fs/cgroup/pids/pids.max')).toBe('80');
   });
 
+  it('raises memory above the old swap limit (the kernel takes memsw first) and lowers both again', async () => {
+    const r = await cli(['run', '-d', '--name', 'swap', '--network', 'none', '-m', '32m', 'busybox', 'sleep', '600']);
+    expect(r.code, r.stderr).toBe(0);
+    const memsw = fs.existsSync('/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes');
+    if (memsw) expect(hostCgroupFile('swap', 'memory', 'memory.memsw.limit_in_bytes')).toBe(String(64 * MiB));
+    // 256m > the old memsw limit of 64m: written as memory then memsw, the first write fails alone
+    expect((await cli(['update', '-m', '256m', 'swap'])).code).toBe(0);
+    expect(hostCgroupFile('swap', 'memory', 'memory.limit_in_bytes')).toBe(String(256 * MiB));
+    if (memsw) expect(hostCgroupFile('swap', 'memory', 'memory.memsw.limit_in_bytes')).toBe(String(512 * MiB));
+    // and down again: memsw 32m*2 is below the current memory limit of 256m until that is lowered
+    expect((await cli(['update', '-m', '32m', 'swap'])).code).toBe(0);
+    expect(hostCgroupFile('swap', 'memory', 'memory.limit_in_bytes')).toBe(String(32 * MiB));
+    if (memsw) expect(hostCgroupFile('swap', 'memory', 'memory.memsw.limit_in_bytes')).toBe(String(64 * MiB));
+  });
+
   it('gives a limit to a container that had none (--cpus makes its cpu cgroup), via the API too', async () => {
     const r = await cli(['run', '-d', '--name', 'free', '--network', 'none', 'busybox', 'sleep', '600']);
     expect(r.code, r.stderr).toBe(0);
