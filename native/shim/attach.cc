@@ -146,14 +146,19 @@ void AttachServer::readSome(Client& c, const InputHandler& input) {
       return;
     }
     if (c.in.size() - at - 5 < len) break;
-    input(b[0], c.in.substr(at + 5, len));
+    if (b[0] == kFrameClaimExit)
+      c.claimsExit = true;
+    else
+      input(b[0], c.in.substr(at + 5, len));
     at += 5 + len;
   }
   c.in.erase(0, at);
 }
 
-void AttachServer::shutdown(int timeoutMs) {
+bool AttachServer::shutdown(int timeoutMs) {
   long long deadline = nowMs() + timeoutMs;
+  bool handedOver = false;
+  auto ignore = [](uint8_t, const std::string&) {};
   for (auto& c : clients_) {
     while (!c->dead && c->out.size() > c->outAt) {
       long long left = deadline - nowMs();
@@ -162,10 +167,24 @@ void AttachServer::shutdown(int timeoutMs) {
       if (poll(&p, 1, static_cast<int>(left)) <= 0) break;
       writeSome(*c);
     }
+    if (c->dead || c->out.size() > c->outAt) continue;
+    // Everything was sent: EOF after it, then read up to the client's own EOF. Closing with input
+    // unread would reset the connection, and the client could lose what it had not read yet
+    // (the exit); a client's late frames (its claim of the exit command) still count.
+    ::shutdown(c->fd.get(), SHUT_WR);
+    while (!c->dead) {
+      long long left = deadline - nowMs();
+      if (left <= 0) break;
+      struct pollfd p = {c->fd.get(), POLLIN, 0};
+      if (poll(&p, 1, static_cast<int>(left)) <= 0) break;
+      readSome(*c, ignore);
+    }
+    if (c->claimsExit) handedOver = true;
   }
   clients_.clear();
   listener_.reset();
   if (!path_.empty()) unlink(path_.c_str());
+  return handedOver;
 }
 
 }  // namespace berth::shim

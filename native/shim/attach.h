@@ -24,6 +24,9 @@ enum : uint8_t {
   kFrameStdin = 0,
   kFrameStdinEof = 4,
   kFrameResize = 5,  // "ROWS COLS"
+  // "I run the exit command's work myself once I have the exit" (a foreground CLI): when the exit
+  // frame reaches such a client, the shim does not run its exit command.
+  kFrameClaimExit = 6,
 };
 
 class AttachServer {
@@ -44,8 +47,8 @@ class AttachServer {
   // Handles fds[from...] as appended by the last pollFds.
   void handle(const std::vector<struct pollfd>& fds, size_t from, const InputHandler& input);
   // Writes what is queued (waiting at most timeoutMs in all), then closes every client and the
-  // socket, and unlinks the socket.
-  void shutdown(int timeoutMs);
+  // socket, and unlinks the socket. True when a client that sent kFrameClaimExit got everything.
+  bool shutdown(int timeoutMs);
 
  private:
   struct Client {
@@ -54,6 +57,7 @@ class AttachServer {
     size_t outAt = 0;
     std::string in;  // a partly received frame
     bool dead = false;
+    bool claimsExit = false;
   };
   void accept();
   void writeSome(Client& c);

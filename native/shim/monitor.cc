@@ -368,8 +368,8 @@ void Monitor::finish(const ExitInfo& exit) {
   // Last to attached clients: the exit, once the container is removed (run --rm returns then).
   std::string code = std::to_string(exit.exitCode) + (exit.oomKilled ? " 1" : " 0");
   attach_.broadcast(kFrameExit, code.data(), code.size());
-  attach_.shutdown(5000);
-  runExitCommand();
+  // A foreground CLI that has the exit does the exit command's work itself: no Node started here.
+  if (!attach_.shutdown(5000)) runExitCommand();
 }
 
 void Monitor::runExitCommand() {

@@ -92,6 +92,11 @@ export async function runAttached(
     ttySize: o.tty ? [process.stdout.rows || 24, process.stdout.columns || 80] : undefined,
   });
   started?.(info);
+  const { config } = info;
+  // What only Node releases (CNI networks, an --rm container's anonymous volumes): the shim's exit
+  // command would, in a Node of its own after we return; we do it before returning instead.
+  const releases = onCniNetwork(config) || (config.autoRemove && config.volumes.some((v) => v.anonymous));
+  if (releases) conn!.claimExit();
   const r = await attachTerminal(conn!, {
     tty: o.tty,
     ...o.streams,
@@ -110,11 +115,7 @@ export async function runAttached(
     // the shim went away without telling: its record says how the container ended
     return (await berth.wait(info.config.id)).exitCode ?? 125;
   }
-  // What only Node releases (CNI networks, an --rm container's anonymous volumes) is released by the
-  // shim's exit command too, but after we return: a foreground run leaves nothing behind.
-  const { config } = info;
-  if (onCniNetwork(config) || (config.autoRemove && config.volumes.some((v) => v.anonymous)))
-    await berth.runtime.cleanup(config.id, info.state.shimPid);
+  if (releases) await berth.runtime.cleanup(config.id, info.state.shimPid);
   if (r.exit.oomKilled) {
     process.stderr.write(`berth: container ${config.name} was killed by the OOM killer: it needed more memory than its --memory limit\n`);
   }

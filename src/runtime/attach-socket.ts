@@ -8,7 +8,7 @@ import { BerthError } from '../errors';
  * socket): every client gets the container's output, and what a client sends goes to its stdin.
  * Frames both ways: 1 byte type, 4 bytes big-endian length, payload.
  */
-export const FRAME = { stdin: 0, stdout: 1, stderr: 2, exit: 3, stdinEof: 4, resize: 5 } as const;
+export const FRAME = { stdin: 0, stdout: 1, stderr: 2, exit: 3, stdinEof: 4, resize: 5, claimExit: 6 } as const;
 
 /** Under the run root, not the container's directory: a unix socket path has at most 107 bytes. */
 export function attachSocketPath(runRoot: string, id: string): string {
@@ -115,6 +115,12 @@ export class AttachConnection extends EventEmitter {
   /** The terminal's new size (tty only). */
   resize(rows: number, cols: number): void {
     if (rows > 0 && cols > 0) this.socket.write(frame(FRAME.resize, Buffer.from(`${rows} ${cols}`)));
+  }
+
+  /** Tells the shim that this client does its exit command's work (runtime.cleanup) once it has
+   *  the exit: if the exit reaches it, the shim starts no `berth container cleanup` of its own. */
+  claimExit(): void {
+    this.socket.write(frame(FRAME.claimExit, Buffer.alloc(0)));
   }
 
   /** Detaches. */

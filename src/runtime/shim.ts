@@ -104,7 +104,18 @@ function shimFailure(line: string): SystemError {
     21: 'EISDIR',
     22: 'EINVAL',
   };
-  const e = new Error(`${step}${p ? ` ${p}` : ''}: errno ${err}`) as SystemError & { step: string; index: number };
+  // strerror's words, as the addon's errors of a foreground start had them
+  const texts: Record<number, string> = {
+    1: 'Operation not permitted',
+    2: 'No such file or directory',
+    8: 'Exec format error',
+    13: 'Permission denied',
+    18: 'Invalid cross-device link',
+    20: 'Not a directory',
+    21: 'Is a directory',
+    22: 'Invalid argument',
+  };
+  const e = new Error(`${step}${p ? ` ${p}` : ''}: ${texts[err] ?? `errno ${err}`}`) as SystemError & { step: string; index: number };
   e.code = names[err] ?? `E${err}`;
   e.errno = err;
   e.syscall = step;
