@@ -1,4 +1,4 @@
-import { invalid } from '../errors';
+import { BerthError, invalid } from '../errors';
 import { Berth, type BerthOptions } from '../index';
 import { parseSignal, parseStopTimeout } from '../util/signals';
 import { command, errorLine, positionals, type Command } from './command';
@@ -60,6 +60,8 @@ export const start = command({
     const [ref] = positionals(start, args, 1);
     const berth = new Berth(global);
     const { config } = berth.runtime.resolve(ref);
+    if (args.interactive && config.interactive && config.tty && !process.stdin.isTTY)
+      throw new BerthError('INVALID_ARGUMENT', 'the input device is not a TTY; drop -i or start it from a terminal');
     // attached from before its process starts: nothing of its output is missed (run-attached.ts)
     const o = attachedRun({ detachKeys: args.detachKeys, interactive: args.interactive && config.interactive, tty: config.tty });
     return runAttached(berth, o, (a) => berth.start(ref, a));
