@@ -36,6 +36,15 @@ void removeCgroupDirs(const std::vector<std::string>& dirs) {
 }
 
 void removeContainerDir(const std::string& dir, const std::string& nameLink) {
+  deleteContainerDir(releaseContainerDir(dir, nameLink));
+}
+
+void deleteContainerDir(const std::string& released) {
+  // Past a failure too: what remains is swept by TypeScript later.
+  if (!released.empty()) removeTree(released.c_str(), true);
+}
+
+std::string releaseContainerDir(const std::string& dir, const std::string& nameLink) {
   size_t slash = dir.find_last_of('/');
   std::string base = dir.substr(slash + 1);
   std::string doomed = dir.substr(0, slash + 1) + ".rm-" + base;
@@ -53,8 +62,7 @@ void removeContainerDir(const std::string& dir, const std::string& nameLink) {
       if (base == link || dir == link) unlink(nameLink.c_str());
     }
   }
-  // Past a failure too: what remains is swept by TypeScript later.
-  if (!target.empty()) removeTree(target.c_str(), true);
+  return target;
 }
 
 }  // namespace berth::shim

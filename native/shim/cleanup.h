@@ -12,6 +12,10 @@ void removeCgroupDirs(const std::vector<std::string>& dirs);
 // name link if it still names this container, then deletes the tree without following symlinks
 // or crossing mount points.
 void removeContainerDir(const std::string& dir, const std::string& nameLink);
+// Its first half, the fast one: the container disappears (renamed to `.rm-<id>`, its name link
+// released). Returns what is left to delete with deleteContainerDir ("" if nothing).
+std::string releaseContainerDir(const std::string& dir, const std::string& nameLink);
+void deleteContainerDir(const std::string& released);
 
 bool pathExists(const std::string& path);
 

@@ -364,12 +364,15 @@ void Monitor::finish(const ExitInfo& exit) {
   removeCgroupDirs(config_.cgroupDirs);
   // After the cgroups: whoever sees 'exited' may count on them being gone.
   writeState(config_.state, run_, restarts_, shimPid_, &exit);
-  if (!config_.removeDir.empty()) removeContainerDir(config_.removeDir, config_.nameLink);
-  // Last to attached clients: the exit, once the container is removed (run --rm returns then).
+  std::string released = config_.removeDir.empty() ? "" : releaseContainerDir(config_.removeDir, config_.nameLink);
+  // Last to attached clients: the exit, once the container is gone from the store (run --rm
+  // returns then); deleting its files, the slow part, comes after.
   std::string code = std::to_string(exit.exitCode) + (exit.oomKilled ? " 1" : " 0");
   attach_.broadcast(kFrameExit, code.data(), code.size());
   // A foreground CLI that has the exit does the exit command's work itself: no Node started here.
-  if (!attach_.shutdown(5000)) runExitCommand();
+  bool handedOver = attach_.shutdown(5000);
+  deleteContainerDir(released);
+  if (!handedOver) runExitCommand();
 }
 
 void Monitor::runExitCommand() {

@@ -147,14 +147,16 @@ export async function attachTerminal(conn: AttachConnection, o: TerminalAttach):
     process.stdin.on('end', () => conn.endStdin());
   }
   const resize = () => conn.resize(process.stdout.rows, process.stdout.columns);
-  if (o.tty && process.stdout.isTTY) {
+  // process.stdout is built on first use (a millisecond): only a tty needs it here
+  const sized = o.tty && process.stdout.isTTY;
+  if (sized) {
     resize();
     process.stdout.on('resize', resize);
   }
   conn.resume();
   const exit = await conn.closed;
   restore();
-  process.stdout.off('resize', resize);
+  if (sized) process.stdout.off('resize', resize);
   for (const s of proxied) process.off(s, forward);
   for (const s of leaving) process.off(s, leave);
   if (o.stdin) process.stdin.destroy();
