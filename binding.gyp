@@ -57,7 +57,7 @@
     },
     {
       "target_name": "berth-bench",
-      "sources": ["native/bench/addon.cc", "native/bench/bench_mount.cc", "native/addon/convert.cc"],
+      "sources": ["native/bench/addon.cc", "native/bench/bench_mount.cc", "native/bench/bench_floor.cc", "native/addon/convert.cc"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")", "native"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "_GNU_SOURCE"],
       "cflags!": ["-fno-exceptions"],

@@ -15,7 +15,7 @@
 namespace berth {
 
 std::vector<double> benchMount(const std::string& fstype, const std::string& source, const std::string& target,
-                               const std::string& data, int iterations) {
+                               const std::string& data, int iterations, unsigned long flags) {
   std::vector<double> out(static_cast<size_t>(iterations), 0.0);
   int fds[2];
   if (pipe2(fds, O_CLOEXEC) < 0) throwSys(errno, "pipe2");
@@ -27,7 +27,7 @@ std::vector<double> benchMount(const std::string& fstype, const std::string& sou
     for (int i = 0; i < iterations; i++) {
       struct timespec a, b;
       clock_gettime(CLOCK_MONOTONIC, &a);
-      if (mount(source.c_str(), target.c_str(), fstype.c_str(), 0, data.c_str()) < 0) _exit(2);
+      if (mount(source.c_str(), target.c_str(), fstype.c_str(), flags, data.c_str()) < 0) _exit(2);
       clock_gettime(CLOCK_MONOTONIC, &b);
       umount2(target.c_str(), MNT_DETACH);
       out[static_cast<size_t>(i)] =
