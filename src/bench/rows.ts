@@ -27,5 +27,5 @@ export interface RowResult {
 }
 
 /** The rows whose medians the others are compared with. */
-export const FLOOR_ROW = 'floor: clone + overlay mount + pivot_root + execve + wait';
+export const FLOOR_ROW = 'floor: clone+overlay+pivot_root+execve+wait';
 export const runtimeRowName = (runtime: string): string => `${runtime} run (OCI bundle)`;
