@@ -7,6 +7,11 @@
 //   BENCH_ONLY=images npm run bench    # only the image rows (pull, unpack)
 //   BENCH_ONLY=oci npm run bench       # only the OCI runtime rows (oci.mjs: berth-oci, runc, crun, podman)
 //
+// The rows every host can have (the floor, mounts, berth API and CLI starts, `node -e 0`, and one
+// OCI bundle under runc, crun and berth-oci) are `berth bench`'s own code (src/bench, through
+// dist/bench/run.js); what follows here are the repository-only comparisons. BENCH_HTML=FILE
+// writes `berth bench --html`'s report of those rows.
+//
 // Every row times the same thing: a synchronous spawn of one command that
 // starts a container running /bin/true and waits for it to exit, measured with
 // process.hrtime around child_process.spawnSync. The table gives the median
@@ -38,7 +43,6 @@ import { measureConmonRss, measureDetachedCycle, measureExec, measureRuncExec, m
 import { IMAGE_ROWS, ImageBench, printImageTargets } from './images.mjs';
 import { NETWORK_ROWS, measureNetwork, printNetworkTargets } from './network.mjs';
 import { measureOci, ociOptionsFromEnv, printOci } from './oci.mjs';
-import { cgroupHybridWithV2Controllers, inNamespaceWithoutUnified } from './crun-hybrid.mjs';
 
 // crun and runc run their bundle without a network (a fresh namespace with lo): berth's rows do
 // the same, so berth's default network is set to none for every berth this script starts (the
@@ -46,13 +50,13 @@ import { cgroupHybridWithV2Controllers, inNamespaceWithoutUnified } from './crun
 process.env.BERTH_DEFAULT_NETWORK = 'none';
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const SELF = fileURLToPath(import.meta.url);
 const ITERATIONS = positiveInt(process.env.BENCH_ITERATIONS, 50);
 const MAX_MS_PER_ROW = positiveInt(process.env.BENCH_MAX_SECONDS, 60) * 1000;
 const WARMUP = 3;
 /** BENCH_ONLY=images: only the pull and unpack rows (a few minutes instead of the whole table). */
 const ONLY = process.env.BENCH_ONLY ?? '';
 const RUN_TIMEOUT_MS = 10_000;
+const { summarize: stats } = await import(pathToFileURL(path.join(REPO_ROOT, 'dist/bench/stats.js')).href);
 
 const RUNTIME_STATE_DIRS = { runc: '/run/runc', crun: '/run/crun' };
 
@@ -88,17 +92,6 @@ function timeRuns(label, iterations, makeRun) {
   return samples;
 }
 
-function runtimeRun(runtime, globalArgs, bundle, idPrefix) {
-  return (i) => {
-    const id = `${idPrefix}-${i}`;
-    return {
-      cmd: runtime,
-      args: [...globalArgs, 'run', '--bundle', bundle, id],
-      after: () => deleteContainer(runtime, globalArgs, id),
-    };
-  };
-}
-
 /** `run` without --detach removes the container on exit; delete only if state is left. */
 function deleteContainer(runtime, globalArgs, id) {
   if (!fs.existsSync(path.join(RUNTIME_STATE_DIRS[runtime], id))) return;
@@ -109,68 +102,8 @@ function deleteContainer(runtime, globalArgs, id) {
 // Rows
 // ---------------------------------------------------------------------------
 
-function measureNodeStartup(iterations) {
-  return timeRuns('node -e 0', iterations, () => ({ cmd: process.execPath, args: ['-e', '0'] }));
-}
-
 function measureHostTrue(iterations) {
   return timeRuns('/bin/true', iterations, () => ({ cmd: '/bin/true', args: [] }));
-}
-
-function measureRunc(iterations, bundle) {
-  return timeRuns('runc', iterations, runtimeRun('runc', [], bundle, `berth-bench-${process.pid}-runc`));
-}
-
-/*
- * crun on this machine's cgroup layout.
- *
- * The CI/dev machines are cgroup "hybrid": v1 controllers under
- * /sys/fs/cgroup/<ctrl> plus a cgroup2 mount at /sys/fs/cgroup/unified whose
- * cgroup.controllers is "hugetlb" (hugetlb is bound to v2; /proc/cgroups shows
- * it on hierarchy 0). crun 1.8 refuses that before it even looks at its cgroup
- * manager: `crun run` fails with
- *     cgroups in hybrid mode not supported, drop all controllers from cgroupv2
- * and `--cgroup-manager=disabled` does not help (the check in
- * libcrun_cgroup_enter precedes the manager switch). Mounting a v1 hugetlb
- * hierarchy would steal hugetlb from the v2 root: a machine-wide change that
- * other users of the machine (berth's own tests) would see, so we don't.
- *
- * crun decides the mode from statfs: /sys/fs/cgroup is tmpfs and
- * /sys/fs/cgroup/unified is cgroup2 => hybrid; no unified mount => legacy v1.
- * So crun is run in a private mount namespace where /sys/fs/cgroup/unified is
- * lazily unmounted:
- *     unshare --mount --propagation private -- \
- *       sh -c 'umount -l /sys/fs/cgroup/unified && exec node bench/run.mjs --crun-worker ...'
- * The host's mounts are untouched. crun then behaves as on a v1 host and
- * creates and removes /sys/fs/cgroup/<ctrl>/<id> in every v1 controller, as
- * runc does here (runc additionally joins the unified hierarchy). To time crun
- * exactly like runc, the whole timing loop runs in that namespace (a worker
- * process of this script), so unshare's own cost is not in the samples.
- */
-function measureCrun(iterations, bundle) {
-  const idPrefix = `berth-bench-${process.pid}-crun`;
-  if (!cgroupHybridWithV2Controllers()) {
-    return timeRuns('crun', iterations, runtimeRun('crun', [], bundle, idPrefix));
-  }
-  const r = inNamespaceWithoutUnified(SELF, ['--crun-worker', bundle, String(iterations), idPrefix], MAX_MS_PER_ROW + 2 * RUN_TIMEOUT_MS);
-  const out = r.stdout?.trim().split('\n').pop() ?? '';
-  let parsed;
-  try {
-    parsed = JSON.parse(out);
-  } catch {
-    throw new Error(`crun worker failed (${r.error?.message ?? `exit ${r.status}`}): ${r.stderr.trim()}`);
-  }
-  if (parsed.error) throw new Error(parsed.error);
-  return parsed.samples;
-}
-
-function crunWorker([bundle, iterations, idPrefix]) {
-  try {
-    const samples = timeRuns('crun', Number(iterations), runtimeRun('crun', [], bundle, idPrefix));
-    process.stdout.write(JSON.stringify({ samples }) + '\n');
-  } catch (err) {
-    process.stdout.write(JSON.stringify({ error: err.message }) + '\n');
-  }
 }
 
 // berth rows. The image is imported once, outside the timed loops.
@@ -184,47 +117,43 @@ async function berthWithImage(ctx) {
   return berth;
 }
 
-/** In-process: request to exit status, cleanup included, no Node startup in the number. */
-async function measureBerthApi(iterations, ctx) {
+/**
+ * The rows of `berth bench` (src/bench/run.ts), on this script's store and image, named as this
+ * script's targets and table know them. Returns the BenchResult too, for BENCH_JSON and BENCH_HTML.
+ */
+async function measureCommon(ctx) {
   const berth = await berthWithImage(ctx);
-  const samples = [];
-  const started = Date.now();
-  for (let i = 0; i < WARMUP + iterations; i++) {
-    if (i >= WARMUP && Date.now() - started > MAX_MS_PER_ROW) break;
-    const t0 = process.hrtime.bigint();
-    const r = await berth.run({ image: 'bench-busybox', cmd: ['/bin/true'], rm: true, stdout: 'ignore', stderr: 'ignore' });
-    const t1 = process.hrtime.bigint();
-    if (r.exitCode !== 0) throw new Error(`berth API run exited ${r.exitCode}`);
-    if (i >= WARMUP) samples.push(Number(t1 - t0) / 1e6);
-  }
-  return samples;
+  const { runBench } = await import(pathToFileURL(path.join(REPO_ROOT, 'dist/bench/run.js')).href);
+  let last;
+  const result = await runBench({
+    berth,
+    image: 'bench-busybox',
+    iterations: ITERATIONS,
+    warmup: WARMUP,
+    maxMsPerRow: MAX_MS_PER_ROW,
+    layers: [1, 10, 100],
+    runtimes: ['runc', 'crun'].filter(have),
+    cliGlobalArgs: ['--root', ctx.root, '--runroot', ctx.runRoot],
+    onRun: (name) => {
+      if (name !== last) process.stderr.write(`bench: ${name}\n`);
+      last = name;
+    },
+  });
+  const rows = result.rows.map((r) => {
+    const name = COMMON_NAMES[r.name] ?? r.name;
+    return r.summary ? { name, stats: r.summary } : { name, error: r.error };
+  });
+  return { result, rows };
 }
 
-/** `berth run --rm IMAGE /bin/true` as a user types it: Node startup included. */
-async function measureBerthCli(iterations, ctx) {
-  await berthWithImage(ctx);
-  const cli = path.join(REPO_ROOT, 'dist/cli/berth.js');
-  return timeRuns('berth CLI run', iterations, () => ({
-    cmd: process.execPath,
-    args: [cli, '--root', ctx.root, '--runroot', ctx.runRoot, 'run', '--rm', 'bench-busybox', '/bin/true'],
-  }));
-}
-
-/** mount(2) of the overlay rootfs alone, in a throwaway mount namespace. */
-async function measureOverlayMount(iterations, ctx) {
-  const berth = await berthWithImage(ctx);
-  const image = berth.images.resolve('bench-busybox');
-  const [lower] = berth.images.layerDirs(image);
-  const d = path.join(ctx.dir, 'ovl');
-  for (const sub of ['upper', 'work', 'merged']) fs.mkdirSync(path.join(d, sub), { recursive: true });
-  const require = (await import('node:module')).createRequire(import.meta.url);
-  const addon = require(path.join(REPO_ROOT, 'build/Release/berth-bench.node'));
-  const data = `lowerdir=${lower},upperdir=${d}/upper,workdir=${d}/work`;
-  return addon
-    .benchMount('overlay', 'overlay', `${d}/merged`, data, WARMUP + iterations)
-    .slice(WARMUP)
-    .map((ns) => ns / 1e6);
-}
+/** src/bench's row names -> the names of this script's targets. */
+const COMMON_NAMES = {
+  'runc run (OCI bundle)': 'runc run',
+  'crun run (OCI bundle)': 'crun run',
+  'berth API run (warm, in-process)': 'berth API run',
+  'berth CLI run --rm (cold)': 'berth CLI run',
+};
+const FLOOR = 'floor: clone+overlay+pivot_root+execve+wait';
 
 // ---------------------------------------------------------------------------
 // Setup: fixture tar -> OCI bundle
@@ -281,18 +210,7 @@ function teardown(ctx) {
 // Report
 // ---------------------------------------------------------------------------
 
-function stats(samples) {
-  const s = [...samples].sort((a, b) => a - b);
-  const at = (q) => s[Math.min(s.length - 1, Math.floor(q * (s.length - 1) + 0.5))];
-  return { n: s.length, median: median(s), min: s[0], p90: at(0.9) };
-}
-
-function median(sorted) {
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
-
-/** The issue's targets: API at most half of crun, CLI at most 1.25x a bare `node -e 0`. */
+/** The issues' targets: API at most 2x the floor and 0.3x crun, CLI at most 1.1x a bare `node -e 0` (issue 12). */
 function printTargets(rows, images) {
   const m = (name) => rows.find((r) => r.name === name)?.stats?.median;
   const line = (label, v, base, target) => {
@@ -301,9 +219,10 @@ function printTargets(rows, images) {
     console.log(`${label}: ${ratio.toFixed(2)} (target <= ${target}) ${ratio <= target ? 'met' : 'MISSED'}`);
   };
   console.log('');
-  line('berth API / crun', m('berth API run'), m('crun run'), 0.5);
+  line('berth API / floor', m('berth API run'), m(FLOOR), 2);
+  line('berth API / crun', m('berth API run'), m('crun run'), 0.3);
   line('berth API / runc', m('berth API run'), m('runc run'), 0.5);
-  line('berth CLI / node -e 0', m('berth CLI run'), m('node -e 0'), 1.25);
+  line('berth CLI / node -e 0', m('berth CLI run'), m('node -e 0'), 1.1);
   line('berth CLI / crun', m('berth CLI run'), m('crun run'), Infinity);
   line('berth CLI exec / runc exec', m('berth CLI exec'), m('runc exec'), Infinity);
   const rss = m('berth-shim RSS (kB)');
@@ -342,7 +261,6 @@ function printTable(rows) {
 // ---------------------------------------------------------------------------
 
 async function main() {
-  if (process.argv[2] === '--crun-worker') return crunWorker(process.argv.slice(3));
   // BENCH_ONLY=oci: only the OCI runtime rows (berth-oci against runc, crun and under podman)
   if (ONLY === 'oci') return printOci(await measureOci(ociOptionsFromEnv()));
 
@@ -353,6 +271,7 @@ async function main() {
   const images = new ImageBench(ctx, { iterations: ITERATIONS, maxMsPerRow: MAX_MS_PER_ROW });
   const rows = [];
   let oci;
+  let common;
   const row = async (name, needs, fn) => {
     const missing = needs.find((bin) => !have(bin));
     if (missing) return rows.push({ name, error: `${missing} not installed (Debian package ${missing})` });
@@ -368,12 +287,12 @@ async function main() {
     if (ONLY !== '' && ONLY !== 'images') throw new Error(`BENCH_ONLY=${ONLY}: only "images" is known`);
     if (ONLY !== 'images') {
       await row('/bin/true (host spawn)', [], () => measureHostTrue(ITERATIONS));
-      await row('node -e 0', [], () => measureNodeStartup(ITERATIONS));
-      await row('crun run', ['crun'], () => measureCrun(ITERATIONS, ctx.bundle));
-      await row('runc run', ['runc'], () => measureRunc(ITERATIONS, ctx.bundle));
-      await row('berth API run', [], () => measureBerthApi(ITERATIONS, ctx));
-      await row('berth CLI run', [], () => measureBerthCli(ITERATIONS, ctx));
-      await row('overlay mount(2)', [], () => measureOverlayMount(ITERATIONS, ctx));
+      try {
+        common = await measureCommon(ctx);
+        rows.push(...common.rows);
+      } catch (err) {
+        rows.push({ name: 'berth bench rows', error: err.message });
+      }
       const berth = await berthWithImage(ctx);
       const cliArgs = [path.join(REPO_ROOT, 'dist/cli/berth.js'), '--root', ctx.root, '--runroot', ctx.runRoot];
       await row('berth run -d+stop+rm (API)', [], () => measureDetachedCycle(berth, Math.min(ITERATIONS, 20), WARMUP));
@@ -424,7 +343,11 @@ async function main() {
   printTargets(rows, images);
   if (oci) printOci(oci);
   if (process.env.BENCH_JSON) {
-    fs.writeFileSync(process.env.BENCH_JSON, JSON.stringify({ iterations: ITERATIONS, rows, oci }, null, 2) + '\n');
+    fs.writeFileSync(process.env.BENCH_JSON, JSON.stringify({ iterations: ITERATIONS, rows, oci, bench: common?.result }, null, 2) + '\n');
+  }
+  if (process.env.BENCH_HTML && common) {
+    const { writeHtmlReport } = await import(pathToFileURL(path.join(REPO_ROOT, 'dist/bench/report-html.js')).href);
+    writeHtmlReport(process.env.BENCH_HTML, common.result);
   }
 }
 
