@@ -43,6 +43,7 @@ import { measureConmonRss, measureDetachedCycle, measureExec, measureRuncExec, m
 import { IMAGE_ROWS, ImageBench, printImageTargets } from './images.mjs';
 import { NETWORK_ROWS, measureNetwork, printNetworkTargets } from './network.mjs';
 import { measureOci, ociOptionsFromEnv, printOci } from './oci.mjs';
+import { measureColdStart, printColdStart } from './cold-start.mjs';
 
 // crun and runc run their bundle without a network (a fresh namespace with lo): berth's rows do
 // the same, so berth's default network is set to none for every berth this script starts (the
@@ -272,6 +273,7 @@ async function main() {
   const rows = [];
   let oci;
   let common;
+  let coldStart;
   const row = async (name, needs, fn) => {
     const missing = needs.find((bin) => !have(bin));
     if (missing) return rows.push({ name, error: `${missing} not installed (Debian package ${missing})` });
@@ -333,6 +335,12 @@ async function main() {
         if (r.podmanError) throw new Error(r.podmanError);
         return r.podman;
       });
+      // `berth --version` against `node -e 0`, alternating (bench/cold-start.mjs)
+      try {
+        coldStart = measureColdStart({ iterations: ITERATIONS, cli: path.join(REPO_ROOT, 'dist/cli/berth.js') });
+      } catch (err) {
+        console.error(`bench: cold start rows: ${err.message}`);
+      }
       oci = await measureOci(ociOptionsFromEnv(ctx.tar)).catch((err) => ({ rows: [], notes: [`OCI rows failed: ${err.message}`] }));
     }
   } finally {
@@ -342,8 +350,12 @@ async function main() {
   printTable(rows);
   printTargets(rows, images);
   if (oci) printOci(oci);
+  if (coldStart) printColdStart(coldStart);
   if (process.env.BENCH_JSON) {
-    fs.writeFileSync(process.env.BENCH_JSON, JSON.stringify({ iterations: ITERATIONS, rows, oci, bench: common?.result }, null, 2) + '\n');
+    fs.writeFileSync(
+      process.env.BENCH_JSON,
+      JSON.stringify({ iterations: ITERATIONS, rows, oci, bench: common?.result, coldStart }, null, 2) + '\n',
+    );
   }
   if (process.env.BENCH_HTML && common) {
     const { writeHtmlReport } = await import(pathToFileURL(path.join(REPO_ROOT, 'dist/bench/report-html.js')).href);

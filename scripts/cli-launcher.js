@@ -4,7 +4,12 @@
 // Each runs its bundled command line through a V8 code cache kept beside it: Node 20 has no
 // built-in compile cache, and compiling a bundle on every invocation costs ~4 ms, a tenth of Node's
 // own startup (and conmon or containerd's shim run berth-oci several times per container). A
-// missing, stale or unwritable cache only costs that time back.
+// missing, stale or unwritable cache only costs that time back. berth has two bundles: a small
+// core that answers --version, --help and mistakes, and the commands, which the core loads through
+// loadBundle below on first use (scripts/bundle-cli.mjs).
+// Not Node's startup snapshot (--snapshot-blob): on Node 20 starting from a user-land snapshot that
+// does nothing already costs more than this file with its core bundle (bench/cold-start.mjs prints
+// both rows), and a blob is tied to the exact node binary, so it would need an install step.
 'use strict';
 const fs = require('fs');
 const path = require('path');
@@ -52,29 +57,43 @@ if (process.env.BERTH_DEBUG) {
   return;
 }
 const command = process.argv.slice(2).find((a) => tool.commands.includes(a)) ?? 'other';
-const cacheFile = `${file}.${process.version}.${command}.cache`;
-const source = fs.readFileSync(file, 'utf8').replace(/^#!.*/, '');
-let cachedData;
-try {
-  cachedData = fs.readFileSync(cacheFile);
-} catch {
-  cachedData = undefined;
+
+/** Runs a bundle of this directory (a CommonJS module) through its code cache for `command`. */
+function load(file) {
+  const cacheFile = `${file}.${process.version}.${command}.cache`;
+  const source = fs.readFileSync(file, 'utf8').replace(/^#!.*/, '');
+  let cachedData;
+  try {
+    cachedData = fs.readFileSync(cacheFile);
+  } catch {
+    cachedData = undefined;
+  }
+  const script = new vm.Script(Module.wrap(source), { filename: file, cachedData });
+  const mod = new Module(file, module);
+  mod.filename = file;
+  mod.paths = Module._nodeModulePaths(__dirname);
+  if (cachedData === undefined || script.cachedDataRejected) {
+    // Written at exit, so the cache holds every function this run compiled, not just the top level.
+    process.once('exit', () => {
+      try {
+        const tmp = `${cacheFile}.${process.pid}`;
+        fs.writeFileSync(tmp, script.createCachedData());
+        fs.renameSync(tmp, cacheFile);
+      } catch {
+        // read-only install or not root: run uncached
+      }
+    });
+  }
+  script.runInThisContext().call(mod.exports, mod.exports, (id) => mod.require(id), mod, file, __dirname);
+  mod.loaded = true;
+  return mod.exports;
 }
-const script = new vm.Script(Module.wrap(source), { filename: file, cachedData });
-const mod = new Module(file, module);
-mod.filename = file;
-mod.paths = Module._nodeModulePaths(__dirname);
-if (cachedData === undefined || script.cachedDataRejected) {
-  // Written at exit, so the cache holds every function this run compiled, not just the top level.
-  process.once('exit', () => {
-    try {
-      const tmp = `${cacheFile}.${process.pid}`;
-      fs.writeFileSync(tmp, script.createCachedData());
-      fs.renameSync(tmp, cacheFile);
-    } catch {
-      // read-only install or not root: run uncached
-    }
-  });
-}
-script.runInThisContext().call(mod.exports, mod.exports, (id) => mod.require(id), mod, file, __dirname);
-tool.start(mod.exports);
+
+// berth's core bundle loads the commands bundle on first use of a command (scripts/bundle-cli.mjs).
+const loaded = new Map();
+globalThis[Symbol.for('berth.cli.loadBundle')] = (name) => {
+  const bundle = path.join(__dirname, name);
+  if (!loaded.has(bundle)) loaded.set(bundle, load(bundle));
+  return loaded.get(bundle);
+};
+tool.start(load(file));

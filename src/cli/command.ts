@@ -4,6 +4,7 @@ import { oneLine } from '../util/quote';
 import type { BerthOptions } from '../index';
 import { argSpec, fromArgResult, withHelp, type Flags, type Parsed } from './flags';
 import { commandHelp } from './help';
+import { writeStdout } from './write';
 
 /** One CLI command, as the command table of main.ts and of the groups (image, network) hold it.
  *  Each lives in its own file, loaded only when invoked, so `berth run` pays for nothing but itself. */
@@ -66,7 +67,7 @@ export function parse<T extends Flags>(cmd: Command<T>, argv: string[]): Parsed<
 export async function runCommand(cmd: Command, argv: string[], global: BerthOptions): Promise<number> {
   const args = parse(cmd, argv);
   if (args.help) {
-    process.stdout.write(await commandHelp(cmd));
+    writeStdout(await commandHelp(cmd));
     return 0;
   }
   return cmd.run(args, global);

@@ -6,17 +6,18 @@ import { oneLine, quote } from '../util/quote';
 import type { BerthOptions } from '../index';
 import { parseFlags, runCommand } from './command';
 import { COMMANDS, GLOBAL_FLAGS, globalHelp } from './commands';
+import { writeStderr, writeStdout } from './write';
 
 async function main(argv: string[]): Promise<number> {
   const global = parseFlags(GLOBAL_FLAGS, argv, true, 'berth --help');
   if (global.version) {
     const { version } = require('../../package.json') as { version: string };
-    process.stdout.write(`berth version ${version}\n`);
+    writeStdout(`berth version ${version}\n`);
     return 0;
   }
   const [name, ...rest] = global._;
   if (!name || global.help || name === 'help') {
-    process.stdout.write(globalHelp());
+    writeStdout(globalHelp());
     return name || global.help || name === 'help' ? 0 : 1;
   }
   if (!Object.hasOwn(COMMANDS, name)) throw new BerthError('INVALID_ARGUMENT', `${quote(name)} is not a berth command; see 'berth --help'`);
@@ -42,8 +43,8 @@ main(process.argv.slice(2)).then(
     const lines = causeChain(e);
     // One line per cause; a system error's message already names the call and the path. Control
     // characters of a value no message quoted are escaped: a cause is never split, nor forged.
-    process.stderr.write(lines.map((l, i) => (i === 0 ? `berth: ${oneLine(l)}` : `  caused by: ${oneLine(l)}`)).join('\n') + '\n');
-    if (process.env.BERTH_DEBUG && e instanceof Error) process.stderr.write(`${e.stack}\n`);
+    writeStderr(lines.map((l, i) => (i === 0 ? `berth: ${oneLine(l)}` : `  caused by: ${oneLine(l)}`)).join('\n') + '\n');
+    if (process.env.BERTH_DEBUG && e instanceof Error) writeStderr(`${e.stack}\n`);
     process.exitCode = e instanceof BerthError ? e.exitStatus : 125;
   },
 );

@@ -3,6 +3,7 @@ import { Berth } from '../index';
 import type { ContainerInfo } from '../runtime/types';
 import { quote } from '../util/quote';
 import { command, humanDuration, table } from './command';
+import { writeStdout } from './write';
 import { isRunning, hasExited } from '../runtime/container-predicates';
 import { healthSuffix } from '../runtime/health/monitor';
 
@@ -35,7 +36,7 @@ const ps = command({
       throw new BerthError('INVALID_ARGUMENT', `Expected json for --format but received ${quote(args.format)}`);
     }
     if (args.format === 'json') {
-      process.stdout.write(
+      writeStdout(
         list
           .map(
             (c) =>
@@ -48,7 +49,7 @@ const ps = command({
     const full = args.noTrunc;
     const id = (c: ContainerInfo) => (full ? c.config.id : c.config.id.slice(0, 12));
     if (args.quiet) {
-      process.stdout.write(list.map((c) => `${id(c)}\n`).join(''));
+      writeStdout(list.map((c) => `${id(c)}\n`).join(''));
       return 0;
     }
     const now = Date.now();
@@ -63,7 +64,7 @@ const ps = command({
         c.config.name,
       ];
     });
-    process.stdout.write(table(['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'NAMES'], rows));
+    writeStdout(table(['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'NAMES'], rows));
     return 0;
   },
 });
