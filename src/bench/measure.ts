@@ -16,6 +16,12 @@ export interface Budget {
   readonly maxMs: number;
   /** Called once per run (warm-up included): the progress bar. */
   readonly tick?: (runs: number) => void;
+  /** Set when the bench is interrupted (SIGINT): the row stops at its next run. */
+  readonly signal?: AbortSignal;
+}
+
+function checkAborted(budget: Budget): void {
+  if (budget.signal?.aborted) throw new Error('interrupted');
 }
 
 /** Every spawned command is SIGKILLed after this long (a hung runtime must not hang the bench). */
@@ -27,11 +33,31 @@ export async function timeLoop(budget: Budget, once: (i: number) => Promise<numb
   const started = Date.now();
   for (let i = 0; i < budget.warmup + budget.iterations; i++) {
     if (i >= budget.warmup && samples.length > 0 && Date.now() - started > budget.maxMs) break;
+    checkAborted(budget);
     const ms = await once(i);
     budget.tick?.(1);
     if (i >= budget.warmup) samples.push(ms);
   }
   return samples;
+}
+
+/**
+ * For measurements made in C, many runs per call (the addon's): calls `measure(count)` with chunks
+ * of runs until warm-up + iterations are done or the budget's time is used, so that these rows are
+ * bounded in time as the others are; nanoseconds in, milliseconds out, warm-up runs dropped.
+ */
+export function chunkedNs(budget: Budget, measure: (count: number) => number[]): number[] {
+  const ns: number[] = [];
+  const total = budget.warmup + budget.iterations;
+  const started = Date.now();
+  while (ns.length < total) {
+    if (ns.length > budget.warmup && Date.now() - started > budget.maxMs) break;
+    checkAborted(budget);
+    const chunk = measure(Math.min(ns.length < budget.warmup ? budget.warmup : 10, total - ns.length));
+    ns.push(...chunk);
+    budget.tick?.(chunk.length);
+  }
+  return ns.slice(budget.warmup).map((v) => v / 1e6);
 }
 
 /** Milliseconds of an async call. */

@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { benchAddon, MS_BIND } from './addon';
-import { kernelHasFs, must, onPath, timedSpawn, timeLoop, type Budget } from './measure';
+import { chunkedNs, kernelHasFs, must, onPath, timedSpawn, timeLoop } from './measure';
 import { layerStack, type BenchDirs } from './setup';
 import type { RowPlan } from './rows';
 
@@ -21,13 +21,6 @@ function workDirs(d: BenchDirs, name: string): { upper: string; work: string; me
   return out;
 }
 
-/** The addon's samples (ns) for a budget: warm-up dropped, ms, the progress bar moved. */
-function addonSamples(budget: Budget, measure: (count: number) => number[]): number[] {
-  const ns = measure(budget.warmup + budget.iterations);
-  budget.tick?.(ns.length);
-  return ns.slice(budget.warmup).map((v) => v / 1e6);
-}
-
 export function mountRows(d: BenchDirs, layers: number[]): RowPlan[] {
   const rows: RowPlan[] = layers.map((n) => ({
     name: `overlay mount, ${n} layer${n === 1 ? '' : 's'}`,
@@ -36,7 +29,7 @@ export function mountRows(d: BenchDirs, layers: number[]): RowPlan[] {
       const w = workDirs(d, `overlay-${n}`);
       const data = `lowerdir=${layerStack(d, n).join(':')},upperdir=${w.upper},workdir=${w.work}`;
       if (data.length > MAX_OPTIONS) throw new Error(`${n} layers: the lowerdir list is longer than mount(2)'s one page of options`);
-      return addonSamples(budget, (count) => benchAddon().benchMount('overlay', 'overlay', w.merged, data, count));
+      return chunkedNs(budget, (count) => benchAddon().benchMount('overlay', 'overlay', w.merged, data, count));
     },
   }));
   rows.push({
@@ -44,7 +37,7 @@ export function mountRows(d: BenchDirs, layers: number[]): RowPlan[] {
     group: 'mount',
     measure: (budget) => {
       const w = workDirs(d, 'bind');
-      return addonSamples(budget, (count) => benchAddon().benchMount('', w.upper, w.merged, '', count, MS_BIND));
+      return chunkedNs(budget, (count) => benchAddon().benchMount('', w.upper, w.merged, '', count, MS_BIND));
     },
   });
   rows.push({
@@ -54,7 +47,7 @@ export function mountRows(d: BenchDirs, layers: number[]): RowPlan[] {
     measure: (budget) => {
       const w = workDirs(d, 'aufs');
       const [lower] = layerStack(d, 1);
-      return addonSamples(budget, (count) => benchAddon().benchMount('aufs', 'none', w.merged, `br=${w.upper}=rw:${lower}=ro`, count));
+      return chunkedNs(budget, (count) => benchAddon().benchMount('aufs', 'none', w.merged, `br=${w.upper}=rw:${lower}=ro`, count));
     },
   });
   const fuse = onPath('fuse-overlayfs');

@@ -32,6 +32,9 @@ export interface BenchOptions {
   /** Progress: the number of runs in all, then called once per run. */
   readonly onPlan?: (totalRuns: number, rows: string[]) => void;
   readonly onRun?: (row: string, runs: number) => void;
+  /** Aborted: the row being measured stops at its next run, the rest are not measured, and
+   *  everything is cleaned up as after a complete run. */
+  readonly signal?: AbortSignal;
 }
 
 export interface BenchResult {
@@ -87,6 +90,10 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
       plans.map((p) => p.name),
     );
     for (const p of plans) {
+      if (o.signal?.aborted) {
+        results.push({ name: p.name, group: p.group, samples: [], error: 'interrupted', ratios: {} });
+        continue;
+      }
       if (p.skip) {
         results.push({ name: p.name, group: p.group, samples: [], error: p.skip, skipped: true, ratios: {} });
         continue;
@@ -97,7 +104,7 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
         o.onRun?.(p.name, runs);
       };
       try {
-        const samples = await p.measure({ iterations: o.iterations, warmup, maxMs: maxMsPerRow, tick });
+        const samples = await p.measure({ iterations: o.iterations, warmup, maxMs: maxMsPerRow, tick, signal: o.signal });
         if (samples.length === 0) throw new Error('no samples');
         results.push({ name: p.name, group: p.group, samples, summary: summarize(samples), ratios: {} });
       } catch (e) {

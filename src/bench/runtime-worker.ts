@@ -10,7 +10,7 @@ import type { Budget } from './measure';
 
 export interface WorkerArgs {
   readonly run: RuntimeRun;
-  readonly budget: Omit<Budget, 'tick'>;
+  readonly budget: Omit<Budget, 'tick' | 'signal'>;
 }
 
 async function main(): Promise<void> {

@@ -10,7 +10,7 @@
 import * as path from 'node:path';
 import type { Berth } from '../index';
 import { benchAddon, PACKAGE_ROOT } from './addon';
-import { timed, timedSpawn, timeLoop, type Budget } from './measure';
+import { chunkedNs, timed, timedSpawn, timeLoop, type Budget } from './measure';
 import { FLOOR_ROW, type RowPlan } from './rows';
 import type { BenchDirs } from './setup';
 
@@ -27,11 +27,7 @@ export function floorRow(d: BenchDirs): RowPlan {
   return {
     name: FLOOR_ROW,
     group: 'floor',
-    measure(budget: Budget): number[] {
-      const ns = benchAddon().benchFloor(d.imageOverlay, d.floorMerged, d.truePath, budget.warmup + budget.iterations);
-      budget.tick?.(ns.length);
-      return ns.slice(budget.warmup).map((v) => v / 1e6);
-    },
+    measure: (budget: Budget) => chunkedNs(budget, (count) => benchAddon().benchFloor(d.imageOverlay, d.floorMerged, d.truePath, count)),
   };
 }
 

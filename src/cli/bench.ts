@@ -58,6 +58,10 @@ const bench = command({
     const { runBench } = await import('../bench/run');
     const bar = process.stdout.isTTY && process.stderr.isTTY ? progressBar() : undefined;
     let result: BenchResult;
+    // Ctrl-C stops the row being measured; the finally of runBench removes what it made
+    const interrupt = new AbortController();
+    const onSignal = () => interrupt.abort();
+    process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
     try {
       result = await runBench({
         berth,
@@ -69,9 +73,15 @@ const bench = command({
         cliGlobalArgs: globalArgs(global),
         onPlan: (total) => bar?.start(total, 0, { row: '' }),
         onRun: (row, runs) => bar?.increment(runs, { row }),
+        signal: interrupt.signal,
       });
     } finally {
       bar?.stop();
+      process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
+    }
+    if (interrupt.signal.aborted) {
+      process.stderr.write('berth bench: interrupted; everything it made is removed\n');
+      return 130;
     }
     process.stdout.write((await import('../bench/report-table')).tableReport(result));
     if (args.json !== undefined) (await import('../bench/report-json')).writeJsonReport(args.json, result);
