@@ -6,6 +6,7 @@
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
+import { causeChain } from '../errors';
 import type { Berth } from '../index';
 import { mountRows } from './mounts';
 import { FLOOR_ROW, runtimeRowName, type RowPlan, type RowResult } from './rows';
@@ -108,7 +109,7 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
         if (samples.length === 0) throw new Error('no samples');
         results.push({ name: p.name, group: p.group, samples, summary: summarize(samples), ratios: {} });
       } catch (e) {
-        results.push({ name: p.name, group: p.group, samples: [], error: (e as Error).message, ratios: {} });
+        results.push({ name: p.name, group: p.group, samples: [], error: causeChain(e).join(': '), ratios: {} });
       }
       // a row cut short by its time budget (or an error) still moves the bar to its end
       if (done < runsPerRow) o.onRun?.(p.name, runsPerRow - done);

@@ -57,6 +57,7 @@ describe('berth bench', () => {
       'berth CLI run --rm (cold)',
       'berth-oci run (OCI bundle)',
       ...['runc', 'crun', 'youki', 'runsc'].filter(onPath).map((rt) => `${rt} run (OCI bundle)`),
+      ...(onPath('fuse-overlayfs') && fs.existsSync('/dev/fuse') ? ['fuse-overlayfs mount, 1 layer'] : []),
     ];
     for (const name of expected) {
       const row = byName.get(name);
