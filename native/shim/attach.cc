@@ -51,10 +51,11 @@ int AttachServer::listen(const std::string& path) {
   return 0;
 }
 
-void AttachServer::adopt(int fd) {
+void AttachServer::adopt(int fd, bool owner) {
   nonBlocking(fd);
   auto c = std::make_unique<Client>();
   c->fd.reset(fd);
+  c->owner = owner;
   clients_.push_back(std::move(c));
 }
 
@@ -149,7 +150,7 @@ void AttachServer::readSome(Client& c, const InputHandler& input) {
     if (b[0] == kFrameClaimExit)
       c.claimsExit = true;
     else
-      input(b[0], c.in.substr(at + 5, len));
+      input(b[0], c.in.substr(at + 5, len), c.owner);
     at += 5 + len;
   }
   c.in.erase(0, at);
@@ -158,7 +159,7 @@ void AttachServer::readSome(Client& c, const InputHandler& input) {
 bool AttachServer::shutdown(int timeoutMs) {
   long long deadline = nowMs() + timeoutMs;
   bool handedOver = false;
-  auto ignore = [](uint8_t, const std::string&) {};
+  auto ignore = [](uint8_t, const std::string&, bool) {};
   for (auto& c : clients_) {
     while (!c->dead && c->out.size() > c->outAt) {
       long long left = deadline - nowMs();

@@ -27,16 +27,20 @@ enum : uint8_t {
   // "I run the exit command's work myself once I have the exit" (a foreground CLI): when the exit
   // frame reaches such a client, the shim does not run its exit command.
   kFrameClaimExit = 6,
+  // "1" or "2": the owner's stdout or stderr is closed (`berth run ... | head`): the container's
+  // pipe is closed too, so that its writes fail as they would on the pipe it once had.
+  kFrameOutputClosed = 7,
 };
 
 class AttachServer {
  public:
-  // Frames received from a client: type and payload.
-  using InputHandler = std::function<void(uint8_t, const std::string&)>;
+  // Frames received from a client: type, payload, and whether it came from the owner (the client
+  // adopted at the start: a foreground CLI).
+  using InputHandler = std::function<void(uint8_t, const std::string&, bool)>;
   // Binds and listens on path (replacing a stale socket); 0 or the errno.
   int listen(const std::string& path);
   // A client that is connected already (the launcher's end of a socketpair, inherited as a fd).
-  void adopt(int fd);
+  void adopt(int fd, bool owner = false);
   // Queues a frame for every client.
   void broadcast(uint8_t type, const char* data, size_t n);
   // Too much output is queued for a slow client: the caller stops reading the container's output
@@ -58,6 +62,7 @@ class AttachServer {
     std::string in;  // a partly received frame
     bool dead = false;
     bool claimsExit = false;
+    bool owner = false;
   };
   void accept();
   void writeSome(Client& c);

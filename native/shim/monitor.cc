@@ -114,7 +114,7 @@ int Monitor::run(int statusFd) {
     failure = StartError{"listen", err, -1, config_.attachSocket};
   } else {
     // Before the container starts: this client sees its output from the first byte.
-    if (config_.attached) attach_.adopt(kAttachedClientFd);
+    if (config_.attached) attach_.adopt(kAttachedClientFd, true);
     oomSeen_ = oomCount();
     try {
       start();
@@ -257,7 +257,7 @@ void Monitor::waitForExit() {
     if (outAt >= 0 && fds[outAt].revents) out_.pump(log_, false);
     if (errAt >= 0 && fds[errAt].revents) err_.pump(log_, false);
     if (inAt >= 0 && fds[inAt].revents) writeStdin();
-    attach_.handle(fds, attachAt, [this](uint8_t type, const std::string& p) { onInput(type, p); });
+    attach_.handle(fds, attachAt, [this](uint8_t type, const std::string& p, bool owner) { onInput(type, p, owner); });
     if (fds[0].revents) reapChildren();
   }
   stdin_.reset();  // the next run gets a pipe of its own
@@ -269,8 +269,13 @@ int Monitor::stdinFd() const {
   return plan_.tty ? out_.fd : stdin_.get();
 }
 
-void Monitor::onInput(uint8_t type, const std::string& payload) {
-  if (type == kFrameStdin && stdinFd() >= 0) {
+void Monitor::onInput(uint8_t type, const std::string& payload, bool owner) {
+  if (type == kFrameOutputClosed && owner && !plan_.tty) {
+    LogStream& s = payload == "2" ? err_ : out_;
+    s.pump(log_, false);  // what the pipe holds still goes to the log
+    s.flush(log_);
+    s.close();
+  } else if (type == kFrameStdin && stdinFd() >= 0) {
     stdinPending_ += payload;
     writeStdin();
   } else if (type == kFrameStdinEof && config_.stdinOnce && !plan_.tty) {

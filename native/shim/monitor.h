@@ -35,7 +35,7 @@ class Monitor {
   void finish(const ExitInfo& exit);
   void runExitCommand();
   // Attach clients' frames: stdin data, its end, a terminal size.
-  void onInput(uint8_t type, const std::string& payload);
+  void onInput(uint8_t type, const std::string& payload, bool owner);
   // Writes what clients sent to the container's stdin, as much as it takes now.
   void writeStdin();
   // Where clients' input goes: the stdin pipe, or with a tty the pty master; -1 without -i.

@@ -118,8 +118,23 @@ export interface TerminalAttach {
  * proxied. Resolves with the container's exit, or detached.
  */
 export async function attachTerminal(conn: AttachConnection, o: TerminalAttach): Promise<{ exit?: AttachExit; detached: boolean }> {
-  if (o.stdout) conn.on('stdout', (b: Buffer) => process.stdout.write(b));
-  if (o.stderr) conn.on('stderr', (b: Buffer) => process.stderr.write(b));
+  // Our stdout closed (`| head`): the shim closes the container's pipe too, so that its writes
+  // fail as they did on the pipe it once had (a PID 1 ignores SIGPIPE but not EPIPE).
+  const out = (stream: NodeJS.WriteStream, n: 1 | 2) => {
+    let broken = false;
+    return (b: Buffer) => {
+      if (broken) return;
+      if (!stream.listenerCount('error'))
+        stream.on('error', (e: NodeJS.ErrnoException) => {
+          if (e.code !== 'EPIPE') throw e;
+          if (!broken) conn.outputClosed(n);
+          broken = true;
+        });
+      stream.write(b);
+    };
+  };
+  if (o.stdout) conn.on('stdout', out(process.stdout, 1));
+  if (o.stderr) conn.on('stderr', out(process.stderr, 2));
   const proxied = o.sigProxy && !o.tty ? FORWARDED : [];
   const forward = (sig: NodeJS.Signals) => o.kill(sig);
   for (const s of proxied) process.on(s, forward);

@@ -8,7 +8,7 @@ import { BerthError } from '../errors';
  * socket): every client gets the container's output, and what a client sends goes to its stdin.
  * Frames both ways: 1 byte type, 4 bytes big-endian length, payload.
  */
-export const FRAME = { stdin: 0, stdout: 1, stderr: 2, exit: 3, stdinEof: 4, resize: 5, claimExit: 6 } as const;
+export const FRAME = { stdin: 0, stdout: 1, stderr: 2, exit: 3, stdinEof: 4, resize: 5, claimExit: 6, outputClosed: 7 } as const;
 
 /** Under the run root, not the container's directory: a unix socket path has at most 107 bytes. */
 export function attachSocketPath(runRoot: string, id: string): string {
@@ -121,6 +121,12 @@ export class AttachConnection extends EventEmitter {
    *  the exit: if the exit reaches it, the shim starts no `berth container cleanup` of its own. */
   claimExit(): void {
     this.socket.write(frame(FRAME.claimExit, Buffer.alloc(0)));
+  }
+
+  /** This client's stdout (1) or stderr (2) is closed: the shim closes the container's pipe, whose
+   *  writes then fail as on the pipe a process had (only the client a start was attached with). */
+  outputClosed(stream: 1 | 2): void {
+    this.socket.write(frame(FRAME.outputClosed, Buffer.from(String(stream))));
   }
 
   /** Detaches. */

@@ -201,6 +201,14 @@ describe('foreground run', () => {
     expect([cat.code, cat.stdout]).toEqual([0, 'piped\n']);
   });
 
+  it('a closed stdout (`| head`) closes the container’s: its writes fail and it ends', async () => {
+    const a = onPipes(['run', '--rm', '--network', 'none', 'busybox', 'yes']);
+    await a.waitFor(/y\n/);
+    a.child.stdout!.destroy();
+    expect(await Promise.race([a.exited, sleep(15_000).then(() => 'hung')])).toBe(1);
+    expect(berth.ps({ all: true })).toEqual([]);
+  });
+
   it('--log-driver none: no log, and logs says the driver does not support reading', async () => {
     const r = await cli(['run', '--log-driver', 'none', '--network', 'none', '--name', 'nolog', 'busybox', 'echo', 'hi']);
     expect([r.code, r.stdout]).toEqual([0, 'hi\n']);
