@@ -14,6 +14,7 @@
 
 #include "addon/convert.h"
 #include "addon/exit_watch.h"
+#include "addon/netlink_bindings.h"
 #include "addon/remove_tree.h"
 #include "addon/xattrs.h"
 #include "core/enter.h"
@@ -183,6 +184,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("listXattrs", Napi::Function::New(env, ListXattrs));
   exports.Set("setXattr", Napi::Function::New(env, SetXattr));
   exports.Set("removeNetns", Napi::Function::New(env, OnPath<removeNetns>));
+  registerNetlink(env, exports);
   return exports;
 }
 

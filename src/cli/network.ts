@@ -6,7 +6,7 @@ import { commandGroup } from './group';
 const create = command({
   name: 'network create',
   operands: 'NETWORK',
-  summary: 'Create a bridge network (CNI bridge, host-local, portmap).',
+  summary: "Create a bridge network (berth's native driver, or the CNI plugins with --driver cni).",
   flags: [
     {
       name: '--subnet',
@@ -17,6 +17,13 @@ const create = command({
     { name: '--gateway', kind: 'string', value: 'IP', help: "IPv4 gateway for the subnet (default: the subnet's first address)" },
     { name: '--internal', kind: 'boolean', help: 'Restrict external access to the network: no gateway, NAT or default route' },
     { name: '--bridge', kind: 'string', value: 'NAME', help: 'Linux bridge name (default br-<id>; must not exist yet)' },
+    {
+      name: '--driver',
+      short: 'd',
+      kind: 'string',
+      value: 'DRIVER',
+      help: "bridge (default: berth's own, netlink and iptables chains) or cni (the CNI plugins bridge, host-local, portmap)",
+    },
   ],
   run(args, global): number {
     const [name] = positionals(create, args, 1);
@@ -26,6 +33,7 @@ const create = command({
       gateway: args.gateway,
       internal: args.internal,
       bridge: args.bridge,
+      driver: args.driver as 'bridge' | 'cni' | undefined,
     });
     process.stdout.write(`${info.id}\n`);
     return 0;

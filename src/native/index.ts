@@ -172,6 +172,25 @@ export interface NativeAddon {
   createNetns(path: string): void;
   /** Unpins and deletes a namespace createNetns made; nothing when path is missing. */
   removeNetns(path: string): void;
+  /** rtnetlink (native/core/netlink.h): the bridge made if missing, its address added, set up. */
+  nlEnsureBridge(spec: { name: string; address?: string; prefix?: number; mtu?: number }): void;
+  /** A veth pair: hostName on bridge (hairpin, up), its peer made as ifname in the namespace at
+   *  netns with mac/mtu, address/prefix, up, default route via gateway. Undone on failure. */
+  nlAttachVeth(spec: {
+    bridge: string;
+    hostName: string;
+    netns: string;
+    ifname: string;
+    mac?: string;
+    mtu?: number;
+    address: string;
+    prefix: number;
+    gateway?: string;
+    hairpin?: boolean;
+  }): void;
+  /** Deletes a link of the host's namespace by name (a veth with its peer); false if none.
+   *  background: on a thread of its own, not waited for (true at once). */
+  nlDeleteLink(name: string, background?: boolean): boolean;
 }
 
 /** Creates the container process described by the plan; returns once it has exec'd. */

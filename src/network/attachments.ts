@@ -26,15 +26,17 @@ import * as path from 'node:path';
 import { BerthError } from '../errors';
 import { native } from '../native';
 import { processStartTime } from '../util/proc';
-import { DEFAULT_CNI_PATH } from './cni';
+import { DEFAULT_CNI_PATH, findTool } from './cni';
 import { CniAttachments } from './cni-attachment';
 import { syncHostsFiles } from './hosts-sync';
 import { NetworkAdmin, type NetworkDetails } from './network-admin';
 import { NetworkLocks } from './network-locks';
+import { NativeAttachments } from './native-bridge';
+import { NetworkDrivers } from './network-driver';
 import { NetworkStore } from './networks';
 import { pinnedContainerIds } from './netns';
 import { ownerAlive, SandboxRecords, type AttachmentRecord } from './sandbox-records';
-import type { ContainerNetwork, EndpointInfo, HostEntry, NetworkInfo } from './types';
+import type { ContainerNetwork, CreateNetworkOptions, EndpointInfo, HostEntry, NetworkInfo } from './types';
 
 export interface AttachSpec {
   containerId: string;
@@ -55,7 +57,7 @@ export class NetworkManager {
   private readonly records: SandboxRecords;
   private readonly locks: NetworkLocks;
   private readonly netnsDir: string;
-  private readonly cni: CniAttachments;
+  private readonly cni: NetworkDrivers;
   private readonly admin: NetworkAdmin;
 
   /**
@@ -75,7 +77,11 @@ export class NetworkManager {
     this.dataDir = path.join(runRoot, 'cni', 'networks');
     this.netnsDir = path.join(runRoot, 'netns');
     const plugins = cniPath ?? (process.env.BERTH_CNI_PATH ? process.env.BERTH_CNI_PATH.split(':') : DEFAULT_CNI_PATH);
-    this.cni = new CniAttachments(this.store, this.records, this.locks, this.dataDir, plugins);
+    this.cni = new NetworkDrivers(
+      new CniAttachments(this.store, this.records, this.locks, this.dataDir, plugins),
+      new NativeAttachments(this.store, this.records, this.locks, this.dataDir),
+      (name) => this.store.get(name),
+    );
     this.admin = new NetworkAdmin(this.store, this.records, this.locks, this.cni, this.dataDir);
   }
 
@@ -209,6 +215,22 @@ export class NetworkManager {
     return this.records.read(containerId);
   }
 
+  /** A new network; the native driver's rules of a non-internal one are installed now (once per
+   *  network, not per container), where iptables is there (else a container's start says so). */
+  createNetwork(opts: CreateNetworkOptions): NetworkInfo {
+    const info = this.store.create(opts);
+    if (info.driver === 'bridge' && !info.internal && findTool('iptables-restore')) {
+      try {
+        this.locks.network(info.name, () => this.cni.nativeDriver.rules.ensureNetwork(info));
+      } catch (e) {
+        this.cni.nativeDriver.rules.removeNetwork(info);
+        this.store.remove(info.name);
+        throw e;
+      }
+    }
+    return info;
+  }
+
   connect(containerId: string, network: ContainerNetwork): EndpointInfo {
     return this.admin.connect(containerId, network);
   }
@@ -239,7 +261,7 @@ export class NetworkManager {
     let first: unknown;
     for (const a of [...rec.attachments].reverse()) {
       try {
-        this.locks.network(a.network, () => this.cni.del(rec, a));
+        this.locks.network(a.network, () => this.cni.del(rec, a, { background: true }));
       } catch (e) {
         first ??= e;
       }

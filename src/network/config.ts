@@ -25,7 +25,8 @@ export interface Conflist {
   cniVersion: string;
   name: string;
   plugins: PluginConf[];
-  berth?: { id: string; created: string };
+  /** driver 'cni': containers join through the plugins; absent: berth's native bridge driver. */
+  berth?: { id: string; created: string; driver?: 'cni' };
 }
 
 export interface ConflistSpec {
@@ -38,6 +39,8 @@ export interface ConflistSpec {
   internal: boolean;
   /** Add the firewall plugin: needed when the host's FORWARD policy drops what it does not know. */
   firewall: boolean;
+  /** Containers join through the CNI plugins rather than the native driver. */
+  cni?: boolean;
 }
 
 /**
@@ -61,7 +64,12 @@ export function buildConflist(s: ConflistSpec): Conflist {
   const plugins: PluginConf[] = [bridge];
   if (!s.internal) plugins.push({ type: 'portmap', capabilities: { portMappings: true }, snat: true });
   if (!s.internal && s.firewall) plugins.push({ type: 'firewall', backend: 'iptables' });
-  return { cniVersion: CNI_VERSION, name: s.name, plugins, berth: { id: s.id, created: s.created } };
+  return {
+    cniVersion: CNI_VERSION,
+    name: s.name,
+    plugins,
+    berth: { id: s.id, created: s.created, ...(s.cni ? { driver: 'cni' as const } : {}) },
+  };
 }
 
 /** What `network ls/inspect` shows, read back from a conflist. */
@@ -75,7 +83,7 @@ export function networkInfo(list: Conflist, file: string, mtime: Date): NetworkI
     name: list.name,
     id: list.berth?.id ?? '',
     created: list.berth?.created ?? mtime.toISOString(),
-    driver: 'bridge',
+    driver: usesCni(list) ? 'cni' : 'bridge',
     bridge: bridge.bridge,
     subnet: range.subnet,
     gateway: range.gateway ?? '',
@@ -89,6 +97,11 @@ export function networkInfo(list: Conflist, file: string, mtime: Date): NetworkI
 export function runtimeConflist(list: Conflist, dataDir: string): Conflist {
   const plugins = list.plugins.map((p) => (p.ipam?.type === 'host-local' ? { ...p, ipam: { ...p.ipam, dataDir } } : { ...p }));
   return { cniVersion: list.cniVersion, name: list.name, plugins };
+}
+
+/** Whether containers join the network through the CNI plugins (network create --driver cni). */
+export function usesCni(list: Conflist): boolean {
+  return list.berth?.driver === 'cni';
 }
 
 /** Whether any plugin of the list runs iptables (so that a missing iptables fails early and clearly). */

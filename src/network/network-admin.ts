@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BerthError } from '../errors';
-import type { CniAttachments } from './cni-attachment';
+import type { NetworkDrivers } from './network-driver';
 import { syncHostsFiles } from './hosts-sync';
 import type { NetworkLocks } from './network-locks';
 import { DEFAULT_NETWORK, type NetworkStore } from './networks';
@@ -21,7 +21,7 @@ export class NetworkAdmin {
     private readonly store: NetworkStore,
     private readonly records: SandboxRecords,
     private readonly locks: NetworkLocks,
-    private readonly cni: CniAttachments,
+    private readonly cni: NetworkDrivers,
     /** host-local's lease directory. */
     private readonly dataDir: string,
   ) {}
@@ -83,6 +83,8 @@ export class NetworkAdmin {
     }
     const info = this.locks.network(n, () => {
       const removed = this.store.remove(n);
+      // the native driver's chains of the network (and any a crash left of its containers')
+      if (removed.driver === 'bridge') this.cni.nativeDriver.rules.removeNetwork(removed);
       this.locks.removeNetworkLock(removed.name);
       return removed;
     });

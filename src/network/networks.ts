@@ -102,6 +102,8 @@ export class NetworkStore {
         `The network name "${o.name}" is reserved (--network ${o.name} has a meaning of its own); choose another`,
       );
     }
+    if (o.driver !== undefined && o.driver !== 'bridge' && o.driver !== 'cni')
+      throw invalid('--driver', "bridge (berth's own) or cni (the CNI plugins)", o.driver);
     return this.locked(() => this.createLocked(o));
   }
 
@@ -165,7 +167,9 @@ export class NetworkStore {
       subnet,
       gateway,
       internal: !!o.internal,
-      firewall: !o.internal && forwardDrops(),
+      // only the CNI chain needs the firewall plugin; the native driver has its own FORWARD chain
+      firewall: o.driver === 'cni' && !o.internal && forwardDrops(),
+      cni: o.driver === 'cni',
     });
     fs.mkdirSync(this.dir, { recursive: true, mode: 0o755 });
     writeJsonAtomic(this.file(o.name), list);

@@ -23,6 +23,17 @@ export interface NetworkAttachment {
   conflist: Conflist;
   result: CniResult;
   endpoint: EndpointInfo;
+  /** Made by the native bridge driver (native-bridge.ts) rather than CNI: what it must undo. */
+  native?: NativeState;
+}
+
+/** What the native driver made for one attachment. */
+export interface NativeState {
+  /** The veth's host end (the kernel deletes its peer with it). */
+  hostIfname: string;
+  bridge: string;
+  /** The network's DNAT chain the container's port chain hangs off, when it has ports. */
+  dnat?: string;
 }
 
 export interface AttachmentRecord {

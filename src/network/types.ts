@@ -36,8 +36,9 @@ export interface NetworkInfo {
   name: string;
   id: string;
   created: string;
-  driver: 'bridge';
-  /** The Linux bridge the CNI bridge plugin creates. */
+  /** bridge: berth's native driver (netlink, its own iptables chains); cni: the CNI plugins. */
+  driver: 'bridge' | 'cni';
+  /** The Linux bridge. */
   bridge: string;
   subnet: string;
   gateway: string;
@@ -66,4 +67,6 @@ export interface CreateNetworkOptions {
   internal?: boolean;
   /** Linux bridge name; default br-<id prefix>. Must not exist on the host yet. */
   bridge?: string;
+  /** 'cni': containers join through the CNI plugins (bridge, host-local, portmap); default 'bridge', berth's native driver. */
+  driver?: 'bridge' | 'cni';
 }

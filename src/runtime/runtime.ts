@@ -279,7 +279,7 @@ export class Runtime {
   }
 
   createNetwork(opts: CreateNetworkOptions): NetworkInfo {
-    return this.networks.store.create(opts);
+    return this.networks.createNetwork(opts);
   }
 
   listNetworks(): NetworkInfo[] {

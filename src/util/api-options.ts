@@ -37,6 +37,7 @@ export const NETWORK_OPTIONS: Schema = {
   gateway: str(),
   internal: bool,
   bridge: str({ nonEmpty: true }),
+  driver: str({ nonEmpty: true }),
 };
 export const CREDENTIALS: Schema = { username: str(), password: str() };
 export const PULL_OPTIONS: Schema = {

@@ -108,7 +108,7 @@ describe.skipIf(!haveCni)('bridge networks (CNI)', () => {
     roots = tempRoots();
     berth = new Berth({ root: roots.root, runRoot: roots.runRoot });
     await berth.importImage(busyboxTar(), 'busybox');
-    subnets = testSubnets(4);
+    subnets = testSubnets(5);
     berth.createNetwork({ name: NET, subnet: subnets[0], bridge: bridge(0) });
     berth.createNetwork({ name: INTERNAL, subnet: subnets[1], bridge: bridge(1), internal: true });
   });
@@ -331,14 +331,30 @@ describe.skipIf(!haveCni)('bridge networks (CNI)', () => {
     expect(fs.existsSync(`/sys/class/net/${bridge(3)}`)).toBe(false);
   });
 
-  it('a missing plugin fails with the Debian package to install, leaving nothing behind', async () => {
+  it('--driver cni: containers join through the CNI plugins; a missing plugin fails with the Debian package to install, leaving nothing behind', async () => {
+    const snap = netSnapshot();
+    const cni = runCli(['network', 'create', '--driver', 'cni', '--subnet', subnets[4], '--bridge', bridge(4), 'bt-cni'], { roots });
+    expect((await cni).code).toBe(0);
+    expect(berth.inspectNetwork('bt-cni').driver).toBe('cni');
+    const port = freeHostPort(38600);
+    const r = await sh('ip -4 -o addr show eth0 | grep -o "inet [0-9.]*"; ip route | grep default', {
+      network: 'bt-cni',
+      publish: [`127.0.0.1:${port}:80`],
+    });
+    expect(r.stdout).toMatch(new RegExp(`^inet ${subnets[4].replace(/\.0\/24$/, '').replace(/\./g, '\\.')}\\.\\d+\ndefault via `));
+    expect(leases(roots.runRoot, 'bt-cni')).toEqual([]);
+
     const broken = new Berth({ root: roots.root, runRoot: roots.runRoot, cniPath: [path.join(roots.base, 'no-cni')] });
     const count = broken.ps({ all: true }).length;
-    await expect(broken.run({ ...base, network: NET, cmd: ['true'] } as SpawnOptions)).rejects.toThrow(
+    await expect(broken.run({ ...base, network: 'bt-cni', cmd: ['true'] } as SpawnOptions)).rejects.toThrow(
       /CNI plugin "bridge" not found in .*: install the Debian package containernetworking-plugins/,
     );
     expect(broken.ps({ all: true }).length).toBe(count);
-    expect(leases(roots.runRoot, NET)).toEqual([]);
+    expect(leases(roots.runRoot, 'bt-cni')).toEqual([]);
+    berth.removeNetwork('bt-cni');
+    expect(fs.existsSync(`/sys/class/net/${bridge(4)}`)).toBe(false);
+    // what the plugins keep for good (portmap's base chains) is undone by afterAll
+    expect(netChanges(snap).filter((c) => !/CNI-/.test(c))).toEqual([]);
   });
 
   it('detached containers have their network before their command runs, keep it across restarts and leave it when stopped', async () => {
