@@ -154,7 +154,7 @@ const COMMON_NAMES = {
   'berth API run (warm, in-process)': 'berth API run',
   'berth CLI run --rm (cold)': 'berth CLI run',
 };
-const FLOOR = 'floor: clone+overlay+pivot_root+execve+wait';
+const { FLOOR_ROW: FLOOR } = await import(pathToFileURL(path.join(REPO_ROOT, 'dist/bench/rows.js')).href);
 
 // ---------------------------------------------------------------------------
 // Setup: fixture tar -> OCI bundle

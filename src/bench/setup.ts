@@ -68,11 +68,11 @@ export function mountBundleRootfs(d: BenchDirs, layerDirs: string[]): string {
   return bundle;
 }
 
-/** Synthetic layers dir/layers/0..count-1, each one small file of its own; top first as overlay wants them. */
+/** Synthetic layers dir/l/0..count-1, each one small file of its own; top first as overlay wants them. */
 export function layerStack(d: BenchDirs, count: number): string[] {
   const out: string[] = [];
   for (let i = 0; i < count; i++) {
-    const l = path.join(d.dir, 'layers', String(i));
+    const l = path.join(d.dir, 'l', String(i)); // short: 100 paths must fit mount(2)'s one page of options
     if (!exists(l)) {
       fs.mkdirSync(path.join(l, 'etc'), { recursive: true });
       fs.writeFileSync(path.join(l, 'etc', `layer-${i}`), `${i}\n`);

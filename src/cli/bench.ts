@@ -7,6 +7,8 @@ import { Berth, type BerthOptions } from '../index';
 import { BerthError, invalid } from '../errors';
 import { command, positionals } from './command';
 import type { BenchResult } from '../bench/run';
+import { onPath } from '../bench/measure';
+import * as fs from 'node:fs';
 
 const bench = command({
   name: 'bench',
@@ -42,6 +44,13 @@ const bench = command({
     const layers = (args.layers ?? '1,10,100').split(',').map((v) => positiveInt('--layers', v.trim(), 1, 200));
     const runtimes = args.runtimes === undefined ? undefined : args.runtimes.split(',').map((r) => r.trim());
     if (runtimes?.some((r) => r === '')) throw invalid('--runtimes', 'a comma-separated list of runtime names', args.runtimes);
+    const missing = runtimes?.find((r) => r !== 'berth-oci' && !(r.includes('/') ? isExecutable(r) : onPath(r)));
+    if (missing !== undefined) {
+      throw new BerthError(
+        'INVALID_ARGUMENT',
+        `--runtimes: ${JSON.stringify(missing)} is not an executable on PATH; install it or give its path`,
+      );
+    }
     const imageName = args.image ?? 'busybox';
     if (process.getuid?.() !== 0)
       throw new BerthError('NOT_ROOT', 'berth bench needs root (it mounts and starts containers): run it with sudo');
@@ -107,6 +116,15 @@ function globalArgs(g: BerthOptions): string[] {
   if (g.storageDriver !== undefined) out.push('--storage-driver', g.storageDriver);
   if (g.cgroupParent !== undefined) out.push('--cgroup-parent', g.cgroupParent);
   return out;
+}
+
+function isExecutable(p: string): boolean {
+  try {
+    fs.accessSync(p, fs.constants.X_OK);
+    return fs.statSync(p).isFile();
+  } catch {
+    return false;
+  }
 }
 
 function positiveInt(flag: string, text: string | undefined, fallback: number, max: number): number {

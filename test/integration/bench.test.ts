@@ -141,5 +141,9 @@ describe('berth bench', () => {
     const r = await runCli(['bench', '--layers', '1,x'], { roots });
     expect(r.code).toBe(125);
     expect(r.stderr).toMatch(/--layers/);
+    const rt = await runCli(['bench', '--runtimes', 'runc,no-such-runtime'], { roots });
+    expect(rt.code).toBe(125);
+    expect(rt.stderr.trim()).toMatch(/^berth: --runtimes: "no-such-runtime" is not an executable on PATH/);
+    expect(rt.stderr.trim().split('\n')).toHaveLength(1);
   });
 });
