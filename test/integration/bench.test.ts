@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { PNG } from 'pngjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { withBusybox } from '../helpers/berth';
-import { runCli, type TempRoots } from '../helpers/env';
+import { CLI_PATH, runCli, type TempRoots } from '../helpers/env';
 
 const fixture = withBusybox({
   beforeCheck: async (b) => {
@@ -128,6 +128,22 @@ describe('berth bench', () => {
     expect(dark / pixels).toBeGreaterThan(0.005); // text and axes
     expect(coloured / pixels).toBeGreaterThan(0.002); // the series' boxes, dots and legend swatches
   }, 360_000);
+
+  it('on a terminal, a progress bar (script(1) gives the CLI a pty)', () => {
+    const cmd = ['node', '--', CLI_PATH, 'bench', '--iterations', '1', '--layers', '1', '--runtimes', 'berth-oci'].join(' ');
+    const r = spawnSync('script', ['-qec', cmd, '/dev/null'], {
+      encoding: 'utf8',
+      env: { ...process.env, BERTH_ROOT: roots.root, BERTH_RUNROOT: roots.runRoot },
+      timeout: 120_000,
+      killSignal: 'SIGKILL',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    // cli-progress redraws one line: the bar, the share of runs done, the row being measured
+    expect(r.stdout).toMatch(/bench \[[\u2588\u2591]+\] \d+% \d+\/\d+ runs/);
+    expect(r.stdout).toMatch(/\] 100% (\d+)\/\1 runs/);
+    expect(r.stdout).toMatch(/ROW +N +MEDIAN ms/);
+  }, 180_000);
 
   it('an image that is not in the store: one line naming how to get one, exit status 125', async () => {
     const r = await runCli(['bench', '--image', 'no-such-image', '--iterations', '1'], { roots });
