@@ -323,7 +323,14 @@ void Monitor::reapChildren() {
   }
 }
 
-bool Monitor::stopRequested() const { return !config_.stopMarker.empty() && pathExists(config_.stopMarker); }
+// The stop marker, or a container directory that is gone: an rm between two restarts (the
+// container exited, the shim waiting out its backoff) must not bring a removed container back.
+bool Monitor::stopRequested() const {
+  if (config_.stopMarker.empty()) return false;
+  if (pathExists(config_.stopMarker)) return true;
+  size_t slash = config_.stopMarker.rfind('/');
+  return slash != std::string::npos && slash > 0 && !pathExists(config_.stopMarker.substr(0, slash));
+}
 
 bool Monitor::shouldRestart(int exitCode) const {
   if (stopRequested()) return false;

@@ -229,6 +229,23 @@ describe('berth-shim', () => {
     expect(state).toMatchObject({ status: 'exited', pid: restarted.pid, exitCode: 137, restartCount: 1 });
   });
 
+  it('a container directory removed between restarts (rm of an exited container) ends the restarts', async () => {
+    const c = container(['sh', '-c', 'echo run; exit 1']);
+    const s = await start(c, { restart: 'always' });
+    await waitFor(() => (readState(c)?.restartCount ?? 0) >= 3, 'three restarts');
+    const gone = `${c.dir}.removed`;
+    fs.renameSync(c.dir, gone);
+    try {
+      // without the check the shim restarts it forever; the backoff it is in lasts under 5 s
+      await waitFor(() => !alive(s.shimPid), 'the shim to give up', 8000);
+      const runs = readLog(path.join(gone, 'container.log')).length;
+      const restarts = (JSON.parse(fs.readFileSync(path.join(gone, 'state.json'), 'utf8')) as { restartCount: number }).restartCount;
+      expect(runs).toBeLessThanOrEqual(restarts + 2);
+    } finally {
+      fs.renameSync(gone, c.dir);
+    }
+  });
+
   it('the stop marker prevents on-failure restarts', async () => {
     const c = container(['sh', '-c', 'sleep 100']);
     const s = await start(c, { restart: 'on-failure' });
