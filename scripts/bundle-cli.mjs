@@ -50,6 +50,34 @@ async function bundle(entry, outfile, executable) {
   launcher(executable);
 }
 
+// Node's modules that its startup has not loaded already, and that a module requires at its top
+// but most commands never call: the commands bundle initializes every module of the API at once
+// (index.ts imports them all), so `ps` loaded child_process, net, dgram and the streams (~3 ms).
+// Each becomes an object that requires the module on first use of one of its properties. Not
+// worker_threads: the unpack worker's function is sent to the worker as source
+// (image/archive/file-writers.ts) and requires it there, where the bundle's names do not exist; a
+// function sent that way must require only modules outside this list.
+const LAZY_BUILTINS = /^node:(child_process|net|dgram|stream|crypto|zlib|tty|readline|os)$/;
+const lazyBuiltins = {
+  name: 'lazy-builtins',
+  setup(b) {
+    b.onResolve({ filter: LAZY_BUILTINS }, (a) =>
+      a.namespace === 'lazy-builtin' || a.kind !== 'require-call'
+        ? { path: a.path, external: true }
+        : { path: a.path, namespace: 'lazy-builtin' },
+    );
+    b.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, (a) => ({
+      contents: `let m;
+const load = () => (m ??= require(${JSON.stringify(a.path)}));
+// configurable: a proxy may not report a property its (empty) target lacks as non-configurable
+const own = (k) => { const d = Reflect.getOwnPropertyDescriptor(load(), k); if (d) d.configurable = true; return d; };
+module.exports = new Proxy({}, { get: (_, k) => load()[k], has: (_, k) => k in load(), ownKeys: () => Reflect.ownKeys(load()), getOwnPropertyDescriptor: (_, k) => own(k) });
+`,
+      loader: 'js',
+    }));
+  },
+};
+
 /** berth's two bundles. `table` is the module whose relative imports are the commands. */
 async function splitBundle(entry, table, coreFile, commandsFile, executable) {
   const dir = path.dirname(entry);
@@ -123,7 +151,7 @@ async function splitBundle(entry, table, coreFile, commandsFile, executable) {
       }));
     },
   };
-  await build({ ...common, entryPoints: ['berth-commands-entry'], outfile: commandsFile, plugins: [fromCore] });
+  await build({ ...common, entryPoints: ['berth-commands-entry'], outfile: commandsFile, plugins: [lazyBuiltins, fromCore] });
   launcher(executable);
 }
 

@@ -81,6 +81,29 @@ describe('the berth executable', () => {
     expect(commands().map((args) => berth(exe, args))).toEqual(plain);
   });
 
+  it('loads none of the Node modules its start does not need', () => {
+    // Node's own startup loads a fixed set; whatever a run adds is in process.moduleLoadList
+    const preload = path.join(tmp, 'modules.js');
+    fs.writeFileSync(
+      preload,
+      "const base = new Set(process.moduleLoadList);\nprocess.on('exit', () => require('fs').writeFileSync(process.env.MODULES_OUT, process.moduleLoadList.filter((m) => !base.has(m) && m.startsWith('NativeModule ')).join('\\n')));\n",
+    );
+    const added = (args: string[]) => {
+      const out = path.join(tmp, 'modules.txt');
+      const r = spawnSync(process.execPath, ['-r', preload, '--', path.join(DIST_CLI, 'berth.js'), ...args], {
+        encoding: 'utf8',
+        env: { ...process.env, BERTH_DEBUG: '', MODULES_OUT: out },
+      });
+      expect(r.status, r.stderr).toBe(0);
+      return fs.readFileSync(out, 'utf8').split('\n').filter(Boolean);
+    };
+    // the launcher's vm (the code cache) and nothing else: not the ESM loader require('module') brings
+    expect(added(['--version'])).toEqual(['NativeModule vm']);
+    // ps initializes the whole API, whose modules require child_process, net, streams at their top:
+    // those load on first use only (scripts/bundle-cli.mjs, lazy-builtins)
+    expect(added([...roots, 'ps', '-a'])).toEqual(['NativeModule vm']);
+  });
+
   it('needs no commands bundle for --version, --help or an unknown command', () => {
     const full = install('full', BUNDLES);
     const core = install('core-only', ['berth.js', 'berth-cli.js']);
