@@ -1,12 +1,12 @@
 // Network rows of `npm run bench` (issue 5): start-to-exit latency of /bin/true through the Berth
-// API on a bridge network (a user network the bench creates: CNI bridge + host-local, masquerade)
-// against --network none, and against `podman run --rm --network bridge` where podman is installed.
+// API on a bridge network (a user network the bench creates: berth's native driver, netlink and its
+// own iptables chains; `--driver cni` networks are not measured here) against --network none, and against `podman run --rm --network bridge` where podman is installed.
 //
 // Isolation. Bridges, veths, iptables rules and ip_forward are host-wide, and berth's integration
 // tests (which may run on this machine at the same time) compare exactly those before and after.
 // So the whole measurement runs in a worker process in a network namespace of its own
-// (`unshare --net --mount`): the bridge, the veth pairs, the plugins' iptables rules and the
-// ip_forward the bridge plugin turns on all live in that namespace and vanish with it; no packet
+// (`unshare --net --mount`): the bridge, the veth pairs, the network's iptables rules and the
+// ip_forward berth turns on all live in that namespace and vanish with it; no packet
 // leaves it. /sys/class/net of the host's sysfs shows the host's links, not the namespace's, so the
 // worker's private mount namespace gets a sysfs of its own bound over /sys/class/net and
 // /sys/devices/virtual/net (berth reads a bridge's ports there); /sys/fs/cgroup stays as it is.
@@ -40,8 +40,8 @@ export const NETWORK_ROWS = {
  * rows by 2 * maxMsPerRow, podman by maxMsPerRow, the worker as a whole by a SIGKILL after that.
  */
 export function measureNetwork({ ctx, iterations, maxMsPerRow, warmup }) {
-  if (!fs.existsSync('/usr/lib/cni/bridge') && !fs.existsSync('/opt/cni/bin/bridge')) {
-    throw new Error('CNI plugins not found (Debian package containernetworking-plugins)');
+  if (!['/usr/sbin/iptables-restore', '/sbin/iptables-restore'].some((p) => fs.existsSync(p))) {
+    throw new Error('iptables-restore not found (Debian package iptables)');
   }
   const dir = path.join(ctx.dir, 'network');
   const sys = path.join(dir, 'sys');
