@@ -31,7 +31,7 @@ import { CniAttachments } from './cni-attachment';
 import { syncHostsFiles } from './hosts-sync';
 import { NetworkAdmin, type NetworkDetails } from './network-admin';
 import { NetworkLocks } from './network-locks';
-import { NativeAttachments } from './native-bridge';
+import { NativeAttachments, removeLeakedVeths } from './native-bridge';
 import { NetworkDrivers } from './network-driver';
 import { NetworkStore } from './networks';
 import { pinnedContainerIds } from './netns';
@@ -178,6 +178,12 @@ export class NetworkManager {
         }
       }
     }
+    // veths of this root's bridges whose sandbox record is gone (a release that failed half-way)
+    const records = this.records.list();
+    removeLeakedVeths(
+      () => new Set(this.store.list().map((n) => n.bridge)),
+      (id10) => records.some((r) => r.containerId.startsWith(id10)),
+    );
     // a record is written before its namespace is made and removed after it is gone: one without
     // a record is debris, unless a start made it between our two reads (so: checked under its lock)
     for (const id of pinnedContainerIds(this.netnsDir)) {

@@ -168,6 +168,38 @@ export class NativeAttachments {
   }
 }
 
+/**
+ * Host ends of veths on one of `bridges` (this root's) whose container has no sandbox record: what
+ * a release that could not delete its veth leaves (the record goes even then). Deleted; a veth
+ * the kernel is deleting already is not listed any more by the time the delete is sent (ENODEV).
+ * A start records its sandbox before it makes the veth, so none of these is one being made.
+ */
+export function removeLeakedVeths(bridgesOf: () => Set<string>, hasRecord: (idPrefix: string) => boolean): void {
+  let links: string[];
+  try {
+    links = fs.readdirSync('/sys/class/net').filter((l) => /^bv[0-9a-f]{10}\d+$/.test(l));
+  } catch {
+    return;
+  }
+  let bridges: Set<string> | undefined;
+  for (const l of links) {
+    if (hasRecord(l.slice(2, 12))) continue;
+    bridges ??= bridgesOf();
+    let master = '';
+    try {
+      master = path.basename(fs.readlinkSync(`/sys/class/net/${l}/master`));
+    } catch {
+      continue; // not on a bridge (or gone): not ours to judge
+    }
+    if (!bridges.has(master)) continue;
+    try {
+      native().nlDeleteLink(l);
+    } catch {
+      /* the next sweep */
+    }
+  }
+}
+
 /** nlAttachVeth; a host end of that name still there (the background delete of this container's
  *  previous run, or debris) is deleted first and the pair made again. */
 function attachVeth(spec: Parameters<ReturnType<typeof native>['nlAttachVeth']>[0]): void {

@@ -165,6 +165,24 @@ describe.skipIf(!haveTools)('native bridge driver', () => {
     await berth.remove(c.config.id, { force: true });
   });
 
+  it("the next command removes a veth on the network's bridge whose container has no record", () => {
+    const leaked = hostIfname('e'.repeat(64), 'eth0');
+    execFileSync('ip', ['link', 'add', 'name', leaked, 'type', 'veth', 'peer', 'name', `${leaked}p`]);
+    execFileSync('ip', ['link', 'set', leaked, 'master', BRIDGE]);
+    // a veth of that pattern on another bridge (or none) is not ours: it stays
+    const stranger = hostIfname('d'.repeat(64), 'eth0');
+    execFileSync('ip', ['link', 'add', 'name', stranger, 'type', 'veth', 'peer', 'name', `${stranger}p`]);
+    try {
+      berth.ps();
+      expect(fs.existsSync(`/sys/class/net/${leaked}`)).toBe(false);
+      expect(fs.existsSync(`/sys/class/net/${leaked}p`)).toBe(false);
+      expect(fs.existsSync(`/sys/class/net/${stranger}`)).toBe(true);
+    } finally {
+      execFileSync('ip', ['link', 'delete', stranger]);
+      if (fs.existsSync(`/sys/class/net/${leaked}`)) execFileSync('ip', ['link', 'delete', leaked]);
+    }
+  });
+
   it("network rm removes the network's chains and bridge, and a container chain a crash left", () => {
     const info = berth.inspectNetwork(NET);
     // debris as a berth killed between the port batch and its record would leave
