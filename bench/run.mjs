@@ -6,6 +6,7 @@
 //   BENCH_JSON=out.json npm run bench  # also write the results as JSON
 //   BENCH_ONLY=images npm run bench    # only the image rows (pull, unpack)
 //   BENCH_ONLY=oci npm run bench       # only the OCI runtime rows (oci.mjs: berth-oci, runc, crun, podman)
+//   BENCH_ONLY=scale npm run bench     # only the scale rows (scale.mjs: layers, 100 at once, ps -a, memory)
 //
 // The rows every host can have (the floor, mounts, berth API and CLI starts, `node -e 0`, and one
 // OCI bundle under runc, crun and berth-oci) are `berth bench`'s own code (src/bench, through
@@ -44,6 +45,7 @@ import { IMAGE_ROWS, ImageBench, printImageTargets } from './images.mjs';
 import { NETWORK_ROWS, measureNetwork, printNetworkTargets } from './network.mjs';
 import { measureOci, ociOptionsFromEnv, printOci } from './oci.mjs';
 import { measureColdStart, printColdStart } from './cold-start.mjs';
+import { measureScale, printScale } from './scale.mjs';
 
 // crun and runc run their bundle without a network (a fresh namespace with lo): berth's rows do
 // the same, so berth's default network is set to none for every berth this script starts (the
@@ -275,6 +277,7 @@ async function main() {
   let oci;
   let common;
   let coldStart;
+  let scale;
   const row = async (name, needs, fn) => {
     const missing = needs.find((bin) => !have(bin));
     if (missing) return rows.push({ name, error: `${missing} not installed (Debian package ${missing})` });
@@ -287,7 +290,21 @@ async function main() {
   };
   try {
     console.log(`bench: ${ITERATIONS} iterations per row (+${WARMUP} warm-up), at most ${MAX_MS_PER_ROW / 1000}s per row`);
-    if (ONLY !== '' && ONLY !== 'images') throw new Error(`BENCH_ONLY=${ONLY}: only "images" is known`);
+    if (ONLY !== '' && ONLY !== 'images' && ONLY !== 'scale')
+      throw new Error(`BENCH_ONLY=${ONLY}: only "images", "scale" and "oci" are known`);
+    if (ONLY === 'scale' || ONLY === '') {
+      scale = await measureScale({ ctx, iterations: ITERATIONS, maxMsPerRow: MAX_MS_PER_ROW, warmup: WARMUP, stats }).catch((err) => ({
+        rows: [],
+        notes: [`scale rows failed: ${err.message}`],
+      }));
+    }
+    if (ONLY === 'scale') {
+      // printed here, the other rows skipped; the finally below still removes everything
+      printScale(scale);
+      if (process.env.BENCH_JSON)
+        fs.writeFileSync(process.env.BENCH_JSON, JSON.stringify({ iterations: ITERATIONS, scale }, null, 2) + '\n');
+      return;
+    }
     if (ONLY !== 'images') {
       await row('/bin/true (host spawn)', [], () => measureHostTrue(ITERATIONS));
       try {
@@ -350,12 +367,13 @@ async function main() {
   }
   printTable(rows);
   printTargets(rows, images);
+  if (scale) printScale(scale);
   if (oci) printOci(oci);
   if (coldStart) printColdStart(coldStart);
   if (process.env.BENCH_JSON) {
     fs.writeFileSync(
       process.env.BENCH_JSON,
-      JSON.stringify({ iterations: ITERATIONS, rows, oci, bench: common?.result, coldStart }, null, 2) + '\n',
+      JSON.stringify({ iterations: ITERATIONS, rows, oci, bench: common?.result, coldStart, scale }, null, 2) + '\n',
     );
   }
   if (process.env.BENCH_HTML && common) {
