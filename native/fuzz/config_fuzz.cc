@@ -18,6 +18,8 @@ int memfd() {
 }
 
 bool absolute(const std::string& p) { return !p.empty() && p[0] == '/'; }
+// Optional paths (no log with --log-driver none, no attach socket): empty or absolute.
+bool emptyOrAbsolute(const std::string& p) { return p.empty() || p[0] == '/'; }
 
 }  // namespace
 
@@ -27,7 +29,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     __builtin_trap();  // the harness itself failed: not a finding about the parser
   try {
     berth::shim::Config c = berth::shim::readConfig(path);
-    if (!absolute(c.plan) || !absolute(c.state) || !absolute(c.log) || c.logMaxFiles == 0) __builtin_trap();
+    if (!absolute(c.plan) || !absolute(c.state) || !emptyOrAbsolute(c.log) || c.logMaxFiles == 0) __builtin_trap();
+    if (!emptyOrAbsolute(c.attachSocket) || !emptyOrAbsolute(c.stopMarker)) __builtin_trap();
     if (!c.exitCommand.empty() && !absolute(c.exitCommand[0])) __builtin_trap();
     for (const std::string& d : c.cgroupDirs)
       if (!absolute(d)) __builtin_trap();
