@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <climits>
 #include <cstring>
 
 #include "core/enter.h"
@@ -185,15 +186,64 @@ void finishRoot(ChildContext* ctx, const SpawnPlan& plan) {
   }
 }
 
+// The mount namespace's propagation before the rootfs is mounted. Without a
+// linux.rootfsPropagation everything is made private: nothing propagates between the host and the
+// container. With one it is set on / instead (as runc's prepareRoot does), so that binds of the
+// host's shared mounts keep receiving (rslave) or exchanging (shared) mounts; then the mount the
+// rootfs is mounted on is made private unless it already cannot send (a recursive slave or
+// private /): the rootfs mount must not propagate to the host, and pivot_root refuses a shared
+// parent. That mount is found walking up from the rootfs: MS_PRIVATE on a path that is not a
+// mount's root fails with EINVAL.
+void prepareRootPropagation(ChildContext* ctx, const SpawnPlan& plan) {
+  unsigned long p = plan.rootfsPropagation;
+  if (!p) {
+    if (mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) < 0) fail(ctx, Step::kMakeRootPrivate, errno);
+    return;
+  }
+  if (mount(nullptr, "/", nullptr, p, nullptr) < 0) fail(ctx, Step::kMakeRootPrivate, errno);
+  if ((p & MS_REC) && (p & (MS_SLAVE | MS_PRIVATE))) return;
+  char dir[PATH_MAX];
+  size_t n = plan.rootfs.size();
+  if (n == 0 || n >= sizeof dir) fail(ctx, Step::kMakeRootPrivate, ENAMETOOLONG);
+  memcpy(dir, plan.rootfs.c_str(), n + 1);
+  for (;;) {
+    if (mount(nullptr, dir, nullptr, MS_PRIVATE, nullptr) == 0) return;
+    if (errno != EINVAL || n <= 1) fail(ctx, Step::kMakeRootPrivate, errno);
+    while (n > 1 && dir[n - 1] == '/') dir[--n] = 0;
+    while (n > 1 && dir[n - 1] != '/') dir[--n] = 0;
+    if (n > 1) dir[--n] = 0;
+  }
+}
+
 void pivotRoot(ChildContext* ctx, int rootfd) {
   if (fchdir(rootfd) < 0) fail(ctx, Step::kChdirRootfs, errno);
+  // With a linux.rootfsPropagation the old root may still have peers on the host: its lazy detach
+  // would propagate unmounts of its submounts to them. It is made a slave first (as runc does),
+  // which needs a path to it: pivoted onto the container's /dev (a mount of its own, private, the
+  // directory it was mounted on checked inside the rootfs), the old root is the top mount at
+  // "/dev" until detached, and the /dev below it is the container's again.
+  if (ctx->plan->rootfsPropagation) {
+    int dev = resolveInRoot(rootfd, "dev", 0);
+    if (dev >= 0) {
+      char fdbuf[32];
+      if (syscall(SYS_pivot_root, ".", fdPath(fdbuf, dev)) < 0) fail(ctx, Step::kPivotRoot, errno);
+      close(dev);
+      if (mount(nullptr, "/dev", nullptr, MS_SLAVE | MS_REC, nullptr) < 0) fail(ctx, Step::kDetachOldRoot, errno);
+      if (umount2("/dev", MNT_DETACH) < 0) fail(ctx, Step::kDetachOldRoot, errno);
+      if (chdir("/") < 0) fail(ctx, Step::kChdirSlash, errno);
+      return;
+    }
+  }
   // pivot_root(".", ".") stacks the old root on top of the new one, and "." (our working
-  // directory) is then the top of that stack: detaching it leaves only the container's rootfs,
-  // with no directory for the old root to linger in (pivot_root(2)). No descriptor of the host's
-  // root is ever opened: a process that joined a shared PID namespace is visible here, and such a
-  // descriptor would be a way out. Everything was made private at the start, so the detach does
-  // not propagate to the host.
+  // directory) is then the top of that stack for umount2: detaching it leaves only the
+  // container's rootfs, with no directory for the old root to linger in (pivot_root(2)). No
+  // descriptor of the host's root is ever opened: a process that joined a shared PID namespace is
+  // visible here, and such a descriptor would be a way out. Everything was made private at the
+  // start, so the detach does not propagate to the host; with a rootfsPropagation but no /dev,
+  // the whole tree is made a slave first (mount(2) on "." names the new root, not the one on top).
   if (syscall(SYS_pivot_root, ".", ".") < 0) fail(ctx, Step::kPivotRoot, errno);
+  if (ctx->plan->rootfsPropagation && mount(nullptr, ".", nullptr, MS_SLAVE | MS_REC, nullptr) < 0)
+    fail(ctx, Step::kDetachOldRoot, errno);
   if (umount2(".", MNT_DETACH) < 0) fail(ctx, Step::kDetachOldRoot, errno);
   if (chdir("/") < 0) fail(ctx, Step::kChdirSlash, errno);
 }
@@ -382,7 +432,7 @@ int childMain(void* arg) {
     if (int err = bringLoopbackUp()) fail(ctx, Step::kLoopbackUp, err);
   }
 
-  if (mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) < 0) fail(ctx, Step::kMakeRootPrivate, errno);
+  prepareRootPropagation(ctx, plan);
   if (mount(plan.rootfsSource.c_str(), plan.rootfs.c_str(), plan.rootfsFstype.c_str(), plan.rootfsFlags,
             plan.rootfsData.empty() ? nullptr : plan.rootfsData.c_str()) < 0)
     fail(ctx, Step::kMountRootfs, errno);

@@ -14,6 +14,7 @@ import { OCI_VERSION } from './spec';
 import { ANNOTATION } from './annotations';
 import { cgroupfsMount, etcFile, namespaceList, shmMount, type NamespaceJoins } from '../runtime/namespace-options';
 import { stopAnnotations } from '../runtime/stop-options';
+import { rootPropagationOf, withPrivateBinds } from '../runtime/root-propagation';
 
 /** Kernel state docker hides from containers (only what this kernel has). */
 const MASKED_PATHS = [
@@ -90,6 +91,7 @@ export function containerSpec(
   const resources = devices.rules ? { ...limits, devices: devices.rules } : limits;
   const unconfinedPaths = config.privileged || config.systemPathsUnconfined;
   const namespaces = namespaceList(config, netnsPath, joins);
+  const rootPropagation = rootPropagationOf(config);
   return {
     ociVersion: OCI_VERSION,
     process: {
@@ -111,13 +113,13 @@ export function containerSpec(
     // namespace: a mount on / of the root itself (specToPlan makes it the rootfs mount)
     mounts: [
       { destination: '/', type: union.fstype, source: union.source, options: union.data.split(',') },
-      ...kernelMounts,
-      ...etc,
-      ...volumes,
+      ...withPrivateBinds([...kernelMounts, ...etc, ...volumes], rootPropagation),
       ...tmpfs,
     ],
     linux: {
       namespaces,
+      // a shared or slave bind: its propagation with the host (src/runtime/root-propagation.ts)
+      ...(rootPropagation ? { rootfsPropagation: rootPropagation } : {}),
       ...(config.sysctls ? { sysctl: config.sysctls } : {}),
       // what inspect shows; starts apply config.limits through the cgroup manager
       ...(resources ? { resources } : {}),

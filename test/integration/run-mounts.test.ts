@@ -3,6 +3,7 @@
 // single file, -v propagation words, --volumes-from (and :ro), inspect's Mounts; bad input one
 // line, exit 125, nothing left behind (--mount bind source missing, --volumes-from missing,
 // --read-only with a volume over /, --storage-opt size= on this host's storage).
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -85,6 +86,77 @@ describe('--mount type=bind', () => {
     ).toBe(0);
     const m = berth.inspect('nonrec').ociConfig!.mounts!.find((x) => x.destination === '/n');
     expect(m?.options).toEqual(['bind']);
+  });
+});
+
+describe('bind propagation with the host (linux.rootfsPropagation)', () => {
+  const sh = (...args: string[]) => execFileSync(args[0]!, args.slice(1), { stdio: 'pipe' });
+  /** Whether `dir` is a mount point of the host. */
+  const hostMounted = (dir: string) =>
+    fs
+      .readFileSync('/proc/self/mountinfo', 'utf8')
+      .split('\n')
+      .some((l) => l.split(' ')[4] === dir);
+
+  it('a host mount under an rshared or rslave source is seen inside after the start, not under a default bind; only rshared sends back', async () => {
+    // the source is a shared mount of its own (this host's / may be private, as docker needs)
+    const src = hostDir('prop-host');
+    sh('mount', '-t', 'tmpfs', '-o', 'size=1m', 'berth-prop-src', src);
+    try {
+      sh('mount', '--make-shared', src);
+      const start = async (name: string, vol: string) => {
+        const r = await cli(['run', '-d', '--name', name, '--privileged', '-v', vol, 'busybox', 'sleep', '1000']);
+        expect(r.code, r.stderr).toBe(0);
+      };
+      await start('p-shared', `${src}:/s:rshared`);
+      await start('p-slave', `${src}:/s:rslave`);
+      await start('p-default', `${src}:/s`);
+      const inspect = JSON.parse((await cli(['inspect', 'p-shared'])).stdout);
+      expect(inspect).toBeDefined();
+      fs.mkdirSync(path.join(src, 'sub'));
+      sh('mount', '-t', 'tmpfs', '-o', 'size=1m', 'berth-prop-sub', path.join(src, 'sub'));
+      const seen = async (name: string, script: string) => {
+        const r = await cli(['exec', name, 'sh', '-c', script]);
+        expect(r.stderr).toBe('');
+        return r.stdout;
+      };
+      const subInside = 'grep -c "^berth-prop-sub /s/sub " /proc/mounts || true';
+      expect(await seen('p-shared', subInside)).toBe('1\n');
+      expect(await seen('p-slave', subInside)).toBe('1\n');
+      expect(await seen('p-default', subInside)).toBe('0\n');
+      // back to the host: only from the rshared bind
+      for (const [name, dir] of [
+        ['p-shared', 'back-shared'],
+        ['p-slave', 'back-slave'],
+        ['p-default', 'back-default'],
+      ] as const) {
+        fs.mkdirSync(path.join(src, dir));
+        expect(await seen(name, `mount -t tmpfs -o size=1m berth-prop-back /s/${dir} && echo ok`)).toBe('ok\n');
+      }
+      expect(hostMounted(path.join(src, 'back-shared'))).toBe(true);
+      expect(hostMounted(path.join(src, 'back-slave'))).toBe(false);
+      expect(hostMounted(path.join(src, 'back-default'))).toBe(false);
+    } finally {
+      for (const name of ['p-shared', 'p-slave', 'p-default']) {
+        const r = await cli(['rm', '-f', name]);
+        expect(r.stderr, name).toBe('');
+      }
+      sh('umount', '-R', src);
+    }
+  });
+
+  it("sets the OCI config's rootfsPropagation as docker does (shared, rslave, none) and rprivate on the other binds", async () => {
+    const dir = hostDir('prop-spec');
+    const spec = async (vol: string) => {
+      const r = await cli(['create', '--name', 'spec', '-v', vol, '-v', `${dir}:/other`, 'busybox', 'true']);
+      expect(r.code, r.stderr).toBe(0);
+      const s = berth.inspect('spec').ociConfig!;
+      expect((await cli(['rm', 'spec'])).code).toBe(0);
+      return { root: s.linux?.rootfsPropagation, other: s.mounts?.find((m) => m.destination === '/other')?.options };
+    };
+    expect(await spec(`${dir}:/s:rshared`)).toEqual({ root: 'shared', other: ['rbind', 'rprivate'] });
+    expect(await spec(`${dir}:/s:slave`)).toEqual({ root: 'rslave', other: ['rbind', 'rprivate'] });
+    expect(await spec(`${dir}:/s:rprivate`)).toEqual({ root: undefined, other: ['rbind'] });
   });
 });
 
