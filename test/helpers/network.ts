@@ -39,7 +39,20 @@ export function iptablesRules(): string[] {
 }
 
 /** What differs, readable: `+ link veth1234`, `- -A POSTROUTING ...`. */
-export function netChanges(before: NetSnapshot, after: NetSnapshot = netSnapshot(), opts: { ipForward?: boolean } = {}): string[] {
+export function netChanges(before: NetSnapshot, after?: NetSnapshot, opts: { ipForward?: boolean } = {}): string[] {
+  if (after) return netDiff(before, after, opts);
+  // The native bridge driver deletes a released veth on a background thread (the kernel takes
+  // 20-30 ms to unregister one): a container's host end (bv...) may outlive its stop by that much.
+  // Only those are waited for, up to 2 s; anything else, or a veth still there then, is a leak.
+  const deadline = Date.now() + 2000;
+  for (;;) {
+    const out = netDiff(before, netSnapshot(), opts);
+    if (Date.now() > deadline || out.length === 0 || !out.every((c) => c.startsWith('+ link bv'))) return out;
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 25);
+  }
+}
+
+function netDiff(before: NetSnapshot, after: NetSnapshot, opts: { ipForward?: boolean }): string[] {
   const out: string[] = [];
   const diff = (kind: string, a: string[], b: string[]) => {
     for (const x of b) if (!a.includes(x)) out.push(`+ ${kind} ${x}`);
