@@ -46,6 +46,7 @@ import { NETWORK_ROWS, measureNetwork, printNetworkTargets } from './network.mjs
 import { measureOci, ociOptionsFromEnv, printOci } from './oci.mjs';
 import { measureColdStart, printColdStart } from './cold-start.mjs';
 import { measureScale, printScale } from './scale.mjs';
+import { PULL_ROWS, measurePullCompare, printPullTargets } from './pull-compare.mjs';
 
 // crun and runc run their bundle without a network (a fresh namespace with lo): berth's rows do
 // the same, so berth's default network is set to none for every berth this script starts (the
@@ -233,6 +234,7 @@ function printTargets(rows, images) {
   console.log(`berth-shim resident memory: ${rss === undefined ? 'n/a' : `${rss} kB`} (target < 2048 kB)`);
   line('berth-shim / conmon resident memory', rss, m('conmon RSS (kB)'), Infinity);
   printImageTargets(line, m, images);
+  printPullTargets(line, m);
   printNetworkTargets(line, m);
 }
 
@@ -242,7 +244,8 @@ function printTable(rows) {
   const ms = (v) => (v === undefined ? 'n/a' : v.toFixed(2));
   const ratio = (v, base) => (v === undefined || base === undefined ? 'n/a' : `${(v / base).toFixed(2)}x`);
   const header = ['what', 'n', 'median ms', 'min ms', 'p90 ms', 'vs crun', 'vs runc'];
-  const noRuntimeRatio = (name) => name.includes('(kB)') || Object.values(IMAGE_ROWS).includes(name);
+  const noRuntimeRatio = (name) =>
+    name.includes('(kB)') || Object.values(IMAGE_ROWS).includes(name) || Object.values(PULL_ROWS).includes(name);
   const lines = rows.map((r) => [
     r.name,
     r.stats ? String(r.stats.n) : '-',
@@ -339,6 +342,17 @@ async function main() {
     await row(IMAGE_ROWS.berthDownloaded, imageTools, async () => (await (pull ??= images.measurePull())).downloaded);
     await row(IMAGE_ROWS.skopeo, imageTools, async () => (await (pull ??= images.measurePull())).skopeo);
     await row(IMAGE_ROWS.skopeoUmoci, imageTools, async () => (await (pull ??= images.measurePull())).skopeoUmoci);
+    // berth, podman and ctr pulls of the same image in rotation (pull-compare.mjs)
+    let pulls;
+    const pullRow = (key, needs) =>
+      row(PULL_ROWS[key], ['docker-registry', 'skopeo', 'umoci', ...needs], async () => {
+        const r = await (pulls ??= measurePullCompare(images));
+        if (!r[key]) throw new Error(`${needs.join(', ')} not installed`);
+        return r[key];
+      });
+    await pullRow('berth', []);
+    await pullRow('podman', ['podman']);
+    await pullRow('ctr', ['containerd', 'ctr']);
     await row(IMAGE_ROWS.berthUnpack, ['tar'], async () => (await (unpack ??= images.measureUnpack())).berth);
     await row(IMAGE_ROWS.tar, ['tar'], async () => (await (unpack ??= images.measureUnpack())).tar);
     if (ONLY !== 'images') {
