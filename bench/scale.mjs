@@ -371,7 +371,13 @@ async function memoryOverRuns(berth, runs, budgetMs) {
   const sample = (done) => {
     gc();
     const m = process.memoryUsage();
-    samples.push({ runs: done, rssMB: m.rss / 2 ** 20, heapUsedMB: m.heapUsed / 2 ** 20, fds: fs.readdirSync('/proc/self/fd').length });
+    samples.push({
+      runs: done,
+      rssMB: m.rss / 2 ** 20,
+      heapUsedMB: m.heapUsed / 2 ** 20,
+      externalMB: m.external / 2 ** 20,
+      fds: fs.readdirSync('/proc/self/fd').length,
+    });
   };
   await apiRun(berth, 'scale-1'); // the first run loads what every run uses
   sample(0);
@@ -432,7 +438,7 @@ export function printScale(result) {
     console.log('Node process over sequential API runs (after a GC):');
     for (const s of result.memory)
       console.log(
-        `  after ${String(s.runs).padStart(4)} runs: RSS ${s.rssMB.toFixed(1)} MB, heap used ${s.heapUsedMB.toFixed(1)} MB, ${s.fds} fds`,
+        `  after ${String(s.runs).padStart(4)} runs: RSS ${s.rssMB.toFixed(1)} MB, heap used ${s.heapUsedMB.toFixed(1)} MB, external ${s.externalMB.toFixed(1)} MB, ${s.fds} fds`,
       );
     const a = result.memory[0];
     const b = result.memory[result.memory.length - 1];
