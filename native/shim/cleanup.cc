@@ -1,6 +1,7 @@
 #include "shim/cleanup.h"
 
 #include <limits.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -45,6 +46,9 @@ void deleteContainerDir(const std::string& released) {
 }
 
 std::string releaseContainerDir(const std::string& dir, const std::string& nameLink) {
+  // An --ipc shareable container's /dev/shm tmpfs, mounted on the host in its directory
+  // (src/runtime/ipc-shm.ts): gone before the directory is (EINVAL when it is no mount).
+  umount2((dir + "/shm").c_str(), MNT_DETACH);
   size_t slash = dir.find_last_of('/');
   std::string base = dir.substr(slash + 1);
   std::string doomed = dir.substr(0, slash + 1) + ".rm-" + base;

@@ -55,12 +55,17 @@ export function containerSpec(
       source: 'devpts',
       options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', 'gid=5'],
     },
-    shmMount(config, {
-      destination: '/dev/shm',
-      type: 'tmpfs',
-      source: 'shm',
-      options: ['nosuid', 'noexec', 'nodev', 'mode=1777', config.shmSize !== undefined ? `size=${config.shmSize}` : 'size=65536k'],
-    }),
+    shmMount(
+      config,
+      {
+        destination: '/dev/shm',
+        type: 'tmpfs',
+        source: 'shm',
+        options: ['nosuid', 'noexec', 'nodev', 'mode=1777', config.shmSize !== undefined ? `size=${config.shmSize}` : 'size=65536k'],
+      },
+      containerDir,
+      joins,
+    ),
     { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
     { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', ...(config.privileged ? [] : ['ro'])] },
     cgroupfsMount(config),

@@ -16,6 +16,7 @@ import { CLI_PATH, formatShimConfig, startShim } from './shim';
 import type { ContainerInfo, ContainerState } from './types';
 import { deviceCgroup } from './device-options';
 import { stopPlan } from './stop-options';
+import { sharesShm, unmountShareableShm } from './ipc-shm';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -49,6 +50,7 @@ export class Lifecycle {
       return await this.launch(info, dir, netns, attach);
     } catch (e) {
       if (netns) safely(() => this.rt.networks.release(config.id));
+      safely(() => unmountShareableShm(config, dir));
       throw e;
     }
   }
@@ -86,7 +88,8 @@ export class Lifecycle {
         ...(config.autoRemove ? { removeDir: dir, nameLink: path.join(this.rt.store.dir, '.names', config.name) } : {}),
         // networks are released by Node code: the shim runs `berth container cleanup` at the final exit
         // (also the anonymous volumes of an --rm container, which the shim itself removed)
-        ...((netns || (config.autoRemove && config.volumes.some((v) => v.anonymous))) && fs.existsSync(CLI_PATH)
+        // and the /dev/shm mount of a shareable container (src/runtime/ipc-shm.ts)
+        ...((netns || sharesShm(config) || (config.autoRemove && config.volumes.some((v) => v.anonymous))) && fs.existsSync(CLI_PATH)
           ? {
               exitCommand: [
                 process.execPath,

@@ -15,6 +15,7 @@ import type { Mount, Namespace } from '../oci/spec';
 import { processStartTime } from '../util/proc';
 import { quote } from '../util/quote';
 import { isRunning } from './container-predicates';
+import { donorShm, sharesShm, shmDirOf } from './ipc-shm';
 import type { JoinedMode, NamespaceModes } from './namespace-modes';
 import type { ContainerConfig, ContainerInfo } from './types';
 
@@ -85,6 +86,12 @@ export function parseNamespaceOptions(o: NamespaceOptionsInput & ContainerOption
       'INVALID_ARGUMENT',
       `--sysctl ${ipcKey} is not allowed with --ipc ${ipc}: the container has no IPC namespace of its own`,
     );
+  // /dev/shm is then the host's or X's (src/runtime/ipc-shm.ts): a size of its own means nothing
+  if (o.shmSize !== undefined && (ipc === 'host' || ipc?.startsWith(JOIN_PREFIX)))
+    throw new BerthError(
+      'INVALID_ARGUMENT',
+      `Conflicting options: --shm-size and --ipc ${ipc}; /dev/shm is ${ipc === 'host' ? "the host's" : "that container's"}, drop --shm-size`,
+    );
   const netKey = sysctls.find((k) => k.startsWith('net.'));
   if (netKey !== undefined && joinedRef(o.network, '--network') !== undefined)
     throw new BerthError(
@@ -113,6 +120,7 @@ interface ContainerOptionsSubset {
   domainname?: string;
   network?: string;
   sysctls?: string[] | Record<string, string>;
+  shmSize?: string | number;
 }
 
 /** The network options that conflict with --network container:X (docker's errors), checked
@@ -168,6 +176,8 @@ export function resolveJoinedContainers<C extends Pick<ContainerConfig, 'namespa
 export interface NamespaceJoins {
   pid?: string;
   ipc?: string;
+  /** --ipc container:X: the host directory of X's /dev/shm to bind (src/runtime/ipc-shm.ts). */
+  ipcShm?: string;
   network?: string;
   /** --network container:X: X's directory (its hostname, hosts and resolv.conf) and hostname. */
   etcDir?: string;
@@ -213,6 +223,8 @@ export function namespaceJoins(
         `Cannot join the IPC namespace of container ${quote(donor.name)}: it is not shareable; create it with --ipc shareable`,
       );
     joins.ipc = `/proc/${pid}/ns/ipc`;
+    const shm = donorShm(donor, containerDir(ipcRef));
+    if (shm !== undefined) joins.ipcShm = shm;
   }
   if (config.network?.mode === 'container' && config.network.container !== undefined) {
     const id = config.network.container;
@@ -278,7 +290,17 @@ export function cgroupfsMount(config: Pick<ContainerConfig, 'privileged'>): Moun
   };
 }
 
-/** /dev/shm: the host's with --ipc host (as docker binds it), else a tmpfs of the container's own. */
-export function shmMount(config: Pick<ContainerConfig, 'namespaces'>, own: Mount): Mount {
-  return config.namespaces?.ipc === 'host' ? { destination: '/dev/shm', type: 'bind', source: '/dev/shm', options: ['rbind'] } : own;
+/** /dev/shm: the host's with --ipc host (as docker binds it); a shareable container's tmpfs on the
+ *  host, in its directory, and with --ipc container:X the same one of X's (src/runtime/ipc-shm.ts);
+ *  else a tmpfs of the container's own. */
+export function shmMount(config: Pick<ContainerConfig, 'namespaces'>, own: Mount, containerDir: string, joins?: NamespaceJoins): Mount {
+  const bind = (source: string): Mount => ({
+    destination: '/dev/shm',
+    type: 'bind',
+    source,
+    options: ['rbind', 'nosuid', 'nodev', 'noexec'],
+  });
+  if (config.namespaces?.ipc === 'host') return { destination: '/dev/shm', type: 'bind', source: '/dev/shm', options: ['rbind'] };
+  if (sharesShm(config)) return bind(shmDirOf(containerDir));
+  return joins?.ipcShm !== undefined ? bind(joins.ipcShm) : own;
 }

@@ -24,6 +24,7 @@ import { readHealth, startHealthMonitor } from './health/monitor';
 import type { LogEntry, ReadLogOptions } from './logs';
 import { type ContainerOptions, type ExecOptions } from './options';
 import { containerOciSpec, spawnPlan, type StdioPlan } from './plan';
+import { mountShareableShm, sharesShm, unmountShareableShm } from './ipc-shm';
 import { startExec } from './container-exec';
 import type { Spec } from '../oci/spec';
 import { VolumeStore } from '../volume/store';
@@ -148,6 +149,7 @@ export class Runtime {
     const dir = this.store.containerDir(config.id);
     for (const d of ['upper', 'work', 'merged']) fs.mkdirSync(path.join(dir, d), { recursive: true, mode: 0o755 });
     writeEtcFiles(dir, config.hostname, etcOptions(config));
+    mountShareableShm(config, dir);
     return dir;
   }
 
@@ -168,6 +170,7 @@ export class Runtime {
     } catch (e) {
       if (netns) safely(() => this.networks.release(config.id));
       safely(() => cgroups.remove(config.id));
+      safely(() => unmountShareableShm(config, dir));
       throw plan && !(e instanceof BerthError) ? startError(e, config, plan) : e;
     }
     // the network lives as long as the container's process from now on
@@ -302,6 +305,7 @@ export class Runtime {
     if (onCniNetwork(info.config)) safely(() => this.networks.release(id));
     const oomKilled = safely(() => this.cgroupsOf(info.config).oomKilled(id)) ?? false;
     safely(() => this.cgroupsOf(info.config).remove(id));
+    safely(() => unmountShareableShm(info.config, this.store.containerDir(id)));
     const status: ExitStatus = {
       exitCode: exit.signal ? 128 + exit.signal : exit.code,
       ...(exit.signal ? { signal: exit.signal } : {}),
@@ -367,6 +371,10 @@ export class Runtime {
     const state = reconcile(c.state);
     // a detached container's shim records the exit; its network is released by whoever sees it next
     if (onCniNetwork(c.config) && !isRunning(state)) this.releaseNetwork(c.config.id);
+    // and its /dev/shm mount on the host (--ipc shareable) unmounted, unless a shim lives that
+    // restarts the container (its exit command repairs again)
+    if (sharesShm(c.config) && !isRunning(state) && !(state?.shimPid !== undefined && isShim(state.shimPid)))
+      safely(() => unmountShareableShm(c.config, this.store.containerDir(c.config.id)));
     if (state === c.state) return c;
     // A shim writes the exit before it ends: if it has ended since we read, its record is on disk
     // now and is the truth, not our guess.
@@ -428,6 +436,7 @@ export class Runtime {
     // the pinned namespace outlives the process: DEL still finds its interfaces
     if (onCniNetwork(c.config)) safely(() => this.networks.release(c.config.id, { ifOwnerGone: true }));
     safely(() => this.cgroupsOf(c.config).remove(c.config.id));
+    unmountShareableShm(c.config, this.store.containerDir(c.config.id));
     this.store.remove(c.config.id, { name: c.config.name });
     if (opts.volumes) removeAnonymousVolumes(this.volumes, c.config);
     return c;
