@@ -98,6 +98,7 @@ export async function measureScale(o) {
     await row(SCALE_ROWS.crunConcurrent(concurrent), () => crunConcurrent(ctx.bundle, dir, concurrent, notes));
 
     // ---- ps -a with many containers
+    const versionSamples = [];
     await row(SCALE_ROWS.ps(psCount), async () => {
       const t0 = Date.now();
       for (let i = 0; i < psCount; i++) await berth.create({ image: 'scale-1', cmd: ['/bin/true'], network: 'none' });
@@ -107,6 +108,10 @@ export async function measureScale(o) {
       const started = Date.now();
       for (let i = 0; i < warmup + iterations; i++) {
         if (i > warmup && Date.now() - started > maxMsPerRow) break;
+        // `berth --version` in alternation: the CLI's start alone, for what the listing adds
+        const v0 = process.hrtime.bigint();
+        spawnSync(process.execPath, [cli[0], '--version'], { stdio: 'ignore', timeout: RUN_TIMEOUT_MS, killSignal: 'SIGKILL' });
+        if (i >= warmup) versionSamples.push(Number(process.hrtime.bigint() - v0) / 1e6);
         const s0 = process.hrtime.bigint();
         const r = spawnSync(process.execPath, cli, {
           encoding: 'utf8',
@@ -131,6 +136,8 @@ export async function measureScale(o) {
       notes.push(`removed ${psCount} containers in ${Date.now() - r0} ms`);
       return samples;
     });
+
+    if (versionSamples.length) rows.push({ name: 'berth --version (CLI start, same loop)', stats: stats(versionSamples) });
 
     // ---- memory and descriptors over many sequential runs
     try {

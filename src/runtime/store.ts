@@ -135,8 +135,16 @@ export class ContainerStore {
   /** Reads one container; undefined if it vanished (a concurrent rm). */
   read(id: string): ContainerInfo | undefined {
     const dir = this.containerDir(id);
-    const config = readJsonIfExists<ContainerConfig>(path.join(dir, 'config.json'));
-    if (!config) return undefined;
+    // config.json is there but for a concurrent rm: read at once rather than checked first (one
+    // stat less per container in a listing of thousands)
+    let config: ContainerConfig;
+    try {
+      config = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8')) as ContainerConfig;
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+      throw e;
+    }
     const state = readJsonIfExists<ContainerState>(path.join(dir, 'state.json')) ?? { status: 'created' };
     return { config, state };
   }
