@@ -95,7 +95,7 @@ export const CONTAINER_FLAGS = [
     name: '--ipc',
     kind: 'string',
     value: 'MODE',
-    help: "IPC mode to use: private (the default), shareable, host, or container:NAME_OR_ID (that running container's)",
+    help: "IPC mode to use: private (the default), shareable (others may join it and share its /dev/shm), host (with the host's /dev/shm), or container:NAME_OR_ID (a shareable running container's, its /dev/shm too)",
   },
   { name: '--uts', kind: 'string', value: 'MODE', help: "UTS namespace to use: host (the host's hostname)" },
   { name: '--userns', kind: 'string', value: 'MODE', help: 'User namespace to use: host (the default; berth does not remap users)' },

@@ -23,7 +23,8 @@ import type { ContainerConfig, ContainerInfo } from './types';
 export interface NamespaceOptionsInput {
   /** --pid: host (the host's PID namespace) or container:NAME_OR_ID (that running container's). */
   pid?: string;
-  /** --ipc: private (the default), shareable (the same here: its own), host, or container:NAME_OR_ID. */
+  /** --ipc: private (the default), shareable (its own, joinable, /dev/shm a host tmpfs others bind:
+   *  src/runtime/ipc-shm.ts), host, or container:NAME_OR_ID (a shareable one's, with its /dev/shm). */
   ipc?: string;
   /** --uts: host (the host's hostname and UTS namespace). */
   uts?: string;
