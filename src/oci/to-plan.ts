@@ -97,7 +97,18 @@ function cgroupMount(target: string, flags: number, ctx: OciPlanContext): Native
   const ops = [op({ kind: 'mount', target, source: 'tmpfs', fstype: 'tmpfs', flags: flags & ~MS.RDONLY, data: 'mode=755', create: 1 })];
   for (const dir of ctx.cgroupDirs) {
     const hierarchy = path.relative('/sys/fs/cgroup', dir).split('/')[0];
-    ops.push(op({ kind: 'mount', target: `${target}/${hierarchy}`, source: dir, flags: MS.BIND | MS.REC | ro | safety, create: 1 }));
+    // private: with a linux.rootfsPropagation the host's hierarchy may be shared, and the bind
+    // would be its peer (a mount on it inside would reach the host's cgroupfs)
+    ops.push(
+      op({
+        kind: 'mount',
+        target: `${target}/${hierarchy}`,
+        source: dir,
+        flags: MS.BIND | MS.REC | ro | safety,
+        create: 1,
+        propagation: MS.PRIVATE | MS.REC,
+      }),
+    );
   }
   if (ro) ops.push(op({ kind: 'mount', target, flags: MS.REMOUNT | MS.RDONLY | safety }));
   return ops;
