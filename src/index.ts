@@ -13,6 +13,8 @@ import * as imageApi from './image/berth-api';
 import * as volumeApi from './volume/berth-api';
 import type { CreateNetworkOptions, EndpointInfo, NetworkInfo, PortMapping } from './network/types';
 import { ContainerProcess, startAttached, type StdioOptions } from './runtime/container-process';
+import { ForegroundLog } from './runtime/foreground-log';
+import { containerFiles } from './runtime/lifecycle';
 import { isRunning } from './runtime/container-predicates';
 import {
   filterContainers,
@@ -179,10 +181,16 @@ export class Berth {
     const proc = this.spawn(options);
     const out: Buffer[] = [];
     const err: Buffer[] = [];
-    proc.stdout?.on('data', (b: Buffer) => out.push(b));
-    proc.stderr?.on('data', (b: Buffer) => err.push(b));
+    // docker's logs works on a container that ran in the foreground: what run() collects goes to
+    // its json-file log too (an --rm container's log would go with it)
+    const log =
+      options.rm || options.logDriver === 'none'
+        ? undefined
+        : new ForegroundLog(containerFiles(this.runtime.store.containerDir(proc.id)).log);
+    proc.stdout?.on('data', (b: Buffer) => (out.push(b), log?.write('stdout', b)));
+    proc.stderr?.on('data', (b: Buffer) => (err.push(b), log?.write('stderr', b)));
     proc.stdin?.end();
-    const status = await proc.wait();
+    const status = await proc.wait().finally(() => log?.close());
     return { id: proc.id, name: proc.name, ...status, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() };
   }
 
