@@ -15,6 +15,7 @@ import { ANNOTATION } from './annotations';
 import { cgroupfsMount, etcFile, namespaceList, shmMount, type NamespaceJoins } from '../runtime/namespace-options';
 import { stopAnnotations } from '../runtime/stop-options';
 import { rootPropagationOf, withPrivateBinds } from '../runtime/root-propagation';
+import { ownSeccompProfile } from '../runtime/security-options';
 
 /** Kernel state docker hides from containers (only what this kernel has). */
 const MASKED_PATHS = [
@@ -44,7 +45,7 @@ export function containerSpec(
 ): Spec {
   const caps = config.capabilities ?? DEFAULT_CAPS;
   // --security-opt seccomp=FILE: the container's own profile instead of berth's filter (none when privileged)
-  const seccomp = config.seccompProfile && !config.privileged && config.seccomp !== false ? config.seccompProfile : undefined;
+  const seccomp = ownSeccompProfile(config);
   const union = rootfsMount(config.storageDriver, layout);
   const kernelMounts: Mount[] = [
     { destination: '/proc', type: 'proc', source: 'proc', options: ['nosuid', 'noexec', 'nodev'] },

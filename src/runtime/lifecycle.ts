@@ -9,12 +9,10 @@ import { isRunning, isStopped } from './container-predicates';
 import { startError } from './errors';
 import { attachSocketPath, connectAttach, type AttachConnection, type AttachStart } from './attach-socket';
 import { readLogs, type LogEntry, type ReadLogOptions } from './logs';
-import { spawnPlan } from './plan';
 import type { Runtime } from './runtime';
 import { startHealthMonitor } from './health/monitor';
 import { CLI_PATH, formatShimConfig, startShim } from './shim';
 import type { ContainerInfo, ContainerState } from './types';
-import { deviceCgroup } from './device-options';
 import { stopPlan } from './stop-options';
 import { sharesShm, unmountShareableShm } from './ipc-shm';
 
@@ -59,14 +57,8 @@ export class Lifecycle {
     const { config } = info;
     const files = containerFiles(dir);
     const cgroups = this.rt.cgroupsOf(config);
-    const plan = spawnPlan(
-      config,
-      dir,
-      cgroups.plan(config.id, config.limits, deviceCgroup(config)),
-      { fds: [0, 1, 2], tty: config.tty, ttySize: attach?.ttySize ?? [24, 80] },
-      netns,
-      this.rt.namespaceJoins(config),
-    );
+    const attachSocket = attachSocketPath(this.rt.runRoot, config.id);
+    const plan = this.rt.startPlan(config, dir, { fds: [0, 1, 2], tty: config.tty, ttySize: attach?.ttySize ?? [24, 80] }, netns);
     fs.writeFileSync(files.plan, encodePlan(plan));
     const memoryDir = cgroups.version === 1 ? cgroups.dirs(config.id).find((d) => d.includes('/memory/')) : cgroups.dirs(config.id)[0];
     // Without a memory hierarchy there is nothing to read an OOM kill from.
@@ -104,13 +96,13 @@ export class Lifecycle {
               ],
             }
           : {}),
-        attachSocket: attachSocketPath(this.rt.runRoot, config.id),
+        attachSocket,
         attached: !!attach,
         stdinOpen: config.interactive,
         stdinOnce: !!attach?.stdinOnce,
       }),
     );
-    fs.mkdirSync(path.dirname(attachSocketPath(this.rt.runRoot, config.id)), { recursive: true, mode: 0o700 });
+    fs.mkdirSync(path.dirname(attachSocket), { recursive: true, mode: 0o700 });
     fs.rmSync(files.stopMarker, { force: true });
     let shim;
     try {

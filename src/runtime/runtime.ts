@@ -165,7 +165,7 @@ export class Runtime {
     try {
       const joins = this.namespaceJoins(config);
       netns = this.attachNetworks(config, dir);
-      plan = spawnPlan(config, dir, cgroups.plan(config.id, config.limits, deviceCgroup(config)), stdio, netns, joins);
+      plan = this.startPlan(config, dir, stdio, netns, joins);
       spawned = spawnContainer(plan);
     } catch (e) {
       if (netns) safely(() => this.networks.release(config.id));
@@ -187,6 +187,18 @@ export class Runtime {
       native().watchExit(spawned.pidfd, (exit) => resolve(this.finish(info, state, exit, spawned.pidfd)));
     });
     return { info: { config, state }, pid: spawned.pid, pidfd: spawned.pidfd, ptyMaster: spawned.ptyMaster, exited };
+  }
+
+  /** The spawn plan of a start, in the foreground or under the shim: its cgroup with its device
+   *  rules, its network namespace, the namespaces of other containers it joins. */
+  startPlan(
+    config: ContainerConfig,
+    dir: string,
+    stdio: StdioPlan,
+    netns: string | undefined,
+    joins = this.namespaceJoins(config),
+  ): NativeSpawnPlan {
+    return spawnPlan(config, dir, this.cgroupsOf(config).plan(config.id, config.limits, deviceCgroup(config)), stdio, netns, joins);
   }
 
   /** The namespaces of running containers a start of this one joins (--pid/--ipc/--network container:X). */

@@ -178,7 +178,14 @@ export function securityConfig(s: SecurityOptions, capabilities: readonly string
 
 /** The compiled filter of a container's own profile (its starts and execs), if it has one and is
  *  not privileged (docker runs privileged containers without seccomp). */
-export function containerSeccompFilter(c: { seccompProfile?: LinuxSeccomp; privileged?: boolean; seccomp?: boolean }): Buffer | undefined {
-  if (!c.seccompProfile || c.privileged || c.seccomp === false) return undefined;
-  return compileSeccomp(c.seccompProfile, () => {});
+export function containerSeccompFilter(c: SeccompOf): Buffer | undefined {
+  const profile = ownSeccompProfile(c);
+  return profile && compileSeccomp(profile, () => {});
+}
+
+type SeccompOf = { seccompProfile?: LinuxSeccomp; privileged?: boolean; seccomp?: boolean };
+
+/** --security-opt seccomp=FILE's profile where it applies: not privileged, not seccomp=unconfined. */
+export function ownSeccompProfile(c: SeccompOf): LinuxSeccomp | undefined {
+  return c.seccompProfile && !c.privileged && c.seccomp !== false ? c.seccompProfile : undefined;
 }
