@@ -58,13 +58,8 @@ Napi::Value AttachVeth(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// nlDeleteLink(name, background?): true if it was there; with background, true at once and the
-// delete runs on a thread of its own.
+// nlDeleteLink(name): true if it was there.
 Napi::Value DeleteLink(const Napi::CallbackInfo& info) {
-  if (info.Length() > 1 && info[1].IsBoolean() && info[1].As<Napi::Boolean>().Value()) {
-    netlink::deleteLinkInBackground(info[0].As<Napi::String>().Utf8Value());
-    return Napi::Boolean::New(info.Env(), true);
-  }
   try {
     return Napi::Boolean::New(info.Env(), netlink::deleteLink(info[0].As<Napi::String>().Utf8Value()));
   } catch (const SysError& e) {

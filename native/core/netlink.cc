@@ -334,21 +334,5 @@ bool deleteLink(const std::string& name) {
   return true;
 }
 
-void deleteLinkInBackground(const std::string& name) {
-  // by index, resolved now: a link made under the same name meanwhile (the container started
-  // again) is not the one deleted, however late the thread runs
-  unsigned index = if_nametoindex(name.c_str());
-  if (index == 0) return;
-  std::thread([index] {
-    try {
-      UniqueFd sock = openSocket();
-      ifinfomsg h = linkHeader(static_cast<int>(index));
-      request(sock.get(), Msg(RTM_DELLINK, 0, seqNo(), &h, sizeof h).done());
-    } catch (const SysError&) {
-      // gone with its namespace, or the next sweep's
-    }
-  }).detach();
-}
-
 }  // namespace netlink
 }  // namespace berth

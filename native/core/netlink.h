@@ -66,11 +66,6 @@ void attachVeth(const VethSpec& spec);
 
 // Deletes a link of the host's namespace by name (a veth takes its peer along). false: none there.
 bool deleteLink(const std::string& name);
-// The same on a detached thread, not waited for: deleting a veth waits for RCU grace periods
-// (~20 ms here) with nothing for the caller to do meanwhile. A process that exits while the thread
-// is in the kernel exits once the request is done; errors are dropped (the link goes with its
-// network namespace anyway).
-void deleteLinkInBackground(const std::string& name);
 
 }  // namespace netlink
 }  // namespace berth

@@ -188,9 +188,8 @@ export interface NativeAddon {
     gateway?: string;
     hairpin?: boolean;
   }): void;
-  /** Deletes a link of the host's namespace by name (a veth with its peer); false if none.
-   *  background: on a thread of its own, not waited for (true at once). */
-  nlDeleteLink(name: string, background?: boolean): boolean;
+  /** Deletes a link of the host's namespace by name (a veth with its peer); false if none. */
+  nlDeleteLink(name: string): boolean;
 }
 
 /** Creates the container process described by the plan; returns once it has exec'd. */

@@ -267,7 +267,7 @@ export class NetworkManager {
     let first: unknown;
     for (const a of [...rec.attachments].reverse()) {
       try {
-        this.locks.network(a.network, () => this.cni.del(rec, a, { background: true }));
+        this.locks.network(a.network, () => this.cni.del(rec, a, { withSandbox: true }));
       } catch (e) {
         first ??= e;
       }

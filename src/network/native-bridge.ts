@@ -133,7 +133,7 @@ export class NativeAttachments {
 
   /** Undoes one attachment, whatever part of it exists; the caller holds the container's and the
    *  network's locks and updates the record. */
-  del(rec: AttachmentRecord, a: NetworkAttachment, opts: { background?: boolean } = {}): void {
+  del(rec: AttachmentRecord, a: NetworkAttachment, opts: { withSandbox?: boolean } = {}): void {
     const s = a.native!;
     let first: unknown;
     const step = (fn: () => void) => {
@@ -144,9 +144,12 @@ export class NativeAttachments {
       }
     };
     if (s.dnat) step(() => this.rules.removePorts(s.dnat!, rec.containerId));
-    // a veth's delete waits ~20 ms for the kernel's RCU grace periods: when the sandbox goes too,
-    // nobody needs to wait for it (a new veth of the same name waits in attach below)
-    step(() => native().nlDeleteLink(s.hostIfname, opts.background));
+    // a veth's delete waits ~20 ms for the kernel's RCU grace periods, and a process cannot exit
+    // while one of its threads waits in it. When the sandbox goes too, the kernel deletes the pair
+    // with the namespace by itself; one the namespace outlives (its unmount failed) is no record's
+    // veth on our bridge, which the next sweep deletes, and a new veth of the same name made while
+    // the kernel is still at it is handled in attachVeth below.
+    if (!opts.withSandbox) step(() => native().nlDeleteLink(s.hostIfname));
     step(() => this.ipam.release(a.network, a.endpoint.ip, rec.containerId));
     if (first) throw first;
   }
@@ -200,7 +203,7 @@ export function removeLeakedVeths(bridgesOf: () => Set<string>, hasRecord: (idPr
   }
 }
 
-/** nlAttachVeth; a host end of that name still there (the background delete of this container's
+/** nlAttachVeth; a host end of that name still there (the kernel still removing it with the namespace of this container's
  *  previous run, or debris) is deleted first and the pair made again. */
 function attachVeth(spec: Parameters<ReturnType<typeof native>['nlAttachVeth']>[0]): void {
   try {

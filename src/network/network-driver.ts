@@ -16,9 +16,9 @@ export interface NetworkDriver {
   prepare(n: ContainerNetwork): StoredNetwork;
   /** One network into rec's sandbox as ifname, recorded in rec; undone on failure. */
   add(rec: AttachmentRecord, net: StoredNetwork, n: ContainerNetwork, ifname: string): EndpointInfo;
-  /** Undoes one attachment; the caller holds the container's and network's locks. background:
-   *  the sandbox goes too, what the kernel finishes by itself need not be waited for. */
-  del(rec: AttachmentRecord, a: NetworkAttachment, opts?: { background?: boolean }): void;
+  /** Undoes one attachment; the caller holds the container's and network's locks. withSandbox:
+   *  the sandbox goes too, so what the kernel removes with the namespace is left to it. */
+  del(rec: AttachmentRecord, a: NetworkAttachment, opts?: { withSandbox?: boolean }): void;
   /** Throws when a running container's networking is not as add left it. */
   check(rec: AttachmentRecord): void;
 }
@@ -39,7 +39,7 @@ export class NetworkDrivers implements NetworkDriver {
     return usesCni(net.list) ? this.cni.add(rec, net, n, ifname) : this.nativeDriver.add(rec, net, n, ifname);
   }
 
-  del(rec: AttachmentRecord, a: NetworkAttachment, opts: { background?: boolean } = {}): void {
+  del(rec: AttachmentRecord, a: NetworkAttachment, opts: { withSandbox?: boolean } = {}): void {
     if (a.native) this.nativeDriver.del(rec, a, opts);
     else this.cni.del(rec, a);
   }
