@@ -9,6 +9,7 @@ import { BerthError } from './errors';
 import { ImageStore } from './image/store/store';
 import type { PullOptions, PullResult } from './image/registry/pull';
 import type { ImageRecord } from './image/types';
+import type { Change } from './image/archive/changes';
 import * as imageApi from './image/berth-api';
 import * as volumeApi from './volume/berth-api';
 import type { CreateNetworkOptions, EndpointInfo, NetworkInfo, PortMapping } from './network/types';
@@ -41,6 +42,7 @@ import { bool, checkOptions, checkRootDirectory, str, strings } from './util/val
 export { BerthError } from './errors';
 export type { BerthErrorCode, SystemError } from './errors';
 export type { ImageRecord, ImageConfig } from './image/types';
+export type { Change, ChangeKind } from './image/archive/changes';
 export type { ContainerOptions, ExecOptions } from './runtime/options';
 export type { ExitStatus } from './runtime/runtime';
 export type { ContainerInfo, ContainerConfig, ContainerState, MountInfo, VolumeSpec } from './runtime/types';
@@ -348,6 +350,12 @@ export class Berth {
   exportContainer(container: string, out: string | number): Promise<void> {
     checkArgs(typeof out === 'number' ? { container } : { container, out });
     return imageApi.exportTo(this, container, out);
+  }
+
+  /** `docker diff`: what the container's write layer changed against its image, sorted by path. */
+  diff(container: string): Promise<Change[]> {
+    checkArgs({ container });
+    return imageApi.changes(this, container);
   }
 
   /** `docker save`: images as one OCI image layout tar (with docker's manifest.json), to a path or an fd. */

@@ -2,7 +2,7 @@
 /** berth's command line: docker's verbs and flags. Exit status: 125 for berth's own errors, 126 when
  *  the command cannot be invoked, 127 when it is not found, else the container's. */
 import { BerthError, causeChain } from '../errors';
-import { oneLine, quote } from '../util/quote';
+import { oneLine } from '../util/quote';
 import type { BerthOptions } from '../index';
 import { parseFlags, runCommand } from './command';
 import { COMMANDS, GLOBAL_FLAGS, globalHelp } from './commands';
@@ -20,7 +20,8 @@ async function main(argv: string[]): Promise<number> {
     writeStdout(globalHelp());
     return name || global.help || name === 'help' ? 0 : 1;
   }
-  if (!Object.hasOwn(COMMANDS, name)) throw new BerthError('INVALID_ARGUMENT', `${quote(name)} is not a berth command; see 'berth --help'`);
+  if (!Object.hasOwn(COMMANDS, name))
+    throw new BerthError('INVALID_ARGUMENT', `'${oneLine(name)}' is not a berth command; see 'berth --help'`);
   const cmd = await COMMANDS[name][1]();
   const options: BerthOptions = {
     root: global.root,

@@ -4,12 +4,14 @@
  * load: src/index.ts loads this on every `berth run`, which must not pay for node-tar or the archive code.
  */
 import type { Runtime } from '../runtime/runtime';
+import type { Change } from './archive/changes';
 import type { CommitOptions } from './transfer/commit';
 import type { Credentials } from './registry/auth';
 import type { ImageStore } from './store/store';
 import type { ImageInspect, ImageRecord, LoadResult, PruneResult } from './types';
 
 export type { CommitOptions } from './transfer/commit';
+export type { Change, ChangeKind } from './archive/changes';
 export type { ImageInspect, LoadResult, PruneResult } from './types';
 export type { Credentials } from './registry/auth';
 
@@ -26,6 +28,11 @@ export async function commit(b: ImageContext, container: string, ref: string | u
 export async function exportTo(b: ImageContext, container: string, out: string | number): Promise<void> {
   const { exportContainer } = await import('./transfer/container-images');
   return exportContainer(b.runtime, container, out);
+}
+
+export async function changes(b: ImageContext, container: string): Promise<Change[]> {
+  const { containerChanges } = await import('./transfer/container-images');
+  return containerChanges(b.runtime, container);
 }
 
 export function save(b: ImageContext, refs: string[], out: string | number): Promise<void> {

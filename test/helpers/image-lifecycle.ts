@@ -127,13 +127,13 @@ export const CHECKED = [
 ].join('\n');
 
 /**
- * The CLI, through src/cli/main.ts when its command table has the command, else through the command module
+ * The CLI, through src/cli/main.ts when its command table (commands.ts) has the command, else through the command module
  * itself with main.ts's error handling (the table entries are added by whoever owns main.ts).
  */
 function berthCli(ctx: ImageLifecycleContext, args: string[], opts: CliOptions = {}): Promise<CliResult> {
   const r = opts.roots ?? ctx.roots;
   const [name] = args;
-  const main = fs.readFileSync(path.join(REPO_ROOT, 'dist/cli/main.js'), 'utf8');
+  const main = fs.readFileSync(path.join(REPO_ROOT, 'dist/cli/commands.js'), 'utf8');
   const inMain = new RegExp(`\\b${name}: \\[`).test(main) || ['import', 'images', 'run', 'rmi'].includes(name);
   if (inMain && !opts.stdoutFile) return runCli(args, { roots: r, input: opts.input });
   const [file, exported] = CLI_MODULES[name];

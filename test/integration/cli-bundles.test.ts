@@ -66,7 +66,7 @@ describe('the berth executable', () => {
     expect(plain[0]).toEqual({ code: 0, stdout: expect.stringMatching(/^berth version \d+\.\d+\.\d+/), stderr: '' });
     expect(plain[1].stdout).toContain('Commands:');
     expect(plain[3]).toEqual({ code: 0, stdout: expect.stringMatching(/^CONTAINER ID +IMAGE/), stderr: '' });
-    expect(plain[4]).toEqual({ code: 125, stdout: '', stderr: `berth: "nope" is not a berth command; see 'berth --help'\n` });
+    expect(plain[4]).toEqual({ code: 125, stdout: '', stderr: `berth: 'nope' is not a berth command; see 'berth --help'\n` });
     expect(plain[5].code).toBe(125);
     // one cache per bundle loaded and command: `--version`, `--help` and `nope` load only the core
     const v = process.version;

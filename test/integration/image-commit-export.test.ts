@@ -166,3 +166,30 @@ describe('berth export', () => {
     expect(fs.existsSync(path.join(work, 'none.tar'))).toBe(false);
   });
 });
+
+describe('berth diff', () => {
+  it("lists the write layer's changes against the image as docker does: C, A, D, sorted; a missing container is one line", async () => {
+    const want = [
+      'A /data',
+      'A /data/fifo',
+      'A /data/h1',
+      'A /data/h2',
+      'A /data/link',
+      'A /data/sub',
+      'A /data/sub/f',
+      'C /etc',
+      'D /etc/berth-fixture',
+      'A /etc/new.txt',
+      'C /home',
+      'D /home/app',
+      'A /home/only',
+    ];
+    const viaApi = await berth.diff('changer');
+    expect(viaApi.map((c) => `${'CAD'[c.Kind]} ${c.Path}`)).toEqual(want);
+    const viaCli = await berthCli(['diff', 'changer']);
+    expect([viaCli.code, viaCli.stderr, viaCli.stdout]).toEqual([0, '', want.map((l) => `${l}\n`).join('')]);
+
+    const missing = await berthCli(['diff', 'nosuch']);
+    expect([missing.code, missing.stderr]).toEqual([125, 'berth: No such container: "nosuch"\n']);
+  });
+});

@@ -4,6 +4,7 @@ import { BerthError } from '../../errors';
 import { writeArchiveTo } from './archive-out';
 import type { Runtime } from '../../runtime/runtime';
 import type { ContainerInfo } from '../../runtime/types';
+import { type Change, writeLayerChanges } from '../archive/changes';
 import type { CommitOptions, CommitSource } from './commit';
 import { containerBranches, writeFlatTar } from './flatten';
 import type { ImageStore } from '../store/store';
@@ -59,4 +60,10 @@ export async function exportContainer(runtime: Runtime, container: string, out: 
     writeFlatTar(branches, w);
     w.finish();
   });
+}
+
+/** `docker diff`: the container's changes against its image (see writeLayerChanges). */
+export function containerChanges(runtime: Runtime, container: string): Change[] {
+  const { info, upper } = source(runtime, container);
+  return writeLayerChanges(upper, info.config.storageDriver, info.config.layers);
 }
