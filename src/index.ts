@@ -43,6 +43,7 @@ export { BerthError } from './errors';
 export type { BerthErrorCode, SystemError } from './errors';
 export type { ImageRecord, ImageConfig } from './image/types';
 export type { Change, ChangeKind } from './image/archive/changes';
+export type { HistoryEntry } from './image/store/history';
 export type { ContainerOptions, ExecOptions } from './runtime/options';
 export type { ExitStatus } from './runtime/runtime';
 export type { ContainerInfo, ContainerConfig, ContainerState, MountInfo, VolumeSpec } from './runtime/types';
@@ -376,6 +377,12 @@ export class Berth {
   inspectImage(ref: string): imageApi.ImageInspect {
     checkArgs({ ref });
     return imageApi.inspect(this, ref);
+  }
+
+  /** `docker history`: the steps that made an image, newest first, with the size of each step's layer. */
+  imageHistory(ref: string): imageApi.HistoryEntry[] {
+    checkArgs({ ref });
+    return imageApi.history(this, ref);
   }
 
   /** `docker image prune`: unnamed images no container uses, and layers and blobs no image references. */

@@ -1,5 +1,5 @@
 import { BerthError } from '../errors';
-import { quote } from '../util/quote';
+import { oneLine } from '../util/quote';
 import { command, runCommand, type Command, type Subcommands } from './command';
 
 /**
@@ -19,7 +19,7 @@ export function commandGroup(name: string, summary: string, subcommands: Subcomm
       // own properties only: "constructor" or "toString" is no subcommand
       if (sub === undefined || !Object.hasOwn(subcommands, sub)) {
         // as main.ts words an unknown command: the help lists them all
-        const what = sub === undefined ? `"berth ${name}" requires a subcommand` : `${quote(sub)} is not a berth ${name} command`;
+        const what = sub === undefined ? `"berth ${name}" requires a subcommand` : `'${oneLine(sub)}' is not a berth ${name} command`;
         throw new BerthError('INVALID_ARGUMENT', `${what}; see 'berth ${name} --help'`);
       }
       return runCommand(await subcommands[sub](), rest, global);

@@ -34,6 +34,7 @@ export const imagePrune = command({
 const SUBCOMMANDS: Subcommands = {
   inspect: async () => imageInspect,
   prune: async () => imagePrune,
+  history: async () => (await import('./history')).default,
   ls: async () => (await import('./images')).default,
   rm: async () => (await import('./rmi')).default,
   tag: async () => (await import('./tag')).default,
@@ -43,4 +44,4 @@ const SUBCOMMANDS: Subcommands = {
   load: async () => (await import('./save-load')).load,
 };
 
-export const image = commandGroup('image', 'Manage images: inspect, prune, ls, rm, tag, pull, import, save, load.', SUBCOMMANDS);
+export const image = commandGroup('image', 'Manage images: inspect, history, prune, ls, rm, tag, pull, import, save, load.', SUBCOMMANDS);

@@ -7,6 +7,7 @@ import type { Runtime } from '../runtime/runtime';
 import type { Change } from './archive/changes';
 import type { CommitOptions } from './transfer/commit';
 import type { Credentials } from './registry/auth';
+import type { HistoryEntry } from './store/history';
 import type { ImageStore } from './store/store';
 import type { ImageInspect, ImageRecord, LoadResult, PruneResult } from './types';
 
@@ -14,6 +15,7 @@ export type { CommitOptions } from './transfer/commit';
 export type { Change, ChangeKind } from './archive/changes';
 export type { ImageInspect, LoadResult, PruneResult } from './types';
 export type { Credentials } from './registry/auth';
+export type { HistoryEntry } from './store/history';
 
 interface ImageContext {
   images: ImageStore;
@@ -41,6 +43,10 @@ export function save(b: ImageContext, refs: string[], out: string | number): Pro
 
 export function load(b: ImageContext, file: string): Promise<LoadResult> {
   return b.images.load(file);
+}
+
+export function history(b: ImageContext, ref: string): HistoryEntry[] {
+  return b.images.history(ref);
 }
 
 export function inspect(b: ImageContext, ref: string): ImageInspect {

@@ -193,3 +193,38 @@ describe('berth diff', () => {
     expect([missing.code, missing.stderr]).toEqual([125, 'berth: No such container: "nosuch"\n']);
   });
 });
+
+describe('berth history', () => {
+  it("lists a commit's steps newest first with each layer's size, in the API's shape and docker's table", async () => {
+    const image = berth.images.resolve('committed:v1');
+    const rows = berth.imageHistory('committed:v1');
+    expect(rows).toHaveLength(2);
+    expect(rows[0]).toMatchObject({
+      Id: image.id,
+      Tags: ['docker.io/library/committed:v1'],
+      CreatedBy: `sh -c ${CHANGES}`,
+      Comment: 'my change',
+    });
+    expect(rows[0].Size).toBeGreaterThan(0);
+    expect(rows[0].Size).toBeLessThan(1000); // a few small files
+    expect(rows[0].Created).toBe(Math.floor(Date.parse(image.created) / 1000));
+    expect(rows[1]).toMatchObject({ Id: '<missing>', Tags: [] });
+    expect(rows[1].Size).toBeGreaterThan(1_000_000); // busybox itself
+
+    const quiet = await berthCli(['history', '-q', '--no-trunc', 'committed:v1']);
+    expect([quiet.code, quiet.stderr, quiet.stdout]).toEqual([0, '', `${image.id}\n<missing>\n`]);
+    const tableOut = await berthCli(['image', 'history', 'committed:v1']);
+    const lines = tableOut.stdout.trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^IMAGE +CREATED +CREATED BY +SIZE +COMMENT$/);
+    // CREATED BY cut to docker's 45 columns, ending in an ellipsis
+    const createdBy = `${`sh -c ${CHANGES}`.slice(0, 44)}…`;
+    expect(lines[1].startsWith(`${image.id.slice(7, 19)}   `)).toBe(true);
+    expect(lines[1]).toContain(`   ${createdBy}   `);
+    expect(lines[1].endsWith('   my change')).toBe(true);
+    expect(lines).toHaveLength(3);
+
+    const missing = await berthCli(['history', 'nosuch']);
+    expect(missing.code).toBe(125);
+    expect(missing.stderr).toMatch(/^berth: No such image: "nosuch:latest"; pull it with/);
+  });
+});

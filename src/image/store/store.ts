@@ -18,6 +18,7 @@ import type { ImageInspect, ImageRecord, LoadResult, PruneResult } from '../type
 import type { Credentials } from '../registry/auth';
 import type { CommitOptions, CommitSource } from '../transfer/commit';
 import type { StoreParts } from './store-parts';
+import { type HistoryEntry, imageHistory } from './history';
 import { inspectImage } from './inspect';
 import { pruneImages } from './prune';
 import { quote } from '../../util/quote';
@@ -182,6 +183,11 @@ export class ImageStore {
   /** `docker image inspect`. */
   inspect(ref: string): ImageInspect {
     return inspectImage(this.parts(), this.resolve(ref));
+  }
+
+  /** `docker history`, newest first; see history.ts. */
+  history(ref: string): HistoryEntry[] {
+    return imageHistory(this.parts(), this.resolve(ref));
   }
 
   /** `docker image prune`: unnamed images no container uses, then layers and blobs no image references. */
