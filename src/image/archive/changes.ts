@@ -53,7 +53,7 @@ export function writeLayerChanges(upper: string, driver: 'overlay' | 'aufs', ima
         add(entry, CHANGE_DELETED);
         continue;
       }
-      if (!info.st.isDirectory() && info.st.isFile() && info.st.size === 0n && skip.has(entry)) continue;
+      if (info.st.isFile() && info.st.size === 0n && skip.has(entry)) continue;
       const existed = inImage(entry);
       add(entry, existed ? CHANGE_MODIFIED : CHANGE_ADDED);
       if (info.st.isDirectory()) walk(entry);
