@@ -9,7 +9,6 @@ import { BerthError } from './errors';
 import { ImageStore } from './image/store/store';
 import type { PullOptions, PullResult } from './image/registry/pull';
 import type { ImageRecord } from './image/types';
-import type { Change } from './image/archive/changes';
 import * as imageApi from './image/berth-api';
 import * as volumeApi from './volume/berth-api';
 import type { CreateNetworkOptions, EndpointInfo, NetworkInfo, PortMapping } from './network/types';
@@ -354,7 +353,7 @@ export class Berth {
   }
 
   /** `docker diff`: what the container's write layer changed against its image, sorted by path. */
-  diff(container: string): Promise<Change[]> {
+  diff(container: string): Promise<imageApi.Change[]> {
     checkArgs({ container });
     return imageApi.changes(this, container);
   }

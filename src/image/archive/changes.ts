@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { MOUNT_POINT_FILES } from './diff-tar';
 import { fileInfo, isWhiteoutDevice, joinName, sortedNames } from './fs-entries';
 import { opaqueDirs } from './overlay-xattrs';
+import { AUFS_META, OPAQUE_MARKER, WHITEOUT_PREFIX } from './whiteouts';
 
 /** docker's change kinds, the numbers its API uses (GET /containers/{id}/changes). */
 export const CHANGE_MODIFIED = 0;
@@ -15,10 +16,6 @@ export interface Change {
   Path: string;
   Kind: ChangeKind;
 }
-
-const WHITEOUT_PREFIX = '.wh.';
-const AUFS_META = '.wh..wh.';
-const OPAQUE_MARKER = '.wh..wh..opq';
 
 /**
  * `docker diff`: what a container's write layer changed against its image, read from the write layer and

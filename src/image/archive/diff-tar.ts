@@ -2,11 +2,7 @@ import * as path from 'node:path';
 import { entryAttributes, fileInfo, HardlinkTracker, isWhiteoutDevice, joinName, sortedNames, writeObject } from './fs-entries';
 import { opaqueDirs } from './overlay-xattrs';
 import type { TarWriter } from './tar-writer';
-
-const WHITEOUT_PREFIX = '.wh.';
-const OPAQUE_MARKER = '.wh..wh..opq';
-/** aufs' own bookkeeping in a writable branch (.wh..wh.plnk, .wh..wh.aufs, .wh..wh.orph): never image content. */
-const AUFS_META = '.wh..wh.';
+import { AUFS_META, OPAQUE_MARKER, WHITEOUT_PREFIX } from './whiteouts';
 
 /**
  * Files the runtime creates in a container's write layer as bind-mount targets for /etc/hostname, /etc/hosts

@@ -8,9 +8,7 @@ import { entryXattrs, type Xattrs } from './pax-xattrs';
 import { clearFor, lstatOrUndefined, memberComponents, parentDir, refuseEntry, type KnownTree } from './safe-path';
 import { makeNode, makeWhiteout, markOpaque, type NodeKind } from './special-files';
 import { quote } from '../../util/quote';
-
-const WHITEOUT_PREFIX = '.wh.';
-const OPAQUE_MARKER = '.wh..wh..opq';
+import { OPAQUE_MARKER, WHITEOUT_PREFIX } from './whiteouts';
 
 interface Attributes {
   mode: number;

@@ -13,9 +13,7 @@ import {
 } from '../archive/fs-entries';
 import { opaqueDirs } from '../archive/overlay-xattrs';
 import type { TarWriter } from '../archive/tar-writer';
-
-const WHITEOUT_PREFIX = '.wh.';
-const OPAQUE_MARKER = '.wh..wh..opq';
+import { OPAQUE_MARKER, WHITEOUT_PREFIX } from '../archive/whiteouts';
 
 /** One branch of a union: an image layer's diff dir or a container's write layer. */
 export interface Branch {
