@@ -18,6 +18,7 @@ export type BerthErrorCode =
   | 'UNSAFE_ARCHIVE'
   | 'START_FAILED'
   | 'NETWORK_NOT_FOUND'
+  | 'VOLUME_NOT_FOUND'
   | 'NETWORK_EXISTS'
   | 'NETWORK_IN_USE'
   | 'NETWORK_ERROR'

@@ -43,6 +43,7 @@ export const COMMANDS: Record<string, [summary: string, load: LoadCommand]> = {
   volume: ['Manage volumes (create, ls, inspect, rm, prune)', async () => (await import('./volume')).default],
   port: ['List the published ports of a container', async () => (await import('./port')).default],
   update: ["Update containers' resource limits", async () => (await import('./update')).default],
+  system: ['Manage berth (service: the Docker Engine API)', async () => (await import('./system')).system],
   bench: ['Measure mount and container start latency on this host', async () => (await import('./bench')).default],
 };
 

@@ -57,3 +57,10 @@ export function parseStopTimeout(value: unknown, option = '--time'): number {
   }
   return n;
 }
+
+/** SIGTERM for 15: the name docker shows (inspect's StopSignal), SIGRTMIN+N for real-time ones. */
+export function signalName(n: number): string {
+  table ??= signalTable();
+  for (const [name, v] of table) if (v === n && name !== 'CLD' && !/^RTMAX-/.test(name)) return `SIG${name}`;
+  return String(n);
+}

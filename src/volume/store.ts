@@ -116,7 +116,7 @@ export class VolumeStore {
 
   get(name: string): VolumeRecord {
     const v = this.read(name);
-    if (!v) throw new BerthError('INVALID_ARGUMENT', `No such volume: ${quote(name)}`);
+    if (!v) throw new BerthError('VOLUME_NOT_FOUND', `No such volume: ${quote(name)}`);
     return v;
   }
 
@@ -159,7 +159,7 @@ export class VolumeStore {
       const v = this.read(name);
       if (!v) {
         if (opts.force) return undefined;
-        throw new BerthError('INVALID_ARGUMENT', `No such volume: ${quote(name)}`);
+        throw new BerthError('VOLUME_NOT_FOUND', `No such volume: ${quote(name)}`);
       }
       const users = this.usersOf(name);
       if (users.length > 0) {

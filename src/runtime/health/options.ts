@@ -6,7 +6,7 @@
  */
 import { BerthError, invalid } from '../../errors';
 import { quote } from '../../util/quote';
-import { bool, str, strOrNum, type Schema } from '../../util/validate';
+import { bool, str, strOrNum, strings, type Schema } from '../../util/validate';
 
 /** The image config's Healthcheck (durations in nanoseconds; 0 = the default). */
 export interface ImageHealthcheck {
@@ -35,6 +35,9 @@ export interface HealthConfig {
 /** The API's names of the flags. Durations in Go's syntax (1s, 500ms, 1m30s) or nanoseconds. */
 export interface HealthOptions {
   healthCmd?: string;
+  /** docker's Healthcheck.Test as the Engine API gives it: ['CMD', argv...], ['CMD-SHELL', command]
+   *  or ['NONE']; instead of healthCmd. */
+  healthTest?: string[];
   healthInterval?: string | number;
   healthTimeout?: string | number;
   healthStartPeriod?: string | number;
@@ -45,6 +48,7 @@ export interface HealthOptions {
 
 export const HEALTH_SCHEMA: Schema = {
   healthCmd: str(),
+  healthTest: strings(),
   healthInterval: strOrNum,
   healthTimeout: strOrNum,
   healthStartPeriod: strOrNum,
@@ -113,12 +117,16 @@ export function parseHealthFlags(o: HealthOptions): ImageHealthcheck & { disable
     Retries: retriesFlag(o.healthRetries),
   };
   if (o.healthCmd !== undefined && o.healthCmd.trim() === '') throw invalid('--health-cmd', 'a command to run', o.healthCmd);
-  const anyGiven = o.healthCmd !== undefined || Object.values(given).some((v) => v !== undefined);
+  if (o.healthTest !== undefined && o.healthCmd !== undefined)
+    throw new BerthError('INVALID_ARGUMENT', 'Conflicting options: healthTest and healthCmd; give one or the other');
+  if (o.healthTest?.[0] === 'NONE' && !o.noHealthcheck) return { Test: ['NONE'], disabled: true };
+  const anyGiven = o.healthCmd !== undefined || o.healthTest !== undefined || Object.values(given).some((v) => v !== undefined);
   if (o.noHealthcheck) {
     if (anyGiven) throw new BerthError('INVALID_ARGUMENT', 'Conflicting options: --no-healthcheck and --health-*; give one or the other');
     return { Test: ['NONE'], disabled: true };
   }
-  return { ...(o.healthCmd !== undefined ? { Test: ['CMD-SHELL', o.healthCmd] } : {}), ...given };
+  const test = o.healthTest?.length ? o.healthTest : o.healthCmd !== undefined ? ['CMD-SHELL', o.healthCmd] : undefined;
+  return { ...(test ? { Test: test } : {}), ...given };
 }
 
 /** The container's check: the flags over the image's HEALTHCHECK, docker's defaults under both;
