@@ -26,11 +26,19 @@ export interface ExecInstance {
   attachStdout: boolean;
   attachStderr: boolean;
   detachKeys?: string;
+  /** Asked for by the client; berth grants it only in a privileged container (exec.ts). */
+  privileged: boolean;
+  /** [rows, cols] from create, start or a resize that came before the start. */
+  ttySize?: [number, number];
   process?: ContainerProcess;
+  /** Start was called (an instance runs once). */
+  started: boolean;
   running: boolean;
   exitCode?: number;
   pid?: number;
   created: number;
+  /** When the process ended (Date.now()): finished instances are dropped after a while. */
+  finishedAt?: number;
 }
 
 export class ApiState {
