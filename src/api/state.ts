@@ -5,7 +5,7 @@
  * only in the state root, shared with the CLI.
  */
 import type { Berth } from '../index';
-import type { AttachConnection } from '../runtime/attach-socket';
+import type { AttachConnection, AttachExit } from '../runtime/attach-socket';
 import type { ExecOptions } from '../runtime/options';
 import type { ContainerProcess } from '../runtime/container-process';
 
@@ -15,6 +15,8 @@ export interface PendingAttach {
   onConnection(c: AttachConnection): void;
   /** The client went away before the start. */
   closed: boolean;
+  /** The start failed: the client's stream ends without output. */
+  onStartFailed?(): void;
   stdinOnce: boolean;
 }
 
@@ -45,6 +47,9 @@ export class ApiState {
   readonly pendingAttaches = new Map<string, PendingAttach[]>();
   /** What create was told that only a start needs: docker's StdinOnce and ConsoleSize. */
   readonly created = new Map<string, { stdinOnce: boolean; consoleSize?: [number, number] }>();
+  /** Exits the shims reported on the service's attach connections, kept a minute: an --rm
+   *  container's state may be gone before a wait(removed) sees it exited. */
+  readonly exits = new Map<string, AttachExit>();
   /** The attach connection the service holds for a running container (for resize). */
   readonly connections = new Map<string, AttachConnection>();
   readonly execs = new Map<string, ExecInstance>();
@@ -61,6 +66,11 @@ export class ApiState {
     const list = this.pendingAttaches.get(id) ?? [];
     list.push(p);
     this.pendingAttaches.set(id, list);
+  }
+
+  recordExit(id: string, exit: AttachExit): void {
+    this.exits.set(id, exit);
+    setTimeout(() => this.exits.delete(id), 60_000).unref();
   }
 
   /** A container's new terminal size: through a connection the service holds, else a short one. */

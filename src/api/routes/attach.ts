@@ -5,7 +5,7 @@
  * no output is lost): the start hands every waiting client the connection it made before the
  * process ran. docker's detach keys (ctrl-p ctrl-q by default) end the attach, not the container.
  */
-import type { AttachConnection } from '../../runtime/attach-socket';
+import type { AttachConnection, AttachExit } from '../../runtime/attach-socket';
 import { isRunning } from '../../runtime/container-predicates';
 import { boolQuery, type Ctx } from '../http/context';
 import { badRequest } from '../http/errors';
@@ -58,6 +58,7 @@ function wire(
   o: { stdin: boolean; stdout: boolean; stderr: boolean; tty: boolean; keys: Buffer; id: string },
 ): void {
   ctx.state.connections.set(o.id, conn);
+  conn.on('exit', (e: AttachExit) => ctx.state.recordExit(o.id, e));
   if (o.stdout) conn.on('stdout', (b: Buffer) => h.output(1, b));
   if (o.stderr) conn.on('stderr', (b: Buffer) => h.output(o.tty ? 1 : 2, b));
   void conn.closed.then(() => {

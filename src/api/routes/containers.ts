@@ -3,14 +3,15 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { BerthError } from '../../errors';
+import { BerthError, causeChain } from '../../errors';
 import { isRunning } from '../../runtime/container-predicates';
+import type { AttachConnection, AttachExit } from '../../runtime/attach-socket';
 import type { ContainerInfo } from '../../runtime/types';
 import { parseCreateBody } from '../docker/create-body';
 import { inspectJson, listEntry } from '../docker/container-json';
 import { statsJson } from '../docker/stats-json';
 import { boolQuery, filtersQuery, intQuery, jsonBody, sendEmpty, sendJson, sendStream, type Ctx } from '../http/context';
-import { badRequest, conflict, notFound } from '../http/errors';
+import { ApiError, badRequest, conflict, notFound } from '../http/errors';
 import { stdcopyFrame } from '../http/hijack';
 import { route } from '../http/router';
 import { parseTimeQuery } from './time-query';
@@ -69,7 +70,8 @@ export async function startWithAttaches(ctx: Ctx, c: ContainerInfo): Promise<voi
   const created = ctx.state.created.get(id);
   const attach = waiting.length
     ? {
-        onAttach: (conn: import('../../runtime/attach-socket').AttachConnection) => {
+        onAttach: (conn: AttachConnection) => {
+          conn.on('exit', (e: AttachExit) => ctx.state.recordExit(id, e));
           for (const w of waiting) w.onConnection(conn);
           conn.resume();
         },
@@ -77,8 +79,25 @@ export async function startWithAttaches(ctx: Ctx, c: ContainerInfo): Promise<voi
         ...(created?.consoleSize ? { ttySize: created.consoleSize } : {}),
       }
     : undefined;
-  await ctx.berth.start(id, attach);
+  try {
+    await ctx.berth.start(id, attach);
+  } catch (e) {
+    for (const w of waiting) w.onStartFailed?.();
+    // dockerd removes an AutoRemove container whose start failed: its wait(removed) then returns
+    if (c.config.autoRemove) await ctx.berth.remove(id, { force: true, volumes: true }).catch(() => undefined);
+    throw startError(e);
+  }
   ctx.events.container('start', id);
+}
+
+/** dockerd answers a command that cannot be found or run with 400 (the docker CLI then exits 127
+ *  or 126, reading the message); any other start failure is the runtime's, 500. */
+function startError(e: unknown): unknown {
+  if (e instanceof BerthError && e.code === 'START_FAILED') {
+    const msg = causeChain(e).join(': ');
+    if (/no such file or directory|executable file not found|permission denied/i.test(msg)) return new ApiError(400, msg);
+  }
+  return e;
 }
 
 async function stop(ctx: Ctx): Promise<void> {

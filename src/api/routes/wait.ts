@@ -78,7 +78,8 @@ export async function waitFor(ctx: Ctx, first: ContainerInfo, condition: Conditi
   } finally {
     unregister();
   }
-  const code = socketExit?.exitCode ?? (last && hasExited(last.state) ? (last.state.exitCode ?? 0) : 0);
+  const seen = socketExit ?? ctx.state.exits.get(id);
+  const code = seen?.exitCode ?? (last && hasExited(last.state) ? (last.state.exitCode ?? 0) : 0);
   const error = last?.state.error;
   ctx.res.end(JSON.stringify({ StatusCode: code, Error: error ? { Message: error } : null }));
 }
