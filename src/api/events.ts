@@ -60,6 +60,13 @@ export class ApiEvents {
     this.emit('container', action, id, { ...attrs, ...extra });
   }
 
+  /** Before a destroy: the die of an exit the watcher had no time to see (a container removed
+   *  within its poll interval), so that every start is followed by a die. */
+  dieBeforeRemoval(id: string, exitCode: number | undefined): void {
+    const mine = this.past.filter((e) => e.Actor.ID === id && (e.Action === 'start' || e.Action === 'die'));
+    if (mine.length && mine[mine.length - 1].Action === 'start') this.container('die', id, { exitCode: String(exitCode ?? 0) });
+  }
+
   /** Events at or after `since` (seconds) that were kept, oldest first. */
   history(sinceSeconds: number, untilSeconds = Infinity): DockerEvent[] {
     return this.past.filter((e) => e.timeNano / 1e9 >= sinceSeconds && e.timeNano / 1e9 <= untilSeconds);

@@ -7,7 +7,7 @@
  */
 import type { AttachConnection, AttachExit } from '../../runtime/attach-socket';
 import { isRunning } from '../../runtime/container-predicates';
-import { boolQuery, type Ctx } from '../http/context';
+import { boolQuery, rawBody, type Ctx } from '../http/context';
 import { badRequest } from '../http/errors';
 import { hijack, type Hijacked } from '../http/hijack';
 import { route } from '../http/router';
@@ -88,6 +88,8 @@ async function attach(ctx: Ctx): Promise<void> {
     keys: parseDetachKeys(ctx.query.get('detachKeys') || 'ctrl-p,ctrl-q'),
     id,
   };
+  // dockerode sends its options as a body too: read, so that it is not taken for the stdin
+  if (ctx.upgrade) await rawBody(ctx);
   const stream = boolQuery(ctx, 'stream');
   const withLogs = boolQuery(ctx, 'logs');
   const h = hijack(ctx, c.config.tty);

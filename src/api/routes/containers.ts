@@ -134,6 +134,7 @@ async function remove(ctx: Ctx): Promise<void> {
   const force = boolQuery(ctx, 'force');
   if (isRunning(c.state) && !force)
     throw conflict(`You cannot remove a running container ${c.config.id}. Stop the container before attempting removal or force remove`);
+  ctx.events.dieBeforeRemoval(c.config.id, isRunning(c.state) ? 137 : c.state.exitCode);
   await ctx.berth.remove(c.config.id, { force, volumes: boolQuery(ctx, 'v') });
   ctx.state.created.delete(c.config.id);
   ctx.events.container('destroy', c.config.id);
