@@ -3,6 +3,15 @@ import type { Route } from '../http/router';
 import { SYSTEM_ROUTES } from './system';
 import { CONTAINER_ROUTES } from './containers';
 import { ATTACH_ROUTES } from './attach';
+import { IMAGE_ROUTES } from './images';
+import { SYSTEM_DF_ROUTES } from './system-df';
 import { EXEC_ROUTES } from './exec';
 
-export const ROUTES: Route[] = [...SYSTEM_ROUTES, ...CONTAINER_ROUTES, ...ATTACH_ROUTES, ...EXEC_ROUTES];
+export const ROUTES: Route[] = [
+  ...SYSTEM_ROUTES,
+  ...CONTAINER_ROUTES,
+  ...ATTACH_ROUTES,
+  ...IMAGE_ROUTES,
+  ...SYSTEM_DF_ROUTES,
+  ...EXEC_ROUTES,
+];

@@ -288,6 +288,12 @@ export class ImageStore {
     });
   }
 
+  /** Bytes of file content of one unpacked layer; undefined when the store lacks it (the API's
+   *  /system/df shares a layer's size between the images that use it). */
+  layerSize(chainId: string): number | undefined {
+    return this.layers.get(chainId)?.size;
+  }
+
   /** The image's unpacked layer directories, top layer first: the order overlayfs wants for lowerdir. */
   layerDirs(image: ImageRecord): string[] {
     return [...image.chainIds].reverse().map((chainId) => {
