@@ -10,10 +10,16 @@
  * command, `berth container cleanup`, is one; so is ps after a kill -9), and by the shim before
  * it removes an --rm container's directory (native/shim/cleanup.cc). A private container keeps a
  * tmpfs of its own inside its mount namespace.
+ *
+ * A start in progress holds a lease (shm.starting: its pid and start time) from before it mounts
+ * until the state names the new process or shim: a repair by a late exit command of the previous
+ * run, which still sees the container stopped, must not unmount the fresh tmpfs. The lease of a
+ * starter that died is void, so a crash never keeps a mount.
  */
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { processStartTime } from '../util/proc';
 import type { ContainerConfig } from './types';
 
 /** The host directory a shareable container's /dev/shm is mounted on. */
@@ -30,9 +36,29 @@ export function isMountPoint(dir: string): boolean {
 
 export const sharesShm = (config: Pick<ContainerConfig, 'namespaces'>) => config.namespaces?.ipc === 'shareable';
 
+const leaseOf = (containerDir: string) => path.join(containerDir, 'shm.starting');
+
+/** Whether a live process is starting the container (its lease stands). */
+export function shmStartInProgress(containerDir: string): boolean {
+  let text: string;
+  try {
+    text = fs.readFileSync(leaseOf(containerDir), 'utf8');
+  } catch {
+    return false;
+  }
+  const [pid, start] = text.split(' ').map(Number);
+  return pid > 0 && processStartTime(pid) === start;
+}
+
+/** Ends this process's lease, once the state names what it started (or the start failed). */
+export function releaseShmStart(config: Pick<ContainerConfig, 'namespaces'>, containerDir: string): void {
+  if (sharesShm(config)) fs.rmSync(leaseOf(containerDir), { force: true });
+}
+
 /** At a start of a shareable container: its /dev/shm tmpfs on the host (kept if still there). */
 export function mountShareableShm(config: Pick<ContainerConfig, 'namespaces' | 'shmSize'>, containerDir: string): void {
   if (!sharesShm(config)) return;
+  fs.writeFileSync(leaseOf(containerDir), `${process.pid} ${processStartTime(process.pid)}`);
   const dir = shmDirOf(containerDir);
   if (isMountPoint(dir)) return;
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -43,6 +69,7 @@ export function mountShareableShm(config: Pick<ContainerConfig, 'namespaces' | '
 /** Once the container is stopped: its /dev/shm mount gone from the host (nothing when absent). */
 export function unmountShareableShm(config: Pick<ContainerConfig, 'namespaces'>, containerDir: string): void {
   if (!sharesShm(config)) return;
+  releaseShmStart(config, containerDir);
   const dir = shmDirOf(containerDir);
   if (fs.existsSync(dir) && isMountPoint(dir)) execFileSync('umount', ['-l', dir], { stdio: 'pipe' });
 }

@@ -14,7 +14,7 @@ import { startHealthMonitor } from './health/monitor';
 import { CLI_PATH, formatShimConfig, startShim } from './shim';
 import type { ContainerInfo, ContainerState } from './types';
 import { stopPlan } from './stop-options';
-import { sharesShm, unmountShareableShm } from './ipc-shm';
+import { releaseShmStart, sharesShm, unmountShareableShm } from './ipc-shm';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -50,6 +50,9 @@ export class Lifecycle {
       if (netns) safely(() => this.rt.networks.release(config.id));
       safely(() => unmountShareableShm(config, dir));
       throw e;
+    } finally {
+      // the state names the new shim now (or the start failed): repairs see it from here on
+      releaseShmStart(config, dir);
     }
   }
 

@@ -24,7 +24,7 @@ import { readHealth, startHealthMonitor } from './health/monitor';
 import type { LogEntry, ReadLogOptions } from './logs';
 import { type ContainerOptions, type ExecOptions } from './options';
 import { containerOciSpec, spawnPlan, type StdioPlan } from './plan';
-import { mountShareableShm, sharesShm, unmountShareableShm } from './ipc-shm';
+import { mountShareableShm, releaseShmStart, sharesShm, shmStartInProgress, unmountShareableShm } from './ipc-shm';
 import { startExec } from './container-exec';
 import type { Spec } from '../oci/spec';
 import { VolumeStore } from '../volume/store';
@@ -182,6 +182,7 @@ export class Runtime {
       startedAt: new Date().toISOString(),
     };
     this.store.writeState(config.id, state);
+    releaseShmStart(config, dir);
     if (config.healthcheck) safely(() => startHealthMonitor(config, state, dir, cgroups.joinFiles(config.id)));
     const exited = new Promise<ExitStatus>((resolve) => {
       native().watchExit(spawned.pidfd, (exit) => resolve(this.finish(info, state, exit, spawned.pidfd)));
@@ -385,8 +386,9 @@ export class Runtime {
     if (onCniNetwork(c.config) && !isRunning(state)) this.releaseNetwork(c.config.id);
     // and its /dev/shm mount on the host (--ipc shareable) unmounted, unless a shim lives that
     // restarts the container (its exit command repairs again)
-    if (sharesShm(c.config) && !isRunning(state) && !(state?.shimPid !== undefined && isShim(state.shimPid)))
-      safely(() => unmountShareableShm(c.config, this.store.containerDir(c.config.id)));
+    const dir = this.store.containerDir(c.config.id);
+    if (sharesShm(c.config) && !isRunning(state) && !(state?.shimPid !== undefined && isShim(state.shimPid)) && !shmStartInProgress(dir))
+      safely(() => unmountShareableShm(c.config, dir));
     if (state === c.state) return c;
     // A shim writes the exit before it ends: if it has ended since we read, its record is on disk
     // now and is the truth, not our guess.
