@@ -53,6 +53,7 @@ export type { CgroupStats } from './runtime/cgroups/types';
 export type { CreateNetworkOptions, EndpointInfo, NetworkInfo, PortMapping } from './network/types';
 export type { CreateVolumeOptions, ListVolumesOptions, PruneVolumesOptions, VolumeInfo, VolumePruneResult } from './volume/berth-api';
 export type { CommitOptions, Credentials, ImageInspect, LoadResult, PruneResult } from './image/berth-api';
+export type { PushEvent, PushOptions, PushResult } from './image/berth-api';
 export { ContainerProcess } from './runtime/container-process';
 export type { ContainerEvent } from './runtime/events';
 export type { ContainerStats } from './runtime/types';
@@ -137,6 +138,16 @@ export class Berth {
     checkArgs({ ref });
     checkOptions(opts, PULL_OPTIONS, 'the options of pullImage()');
     return this.images.pull(ref, opts);
+  }
+
+  /**
+   * `docker push`: the image a name (registry/repository:tag) points at, to that registry: layers the
+   * registry lacks, the config, then the stored manifest, so the digest stays the image's own.
+   */
+  pushImage(ref: string, opts: imageApi.PushOptions = {}): Promise<imageApi.PushResult> {
+    requireRoot();
+    checkArgs({ ref });
+    return imageApi.push(this, ref, opts);
   }
 
   /** `docker tag`: give the image `ref` names another name. */

@@ -39,9 +39,14 @@ const SUBCOMMANDS: Subcommands = {
   rm: async () => (await import('./rmi')).default,
   tag: async () => (await import('./tag')).default,
   pull: async () => (await import('./pull')).default,
+  push: async () => (await import('./push')).default,
   import: async () => (await import('./import')).default,
   save: async () => (await import('./save-load')).save,
   load: async () => (await import('./save-load')).load,
 };
 
-export const image = commandGroup('image', 'Manage images: inspect, history, prune, ls, rm, tag, pull, import, save, load.', SUBCOMMANDS);
+export const image = commandGroup(
+  'image',
+  'Manage images: inspect, history, prune, ls, rm, tag, pull, push, import, save, load.',
+  SUBCOMMANDS,
+);

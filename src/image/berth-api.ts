@@ -10,12 +10,14 @@ import type { Credentials } from './registry/auth';
 import type { HistoryEntry } from './store/history';
 import type { ImageStore } from './store/store';
 import type { ImageInspect, ImageRecord, LoadResult, PruneResult } from './types';
+import { checkPushOptions, type PushOptions, type PushResult } from './registry/push-options';
 
 export type { CommitOptions } from './transfer/commit';
 export type { Change, ChangeKind } from './archive/changes';
 export type { ImageInspect, LoadResult, PruneResult } from './types';
 export type { Credentials } from './registry/auth';
 export type { HistoryEntry } from './store/history';
+export type { PushEvent, PushLayerStatus, PushOptions, PushResult } from './registry/push-options';
 
 interface ImageContext {
   images: ImageStore;
@@ -65,6 +67,12 @@ export function login(
   opts: { insecureRegistries?: string[] } = {},
 ): Promise<string> {
   return b.images.login(registry, credentials, opts);
+}
+
+/** docker push; the options are checked here, before the registry client loads. */
+export function push(b: ImageContext, ref: string, opts: PushOptions = {}): Promise<PushResult> {
+  checkPushOptions(opts);
+  return b.images.push(ref, opts);
 }
 
 export function logout(b: ImageContext, registry: string | undefined): boolean {

@@ -6,6 +6,7 @@ import { ATTACH_ROUTES } from './attach';
 import { IMAGE_ROUTES } from './images';
 import { SYSTEM_DF_ROUTES } from './system-df';
 import { EXEC_ROUTES } from './exec';
+import { PUSH_ROUTES } from './push';
 
 export const ROUTES: Route[] = [
   ...SYSTEM_ROUTES,
@@ -14,4 +15,5 @@ export const ROUTES: Route[] = [
   ...IMAGE_ROUTES,
   ...SYSTEM_DF_ROUTES,
   ...EXEC_ROUTES,
+  ...PUSH_ROUTES,
 ];

@@ -45,3 +45,8 @@ export function tokenFrom(body: unknown, realm: string): string {
 export function pullScope(repository: string): string {
   return `repository:${repository}:pull`;
 }
+
+/** Push access to one repository; pushing needs pull too (HEAD of existing blobs). */
+export function pushScope(repository: string): string {
+  return `repository:${repository}:pull,push`;
+}

@@ -1,12 +1,13 @@
 import { Readable } from 'node:stream';
 import { BerthError } from '../../errors';
 import { isDigest, sha256Digest } from '../digest';
-import { basicAuthorization, parseChallenge, pullScope, tokenFrom, type Challenge, type Credentials } from './auth';
+import { basicAuthorization, parseChallenge, pullScope, pushScope, tokenFrom, type Challenge, type Credentials } from './auth';
 import { apiHost, checkUrl, schemesFor } from './endpoint';
 import { RegistryError, registryMessage } from './errors';
 import { MANIFEST_ACCEPT } from './media-types';
 import { CONNECT_TIMEOUT_ENV, IDLE_TIMEOUT_ENV, registryTimeouts, type RegistryTimeouts } from '../limits';
 import { quote } from '../../util/quote';
+import { idleTimed } from './idle-body';
 
 interface RegistryClientOptions {
   /** For basic auth, or exchanged at the token endpoint for a bearer token. */
@@ -17,6 +18,18 @@ interface RegistryClientOptions {
   signal?: AbortSignal;
   /** Seconds; default $BERTH_REGISTRY_CONNECT_TIMEOUT / $BERTH_REGISTRY_TIMEOUT, else 30 and 60. */
   timeouts?: RegistryTimeouts;
+  /** Ask token endpoints for push access too (a push: repository:NAME:pull,push), not the challenge's scope. */
+  push?: boolean;
+}
+
+/**
+ * What a request sends besides headers: its method, and a body made anew for every attempt (a retry
+ * after a 401 cannot replay a consumed stream). `touch` restarts the connect timeout: an upload's
+ * answer comes only after its last byte, so the clock must run from there, not from the start.
+ */
+export interface RequestBody {
+  method: string;
+  body?: (touch: () => void) => BodyInit;
 }
 
 interface FetchedManifest {
@@ -131,16 +144,37 @@ export class RegistryClient {
   }
 
   private async get(repository: string, path: string, headers: Record<string, string>, what: string): Promise<Response> {
+    const res = await this.request(repository, path, headers, what);
+    if (res.ok) return res;
+    throw await this.responseError(res, what);
+  }
+
+  /**
+   * A request for `target` (a path under /v2/<repository>/, or a URL the registry handed out, such as an
+   * upload's Location), authorized as every request of this client: on a 401 the challenge is answered
+   * and the request sent once more. The caller judges the status (see responseError).
+   */
+  async request(
+    repository: string,
+    target: string,
+    headers: Record<string, string>,
+    what: string,
+    init: RequestBody = { method: 'GET' },
+  ): Promise<Response> {
     const base = await this.endpoint();
-    const url = new URL(`${base}/v2/${repository}/${path}`);
-    let res = await this.send(url, headers, this.authorization(repository), what);
+    const url = /^(https?:)?\//.test(target) ? new URL(target, base) : new URL(`${base}/v2/${repository}/${target}`);
+    let res = await this.send(url, headers, this.authorization(repository), what, init);
     if (res.status === 401) {
       const challenge = parseChallenge(res.headers.get('www-authenticate'));
       await res.body?.cancel();
       await this.authorize(challenge, repository);
-      res = await this.send(url, headers, this.authorization(repository), what);
+      res = await this.send(url, headers, this.authorization(repository), what, init);
     }
-    if (res.ok) return res;
+    return res;
+  }
+
+  /** The error for a failed answer about `what`: refused access names `berth login`, 404 is not-found. */
+  async responseError(res: Response, what: string): Promise<RegistryError> {
     const detail = await registryMessage(res);
     const suffix = detail ? ` (${quote(detail)})` : '';
     if (res.status === 401 || res.status === 403) {
@@ -148,14 +182,14 @@ export class RegistryClient {
       const fix = this.opts.credentials
         ? 'check the credentials and the repository name'
         : `the repository does not exist or needs credentials (log in with \`berth login ${this.registry}\`)`;
-      throw new RegistryError(
+      return new RegistryError(
         res.status === 401 ? 'unauthorized' : 'denied',
         `The registry ${this.registry} refused access to ${what}${suffix}: ${fix}`,
         { status: res.status },
       );
     }
-    if (res.status === 404) throw new RegistryError('not-found', `The registry ${this.registry} has no ${what}${suffix}`, { status: 404 });
-    throw new RegistryError('protocol', `The registry ${this.registry} answered ${res.status} ${res.statusText} for ${what}${suffix}`, {
+    if (res.status === 404) return new RegistryError('not-found', `The registry ${this.registry} has no ${what}${suffix}`, { status: 404 });
+    return new RegistryError('protocol', `The registry ${this.registry} answered ${res.status} ${res.statusText} for ${what}${suffix}`, {
       status: res.status,
     });
   }
@@ -189,7 +223,12 @@ export class RegistryClient {
     checkUrl(url, this.opts.insecureRegistries ?? [], 'token endpoint');
     if (service) url.searchParams.set('service', service);
     // A login asks for no scope, as docker's: the token endpoint then only checks the credentials.
-    const scope = challenge.params.scope ?? (repository === undefined ? undefined : pullScope(repository));
+    const scope =
+      repository === undefined
+        ? challenge.params.scope
+        : this.opts.push
+          ? pushScope(repository)
+          : (challenge.params.scope ?? pullScope(repository));
     if (scope) url.searchParams.set('scope', scope);
     if (repository === undefined && this.opts.credentials) url.searchParams.set('account', this.opts.credentials.username);
     const auth = this.opts.credentials ? { value: basicAuthorization(this.opts.credentials), origin: url.origin } : undefined;
@@ -269,6 +308,7 @@ export class RegistryClient {
     headers: Record<string, string>,
     authorization: Authorization | undefined,
     what = url.pathname,
+    init: RequestBody = { method: 'GET' },
   ): Promise<Response> {
     const insecure = this.opts.insecureRegistries ?? [];
     let current = url;
@@ -285,9 +325,18 @@ export class RegistryClient {
         `Registry ${host} did not answer within ${seconds} s while berth asked for ${what}; check the registry or raise ${CONNECT_TIMEOUT_ENV}`,
       );
       const timer = setTimeout(() => request.abort(noAnswer), seconds * 1000);
+      const payload = init.body?.(() => timer.refresh());
       let res: Response;
       try {
-        res = await fetch(current, { headers: h, redirect: 'manual', signal });
+        res = await fetch(current, {
+          method: init.method,
+          headers: h,
+          body: payload,
+          redirect: 'manual',
+          signal,
+          // undici streams a request body only half-duplex, and says so
+          ...(payload ? { duplex: 'half' } : {}),
+        });
       } catch (e) {
         if (request.signal.aborted) throw noAnswer;
         if (this.opts.signal?.aborted) throw this.opts.signal.reason ?? e;
@@ -316,39 +365,6 @@ export class RegistryClient {
     }
     throw new RegistryError('protocol', `The registry ${this.registry} redirected ${url.pathname} more than ${MAX_REDIRECTS} times`);
   }
-}
-
-/**
- * `body`, failing with onIdle()'s error when a read waits `ms` for bytes. The clock runs only while the
- * consumer waits (highWaterMark 0: nothing is read ahead), so a slow consumer never counts as a stalled
- * registry.
- */
-function idleTimed(body: ReadableStream<Uint8Array>, ms: number, onIdle: () => Error): ReadableStream<Uint8Array> {
-  const reader = body.getReader();
-  return new ReadableStream<Uint8Array>(
-    {
-      async pull(controller) {
-        let timer: NodeJS.Timeout | undefined;
-        const silence = new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(onIdle()), ms);
-        });
-        try {
-          const r = await Promise.race([reader.read(), silence]);
-          if (r.done) controller.close();
-          else controller.enqueue(r.value);
-        } catch (e) {
-          controller.error(e);
-          reader.cancel(e).catch(() => {});
-        } finally {
-          clearTimeout(timer);
-        }
-      },
-      cancel(reason) {
-        return reader.cancel(reason);
-      },
-    },
-    { highWaterMark: 0 },
-  );
 }
 
 /** fetch wraps the useful part ("connect ECONNREFUSED 127.0.0.1:5000") in the cause of a TypeError. */

@@ -14,6 +14,7 @@ import { flockStoreLock, type StoreLock } from './store-lock';
 import { maxLayerSize, type RegistryTimeouts } from '../limits';
 import { ensureTmp, makeStagingDir, sweepStaging } from './staging';
 import type { PullOptions, PullResult } from '../registry/pull';
+import type { PushOptions, PushResult } from '../registry/push-options';
 import type { ImageInspect, ImageRecord, LoadResult, PruneResult } from '../types';
 import type { Credentials } from '../registry/auth';
 import type { CommitOptions, CommitSource } from '../transfer/commit';
@@ -160,6 +161,12 @@ export class ImageStore {
     const credentials = opts.credentials ?? new AuthFile(this.root).get(parseReference(ref).registry);
     opts = { ...opts, credentials, registryTimeouts: opts.registryTimeouts ?? this.opts.registryTimeouts };
     return pull(this.parts(), ref, opts);
+  }
+
+  /** docker push: the image `ref` names to the registry it names, layers first, manifest last; see push.ts. */
+  async push(ref: string, opts: PushOptions = {}): Promise<PushResult> {
+    const { push } = await import('../registry/push');
+    return push(this.parts(), ref, { ...opts, registryTimeouts: opts.registryTimeouts ?? this.opts.registryTimeouts });
   }
 
   /** `docker commit`: a container's write layer as a new image on top of its own; see commit.ts. */
