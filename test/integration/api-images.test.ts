@@ -9,7 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withBusybox } from '../helpers/berth';
-import type { TempRoots } from '../helpers/env';
+import { tempRoots, type TempRoots } from '../helpers/env';
 import { busyboxTar } from '../helpers/fixtures';
 import { missingTools, startRegistry, type TestRegistry } from '../helpers/registry';
 import { docker as dockerCli, request, startTestService, type TestService } from '../helpers/service';
@@ -236,6 +236,30 @@ describe('images through berth system service', () => {
     expect(Object.keys(images).sort()).toEqual(['Images', 'LayersSize']);
     expect((await docker(['rm', c.stdout.trim()])).code).toBe(0);
     expect((await docker(['volume', 'rm', 'df-data'])).code).toBe(0);
+  });
+
+  it('imports a rootfs tar with docker import, and refuses an upload over the size bound with 413', async () => {
+    const imported = await docker(['import', '-m', 'from the API', busyboxTar(), 'imported:1']);
+    expect(imported.code).toBe(0);
+    expect(imported.stdout.trim()).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect((await docker(['image', 'inspect', '--format', '{{.Comment}}', 'imported:1'])).stdout.trim()).toBe('from the API');
+    expect((await docker(['run', '--rm', 'imported:1', 'echo', 'imported'])).stdout).toBe('imported\n');
+    expect((await docker(['rmi', 'imported:1'])).code).toBe(0);
+    const unnamed = await api('POST', '/images/create?fromSrc=-', fs.readFileSync(busyboxTar()), { 'Content-Type': 'application/x-tar' });
+    expect(unnamed.status).toBe(400);
+
+    // a service whose bound is 64 KiB: a bigger load is refused, nothing stays in tmp/, and it serves on
+    const small = tempRoots();
+    const bounded = await startTestService(small, { env: { BERTH_MAX_LAYER_SIZE: '64k' } });
+    try {
+      const big = await request(bounded.socket, 'POST', '/images/load', Buffer.alloc(256 * 1024), { 'Content-Type': 'application/x-tar' });
+      expect(big.status).toBe(413);
+      expect(fs.existsSync(path.join(small.root, 'tmp')) ? fs.readdirSync(path.join(small.root, 'tmp')) : []).toEqual([]);
+      expect((await request(bounded.socket, 'GET', '/_ping')).status).toBe(200);
+    } finally {
+      await bounded.stop();
+      small.cleanup();
+    }
   });
 
   it('filters images, prunes, and refuses what berth does not do with docker statuses', async () => {

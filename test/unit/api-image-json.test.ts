@@ -11,13 +11,13 @@ import {
   imageInspectJson,
   imageMatches,
   imageSummary,
+  layerUsage,
   LIST_FILTERS,
   parseImageFilters,
   PRUNE_FILTERS,
 } from '../../src/api/docker/image-json';
 import { errorMessage, humanSize, layerId, progressBar, PullProgress } from '../../src/api/docker/pull-progress';
 import { pullError, pullReference, registryAuth } from '../../src/api/routes/image-create';
-import { layerUsage } from '../../src/api/routes/system-df';
 import { ApiError } from '../../src/api/http/errors';
 
 const ID = `sha256:${'a'.repeat(64)}`;

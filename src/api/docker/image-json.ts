@@ -3,7 +3,7 @@
  * document, history rows, and the filters of /images/json and /images/prune. Pure: everything is
  * read from what Berth.listImages(), inspectImage() and imageHistory() return.
  */
-import type { HistoryEntry, ImageInspect, ImageRecord } from '../../index';
+import type { HistoryEntry, ImageConfig, ImageInspect, ImageRecord } from '../../index';
 import { familiar } from '../../image/reference';
 import { badRequest } from '../http/errors';
 
@@ -53,6 +53,23 @@ export function imageSummary(image: ImageRecord, extras: SummaryExtras = {}): Re
   };
 }
 
+/**
+ * Per image, the bytes of its layers that other images use too (docker's SharedSize), and the
+ * bytes of every layer counted once (LayersSize).
+ */
+export function layerUsage(
+  images: ImageRecord[],
+  layerSize: (chainId: string) => number | undefined,
+): { shared: Map<string, number>; layersSize: number } {
+  const users = new Map<string, number>();
+  for (const i of images) for (const c of new Set(i.chainIds)) users.set(c, (users.get(c) ?? 0) + 1);
+  const sizes = new Map([...users.keys()].map((c) => [c, layerSize(c) ?? 0]));
+  const shared = new Map(
+    images.map((i) => [i.id, [...new Set(i.chainIds)].reduce((sum, c) => sum + ((users.get(c) ?? 0) > 1 ? (sizes.get(c) ?? 0) : 0), 0)]),
+  );
+  return { shared, layersSize: [...sizes.values()].reduce((a, b) => a + b, 0) };
+}
+
 /** The fields of a docker-built config berth's ImageConfig type leaves out but may carry. */
 interface DockerConfigExtras {
   comment?: string;
@@ -64,7 +81,7 @@ interface DockerConfigExtras {
 }
 
 /** An image's runtime defaults in docker's container-config shape (ImageInspect.Config). */
-export function imageConfigJson(c: NonNullable<ImageInspect['config']['config']> | undefined): Record<string, unknown> {
+export function imageConfigJson(c: ImageConfig['config']): Record<string, unknown> {
   const config = c ?? {};
   return {
     Hostname: '',

@@ -13,6 +13,7 @@ import {
   imageInspectJson,
   imageMatches,
   imageSummary,
+  layerUsage,
   LIST_FILTERS,
   parseImageFilters,
   PRUNE_FILTERS,
@@ -63,11 +64,14 @@ function imageFilters(ctx: Ctx, accepted: string[]): ImageFilters {
 function list(ctx: Ctx): void {
   const filters = imageFilters(ctx, LIST_FILTERS);
   // berth has no intermediate images: all=true shows what all=false shows
-  const images = ctx.berth.listImages().filter((i) => imageMatches(i, filters));
+  const all = ctx.berth.listImages();
+  const images = all.filter((i) => imageMatches(i, filters));
+  // shared-size=1 (API 1.42): what each image shares with the others, which costs a look at every layer
+  const shared = boolQuery(ctx, 'shared-size') ? layerUsage(all, (c) => ctx.berth.images.layerSize(c)).shared : undefined;
   sendJson(
     ctx,
     200,
-    images.map((i) => imageSummary(i)),
+    images.map((i) => imageSummary(i, shared ? { sharedSize: shared.get(i.id) ?? 0 } : {})),
   );
 }
 
@@ -258,7 +262,7 @@ export const IMAGE_ROUTES = [
   route('POST', '/images/{name*}/tag', tag),
   route('DELETE', '/images/{name*}', remove),
   route('POST', '/build', () => {
-    throw notImplemented('berth does not build images yet; build with another tool (buildah, docker buildx) and `docker load` the result');
+    throw notImplemented('berth does not build images yet; build with another tool (buildah, kaniko) and `docker load` the result');
   }),
   // no build cache to prune: `docker system prune` and `docker builder prune` get nothing to do
   route('POST', '/build/prune', (ctx) => sendJson(ctx, 200, { CachesDeleted: null, SpaceReclaimed: 0 })),

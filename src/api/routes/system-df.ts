@@ -5,10 +5,10 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { ContainerInfo, ImageRecord } from '../../index';
+import type { ContainerInfo } from '../../index';
 import { volumeUsers } from '../../runtime/container-volumes';
 import { listEntry } from '../docker/container-json';
-import { imageSummary } from '../docker/image-json';
+import { imageSummary, layerUsage } from '../docker/image-json';
 import { sendJson, type Ctx } from '../http/context';
 import { badRequest } from '../http/errors';
 import { route } from '../http/router';
@@ -51,23 +51,6 @@ export async function directorySize(dir: string): Promise<number> {
   };
   await walk(dir);
   return total;
-}
-
-/**
- * Per image, the bytes of its layers that other images use too (docker's SharedSize), and the
- * bytes of every layer counted once (LayersSize).
- */
-export function layerUsage(
-  images: ImageRecord[],
-  layerSize: (chainId: string) => number | undefined,
-): { shared: Map<string, number>; layersSize: number } {
-  const users = new Map<string, number>();
-  for (const i of images) for (const c of new Set(i.chainIds)) users.set(c, (users.get(c) ?? 0) + 1);
-  const sizes = new Map([...users.keys()].map((c) => [c, layerSize(c) ?? 0]));
-  const shared = new Map(
-    images.map((i) => [i.id, [...new Set(i.chainIds)].reduce((sum, c) => sum + ((users.get(c) ?? 0) > 1 ? (sizes.get(c) ?? 0) : 0), 0)]),
-  );
-  return { shared, layersSize: [...sizes.values()].reduce((a, b) => a + b, 0) };
 }
 
 const sameId = (a: string, b: string) => a.replace(/^sha256:/, '') === b.replace(/^sha256:/, '');
