@@ -156,6 +156,31 @@ describe.skipIf(missing.length > 0)('berth push', () => {
     }
   });
 
+  it('pushes through the service with the credentials of X-Registry-Auth (docker login)', async () => {
+    const htpasswd = path.join(dir, 'htpasswd-svc');
+    fs.writeFileSync(htpasswd, run('htpasswd', ['-Bbn', 'sailor', 's3cret']));
+    const secured = await startRegistry(path.join(dir, 'secured-svc'), { htpasswd });
+    const { roots: r } = freshBerth();
+    const ref = `${secured.host}/p/busybox`;
+    expect((await berthCli(['import', busyboxTar(), ref], { roots: r })).code).toBe(0);
+    const service = await startTestService(r);
+    try {
+      const refused = await docker(service, r, ['push', ref]);
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toContain(`refused to let berth push to p/busybox (401)`);
+      const login = await docker(service, r, ['login', '-u', 'sailor', '--password-stdin', secured.host], { input: 's3cret\n' });
+      expect(login.code).toBe(0);
+      // the service stored the login too; without it, only the header's credentials can work
+      fs.rmSync(path.join(r.root, 'auth.json'));
+      const pushed = await docker(service, r, ['push', ref]);
+      expect([pushed.code, pushed.stderr]).toEqual([0, '']);
+      expect(pushed.stdout).toMatch(/^latest: digest: sha256:[a-f0-9]{64} size: \d+$/m);
+    } finally {
+      await service.stop();
+      await secured.stop();
+    }
+  });
+
   it('answers docker push through berth system service, streaming docker progress', async () => {
     const { roots: r } = freshBerth();
     const ref = `${registry.host}/svc/busybox`;
