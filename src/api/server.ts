@@ -78,7 +78,13 @@ async function claimSocketPath(file: string): Promise<void> {
   fs.unlinkSync(file);
 }
 
+/** The socket systemd passed (socket activation: LISTEN_FDS for this pid), as fd 3. */
+function activationFd(): number | undefined {
+  return process.env.LISTEN_FDS === '1' && process.env.LISTEN_PID === String(process.pid) ? 3 : undefined;
+}
+
 export async function startService(berth: Berth, o: ServiceOptions = {}): Promise<Service> {
+  const fd = o.uri === undefined ? activationFd() : undefined;
   const uri = o.uri ?? DEFAULT_SERVICE_URI;
   const listen = parseServiceUri(uri);
   const routes = compile(ROUTES as Route[]);
@@ -95,7 +101,7 @@ export async function startService(berth: Berth, o: ServiceOptions = {}): Promis
     state.closeAll();
     await new Promise<void>((r) => server.close(() => r()));
     server.closeAllConnections();
-    if (listen.kind === 'unix') fs.rmSync(listen.path, { force: true });
+    if (listen.kind === 'unix' && fd === undefined) fs.rmSync(listen.path, { force: true });
     resolveClosed();
   };
   const armIdle = () => {
@@ -169,7 +175,10 @@ export async function startService(berth: Berth, o: ServiceOptions = {}): Promis
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
   });
 
-  if (listen.kind === 'unix') {
+  if (fd !== undefined) {
+    // systemd made the socket (berth.socket): its path and mode are the unit's
+    await new Promise<void>((resolve, reject) => server.once('error', reject).listen({ fd }, () => resolve()));
+  } else if (listen.kind === 'unix') {
     fs.mkdirSync(path.dirname(listen.path), { recursive: true, mode: 0o700 });
     await claimSocketPath(listen.path);
     // the socket is made 0600 (root-only) from the start: umask, not a chmod after listen
@@ -183,9 +192,11 @@ export async function startService(berth: Berth, o: ServiceOptions = {}): Promis
     await new Promise<void>((resolve, reject) => server.once('error', reject).listen(listen.port, listen.host, () => resolve()));
   }
   const address =
-    listen.kind === 'unix'
-      ? uri
-      : `tcp://${listen.host.includes(':') ? `[${listen.host}]` : listen.host}:${(server.address() as net.AddressInfo).port}`;
+    fd !== undefined
+      ? `fd://${fd}`
+      : listen.kind === 'unix'
+        ? uri
+        : `tcp://${listen.host.includes(':') ? `[${listen.host}]` : listen.host}:${(server.address() as net.AddressInfo).port}`;
   armIdle();
   return { uri: address, closed, close };
 }
