@@ -26,7 +26,7 @@ export interface Conflist {
   name: string;
   plugins: PluginConf[];
   /** driver 'cni': containers join through the plugins; absent: berth's native bridge driver. */
-  berth?: { id: string; created: string; driver?: 'cni' };
+  berth?: { id: string; created: string; driver?: 'cni'; labels?: Record<string, string> };
 }
 
 export interface ConflistSpec {
@@ -41,6 +41,7 @@ export interface ConflistSpec {
   firewall: boolean;
   /** Containers join through the CNI plugins rather than the native driver. */
   cni?: boolean;
+  labels?: Record<string, string>;
 }
 
 /**
@@ -68,7 +69,12 @@ export function buildConflist(s: ConflistSpec): Conflist {
     cniVersion: CNI_VERSION,
     name: s.name,
     plugins,
-    berth: { id: s.id, created: s.created, ...(s.cni ? { driver: 'cni' as const } : {}) },
+    berth: {
+      id: s.id,
+      created: s.created,
+      ...(s.cni ? { driver: 'cni' as const } : {}),
+      ...(s.labels && Object.keys(s.labels).length ? { labels: s.labels } : {}),
+    },
   };
 }
 
@@ -89,6 +95,7 @@ export function networkInfo(list: Conflist, file: string, mtime: Date): NetworkI
     gateway: range.gateway ?? '',
     internal: !bridge.isGateway,
     configFile: file,
+    labels: list.berth?.labels ?? {},
   };
 }
 

@@ -170,6 +170,7 @@ export class NetworkStore {
       // only the CNI chain needs the firewall plugin; the native driver has its own FORWARD chain
       firewall: o.driver === 'cni' && !o.internal && forwardDrops(),
       cni: o.driver === 'cni',
+      labels: o.labels,
     });
     fs.mkdirSync(this.dir, { recursive: true, mode: 0o755 });
     writeJsonAtomic(this.file(o.name), list);

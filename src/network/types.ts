@@ -46,6 +46,8 @@ export interface NetworkInfo {
   internal: boolean;
   /** The CNI conflist berth owns. */
   configFile: string;
+  /** docker's network labels (compose finds its project's networks by them). */
+  labels?: Record<string, string>;
 }
 
 /** A container's attachment to one network while it runs (berth port, network inspect). */
@@ -69,4 +71,5 @@ export interface CreateNetworkOptions {
   bridge?: string;
   /** 'cni': containers join through the CNI plugins (bridge, host-local, portmap); default 'bridge', berth's native driver. */
   driver?: 'bridge' | 'cni';
+  labels?: Record<string, string>;
 }

@@ -4,7 +4,7 @@
  */
 import { invalid } from '../errors';
 import { parseStopTimeout } from './signals';
-import { bool, checkOptions, num, str, strings, typeError, type Schema } from './validate';
+import { bool, checkOptions, num, str, stringRecord, strings, typeError, type Schema } from './validate';
 
 /** Options of `new Berth()`. A key that is not here is refused, not ignored: add new options here. */
 /** Seconds: until a registry answers, and without a byte of a response body. */
@@ -38,6 +38,7 @@ export const NETWORK_OPTIONS: Schema = {
   internal: bool,
   bridge: str({ nonEmpty: true }),
   driver: str({ nonEmpty: true }),
+  labels: stringRecord(),
 };
 export const CREDENTIALS: Schema = { username: str(), password: str() };
 export const PULL_OPTIONS: Schema = {

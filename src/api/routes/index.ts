@@ -7,6 +7,8 @@ import { IMAGE_ROUTES } from './images';
 import { SYSTEM_DF_ROUTES } from './system-df';
 import { EXEC_ROUTES } from './exec';
 import { PUSH_ROUTES } from './push';
+import { NETWORK_ROUTES } from './networks';
+import { VOLUME_ROUTES } from './volumes';
 
 export const ROUTES: Route[] = [
   ...SYSTEM_ROUTES,
@@ -16,4 +18,6 @@ export const ROUTES: Route[] = [
   ...SYSTEM_DF_ROUTES,
   ...EXEC_ROUTES,
   ...PUSH_ROUTES,
+  ...NETWORK_ROUTES,
+  ...VOLUME_ROUTES,
 ];
