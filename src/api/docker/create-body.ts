@@ -53,7 +53,8 @@ function publishFlags(bindings: Obj): string[] {
     const v4 = entries.filter((b) => !String(b.HostIp ?? '').includes(':'));
     for (const b of v4.length ? v4 : entries.map((b): Obj => ({ ...b, HostIp: '' }))) {
       const ip = String(b.HostIp ?? '');
-      const hostPort = String(b.HostPort ?? '');
+      // "0" is docker's "any free port" as much as ""
+      const hostPort = String(b.HostPort ?? '') === '0' ? '' : String(b.HostPort ?? '');
       out.push(ip ? `${ip}:${hostPort}:${port}` : hostPort ? `${hostPort}:${port}` : port);
     }
   }

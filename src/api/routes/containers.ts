@@ -178,9 +178,10 @@ async function logs(ctx: Ctx): Promise<void> {
   const err = boolQuery(ctx, 'stderr');
   if (!out && !err) throw badRequest('Bad parameters: you must choose at least one stream');
   const tailParam = ctx.query.get('tail');
-  const tail = tailParam === null || tailParam === 'all' || tailParam === '' ? undefined : Number(tailParam);
-  if (tail !== undefined && !(Number.isInteger(tail) && tail >= 0))
-    throw badRequest(`invalid tail ${JSON.stringify(tailParam)}: give a number or all`);
+  // docker reads a negative tail (dockerode's -1) as all, like "all"
+  const tailNumber = tailParam === null || tailParam === 'all' || tailParam === '' ? undefined : Number(tailParam);
+  const tail = tailNumber !== undefined && tailNumber < 0 ? undefined : tailNumber;
+  if (tail !== undefined && !Number.isInteger(tail)) throw badRequest(`invalid tail ${JSON.stringify(tailParam)}: give a number or all`);
   const since = parseTimeQuery(ctx.query.get('since'));
   const until = parseTimeQuery(ctx.query.get('until'));
   const timestamps = boolQuery(ctx, 'timestamps');
