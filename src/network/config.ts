@@ -95,7 +95,7 @@ export function networkInfo(list: Conflist, file: string, mtime: Date): NetworkI
     gateway: range.gateway ?? '',
     internal: !bridge.isGateway,
     configFile: file,
-    labels: list.berth?.labels ?? {},
+    ...(list.berth?.labels ? { labels: list.berth.labels } : {}),
   };
 }
 

@@ -12,6 +12,7 @@ import {
   type ApiNetwork,
 } from '../../src/api/docker/network-json';
 import { ApiError } from '../../src/api/http/errors';
+import { buildConflist, networkInfo } from '../../src/network/config';
 import type { NetworkInfo } from '../../src/network/types';
 
 const info = (name: string, id: string, extra: Partial<NetworkInfo> = {}): NetworkInfo => ({
@@ -81,6 +82,20 @@ describe('networkJson', () => {
     expect(networkJson(none)).toMatchObject({ Name: 'none', Driver: 'null' });
     expect(modeNetworkId('host')).toBe(modeNetworkId('host'));
     expect(modeNetworkId('host')).not.toBe(modeNetworkId('none'));
+  });
+
+  it('keeps the labels a network was created with in its conflist', () => {
+    const spec = {
+      name: 'l',
+      id: 'e'.repeat(64),
+      created: 'now',
+      bridge: 'brl',
+      subnet: { base: 0x0a010200, prefix: 24 },
+      gateway: 0x0a010201,
+    };
+    const list = buildConflist({ ...spec, internal: false, firewall: false, labels: { a: 'b' } });
+    expect(networkInfo(list, '/r/l.conflist', new Date()).labels).toEqual({ a: 'b' });
+    expect(networkInfo(buildConflist({ ...spec, internal: false, firewall: false }), '/r/l.conflist', new Date()).labels).toBeUndefined();
   });
 
   it('leaves the gateway out of an internal network', () => {
