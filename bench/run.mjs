@@ -7,6 +7,7 @@
 //   BENCH_ONLY=images npm run bench    # only the image rows (pull, unpack)
 //   BENCH_ONLY=oci npm run bench       # only the OCI runtime rows (oci.mjs: berth-oci, runc, crun, podman)
 //   BENCH_ONLY=scale npm run bench     # only the scale rows (scale.mjs: layers, 100 at once, ps -a, memory)
+//   BENCH_ONLY=api npm run bench       # only the Engine API rows (api-service.mjs: docker run via the service vs podman)
 //
 // The rows every host can have (the floor, mounts, berth API and CLI starts, `node -e 0`, and one
 // OCI bundle under runc, crun and berth-oci) are `berth bench`'s own code (src/bench, through
@@ -47,6 +48,7 @@ import { measureOci, ociOptionsFromEnv, printOci } from './oci.mjs';
 import { measureColdStart, printColdStart } from './cold-start.mjs';
 import { measureScale, printScale } from './scale.mjs';
 import { PULL_ROWS, measurePullCompare, printPullTargets } from './pull-compare.mjs';
+import { measureApiService, printApiService } from './api-service.mjs';
 
 // crun and runc run their bundle without a network (a fresh namespace with lo): berth's rows do
 // the same, so berth's default network is set to none for every berth this script starts (the
@@ -270,6 +272,8 @@ function printTable(rows) {
 async function main() {
   // BENCH_ONLY=oci: only the OCI runtime rows (berth-oci against runc, crun and under podman)
   if (ONLY === 'oci') return printOci(await measureOci(ociOptionsFromEnv()));
+  // BENCH_ONLY=api: only the Engine API rows (the service against podman, dockerode against the API)
+  if (ONLY === 'api') return printApiService(await measureApiService({ iterations: Math.min(ITERATIONS, 20), stats }));
 
   if (process.getuid?.() !== 0) {
     console.error('bench: container rows need root; run as root (sudo npm run bench)');
@@ -278,6 +282,7 @@ async function main() {
   const images = new ImageBench(ctx, { iterations: ITERATIONS, maxMsPerRow: MAX_MS_PER_ROW });
   const rows = [];
   let oci;
+  let apiService;
   let common;
   let coldStart;
   let scale;
@@ -294,7 +299,7 @@ async function main() {
   try {
     console.log(`bench: ${ITERATIONS} iterations per row (+${WARMUP} warm-up), at most ${MAX_MS_PER_ROW / 1000}s per row`);
     if (ONLY !== '' && ONLY !== 'images' && ONLY !== 'scale')
-      throw new Error(`BENCH_ONLY=${ONLY}: only "images", "scale" and "oci" are known`);
+      throw new Error(`BENCH_ONLY=${ONLY}: only "images", "scale", "oci" and "api" are known`);
     if (ONLY === 'scale' || ONLY === '') {
       scale = await measureScale({ ctx, iterations: ITERATIONS, maxMsPerRow: MAX_MS_PER_ROW, warmup: WARMUP, stats }).catch((err) => ({
         rows: [],
@@ -374,6 +379,10 @@ async function main() {
         console.error(`bench: cold start rows: ${err.message}`);
       }
       oci = await measureOci(ociOptionsFromEnv(ctx.tar)).catch((err) => ({ rows: [], notes: [`OCI rows failed: ${err.message}`] }));
+      apiService = await measureApiService({ tar: ctx.tar, iterations: Math.min(ITERATIONS, 20), stats }).catch((err) => ({
+        rows: [],
+        notes: [`Engine API rows failed: ${err.message}`],
+      }));
     }
   } finally {
     await images.cleanup().catch((err) => console.error(`bench: image cleanup: ${err.message}`));
@@ -383,11 +392,12 @@ async function main() {
   printTargets(rows, images);
   if (scale) printScale(scale);
   if (oci) printOci(oci);
+  if (apiService) printApiService(apiService);
   if (coldStart) printColdStart(coldStart);
   if (process.env.BENCH_JSON) {
     fs.writeFileSync(
       process.env.BENCH_JSON,
-      JSON.stringify({ iterations: ITERATIONS, rows, oci, bench: common?.result, coldStart, scale }, null, 2) + '\n',
+      JSON.stringify({ iterations: ITERATIONS, rows, oci, apiService, bench: common?.result, coldStart, scale }, null, 2) + '\n',
     );
   }
   if (process.env.BENCH_HTML && common) {
