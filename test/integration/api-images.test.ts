@@ -5,15 +5,18 @@
 // (search, build), bad filters, and X-Registry-Auth against a registry that wants a login.
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withBusybox } from '../helpers/berth';
 import { tempRoots, type TempRoots } from '../helpers/env';
 import { busyboxTar } from '../helpers/fixtures';
 import { missingTools, startRegistry, type TestRegistry } from '../helpers/registry';
 import { docker as dockerCli, request, startTestService, type TestService } from '../helpers/service';
-import { buildImage, push } from '../fixtures/registry/images';
+import { buildImage, layerTar, layersOf, push } from '../fixtures/registry/images';
+import { startStallProxy } from '../fixtures/registry/stall-proxy';
 
 const fixture = withBusybox({
   beforeCheck: async (b) => {
@@ -25,6 +28,8 @@ let service: TestService;
 let registry: TestRegistry;
 let authRegistry: TestRegistry;
 let work: string;
+/** The second layer of `stall`, the image whose pull a client abandons midway. */
+let stallLayer: string;
 const USER = 'berth';
 const PASSWORD = 's3cret-pass';
 
@@ -37,6 +42,13 @@ beforeAll(async () => {
   const layout = path.join(work, 'layout');
   buildImage(layout, 'busybox', [busyboxTar()]);
   push(layout, 'busybox', `${registry.host}/busybox:latest`, { format: 'v2s2' });
+  // incompressible, so that the blob is large enough to be cut in the middle
+  const extra = path.join(work, 'extra');
+  fs.mkdirSync(extra);
+  fs.writeFileSync(path.join(extra, 'noise.bin'), Buffer.from(Array.from({ length: 1 << 20 }, (_, i) => (i * 2654435761) >>> 24)));
+  buildImage(layout, 'stall', [busyboxTar(), layerTar(extra, path.join(work, 'extra.tar'))]);
+  stallLayer = layersOf(layout, 'stall')[1].digest;
+  push(layout, 'stall', `${registry.host}/stall:latest`, { format: 'oci' });
   const htpasswd = path.join(work, 'htpasswd');
   fs.writeFileSync(htpasswd, execFileSync('htpasswd', ['-Bbn', USER, PASSWORD]));
   authRegistry = await startRegistry(fs.mkdtempSync(path.join(os.tmpdir(), 'berth-registry-auth-')), { htpasswd });
@@ -190,6 +202,31 @@ describe('images through berth system service', () => {
     expect(raw.status).toBe(404);
   });
 
+  it('stops a pull whose client went away, and leaves nothing of it', async () => {
+    const proxy = await startStallProxy(registry.host, `/blobs/${stallLayer}`);
+    try {
+      const lines: string[] = [];
+      const req = http.request({
+        socketPath: service.socket,
+        method: 'POST',
+        path: `/images/create?fromImage=${proxy.host}/stall&tag=latest`,
+      });
+      req.on('response', (res) => res.on('data', (b: Buffer) => lines.push(b.toString())));
+      req.on('error', () => {});
+      req.end();
+      await proxy.stalled;
+      expect(tmpEntries().length).toBeGreaterThan(0); // the pull's staging, half a layer in it
+      req.destroy();
+      for (let i = 0; i < 100 && tmpEntries().length > 0; i++) await new Promise((r) => setTimeout(r, 50));
+      expect(tmpEntries()).toEqual([]);
+      expect(lines.join('')).toContain('Pulling fs layer');
+      expect(await repoTags()).not.toContain(`${proxy.host}/stall:latest`);
+      expect((await api('GET', '/_ping')).status).toBe(200);
+    } finally {
+      await proxy.close();
+    }
+  });
+
   it('passes X-Registry-Auth to a registry that wants a login; without it, docker’s access denied', async () => {
     const q = `/images/create?fromImage=${authRegistry.host}/private/busybox&tag=1`;
     const denied = await api('POST', q);
@@ -206,6 +243,19 @@ describe('images through berth system service', () => {
     expect(pulled.body.toString()).toContain(`Status: Image is up to date for ${authRegistry.host}/private/busybox:1`);
     expect(await repoTags()).toContain(`${authRegistry.host}/private/busybox:1`);
     expect((await docker(['rmi', `${authRegistry.host}/private/busybox:1`])).code).toBe(0);
+
+    // dockerode encodes its authconfig the same way, and follows the progress to its end
+    const client = new Docker({ socketPath: service.socket });
+    const stream = await client.pull(`${authRegistry.host}/private/busybox:1`, { authconfig: { username: USER, password: PASSWORD } });
+    const events = await new Promise<Array<{ status?: string }>>((resolve, reject) =>
+      client.modem.followProgress(stream, (err: Error | null, out: Array<{ status?: string }>) => (err ? reject(err) : resolve(out))),
+    );
+    expect(events.at(-1)?.status).toMatch(/^Status: /);
+    const info = await client.getImage(`${authRegistry.host}/private/busybox:1`).inspect();
+    expect(info.RepoTags).toContain(`${authRegistry.host}/private/busybox:1`);
+    await client.getImage(`${authRegistry.host}/private/busybox:1`).remove();
+    const failed = client.pull(`${authRegistry.host}/private/busybox:1`);
+    await expect(failed).rejects.toMatchObject({ statusCode: 404 });
   });
 
   it('shows docker system df, and answers /system/df in docker’s shape', async () => {
