@@ -4,7 +4,8 @@
  * response head is sent once the condition's starting point is taken, as dockerd does: the docker
  * CLI waits for it before it starts the container, so that a quick exit is never missed. The exit
  * code comes from the state; an --rm container's shim may remove the state before it is seen, so
- * the exit its attach socket reports is used too.
+ * the exit its attach socket reports is used too, and that exit frame also ends the wait at once
+ * instead of at the next poll.
  */
 import { BerthError } from '../../errors';
 import { hasExited, isRunning } from '../../runtime/container-predicates';
@@ -34,14 +35,17 @@ function watchExit(ctx: Ctx, c: ContainerInfo, onExit: (e: AttachExit) => void):
     conn.on('stderr', () => {});
   };
   if (isRunning(c.state)) {
-    ctx.berth.attach(id).then(
-      (conn) => {
-        use(conn);
-        conn.resume();
-        ctx.res.once('close', () => conn.close());
-      },
-      () => {},
-    );
+    // Berth.attach throws at once for a container that stopped meanwhile: then the poll decides
+    Promise.resolve()
+      .then(() => ctx.berth.attach(id))
+      .then(
+        (conn) => {
+          use(conn);
+          conn.resume();
+          ctx.res.once('close', () => conn.close());
+        },
+        () => {},
+      );
   } else {
     const pending = { closed: false, stdinOnce: false, onConnection: use };
     ctx.state.addAttach(id, pending);
@@ -53,7 +57,14 @@ export async function waitFor(ctx: Ctx, first: ContainerInfo, condition: Conditi
   const id = first.config.id;
   const startFinished = first.state.finishedAt;
   let socketExit: AttachExit | undefined;
-  if (condition === 'removed' && first.config.autoRemove) watchExit(ctx, first, (e) => (socketExit = e));
+  // the shim's exit frame ends the wait at once; the state poll is what decides (and the fallback)
+  let wake: () => void = () => {};
+  const waits = isRunning(first.state) || (condition !== 'not-running' && first.state.status === 'created') || condition === 'removed';
+  if (waits)
+    watchExit(ctx, first, (e) => {
+      socketExit = e;
+      wake();
+    });
   ctx.res.writeHead(200, { 'Content-Type': 'application/json' });
   ctx.res.flushHeaders();
   let gone = false;
@@ -73,7 +84,14 @@ export async function waitFor(ctx: Ctx, first: ContainerInfo, condition: Conditi
             : c === undefined || (exitedNow && c.state.finishedAt !== startFinished);
       if (done) break;
       if (gone) return;
-      await new Promise((r) => setTimeout(r, POLL_MS));
+      // after the exit frame the shim's state write follows within milliseconds
+      await new Promise<void>((r) => {
+        const timer = setTimeout(r, socketExit ? 2 : POLL_MS);
+        wake = () => {
+          clearTimeout(timer);
+          r();
+        };
+      });
     }
   } finally {
     unregister();
