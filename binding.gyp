@@ -90,7 +90,8 @@
         "native/shim/log.cc",
         "native/shim/json.cc",
         "native/shim/state.cc",
-        "native/shim/cleanup.cc"
+        "native/shim/cleanup.cc",
+        "native/shim/events.cc"
       ],
       "include_dirs": ["native"],
       "defines": ["_GNU_SOURCE"],

@@ -25,6 +25,8 @@ import {
 } from './runtime/container-filters';
 import { ensureImage } from './runtime/pull-policy';
 import { watchContainers, type ContainerEvent } from './runtime/events';
+import { EventJournal, type JournalEvent } from './runtime/events-journal';
+import * as systemApi from './system/berth-api';
 import type { LogEntry, ReadLogOptions } from './runtime/logs';
 import type { AttachConnection, AttachStart } from './runtime/attach-socket';
 import { checkContainerOptions, checkExecOptions } from './runtime/option-checks';
@@ -56,6 +58,10 @@ export type { CommitOptions, Credentials, ImageInspect, LoadResult, PruneResult 
 export type { PushEvent, PushOptions, PushResult } from './image/berth-api';
 export { ContainerProcess } from './runtime/container-process';
 export type { ContainerEvent } from './runtime/events';
+export type { JournalEvent, EventType } from './runtime/events-journal';
+export type { EventsOptions } from './system/berth-api';
+export type { DiskUsage } from './system/disk-usage';
+export type { SystemPruneOptions, SystemPruneResult } from './system/prune';
 export type { ContainerStats } from './runtime/types';
 export type { UpdateOptions } from './runtime/container-update';
 export type { ContainerFilterInput } from './runtime/container-filters';
@@ -112,12 +118,16 @@ export class Berth {
     // once, here: every command of the CLI and every API call goes through a Berth
     checkRootDirectory(this.root, 'state root', '--root');
     checkRootDirectory(this.runRoot, 'run root', '--runroot');
+    // one journal for every operation of this Berth, whichever of its parts does it
+    const events = new EventJournal(this.runRoot);
     this.images = new ImageStore(this.root, {
+      onEvent: (action, id, attributes) => events.record('image', action, id, attributes),
       ...(options.maxLayerSize !== undefined ? { maxLayerSize: options.maxLayerSize } : {}),
       ...(options.registryTimeouts ? { registryTimeouts: options.registryTimeouts } : {}),
     });
     this.runtime = new Runtime(this.root, this.runRoot, this.images, {
       ...options,
+      events,
       defaultNetwork: options.defaultNetwork ?? (process.env.BERTH_DEFAULT_NETWORK || 'bridge'),
     });
   }
@@ -271,7 +281,9 @@ export class Berth {
     requireRoot();
     checkOptions(opts, TIMEOUT, 'the options of restart()');
     await this.stop(ref, opts);
-    return this.start(ref);
+    const started = await this.start(ref);
+    this.runtime.events.container('restart', started.config);
+    return started;
   }
 
   /** `docker update`: new resource limits (and restart policy) for a container, written to its
@@ -280,7 +292,9 @@ export class Berth {
     requireRoot();
     checkArgs({ ref });
     checkUpdateOptions(options);
-    return updateContainer(this.runtime, ref, options);
+    const updated = updateContainer(this.runtime, ref, options);
+    this.runtime.events.container('update', updated.config);
+    return updated;
   }
 
   /** `docker wait`: the state once the container has stopped for good. */
@@ -321,6 +335,38 @@ export class Berth {
    */
   watch(onEvent: (e: ContainerEvent) => void, opts: { intervalMs?: number } = {}): () => void {
     return watchContainers(() => this.runtime.list(), onEvent, opts.intervalMs ?? 200);
+  }
+
+  /**
+   * `docker events`: what every berth process of this run root did (CLI, this API, the Engine API
+   * service, the shims of detached containers), in docker's event shape, oldest first. `since`:
+   * past events from then on (a Date, Unix seconds, or docker's text: RFC 3339, 10m); `until`: the
+   * iteration ends then, else it follows live events until `signal` aborts or the loop breaks.
+   */
+  events(opts: systemApi.EventsOptions = {}): AsyncGenerator<JournalEvent> {
+    return systemApi.events(this, opts);
+  }
+
+  /** `docker info`: this root's containers and images and the host, in the Engine API's shape. */
+  info(): Record<string, unknown> {
+    return systemApi.info(this);
+  }
+
+  /** `docker version`'s server half, in the Engine API's shape. */
+  version(): Record<string, unknown> {
+    return systemApi.version();
+  }
+
+  /** `docker system df`: bytes taken by images (shared layers once), write layers and volumes. */
+  systemDf(): ReturnType<typeof systemApi.systemDf> {
+    return systemApi.systemDf(this);
+  }
+
+  /** `docker system prune`: stopped containers, unused networks, dangling images (every unused one
+   *  with all), unused anonymous volumes with volumes. */
+  systemPrune(opts: systemApi.SystemPruneOptions = {}): ReturnType<typeof systemApi.systemPrune> {
+    requireRoot();
+    return systemApi.systemPrune(this, opts);
   }
 
   /** Containers, newest first; running ones only unless all (or a status/exited filter).

@@ -62,7 +62,8 @@ Config readConfig(const std::string& path) {
     std::string key = line.substr(0, eq);
     std::string value = line.substr(eq + 1);
     bool isPath = key == "plan" || key == "state" || key == "log" || key == "cgroup_dir" || key == "oom_file" ||
-                  key == "stop_marker" || key == "remove_dir" || key == "name_link" || key == "attach_socket";
+                  key == "stop_marker" || key == "remove_dir" || key == "name_link" || key == "attach_socket" ||
+                  key == "event_journal";
     if (isPath && (value.empty() || value[0] != '/'))
       bad(path, "expected an absolute path for " + key + " but received \"" + value + "\"");
     if (key == "plan")
@@ -95,7 +96,15 @@ Config readConfig(const std::string& path) {
       if (c.exitCommand.empty() && (value.empty() || value[0] != '/'))
         bad(path, "expected an absolute path for exit_command but received \"" + value + "\"");
       c.exitCommand.push_back(value);
-    } else if (key == "attach_socket")
+    } else if (key == "event_journal")
+      c.eventJournal = value;
+    else if (key == "event_die")
+      c.eventDie = value;
+    else if (key == "event_start")
+      c.eventStart = value;
+    else if (key == "event_destroy")
+      c.eventDestroy = value;
+    else if (key == "attach_socket")
       c.attachSocket = value;
     else if (key == "attached")
       c.attached = number(path, key, value) != 0;

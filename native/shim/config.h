@@ -28,6 +28,12 @@ struct Config {
   // Run (not waited for) after the final exit, with the shim's pid appended: `berth container
   // cleanup`, which releases what only Node can (the CNI networks). As podman's exit command.
   std::vector<std::string> exitCommand;
+  // The events journal and the lines appended to it (events.h): die at every exit, start at a
+  // restart, destroy when --rm removed the container. Empty: no events.
+  std::string eventJournal;
+  std::string eventDie;
+  std::string eventStart;
+  std::string eventDestroy;
   std::string attachSocket;  // the attach socket (attach.h); empty: none
   bool attached = false;     // fd 4 is a client connected already (start -a, a foreground run)
   bool stdinOpen = false;    // -i: the container's stdin is a pipe (or the pty) fed by clients

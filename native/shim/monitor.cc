@@ -17,6 +17,7 @@
 #include "core/enter.h"
 #include "core/unique_fd.h"
 #include "shim/cleanup.h"
+#include "shim/events.h"
 #include "shim/json.h"
 
 namespace berth::shim {
@@ -146,6 +147,7 @@ int Monitor::run(int statusFd) {
     exit.oomKilled = oom > oomSeen_;  // the counter survives restarts: only an increase is this run's
     oomSeen_ = oom;
     exit.finishedAt = isoMillis(realtimeNow());
+    appendEvent(config_.eventJournal, config_.eventDie, exit.exitCode);
     if (!shouldRestart(exit.exitCode)) {
       finish(exit);
       return 0;
@@ -176,6 +178,7 @@ int Monitor::run(int statusFd) {
     }
     restarts_++;
     writeState(config_.state, run_, restarts_, shimPid_, nullptr);
+    appendEvent(config_.eventJournal, config_.eventStart, 0);
   }
 }
 
@@ -377,6 +380,7 @@ void Monitor::finish(const ExitInfo& exit) {
   // After the cgroups: whoever sees 'exited' may count on them being gone.
   writeState(config_.state, run_, restarts_, shimPid_, &exit);
   std::string released = config_.removeDir.empty() ? "" : releaseContainerDir(config_.removeDir, config_.nameLink);
+  if (!config_.removeDir.empty()) appendEvent(config_.eventJournal, config_.eventDestroy, exit.exitCode);
   // Last to attached clients: the exit, once the container is gone from the store (run --rm
   // returns then); deleting its files, the slow part, comes after.
   std::string code = std::to_string(exit.exitCode) + (exit.oomKilled ? " 1" : " 0");

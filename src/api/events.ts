@@ -1,19 +1,16 @@
 /**
- * docker's /events: what the service did itself (create, start, destroy, pull, tag, network
- * connect...) is reported as it happens; what happens elsewhere (a detached container's process
- * exiting under its shim, a CLI command) is seen by watching the containers' states while a
- * client listens. Each event is in docker's shape (Type, Action, Actor, time, timeNano).
+ * docker's /events for the service: the events journal every berth process appends to
+ * (src/runtime/events-journal.ts), so that what the CLI does shows in /events and what the
+ * service does shows in `berth events`. The runtime operations journal themselves; the routes'
+ * own calls of emit/container are no-ops for those actions (no duplicates) and journal only what
+ * the runtime does not know it did (extract-to-dir of an archive upload, a network prune...).
  */
+import * as fs from 'node:fs';
 import type { Berth } from '../index';
-import type { ContainerEvent } from '../runtime/events';
+import { journalFiles, type EventType, type JournalEvent } from '../runtime/events-journal';
+import { readEvents } from '../runtime/events-journal-read';
 
-export interface DockerEvent {
-  Type: 'container' | 'image' | 'network' | 'volume';
-  Action: string;
-  Actor: { ID: string; Attributes: Record<string, string> };
-  scope: 'local';
-  time: number;
-  timeNano: number;
+export interface DockerEvent extends JournalEvent {
   /** The pre-1.22 fields, still read by some clients. */
   status?: string;
   id?: string;
@@ -22,76 +19,97 @@ export interface DockerEvent {
 
 type Listener = (e: DockerEvent) => void;
 
-/** How many past events /events?since= can replay. */
-const KEPT = 1000;
+/** Actions the runtime, image, network and volume code journal where they happen. */
+const JOURNALED: Record<EventType, RegExp> = {
+  container: /^(create|start|die|oom|kill|stop|destroy|update|exec_create|exec_start|exec_die)(:|$)/,
+  image: /^(pull|push|tag|untag|delete|import|load|save|prune)$/,
+  network: /^(create|connect|disconnect|destroy)$/,
+  volume: /^(create|mount|destroy)$/,
+};
+
+/** A journal event with the legacy fields docker still sends for containers and images. */
+export function withLegacyFields(e: JournalEvent): DockerEvent {
+  if (e.Type !== 'container' && e.Type !== 'image') return e;
+  const image = e.Actor.Attributes.image;
+  return { status: e.Action, id: e.Actor.ID, ...(image ? { from: image } : {}), ...e };
+}
 
 export class ApiEvents {
   private readonly listeners = new Set<Listener>();
-  private readonly past: DockerEvent[] = [];
-  private stopWatch: (() => void) | undefined;
+  private follower: AbortController | undefined;
 
   constructor(private readonly berth: Berth) {}
 
-  emit(type: DockerEvent['Type'], action: string, id: string, attributes: Record<string, string> = {}): void {
-    const nanos = BigInt(Date.now()) * 1_000_000n;
-    const e: DockerEvent = {
-      Type: type,
-      Action: action,
-      Actor: { ID: id, Attributes: attributes },
-      scope: 'local',
-      time: Number(nanos / 1_000_000_000n),
-      timeNano: Number(nanos),
-      ...(type === 'container' || type === 'image' ? { status: action, id, ...(attributes.image ? { from: attributes.image } : {}) } : {}),
-    };
-    this.past.push(e);
-    if (this.past.length > KEPT) this.past.shift();
-    for (const l of this.listeners) l(e);
+  /** An event of the service's own; journaled unless the operation journals it itself. */
+  emit(type: EventType, action: string, id: string, attributes: Record<string, string> = {}): void {
+    if (JOURNALED[type].test(action)) return;
+    this.berth.runtime.events.record(type, action, id, attributes);
   }
 
-  /** A container event of the service's own, with docker's attributes (name, image). */
+  /** A container event of the service's own, with docker's attributes (name, image, labels). */
   container(action: string, id: string, extra: Record<string, string> = {}): void {
-    let attrs: Record<string, string> = {};
-    try {
-      const c = this.berth.runtime.store.read(id);
-      if (c) attrs = { image: c.config.image, name: c.config.name, ...(c.config.labels ?? {}) };
-    } catch {
-      // removed meanwhile: the id is enough
-    }
-    this.emit('container', action, id, { ...attrs, ...extra });
+    if (JOURNALED.container.test(action)) return;
+    const c = this.berth.runtime.store.read(id);
+    if (c) this.berth.runtime.events.container(action, c.config, extra);
+    else this.berth.runtime.events.record('container', action, id, extra);
   }
 
-  /** Before a destroy: the die of an exit the watcher had no time to see (a container removed
-   *  within its poll interval), so that every start is followed by a die. */
-  dieBeforeRemoval(id: string, exitCode: number | undefined): void {
-    const mine = this.past.filter((e) => e.Actor.ID === id && (e.Action === 'start' || e.Action === 'die'));
-    if (mine.length && mine[mine.length - 1].Action === 'start') this.container('die', id, { exitCode: String(exitCode ?? 0) });
-  }
+  /** Was: the die a poll had no time to see before a destroy. The shim journals every die now. */
+  dieBeforeRemoval(_id: string, _exitCode: number | undefined): void {}
 
-  /** Events at or after `since` (seconds) that were kept, oldest first. */
+  /** Journaled events between `since` and `until` (seconds), oldest first. */
   history(sinceSeconds: number, untilSeconds = Infinity): DockerEvent[] {
-    return this.past.filter((e) => e.timeNano / 1e9 >= sinceSeconds && e.timeNano / 1e9 <= untilSeconds);
+    const { previous, current } = journalFiles(this.berth.runRoot);
+    const out: DockerEvent[] = [];
+    for (const file of [previous, current]) {
+      let text = '';
+      try {
+        text = fs.readFileSync(file, 'utf8');
+      } catch {
+        continue;
+      }
+      for (const line of text.split('\n')) {
+        if (!line) continue;
+        try {
+          const e = JSON.parse(line) as JournalEvent;
+          const t = e.timeNano / 1e9;
+          if (t >= sinceSeconds && t <= untilSeconds) out.push(withLegacyFields(e));
+        } catch {
+          // a torn line
+        }
+      }
+    }
+    return out;
   }
 
+  /** Live events to `l` until the returned function is called; one follower of the journal
+   *  serves every listener. */
   subscribe(l: Listener): () => void {
     this.listeners.add(l);
-    if (!this.stopWatch) this.stopWatch = this.berth.watch((e) => this.fromWatch(e), { intervalMs: 100 });
+    if (!this.follower) this.follow();
     return () => {
       this.listeners.delete(l);
       if (this.listeners.size === 0) this.stop();
     };
   }
 
-  /** State changes seen by watching: start is reported by the service's own start when it did it. */
-  private fromWatch(e: ContainerEvent): void {
-    const recent = this.past.slice(-20).some((p) => p.Actor.ID === e.id && p.Action === e.type && Date.now() - p.timeNano / 1e6 < 1000);
-    if (recent) return;
-    const action = e.type === 'health_status' ? `health_status: ${e.health}` : e.type;
-    if (e.type === 'exit') return; // docker has no "exit": die carries the exit code
-    this.container(action, e.id, e.exitCode === undefined ? {} : { exitCode: String(e.exitCode) });
+  private follow(): void {
+    const follower = new AbortController();
+    this.follower = follower;
+    void (async () => {
+      try {
+        for await (const e of readEvents(this.berth.runRoot, { signal: follower.signal })) {
+          const d = withLegacyFields(e);
+          for (const l of this.listeners) l(d);
+        }
+      } catch {
+        // the run root went away: no more events to follow
+      }
+    })();
   }
 
   stop(): void {
-    this.stopWatch?.();
-    this.stopWatch = undefined;
+    this.follower?.abort();
+    this.follower = undefined;
   }
 }

@@ -44,7 +44,10 @@ export const COMMANDS: Record<string, [summary: string, load: LoadCommand]> = {
   volume: ['Manage volumes (create, ls, inspect, rm, prune)', async () => (await import('./volume')).default],
   port: ['List the published ports of a container', async () => (await import('./port')).default],
   update: ["Update containers' resource limits", async () => (await import('./update')).default],
-  system: ['Manage berth (service: the Docker Engine API)', async () => (await import('./system')).system],
+  system: ['Manage berth (service: the Docker Engine API; info, df, prune, events)', async () => (await import('./system')).system],
+  events: ['Get real time events from berth', async () => (await import('./events')).default],
+  info: ['Display system-wide information', async () => (await import('./system-info')).default],
+  version: ['Show the berth version information', async () => (await import('./version')).default],
   bench: ['Measure mount and container start latency on this host', async () => (await import('./bench')).default],
 };
 

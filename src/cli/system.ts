@@ -44,6 +44,10 @@ export const service = command({
 
 const SUBCOMMANDS: Subcommands = {
   service: async () => service,
+  info: async () => (await import('./system-info')).default,
+  df: async () => (await import('./system-df')).default,
+  prune: async () => (await import('./system-prune')).default,
+  events: async () => (await import('./events')).default,
 };
 
-export const system = commandGroup('system', 'Manage berth (service)', SUBCOMMANDS);
+export const system = commandGroup('system', 'Manage berth (service, info, df, prune, events)', SUBCOMMANDS);

@@ -15,6 +15,7 @@ import { CLI_PATH, formatShimConfig, startShim } from './shim';
 import type { ContainerInfo, ContainerState } from './types';
 import { stopPlan } from './stop-options';
 import { releaseShmStart, sharesShm, unmountShareableShm } from './ipc-shm';
+import { containerAttributes, shimEventTemplate } from './events-journal';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -99,6 +100,14 @@ export class Lifecycle {
               ],
             }
           : {}),
+        // the shim appends the die of every exit (and the start of its restarts, the destroy of an
+        // --rm container) itself: nobody else may be there to see them
+        events: {
+          journal: this.rt.events.file,
+          die: shimEventTemplate('die', config.id, containerAttributes(config), true),
+          start: shimEventTemplate('start', config.id, containerAttributes(config), false),
+          ...(config.autoRemove ? { destroy: shimEventTemplate('destroy', config.id, containerAttributes(config), false) } : {}),
+        },
         attachSocket,
         attached: !!attach,
         stdinOpen: config.interactive,
@@ -107,6 +116,8 @@ export class Lifecycle {
     );
     fs.mkdirSync(path.dirname(attachSocket), { recursive: true, mode: 0o700 });
     fs.rmSync(files.stopMarker, { force: true });
+    // before the shim: its die (a command that ends at once) must come after this start
+    this.rt.events.container('start', config);
     let shim;
     try {
       shim = await startShim(files.shimConfig, undefined, !!attach);
@@ -140,18 +151,24 @@ export class Lifecycle {
     if (!isRunning(info.state)) return info;
     const { pid, pidStartTime } = info.state;
     const { signal, timeoutMs } = stopPlan(info.config, timeoutSeconds);
+    // docker's order: kill (the stop signal), the die the shim reports, then stop
+    this.rt.events.container('kill', info.config, { signal: String(signal) });
     if (signalIfAlive(pid!, pidStartTime, signal)) {
       if (!(await gone(pid!, pidStartTime, timeoutMs))) {
+        this.rt.events.container('kill', info.config, { signal: '9' });
         signalIfAlive(pid!, pidStartTime, 9);
         await gone(pid!, pidStartTime, 10_000);
       }
     }
-    return this.settled(info.config.id);
+    const settled = await this.settled(info.config.id);
+    this.rt.events.container('stop', info.config);
+    return settled;
   }
 
   /** docker kill: any signal (a number: util/signals parses names) to the container's init process. */
   kill(ref: string, signal: number): ContainerInfo {
     const info = this.rt.resolve(ref);
+    if (isRunning(info.state)) this.rt.events.container('kill', info.config, { signal: String(signal) });
     if (!isRunning(info.state) || !signalIfAlive(info.state.pid!, info.state.pidStartTime, signal)) {
       throw new BerthError('INVALID_STATE', `Container ${quote(info.config.name)} is not running`);
     }
@@ -163,6 +180,7 @@ export class Lifecycle {
   async killForRemoval(info: ContainerInfo): Promise<void> {
     fs.writeFileSync(containerFiles(this.rt.store.containerDir(info.config.id)).stopMarker, '');
     const { pid, pidStartTime } = info.state;
+    this.rt.events.container('kill', info.config, { signal: '9' });
     if (pid !== undefined && signalIfAlive(pid, pidStartTime, 9)) await gone(pid, pidStartTime, 5000);
     await this.settled(info.config.id);
   }

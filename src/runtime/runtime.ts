@@ -33,6 +33,7 @@ import { ContainerStore, isShim, reconcile } from './store';
 import { deviceCgroup } from './device-options';
 import type { ContainerConfig, ContainerInfo, ContainerState, ContainerStats } from './types';
 import { linkTargetFinder } from './container-links';
+import { EventJournal } from './events-journal';
 
 export interface ExitStatus {
   /** The container's exit code; 128 + signal when a signal killed it, as shells report it. */
@@ -55,6 +56,8 @@ export class Runtime {
   readonly store: ContainerStore;
   /** Named and anonymous volumes (src/volume/): in use while any container's config mounts one. */
   readonly volumes: VolumeStore;
+  /** docker's events, appended where each operation happens (src/runtime/events-journal.ts). */
+  readonly events: EventJournal;
   private readonly lifecycle: Lifecycle;
   private cgroupManager?: CgroupManager;
   private networkManager?: NetworkManager;
@@ -69,10 +72,16 @@ export class Runtime {
       detachedCleanup?: boolean;
       cniPath?: string[];
       defaultNetwork?: string;
+      events?: EventJournal;
     } = {},
   ) {
     this.store = new ContainerStore(root, runRoot);
-    this.volumes = new VolumeStore(root, (name) => volumeUsers(this.store.list(), name));
+    this.events = defaults.events ?? new EventJournal(runRoot);
+    this.volumes = new VolumeStore(
+      root,
+      (name) => volumeUsers(this.store.list(), name),
+      (action, name, attributes) => this.events.record('volume', action, name, attributes),
+    );
     this.lifecycle = new Lifecycle(this);
   }
 
@@ -107,7 +116,9 @@ export class Runtime {
     } catch (e) {
       throw asFlagError(e);
     }
-    return createWithVolumes(this.volumes, this.store, config);
+    const created = createWithVolumes(this.volumes, this.store, config);
+    this.events.container('create', created.config);
+    return created;
   }
 
   /** docker run in the foreground: create, then start with the given stdio. */
@@ -150,6 +161,16 @@ export class Runtime {
     for (const d of ['upper', 'work', 'merged']) fs.mkdirSync(path.join(dir, d), { recursive: true, mode: 0o755 });
     writeEtcFiles(dir, config.hostname, etcOptions(config));
     mountShareableShm(config, dir);
+    for (const v of config.volumes) {
+      if (v.volume === undefined) continue;
+      this.events.record('volume', 'mount', v.volume, {
+        container: config.id,
+        destination: v.containerPath,
+        driver: 'local',
+        propagation: '',
+        'read/write': String(!v.readonly),
+      });
+    }
     return dir;
   }
 
@@ -182,6 +203,7 @@ export class Runtime {
       startedAt: new Date().toISOString(),
     };
     this.store.writeState(config.id, state);
+    this.events.container('start', config);
     releaseShmStart(config, dir);
     if (config.healthcheck) safely(() => startHealthMonitor(config, state, dir, cgroups.joinFiles(config.id)));
     const exited = new Promise<ExitStatus>((resolve) => {
@@ -267,10 +289,11 @@ export class Runtime {
   }
 
   /** network connect: one more user network for a container, at once if it runs, and on every start. */
-  connect(network: string, ref: string, opts: { ip?: string } = {}): ContainerInfo {
+  connect(network: string, ref: string, opts: { ip?: string; aliases?: readonly string[] } = {}): ContainerInfo {
     const info = this.resolve(ref);
     const config = connectNetwork(() => this.networks, info, network, opts);
     this.store.writeConfig(config);
+    this.networkEvent('connect', network, { container: config.id });
     return { config, state: info.state };
   }
 
@@ -279,6 +302,7 @@ export class Runtime {
     const info = this.resolve(ref);
     const config = disconnectNetwork(() => this.networks, info, network);
     this.store.writeConfig(config);
+    this.networkEvent('disconnect', network, { container: config.id });
     return { config, state: info.state };
   }
 
@@ -295,7 +319,15 @@ export class Runtime {
   }
 
   createNetwork(opts: CreateNetworkOptions): NetworkInfo {
-    return this.networks.createNetwork(opts);
+    const created = this.networks.createNetwork(opts);
+    this.events.record('network', 'create', created.id, { name: created.name, type: created.driver });
+    return created;
+  }
+
+  /** A network event with docker's attributes (name, type), the network found by name or ID. */
+  private networkEvent(action: string, network: string, extra: Record<string, string>): void {
+    const n = safely(() => this.listNetworks().find((x) => x.name === network || x.id === network || x.id.startsWith(network)));
+    this.events.record('network', action, n?.id ?? network, { name: n?.name ?? network, type: n?.driver ?? 'bridge', ...extra });
   }
 
   listNetworks(): NetworkInfo[] {
@@ -309,7 +341,9 @@ export class Runtime {
 
   /** Refused while a running container uses it. */
   removeNetwork(name: string): NetworkInfo {
-    return this.networks.removeNetwork(name);
+    const removed = this.networks.removeNetwork(name);
+    this.events.record('network', 'destroy', removed.id, { name: removed.name, type: removed.driver });
+    return removed;
   }
 
   private finish(info: ContainerInfo, running: ContainerState, exit: NativeExit, pidfd: number): ExitStatus {
@@ -324,8 +358,11 @@ export class Runtime {
       ...(exit.signal ? { signal: exit.signal } : {}),
       oomKilled,
     };
+    this.events.container('die', info.config, { exitCode: String(status.exitCode) });
+    if (oomKilled) this.events.container('oom', info.config);
     if (info.config.autoRemove) {
       this.store.remove(id, { detached: this.defaults.detachedCleanup, background: true, name: info.config.name });
+      this.events.container('destroy', info.config);
       removeAnonymousVolumes(this.volumes, info.config);
     } else {
       this.store.writeState(id, {
@@ -343,7 +380,20 @@ export class Runtime {
    *  unless overridden. Resolves `exited` when that process ends (the container keeps running). */
   exec(ref: string, o: ExecOptions, stdio: StdioPlan): Started {
     const info = this.resolve(ref);
-    return startExec(info, o, stdio, this.store.containerDir(info.config.id), this.cgroupsOf(info.config).joinFiles(info.config.id));
+    const started = startExec(
+      info,
+      o,
+      stdio,
+      this.store.containerDir(info.config.id),
+      this.cgroupsOf(info.config).joinFiles(info.config.id),
+    );
+    // docker's exec events name the command and an exec ID; berth's execs have none but their pid
+    const execID = `${started.pid}`;
+    const command = o.cmd.join(' ');
+    this.events.container(`exec_create: ${command}`, info.config, { execID });
+    this.events.container(`exec_start: ${command}`, info.config, { execID });
+    void started.exited.then((exit) => this.events.container('exec_die', info.config, { execID, exitCode: String(exit.exitCode) }));
+    return started;
   }
 
   /** The OCI config the container's starts run (its network namespace named only while it runs). */
@@ -452,6 +502,7 @@ export class Runtime {
     safely(() => this.cgroupsOf(c.config).remove(c.config.id));
     unmountShareableShm(c.config, this.store.containerDir(c.config.id));
     this.store.remove(c.config.id, { name: c.config.name });
+    this.events.container('destroy', c.config);
     if (opts.volumes) removeAnonymousVolumes(this.volumes, c.config);
     return c;
   }

@@ -48,6 +48,9 @@ export interface ShimConfig {
   nameLink?: string;
   /** Run by the shim after the final exit, its pid appended (berth container cleanup). */
   exitCommand?: string[];
+  /** The events journal and the lines the shim appends to it (events-journal.ts shimEventTemplate:
+   *  %EXIT%, %TIME%, %NANO% filled in): die at every exit, start at a restart, destroy of --rm. */
+  events?: { journal: string; die: string; start: string; destroy?: string };
   /** The attach socket the shim serves (attach-socket.ts). */
   attachSocket?: string;
   /** fd 4 of the shim is a client connected already: it sees the output from the first byte. */
@@ -72,6 +75,14 @@ export function formatShimConfig(c: ShimConfig): string {
     ...(c.removeDir ? [`remove_dir=${c.removeDir}`] : []),
     ...(c.nameLink ? [`name_link=${c.nameLink}`] : []),
     ...(c.exitCommand ?? []).map((a) => `exit_command=${a}`),
+    ...(c.events
+      ? [
+          `event_journal=${c.events.journal}`,
+          `event_die=${c.events.die}`,
+          `event_start=${c.events.start}`,
+          ...(c.events.destroy ? [`event_destroy=${c.events.destroy}`] : []),
+        ]
+      : []),
     ...(c.attachSocket ? [`attach_socket=${c.attachSocket}`] : []),
     ...(c.attached ? ['attached=1'] : []),
     ...(c.stdinOpen ? ['stdin_open=1'] : []),

@@ -57,6 +57,8 @@ export class VolumeStore {
   constructor(
     root: string,
     private readonly usersOf: (name: string) => VolumeUser[],
+    /** docker's volume events (create, destroy) for the events journal; must not throw. */
+    private readonly onEvent: (action: string, name: string, attributes: Record<string, string>) => void = () => {},
   ) {
     this.dir = path.join(root, 'volumes');
   }
@@ -105,6 +107,7 @@ export class VolumeStore {
         fs.rmSync(tmp, { recursive: true, force: true });
         throw e;
       }
+      this.onEvent('create', name, { driver: record.driver });
       return { record, created: true };
     });
   }
@@ -197,6 +200,7 @@ export class VolumeStore {
   private delete(name: string): void {
     const doomed = path.join(this.dir, `.rm-${name}-${randomHexId().slice(0, 8)}`);
     fs.renameSync(path.join(this.dir, name), doomed);
+    this.onEvent('destroy', name, { driver: 'local' });
     fs.rmSync(doomed, { recursive: true, force: true });
   }
 }

@@ -1,23 +1,13 @@
 /** /_ping, /version, /info, /events, /system/df, /auth: what clients ask first (docker's version
  *  negotiation reads the Api-Version header of /_ping) and the host's description. */
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import { detectCgroups } from '../../runtime/cgroups';
-import { isRunning } from '../../runtime/container-predicates';
 import { filtersQuery, jsonBody, sendJson, type Ctx } from '../http/context';
 import { badRequest } from '../http/errors';
 import { API_VERSION, MIN_API_VERSION, route } from '../http/router';
-import type { DockerEvent } from '../events';
+import { systemInfo, versionInfo } from '../../system/info';
+import { withLegacyFields } from '../events';
 import { parseTimeQuery } from './time-query';
 
-const VERSION: string = (require('../../../package.json') as { version: string }).version;
-
-/** Go's GOARCH names, which docker's clients compare with their own. */
-export function goArch(arch = process.arch): string {
-  return (
-    ({ x64: 'amd64', ia32: '386', arm64: 'arm64', arm: 'arm', ppc64: 'ppc64le', s390x: 's390x' } as Record<string, string>)[arch] ?? arch
-  );
-}
+export { goArch } from '../../system/info';
 
 function ping(ctx: Ctx): void {
   ctx.res.writeHead(200, {
@@ -31,107 +21,17 @@ function ping(ctx: Ctx): void {
   ctx.res.end(ctx.req.method === 'HEAD' ? undefined : 'OK');
 }
 
+/** docker's /version body (src/system/info.ts, shared with `berth version`). */
 export function versionBody(): Record<string, unknown> {
-  const details = { ApiVersion: API_VERSION, MinAPIVersion: MIN_API_VERSION, Os: 'linux', Arch: goArch(), KernelVersion: os.release() };
-  return {
-    Platform: { Name: 'berth' },
-    Components: [{ Name: 'Engine', Version: VERSION, Details: { ...details, GitCommit: '', GoVersion: process.version } }],
-    Version: VERSION,
-    ...details,
-    GitCommit: '',
-    GoVersion: process.version,
-    BuildTime: '',
-  };
-}
-
-function cgroupVersion(): string {
-  try {
-    return String(detectCgroups().version);
-  } catch {
-    return '';
-  }
+  return versionInfo(API_VERSION, MIN_API_VERSION);
 }
 
 function info(ctx: Ctx): void {
-  const containers = ctx.berth.ps({ all: true });
-  const running = containers.filter((c) => isRunning(c.state)).length;
-  const osRelease = fs.existsSync('/etc/os-release') ? fs.readFileSync('/etc/os-release', 'utf8') : '';
-  const pretty = /^PRETTY_NAME="?([^"\n]*)"?$/m.exec(osRelease)?.[1] ?? 'Linux';
-  sendJson(ctx, 200, {
-    ID: '',
-    Containers: containers.length,
-    ContainersRunning: running,
-    ContainersPaused: 0,
-    ContainersStopped: containers.length - running,
-    Images: ctx.berth.listImages().length,
-    Driver: 'overlay2',
-    DriverStatus: [['Backing Filesystem', 'extfs']],
-    Plugins: { Volume: ['local'], Network: ['bridge', 'host', 'none', 'cni'], Authorization: null, Log: ['json-file', 'none'] },
-    MemoryLimit: true,
-    SwapLimit: true,
-    CpuCfsPeriod: true,
-    CpuCfsQuota: true,
-    CPUShares: true,
-    CPUSet: true,
-    PidsLimit: true,
-    OomKillDisable: true,
-    IPv4Forwarding: true,
-    Debug: false,
-    NFd: 0,
-    NGoroutines: 0,
-    SystemTime: new Date().toISOString(),
-    LoggingDriver: 'json-file',
-    CgroupDriver: 'cgroupfs',
-    CgroupVersion: cgroupVersion(),
-    NEventsListener: 0,
-    KernelVersion: os.release(),
-    OperatingSystem: pretty,
-    OSVersion: /^VERSION_ID="?([^"\n]*)"?$/m.exec(osRelease)?.[1] ?? '',
-    OSType: 'linux',
-    Architecture: os.machine(),
-    IndexServerAddress: 'https://index.docker.io/v1/',
-    RegistryConfig: { AllowNondistributableArtifactsCIDRs: [], InsecureRegistryCIDRs: ['127.0.0.0/8'], IndexConfigs: {}, Mirrors: [] },
-    NCPU: os.cpus().length,
-    MemTotal: os.totalmem(),
-    DockerRootDir: ctx.berth.root,
-    HttpProxy: '',
-    HttpsProxy: '',
-    NoProxy: '',
-    Name: os.hostname(),
-    Labels: [],
-    ExperimentalBuild: false,
-    ServerVersion: VERSION,
-    Runtimes: { berth: { path: 'berth' } },
-    DefaultRuntime: 'berth',
-    Swarm: { NodeID: '', NodeAddr: '', LocalNodeState: 'inactive', ControlAvailable: false, Error: '', RemoteManagers: null },
-    LiveRestoreEnabled: true,
-    Isolation: '',
-    InitBinary: 'berth-init',
-    SecurityOptions: ['name=seccomp,profile=builtin'],
-    Warnings: [],
-  });
+  sendJson(ctx, 200, systemInfo(ctx.berth));
 }
 
-/** Whether an event passes docker's event filters (type, event/action, container, image, label...). */
-function eventMatches(e: DockerEvent, filters: Record<string, string[]>): boolean {
-  const attrs = e.Actor.Attributes;
-  const any = (key: string, test: (v: string) => boolean) => !filters[key]?.length || filters[key].some(test);
-  return (
-    any('type', (v) => v === e.Type) &&
-    any('event', (v) => v === e.Action || e.Action.startsWith(`${v}:`)) &&
-    any('container', (v) => e.Type === 'container' && (e.Actor.ID.startsWith(v) || attrs.name === v)) &&
-    any('image', (v) => attrs.image === v || (e.Type === 'image' && e.Actor.ID === v)) &&
-    any('network', (v) => e.Type === 'network' && (e.Actor.ID === v || attrs.name === v)) &&
-    any('volume', (v) => e.Type === 'volume' && e.Actor.ID === v) &&
-    any('label', (v) => {
-      const eq = v.indexOf('=');
-      return eq < 0 ? v in attrs : attrs[v.slice(0, eq)] === v.slice(eq + 1);
-    })
-  );
-}
-
-/** Streams events as JSON lines: the kept ones since `since`, then live ones until `until` or the
- *  client leaves. */
+/** Streams journaled events as JSON lines: the past ones since `since`, then live ones until
+ *  `until` or the client leaves (src/api/events.ts). */
 async function events(ctx: Ctx): Promise<void> {
   const filters = filtersQuery(ctx);
   const now = Date.now() / 1000;
@@ -139,26 +39,21 @@ async function events(ctx: Ctx): Promise<void> {
   const until = parseTimeQuery(ctx.query.get('until'), now);
   ctx.res.writeHead(200, { 'Content-Type': 'application/json' });
   ctx.res.flushHeaders();
-  const write = (e: DockerEvent) => {
-    if (eventMatches(e, filters)) ctx.res.write(`${JSON.stringify(e)}\n`);
-  };
-  if (since !== undefined) for (const e of ctx.events.history(since, until ?? Infinity)) write(e);
-  if (until !== undefined && until <= now) {
+  const leave = new AbortController();
+  const unregister = ctx.state.onClose(() => leave.abort());
+  ctx.res.on('close', () => leave.abort());
+  try {
+    for await (const e of ctx.berth.events({
+      ...(since !== undefined ? { since } : {}),
+      ...(until !== undefined ? { until } : {}),
+      filters,
+      signal: leave.signal,
+    }))
+      ctx.res.write(`${JSON.stringify(withLegacyFields(e))}\n`);
+  } finally {
+    unregister();
     ctx.res.end();
-    return;
   }
-  await new Promise<void>((resolve) => {
-    const unsubscribe = ctx.events.subscribe(write);
-    const end = () => {
-      clearTimeout(timer);
-      unsubscribe();
-      unregister();
-      resolve();
-    };
-    const timer = until === undefined ? undefined : setTimeout(() => (ctx.res.end(), end()), (until - now) * 1000);
-    const unregister = ctx.state.onClose(() => ctx.res.end());
-    ctx.res.on('close', end);
-  });
 }
 
 async function auth(ctx: Ctx): Promise<void> {

@@ -37,6 +37,18 @@ interface ImageStoreOptions {
   maxLayerSize?: number;
   /** Registry timeouts in seconds, for pulls that do not give their own (see PullOptions). */
   registryTimeouts?: RegistryTimeouts;
+  /** Reports what changed (docker's image events: pull, tag, untag, delete, import, load, save);
+   *  the events journal (src/runtime/events-journal.ts). Must not throw. */
+  onEvent?: (action: string, id: string, attributes: Record<string, string>) => void;
+}
+
+/** A stored name as docker's events name it (busybox:latest). */
+function eventName(name: string): string {
+  try {
+    return familiar(name);
+  } catch {
+    return name;
+  }
 }
 
 /** A publish finds a layer gone that was present when the work began (a concurrent rmi) and redoes it; this often at most. */
@@ -141,7 +153,10 @@ export class ImageStore {
           this.repositories.write(names);
           return withNames(stored, names);
         });
-        if (image) return image;
+        if (image) {
+          this.event('import', image.id, { name: eventName(name) });
+          return image;
+        }
       }
       throw storeChanged(tarPath);
     } finally {
@@ -160,31 +175,44 @@ export class ImageStore {
     // Credentials stored by `berth login` for the reference's registry, unless the caller brought its own.
     const credentials = opts.credentials ?? new AuthFile(this.root).get(parseReference(ref).registry);
     opts = { ...opts, credentials, registryTimeouts: opts.registryTimeouts ?? this.opts.registryTimeouts };
-    return pull(this.parts(), ref, opts);
+    const result = await pull(this.parts(), ref, opts);
+    this.event('pull', eventName(result.name), { name: eventName(result.name).replace(/:[^:/@]*$/, '') });
+    return result;
   }
 
   /** docker push: the image `ref` names to the registry it names, layers first, manifest last; see push.ts. */
   async push(ref: string, opts: PushOptions = {}): Promise<PushResult> {
     const { push } = await import('../registry/push');
-    return push(this.parts(), ref, { ...opts, registryTimeouts: opts.registryTimeouts ?? this.opts.registryTimeouts });
+    const result = await push(this.parts(), ref, { ...opts, registryTimeouts: opts.registryTimeouts ?? this.opts.registryTimeouts });
+    this.event('push', eventName(result.name), { name: eventName(result.name) });
+    return result;
   }
 
   /** `docker commit`: a container's write layer as a new image on top of its own; see commit.ts. */
   async commit(src: CommitSource, ref: string | undefined, opts: CommitOptions = {}): Promise<ImageRecord> {
     const { commitImage } = await import('../transfer/commit');
-    return commitImage(this.parts(), src, ref, opts);
+    const image = await commitImage(this.parts(), src, ref, opts);
+    // docker reports a commit as the container's event (runtime side); the new name is a tag
+    if (image.names[0]) this.event('tag', image.id, { name: eventName(image.names[0]) });
+    return image;
   }
 
   /** `docker save`: the images as one OCI image layout tar; see save.ts. */
   async save(refs: string[], out: string | number): Promise<void> {
     const { saveImages } = await import('../transfer/save');
-    return saveImages(this.parts(), refs, out);
+    await saveImages(this.parts(), refs, out);
+    for (const ref of refs) {
+      const image = this.resolve(ref);
+      this.event('save', image.id, { name: eventName(image.names[0] ?? ref) });
+    }
   }
 
   /** `docker load`: an OCI image layout or docker-archive tar; see load.ts. */
   async load(file: string): Promise<LoadResult> {
     const { loadImages } = await import('../transfer/load');
-    return loadImages(this.parts(), file);
+    const result = await loadImages(this.parts(), file);
+    for (const image of result.images) this.event('load', image.id, { name: eventName(image.names[0] ?? image.id) });
+    return result;
   }
 
   /** `docker image inspect`. */
@@ -199,7 +227,10 @@ export class ImageStore {
 
   /** `docker image prune`: unnamed images no container uses, then layers and blobs no image references. */
   prune(inUse: (imageId: string) => boolean): PruneResult {
-    return pruneImages(this.parts(), inUse);
+    const result = pruneImages(this.parts(), inUse);
+    for (const id of result.images) this.event('delete', id, { name: id });
+    if (result.images.length) this.event('prune', '', { reclaimed: String(result.reclaimed) });
+    return result;
   }
 
   /** `docker login`: check the credentials against the registry, then store them in root/auth.json. */
@@ -251,6 +282,7 @@ export class ImageStore {
       if (!image) throw imageNotFound(ref);
       names[name] = image.id;
       this.repositories.write(names);
+      this.event('tag', image.id, { name: eventName(name) });
     });
   }
 
@@ -271,6 +303,7 @@ export class ImageStore {
         if (image.names.length > 1) {
           delete names[byName];
           this.repositories.write(names);
+          this.event('untag', image.id, { name: eventName(byName) });
           return { untagged: [byName], deleted: [] };
         }
       } else if (image.names.length > 1 && !opts.force) {
@@ -291,8 +324,19 @@ export class ImageStore {
         untagged.push(n);
       }
       this.repositories.write(names);
-      return { untagged, deleted: inUse ? [] : this.deleteContent(stored) };
+      for (const n of untagged) this.event('untag', image.id, { name: eventName(n) });
+      const deleted = inUse ? [] : this.deleteContent(stored);
+      if (deleted.length) this.event('delete', image.id, { name: eventName(untagged[0] ?? image.id) });
+      return { untagged, deleted };
     });
+  }
+
+  private event(action: string, id: string, attributes: Record<string, string>): void {
+    try {
+      this.opts.onEvent?.(action, id, attributes);
+    } catch {
+      // a report, never a reason to fail the operation
+    }
   }
 
   /** Bytes of file content of one unpacked layer; undefined when the store lacks it (the API's
