@@ -37,6 +37,10 @@ import { mountsOf } from './runtime/container-volumes';
 import type { ContainerInfo, ContainerState, ContainerStats } from './runtime/types';
 import { BERTH_OPTIONS, checkArgs, CREDENTIALS, FORCE, LOG_OPTIONS, NETWORK_OPTIONS, PULL_OPTIONS, TIMEOUT } from './util/api-options';
 import type { ProcessInfo } from './util/proc';
+import type { Readable } from 'node:stream';
+import type { CopyToOptions, PathStat } from './runtime/copy/container-copy';
+// cp's modules (and node-tar) load on first use: no other command needs them
+const containerCopy = (): typeof import('./runtime/copy/container-copy') => require('./runtime/copy/container-copy');
 import { parseSignal } from './util/signals';
 import { bool, checkOptions, checkRootDirectory, str, strings } from './util/validate';
 
@@ -64,6 +68,7 @@ export type { DiskUsage } from './system/disk-usage';
 export type { SystemPruneOptions, SystemPruneResult } from './system/prune';
 export type { ContainerStats } from './runtime/types';
 export type { UpdateOptions } from './runtime/container-update';
+export type { CopyToOptions, PathStat } from './runtime/copy/container-copy';
 export type { ContainerFilterInput } from './runtime/container-filters';
 export type { HealthState } from './runtime/health/monitor';
 export type { HealthConfig, HealthOptions } from './runtime/health/options';
@@ -413,6 +418,30 @@ export class Berth {
   diff(container: string): Promise<imageApi.Change[]> {
     checkArgs({ container });
     return imageApi.changes(this, container);
+  }
+
+  /** `docker cp` (container path stat): the X-Docker-Container-Path-Stat docker's API answers, of `path`
+   *  resolved inside the container (its symlinks as the container sees them). */
+  statPath(container: string, path: string): PathStat {
+    checkArgs({ container, path });
+    const info = this.runtime.resolve(container);
+    return containerCopy().statPath(info, this.runtime.store.containerDir(info.config.id), path);
+  }
+
+  /** `docker cp CONTAINER:PATH -`: a tar of `path` in the container (running or stopped), named from its
+   *  base name down, with its stat; the archive is read from the container as it is consumed. */
+  copyFrom(container: string, path: string): { stat: PathStat; archive: Readable } {
+    checkArgs({ container, path });
+    const info = this.runtime.resolve(container);
+    return containerCopy().archivePath(info, this.runtime.store.containerDir(info.config.id), path);
+  }
+
+  /** `docker cp - CONTAINER:DIR`: extracts a tar into the directory `path` of the container (running:
+   *  its filesystem; stopped: its write layer), never outside it. */
+  copyTo(container: string, path: string, archive: Readable, opts: CopyToOptions = {}): Promise<void> {
+    checkArgs({ container, path });
+    const info = this.runtime.resolve(container);
+    return containerCopy().extractTo(info, this.runtime.store.containerDir(info.config.id), path, archive, opts);
   }
 
   /** `docker save`: images as one OCI image layout tar (with docker's manifest.json), to a path or an fd. */

@@ -30,6 +30,7 @@ export const COMMANDS: Record<string, [summary: string, load: LoadCommand]> = {
   commit: ["Create a new image from a container's changes", async () => (await import('./commit')).default],
   diff: ["Inspect changes to files or directories on a container's filesystem", async () => (await import('./diff')).default],
   export: ["Export a container's filesystem as a tar archive", async () => (await import('./export')).default],
+  cp: ['Copy files/folders between a container and the local filesystem', async () => (await import('./cp')).default],
   save: ['Save images to an OCI image layout tar archive', async () => (await import('./save-load')).save],
   load: ['Load images from an OCI layout or docker save tar archive', async () => (await import('./save-load')).load],
   image: [

@@ -6,6 +6,7 @@ import { ATTACH_ROUTES } from './attach';
 import { IMAGE_ROUTES } from './images';
 import { SYSTEM_DF_ROUTES } from './system-df';
 import { EXEC_ROUTES } from './exec';
+import { ARCHIVE_ROUTES } from './archive';
 import { PUSH_ROUTES } from './push';
 import { NETWORK_ROUTES } from './networks';
 import { VOLUME_ROUTES } from './volumes';
@@ -16,7 +17,7 @@ export const ROUTES: Route[] = [
   ...ATTACH_ROUTES,
   ...IMAGE_ROUTES,
   ...SYSTEM_DF_ROUTES,
-  ...EXEC_ROUTES,
+  ...EXEC_ROUTES, ...ARCHIVE_ROUTES,
   ...PUSH_ROUTES,
   ...NETWORK_ROUTES,
   ...VOLUME_ROUTES,
