@@ -104,9 +104,11 @@ export async function* readEvents(runRoot: string, opts: ReadEventsOptions = {})
   const timer = follow && until !== undefined ? setTimeout(notify, Number(until / 1_000_000n) - Date.now() + 1) : undefined;
   signal?.addEventListener('abort', notify);
   let cursor = JournalCursor.open(files.current, since === undefined);
+  // the file before the last rotation: a writer that opened it just before the rename appends
+  // there still, so it is read on until the next rotation
+  let retired: JournalCursor | undefined;
   try {
     if (since !== undefined) {
-      // the previous file only if the current one did not start before `since`
       const previous = cursor && inode(files.previous) !== cursor.ino ? JournalCursor.open(files.previous, false) : undefined;
       if (previous) {
         try {
@@ -120,14 +122,14 @@ export async function* readEvents(runRoot: string, opts: ReadEventsOptions = {})
       if (signal?.aborted) return;
       if (changed) {
         changed = false;
+        if (retired) for (const e of retired.drain()) if (wanted(e)) yield e;
         if (cursor) for (const e of cursor.drain()) if (wanted(e)) yield e;
         // rotated (or created): what was appended to the old file is read above, now the new one
         const now = inode(files.current);
         if (now !== undefined && now !== cursor?.ino) {
-          if (cursor) {
-            for (const e of cursor.drain()) if (wanted(e)) yield e;
-            cursor.close();
-          }
+          if (cursor) for (const e of cursor.drain()) if (wanted(e)) yield e;
+          retired?.close();
+          retired = cursor;
           cursor = JournalCursor.open(files.current, false);
           changed = true;
           continue;
@@ -142,5 +144,6 @@ export async function* readEvents(runRoot: string, opts: ReadEventsOptions = {})
     clearTimeout(timer);
     signal?.removeEventListener('abort', notify);
     cursor?.close();
+    retired?.close();
   }
 }
