@@ -558,10 +558,10 @@ export class Berth {
 
   /** `docker network connect`: joins a container to one more network (an interface eth1, eth2, ...
    *  in it at once if it runs, and on every later start); `ip` on a user network. */
-  connectNetwork(network: string, container: string, opts: { ip?: string } = {}): ContainerInfo {
+  connectNetwork(network: string, container: string, opts: { ip?: string; aliases?: string[] } = {}): ContainerInfo {
     requireRoot();
     checkArgs({ network, container });
-    checkOptions(opts, { ip: str() }, 'the options of connectNetwork()');
+    checkOptions(opts, { ip: str(), aliases: strings() }, 'the options of connectNetwork()');
     return this.runtime.connect(network, container, opts);
   }
 

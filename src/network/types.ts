@@ -29,6 +29,9 @@ export interface ContainerNetwork {
   ip?: string;
   mac?: string;
   ports?: PortMapping[];
+  /** none after `network disconnect` of a stopped container's bridge network: the network it
+   *  left, so that a connect makes the next one primary with the published ports kept here. */
+  detachedFrom?: string;
 }
 
 /** A berth network as `network ls/inspect` and the API show it. */

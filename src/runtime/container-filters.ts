@@ -1,5 +1,6 @@
 /**
- * `ps --filter` as docker reads it: KEY=VALUE filters, the same key given twice ORed, different
+ * `ps --filter` as docker reads it: KEY=VALUE filters, the same key given twice ORed (but label,
+ * whose values must all hold, as docker's MatchKVList: compose selects by project AND service), different
  * keys ANDed (docker's filters.Args). Shared by the CLI and Berth.ps({ filters }). Pure: the
  * containers and, for ancestor=, a way to find an image's ID are passed in.
  */
@@ -80,7 +81,7 @@ export function filterContainers(
   return list.filter((c) => {
     const any = <T>(values: T[] | undefined, ok: (v: T) => boolean) => values === undefined || values.some(ok);
     return (
-      any(f.label, (v) => labelMatches(c, v)) &&
+      (f.label ?? []).every((v) => labelMatches(c, v)) &&
       any(ancestors, (m) => m(c)) &&
       any(f.exited, (v) => hasExited(c.state) && (c.state.exitCode ?? 255) === Number(v)) &&
       any(f.status, (v) => stateOf(c) === v) &&

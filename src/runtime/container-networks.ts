@@ -44,11 +44,30 @@ function linkAddress(networks: Networks, id: string, network: ContainerNetwork):
     .find((e) => e.network === (network.name ?? DEFAULT_NETWORK))?.ip;
 }
 
-/** network connect: the container's config with one more user network, joined at once if it runs. */
-export function connectNetwork(networks: Networks, info: ContainerInfo, network: string, opts: { ip?: string }): ContainerConfig {
+/** Aliases given at a connect, merged into the container's own (they name it on every network it
+ *  joins, as its --network-alias do); its name and short ID are in the hosts files anyway. */
+function withAliases(config: ContainerConfig, aliases: readonly string[] | undefined): Pick<ContainerConfig, 'networkAliases'> {
+  const extra = (aliases ?? []).filter((a) => a !== config.name && !config.id.startsWith(a));
+  const merged = [...new Set([...(config.networkAliases ?? []), ...extra])];
+  return merged.length ? { networkAliases: merged } : {};
+}
+
+/**
+ * network connect: the container's config with one more user network, joined at once if it runs.
+ * A container that is not running and has no network (none, or the primary one disconnected, which
+ * is what docker-compose 1.x does right after create) takes this one as its primary network, with
+ * the published ports it had.
+ */
+export function connectNetwork(
+  networks: Networks,
+  info: ContainerInfo,
+  network: string,
+  opts: { ip?: string; aliases?: readonly string[] },
+): ContainerConfig {
   const { config } = info;
   const name = networkName(network);
-  if (!onCniNetwork(config)) {
+  const asPrimary = !isRunning(info.state) && config.network?.mode === 'none' && config.network.detachedFrom !== undefined;
+  if (!onCniNetwork(config) && !asPrimary) {
     throw new BerthError(
       'INVALID_STATE',
       `Container ${quote(config.name)} runs with --network ${config.network?.mode ?? 'none'}: only a container created on a bridge network can be connected to others`,
@@ -64,23 +83,44 @@ export function connectNetwork(networks: Networks, info: ContainerInfo, network:
       );
     }
   }
-  if ((config.network.name ?? DEFAULT_NETWORK) === name || config.connected?.some((c) => c.name === name)) {
+  if (asPrimary) {
+    const { detachedFrom: _, ...rest } = config.network!;
+    return {
+      ...config,
+      network: { ...rest, mode: 'bridge', name, ...(opts.ip !== undefined ? { ip: opts.ip } : {}) },
+      ...withAliases(config, opts.aliases),
+    };
+  }
+  const primary = config.network as ContainerNetwork;
+  if ((primary.name ?? DEFAULT_NETWORK) === name || config.connected?.some((c) => c.name === name)) {
     throw new BerthError('INVALID_STATE', `Container ${quote(config.name)} is already connected to network ${quote(network)}`);
   }
   const entry = { name, ...(opts.ip !== undefined ? { ip: opts.ip } : {}) };
   if (isRunning(info.state)) networks().connect(config.id, { mode: 'bridge', ...entry });
-  return { ...config, connected: [...(config.connected ?? []), entry] };
+  return { ...config, connected: [...(config.connected ?? []), entry], ...withAliases(config, opts.aliases) };
 }
 
-/** network disconnect: the reverse of connect (the network a container was created on stays). */
+/**
+ * network disconnect: the reverse of connect. The network a running container was created on
+ * stays (it carries its eth0 and published ports); a container that is not running leaves it too:
+ * its next connected network becomes the primary one, or, with none left, it has no network
+ * (loopback only) until a connect gives it one again, keeping its published ports for that.
+ */
 export function disconnectNetwork(networks: Networks, info: ContainerInfo, network: string): ContainerConfig {
   const { config } = info;
   const name = networkName(network);
   if (onCniNetwork(config) && (config.network.name ?? DEFAULT_NETWORK) === name) {
-    throw new BerthError(
-      'UNSUPPORTED',
-      `Container ${quote(config.name)} was created on network ${quote(network)}, which carries its eth0 and published ports: berth keeps it there; remove the container and run it again with another --network`,
-    );
+    if (isRunning(info.state)) {
+      throw new BerthError(
+        'UNSUPPORTED',
+        `Container ${quote(config.name)} was created on network ${quote(network)}, which carries its eth0 and published ports: berth keeps it there while it runs; stop it first, or remove it and run it again with another --network`,
+      );
+    }
+    const [next, ...rest] = config.connected ?? [];
+    const { name: _, ip: __, ...kept } = config.network;
+    if (next)
+      return { ...config, network: { ...kept, mode: 'bridge', name: next.name, ...(next.ip ? { ip: next.ip } : {}) }, connected: rest };
+    return { ...config, network: { ...kept, mode: 'none', detachedFrom: name } };
   }
   if (!config.connected?.some((c) => c.name === name)) {
     throw new BerthError('INVALID_STATE', `Container ${quote(config.name)} is not connected to network ${quote(network)}`);

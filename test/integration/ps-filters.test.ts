@@ -1,4 +1,4 @@
-// `berth ps --filter` as docker's: the same key ORed, different keys ANDed; label, ancestor, exited,
+// `berth ps --filter` as docker's: the same key ORed (label's values all hold), different keys ANDed; label, ancestor, exited,
 // status, name, id, volume, network, before/since; the same through Berth.ps({ filters }).
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Berth } from '../../src/index';
@@ -42,12 +42,14 @@ beforeAll(async () => {
 });
 
 describe('ps --filter', () => {
-  it('label=KEY and label=KEY=VALUE; one key twice is OR, two keys are AND', async () => {
+  it('label=KEY and label=KEY=VALUE; labels must all hold (docker), other keys twice are OR, two keys AND', async () => {
     expect(await names('-a', '--filter', 'label=env=prod')).toEqual(['a']);
     expect(await names('-a', '--filter', 'label=env')).toEqual(['a', 'b']);
-    expect(await names('-a', '--filter', 'label=env=prod', '--filter', 'label=env=dev')).toEqual(['a', 'b']);
+    expect(await names('-a', '--filter', 'label=env=prod', '--filter', 'label=env=dev')).toEqual([]);
+    expect(await names('-a', '--filter', 'label=env', '--filter', 'label=team=core')).toEqual(['a']);
     expect(await names('-a', '-f', 'label=env', '-f', 'name=b')).toEqual(['b']);
-    expect(await names('-a', '-f', 'label=team=core', '-f', 'label=env=dev', '-f', 'name=^b$')).toEqual(['b']);
+    expect(await names('-a', '-f', 'label=team=core', '-f', 'label=env=dev', '-f', 'name=^b$')).toEqual([]);
+    expect(await names('-a', '-f', 'label=env', '-f', 'name=^b$', '-f', 'name=^a$')).toEqual(['a', 'b']);
     expect(await names('-a', '-f', 'label=env=staging')).toEqual([]);
   });
 

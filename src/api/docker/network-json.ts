@@ -83,10 +83,14 @@ export function networkJson(n: ApiNetwork, members: NetworkMember[] = []): Docke
   const info = n.kind === 'berth' ? n.info : undefined;
   const name = networkName(n);
   const options: Record<string, string> = {};
-  if (info) {
+  // docker shows a user network's Options as they were given at create (compose recreates a
+  // network whose options differ from its file's): berth's own bridge name (br-<id>) was not given
+  if (info && name === 'bridge') {
     options['com.docker.network.bridge.name'] = info.bridge;
-    if (name === 'bridge') options['com.docker.network.bridge.default_bridge'] = 'true';
-    if (!info.internal) options['com.docker.network.bridge.enable_ip_masquerade'] = 'true';
+    options['com.docker.network.bridge.default_bridge'] = 'true';
+    options['com.docker.network.bridge.enable_ip_masquerade'] = 'true';
+  } else if (info && !/^br-[0-9a-f]+$/.test(info.bridge)) {
+    options['com.docker.network.bridge.name'] = info.bridge;
   }
   // in docker's field order, which docker network inspect prints as it comes
   return {

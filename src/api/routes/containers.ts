@@ -146,10 +146,20 @@ function list(ctx: Ctx): void {
   let all = ctx.berth.ps({ all: boolQuery(ctx, 'all'), filters });
   const limit = intQuery(ctx, 'limit');
   if (limit !== undefined && limit > 0) all = all.slice(0, limit);
+  // ps() leaves the endpoints out (they are read from the network state): a running container on a
+  // bridge network is looked up again for its address and published ports, which docker ps shows
+  const withEndpoints = (c: ContainerInfo) => {
+    if (!isRunning(c.state) || c.config.network?.mode !== 'bridge') return c;
+    try {
+      return ctx.berth.inspect(c.config.id);
+    } catch {
+      return c; // removed meanwhile
+    }
+  };
   sendJson(
     ctx,
     200,
-    all.map((c) => listEntry(c)),
+    all.map((c) => listEntry(withEndpoints(c))),
   );
 }
 

@@ -107,19 +107,15 @@ function checkModeNetwork(n: ApiNetwork): asserts n is ApiNetwork & { kind: 'ber
   if (n.kind === 'mode') throw badRequest(`container cannot be disconnected from ${n.name} network or connected to ${n.name} network`);
 }
 
-/** EndpointConfig: a fixed IPv4 address; aliases that only repeat the container's own names (what
- *  compose adds) need nothing, other aliases and the remaining fields berth cannot honour here. */
-function endpointIp(ep: unknown, c: { id: string; name: string }): string | undefined {
-  if (!isObj(ep)) return undefined;
+/** EndpointConfig: a fixed IPv4 address and aliases (compose names each service so on its
+ *  networks); the remaining fields berth cannot honour here. */
+function endpointConfig(ep: unknown, c: { id: string; name: string }): { ip?: string; aliases?: string[] } {
+  if (!isObj(ep)) return {};
   const ipam = isObj(ep.IPAMConfig) ? ep.IPAMConfig : {};
   if (ipam.IPv6Address) throw badRequest("EndpointConfig.IPAMConfig.IPv6Address is not supported: berth's networks are IPv4 only");
   if (Array.isArray(ipam.LinkLocalIPs) && ipam.LinkLocalIPs.length)
     throw badRequest('EndpointConfig.IPAMConfig.LinkLocalIPs is not supported by berth');
   const aliases = (Array.isArray(ep.Aliases) ? ep.Aliases.map(String) : []).filter((a) => a !== c.name && !c.id.startsWith(a));
-  if (aliases.length)
-    throw badRequest(
-      `EndpointConfig.Aliases (${aliases.join(', ')}) on network connect are not supported by berth: give the aliases when the container is created (--network-alias)`,
-    );
   for (const k of ['Links', 'DriverOpts']) {
     const v = ep[k];
     if ((Array.isArray(v) && v.length) || (isObj(v) && Object.keys(v).length))
@@ -127,7 +123,8 @@ function endpointIp(ep: unknown, c: { id: string; name: string }): string | unde
   }
   if (typeof ep.MacAddress === 'string' && ep.MacAddress)
     throw badRequest('EndpointConfig.MacAddress is not supported by berth on network connect');
-  return typeof ipam.IPv4Address === 'string' && ipam.IPv4Address ? ipam.IPv4Address : undefined;
+  const ip = typeof ipam.IPv4Address === 'string' && ipam.IPv4Address ? ipam.IPv4Address : undefined;
+  return { ...(ip ? { ip } : {}), ...(aliases.length ? { aliases } : {}) };
 }
 
 async function connect(ctx: Ctx): Promise<void> {
@@ -136,8 +133,7 @@ async function connect(ctx: Ctx): Promise<void> {
   const n = resolve(ctx);
   checkModeNetwork(n);
   const c = container(ctx, bodyContainer(body));
-  const ip = endpointIp(body.EndpointConfig, { id: c.config.id, name: c.config.name });
-  ctx.berth.connectNetwork(n.info.name, c.config.id, ip ? { ip } : {});
+  ctx.berth.connectNetwork(n.info.name, c.config.id, endpointConfig(body.EndpointConfig, { id: c.config.id, name: c.config.name }));
   ctx.events.emit('network', 'connect', n.info.id, { container: c.config.id, name: networkName(n), type: n.info.driver });
   sendEmpty(ctx, 200);
 }
