@@ -37,6 +37,7 @@ export function hijack(ctx: Ctx, tty: boolean): Hijacked {
   if (ctx.upgrade) {
     const { socket, head } = ctx.upgrade;
     ctx.res.detachSocket(socket as never);
+    ctx.res.statusCode = 101; // for the request log
     socket.write(
       `HTTP/1.1 101 UPGRADED\r\nContent-Type: ${contentType}\r\nConnection: Upgrade\r\nUpgrade: tcp\r\nApi-Version: ${ctx.res.getHeader('Api-Version') as string}\r\n\r\n`,
     );
