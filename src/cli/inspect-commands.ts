@@ -1,6 +1,12 @@
+import * as os from 'node:os';
 import { Berth } from '../index';
 import { command, humanSize, positionals, table } from './command';
 import { commandGroup } from './group';
+import { STATS_HEADER, StatsContext } from './format/contexts';
+import { formatList } from './format/formatter';
+
+/** docker's `stats --format table`: its default columns. */
+const STATS_TABLE = 'table {{.ID}}\t{{.Name}}\t{{.CPUPerc}}\t{{.MemUsage}}\t{{.MemPerc}}\t{{.NetIO}}\t{{.BlockIO}}\t{{.PIDs}}';
 
 export const top = command({
   name: 'top',
@@ -25,6 +31,13 @@ export const stats = command({
       kind: 'boolean',
       help: 'Disable streaming stats and only pull the first result (default: refresh every second)',
     },
+    { name: '--no-trunc', kind: 'boolean', help: 'Do not truncate output' },
+    {
+      name: '--format',
+      kind: 'string',
+      value: 'FORMAT',
+      help: "Format output: table, json, 'table TEMPLATE' or a Go template: {{.Container}} {{.Name}} {{.ID}} {{.CPUPerc}} {{.MemUsage}} {{.MemPerc}} {{.NetIO}} {{.BlockIO}} {{.PIDs}}",
+    },
   ],
   async run(args, global): Promise<number> {
     const berth = new Berth(global);
@@ -33,10 +46,20 @@ export const stats = command({
     for (;;) {
       const now = Date.now();
       const next = new Map<string, [number, number]>();
+      const formatted: StatsContext[] = [];
       const rows = refs.map((ref) => {
         const s = berth.stats(ref);
         const prev = previous.get(s.id);
         next.set(s.id, [now, s.cpuNanos ?? 0]);
+        const cpuPercent = prev && s.cpuNanos !== undefined ? ((s.cpuNanos - prev[1]) / ((now - prev[0]) * 1e6)) * 100 : undefined;
+        // docker takes the host's memory as the limit of a container without one
+        const memoryLimit = s.memoryLimit ?? os.totalmem();
+        formatted.push(
+          new StatsContext(
+            { container: ref, name: s.name, id: s.id, cpuPercent, memory: s.memoryBytes, memoryLimit, pids: s.pids },
+            !args.noTrunc,
+          ),
+        );
         // CPU % over the last interval, like docker; one sample has no interval yet
         const cpu = prev && s.cpuNanos !== undefined ? `${(((s.cpuNanos - prev[1]) / ((now - prev[0]) * 1e6)) * 100).toFixed(2)}%` : '--';
         const mem =
@@ -45,7 +68,11 @@ export const stats = command({
             : `${humanSize(s.memoryBytes)} / ${s.memoryLimit === undefined ? 'unlimited' : humanSize(s.memoryLimit)}`;
         return [s.id.slice(0, 12), s.name, cpu, mem, String(s.pids ?? '--')];
       });
-      process.stdout.write(table(['CONTAINER ID', 'NAME', 'CPU %', 'MEM USAGE / LIMIT', 'PIDS'], rows));
+      if (args.format !== undefined && args.format !== '')
+        process.stdout.write(
+          formatList({ format: args.format, header: STATS_HEADER, defaultTable: STATS_TABLE, command: 'stats' }, formatted),
+        );
+      else process.stdout.write(table(['CONTAINER ID', 'NAME', 'CPU %', 'MEM USAGE / LIMIT', 'PIDS'], rows));
       if (args.noStream) return 0;
       previous = next;
       await new Promise((r) => setTimeout(r, 1000));

@@ -1,6 +1,8 @@
 import { Berth } from '../index';
 import { command, errorLine, positionals, table } from './command';
 import { commandGroup } from './group';
+import { NETWORK_HEADER, NetworkContext } from './format/contexts';
+import { formatList } from './format/formatter';
 
 /** `berth network SUBCOMMAND`: each subcommand parses its own flags. */
 const create = command({
@@ -46,10 +48,22 @@ const ls = command({
   flags: [
     { name: '--quiet', short: 'q', kind: 'boolean', help: 'Only display network names' },
     { name: '--no-trunc', kind: 'boolean', help: 'Do not truncate the network IDs' },
+    {
+      name: '--format',
+      kind: 'string',
+      value: 'FORMAT',
+      help: 'Format output: table, json, \'table TEMPLATE\' or a Go template: {{.ID}} {{.Name}} {{.Driver}} {{.Scope}} {{.IPv6}} {{.Internal}} {{.Labels}} {{.Label "KEY"}} {{.CreatedAt}}',
+    },
   ],
   run(args, global): number {
     positionals(ls, args, 0);
     const list = new Berth(global).listNetworks();
+    if (args.format !== undefined && args.format !== '' && !args.quiet) {
+      const table = 'table {{.ID}}\t{{.Name}}\t{{.Driver}}\t{{.Scope}}';
+      const rows = list.map((n) => new NetworkContext(n, !args.noTrunc));
+      process.stdout.write(formatList({ format: args.format, header: NETWORK_HEADER, defaultTable: table, command: 'network ls' }, rows));
+      return 0;
+    }
     if (args.quiet) {
       process.stdout.write(list.map((n) => `${n.name}\n`).join(''));
       return 0;

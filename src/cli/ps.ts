@@ -1,18 +1,17 @@
-import { BerthError } from '../errors';
+import { listEntry } from '../api/docker/container-json';
 import { Berth } from '../index';
+import { mountsOf } from '../runtime/container-volumes';
 import type { ContainerInfo } from '../runtime/types';
-import { quote } from '../util/quote';
 import { command, humanDuration, table } from './command';
+import { CONTAINER_HEADER, ContainerContext, type ContainerSummary } from './format/container-context';
+import { formatList } from './format/formatter';
+import { statusText } from './format/status';
 import { writeStdout } from './write';
-import { isRunning, hasExited } from '../runtime/container-predicates';
-import { healthSuffix } from '../runtime/health/monitor';
 
-export function statusText(c: ContainerInfo, now = Date.now()): string {
-  const s = c.state;
-  if (isRunning(s)) return `Up ${humanDuration(now - Date.parse(s.startedAt!))}${healthSuffix(s.health)}`;
-  if (hasExited(s)) return `Exited (${s.exitCode ?? 255}) ${humanDuration(now - Date.parse(s.finishedAt ?? c.config.created))} ago`;
-  return 'Created';
-}
+export { statusText } from './format/status';
+
+/** docker's `ps --format table`: its default columns. */
+const DEFAULT_TABLE = 'table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}';
 
 const ps = command({
   name: 'ps',
@@ -28,22 +27,20 @@ const ps = command({
       value: 'KEY=VAL',
       help: 'Filter output (repeatable; one key ORed, keys ANDed): status=, exited=CODE, name=, id=PREFIX, label=KEY[=VALUE], ancestor=IMAGE, volume=, network=, health=starting|healthy|unhealthy|none, before=/since=CONTAINER',
     },
-    { name: '--format', kind: 'string', value: 'json', help: 'Format output: json, one object per line' },
+    {
+      name: '--format',
+      kind: 'string',
+      value: 'FORMAT',
+      help: 'Format output: table, json (one object per line), \'table TEMPLATE\' or a Go template: {{.ID}} {{.Image}} {{.Command}} {{.CreatedAt}} {{.RunningFor}} {{.Ports}} {{.State}} {{.Status}} {{.Size}} {{.Names}} {{.Labels}} {{.Label "KEY"}} {{.Mounts}} {{.Networks}}',
+    },
   ],
   run(args, global) {
-    const list = new Berth(global).ps({ all: args.all, filters: args.filter ?? [] });
-    if (args.format !== undefined && args.format !== 'json') {
-      throw new BerthError('INVALID_ARGUMENT', `Expected json for --format but received ${quote(args.format)}`);
-    }
-    if (args.format === 'json') {
-      writeStdout(
-        list
-          .map(
-            (c) =>
-              `${JSON.stringify({ ID: c.config.id, Names: c.config.name, Image: c.config.image, Command: c.config.argv.join(' '), CreatedAt: c.config.created, State: c.state.status, Status: statusText(c), ExitCode: c.state.exitCode ?? null, Pid: isRunning(c.state) ? c.state.pid : null })}\n`,
-          )
-          .join(''),
-      );
+    const berth = new Berth(global);
+    const list = berth.ps({ all: args.all, filters: args.filter ?? [] });
+    if (args.format !== undefined && args.format !== '' && !args.quiet) {
+      // the same entries the Engine API lists, so that berth and docker print the same fields
+      const rows = list.map((c) => new ContainerContext(listEntry(withEndpoints(berth, c)) as unknown as ContainerSummary, !args.noTrunc));
+      writeStdout(formatList({ format: args.format, header: CONTAINER_HEADER, defaultTable: DEFAULT_TABLE, command: 'ps' }, rows));
       return 0;
     }
     const full = args.noTrunc;
@@ -68,5 +65,12 @@ const ps = command({
     return 0;
   },
 });
+
+/** ps lists containers without their endpoints and mounts; Ports, Networks and Mounts need them. */
+function withEndpoints(berth: Berth, c: ContainerInfo): ContainerInfo {
+  const networks = berth.runtime.endpoints(c);
+  const mounts = mountsOf(c.config);
+  return networks.length > 0 ? { ...c, mounts, network: networks[0], networks } : { ...c, mounts };
+}
 
 export default ps;

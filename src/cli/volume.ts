@@ -2,6 +2,8 @@ import { Berth, type VolumeInfo } from '../index';
 import { parseVolumeLabels } from '../volume/names';
 import { command, errorLine, positionals, table } from './command';
 import { commandGroup } from './group';
+import { VOLUME_HEADER, VolumeContext } from './format/contexts';
+import { formatList } from './format/formatter';
 
 /** `berth volume SUBCOMMAND`: volumes of the local driver, as docker's `volume` commands. */
 const create = command({
@@ -36,11 +38,24 @@ const ls = command({
       value: 'KEY=VALUE',
       help: 'Filter output: name=PART, label=KEY[=VALUE], dangling=true|false, driver=local',
     },
+    {
+      name: '--format',
+      kind: 'string',
+      value: 'FORMAT',
+      help: 'Format output: table, json, \'table TEMPLATE\' or a Go template: {{.Name}} {{.Driver}} {{.Scope}} {{.Mountpoint}} {{.Labels}} {{.Label "KEY"}}',
+    },
   ],
   run(args, global): number {
     positionals(ls, args, 0);
     const list = new Berth(global).listVolumes({ filters: args.filter });
-    if (args.quiet) process.stdout.write(list.map((v) => `${v.Name}\n`).join(''));
+    if (args.format !== undefined && args.format !== '' && !args.quiet)
+      process.stdout.write(
+        formatList(
+          { format: args.format, header: VOLUME_HEADER, defaultTable: 'table {{.Driver}}\t{{.Name}}', command: 'volume ls' },
+          list.map((v) => new VolumeContext(v)),
+        ),
+      );
+    else if (args.quiet) process.stdout.write(list.map((v) => `${v.Name}\n`).join(''));
     else
       process.stdout.write(
         table(

@@ -8,7 +8,7 @@ import type { EndpointInfo, PortMapping } from '../../network/types';
 import { isRunning, hasExited } from '../../runtime/container-predicates';
 import type { ContainerInfo, MountInfo } from '../../runtime/types';
 import { signalName } from '../../util/signals';
-import { statusText } from '../../cli/ps';
+import { statusText } from '../../cli/format/status';
 
 /** docker's network name of berth's default network: clients ask for "bridge". */
 export function dockerNetworkName(name: string | undefined): string {
