@@ -1,6 +1,5 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import { BerthError } from '../errors';
 import { Berth, type PathStat } from '../index';
 import { archiveHostPath, copiesContent, extractOnHost, targetFor } from '../runtime/copy/host-copy';
@@ -62,7 +61,7 @@ const cp = command({
       if (dst === '-') {
         if (process.stdout.isTTY)
           throw new BerthError('INVALID_ARGUMENT', 'Refusing to write a tar archive to a terminal; redirect the output');
-        await pipeline(archive, process.stdout);
+        await (await import('node:stream/promises')).pipeline(archive, process.stdout);
         return 0;
       }
       const archivedTop = path.posix.basename(p.replace(/\/\.?$/, '')) || '.';

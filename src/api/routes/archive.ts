@@ -5,7 +5,6 @@
  * container (runtime/copy): a symlink to /etc is the container's /etc, and a path that climbs out
  * with '..' is a 400, never a file of the host.
  */
-import { pipeline } from 'node:stream/promises';
 import type { PathStat } from '../../runtime/copy/container-copy';
 import { boolQuery, sendEmpty, type Ctx } from '../http/context';
 import { badRequest } from '../http/errors';
@@ -35,7 +34,7 @@ async function get(ctx: Ctx): Promise<void> {
   const { stat, archive } = ctx.berth.copyFrom(c.config.id, pathQuery(ctx));
   ctx.res.writeHead(200, { 'Content-Type': 'application/x-tar', [STAT_HEADER]: statHeader(stat) });
   // a client that leaves mid-archive ends it: the stream's end closes what the view held open
-  await pipeline(archive, ctx.res).catch(() => ctx.res.destroy());
+  await (await import('node:stream/promises')).pipeline(archive, ctx.res).catch(() => ctx.res.destroy());
 }
 
 async function put(ctx: Ctx): Promise<void> {
