@@ -1,8 +1,11 @@
 // Exec through the Engine API, driven by the real docker CLI against `berth system service` on a
 // temporary socket and state root: exit codes (read by the CLI from exec inspect), env, user,
 // workdir, stdin with -i (its EOF closes the command's stdin), a terminal with -it under
-// script(1), detached execs, inspect's fields, and docker's errors for a stopped container.
+// script(1), detached execs, inspect's fields, docker's errors for a stopped container; and
+// dockerode's exec (hijacked stdin, its half-close, the detach keys).
 import { spawnSync } from 'node:child_process';
+import { PassThrough } from 'node:stream';
+import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withBusybox } from '../helpers/berth';
 import type { TempRoots } from '../helpers/env';
@@ -114,5 +117,37 @@ describe('docker exec through berth system service', () => {
     expect((await api('POST', '/containers/no-such/exec', { Cmd: ['true'] })).status).toBe(404);
     expect(await api('GET', '/exec/0123abc/json')).toMatchObject({ status: 404, json: { message: 'No such exec instance: 0123abc' } });
     expect((await api('POST', '/containers/ex6/exec', { Cmd: ['true'], Privileged: true })).status).toBe(400);
+  });
+
+  it('serves dockerode: hijacked stdin ended by its half-close, and the detach keys', async () => {
+    await runningContainer('ex7');
+    const client = new Docker({ socketPath: service.socket });
+    const c = client.getContainer('ex7');
+    const demux = (stream: NodeJS.ReadableStream) => {
+      const out = new PassThrough();
+      let text = '';
+      out.on('data', (b: Buffer) => (text += b.toString()));
+      client.modem.demuxStream(stream, out, new PassThrough());
+      return () => text;
+    };
+    const exec = await c.exec({ Cmd: ['sh', '-c', 'cat; exit 3'], AttachStdin: true, AttachStdout: true, AttachStderr: true });
+    const stream = await exec.start({ hijack: true, stdin: true });
+    const text = demux(stream);
+    stream.write('piped through\n');
+    (stream as unknown as { end(): void }).end();
+    await new Promise((r) => stream.on('end', r));
+    expect(text()).toBe('piped through\n');
+    expect(await exec.inspect()).toMatchObject({ Running: false, ExitCode: 3 });
+
+    const held = await c.exec({ Cmd: ['sh', '-c', 'cat'], AttachStdin: true, AttachStdout: true, DetachKeys: 'ctrl-x' });
+    const heldStream = await held.start({ hijack: true, stdin: true });
+    const heldText = demux(heldStream);
+    heldStream.write('before\n');
+    await new Promise((r) => setTimeout(r, 200));
+    heldStream.write(Buffer.from([0x18]));
+    await new Promise((r) => heldStream.on('end', r));
+    expect(heldText()).toBe('before\n');
+    // detached, not ended: the command still runs
+    expect(await held.inspect()).toMatchObject({ Running: true, ExitCode: null });
   });
 });
