@@ -62,7 +62,9 @@ describe('ps filters', () => {
 
   it('ORs one key, ANDs keys', () => {
     expect(names(['label=env'])).toEqual(['web', 'db']);
-    expect(names(['label=env=prod', 'label=env=dev'])).toEqual(['web', 'db']);
+    // label values must all hold (docker's MatchKVList), unlike the other keys' values
+    expect(names(['label=env=prod', 'label=env=dev'])).toEqual([]);
+    expect(names(['label=env', 'label=env=prod'])).toEqual(['web']);
     expect(names(['label=env', 'status=created'])).toEqual(['db']);
     expect(names({ exited: ['0', '2'] })).toEqual(['web', 'cache']);
     expect(names(['ancestor=alpine:3'])).toEqual(['db']);
