@@ -83,6 +83,27 @@ describe.skipIf(missing.length > 0)('berth push', () => {
     expect(out.stdout).toBe('busybox fixture\n');
   });
 
+  it('pushes a committed image: the base layer mounted from where it was pushed, the new one uploaded', async () => {
+    const ref = `${registry.host}/committed:1`;
+    const c = await ctx.berth.run({ image: 'busybox', cmd: ['sh', '-c', 'echo committed > /c.txt'], network: 'none' });
+    await ctx.berth.commit(c.id, ref);
+    await ctx.berth.remove(c.id);
+    const image = ctx.berth.inspectImage(ref);
+    const [base, top] = image.layers.map((l) => l.diffId.slice(7, 19));
+
+    const out = await berthCli(['push', ref]);
+    expect([out.code, out.stderr]).toEqual([0, '']);
+    const lines = out.stdout.trim().split('\n');
+    expect(lines.slice(1, 3).sort()).toEqual([`${base}: Preparing`, `${top}: Preparing`].sort());
+    expect(lines.slice(3, 5).sort()).toEqual([`${base}: Mounted from busybox`, `${top}: Pushed`].sort());
+    expect(lines[5]).toMatch(`1: digest: ${image.manifestDigest} size: `);
+    expect(ctx.berth.inspectImage(ref).repoDigests).toEqual([`${registry.host}/committed@${image.manifestDigest}`]);
+
+    const { berth: b } = freshBerth();
+    const seen = await b.run({ image: ref, cmd: ['cat', '/c.txt', '/etc/berth-fixture'], rm: true, network: 'none' });
+    expect(seen.stdout).toBe('committed\nbusybox fixture\n');
+  });
+
   it('pushes a pulled docker schema 2 image under the digest it was pulled by, mounting its layers', async () => {
     const layout = path.join(dir, 'layout');
     buildImage(layout, 'app', [busyboxTar()]);

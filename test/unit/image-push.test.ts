@@ -11,7 +11,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ImageStore } from '../../src/image/store/store';
 import type { StoreLock } from '../../src/image/store/store-lock';
 import { withDigest } from '../../src/image/registry/push-blobs';
-import { mountSources } from '../../src/image/registry/push';
+import { mountSources } from '../../src/image/registry/push-mounts';
 import type { PushEvent } from '../../src/image/registry/push-options';
 import { PushProgress, pushReferences } from '../../src/api/routes/push';
 import { layerId, layerStatus } from '../../src/cli/push';
@@ -36,13 +36,26 @@ describe('push: the pure parts', () => {
     expect(withDigest('http://h/v2/a/blobs/uploads/u1', D)).toBe(`http://h/v2/a/blobs/uploads/u1?digest=sha256%3A${'ab'.repeat(32)}`);
   });
 
-  it('mounts from the other repositories of the same registry the image came from or is named in', () => {
-    const image = { id: 'sha256:1', repoDigests: [`h:5000/src/app@${D}`, `other:5000/x@${D}`] } as never;
+  it('mounts a blob from the other repositories of the registry whose images list it', () => {
+    const L = `sha256:${'11'.repeat(32)}`;
+    const other = `sha256:${'22'.repeat(32)}`;
+    const images = [
+      { id: 'sha256:1', manifestDigest: 'm1', repoDigests: [`h:5000/src/app@${D}`, `other:5000/x@${D}`] },
+      { id: 'sha256:2', manifestDigest: 'm2', repoDigests: [] },
+      { id: 'sha256:3', manifestDigest: 'm3', repoDigests: [`h:5000/unrelated@${D}`] },
+    ];
+    const manifests: Record<string, string[]> = { m1: [L], m2: [L, other], m3: [other] };
     const parts = {
-      repositories: { read: () => ({ 'h:5000/named:1': 'sha256:1', 'h:5000/dst:2': 'sha256:1', 'h:5000/else:1': 'sha256:2' }) },
+      records: { all: () => images },
+      repositories: { read: () => ({ 'h:5000/named:1': 'sha256:1', 'h:5000/dst:2': 'sha256:2', 'h:5000/base:1': 'sha256:2' }) },
+      blobs: { read: (m: string) => Buffer.from(JSON.stringify({ layers: manifests[m].map((digest) => ({ digest })) })) },
     };
-    const target = { registry: 'h:5000', repository: 'dst', tag: '2' };
-    expect(mountSources(parts as never, image, target).sort()).toEqual(['named', 'src/app']);
+    const found = mountSources(parts as never, { registry: 'h:5000', repository: 'dst', tag: '2' }, [L, other, 'sha256:2']);
+    expect(Object.fromEntries([...found].map(([d, r]) => [d, r.sort()]))).toEqual({
+      [L]: ['base', 'named', 'src/app'],
+      [other]: ['base', 'unrelated'],
+      'sha256:2': ['base'],
+    });
   });
 
   it("speaks docker's words: short diff IDs, statuses, JSON lines with throttled Pushing", () => {

@@ -16,6 +16,7 @@ import { RegistryClient } from './client';
 import { RegistryError } from './errors';
 import { manifestKind } from './media-types';
 import { pushBlob, refusal, type BlobOutcome } from './push-blobs';
+import { mountSources } from './push-mounts';
 import type { PushEvent, PushOptions, PushResult } from './push-options';
 import { quote } from '../../util/quote';
 
@@ -63,7 +64,7 @@ async function pushTag(parts: StoreParts, ref: string, opts: PushOptions): Promi
   });
   const emit = (e: PushEvent) => opts.onProgress?.(e);
   emit({ type: 'resolved', name, repository: `${r.registry}/${r.repository}`, tag, layers: plan.layers.length });
-  const mountFrom = mountSources(parts, plan.image, r);
+  const mountFrom = mountSources(parts, r, [...plan.layers.map((l) => l.digest), plan.config.digest]);
 
   for (const l of plan.layers) emit({ type: 'layer', digest: l.digest, diffId: l.diffId, status: 'preparing', total: l.size });
   await inPool(plan.layers, opts.concurrency ?? DEFAULT_CONCURRENCY, controller, async (l) => {
@@ -72,12 +73,18 @@ async function pushTag(parts: StoreParts, ref: string, opts: PushOptions): Promi
       repository: r.repository,
       descriptor: l,
       file: parts.blobs.path(l.digest),
-      mountFrom,
+      mountFrom: mountFrom.get(l.digest),
       onBytes: (current) => emit({ type: 'layer', digest: l.digest, diffId: l.diffId, status: 'pushing', current, total: l.size }),
     });
     emit(layerDone(l, outcome));
   });
-  await pushBlob({ client, repository: r.repository, descriptor: plan.config, file: parts.blobs.path(plan.config.digest), mountFrom });
+  await pushBlob({
+    client,
+    repository: r.repository,
+    descriptor: plan.config,
+    file: parts.blobs.path(plan.config.digest),
+    mountFrom: mountFrom.get(plan.config.digest),
+  });
 
   const digest = sha256Digest(plan.manifestBytes);
   const what = `manifest ${tag} of ${r.registry}/${r.repository}`;
@@ -105,7 +112,7 @@ function pushReference(ref: string): ImageReference {
 }
 
 /** The image the name points at, its manifest and every blob it lists, all checked to be in the store. */
-export function readPlan(parts: Pick<StoreParts, 'blobs' | 'records' | 'repositories'>, name: string): PushPlan {
+function readPlan(parts: Pick<StoreParts, 'blobs' | 'records' | 'repositories'>, name: string): PushPlan {
   const id = parts.repositories.read()[name];
   const image = id ? parts.records.get(id) : undefined;
   if (!image) {
@@ -154,26 +161,6 @@ function parseManifest(bytes: Buffer): ManifestJson | undefined {
   } catch {
     return undefined;
   }
-}
-
-/**
- * Repositories of the same registry the image came from or is named in: a registry that has the blobs
- * there copies them instead of receiving them again (docker keeps such sources in its distribution metadata).
- */
-export function mountSources(parts: Pick<StoreParts, 'repositories'>, image: StoredImage, target: ImageReference): string[] {
-  const names = Object.entries(parts.repositories.read())
-    .filter(([, id]) => id === image.id)
-    .map(([n]) => n);
-  const sources = new Set<string>();
-  for (const ref of [...(image.repoDigests ?? []), ...names]) {
-    try {
-      const r = parseReference(ref);
-      if (r.registry === target.registry && r.repository !== target.repository) sources.add(r.repository);
-    } catch {
-      // a name the store holds is always valid; a hand-edited record is no reason to fail a push
-    }
-  }
-  return [...sources].slice(0, 3);
 }
 
 function layerDone(l: Descriptor & { diffId: string }, outcome: BlobOutcome): PushEvent {
