@@ -210,7 +210,7 @@ describe('container root racing exec (CVE-2019-5736)', () => {
     fs.mkdirSync(rootfs);
     execFileSync('tar', ['-xf', busyboxTar(), '-C', rootfs]);
     const joinInto = async (name: string, secret: Secret) => {
-      const pid = JSON.parse((await cli(['inspect', name], secret)).stdout)[0].state.pid as number;
+      const pid = JSON.parse((await cli(['inspect', name], secret)).stdout)[0].State.Pid as number;
       const bundle = path.join(base, 'oci-bundle');
       fs.mkdirSync(bundle);
       expect((await oci(['spec', '--bundle', bundle], secret)).code).toBe(0);

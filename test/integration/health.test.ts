@@ -95,8 +95,8 @@ describe('--health-cmd', () => {
     await until('five results', () => health('pass')!.Log.length === 5);
     await sleep(500);
     expect(health('pass')!.Log).toHaveLength(5);
-    const inspect = JSON.parse((await cli(['inspect', 'pass'])).stdout) as Array<{ state: { health: HealthState } }>;
-    expect(inspect[0].state.health.Status).toBe('healthy');
+    const inspect = JSON.parse((await cli(['inspect', 'pass'])).stdout) as Array<{ State: { Health: HealthState } }>;
+    expect(inspect[0].State.Health.Status).toBe('healthy');
   });
 
   it('is starting until the first check has run; ps --filter health= selects by it', async () => {

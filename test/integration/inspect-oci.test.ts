@@ -40,6 +40,6 @@ describe('inspect', () => {
     expect(spec.linux!.readonlyPaths).toContain('/proc/sys');
     expect(spec.annotations).toMatchObject({ 'org.berth.seccomp': 'default' });
     const cli = await runCli(['inspect', 'specced'], { roots });
-    expect(JSON.parse(cli.stdout)[0].ociConfig.process.args[0]).toBe('sh');
+    expect(JSON.parse(cli.stdout)[0].Berth.ociConfig.process.args[0]).toBe('sh');
   });
 });

@@ -88,9 +88,9 @@ describe('labels', () => {
     ]);
     expect(r.code, r.stderr).toBe(0);
     const inspected = JSON.parse((await cli(['inspect', r.stdout.trim()])).stdout) as Array<{
-      config: { labels?: Record<string, string> };
+      Config: { Labels?: Record<string, string> };
     }>;
-    expect(inspected[0].config.labels).toEqual({ team: 'core', tier: 'flag', app: 'web', empty: '' });
+    expect(inspected[0].Config.Labels).toEqual({ team: 'core', tier: 'flag', app: 'web', empty: '' });
   });
 
   it('refuses a label with whitespace in its key', async () => {

@@ -264,8 +264,8 @@ describe('inspect', () => {
     ];
     expect(berth.inspect('insp').mounts).toEqual(expected);
     expect((await cli(['create', '--name', 'insp2', '--volumes-from', 'insp:rw', 'busybox', 'true'])).code).toBe(0);
-    const cliInspect = JSON.parse((await cli(['inspect', 'insp2'])).stdout) as Array<{ mounts: unknown }>;
-    expect(cliInspect[0].mounts).toEqual([
+    const cliInspect = JSON.parse((await cli(['inspect', 'insp2'])).stdout) as Array<{ Mounts: unknown }>;
+    expect(cliInspect[0].Mounts).toEqual([
       { ...expected[0], RW: true },
       { ...expected[1], RW: true },
     ]);

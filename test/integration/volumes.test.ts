@@ -190,8 +190,8 @@ describe('anonymous volumes', () => {
       },
       { Type: 'bind', Source: `${roots.root}/bind`, Destination: '/b', Mode: '', RW: true, Propagation: 'rprivate' },
     ]);
-    const cliInspect = JSON.parse((await cli(['inspect', 'anon'])).stdout) as Array<{ mounts: unknown }>;
-    expect(cliInspect[0].mounts).toEqual(mounts);
+    const cliInspect = JSON.parse((await cli(['inspect', 'anon'])).stdout) as Array<{ Mounts: unknown }>;
+    expect(cliInspect[0].Mounts).toEqual(mounts);
     expect((await cli(['start', '-a', 'anon'])).code).toBe(0);
     expect((await cli(['rm', 'anon'])).code).toBe(0);
     expect(await names()).toEqual([vol, 'named-one'].sort());
