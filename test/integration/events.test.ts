@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CLI_PATH, runCli } from '../helpers/env';
 import { REPO_ROOT } from '../helpers/paths';
+import { request, startTestService } from '../helpers/service';
 import { withBusybox } from '../helpers/berth';
 import type { JournalEvent } from '../../src/runtime/events-journal';
 
@@ -207,5 +208,46 @@ describe('berth events', () => {
     await f.until((e) => e.some((x) => x.Actor.ID === 'after-kill'), 'the event after the kill');
     f.child.kill('SIGINT');
     expect(await f.exited).toBe(0);
+  });
+
+  it("shares one journal with the Engine API service: the CLI's events in /events, the service's in berth events, none twice", async () => {
+    const service = await startTestService(ctx.roots, { env });
+    try {
+      const t0 = Math.floor(Date.now() / 1000) - 1;
+      const created = await request(service.socket, 'POST', '/v1.43/containers/create?name=viaapi', {
+        Image: 'busybox',
+        Cmd: ['sh', '-c', 'exit 4'],
+      });
+      expect(created.status).toBe(201);
+      const id = (created.json as { Id: string }).Id;
+      expect((await request(service.socket, 'POST', `/v1.43/containers/${id}/start`)).status).toBe(204);
+      expect((await request(service.socket, 'POST', `/v1.43/containers/${id}/wait`)).status).toBe(200);
+      expect((await request(service.socket, 'DELETE', `/v1.43/containers/${id}`)).status).toBe(204);
+      const viaCli = await cli(['run', '-d', '--rm', '--name', 'viacli', 'busybox', 'true']);
+      await new Promise((r) => setTimeout(r, 500)); // the shim's destroy of the --rm container
+      const until = Math.ceil(Date.now() / 1000) + 1;
+      const past = await request(
+        service.socket,
+        'GET',
+        `/v1.43/events?since=${t0}&until=${until}&filters=${encodeURIComponent('{"type":["container"]}')}`,
+      );
+      const apiEvents = past.body
+        .toString()
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as JournalEvent & { status?: string });
+      expect(actions(apiEvents, viaCli)).toEqual(['create', 'start', 'die(0)', 'destroy']);
+      expect(actions(apiEvents, id)).toEqual(['create', 'start', 'die(4)', 'destroy']);
+      expect(apiEvents.find((e) => e.Actor.ID === id)!.status).toBe('create'); // docker's legacy fields
+      const cliEvents = (
+        await cli(['events', '--since', String(t0), '--until', String(until), '--format', 'json', '--filter', 'container=viaapi'])
+      )
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as JournalEvent);
+      expect(actions(cliEvents, id)).toEqual(['create', 'start', 'die(4)', 'destroy']);
+    } finally {
+      await service.stop();
+    }
   });
 });
