@@ -34,6 +34,8 @@ import { checkUpdateOptions, updateContainer, type UpdateOptions } from './runti
 import type { ContainerOptions, ExecOptions } from './runtime/options';
 import { Runtime, type ExitStatus } from './runtime/runtime';
 import { mountsOf } from './runtime/container-volumes';
+import { renameContainer } from './runtime/container-rename';
+import { pause as pauseContainer, unpause as unpauseContainer } from './runtime/container-pause';
 import type { ContainerInfo, ContainerState, ContainerStats } from './runtime/types';
 import { BERTH_OPTIONS, checkArgs, CREDENTIALS, FORCE, LOG_OPTIONS, NETWORK_OPTIONS, PULL_OPTIONS, TIMEOUT } from './util/api-options';
 import type { ProcessInfo } from './util/proc';
@@ -300,6 +302,34 @@ export class Berth {
     const updated = updateContainer(this.runtime, ref, options);
     this.runtime.events.container('update', updated.config);
     return updated;
+  }
+
+  /** `docker rename`: the container answers to newName (by name, in ps, on its user networks);
+   *  the old name is free. Its hostname does not change. */
+  rename(ref: string, newName: string): ContainerInfo {
+    requireRoot();
+    checkArgs({ ref, newName });
+    return renameContainer(this.runtime, ref, newName);
+  }
+
+  /** `docker pause`: freezes every process of a running container (the cgroup freezer). */
+  async pause(ref: string): Promise<ContainerInfo> {
+    requireRoot();
+    checkArgs({ ref });
+    const c = this.runtime.resolve(ref);
+    await pauseContainer(this.runtime.cgroupsOf(c.config), c);
+    this.runtime.events.container('pause', c.config);
+    return this.runtime.resolve(c.config.id);
+  }
+
+  /** `docker unpause`: thaws a paused container. */
+  unpause(ref: string): ContainerInfo {
+    requireRoot();
+    checkArgs({ ref });
+    const c = this.runtime.resolve(ref);
+    unpauseContainer(this.runtime.cgroupsOf(c.config), c);
+    this.runtime.events.container('unpause', c.config);
+    return this.runtime.resolve(c.config.id);
   }
 
   /** `docker wait`: the state once the container has stopped for good. */

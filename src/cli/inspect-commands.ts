@@ -108,4 +108,7 @@ const containerCleanup = command({
 export const container = commandGroup('container', 'Container housekeeping: prune; cleanup (run by a shim when its container exits).', {
   prune: async () => containerPrune,
   cleanup: async () => containerCleanup,
+  rename: async () => (await import('./rename')).default,
+  pause: async () => (await import('./pause')).pause,
+  unpause: async () => (await import('./pause')).unpause,
 });

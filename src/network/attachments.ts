@@ -207,6 +207,18 @@ export class NetworkManager {
   }
 
   /** A live container's primary endpoint, if it is attached. */
+  /** docker rename: the sandbox record names the container anew and every network it is on
+   *  rewrites its members' /etc/hosts, so peers resolve the new name (its own hostname stays). */
+  rename(containerId: string, name: string): void {
+    const networks = this.locks.container(containerId, () => {
+      const rec = this.records.read(containerId);
+      if (!rec || rec.name === name) return [];
+      this.records.write({ ...rec, name });
+      return rec.attachments.map((a) => a.network);
+    });
+    for (const network of networks) this.locks.network(network, () => syncHostsFiles(this.records, network));
+  }
+
   endpoint(containerId: string): EndpointInfo | undefined {
     return this.endpoints(containerId)[0];
   }

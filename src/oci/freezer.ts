@@ -39,6 +39,17 @@ export const freezer = {
       return false;
     }
   },
+  /** The freeze has taken hold: v1's freezer.state says FROZEN (not FREEZING), v2's cgroup.events
+   *  frozen 1 (cgroup.freeze alone only asks). */
+  settled(c: Location): boolean {
+    try {
+      const dir = this.dir(c);
+      if (dir) return fs.readFileSync(path.join(dir, 'freezer.state'), 'utf8').trim() === 'FROZEN';
+      return fs.readFileSync(path.join(v2dir(c), 'cgroup.events'), 'utf8').includes('frozen 1');
+    } catch {
+      return false;
+    }
+  },
   freeze(c: Location): void {
     const dir = this.dir(c);
     if (dir) fs.writeFileSync(path.join(dir, 'freezer.state'), 'FROZEN');

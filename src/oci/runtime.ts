@@ -156,13 +156,15 @@ export class OciRuntime implements OciRuntimeApi {
   /** What delete removes: the container's cgroup in every hierarchy, the v1 freezer's last. */
   private cgroupDirs(manager: CgroupManager, cgroup: { parent: string; name: string }): string[] {
     const f = freezer.dir(cgroup);
-    return [...manager.dirs(cgroup.name), ...(f ? [f] : [])];
+    const dirs = manager.dirs(cgroup.name);
+    // berth's v1 manager joins the freezer itself now: listed once
+    return [...dirs, ...(f && !dirs.includes(f) ? [f] : [])];
   }
 
   /** v1 has no freezer among berth's controllers: the OCI runtime adds it for pause/resume. */
   private withFreezer(plan: CgroupPlan, cgroup: { parent: string; name: string }): CgroupPlan {
     const dir = freezer.dir(cgroup);
-    if (!dir) return plan;
+    if (!dir || plan.procs.includes(path.join(dir, 'tasks'))) return plan;
     return { dirs: [...plan.dirs, path.dirname(dir), dir], writes: plan.writes, procs: [...plan.procs, path.join(dir, 'tasks')] };
   }
 
@@ -180,7 +182,7 @@ export class OciRuntime implements OciRuntimeApi {
       await runStartContainerHooks(inside, state, {
         initPid: r.pid,
         config: r.config,
-        joinFiles: [...manager.joinFiles(r.cgroup.name), ...freezer.joinFiles(r.cgroup)],
+        joinFiles: [...new Set([...manager.joinFiles(r.cgroup.name), ...freezer.joinFiles(r.cgroup)])],
         helperPath: NSENTER_PATH,
         dir: this.store.dir(id),
       });
@@ -292,7 +294,7 @@ export class OciRuntime implements OciRuntimeApi {
     }
     for (const line of checkLsmLabels({ process: o.process })) this.debug(line);
     const manager = this.cgroups(r.cgroup.parent);
-    const joinFiles = [...manager.joinFiles(r.cgroup.name), ...freezer.joinFiles(r.cgroup)];
+    const joinFiles = [...new Set([...manager.joinFiles(r.cgroup.name), ...freezer.joinFiles(r.cgroup)])];
     const seccompFilter = r.config.linux?.seccomp ? compileSeccomp(r.config.linux.seccomp, this.warn) : undefined;
     const plan = execToPlan(r.pid, o.process, r.config, {
       joinFiles,

@@ -99,6 +99,7 @@ export function filterContainers(
 }
 
 function stateOf(c: ContainerInfo): string {
+  if (c.state.paused) return 'paused';
   return isRunning(c.state) ? 'running' : c.state.status;
 }
 

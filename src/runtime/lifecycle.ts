@@ -16,6 +16,7 @@ import type { ContainerInfo, ContainerState } from './types';
 import { stopPlan } from './stop-options';
 import { releaseShmStart, sharesShm, unmountShareableShm } from './ipc-shm';
 import { containerAttributes, shimEventTemplate } from './events-journal';
+import { thawIfPaused } from './container-pause';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -154,6 +155,7 @@ export class Lifecycle {
     // docker's order: kill (the stop signal), the die the shim reports, then stop
     this.rt.events.container('kill', info.config, { signal: String(signal) });
     if (signalIfAlive(pid!, pidStartTime, signal)) {
+      safely(() => thawIfPaused(this.rt.cgroupsOf(info.config), info));
       if (!(await gone(pid!, pidStartTime, timeoutMs))) {
         this.rt.events.container('kill', info.config, { signal: '9' });
         signalIfAlive(pid!, pidStartTime, 9);
@@ -172,6 +174,8 @@ export class Lifecycle {
     if (!isRunning(info.state) || !signalIfAlive(info.state.pid!, info.state.pidStartTime, signal)) {
       throw new BerthError('INVALID_STATE', `Container ${quote(info.config.name)} is not running`);
     }
+    // the signals that end it reach a paused container once thawed; others wait for unpause, as docker's
+    if (signal === 9 || signal === stopPlan(info.config).signal) safely(() => thawIfPaused(this.rt.cgroupsOf(info.config), info));
     return info;
   }
 
@@ -181,7 +185,10 @@ export class Lifecycle {
     fs.writeFileSync(containerFiles(this.rt.store.containerDir(info.config.id)).stopMarker, '');
     const { pid, pidStartTime } = info.state;
     this.rt.events.container('kill', info.config, { signal: '9' });
-    if (pid !== undefined && signalIfAlive(pid, pidStartTime, 9)) await gone(pid, pidStartTime, 5000);
+    if (pid !== undefined && signalIfAlive(pid, pidStartTime, 9)) {
+      safely(() => thawIfPaused(this.rt.cgroupsOf(info.config), info));
+      await gone(pid, pidStartTime, 5000);
+    }
     await this.settled(info.config.id);
   }
 

@@ -34,6 +34,7 @@ import { deviceCgroup } from './device-options';
 import type { ContainerConfig, ContainerInfo, ContainerState, ContainerStats } from './types';
 import { linkTargetFinder } from './container-links';
 import { EventJournal } from './events-journal';
+import { refuseIfPaused, withPaused } from './container-pause';
 
 export interface ExitStatus {
   /** The container's exit code; 128 + signal when a signal killed it, as shells report it. */
@@ -380,6 +381,7 @@ export class Runtime {
    *  unless overridden. Resolves `exited` when that process ends (the container keeps running). */
   exec(ref: string, o: ExecOptions, stdio: StdioPlan): Started {
     const info = this.resolve(ref);
+    refuseIfPaused(info);
     const started = startExec(
       info,
       o,
@@ -411,7 +413,7 @@ export class Runtime {
     this.store.sweep();
     // attachments of containers that vanished unwatched (an --rm one whose shim removed it)
     if (this.networkManager || fs.existsSync(path.join(this.runRoot, 'cni', 'attachments'))) safely(() => this.networks.sweep());
-    return this.store.list().map((c) => this.withHealth(this.repair(c)));
+    return this.store.list().map((c) => withPaused(this.cgroupsOf(c.config), this.withHealth(this.repair(c))));
   }
 
   /** docker's State.Health of a container with a health check, as its monitor last wrote it. */
@@ -426,7 +428,8 @@ export class Runtime {
   }
 
   resolve(ref: string): ContainerInfo {
-    return this.withHealth(this.repair(this.store.resolve(ref)));
+    const c = this.withHealth(this.repair(this.store.resolve(ref)));
+    return withPaused(this.cgroupsOf(c.config), c);
   }
 
   /** A container recorded as running whose process is gone: record the exit and drop its cgroup. */

@@ -8,6 +8,7 @@ import { processExecutable, processStartTime } from '../util/proc';
 import { quote } from '../util/quote';
 import type { ContainerConfig, ContainerInfo, ContainerState } from './types';
 import { isRunning } from './container-predicates';
+import { withLockSync } from '../util/lock';
 
 const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 const ADJECTIVES = ['brave', 'calm', 'eager', 'fond', 'keen', 'lucid', 'merry', 'nimble', 'quiet', 'sharp', 'steady', 'vivid'];
@@ -39,12 +40,7 @@ export class ContainerStore {
 
   /** Claims the name and writes the container's directory; the state starts as 'created'. */
   create(config: Omit<ContainerConfig, 'name' | 'created'> & { name?: string }): ContainerInfo {
-    if (config.name !== undefined && !NAME_RE.test(config.name)) {
-      throw new BerthError(
-        'INVALID_ARGUMENT',
-        `Expected a container name of letters, digits, _ . - for --name but received ${quote(config.name)}`,
-      );
-    }
+    if (config.name !== undefined) checkName(config.name, '--name');
     if (!this.prepared) {
       fs.mkdirSync(this.namesDir, { recursive: true, mode: 0o700 });
       this.prepared = true;
@@ -95,11 +91,67 @@ export class ContainerStore {
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
       }
-      const owner = readLink(link);
-      if (owner !== undefined && (fs.existsSync(this.containerDir(owner)) || fs.existsSync(this.tmpDir(owner)))) return false;
-      unlinkIfExists(link);
+      // Taking a link over is decided under the names lock, which a rename holds from claiming its
+      // new name to releasing its old one: a rename under way is never mistaken for a crashed one.
+      if (!this.heldNamesLock) {
+        if (!withLockSync(this.namesLock(), () => this.takeOverIfStale(link, name))) return false;
+      } else if (!this.takeOverIfStale(link, name)) return false;
     }
     return false;
+  }
+
+  /** A link is live while its owner is being created (its temp dir) or its config names it; else
+   *  it is the leftover of a crash mid-create, mid-rm or mid-rename, and goes. */
+  private takeOverIfStale(link: string, name: string): boolean {
+    const owner = readLink(link);
+    if (owner !== undefined && fs.existsSync(this.tmpDir(owner))) return false;
+    if (owner !== undefined && this.read(owner)?.config.name === name) return false;
+    unlinkIfExists(link);
+    return true;
+  }
+
+  private heldNamesLock = false;
+
+  private namesLock(): string {
+    // NAME_RE keeps every name from starting with a dot
+    return path.join(this.namesDir, '.lock');
+  }
+
+  /** docker rename: the new name is claimed before the old is released, and config.json naming the
+   *  new one is the commit point; a crash before it leaves an orphan new link, after it an orphan
+   *  old one, and either is taken over by the next claim of that name (takeOverIfStale) while
+   *  resolve ignores a link its container's config does not name. Returns the renamed config. */
+  rename(id: string, newName: string): ContainerConfig {
+    checkName(newName, 'the new name');
+    fs.mkdirSync(this.namesDir, { recursive: true, mode: 0o700 });
+    return withLockSync(this.namesLock(), () => {
+      this.heldNamesLock = true;
+      try {
+        const info = this.read(id);
+        if (!info) throw new BerthError('CONTAINER_NOT_FOUND', `No such container: ${quote(id)}`);
+        const oldName = info.config.name;
+        if (oldName === newName)
+          throw new BerthError('INVALID_ARGUMENT', `Renaming a container with the same name as its current name (${quote(newName)})`);
+        if (!this.claim(newName, id)) {
+          const owner = readLink(path.join(this.namesDir, newName)) ?? '';
+          throw new BerthError(
+            'CONTAINER_EXISTS',
+            `The container name ${quote(newName)} is already in use by container ${quote(owner)}; remove (or rename) that container to reuse the name`,
+          );
+        }
+        const renamed = { ...info.config, name: newName };
+        try {
+          this.writeConfig(renamed);
+        } catch (e) {
+          this.release(newName, id);
+          throw e;
+        }
+        this.release(oldName, id);
+        return renamed;
+      } finally {
+        this.heldNamesLock = false;
+      }
+    });
   }
 
   private claimGenerated(id: string): string {
@@ -153,7 +205,8 @@ export class ContainerStore {
   resolve(ref: string): ContainerInfo {
     const byName = NAME_RE.test(ref) ? readLink(path.join(this.namesDir, ref)) : undefined;
     const named = byName !== undefined ? this.read(byName) : undefined;
-    if (named) return named;
+    // a link its container does not name is a crashed rename's leftover (see rename)
+    if (named && named.config.name === ref) return named;
     if (/^[0-9a-f]{1,64}$/.test(ref)) {
       const ids = safeReaddir(this.dir).filter((d) => d.startsWith(ref));
       if (ids.length > 1)
@@ -218,6 +271,11 @@ export class ContainerStore {
       fs.rmSync(p, { recursive: true, force: true });
     }
   }
+}
+
+function checkName(name: string, what: string): void {
+  if (!NAME_RE.test(name))
+    throw new BerthError('INVALID_ARGUMENT', `Expected a container name of letters, digits, _ . - for ${what} but received ${quote(name)}`);
 }
 
 function unlinkIfExists(p: string): void {

@@ -156,6 +156,8 @@ export interface ContainerState {
   shimPid?: number;
   /** docker's State.Health: read from health.json (berth-health writes it), never stored here. */
   health?: HealthState;
+  /** docker pause: read from the container's freezer cgroup when it is looked up, never stored here. */
+  paused?: boolean;
 }
 
 export interface ContainerInfo {

@@ -6,25 +6,25 @@
 // links (berth's bridges, br-<id> of the test's networks), iptables rules or mounts left.
 import * as fs from 'node:fs';
 import * as net from 'node:net';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withBusybox } from '../helpers/berth';
 import type { TempRoots } from '../helpers/env';
 import { docker as dockerCli, request, startTestService, type TestService } from '../helpers/service';
 
-/** Links a user network's bridge leaves (br-<id prefix>): the host snapshot only names berth*. */
-const brLinks = () => new Set(fs.readdirSync('/sys/class/net').filter((l) => l.startsWith('br-')));
-let linksBefore: Set<string>;
-beforeEach(() => {
-  linksBefore = brLinks();
-});
+/** Bridges of this root's user networks left behind (hostSnapshot names only berth* links); only
+ *  this root's, so networks of tests running beside this one do not count. */
+const leftBridges = (bridges: string[]) => bridges.filter((b) => fs.existsSync(`/sys/class/net/${b}`));
 const fixture = withBusybox({
   beforeCheck: async (b) => {
     for (const c of b.ps({ all: true })) await b.remove(c.config.id, { force: true, volumes: true });
+    const bridges = b.listNetworks().flatMap((n) => (n.name === 'berth' ? [] : [n.bridge]));
     for (const n of b.listNetworks()) if (n.name !== 'berth') b.removeNetwork(n.name);
     for (const v of b.listVolumes()) b.removeVolume(v.Name, { force: true });
-    expect([...brLinks()].filter((l) => !linksBefore.has(l))).toEqual([]);
+    expect(leftBridges([...bridges, ...removedBridges.splice(0)])).toEqual([]);
   },
 });
+/** Bridges of networks the test itself removed (docker network rm, prune), checked after it. */
+const removedBridges: string[] = [];
 let roots: TempRoots;
 let service: TestService;
 beforeAll(async () => {
@@ -128,14 +128,15 @@ describe('networks through berth system service', () => {
     expect(busy.stderr).toContain(`error while removing network: network apinet id ${id} has active endpoints`);
     await ok(['rm', '-f', 'alpha', 'beta']);
     expect((await ok(['network', 'rm', id.slice(0, 12)])).trim()).toBe(id.slice(0, 12));
+    removedBridges.push(`br-${id.slice(0, 12)}`);
     const gone = await docker(['network', 'inspect', 'apinet']);
     expect(gone.stderr).toContain('network apinet not found');
   });
 
   it('prunes the unused custom networks only', async () => {
     await ok(['network', 'create', 'keep']);
-    await ok(['network', 'create', 'drop1']);
-    await ok(['network', 'create', '--label', 'x=1', 'drop2']);
+    for (const name of ['drop1', 'drop2'])
+      removedBridges.push(`br-${(await ok(['network', 'create', '--label', 'x=1', name])).slice(0, 12)}`);
     await ok(['run', '-d', '--network', 'keep', '--name', 'keeper', 'busybox', 'sleep', '60']);
     const pruned = await ok(['network', 'prune', '-f']);
     expect(pruned).toContain('drop1');

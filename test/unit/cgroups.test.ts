@@ -142,19 +142,21 @@ describe('detectCgroups', () => {
       memory: '/sys/fs/cgroup/memory',
       pids: '/sys/fs/cgroup/pids',
       devices: '/sys/fs/cgroup/devices',
+      freezer: '/sys/fs/cgroup/freezer',
       net_cls: '/sys/fs/cgroup/net_cls,net_prio',
       net_prio: '/sys/fs/cgroup/net_cls,net_prio',
     });
     // one directory per hierarchy a container may join (net_cls only for linux.resources.network);
-    // cpu and cpuacct share one; systemd and freezer (the OCI runtime's own) are not among them
+    // cpu and cpuacct share one; the freezer is joined (pause), systemd is not
     const dirs = mgr.dirs(ID);
     // the unified tree only where its root offers hugetlb: this fixture names the real path
     const hugetlbThere = v1.hugetlbTree() === '/sys/fs/cgroup/unified';
-    expect(dirs).toHaveLength(hugetlbThere ? 7 : 6);
+    expect(dirs).toHaveLength(hugetlbThere ? 8 : 7);
+    expect(dirs).toContain(`/sys/fs/cgroup/freezer/berth/${ID}`);
     expect(dirs).toContain(`/sys/fs/cgroup/cpu,cpuacct/berth/${ID}`);
     expect(dirs).toContain(`/sys/fs/cgroup/net_cls,net_prio/berth/${ID}`);
     expect(dirs.some((d) => d.includes('unified'))).toBe(hugetlbThere);
-    expect(dirs.some((d) => d.includes('systemd') || d.includes('freezer'))).toBe(false);
+    expect(dirs.some((d) => d.includes('systemd'))).toBe(false);
   });
 
   it('refuses a host with no cgroup hierarchy at /sys/fs/cgroup', () => {

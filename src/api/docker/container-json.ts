@@ -23,9 +23,9 @@ function networkMode(c: ContainerInfo): string {
   return dockerNetworkName(n.name);
 }
 
-/** The Status word docker uses: created, running, exited (berth has no paused or dead state). */
+/** The Status word docker uses: created, running, paused, exited (berth has no dead state). */
 function dockerState(c: ContainerInfo): string {
-  return c.state.status;
+  return c.state.paused ? 'paused' : c.state.status;
 }
 
 /** docker's ISO time with nanoseconds; "0001-01-01T00:00:00Z" for never. */
@@ -184,6 +184,13 @@ function hostConfig(c: ContainerInfo): Record<string, unknown> {
   };
 }
 
+/** A container's argv as docker's Config.Entrypoint and Config.Cmd. */
+function splitArgv(argv: string[], entrypoint: string[] | null | undefined): { entrypoint: string[] | null; cmd: string[] } {
+  const e = entrypoint ?? [];
+  if (e.length > 0 && e.every((x, i) => argv[i] === x)) return { entrypoint: e, cmd: argv.slice(e.length) };
+  return { entrypoint: null, cmd: argv };
+}
+
 function containerConfig(
   c: ContainerInfo,
   imageConfig: { Entrypoint?: string[] | null; Cmd?: string[] | null } = {},
@@ -202,7 +209,8 @@ function containerConfig(
     OpenStdin: cfg.interactive,
     StdinOnce: false,
     Env: cfg.env,
-    Cmd: imageConfig.Cmd !== undefined ? imageConfig.Cmd : cfg.argv,
+    // argv is entrypoint + cmd: the image's entrypoint when argv starts with it (the usual case)
+    Cmd: splitArgv(cfg.argv, imageConfig.Entrypoint).cmd,
     Healthcheck: h
       ? {
           Test: h.test,
@@ -218,7 +226,7 @@ function containerConfig(
       ? Object.fromEntries(cfg.volumes.filter((v) => v.anonymous).map((v) => [v.containerPath, {}]))
       : null,
     WorkingDir: cfg.workdir === '/' ? '' : cfg.workdir,
-    Entrypoint: imageConfig.Entrypoint ?? null,
+    Entrypoint: splitArgv(cfg.argv, imageConfig.Entrypoint).entrypoint,
     OnBuild: null,
     Labels: cfg.labels ?? {},
     ...(cfg.stopSignal !== undefined ? { StopSignal: signalName(cfg.stopSignal) } : {}),
@@ -242,7 +250,7 @@ export function inspectJson(
     State: {
       Status: dockerState(c),
       Running: running,
-      Paused: false,
+      Paused: !!s.paused,
       Restarting: false,
       OOMKilled: !!s.oomKilled,
       Dead: false,

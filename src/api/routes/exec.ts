@@ -49,6 +49,8 @@ const notRunning = (id: string) => conflict(`container ${id} is not running`);
 
 function requireRunning(c: ContainerInfo): void {
   if (!isRunning(c.state)) throw notRunning(c.config.id);
+  // dockerd's wording, at create as dockerd refuses it (a frozen container could not run it anyway)
+  if (c.state.paused) throw conflict(`Container ${c.config.id} is paused, unpause the container before exec`);
 }
 
 function consoleSize(v: unknown, field: string): [number, number] | undefined {

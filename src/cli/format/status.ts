@@ -8,7 +8,7 @@ import { humanDuration } from '../command';
 
 export function statusText(c: ContainerInfo, now = Date.now()): string {
   const s = c.state;
-  if (isRunning(s)) return `Up ${humanDuration(now - Date.parse(s.startedAt!))}${healthSuffix(s.health)}`;
+  if (isRunning(s)) return `Up ${humanDuration(now - Date.parse(s.startedAt!))}${s.paused ? ' (Paused)' : healthSuffix(s.health)}`;
   if (hasExited(s)) return `Exited (${s.exitCode ?? 255}) ${humanDuration(now - Date.parse(s.finishedAt ?? c.config.created))} ago`;
   return 'Created';
 }

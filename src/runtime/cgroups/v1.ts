@@ -6,13 +6,13 @@ import { checkPageSizes, hugetlbWrites, hybridHugetlbTree } from './hugetlb';
 import type { MountInfoEntry } from './mountinfo';
 import type { CgroupHostOptions, CgroupLimits, CgroupManager, CgroupPlan, CgroupStats, DevicePlanOptions } from './types';
 
-/** The v1 controllers berth uses; others (perf_event, ...) are left alone. freezer comes with
- *  pause (src/oci/freezer.ts). */
-const JOINED = ['cpu', 'cpuacct', 'cpuset', 'memory', 'pids', 'devices', 'blkio', 'hugetlb', 'net_cls', 'net_prio', 'rdma'];
+/** The v1 controllers berth uses; others (perf_event, ...) are left alone. */
+const JOINED = ['cpu', 'cpuacct', 'cpuset', 'memory', 'pids', 'devices', 'freezer', 'blkio', 'hugetlb', 'net_cls', 'net_prio', 'rdma'];
 /** Joined by every container: memory and pids for limits, OOM detection and stats, cpuacct for CPU
- *  stats, devices for security. cpu and cpuset only when a limit needs them: each hierarchy costs a
- *  mkdir, writes, a join and an rmdir on every start. */
-const ALWAYS = ['cpuacct', 'memory', 'pids', 'devices'];
+ *  stats, devices for security, freezer for pause (src/oci/freezer.ts freezes it; a container
+ *  cannot join it later). cpu and cpuset only when a limit needs them: each hierarchy costs a
+ *  mkdir, writes, a join and an rmdir on every start (the freezer needs no write). */
+const ALWAYS = ['cpuacct', 'memory', 'pids', 'devices', 'freezer'];
 
 /** Device access a container gets by default (docker's list): everything else is denied, so that
  *  CAP_MKNOD cannot be turned into access to the host's disks. */
