@@ -189,8 +189,10 @@ describe('berth events', () => {
 
     // two writers at once while a follower reads, the journal rotating once or twice meanwhile
     const f = await liveFollower(['--filter', 'type=volume', '--filter', 'event=destroy']);
-    const a = writer('a', 400, 60_000);
-    const b = writer('b', 400, 60_000);
+    // files of 120 kB: the 800 lines rotate them once or twice, so a follower on a loaded machine
+    // is never a whole rotation behind (the reader's documented limit)
+    const a = writer('a', 400, 120_000);
+    const b = writer('b', 400, 120_000);
     started.push(a, b);
     await Promise.all([a, b].map((p) => new Promise((r) => p.on('exit', r))));
     await f.until((e) => e.filter((x) => /^[ab]\d/.test(x.Actor.ID)).length >= 800, 'every event of both writers');
