@@ -97,7 +97,6 @@ export async function startService(berth: Berth, o: ServiceOptions = {}): Promis
   const closed = new Promise<void>((r) => (resolveClosed = r));
   const close = async () => {
     clearTimeout(idleTimer);
-    events.stop();
     state.closeAll();
     await new Promise<void>((r) => server.close(() => r()));
     server.closeAllConnections();

@@ -20,6 +20,12 @@ export function digestHex(digest: string): string {
   return digest.slice('sha256:'.length);
 }
 
+/** Whether two image IDs name the same image, with or without the sha256: prefix (containers
+ *  record the bare hex, the Engine API and records the prefixed form). */
+export function sameImageId(a: string, b: string): boolean {
+  return a.replace(/^sha256:/, '') === b.replace(/^sha256:/, '');
+}
+
 /**
  * OCI chain IDs, bottom layer first: ChainID(L0) = DiffID(L0), ChainID(Ln) = sha256(ChainID(Ln-1) + " " + DiffID(Ln)).
  * A chain ID names a layer together with everything below it, so equal chains can share one unpacked directory.

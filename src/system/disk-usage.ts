@@ -2,6 +2,7 @@
  * `docker system df`: what images, containers' write layers and volumes take on disk, and what a
  * prune could give back. Shared by `berth system df` and Berth.systemDf().
  */
+import { sameImageId } from '../image/digest';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Berth } from '../index';
@@ -9,6 +10,7 @@ import type { ImageRecord } from '../image/types';
 import { isRunning } from '../runtime/container-predicates';
 import { volumeUsers } from '../runtime/container-volumes';
 import type { ContainerInfo } from '../runtime/types';
+import type { VolumeInfo } from '../volume/berth-api';
 
 /**
  * Bytes of what a directory holds, as docker's directory.Size counts them: every entry but
@@ -58,11 +60,9 @@ export interface UsageRow {
 export interface DiskUsage {
   images: UsageRow & { items: Array<{ image: ImageRecord; containers: number; size: number; sharedSize: number }> };
   containers: UsageRow & { items: Array<{ container: ContainerInfo; sizeRw: number }> };
-  volumes: UsageRow & { items: Array<{ name: string; links: number; size: number }> };
+  volumes: UsageRow & { items: Array<{ name: string; links: number; size: number; volume: VolumeInfo }> };
   buildCache: UsageRow;
 }
-
-const sameId = (a: string, b: string) => a.replace(/^sha256:/, '') === b.replace(/^sha256:/, '');
 
 /** The disk usage of one berth root. Layers shared between images count once. */
 export async function diskUsage(berth: Berth): Promise<DiskUsage> {
@@ -75,13 +75,13 @@ export async function diskUsage(berth: Berth): Promise<DiskUsage> {
       users.set(c, (users.get(c) ?? 0) + 1);
       if (!layerBytes.has(c)) layerBytes.set(c, berth.images.layerSize(c) ?? 0);
     }
-  const usedImages = images.filter((i) => containers.some((c) => sameId(c.config.imageId, i.id)));
+  const usedImages = images.filter((i) => containers.some((c) => sameImageId(c.config.imageId, i.id)));
   const usedLayers = new Set(usedImages.flatMap((i) => i.chainIds));
   const imageItems = images.map((image) => {
     const chain = [...new Set(image.chainIds)];
     return {
       image,
-      containers: containers.filter((c) => sameId(c.config.imageId, image.id)).length,
+      containers: containers.filter((c) => sameImageId(c.config.imageId, image.id)).length,
       size: chain.reduce((s, c) => s + (layerBytes.get(c) ?? 0), 0),
       sharedSize: chain.reduce((s, c) => s + ((users.get(c) ?? 0) > 1 ? (layerBytes.get(c) ?? 0) : 0), 0),
     };
@@ -96,9 +96,12 @@ export async function diskUsage(berth: Berth): Promise<DiskUsage> {
     })),
   );
   const volumeItems = await Promise.all(
-    berth
-      .listVolumes()
-      .map(async (v) => ({ name: v.Name, links: volumeUsers(containers, v.Name).length, size: await directorySize(v.Mountpoint) })),
+    berth.listVolumes().map(async (v) => ({
+      name: v.Name,
+      links: volumeUsers(containers, v.Name).length,
+      size: await directorySize(v.Mountpoint),
+      volume: v,
+    })),
   );
   return {
     images: {

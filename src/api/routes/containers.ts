@@ -52,7 +52,6 @@ async function create(ctx: Ctx): Promise<void> {
     throw e;
   }
   ctx.state.created.set(id, { stdinOnce: req.stdinOnce, ...(req.consoleSize ? { consoleSize: req.consoleSize } : {}) });
-  ctx.events.container('create', id);
   sendJson(ctx, 201, { Id: id, Warnings: [] });
 }
 
@@ -87,7 +86,6 @@ export async function startWithAttaches(ctx: Ctx, c: ContainerInfo): Promise<voi
     if (c.config.autoRemove) await ctx.berth.remove(id, { force: true, volumes: true }).catch(() => undefined);
     throw startError(e);
   }
-  ctx.events.container('start', id);
 }
 
 /** dockerd answers a command that cannot be found or run with 400 (the docker CLI then exits 127
@@ -107,7 +105,6 @@ async function stop(ctx: Ctx): Promise<void> {
   const signal = ctx.query.get('signal');
   if (signal) ctx.berth.kill(c.config.id, signal);
   await ctx.berth.stop(c.config.id, t === undefined ? {} : { timeout: t });
-  ctx.events.container('stop', c.config.id);
   sendEmpty(ctx, 204);
 }
 
@@ -125,7 +122,6 @@ function kill(ctx: Ctx): void {
   if (!isRunning(c.state)) throw conflict(`Cannot kill container: ${ctx.params.id}: container ${c.config.id} is not running`);
   const signal = ctx.query.get('signal') || 'SIGKILL';
   ctx.berth.kill(c.config.id, /^\d+$/.test(signal) ? Number(signal) : signal);
-  ctx.events.container('kill', c.config.id, { signal });
   sendEmpty(ctx, 204);
 }
 
@@ -134,10 +130,8 @@ async function remove(ctx: Ctx): Promise<void> {
   const force = boolQuery(ctx, 'force');
   if (isRunning(c.state) && !force)
     throw conflict(`You cannot remove a running container ${c.config.id}. Stop the container before attempting removal or force remove`);
-  ctx.events.dieBeforeRemoval(c.config.id, isRunning(c.state) ? 137 : c.state.exitCode);
   await ctx.berth.remove(c.config.id, { force, volumes: boolQuery(ctx, 'v') });
   ctx.state.created.delete(c.config.id);
-  ctx.events.container('destroy', c.config.id);
   sendEmpty(ctx, 204);
 }
 
@@ -302,13 +296,11 @@ async function update(ctx: Ctx): Promise<void> {
   const r = b.RestartPolicy as { Name?: string; MaximumRetryCount?: number } | undefined;
   if (r?.Name) o.restart = r.Name === 'on-failure' && r.MaximumRetryCount ? `on-failure:${r.MaximumRetryCount}` : r.Name;
   ctx.berth.update(c.config.id, o);
-  ctx.events.container('update', c.config.id);
   sendJson(ctx, 200, { Warnings: [] });
 }
 
 async function prune(ctx: Ctx): Promise<void> {
   const removed = await ctx.berth.prune();
-  for (const id of removed) ctx.events.container('destroy', id);
   sendJson(ctx, 200, { ContainersDeleted: removed, SpaceReclaimed: 0 });
 }
 

@@ -116,7 +116,6 @@ async function create(ctx: Ctx): Promise<void> {
     created: Date.now(),
   };
   ctx.state.execs.set(id, e);
-  ctx.events.container(`exec_create: ${cmd.join(' ')}`, c.config.id);
   sendJson(ctx, 201, { Id: id });
 }
 
@@ -155,11 +154,9 @@ function spawnInstance(ctx: Ctx, e: ExecInstance, detached: boolean): ContainerP
   e.process = proc;
   e.pid = proc.pid;
   e.running = true;
-  ctx.events.container(`exec_start: ${e.options.cmd.join(' ')}`, e.containerId);
   void proc.wait().then(
     (status) => {
       finish(e, status.exitCode);
-      ctx.events.container('exec_die', e.containerId);
     },
     () => finish(e, 126),
   );

@@ -12,7 +12,6 @@ import { maxLayerSize } from '../../image/limits';
 import { familiar, parseReference, type ImageReference } from '../../image/reference';
 import { RegistryError } from '../../image/registry/errors';
 import { makeStagingDir } from '../../image/store/staging';
-import { familiarName } from '../docker/image-json';
 import { errorMessage, PullProgress, type JsonMessage } from '../docker/pull-progress';
 import type { Ctx } from '../http/context';
 import { ApiError, badRequest, errorResponse, notFound, notImplemented } from '../http/errors';
@@ -163,8 +162,6 @@ async function pull(ctx: Ctx, fromImage: string): Promise<void> {
       onProgress: (e) => out.write(progress.messages(e)),
     });
     out.write(progress.finish(result));
-    const name = familiarName(result.name);
-    ctx.events.emit('image', 'pull', name, { name });
     out.end();
   } catch (e) {
     out.fail(pullError(e, r));
@@ -186,7 +183,6 @@ async function importBody(ctx: Ctx, fromSrc: string): Promise<void> {
   parseReference(ref); // a bad name is refused before the upload, not after it
   const message = ctx.query.get('message') || undefined;
   const image = await withBodyFile(ctx, 'apiimport', (file) => ctx.berth.images.import(file, ref, message ? { message } : {}));
-  ctx.events.emit('image', 'import', image.id, { name: familiarName(image.names[0] ?? ref) });
   const out = new JsonLines(ctx);
   out.write([{ status: image.id }]);
   out.end();

@@ -1,5 +1,6 @@
 /** /images/...: list, inspect, history, tag, remove with docker's conflicts, save (get), load,
  *  prune; create (pull, import) is image-create.ts's. Search and build answer 501. */
+import { sameImageId } from '../../image/digest';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BerthError } from '../../errors';
@@ -39,11 +40,9 @@ export function imageOf(ctx: Ctx, ref: string): ImageRecord {
   }
 }
 
-const sameId = (a: string, b: string) => a.replace(/^sha256:/, '') === b.replace(/^sha256:/, '');
-
 /** The containers, running or not, made from the image. */
 export function containersOf(ctx: Ctx, imageId: string): ContainerInfo[] {
-  return ctx.berth.ps({ all: true }).filter((c) => sameId(c.config.imageId, imageId));
+  return ctx.berth.ps({ all: true }).filter((c) => sameImageId(c.config.imageId, imageId));
 }
 
 /** The filters of a list or a prune; before/since name images, until is a time. */
@@ -97,7 +96,6 @@ function tag(ctx: Ctx): void {
   const image = imageOf(ctx, ctx.params.name);
   const newRef = `${repo}:${ctx.query.get('tag') || 'latest'}`;
   ctx.berth.tagImage(image.id, newRef);
-  ctx.events.emit('image', 'tag', image.id, { name: familiarName(newRef) });
   sendEmpty(ctx, 201);
 }
 
@@ -146,12 +144,10 @@ function deleteItems(ctx: Ctx, image: ImageRecord, result: { untagged: string[];
   const items: DeleteItem[] = [];
   for (const n of result.untagged) {
     items.push({ Untagged: familiarName(n) });
-    ctx.events.emit('image', 'untag', image.id, { name: familiarName(n) });
   }
   if (result.deleted.includes(image.id)) {
     // the repo digests go with the image's record: docker lists them as untagged too
     for (const d of image.repoDigests ?? []) items.push({ Untagged: familiarName(d) });
-    ctx.events.emit('image', 'delete', image.id, { name: familiarName(image.names[0] ?? image.id) });
   }
   for (const d of result.deleted) items.push({ Deleted: d });
   return items;
@@ -206,7 +202,6 @@ function prune(ctx: Ctx): void {
     for (const l of swept.layers) items.push({ Deleted: l });
     reclaimed += swept.reclaimed;
   }
-  ctx.events.emit('image', 'prune', '', { reclaimed: String(reclaimed) });
   sendJson(ctx, 200, { ImagesDeleted: items.length ? items : null, SpaceReclaimed: reclaimed });
 }
 
@@ -215,12 +210,11 @@ function prune(ctx: Ctx): void {
  *  still a 404 and not a cut stream. */
 async function save(ctx: Ctx, refs: string[]): Promise<void> {
   if (refs.length === 0) throw badRequest('give the images to save: names=IMAGE (more than once for several)');
-  const images = refs.map((r) => imageOf(ctx, r));
+  for (const r of refs) imageOf(ctx, r); // each one exists, or a 404 before any byte is sent
   const dir = makeStagingDir(path.join(ctx.berth.images.root, 'tmp'), 'apisave');
   try {
     const file = path.join(dir, 'images.tar');
     await ctx.berth.saveImages(refs, file);
-    images.forEach((image, i) => ctx.events.emit('image', 'save', image.id, { name: familiarName(nameKey(refs[i]) ?? refs[i]) }));
     await sendStream(ctx, 'application/x-tar', fs.createReadStream(file));
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
@@ -234,7 +228,6 @@ async function load(ctx: Ctx): Promise<void> {
   for (const image of result.images) {
     const lines = image.names.length ? image.names.map((n) => `Loaded image: ${familiarName(n)}\n`) : [`Loaded image ID: ${image.id}\n`];
     out.write(lines.map((stream) => ({ stream })));
-    ctx.events.emit('image', 'load', image.id, { name: familiarName(image.names[0] ?? image.id) });
   }
   out.end();
 }

@@ -69,7 +69,6 @@ async function create(ctx: Ctx): Promise<void> {
     if (e instanceof BerthError && e.code === 'NETWORK_EXISTS') throw conflict(`network with name ${opts.name} already exists`);
     throw e;
   }
-  ctx.events.emit('network', 'create', id, { name: opts.name, type: opts.driver ?? 'bridge' });
   sendJson(ctx, 201, { Id: id, Warning: '' });
 }
 
@@ -84,7 +83,6 @@ function removeOne(ctx: Ctx, n: ApiNetwork & { kind: 'berth' }): void {
       throw new ApiError(403, `error while removing network: network ${name} id ${n.info.id} has active endpoints`);
     throw e;
   }
-  ctx.events.emit('network', 'destroy', n.info.id, { name, type: n.info.driver });
 }
 
 function remove(ctx: Ctx): void {
@@ -134,7 +132,6 @@ async function connect(ctx: Ctx): Promise<void> {
   checkModeNetwork(n);
   const c = container(ctx, bodyContainer(body));
   ctx.berth.connectNetwork(n.info.name, c.config.id, endpointConfig(body.EndpointConfig, { id: c.config.id, name: c.config.name }));
-  ctx.events.emit('network', 'connect', n.info.id, { container: c.config.id, name: networkName(n), type: n.info.driver });
   sendEmpty(ctx, 200);
 }
 
@@ -145,7 +142,6 @@ async function disconnect(ctx: Ctx): Promise<void> {
   checkModeNetwork(n);
   const c = container(ctx, bodyContainer(body));
   ctx.berth.disconnectNetwork(n.info.name, c.config.id);
-  ctx.events.emit('network', 'disconnect', n.info.id, { container: c.config.id, name: networkName(n), type: n.info.driver });
   sendEmpty(ctx, 200);
 }
 

@@ -92,8 +92,6 @@ async function pushImage(ctx: Ctx): Promise<void> {
         onProgress: (e) => out.write(progress.messages(e)),
       });
       out.write(progress.finish(result));
-      const shown = familiarName(result.name);
-      ctx.events.emit('image', 'push', shown, { name: shown });
     }
     out.end();
   } catch (e) {

@@ -60,18 +60,15 @@ async function create(ctx: Ctx): Promise<void> {
     );
   if (isObj(body.ClusterVolumeSpec)) throw badRequest('ClusterVolumeSpec is not supported: berth has no swarm');
   const labels = isObj(body.Labels) ? Object.fromEntries(Object.entries(body.Labels).map(([k, v]) => [k, String(v)])) : undefined;
-  const existed = name !== undefined && ctx.berth.listVolumes({ filters: [`name=${name}`] }).some((v) => v.Name === name);
   const v = ctx.berth.createVolume({ ...(name ? { name } : {}), ...(labels && Object.keys(labels).length ? { labels } : {}) });
-  if (!existed) ctx.events.emit('volume', 'create', v.Name, { driver: v.Driver });
   sendJson(ctx, 201, v);
 }
 
 function remove(ctx: Ctx): void {
   const name = ctx.params.name;
   const force = boolQuery(ctx, 'force');
-  let removed: VolumeInfo | undefined;
   try {
-    removed = ctx.berth.removeVolume(name, { force });
+    ctx.berth.removeVolume(name, { force });
   } catch (e) {
     if (e instanceof BerthError && e.code === 'VOLUME_NOT_FOUND') throw notFound(`get ${name}: no such volume`);
     if (e instanceof BerthError && e.code === 'INVALID_STATE') {
@@ -81,7 +78,6 @@ function remove(ctx: Ctx): void {
     }
     throw e;
   }
-  if (removed) ctx.events.emit('volume', 'destroy', removed.Name, { driver: removed.Driver });
   sendEmpty(ctx, 204);
 }
 
@@ -94,7 +90,6 @@ function prune(ctx: Ctx): void {
   refuseUnknownFilters(filters, ['label', 'all']);
   const all = filters.all?.length ? filters.all.some((v) => ['true', '1'].includes(v.toLowerCase())) : ctx.version < versionNumber('1.42');
   const result = ctx.berth.pruneVolumes({ all, filters: filterStrings(filters, ['label']) });
-  for (const name of result.removed) ctx.events.emit('volume', 'destroy', name, { driver: 'local' });
   sendJson(ctx, 200, { VolumesDeleted: result.removed, SpaceReclaimed: result.spaceReclaimed });
 }
 
